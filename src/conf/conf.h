@@ -1,0 +1,118 @@
+/*
+ * conf.h: the parsed configuration, plain data.  conf_load() reads the main
+ * file and the zone files with libconfig, checks every setting against the
+ * option table (conf_table.c) and returns a struct conf, or NULL with every
+ * problem in a diaglist as "file:line: message".  No sockets, no TLS here:
+ * files named by settings are only resolved, not opened (tls/ loads them).
+ */
+#ifndef SE_CONF_H
+#define SE_CONF_H
+
+#include <stddef.h>
+
+#include "util/diag.h"
+#include "util/log.h"
+
+enum transport {
+	TP_UDP,
+	TP_TCP,
+	TP_TLS
+};
+
+enum zone_type {
+	ZONE_NEIGHBOR,
+	ZONE_TRAVERSAL_CLIENT,
+	ZONE_TRAVERSAL_SERVER
+};
+
+/* Where a setting was written, for messages about it. */
+struct conf_loc {
+	const char	*file;	/* points into struct conf's file list */
+	int		 line;	/* 0 when the setting was not written (default) */
+};
+
+/* A path setting, resolved against the directory of its file. */
+struct conf_path {
+	char		*path;	/* NULL when not set */
+	struct conf_loc	 loc;
+};
+
+struct conf_strlist {
+	char		**v;
+	size_t		  n;
+};
+
+struct conf_listen {
+	int		 transport;	/* enum transport */
+	char		*address;	/* IPv4 or IPv6 literal */
+	int		 port;		/* 0 in the file: transport default */
+	struct conf_loc	 loc;		/* the list entry */
+};
+
+struct conf_zone {
+	char			*name;
+	int			 type;		/* enum zone_type */
+	int			 transport;	/* enum transport */
+	int			 port;		/* 0: transport default */
+	struct conf_strlist	 peers;		/* FQDN or IP literal, 0..6 */
+	int			 tls_verify;	/* peer certificate checked by name */
+	struct conf_loc		 loc;		/* the zone file */
+};
+
+struct conf {
+	char			*main_file;	/* as given */
+	char			**files;	/* every file read (for locations) */
+	size_t			  nfiles;
+
+	/* node */
+	char			*fqdn;		/* this node's name */
+	struct conf_strlist	 aliases;	/* other names it answers for */
+
+	/* daemon */
+	struct conf_path	 state_dir;	/* temp CA, caches */
+	struct conf_path	 pid_file;
+	struct conf_path	 zones_dir;
+	int			 shutdown_grace;	/* seconds */
+
+	/* log */
+	int			 log_level;	/* enum log_level */
+	struct conf_path	 log_file;	/* NULL: no file */
+	int			 log_syslog;
+	int			 log_facility;	/* syslog facility value */
+
+	/* sip */
+	int			 max_message_size;	/* bytes */
+	int			 read_timeout;		/* seconds */
+	int			 idle_timeout;		/* seconds */
+
+	/* tls */
+	struct conf_path	 tls_certificate;	/* NULL: temporary */
+	struct conf_path	 tls_private_key;
+	struct conf_path	 tls_trust;
+	int			 handshake_timeout;	/* seconds */
+	int			 tls_min_version;	/* 0: 1.2, 1: 1.3 */
+	int			 security_level;	/* OpenSSL 0..5 */
+
+	struct conf_listen	*listen;
+	size_t			 nlisten;
+
+	struct conf_zone	*zones;		/* sorted by file name */
+	size_t			 nzones;
+};
+
+/*
+ * Load and validate the configuration whose main file is path.  Errors and
+ * warnings (e.g. a non-.conf file in the zones directory) are added to dl.
+ * Returns the configuration, or NULL when dl holds at least one error.
+ */
+struct conf	*conf_load(const char *path, struct diaglist *dl);
+void		 conf_free(struct conf *c);
+
+const char	*conf_transport_name(int transport);
+/* The port of a listener or zone, with the transport default applied. */
+int		 conf_default_port(int transport);
+const char	*conf_zone_type_name(int type);
+/* "file:line" of a location into buf. */
+const char	*conf_loc_str(const struct conf_loc *loc, char *buf, size_t bufsz);
+
+#endif

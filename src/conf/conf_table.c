@@ -1,0 +1,97 @@
+/*
+ * conf_table.c: one row per configuration setting.  Defaults that depend on
+ * the installation prefix come from SE_STATEDIR and SE_RUNSTATEDIR.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <syslog.h>
+
+#include "conf/conf.h"
+#include "conf/conf_table.h"
+
+static const struct conf_enum levels[] = {
+	{ "debug", LOG_LVL_DEBUG }, { "info", LOG_LVL_INFO },
+	{ "notice", LOG_LVL_NOTICE }, { "warn", LOG_LVL_WARN },
+	{ "error", LOG_LVL_ERROR }, { NULL, 0 }
+};
+
+static const struct conf_enum facilities[] = {
+	{ "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 }, { NULL, 0 }
+};
+
+static const struct conf_enum tls_versions[] = {
+	{ "1.2", 0 }, { "1.3", 1 }, { NULL, 0 }
+};
+
+static const struct conf_enum transports[] = {
+	{ "udp", TP_UDP }, { "tcp", TP_TCP }, { "tls", TP_TLS }, { NULL, 0 }
+};
+
+static const struct conf_enum zone_types[] = {
+	{ "neighbor", ZONE_NEIGHBOR },
+	{ "traversal-client", ZONE_TRAVERSAL_CLIENT },
+	{ "traversal-server", ZONE_TRAVERSAL_SERVER },
+	{ NULL, 0 }
+};
+
+#define M(f)	offsetof(struct conf, f)
+#define L(f)	offsetof(struct conf_listen, f)
+#define Z(f)	offsetof(struct conf_zone, f)
+
+const char *const conf_main_groups[] = {
+	"node", "daemon", "log", "sip", "tls", NULL
+};
+
+const struct conf_opt conf_main_opts[] = {
+	{ "node", "fqdn", OT_STRING, 0, 0, NULL, M(fqdn), NULL, 0 },
+	{ "node", "aliases", OT_STRLIST, 0, 32, NULL, M(aliases), NULL, 0 },
+
+	{ "daemon", "state_dir", OT_PATH, 0, 0, NULL, M(state_dir), SE_STATEDIR, 0 },
+	{ "daemon", "pid_file", OT_PATH, 0, 0, NULL, M(pid_file),
+	    SE_RUNSTATEDIR "/sipedged.pid", 0 },
+	{ "daemon", "zones_dir", OT_PATH, 0, 0, NULL, M(zones_dir), "zones", 0 },
+	{ "daemon", "shutdown_grace", OT_INT, 0, 300, NULL, M(shutdown_grace), "5", 0 },
+
+	{ "log", "level", OT_ENUM, 0, 0, levels, M(log_level), "info", 0 },
+	{ "log", "file", OT_PATH, 0, 0, NULL, M(log_file), NULL, 0 },
+	{ "log", "syslog", OT_BOOL, 0, 1, NULL, M(log_syslog), "false", 0 },
+	{ "log", "syslog_facility", OT_ENUM, 0, 0, facilities, M(log_facility),
+	    "daemon", 0 },
+
+	{ "sip", "max_message_size", OT_INT, 1024, 1048576, NULL,
+	    M(max_message_size), "65535", 0 },
+	{ "sip", "read_timeout", OT_INT, 1, 300, NULL, M(read_timeout), "10", 0 },
+	{ "sip", "idle_timeout", OT_INT, 10, 86400, NULL, M(idle_timeout), "3600", 0 },
+
+	{ "tls", "certificate", OT_PATH, 0, 0, NULL, M(tls_certificate), NULL, 0 },
+	{ "tls", "private_key", OT_PATH, 0, 0, NULL, M(tls_private_key), NULL, 0 },
+	{ "tls", "trust", OT_PATH, 0, 0, NULL, M(tls_trust), NULL, 0 },
+	{ "tls", "handshake_timeout", OT_INT, 1, 120, NULL, M(handshake_timeout),
+	    "10", 0 },
+	{ "tls", "min_version", OT_ENUM, 0, 0, tls_versions, M(tls_min_version),
+	    "1.2", 0 },
+	{ "tls", "security_level", OT_INT, 0, 5, NULL, M(security_level), "2", 0 },
+	{ NULL, NULL, OT_INT, 0, 0, NULL, 0, NULL, 0 }
+};
+
+const struct conf_opt conf_listen_opts[] = {
+	{ "listen", "transport", OT_ENUM, 0, 0, transports, L(transport), NULL, 1 },
+	{ "listen", "address", OT_STRING, 0, 0, NULL, L(address), NULL, 1 },
+	{ "listen", "port", OT_INT, 1, 65535, NULL, L(port), NULL, 0 },
+	{ NULL, NULL, OT_INT, 0, 0, NULL, 0, NULL, 0 }
+};
+
+const struct conf_opt conf_zone_opts[] = {
+	{ "", "name", OT_STRING, 0, 0, NULL, Z(name), NULL, 0 },
+	{ "", "type", OT_ENUM, 0, 0, zone_types, Z(type), NULL, 1 },
+	{ "", "transport", OT_ENUM, 0, 0, transports, Z(transport), "tls", 0 },
+	{ "", "port", OT_INT, 1, 65535, NULL, Z(port), NULL, 0 },
+	{ "", "peers", OT_STRLIST, 0, 6, NULL, Z(peers), NULL, 0 },
+	{ "", "tls_verify", OT_BOOL, 0, 1, NULL, Z(tls_verify), "true", 0 },
+	{ NULL, NULL, OT_INT, 0, 0, NULL, 0, NULL, 0 }
+};

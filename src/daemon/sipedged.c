@@ -1,0 +1,508 @@
+/*
+ * sipedged.c: the daemon: options, -t, pid file, signals, the event loop,
+ * and reload (build a new snapshot aside, swap it in only when complete).
+ * Signals arrive as loop events; handlers only start work on the loop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "daemon/snapshot.h"
+#include "proxy/proxy.h"
+#include "sip/sip_transport.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+/* One open listener and the configuration entry it serves. */
+struct slot {
+	int			 transport;
+	char			*address;
+	int			 port;
+	struct sip_listener	*l;
+};
+
+static struct {
+	const char		*conf_path;
+	int			 foreground;
+	struct event_base	*base;
+	struct snapshot		*current;
+	struct sip_transport	*transport;
+	struct proxy		*proxy;
+	struct slot		*slots;
+	size_t			 nslots;
+	char			*pid_file;
+	struct event		*grace_timer;
+	int			 stopping;
+} d;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: sipedged [-c FILE] [-f] [-t] [-V]\n"
+	    "  -c FILE  main configuration file (default %s)\n"
+	    "  -f       stay in the foreground\n"
+	    "  -t       check the configuration and exit\n"
+	    "  -V       print the version and exit\n", SE_CONFFILE);
+}
+
+static void
+log_slot(const char *event, const struct slot *s)
+{
+	char port[16];
+
+	snprintf(port, sizeof port, "%d", s->port);
+	log_event(LOG_LVL_INFO, "net", event, "transport",
+	    conf_transport_name(s->transport), "address", s->address, "port",
+	    port, NULL);
+}
+
+static void
+free_slots(struct slot *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].address);
+	free(v);
+}
+
+static struct slot *
+find_slot(struct slot *v, size_t n, const struct conf_listen *cl)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].transport == cl->transport && v[i].port == cl->port &&
+		    strcmp(v[i].address, cl->address) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/*
+ * Make the open listeners match conf c: keep the ones that did not change,
+ * open the new ones, and only when all opened, close the removed ones.
+ * On failure nothing changes and *cause says why.
+ */
+static int
+reconcile_listeners(const struct conf *c, char **cause)
+{
+	struct slot *nv = xcalloc(c->nlisten + 1, sizeof *nv), *old;
+	size_t i, j;
+
+	for (i = 0; i < c->nlisten; i++) {
+		const struct conf_listen *cl = &c->listen[i];
+
+		nv[i].transport = cl->transport;
+		nv[i].address = xstrdup(cl->address);
+		nv[i].port = cl->port;
+		if ((old = find_slot(d.slots, d.nslots, cl)) != NULL)
+			continue;
+		nv[i].l = sip_listener_open(d.transport, cl->transport,
+		    cl->address, cl->port, cause);
+		if (nv[i].l == NULL) {
+			char loc[256], *t;
+
+			t = xasprintf("%s: %s", conf_loc_str(&cl->loc, loc,
+			    sizeof loc), *cause);
+			free(*cause);
+			*cause = t;
+			for (j = 0; j < i; j++)
+				if (find_slot(d.slots, d.nslots,
+				    &c->listen[j]) == NULL)
+					sip_listener_close(nv[j].l);
+			free_slots(nv, c->nlisten);
+			return -1;
+		}
+		log_slot("listener open", &nv[i]);
+	}
+	/* Carry over unchanged listeners; close the ones no longer wanted. */
+	for (j = 0; j < d.nslots; j++) {
+		int kept = 0;
+
+		for (i = 0; i < c->nlisten; i++) {
+			if (nv[i].l == NULL && nv[i].transport == d.slots[j].transport &&
+			    nv[i].port == d.slots[j].port &&
+			    strcmp(nv[i].address, d.slots[j].address) == 0) {
+				nv[i].l = d.slots[j].l;
+				kept = 1;
+				break;
+			}
+		}
+		if (!kept) {
+			sip_listener_close(d.slots[j].l);
+			log_slot("listener closed", &d.slots[j]);
+		}
+	}
+	free_slots(d.slots, d.nslots);
+	d.slots = nv;
+	d.nslots = c->nlisten;
+	return 0;
+}
+
+/* Log each diagnostic; errors at level error, warnings at warn. */
+static void
+log_diags(const struct diaglist *dl)
+{
+	size_t i;
+
+	for (i = 0; i < dl->n; i++)
+		log_event(dl->v[i].sev == DIAG_ERROR ? LOG_LVL_ERROR :
+		    LOG_LVL_WARN, "conf", dl->v[i].sev == DIAG_ERROR ?
+		    "config error" : "config warning", "error", dl->v[i].text,
+		    NULL);
+}
+
+/* Point the log at the sinks the configuration names. */
+static int
+apply_log(const struct conf *c, char **cause)
+{
+	int to_stderr = d.foreground && c->log_file.path == NULL &&
+	    !c->log_syslog;
+	int to_syslog = c->log_syslog || (!d.foreground &&
+	    c->log_file.path == NULL);
+
+	return log_configure(c->log_file.path, to_stderr, to_syslog,
+	    c->log_facility, (enum log_level)c->log_level, cause);
+}
+
+static void
+announce_identity(const struct snapshot *s)
+{
+	if (s->tls->temporary)
+		log_event(LOG_LVL_WARN, "tls", "temporary certificate in use",
+		    "certificate", s->tls->cert_file, "subject", s->tls->subject,
+		    "reason", "no tls.certificate is configured; peers will "
+		    "not trust it", NULL);
+	else
+		log_event(LOG_LVL_INFO, "tls", "certificate loaded",
+		    "certificate", s->tls->cert_file, "subject", s->tls->subject,
+		    "not_after", s->tls->not_after, NULL);
+}
+
+/* Make snapshot s current: profile, names, log. */
+static void
+install(struct snapshot *s)
+{
+	sip_transport_set_profile(d.transport, s->profile);
+	proxy_set_names(d.proxy, s->names, s->nnames);
+	if (d.current != s)
+		snapshot_unref(&d.current);
+	d.current = s;
+}
+
+static void
+reload(void)
+{
+	struct diaglist dl = { 0 };
+	struct snapshot *s;
+	char *cause = NULL, errs[16];
+
+	log_event(LOG_LVL_NOTICE, "conf", "reload started", "file", d.conf_path,
+	    NULL);
+	s = snapshot_build(d.conf_path, TLS_LOAD_RUN, &dl);
+	log_diags(&dl);
+	if (s == NULL) {
+		snprintf(errs, sizeof errs, "%zu", dl.nerrors);
+		log_event(LOG_LVL_ERROR, "conf", "reload failed", "file",
+		    d.conf_path, "errors", errs, "reason",
+		    "the configuration is invalid; still serving the previous one",
+		    NULL);
+		diag_clear(&dl);
+		return;
+	}
+	diag_clear(&dl);
+	if (reconcile_listeners(s->conf, &cause) == -1) {
+		log_event(LOG_LVL_ERROR, "conf", "config error", "error", cause,
+		    NULL);
+		log_event(LOG_LVL_ERROR, "conf", "reload failed", "file",
+		    d.conf_path, "errors", "1", "reason", "a listener could not "
+		    "be opened; still serving the previous configuration", NULL);
+		free(cause);
+		snapshot_unref(&s);
+		return;
+	}
+	if (apply_log(s->conf, &cause) == -1) {
+		log_event(LOG_LVL_WARN, "conf", "log not changed", "reason",
+		    cause, NULL);
+		free(cause);
+	}
+	if (s->conf->pid_file.path != NULL && d.pid_file != NULL &&
+	    strcmp(s->conf->pid_file.path, d.pid_file) != 0)
+		log_event(LOG_LVL_WARN, "conf", "setting needs restart",
+		    "setting", "daemon.pid_file", NULL);
+	install(s);
+	announce_identity(s);
+	log_event(LOG_LVL_NOTICE, "conf", "reload ok", "file", d.conf_path, NULL);
+}
+
+static void
+stopped_cb(void *arg)
+{
+	event_base_loopexit(d.base, NULL);
+}
+
+static void
+grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char n[16];
+
+	snprintf(n, sizeof n, "%zu", sip_transport_nconns(d.transport));
+	log_event(LOG_LVL_WARN, "daemon", "grace time over", "connections", n,
+	    "reason", "closing what is left", NULL);
+	event_base_loopexit(d.base, NULL);
+}
+
+static void
+stop(const char *sig)
+{
+	struct timeval tv = { d.current->conf->shutdown_grace, 0 };
+
+	if (d.stopping)
+		return;
+	d.stopping = 1;
+	log_event(LOG_LVL_NOTICE, "daemon", "stopping", "signal", sig, NULL);
+	free_slots(d.slots, d.nslots);	/* the transport closes the sockets */
+	d.slots = NULL;
+	d.nslots = 0;
+	d.grace_timer = evtimer_new(d.base, grace_cb, NULL);
+	evtimer_add(d.grace_timer, &tv);
+	sip_transport_shutdown(d.transport, stopped_cb, NULL);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	char *cause = NULL;
+
+	switch (sig) {
+	case SIGHUP:
+		if (!d.stopping)
+			reload();
+		break;
+	case SIGTERM:
+		stop("TERM");
+		break;
+	case SIGINT:
+		stop("INT");
+		break;
+	case SIGUSR1:
+		if (log_reopen(&cause) == -1) {
+			log_event(LOG_LVL_ERROR, "daemon", "log reopen failed",
+			    "reason", cause, NULL);
+			free(cause);
+		} else
+			log_event(LOG_LVL_INFO, "daemon", "log reopened", NULL);
+		break;
+	}
+}
+
+/* Refuse to start when the pid file names a live process. */
+static int
+pid_file_check(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long pid = 0;
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) == 0) {
+		fprintf(stderr, "sipedged: already running as pid %ld (%s)\n",
+		    pid, path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+pid_file_write(const char *path)
+{
+	char *tmp = xasprintf("%s.tmp", path), *dir, *slash;
+	FILE *f;
+
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		(void)mkdir(dir, 0755);
+	}
+	free(dir);
+	if ((f = fopen(tmp, "w")) == NULL || fprintf(f, "%ld\n",
+	    (long)getpid()) < 0 || fclose(f) != 0 || rename(tmp, path) == -1) {
+		fprintf(stderr, "sipedged: cannot write pid file %s: %s\n", path,
+		    strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+/* Detach from the terminal; the parent exits once the child is set up. */
+static void
+daemonize(void)
+{
+	pid_t pid;
+	int fd;
+
+	if ((pid = fork()) == -1)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if (setsid() == -1)
+		fatal("setsid: %s", strerror(errno));
+	if ((pid = fork()) == -1)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+static int
+check_only(void)
+{
+	struct diaglist dl = { 0 };
+	struct snapshot *s;
+	size_t i;
+
+	s = snapshot_build(d.conf_path, TLS_LOAD_CHECK, &dl);
+	for (i = 0; i < dl.n; i++)
+		fprintf(stderr, "%s\n", dl.v[i].text);
+	diag_clear(&dl);
+	if (s == NULL) {
+		fprintf(stderr, "sipedged: configuration %s has errors\n",
+		    d.conf_path);
+		return 1;
+	}
+	printf("configuration OK\n");
+	snapshot_unref(&s);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct diaglist dl = { 0 };
+	struct snapshot *snap;
+	struct event *sigs[4];
+	const int signums[4] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
+	char *cause = NULL, pid[16], *abs_conf;
+	int ch, test = 0, i;
+	size_t k;
+
+	d.conf_path = SE_CONFFILE;
+	while ((ch = getopt(argc, argv, "c:ftVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			d.conf_path = optarg;
+			break;
+		case 'f':
+			d.foreground = 1;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'V':
+			printf("sipedged %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	/* Absolute, so that a daemon that changes directory finds it again. */
+	if ((abs_conf = realpath(d.conf_path, NULL)) != NULL)
+		d.conf_path = abs_conf;
+	if (test)
+		return check_only();
+
+	snap = snapshot_build(d.conf_path, TLS_LOAD_RUN, &dl);
+	for (k = 0; k < dl.n; k++)
+		fprintf(stderr, "%s\n", dl.v[k].text);
+	if (snap == NULL) {
+		fprintf(stderr, "sipedged: not started: configuration %s has "
+		    "errors\n", d.conf_path);
+		diag_clear(&dl);
+		return 1;
+	}
+	if (pid_file_check(snap->conf->pid_file.path) == -1)
+		return 1;
+	if (apply_log(snap->conf, &cause) == -1)
+		fatal("%s", cause);
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((d.base = event_base_new()) == NULL)
+		fatal("cannot create the event loop");
+	d.proxy = proxy_new();
+	d.transport = sip_transport_new(d.base, proxy_on_message, d.proxy);
+	/* Bind before detaching, so that a busy port fails the start visibly. */
+	if (reconcile_listeners(snap->conf, &cause) == -1) {
+		log_event(LOG_LVL_ERROR, "daemon", "start failed", "reason",
+		    cause, NULL);
+		if (!d.foreground || snap->conf->log_file.path != NULL)
+			fprintf(stderr, "sipedged: not started: %s\n", cause);
+		return 1;
+	}
+	if (!d.foreground)
+		daemonize();
+	if (event_reinit(d.base) == -1)
+		fatal("cannot reinitialise the event loop");
+	d.pid_file = xstrdup(snap->conf->pid_file.path);
+	if (pid_file_write(d.pid_file) == -1)
+		return 1;
+	install(snap);
+	for (i = 0; i < 4; i++) {
+		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, NULL);
+		evsignal_add(sigs[i], NULL);
+	}
+	snprintf(pid, sizeof pid, "%ld", (long)getpid());
+	log_event(LOG_LVL_NOTICE, "daemon", "started", "version",
+	    PACKAGE_VERSION, "config", d.conf_path, "pid", pid, NULL);
+	log_diags(&dl);
+	diag_clear(&dl);
+	announce_identity(d.current);
+
+	event_base_dispatch(d.base);
+
+	sip_transport_free(d.transport);
+	proxy_free(d.proxy);
+	free_slots(d.slots, d.nslots);
+	for (i = 0; i < 4; i++)
+		event_free(sigs[i]);
+	if (d.grace_timer != NULL)
+		event_free(d.grace_timer);
+	event_base_free(d.base);
+	snapshot_unref(&d.current);
+	if (unlink(d.pid_file) == -1 && errno != ENOENT)
+		log_event(LOG_LVL_WARN, "daemon", "pid file not removed",
+		    "file", d.pid_file, "reason", strerror(errno), NULL);
+	free(d.pid_file);
+	log_event(LOG_LVL_NOTICE, "daemon", "stopped", NULL);
+	log_close();
+	free(abs_conf);
+	return 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * snapshot.h: one complete, validated runtime configuration: the parsed
+ * conf, the TLS identity with its SSL_CTX, the connection profile and the
+ * names this node answers for.  Built aside (at start, -t, SIGHUP), used
+ * only when all of it is valid, never modified after that; reference
+ * counted so that whoever started under it can keep it.
+ */
+#ifndef SE_SNAPSHOT_H
+#define SE_SNAPSHOT_H
+
+#include <time.h>
+
+#include "conf/conf.h"
+#include "sip/sip_transport.h"
+#include "tls/tls_ctx.h"
+#include "util/diag.h"
+
+struct snapshot {
+	int			 refs;
+	struct conf		*conf;
+	struct tls_identity	*tls;		/* NULL ctx under -t before first start */
+	struct sip_profile	*profile;	/* what new connections take */
+	char			**names;	/* node names and listener addresses */
+	size_t			 nnames;
+	time_t			 loaded_at;
+};
+
+/*
+ * Build a snapshot from the main file at path.  Every problem goes to dl;
+ * NULL when there is at least one error.
+ */
+struct snapshot	*snapshot_build(const char *path, enum tls_load_mode mode,
+		    struct diaglist *dl);
+void		 snapshot_ref(struct snapshot *s);
+/* Drop a reference and clear *sp; frees at zero. */
+void		 snapshot_unref(struct snapshot **sp);
+
+#endif

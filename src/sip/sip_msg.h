@@ -1,0 +1,55 @@
+/*
+ * sip_msg.h: libosip2 wrapper: parse, check, and build responses.
+ * libosip2's parser accepts many malformed messages; sip_msg_check() adds
+ * the rules of RFC 3261 s.8.2 and s.16.3 that a proxy must enforce.
+ * Pure: no sockets, no loop.
+ */
+#ifndef SE_SIP_MSG_H
+#define SE_SIP_MSG_H
+
+#include <stddef.h>
+#include <osipparser2/osip_parser.h>
+
+/* Once per process, before any parse. */
+void		 sip_msg_init(void);
+
+/* Parse len bytes; NULL when libosip2 cannot make sense of it. */
+osip_message_t	*sip_msg_parse(const char *buf, size_t len);
+
+/*
+ * Check a parsed message.  Returns 0 when acceptable; otherwise the status
+ * code to answer with (400, 416, 505...) and a sentence in why.
+ */
+int		 sip_msg_check(const osip_message_t *m, char *why, size_t whysz);
+
+/* Where a request came from, for Via received/rport (RFC 3261 s.18.2.1, RFC 3581). */
+struct sip_src {
+	const char	*ip;	/* textual address */
+	int		 port;
+};
+
+/*
+ * Build a response to req as text.  phrase NULL: the standard reason
+ * phrase.  to_tag is added to To when it has none (status > 100).  headers
+ * is a NULL-ended list of "Name", "value" pairs.  Returns a malloc'd,
+ * NUL-terminated message (caller frees) and its length, or NULL.
+ */
+char		*sip_msg_response(const osip_message_t *req, const struct sip_src *src,
+		    int status, const char *phrase, const char *to_tag,
+		    const char *const *headers, size_t *lenp);
+
+/*
+ * Build a response from the raw text of a message that could not be parsed
+ * or checked, by echoing its Via, From, To, Call-ID and CSeq lines
+ * (s.8.2.6).  NULL when any of them is missing, when the text is a response,
+ * or when it is an ACK (never answered).  warning, when set, goes into a
+ * Warning: 399 header so the sender learns what was wrong.
+ */
+char		*sip_msg_raw_response(const char *buf, size_t len, int status,
+		    const char *warn_host, const char *warning, size_t *lenp);
+
+/* 1 when the request-URI host is one of names[] (case-insensitive). */
+int		 sip_msg_uri_host_is(const osip_message_t *m,
+		    const char *const *names, size_t nnames);
+
+#endif

@@ -1,0 +1,802 @@
+/*
+ * sip_transport.c: listeners, connections and framing for SIP over UDP,
+ * TCP and TLS (libevent bufferevents, OpenSSL below them).
+ *
+ * Never blocks: sockets are non-blocking, TLS runs inside the bufferevent,
+ * and every wait (handshake, incomplete message, idle) is bounded by a
+ * timer from the connection's profile.  Connections are freed from a
+ * zero-delay event so that no callback further up touches freed memory.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+#include <openssl/err.h>
+
+#include "conf/conf.h"
+#include "sip/sip_frame.h"
+#include "sip/sip_msg.h"
+#include "sip/sip_transport.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define CONN_MAGIC	0x5e1f0c0eU
+#define UDP_BATCH	64	/* datagrams read per wake-up, then yield */
+#define FLUSH_TIMEOUT	5	/* s to flush output before a forced close */
+
+enum conn_state {
+	CONN_HANDSHAKE,		/* TLS handshake in progress */
+	CONN_OPEN,		/* reading and answering */
+	CONN_CLOSING		/* flushing output, then freed */
+};
+
+struct sip_listener {
+	struct sip_transport	*t;
+	int			 transport;
+	char			*address;
+	int			 port;
+	int			 fd;		/* UDP socket */
+	struct evconnlistener	*lev;		/* TCP/TLS acceptor */
+	struct event		*ev;		/* UDP read event */
+	struct sip_listener	*next;
+};
+
+struct sip_conn {
+	unsigned int		 magic;
+	struct sip_transport	*t;
+	struct sip_profile	*profile;	/* referenced: rules at accept time */
+	enum conn_state		 state;
+	int			 transport;
+	struct bufferevent	*bev;
+	struct event		*hs_timer;	/* TLS handshake deadline */
+	struct event		*rd_timer;	/* incomplete message deadline */
+	struct event		*free_ev;	/* deferred free */
+	struct sip_origin	 origin;
+	struct sip_conn		*prev, *next;
+};
+
+struct sip_transport {
+	struct event_base	*base;
+	sip_message_cb		 cb;
+	void			*cb_arg;
+	struct sip_profile	*profile;
+	struct sip_listener	*listeners;
+	struct sip_conn		*conns;
+	size_t			 nconns;
+	int			 stopping;
+	void			(*done)(void *);
+	void			*done_arg;
+	struct event		*done_ev;
+};
+
+static void conn_close(struct sip_conn *, enum log_level, const char *);
+
+/* --- profiles ------------------------------------------------------- */
+
+struct sip_profile *
+sip_profile_new(SSL_CTX *ctx, size_t max_message_size, int read_timeout,
+    int idle_timeout, int handshake_timeout, const char *server_name)
+{
+	struct sip_profile *p = xcalloc(1, sizeof *p);
+
+	p->refs = 1;
+	if (ctx != NULL && SSL_CTX_up_ref(ctx) == 1)
+		p->server_ctx = ctx;
+	p->max_message_size = max_message_size;
+	p->read_timeout = read_timeout;
+	p->idle_timeout = idle_timeout;
+	p->handshake_timeout = handshake_timeout;
+	p->server_name = xstrdup(server_name);
+	return p;
+}
+
+void
+sip_profile_ref(struct sip_profile *p)
+{
+	p->refs++;
+}
+
+void
+sip_profile_unref(struct sip_profile *p)
+{
+	if (p == NULL || --p->refs > 0)
+		return;
+	SSL_CTX_free(p->server_ctx);
+	free(p->server_name);
+	free(p);
+}
+
+/* --- transport ------------------------------------------------------ */
+
+struct sip_transport *
+sip_transport_new(struct event_base *base, sip_message_cb cb, void *arg)
+{
+	struct sip_transport *t = xcalloc(1, sizeof *t);
+
+	t->base = base;
+	t->cb = cb;
+	t->cb_arg = arg;
+	sip_msg_init();
+	return t;
+}
+
+void
+sip_transport_set_profile(struct sip_transport *t, struct sip_profile *p)
+{
+	sip_profile_ref(p);
+	sip_profile_unref(t->profile);
+	t->profile = p;
+}
+
+size_t
+sip_transport_nconns(const struct sip_transport *t)
+{
+	return t->nconns;
+}
+
+/* --- messages ------------------------------------------------------- */
+
+static void
+log_bad(const struct sip_origin *o, const char *reason, int status,
+    const char *msg, size_t len)
+{
+	struct log_line l;
+
+	log_begin(&l, LOG_LVL_WARN, "sip", "bad message");
+	log_kvs(&l, "peer", o->peer_str);
+	log_kvs(&l, "transport", conf_transport_name(o->transport));
+	log_kvs(&l, "reason", reason);
+	if (status)
+		log_kv(&l, "response", "%d", status);
+	if (msg != NULL) {
+		const char *eol = memchr(msg, '\n', len);
+		size_t n = eol ? (size_t)(eol - msg) : len;
+
+		if (n > 0 && msg[n - 1] == '\r')
+			n--;
+		log_kvn(&l, "start_line", msg, n > 200 ? 200 : n);
+	}
+	log_end(&l);
+}
+
+/* Answer a message we refuse, from its raw text; log why either way. */
+static void
+refuse_raw(const struct sip_origin *o, struct sip_profile *p, const char *msg,
+    size_t len, int status, const char *reason)
+{
+	size_t rlen;
+	char *resp;
+
+	resp = sip_msg_raw_response(msg, len, status, p->server_name, reason,
+	    &rlen);
+	log_bad(o, reason, resp ? status : 0, msg, len);
+	if (resp != NULL) {
+		sip_transport_reply(o, resp, rlen);
+		free(resp);
+	}
+}
+
+/* Parse, check, and deliver one framed message. */
+static void
+deliver(struct sip_transport *t, const struct sip_origin *o,
+    struct sip_profile *p, const char *msg, size_t len)
+{
+	osip_message_t *m;
+	char why[256], *resp;
+	const char *hdrs[5];
+	size_t rlen;
+	int status;
+
+	if ((m = sip_msg_parse(msg, len)) == NULL) {
+		refuse_raw(o, p, msg, len, 400, "message could not be parsed");
+		return;
+	}
+	if ((status = sip_msg_check(m, why, sizeof why)) != 0) {
+		if (MSG_IS_REQUEST(m) && strcmp(m->sip_method, "ACK") != 0 &&
+		    m->from != NULL && m->to != NULL && m->call_id != NULL &&
+		    m->cseq != NULL && osip_list_size(&m->vias) > 0) {
+			char *w = xasprintf("399 %s \"%s\"", p->server_name, why);
+
+			hdrs[0] = "Warning";
+			hdrs[1] = w;
+			hdrs[2] = "Server";
+			hdrs[3] = "sipedge/" PACKAGE_VERSION;
+			hdrs[4] = NULL;
+			resp = sip_msg_response(m, NULL, status, NULL,
+			    "sipedge-err", hdrs, &rlen);
+			free(w);
+			log_bad(o, why, resp ? status : 0, msg, len);
+			if (resp != NULL) {
+				sip_transport_reply(o, resp, rlen);
+				free(resp);
+			}
+		} else
+			refuse_raw(o, p, msg, len, status, why);
+		osip_message_free(m);
+		return;
+	}
+	t->cb(o, m, t->cb_arg);
+	osip_message_free(m);
+}
+
+/* --- stream connections --------------------------------------------- */
+
+static void
+conn_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_conn *c = arg;
+	struct sip_transport *t = c->t;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		t->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	t->nconns--;
+	if (c->bev)
+		bufferevent_free(c->bev);
+	event_free(c->hs_timer);
+	event_free(c->rd_timer);
+	event_free(c->free_ev);
+	sip_profile_unref(c->profile);
+	c->magic = 0;
+	free(c);
+	if (t->stopping && t->nconns == 0 && t->done_ev != NULL)
+		event_active(t->done_ev, EV_TIMEOUT, 0);
+}
+
+static void
+conn_schedule_free(struct sip_conn *c)
+{
+	c->state = CONN_CLOSING;
+	event_del(c->hs_timer);
+	event_del(c->rd_timer);
+	if (c->bev)
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	event_active(c->free_ev, EV_TIMEOUT, 0);
+}
+
+static void
+conn_flushed_cb(struct bufferevent *bev, void *arg)
+{
+	struct sip_conn *c = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_schedule_free(c);
+}
+
+static void
+conn_close_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	conn_schedule_free(arg);
+}
+
+/*
+ * Close a connection: log why, then flush what is queued (bounded by
+ * FLUSH_TIMEOUT) and free it on a later loop turn.
+ */
+static void
+conn_close(struct sip_conn *c, enum log_level lvl, const char *reason)
+{
+	struct timeval tv = { FLUSH_TIMEOUT, 0 };
+
+	if (c->state == CONN_CLOSING)
+		return;
+	log_event(lvl, "sip", "connection closed", "peer", c->origin.peer_str,
+	    "transport", conf_transport_name(c->transport), "reason", reason,
+	    NULL);
+	c->state = CONN_CLOSING;
+	event_del(c->hs_timer);
+	event_del(c->rd_timer);
+	if (c->bev == NULL ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		conn_schedule_free(c);
+		return;
+	}
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setcb(c->bev, NULL, conn_flushed_cb, conn_close_event_cb, c);
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* Text of the TLS (or socket) error behind a bufferevent error. */
+static void
+conn_error_text(struct sip_conn *c, char *buf, size_t bufsz)
+{
+	unsigned long e, last = 0;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (c->transport == TP_TLS) {
+		while ((e = bufferevent_get_openssl_error(c->bev)) != 0)
+			last = e;
+	}
+	if (last != 0) {
+		const char *r = ERR_reason_error_string(last);
+
+		if (r != NULL)
+			snprintf(buf, bufsz, "%s", r);
+		else
+			ERR_error_string_n(last, buf, bufsz);
+	} else if (err != 0)
+		snprintf(buf, bufsz, "%s", evutil_socket_error_to_string(err));
+	else
+		snprintf(buf, bufsz, "connection reset");
+}
+
+static void
+conn_handshake_done(struct sip_conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	struct timeval idle = { c->profile->idle_timeout, 0 };
+	struct log_line l;
+	X509 *peer;
+	char *subj;
+
+	event_del(c->hs_timer);
+	c->state = CONN_OPEN;
+	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	log_begin(&l, LOG_LVL_INFO, "tls", "handshake ok");
+	log_kvs(&l, "peer", c->origin.peer_str);
+	log_kvs(&l, "version", SSL_get_version(ssl));
+	log_kvs(&l, "cipher", SSL_get_cipher_name(ssl));
+	if ((peer = SSL_get0_peer_certificate(ssl)) != NULL) {
+		subj = X509_NAME_oneline(X509_get_subject_name(peer), NULL, 0);
+		log_kvs(&l, "peer_subject", subj);
+		OPENSSL_free(subj);
+	}
+	log_end(&l);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct sip_conn *c = arg;
+	char why[256];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		if (c->transport == TP_TLS)
+			conn_handshake_done(c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		conn_close(c, LOG_LVL_INFO, "idle timeout");
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		conn_error_text(c, why, sizeof why);
+		if (c->state == CONN_HANDSHAKE) {
+			log_event(LOG_LVL_WARN, "tls", "handshake failed", "peer",
+			    c->origin.peer_str, "reason", why, NULL);
+			conn_schedule_free(c);
+		} else
+			conn_close(c, LOG_LVL_INFO, why);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		if (c->state == CONN_HANDSHAKE) {
+			log_event(LOG_LVL_WARN, "tls", "handshake failed", "peer",
+			    c->origin.peer_str, "reason",
+			    "peer closed the connection during the handshake", NULL);
+			conn_schedule_free(c);
+		} else
+			conn_close(c, LOG_LVL_DEBUG, "closed by peer");
+	}
+}
+
+static void
+conn_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_conn *c = arg;
+
+	log_event(LOG_LVL_WARN, "tls", "handshake timeout", "peer",
+	    c->origin.peer_str, "reason", "no TLS handshake completed in time",
+	    NULL);
+	conn_schedule_free(c);
+}
+
+static void
+conn_rd_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_conn *c = arg;
+
+	conn_close(c, LOG_LVL_WARN, "incomplete message timed out "
+	    "(Content-Length larger than the data sent?)");
+}
+
+/* Frame and handle everything complete in the input buffer. */
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct sip_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct sip_profile *p = c->profile;
+	struct timeval rt = { p->read_timeout, 0 };
+	struct frame f;
+	enum frame_result r;
+	size_t len;
+	char *data;
+
+	while (c->state == CONN_OPEN && (len = evbuffer_get_length(in)) > 0) {
+		data = (char *)evbuffer_pullup(in, -1);
+		r = sip_frame_stream(data, len, p->max_message_size, &f);
+		switch (r) {
+		case FRAME_NEED_MORE:
+			if (f.skip > 0 && f.skip < len)
+				evbuffer_drain(in, f.skip);
+			if (f.skip < len && !evtimer_pending(c->rd_timer, NULL))
+				evtimer_add(c->rd_timer, &rt);
+			return;
+		case FRAME_KEEPALIVE:
+			evbuffer_drain(in, f.skip);
+			bufferevent_write(bev, "\r\n", 2);	/* RFC 5626 pong */
+			continue;
+		case FRAME_ERROR:
+			if (f.error == FRAME_TOO_LARGE)
+				refuse_raw(&c->origin, p, data + f.skip, len - f.skip,
+				    513, f.reason);
+			else if (f.error == FRAME_BAD_LENGTH)
+				refuse_raw(&c->origin, p, data + f.skip, len - f.skip,
+				    400, f.reason);
+			else
+				log_bad(&c->origin, f.reason, 0, NULL, 0);
+			evbuffer_drain(in, len);
+			conn_close(c, LOG_LVL_WARN, "cannot find the next message "
+			    "boundary after a bad message");
+			return;
+		case FRAME_MESSAGE:
+			evtimer_del(c->rd_timer);
+			if (!f.has_length)
+				refuse_raw(&c->origin, p, data + f.skip, f.total, 400,
+				    "Content-Length is required on stream "
+				    "transports (RFC 3261 s.18.3)");
+			else
+				deliver(c->t, &c->origin, p, data + f.skip, f.total);
+			evbuffer_drain(in, f.skip + f.total);
+			continue;
+		}
+	}
+}
+
+static void
+fill_origin(struct sip_origin *o, int transport, int fd,
+    const struct sockaddr *peer, socklen_t peerlen)
+{
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof local;
+
+	memset(o, 0, sizeof *o);
+	o->transport = transport;
+	memcpy(&o->peer, peer, peerlen);
+	o->peerlen = peerlen;
+	net_addr_str(peer, o->peer_str, sizeof o->peer_str);
+	net_addr_ip(peer, o->peer_ip, sizeof o->peer_ip, &o->peer_port);
+	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
+		net_addr_ip((struct sockaddr *)&local, o->local_ip,
+		    sizeof o->local_ip, &o->local_port);
+}
+
+static void
+accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct sip_listener *l = arg;
+	struct sip_transport *t = l->t;
+	struct sip_profile *p = t->profile;
+	struct sip_conn *c;
+	struct timeval tv;
+	SSL *ssl;
+
+	if (t->stopping || p == NULL) {
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->magic = CONN_MAGIC;
+	c->t = t;
+	c->transport = l->transport;
+	c->profile = p;
+	sip_profile_ref(p);
+	fill_origin(&c->origin, l->transport, fd, sa, (socklen_t)salen);
+	c->origin.conn = c;
+	c->origin.listener = l;
+	c->hs_timer = evtimer_new(t->base, conn_hs_timeout_cb, c);
+	c->rd_timer = evtimer_new(t->base, conn_rd_timeout_cb, c);
+	c->free_ev = event_new(t->base, -1, 0, conn_free_cb, c);
+
+	if (l->transport == TP_TLS) {
+		if (p->server_ctx == NULL || (ssl = SSL_new(p->server_ctx)) == NULL) {
+			log_event(LOG_LVL_ERROR, "tls", "handshake failed", "peer",
+			    c->origin.peer_str, "reason", "no TLS context", NULL);
+			close(fd);
+			ERR_clear_error();
+			event_free(c->hs_timer);
+			event_free(c->rd_timer);
+			event_free(c->free_ev);
+			sip_profile_unref(p);
+			free(c);
+			return;
+		}
+		c->bev = bufferevent_openssl_socket_new(t->base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
+		    BEV_OPT_DEFER_CALLBACKS);
+		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+		c->state = CONN_HANDSHAKE;
+		tv.tv_sec = p->handshake_timeout;
+		tv.tv_usec = 0;
+		evtimer_add(c->hs_timer, &tv);
+	} else {
+		c->bev = bufferevent_socket_new(t->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+		c->state = CONN_OPEN;
+		tv.tv_sec = p->idle_timeout;
+		tv.tv_usec = 0;
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	}
+	/* Stop reading well before a peer can make us buffer without bound. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, p->max_message_size + 4096);
+	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+
+	c->next = t->conns;
+	if (t->conns)
+		t->conns->prev = c;
+	t->conns = c;
+	t->nconns++;
+	log_event(LOG_LVL_DEBUG, "sip", "connection accepted", "peer",
+	    c->origin.peer_str, "transport", conf_transport_name(c->transport),
+	    NULL);
+}
+
+static void
+accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct sip_listener *l = arg;
+	char port[16];
+	int err = EVUTIL_SOCKET_ERROR();
+
+	/* EMFILE and friends: log and keep listening; the loop goes on. */
+	snprintf(port, sizeof port, "%d", l->port);
+	log_event(LOG_LVL_ERROR, "net", "accept failed", "transport",
+	    conf_transport_name(l->transport), "address", l->address, "port",
+	    port, "reason", evutil_socket_error_to_string(err), NULL);
+}
+
+/* --- UDP ------------------------------------------------------------ */
+
+static void
+udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_listener *l = arg;
+	struct sip_transport *t = l->t;
+	struct sip_profile *p = t->profile;
+	static char buf[65536];
+	struct sockaddr_storage ss;
+	struct sip_origin o;
+	struct frame f;
+	socklen_t sl;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < UDP_BATCH; i++) {
+		sl = sizeof ss;
+		n = recvfrom(fd, buf, sizeof buf - 1, MSG_TRUNC,
+		    (struct sockaddr *)&ss, &sl);
+		if (n < 0)
+			return;		/* EAGAIN, or an ICMP error: nothing to do */
+		if (p == NULL || t->stopping)
+			continue;
+		fill_origin(&o, TP_UDP, -1, (struct sockaddr *)&ss, sl);
+		snprintf(o.local_ip, sizeof o.local_ip, "%s", l->address);
+		o.local_port = l->port;
+		o.listener = l;
+		if ((size_t)n >= sizeof buf - 1 || (size_t)n > p->max_message_size) {
+			refuse_raw(&o, p, buf, sizeof buf - 1 < (size_t)n ?
+			    sizeof buf - 1 : (size_t)n, 513,
+			    "datagram larger than the maximum message size");
+			continue;
+		}
+		buf[n] = '\0';
+		switch (sip_frame_datagram(buf, (size_t)n, p->max_message_size, &f)) {
+		case FRAME_KEEPALIVE:
+		case FRAME_NEED_MORE:
+			continue;
+		case FRAME_ERROR:
+			if (f.error == FRAME_GARBAGE)
+				log_bad(&o, f.reason, 0, NULL, 0);
+			else
+				refuse_raw(&o, p, buf + f.skip, (size_t)n - f.skip,
+				    f.error == FRAME_TOO_LARGE ? 513 : 400, f.reason);
+			continue;
+		case FRAME_MESSAGE:
+			deliver(t, &o, p, buf + f.skip, f.total);
+			continue;
+		}
+	}
+}
+
+/* --- listeners ------------------------------------------------------ */
+
+static int
+bind_socket(int transport, const char *address, int port, char **cause)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, on = 1;
+
+	if (net_addr_parse(address, port, &ss, &sl) == -1) {
+		*cause = xasprintf("%s is not an IP address", address);
+		return -1;
+	}
+	fd = socket(ss.ss_family, (transport == TP_UDP ? SOCK_DGRAM :
+	    SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto fail;
+	/* Streams may rebind over TIME_WAIT; UDP must not share a port. */
+	if (transport != TP_UDP &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1)
+		goto fail;
+	if (ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) == -1)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&ss, sl) == -1)
+		goto fail;
+	if (transport != TP_UDP && listen(fd, 128) == -1)
+		goto fail;
+	return fd;
+fail:
+	*cause = xasprintf("cannot listen on %s %s port %d: %s",
+	    conf_transport_name(transport), address, port, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+struct sip_listener *
+sip_listener_open(struct sip_transport *t, int transport, const char *address,
+    int port, char **cause)
+{
+	struct sip_listener *l;
+	int fd;
+
+	if ((fd = bind_socket(transport, address, port, cause)) == -1)
+		return NULL;
+	l = xcalloc(1, sizeof *l);
+	l->t = t;
+	l->transport = transport;
+	l->address = xstrdup(address);
+	l->port = port;
+	l->fd = fd;
+	if (transport == TP_UDP) {
+		l->ev = event_new(t->base, fd, EV_READ | EV_PERSIST, udp_read_cb, l);
+		event_add(l->ev, NULL);
+	} else {
+		l->lev = evconnlistener_new(t->base, accept_cb, l,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+		if (l->lev == NULL) {
+			*cause = xasprintf("cannot listen on %s %s port %d",
+			    conf_transport_name(transport), address, port);
+			close(fd);
+			free(l->address);
+			free(l);
+			return NULL;
+		}
+		evconnlistener_set_error_cb(l->lev, accept_error_cb);
+	}
+	l->next = t->listeners;
+	t->listeners = l;
+	return l;
+}
+
+void
+sip_listener_close(struct sip_listener *l)
+{
+	struct sip_transport *t;
+	struct sip_listener **pp;
+
+	if (l == NULL)
+		return;
+	t = l->t;
+	for (pp = &t->listeners; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	}
+	if (l->lev != NULL)
+		evconnlistener_free(l->lev);	/* closes fd */
+	if (l->ev != NULL) {
+		event_free(l->ev);
+		close(l->fd);
+	}
+	free(l->address);
+	free(l);
+}
+
+/* --- sending -------------------------------------------------------- */
+
+int
+sip_transport_reply(const struct sip_origin *o, const char *buf, size_t len)
+{
+	struct sip_conn *c = o->conn;
+
+	if (o->transport == TP_UDP) {
+		if (o->listener == NULL)
+			return -1;
+		if (sendto(o->listener->fd, buf, len, 0,
+		    (const struct sockaddr *)&o->peer, o->peerlen) < 0) {
+			log_event(LOG_LVL_WARN, "sip", "send failed", "peer",
+			    o->peer_str, "transport", "udp", "reason",
+			    strerror(errno), NULL);
+			return -1;
+		}
+		return 0;
+	}
+	if (c == NULL || c->magic != CONN_MAGIC || c->state == CONN_CLOSING)
+		return -1;
+	return bufferevent_write(c->bev, buf, len) == 0 ? 0 : -1;
+}
+
+/* --- stopping ------------------------------------------------------- */
+
+static void
+done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_transport *t = arg;
+
+	if (t->done != NULL && t->nconns == 0) {
+		void (*done)(void *) = t->done;
+
+		t->done = NULL;
+		done(t->done_arg);
+	}
+}
+
+void
+sip_transport_shutdown(struct sip_transport *t, void (*done)(void *),
+    void *arg)
+{
+	struct sip_conn *c, *next;
+
+	t->stopping = 1;
+	t->done = done;
+	t->done_arg = arg;
+	if (t->done_ev == NULL)
+		t->done_ev = event_new(t->base, -1, 0, done_cb, t);
+	while (t->listeners != NULL)
+		sip_listener_close(t->listeners);
+	for (c = t->conns; c != NULL; c = next) {
+		next = c->next;
+		conn_close(c, LOG_LVL_DEBUG, "shutting down");
+	}
+	if (t->nconns == 0)
+		event_active(t->done_ev, EV_TIMEOUT, 0);
+}
+
+void
+sip_transport_free(struct sip_transport *t)
+{
+	if (t == NULL)
+		return;
+	while (t->listeners != NULL)
+		sip_listener_close(t->listeners);
+	while (t->conns != NULL) {
+		event_del(t->conns->free_ev);
+		conn_free_cb(-1, 0, t->conns);
+	}
+	if (t->done_ev != NULL)
+		event_free(t->done_ev);
+	sip_profile_unref(t->profile);
+	free(t);
+}

@@ -1,0 +1,95 @@
+/*
+ * sip_transport.h: SIP over UDP, TCP and TLS on the event loop.
+ * Owns listeners and connections; frames streams by Content-Length, parses
+ * and checks every message, answers what cannot be accepted (400, 505, 513
+ * ...) itself, and hands good messages up through one callback.  A broken
+ * message never takes down the process or another connection.
+ */
+#ifndef SE_SIP_TRANSPORT_H
+#define SE_SIP_TRANSPORT_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+#include <osipparser2/osip_parser.h>
+
+#include "net/net_addr.h"
+
+/*
+ * The settings a connection lives by, taken at accept time and kept (by
+ * reference) for the connection's life, so a reload never changes the rules
+ * under an established connection.
+ */
+struct sip_profile {
+	int		 refs;
+	SSL_CTX		*server_ctx;		/* referenced */
+	size_t		 max_message_size;
+	int		 read_timeout;		/* s: incomplete message */
+	int		 idle_timeout;		/* s: no traffic */
+	int		 handshake_timeout;	/* s: whole TLS handshake */
+	char		*server_name;		/* for Warning headers */
+};
+
+struct sip_profile	*sip_profile_new(SSL_CTX *ctx, size_t max_message_size,
+			    int read_timeout, int idle_timeout,
+			    int handshake_timeout, const char *server_name);
+void			 sip_profile_ref(struct sip_profile *p);
+/* Drop a reference; frees at zero.  NULL is fine. */
+void			 sip_profile_unref(struct sip_profile *p);
+
+struct sip_transport;
+struct sip_listener;
+struct sip_conn;
+
+/* Where a message came from; valid only during the message callback. */
+struct sip_origin {
+	int			 transport;	/* enum transport */
+	struct sockaddr_storage	 peer;
+	socklen_t		 peerlen;
+	char			 peer_str[NET_ADDRSTRLEN];	/* ip:port */
+	char			 peer_ip[NET_ADDRSTRLEN];
+	int			 peer_port;
+	char			 local_ip[NET_ADDRSTRLEN];
+	int			 local_port;
+	struct sip_conn		*conn;		/* stream transports */
+	struct sip_listener	*listener;	/* the UDP socket, or the acceptor */
+};
+
+/* A parsed, checked message; m is freed by the transport after the call. */
+typedef void	(*sip_message_cb)(const struct sip_origin *o, osip_message_t *m,
+		    void *arg);
+
+struct sip_transport	*sip_transport_new(struct event_base *base,
+			    sip_message_cb cb, void *arg);
+/* Free everything at once (connections are cut, not drained). */
+void			 sip_transport_free(struct sip_transport *t);
+/* The profile new connections take (referenced; the old one is dropped). */
+void			 sip_transport_set_profile(struct sip_transport *t,
+			    struct sip_profile *p);
+
+/*
+ * Open a listener on an IP literal.  Returns it, or NULL with *cause
+ * (caller frees) naming the address and the system error.
+ */
+struct sip_listener	*sip_listener_open(struct sip_transport *t,
+			    int transport, const char *address, int port,
+			    char **cause);
+/* Close and free a listener; established connections are not affected. */
+void			 sip_listener_close(struct sip_listener *l);
+
+/* Send a message back where o came from.  0, or -1 if it cannot be sent. */
+int			 sip_transport_reply(const struct sip_origin *o,
+			    const char *buf, size_t len);
+
+/*
+ * Graceful stop: close every listener, stop reading, flush what is queued
+ * and close each connection.  done(arg) runs (from the loop) once no
+ * connection is left; sip_transport_free() cuts the rest at any time.
+ */
+void			 sip_transport_shutdown(struct sip_transport *t,
+			    void (*done)(void *), void *arg);
+size_t			 sip_transport_nconns(const struct sip_transport *t);
+
+#endif

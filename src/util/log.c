@@ -1,0 +1,398 @@
+/*
+ * log.c: logfmt event lines to a file, syslog and/or stderr.
+ * The quoting is the only defence against log injection from peer data:
+ * everything that is not a plain token is quoted and escaped.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+static struct {
+	enum log_level	 level;
+	int		 fd;		/* log file, -1 if none */
+	char		*path;
+	int		 to_stderr;
+	int		 to_syslog;
+} sink = { LOG_LVL_INFO, -1, NULL, 1, 0 };
+
+static const char *const level_names[] = {
+	"debug", "info", "notice", "warn", "error"
+};
+
+int
+log_level_parse(const char *s, enum log_level *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
+		if (strcmp(s, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+log_level_name(enum log_level lvl)
+{
+	if ((unsigned)lvl >= sizeof level_names / sizeof level_names[0])
+		return "?";
+	return level_names[lvl];
+}
+
+static int
+open_file(const char *path, char **cause)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd == -1 && cause != NULL)
+		*cause = xasprintf("cannot open log file %s: %s", path,
+		    strerror(errno));
+	return fd;
+}
+
+int
+log_configure(const char *file, int to_stderr, int to_syslog, int facility,
+    enum log_level level, char **cause)
+{
+	int fd = -1;
+
+	if (file != NULL && (fd = open_file(file, cause)) == -1)
+		return -1;
+	if (sink.fd != -1)
+		close(sink.fd);
+	free(sink.path);
+	sink.fd = fd;
+	sink.path = file != NULL ? xstrdup(file) : NULL;
+	sink.to_stderr = to_stderr;
+	if (sink.to_syslog)
+		closelog();
+	sink.to_syslog = to_syslog;
+	if (to_syslog)
+		openlog("sipedged", LOG_PID | LOG_NDELAY, facility);
+	sink.level = level;
+	return 0;
+}
+
+int
+log_reopen(char **cause)
+{
+	int fd;
+
+	if (sink.path == NULL)
+		return 0;
+	if ((fd = open_file(sink.path, cause)) == -1)
+		return -1;
+	if (sink.fd != -1)
+		close(sink.fd);
+	sink.fd = fd;
+	return 0;
+}
+
+void
+log_close(void)
+{
+	if (sink.fd != -1)
+		close(sink.fd);
+	sink.fd = -1;
+	free(sink.path);
+	sink.path = NULL;
+	if (sink.to_syslog)
+		closelog();
+	sink.to_syslog = 0;
+}
+
+int
+log_enabled(enum log_level lvl)
+{
+	return lvl >= sink.level;
+}
+
+void
+log_timestamp(char *buf, size_t bufsz)
+{
+	struct timeval tv;
+	struct tm tm;
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	snprintf(buf, bufsz, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
+}
+
+/* Length of the valid UTF-8 sequence at p (max n bytes), or 0 if invalid. */
+static size_t
+utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	unsigned int cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		cp = p[0] & 0x07;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+static int
+is_bare(const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (p[i] <= 0x20 || p[i] >= 0x7f || p[i] == '"' ||
+		    p[i] == '=' || p[i] == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+static size_t
+quote_value(char *dst, size_t dstsz, const void *val, size_t len, int force)
+{
+	const unsigned char *p = val;
+	size_t out = 0, i, u;
+	char esc[5];
+	const char *piece;
+	size_t plen;
+
+#define PUT(s, n) do {							\
+	size_t _k;							\
+	for (_k = 0; _k < (n); _k++) {					\
+		if (out + 1 < dstsz)					\
+			dst[out] = (s)[_k];				\
+		out++;							\
+	}								\
+} while (0)
+
+	if (!force && is_bare(p, len)) {
+		PUT((const char *)p, len);
+		goto done;
+	}
+	PUT("\"", 1);
+	for (i = 0; i < len; i += plen ? plen : 1) {
+		piece = esc;
+		plen = 0;
+		switch (p[i]) {
+		case '"':  piece = "\\\""; break;
+		case '\\': piece = "\\\\"; break;
+		case '\n': piece = "\\n"; break;
+		case '\r': piece = "\\r"; break;
+		case '\t': piece = "\\t"; break;
+		default:
+			if (p[i] < 0x20 || p[i] == 0x7f ||
+			    (u = utf8_len(p + i, len - i)) == 0) {
+				snprintf(esc, sizeof esc, "\\x%02x", p[i]);
+			} else {
+				PUT((const char *)p + i, u);
+				plen = u;
+				continue;
+			}
+		}
+		PUT(piece, strlen(piece));
+		plen = 1;
+	}
+	PUT("\"", 1);
+done:
+	if (dstsz > 0)
+		dst[out < dstsz ? out : dstsz - 1] = '\0';
+	return out;
+#undef PUT
+}
+
+size_t
+log_quote(char *dst, size_t dstsz, const void *val, size_t len)
+{
+	return quote_value(dst, dstsz, val, len, 0);
+}
+
+static void
+append(struct log_line *l, const char *s, size_t n)
+{
+	size_t room = sizeof l->buf - 1 - l->len;
+
+	if (n > room)
+		n = room;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+	l->buf[l->len] = '\0';
+}
+
+static void
+append_kv(struct log_line *l, const char *key, const void *val, size_t len,
+    int force)
+{
+	char q[LOG_LINE_MAX];
+	size_t n;
+
+	append(l, " ", 1);
+	append(l, key, strlen(key));
+	append(l, "=", 1);
+	n = quote_value(q, sizeof q, val, len, force);
+	if (n >= sizeof q) {
+		/* Cut inside the quotes; keep the line well formed. */
+		n = sizeof q - 1;
+		if (q[0] == '"') {
+			while (n > 1 && q[n - 1] == '\\')
+				n--;
+			q[n - 1] = '"';
+		}
+	}
+	append(l, q, n);
+}
+
+void
+log_kvn(struct log_line *l, const char *key, const void *val, size_t len)
+{
+	if (l->enabled)
+		append_kv(l, key, val, len, 0);
+}
+
+void
+log_begin(struct log_line *l, enum log_level lvl, const char *module,
+    const char *event)
+{
+	char ts[32];
+
+	l->level = lvl;
+	l->len = 0;
+	l->buf[0] = '\0';
+	l->enabled = log_enabled(lvl);
+	if (!l->enabled)
+		return;
+	log_timestamp(ts, sizeof ts);
+	l->len = (size_t)snprintf(l->buf, sizeof l->buf,
+	    "ts=%s level=%s module=%s", ts, log_level_name(lvl), module);
+	/* event is always quoted, so that grep 'event="x"' is reliable. */
+	append_kv(l, "event", event, strlen(event), 1);
+}
+
+void
+log_kvs(struct log_line *l, const char *key, const char *val)
+{
+	if (val == NULL)
+		val = "";
+	log_kvn(l, key, val, strlen(val));
+}
+
+void
+log_kv(struct log_line *l, const char *key, const char *fmt, ...)
+{
+	char v[LOG_LINE_MAX];
+	va_list ap;
+	int n;
+
+	if (!l->enabled)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(v, sizeof v, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	log_kvn(l, key, v, (size_t)n < sizeof v ? (size_t)n : sizeof v - 1);
+}
+
+static int
+syslog_prio(enum log_level lvl)
+{
+	switch (lvl) {
+	case LOG_LVL_DEBUG:	return LOG_DEBUG;
+	case LOG_LVL_INFO:	return LOG_INFO;
+	case LOG_LVL_NOTICE:	return LOG_NOTICE;
+	case LOG_LVL_WARN:	return LOG_WARNING;
+	default:		return LOG_ERR;
+	}
+}
+
+static void
+write_all(int fd, const char *s, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+void
+log_end(struct log_line *l)
+{
+	const char *body;
+
+	if (!l->enabled)
+		return;
+	if (sink.to_syslog) {
+		/* syslog stamps its own time; skip our ts= field. */
+		body = strchr(l->buf, ' ');
+		syslog(syslog_prio(l->level), "%s", body ? body + 1 : l->buf);
+	}
+	if (l->len < sizeof l->buf - 1)
+		l->buf[l->len++] = '\n';
+	else
+		l->buf[l->len - 1] = '\n';
+	if (sink.fd != -1)
+		write_all(sink.fd, l->buf, l->len);
+	if (sink.to_stderr)
+		write_all(STDERR_FILENO, l->buf, l->len);
+}
+
+void
+log_event(enum log_level lvl, const char *module, const char *event, ...)
+{
+	struct log_line l;
+	const char *k, *v;
+	va_list ap;
+
+	if (!log_enabled(lvl))
+		return;
+	log_begin(&l, lvl, module, event);
+	va_start(ap, event);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		v = va_arg(ap, const char *);
+		log_kvs(&l, k, v);
+	}
+	va_end(ap);
+	log_end(&l);
+}

@@ -1,0 +1,80 @@
+/*
+ * log.h: the event log.  One line per event in logfmt:
+ *   ts=2026-11-26T17:00:00.123Z level=warn module=tls event="handshake failed" peer=...
+ * Every value is quoted and escaped as needed, so text from the network
+ * (headers, certificate subjects, garbage bytes) can never forge a line.
+ * Sinks: a file (reopened on SIGUSR1), syslog, stderr.  Never blocks on the
+ * network; a file write is a single write(2) per line.
+ */
+#ifndef SE_LOG_H
+#define SE_LOG_H
+
+#include <stddef.h>
+
+enum log_level {
+	LOG_LVL_DEBUG,		/* detail for developers: state changes, messages */
+	LOG_LVL_INFO,		/* normal operation: start, listeners, handshakes */
+	LOG_LVL_NOTICE,		/* normal but significant: reloads, stops */
+	LOG_LVL_WARN,		/* something is wrong but service continues */
+	LOG_LVL_ERROR		/* an operation failed */
+};
+
+#define LOG_LINE_MAX	4096
+
+/* A line being built; fields are appended with log_kv*. */
+struct log_line {
+	enum log_level	level;
+	int		enabled;	/* 0: level filtered out, appends are no-ops */
+	size_t		len;
+	char		buf[LOG_LINE_MAX];
+};
+
+/* Parse "debug|info|notice|warn|error"; 0 on success, -1 if unknown. */
+int		 log_level_parse(const char *s, enum log_level *out);
+const char	*log_level_name(enum log_level lvl);
+
+/*
+ * Configure the sinks.  file may be NULL (no file); to_stderr and to_syslog
+ * are flags; facility is a syslog facility (LOG_DAEMON...).  Returns 0, or
+ * -1 with *cause set (caller frees) when the file cannot be opened; the
+ * previous sinks are kept in that case.
+ */
+int		 log_configure(const char *file, int to_stderr, int to_syslog,
+		     int facility, enum log_level level, char **cause);
+/* Reopen the log file (after rotation). 0 or -1 with *cause. */
+int		 log_reopen(char **cause);
+void		 log_close(void);
+int		 log_enabled(enum log_level lvl);
+
+void		 log_begin(struct log_line *l, enum log_level lvl,
+		     const char *module, const char *event);
+/* Append key=value, value formatted by fmt, quoted as needed. */
+void		 log_kv(struct log_line *l, const char *key, const char *fmt, ...)
+		     __attribute__((format(printf, 3, 4)));
+/* Append key=value for a NUL-terminated string (NULL shows as ""). */
+void		 log_kvs(struct log_line *l, const char *key, const char *val);
+/* Append key=value for len raw bytes (may hold NULs or non-UTF-8). */
+void		 log_kvn(struct log_line *l, const char *key, const void *val,
+		     size_t len);
+void		 log_end(struct log_line *l);
+
+/*
+ * One event with string fields: log_event(LOG_LVL_INFO, "net", "listener open",
+ * "transport", "tls", "port", "5061", NULL).
+ */
+void		 log_event(enum log_level lvl, const char *module,
+		     const char *event, ...) __attribute__((sentinel));
+
+/*
+ * Quote one value for logfmt into dst (always NUL-terminated when dstsz > 0).
+ * Bare when it is non-empty printable ASCII without space, '"', '=' or '\';
+ * otherwise in double quotes with \" \\ \n \r \t and \xHH for control bytes
+ * and bytes that are not valid UTF-8.  Returns the length it needed (like
+ * snprintf), so a result >= dstsz means it was cut.
+ */
+size_t		 log_quote(char *dst, size_t dstsz, const void *val, size_t len);
+
+/* Format a timestamp as 2026-11-26T17:00:00.123Z into buf (>= 25 bytes). */
+void		 log_timestamp(char *buf, size_t bufsz);
+
+#endif
