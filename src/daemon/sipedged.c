@@ -20,6 +20,7 @@
 #include "daemon/snapshot.h"
 #include "proxy/proxy.h"
 #include "sip/sip_transport.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -329,23 +330,24 @@ pid_file_check(const char *path)
 static int
 pid_file_write(const char *path)
 {
-	char *tmp = xasprintf("%s.tmp", path), *dir, *slash;
-	FILE *f;
+	char *dir = xstrdup(path), *slash, *cause = NULL, buf[32];
 
-	dir = xstrdup(path);
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
-		(void)mkdir(dir, 0755);
+		if (file_mkdir_p(dir, 0755, &cause) == -1) {
+			fprintf(stderr, "sipedged: pid file: %s\n", cause);
+			free(cause);
+			free(dir);
+			return -1;
+		}
 	}
 	free(dir);
-	if ((f = fopen(tmp, "w")) == NULL || fprintf(f, "%ld\n",
-	    (long)getpid()) < 0 || fclose(f) != 0 || rename(tmp, path) == -1) {
-		fprintf(stderr, "sipedged: cannot write pid file %s: %s\n", path,
-		    strerror(errno));
-		free(tmp);
+	snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (file_write_atomic(path, buf, strlen(buf), 0644, &cause) == -1) {
+		fprintf(stderr, "sipedged: pid file: %s\n", cause);
+		free(cause);
 		return -1;
 	}
-	free(tmp);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,20 @@
 #include "sip/sip_msg.h"
 #include "util/xmalloc.h"
 
+/* libosip2 would print its own traces on stdout; we log what matters. */
+static void
+no_trace(const char *fi, int li, osip_trace_level_t level, const char *fmt,
+    va_list ap)
+{
+}
+
 void
 sip_msg_init(void)
 {
 	static int done;
 
 	if (!done) {
+		osip_trace_initialize_func(END_TRACE_LEVEL, no_trace);
 		parser_init();
 		done = 1;
 	}
@@ -90,6 +99,9 @@ sip_msg_check(const osip_message_t *m, char *why, size_t whysz)
 	    strcasecmp(scheme, "sips") != 0))
 		BAD(416, "request-URI scheme '%s' is not supported",
 		    scheme ? scheme : "");
+	if (osip_message_get_max_forwards(m, 1, &mf) >= 0 && mf != NULL)
+		BAD(400, "Max-Forwards appears more than once");
+	mf = NULL;
 	if (osip_message_get_max_forwards(m, 0, &mf) >= 0 && mf != NULL &&
 	    (!all_digits(mf->hvalue, 3) || atoi(mf->hvalue) > 255))
 		BAD(400, "Max-Forwards '%s' is not an integer from 0 to 255",

@@ -322,7 +322,13 @@ conn_error_text(struct sip_conn *c, char *buf, size_t bufsz)
 		while ((e = bufferevent_get_openssl_error(c->bev)) != 0)
 			last = e;
 	}
-	if (last != 0) {
+	if (last != 0 && ERR_GET_LIB(last) == 0) {
+		/* libevent's own codes: the peer went away mid-record or
+		 * without close_notify. */
+		snprintf(buf, bufsz, "%s", err != 0 ?
+		    evutil_socket_error_to_string(err) :
+		    "peer closed the connection without TLS close_notify");
+	} else if (last != 0) {
 		const char *r = ERR_reason_error_string(last);
 
 		if (r != NULL)

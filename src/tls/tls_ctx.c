@@ -22,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls/tls_ctx.h"
+#include "util/file.h"
 #include "util/xmalloc.h"
 
 #define MAX_PKI_FILE	(4 * 1024 * 1024)
@@ -357,50 +358,6 @@ out:
 
 /* --- temporary CA --------------------------------------------------- */
 
-/* Write data to path via a temporary file and rename; mode applied first. */
-static int
-write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-    char **cause)
-{
-	char *tmp = xasprintf("%s.tmpXXXXXX", path);
-	const char *p = data;
-	ssize_t n;
-	int fd;
-
-	if ((fd = mkstemp(tmp)) == -1) {
-		*cause = xasprintf("cannot create %s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	if (fchmod(fd, mode) == -1)
-		goto fail;
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1)
-		goto fail;
-	free(tmp);
-	return 0;
-fail:
-	*cause = xasprintf("cannot write %s: %s", path, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	return -1;
-}
-
 static int
 write_pem(const char *path, X509 *x, EVP_PKEY *k, char **cause)
 {
@@ -414,7 +371,7 @@ write_pem(const char *path, X509 *x, EVP_PKEY *k, char **cause)
 	else
 		PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL);
 	len = BIO_get_mem_data(bio, &data);
-	rv = write_atomic(path, data, (size_t)len, x ? 0644 : 0600, cause);
+	rv = file_write_atomic(path, data, (size_t)len, x ? 0644 : 0600, cause);
 	BIO_free(bio);
 	return rv;
 }
@@ -548,32 +505,6 @@ load_pair(const char *certf, const char *keyf, X509 **xp, EVP_PKEY **kp)
 	}
 }
 
-static int
-mkdir_p(const char *dir, char **cause)
-{
-	char *p = xstrdup(dir), *s;
-	int rv = 0;
-
-	for (s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0750) == -1 && errno != EEXIST) {
-				*cause = xasprintf("cannot create directory %s: %s",
-				    p, strerror(errno));
-				rv = -1;
-				break;
-			}
-			*s = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	free(p);
-	return rv;
-}
-
 int
 tls_temp_ensure(const char *state_dir, const char *fqdn, char *const *aliases,
     size_t naliases, char **cause)
@@ -587,7 +518,7 @@ tls_temp_ensure(const char *state_dir, const char *fqdn, char *const *aliases,
 	char *cn = NULL, *san = NULL;
 	int rv = -1;
 
-	if (mkdir_p(state_dir, cause) == -1)
+	if (file_mkdir_p(state_dir, 0750, cause) == -1)
 		goto out;
 	load_pair(caf, cak, &ca, &ca_key);
 	if (ca == NULL) {

@@ -183,32 +183,31 @@ is_bare(const unsigned char *p, size_t len)
 	return 1;
 }
 
+/*
+ * Quote into dst.  Pieces (a byte, an escape, a UTF-8 sequence) are written
+ * whole or not at all, and room is kept for the closing quote, so a cut
+ * value is still well formed.  Returns the length the whole value needs.
+ */
 static size_t
 quote_value(char *dst, size_t dstsz, const void *val, size_t len, int force)
 {
 	const unsigned char *p = val;
-	size_t out = 0, i, u;
+	size_t out = 0, wrote = 0, i, plen, u;
+	int full = 0, quoted;
 	char esc[5];
 	const char *piece;
-	size_t plen;
 
-#define PUT(s, n) do {							\
-	size_t _k;							\
-	for (_k = 0; _k < (n); _k++) {					\
-		if (out + 1 < dstsz)					\
-			dst[out] = (s)[_k];				\
-		out++;							\
-	}								\
-} while (0)
-
-	if (!force && is_bare(p, len)) {
-		PUT((const char *)p, len);
-		goto done;
+	quoted = force || !is_bare(p, len);
+	if (quoted) {
+		if (dstsz > 2)
+			dst[wrote++] = '"';
+		else
+			full = 1;
+		out++;
 	}
-	PUT("\"", 1);
-	for (i = 0; i < len; i += plen ? plen : 1) {
+	for (i = 0; i < len; i += plen) {
+		plen = 1;
 		piece = esc;
-		plen = 0;
 		switch (p[i]) {
 		case '"':  piece = "\\\""; break;
 		case '\\': piece = "\\\\"; break;
@@ -217,23 +216,29 @@ quote_value(char *dst, size_t dstsz, const void *val, size_t len, int force)
 		case '\t': piece = "\\t"; break;
 		default:
 			if (p[i] < 0x20 || p[i] == 0x7f ||
-			    (u = utf8_len(p + i, len - i)) == 0) {
+			    (u = utf8_len(p + i, len - i)) == 0)
 				snprintf(esc, sizeof esc, "\\x%02x", p[i]);
-			} else {
-				PUT((const char *)p + i, u);
+			else {
+				memcpy(esc, p + i, u);
+				esc[u] = '\0';
 				plen = u;
-				continue;
 			}
 		}
-		PUT(piece, strlen(piece));
-		plen = 1;
+		u = strlen(piece);
+		out += u;
+		if (!full && wrote + u + (size_t)quoted < dstsz)
+			memcpy(dst + wrote, piece, u), wrote += u;
+		else
+			full = 1;
 	}
-	PUT("\"", 1);
-done:
+	if (quoted) {
+		if (wrote + 1 < dstsz)
+			dst[wrote++] = '"';
+		out++;
+	}
 	if (dstsz > 0)
-		dst[out < dstsz ? out : dstsz - 1] = '\0';
+		dst[wrote] = '\0';
 	return out;
-#undef PUT
 }
 
 size_t
@@ -259,22 +264,18 @@ append_kv(struct log_line *l, const char *key, const void *val, size_t len,
     int force)
 {
 	char q[LOG_LINE_MAX];
-	size_t n;
+	size_t klen = strlen(key), room;
 
+	/* Quote into exactly the room left, so a cut value stays well formed. */
+	if (l->len + klen + 4 >= sizeof l->buf)
+		return;
+	room = sizeof l->buf - 1 - l->len - klen - 2;
 	append(l, " ", 1);
-	append(l, key, strlen(key));
+	append(l, key, klen);
 	append(l, "=", 1);
-	n = quote_value(q, sizeof q, val, len, force);
-	if (n >= sizeof q) {
-		/* Cut inside the quotes; keep the line well formed. */
-		n = sizeof q - 1;
-		if (q[0] == '"') {
-			while (n > 1 && q[n - 1] == '\\')
-				n--;
-			q[n - 1] = '"';
-		}
-	}
-	append(l, q, n);
+	(void)quote_value(q, room + 1 < sizeof q ? room + 1 : sizeof q, val, len,
+	    force);
+	append(l, q, strlen(q));
 }
 
 void

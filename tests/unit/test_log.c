@@ -1,0 +1,185 @@
+/*
+ * test_log.c: logfmt quoting and line building.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "util/log.h"
+
+static void
+check_quote(const char *in, size_t len, const char *want)
+{
+	char buf[256];
+	size_t n = log_quote(buf, sizeof buf, in, len);
+
+	assert_string_equal(buf, want);
+	assert_int_equal(n, strlen(want));
+}
+
+static void
+test_bare(void **state)
+{
+	check_quote("127.0.0.1:5060", 14, "127.0.0.1:5060");
+	check_quote("TLSv1.3", 7, "TLSv1.3");
+}
+
+static void
+test_quoted(void **state)
+{
+	check_quote("", 0, "\"\"");
+	check_quote("certificate has expired", 23, "\"certificate has expired\"");
+	check_quote("a=b", 3, "\"a=b\"");
+	check_quote("say \"hi\"", 8, "\"say \\\"hi\\\"\"");
+	check_quote("back\\slash", 10, "\"back\\\\slash\"");
+}
+
+static void
+test_control_bytes(void **state)
+{
+	check_quote("a\nb", 3, "\"a\\nb\"");
+	check_quote("a\r\n", 3, "\"a\\r\\n\"");
+	check_quote("t\tab", 4, "\"t\\tab\"");
+	check_quote("nul\0x", 5, "\"nul\\x00x\"");
+	check_quote("\x1b[31m", 5, "\"\\x1b[31m\"");
+	check_quote("del\x7f", 4, "\"del\\x7f\"");
+}
+
+static void
+test_utf8(void **state)
+{
+	/* Valid UTF-8 passes (quoted, as it is not plain ASCII). */
+	check_quote("M\xc3\xbcller", 7, "\"M\xc3\xbcller\"");
+	check_quote("\xe2\x82\xac", 3, "\"\xe2\x82\xac\"");
+	/* Invalid: lone continuation, truncated sequence, overlong, surrogate. */
+	check_quote("\x80", 1, "\"\\x80\"");
+	check_quote("a\xc3", 2, "\"a\\xc3\"");
+	check_quote("\xc0\xaf", 2, "\"\\xc0\\xaf\"");
+	check_quote("\xed\xa0\x80", 3, "\"\\xed\\xa0\\x80\"");
+	check_quote("\xff\xfe", 2, "\"\\xff\\xfe\"");
+}
+
+static void
+test_truncation(void **state)
+{
+	char small[8];
+	size_t n = log_quote(small, sizeof small, "hello world", 11);
+
+	assert_int_equal(n, 13);		/* needed length, like snprintf */
+	assert_int_equal(strlen(small), 7);	/* cut, NUL-terminated */
+}
+
+static void
+test_line(void **state)
+{
+	struct log_line l;
+	char *cause = NULL;
+
+	assert_int_equal(log_configure(NULL, 0, 0, 0, LOG_LVL_INFO, &cause), 0);
+	log_begin(&l, LOG_LVL_WARN, "tls", "handshake failed");
+	log_kvs(&l, "peer", "127.0.0.1:40312");
+	log_kvs(&l, "reason", "certificate has expired");
+	log_kv(&l, "n", "%d", 42);
+	assert_non_null(strstr(l.buf, " level=warn module=tls event=\"handshake "
+	    "failed\" peer=127.0.0.1:40312 reason=\"certificate has expired\" n=42"));
+	assert_memory_equal(l.buf, "ts=", 3);
+	/* One-word events are quoted too, so grep 'event="x"' always works. */
+	log_begin(&l, LOG_LVL_INFO, "daemon", "started");
+	assert_non_null(strstr(l.buf, "event=\"started\""));
+	/* Filtered levels build nothing. */
+	log_begin(&l, LOG_LVL_DEBUG, "sip", "detail");
+	log_kvs(&l, "k", "v");
+	assert_int_equal(l.enabled, 0);
+	assert_int_equal(l.len, 0);
+}
+
+static void
+test_long_value_stays_one_line(void **state)
+{
+	struct log_line l;
+	char big[8000];
+
+	memset(big, '"', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	log_configure(NULL, 0, 0, 0, LOG_LVL_DEBUG, NULL);
+	log_begin(&l, LOG_LVL_INFO, "sip", "big");
+	log_kvs(&l, "v", big);
+	assert_true(l.len < LOG_LINE_MAX);
+	assert_null(memchr(l.buf, '\n', l.len));
+	/* The value is still closed by a quote, not an escape. */
+	assert_int_equal(l.buf[l.len - 1], '"');
+	assert_int_not_equal(l.buf[l.len - 2], '\\');
+}
+
+static void
+test_file_sink_and_reopen(void **state)
+{
+	char dir[] = "/tmp/sipedge-logtest-XXXXXX", path[256], moved[256];
+	char buf[512];
+	char *cause = NULL;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/a.log", dir);
+	snprintf(moved, sizeof moved, "%s/a.log.1", dir);
+	assert_int_equal(log_configure(path, 0, 0, 0, LOG_LVL_INFO, &cause), 0);
+	log_event(LOG_LVL_INFO, "daemon", "one", "k", "v 1", NULL);
+	assert_int_equal(rename(path, moved), 0);
+	assert_int_equal(log_reopen(&cause), 0);
+	log_event(LOG_LVL_INFO, "daemon", "two", NULL);
+	log_close();
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof buf, f));
+	assert_non_null(strstr(buf, "event=\"two\""));
+	fclose(f);
+	f = fopen(moved, "r");
+	assert_non_null(fgets(buf, sizeof buf, f));
+	assert_non_null(strstr(buf, "event=\"one\" k=\"v 1\"\n"));
+	fclose(f);
+	unlink(path);
+	unlink(moved);
+	rmdir(dir);
+	/* An unopenable file is an error with a reason, old sinks kept. */
+	assert_int_equal(log_configure("/nonexistent-dir/x.log", 0, 0, 0,
+	    LOG_LVL_INFO, &cause), -1);
+	assert_non_null(strstr(cause, "/nonexistent-dir/x.log"));
+	free(cause);
+}
+
+static void
+test_levels(void **state)
+{
+	enum log_level l;
+
+	assert_int_equal(log_level_parse("warn", &l), 0);
+	assert_int_equal(l, LOG_LVL_WARN);
+	assert_int_equal(log_level_parse("verbose", &l), -1);
+	assert_string_equal(log_level_name(LOG_LVL_NOTICE), "notice");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bare),
+		cmocka_unit_test(test_quoted),
+		cmocka_unit_test(test_control_bytes),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_line),
+		cmocka_unit_test(test_long_value_stays_one_line),
+		cmocka_unit_test(test_file_sink_and_reopen),
+		cmocka_unit_test(test_levels),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
