@@ -24,7 +24,9 @@ file_mkdir_p(const char *dir, mode_t mode, char **cause)
 			char c = *s;
 
 			*s = '\0';
-			if (mkdir(p, mode) == -1 && errno != EEXIST) {
+			/* Parents get the usual 0755; only dir itself gets mode. */
+			if (mkdir(p, c == '\0' ? mode : 0755) == -1 &&
+			    errno != EEXIST) {
 				*cause = xasprintf("cannot create directory %s: %s",
 				    p, strerror(errno));
 				rv = -1;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* mkdir -p with mode for the directories it creates; 0 or -1 with *cause. */
+/* mkdir -p: dir gets mode, missing parents 0755; 0 or -1 with *cause. */
 int	file_mkdir_p(const char *dir, mode_t mode, char **cause);
 /*
  * Replace path with data atomically: a temporary file in the same

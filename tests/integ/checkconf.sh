@@ -5,7 +5,7 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-plan 16
+plan 17
 
 # new_case NAME: make $T/NAME/ holding a copy of $T/base.conf as sipedge.conf
 # (with its own state and zones directories); print the config's path.
@@ -162,3 +162,8 @@ else
     not_ok "the log says README.txt was ignored"
     not_ok "SIGTERM stops it with exit status 0"
 fi
+
+# 17: the example zone files shipped in zones/ are valid as they stand.
+f=$(new_case examples)
+cp "$top_srcdir"/zones/*.conf "$T/examples/zones/"
+expect_ok "the shipped example zones pass -t" "$f"

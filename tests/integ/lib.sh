@@ -188,6 +188,13 @@ _finish() {
             diag "failed $_TESTS_FAILED of $_TESTS_RUN tests"
             rc=1
         fi
+        # A sanitizer build reports on the daemon's stderr: that is a failure
+        # of the whole script even when every test point passed.
+        if grep -qE 'Sanitizer|runtime error:' "$T"/sipedged*.out 2>/dev/null; then
+            diag "sanitizer report from sipedged:" "$(cat "$T"/sipedged*.out)"
+            echo "Bail out! sanitizer report from sipedged"
+            rc=1
+        fi
     fi
     [ "$rc" -eq 0 ] || _dump_log
     if [ -n "${KEEP_TMP:-}" ]; then
