@@ -367,8 +367,8 @@ apply_group(struct loader *ld, const struct conf_opt *tbl, const char *group,
 		if (strcmp(o->group, group) != 0 || !o->required)
 			continue;
 		if (config_setting_get_member(grp, o->name) == NULL)
-			err_at(ld, grp, "%s: required setting '%s' is missing",
-			    *prefix ? prefix : "file", o->name);
+			err_at(ld, grp, "%s%srequired setting '%s' is missing",
+			    prefix, *prefix ? ": " : "", o->name);
 	}
 }
 
@@ -431,6 +431,10 @@ load_listen(struct loader *ld, config_setting_t *list)
 		return;
 	}
 	n = config_setting_length(list);
+	if (n == 0)
+		err_at(ld, list, "listen is empty: sipedged needs at least one "
+		    "listener, e.g. listen = ( { transport = \"tls\"; "
+		    "address = \"127.0.0.1\"; } );");
 	for (i = 0; i < n; i++) {
 		e = config_setting_get_elem(list, (unsigned)i);
 		snprintf(prefix, sizeof prefix, "listen[%d]", i);

@@ -49,11 +49,12 @@ static struct {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: sipedged [-c FILE] [-f] [-t] [-V]\n"
+	fprintf(f, "usage: sipedged [-c FILE] [-f] [-t] [-V] [-h]\n"
 	    "  -c FILE  main configuration file (default %s)\n"
 	    "  -f       stay in the foreground\n"
 	    "  -t       check the configuration and exit\n"
-	    "  -V       print the version and exit\n", SE_CONFFILE);
+	    "  -V       print the version and exit\n"
+	    "  -h       print this help and exit\n", SE_CONFFILE);
 }
 
 static void
@@ -83,30 +84,94 @@ find_slot(struct slot *v, size_t n, const struct conf_listen *cl)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (v[i].transport == cl->transport && v[i].port == cl->port &&
-		    strcmp(v[i].address, cl->address) == 0)
+		if (v[i].l != NULL && v[i].transport == cl->transport &&
+		    v[i].port == cl->port && strcmp(v[i].address, cl->address) == 0)
 			return &v[i];
 	return NULL;
 }
 
+/* Reopen the listeners closed to hand their port over, after a failure. */
+static void
+restore_handed(const int *handed)
+{
+	char *cause = NULL;
+	size_t j;
+
+	for (j = 0; j < d.nslots; j++) {
+		if (!handed[j])
+			continue;
+		d.slots[j].l = sip_listener_open(d.transport,
+		    d.slots[j].transport, d.slots[j].address, d.slots[j].port,
+		    &cause);
+		if (d.slots[j].l != NULL)
+			log_slot("listener open", &d.slots[j]);
+		else {
+			log_event(LOG_LVL_ERROR, "daemon", "listener lost",
+			    "reason", cause, NULL);
+			free(cause);
+			cause = NULL;
+		}
+	}
+}
+
+static int
+is_stream(int transport)
+{
+	return transport == TP_TCP || transport == TP_TLS;
+}
+
+/*
+ * Whether open slot s must give up its port before conf c can open its
+ * listeners: c drops s and wants the same address and port with the other
+ * stream transport (TCP <-> TLS), which cannot be bound while s listens.
+ */
+static int
+must_hand_over(const struct conf *c, const struct slot *s)
+{
+	size_t i;
+	int handover = 0;
+
+	for (i = 0; i < c->nlisten; i++) {
+		const struct conf_listen *cl = &c->listen[i];
+
+		if (cl->port != s->port || strcmp(cl->address, s->address) != 0)
+			continue;
+		if (cl->transport == s->transport)
+			return 0;	/* kept */
+		if (is_stream(cl->transport) && is_stream(s->transport))
+			handover = 1;
+	}
+	return handover;
+}
+
 /*
  * Make the open listeners match conf c: keep the ones that did not change,
- * open the new ones, and only when all opened, close the removed ones.
- * On failure nothing changes and *cause says why.
+ * open the new ones, and only when all opened, close the removed ones.  A
+ * port that changes between TCP and TLS is closed first and reopened if
+ * the rest fails.  On failure nothing changes and *cause says why.
  */
 static int
 reconcile_listeners(const struct conf *c, char **cause)
 {
-	struct slot *nv = xcalloc(c->nlisten + 1, sizeof *nv), *old;
+	struct slot *nv = xcalloc(c->nlisten + 1, sizeof *nv);
+	int *handed = xcalloc(d.nslots + 1, sizeof *handed);
 	size_t i, j;
 
+	for (j = 0; j < d.nslots; j++) {
+		if (d.slots[j].l == NULL || !must_hand_over(c, &d.slots[j]))
+			continue;
+		sip_listener_close(d.slots[j].l);
+		d.slots[j].l = NULL;
+		handed[j] = 1;
+		log_slot("listener closed", &d.slots[j]);
+	}
 	for (i = 0; i < c->nlisten; i++) {
 		const struct conf_listen *cl = &c->listen[i];
 
 		nv[i].transport = cl->transport;
 		nv[i].address = xstrdup(cl->address);
 		nv[i].port = cl->port;
-		if ((old = find_slot(d.slots, d.nslots, cl)) != NULL)
+		if (find_slot(d.slots, d.nslots, cl) != NULL)
 			continue;
 		nv[i].l = sip_listener_open(d.transport, cl->transport,
 		    cl->address, cl->port, cause);
@@ -118,10 +183,11 @@ reconcile_listeners(const struct conf *c, char **cause)
 			free(*cause);
 			*cause = t;
 			for (j = 0; j < i; j++)
-				if (find_slot(d.slots, d.nslots,
-				    &c->listen[j]) == NULL)
+				if (nv[j].l != NULL)
 					sip_listener_close(nv[j].l);
 			free_slots(nv, c->nlisten);
+			restore_handed(handed);
+			free(handed);
 			return -1;
 		}
 		log_slot("listener open", &nv[i]);
@@ -130,6 +196,8 @@ reconcile_listeners(const struct conf *c, char **cause)
 	for (j = 0; j < d.nslots; j++) {
 		int kept = 0;
 
+		if (d.slots[j].l == NULL)
+			continue;
 		for (i = 0; i < c->nlisten; i++) {
 			if (nv[i].l == NULL && nv[i].transport == d.slots[j].transport &&
 			    nv[i].port == d.slots[j].port &&
@@ -144,6 +212,7 @@ reconcile_listeners(const struct conf *c, char **cause)
 			log_slot("listener closed", &d.slots[j]);
 		}
 	}
+	free(handed);
 	free_slots(d.slots, d.nslots);
 	d.slots = nv;
 	d.nslots = c->nlisten;
@@ -297,12 +366,16 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		stop("INT");
 		break;
 	case SIGUSR1:
-		if (log_reopen(&cause) == -1) {
+		switch (log_reopen(&cause)) {
+		case -1:
 			log_event(LOG_LVL_ERROR, "daemon", "log reopen failed",
 			    "reason", cause, NULL);
 			free(cause);
-		} else
+			break;
+		case 1:
 			log_event(LOG_LVL_INFO, "daemon", "log reopened", NULL);
+			break;
+		}
 		break;
 	}
 }
@@ -351,7 +424,8 @@ pid_file_write(const char *path)
 	return 0;
 }
 
-/* Detach from the terminal; the parent exits once the child is set up. */
+/* Detach from the terminal: the listeners are bound already, so a start
+ * that fails has failed in the foreground; the parents exit at once. */
 static void
 daemonize(void)
 {
@@ -368,6 +442,9 @@ daemonize(void)
 		fatal("fork: %s", strerror(errno));
 	if (pid > 0)
 		_exit(0);
+	/* Every path in the snapshot is absolute already. */
+	if (chdir("/") == -1)
+		fatal("chdir /: %s", strerror(errno));
 	if ((fd = open("/dev/null", O_RDWR)) != -1) {
 		dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);

@@ -474,6 +474,24 @@ san_for(const char *fqdn, char *const *aliases, size_t naliases)
 	return t;
 }
 
+/* Whether x names this node and every alias (they may have changed since
+ * the temporary certificate was made: then it is made again). */
+static int
+covers_names(X509 *x, const char *fqdn, char *const *aliases, size_t naliases)
+{
+	size_t i;
+
+	for (i = 0; i <= naliases; i++) {
+		const char *n = i == 0 ? fqdn : aliases[i - 1];
+
+		if (is_ip(n) ? X509_check_ip_asc(x, n, 0) != 1 :
+		    X509_check_host(x, n, 0, X509_CHECK_FLAG_NO_WILDCARDS,
+		    NULL) != 1)
+			return 0;
+	}
+	return 1;
+}
+
 /* Load a certificate and key pair if both exist, are valid for 30 more
  * days and match; NULLs otherwise. */
 static void
@@ -535,7 +553,8 @@ tls_temp_ensure(const char *state_dir, const char *fqdn, char *const *aliases,
 		unlink(srvf);	/* a new CA needs a new server certificate */
 	}
 	load_pair(srvf, srvk, &srv, &srv_key);
-	if (srv != NULL && X509_check_issued(ca, srv) == X509_V_OK) {
+	if (srv != NULL && X509_check_issued(ca, srv) == X509_V_OK &&
+	    covers_names(srv, fqdn, aliases, naliases)) {
 		rv = 0;
 		goto out;
 	}

@@ -99,7 +99,7 @@ log_reopen(char **cause)
 	if (sink.fd != -1)
 		close(sink.fd);
 	sink.fd = fd;
-	return 0;
+	return 1;
 }
 
 void

@@ -41,7 +41,8 @@ const char	*log_level_name(enum log_level lvl);
  */
 int		 log_configure(const char *file, int to_stderr, int to_syslog,
 		     int facility, enum log_level level, char **cause);
-/* Reopen the log file (after rotation). 0 or -1 with *cause. */
+/* Reopen the log file (after rotation): 1 reopened, 0 no log file, -1
+ * with *cause. */
 int		 log_reopen(char **cause);
 void		 log_close(void);
 int		 log_enabled(enum log_level lvl);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,8 @@
 static void
 oom(size_t size)
 {
-	fprintf(stderr, "sipedge: out of memory allocating %zu bytes\n", size);
+	fprintf(stderr, "%s: out of memory allocating %zu bytes\n",
+	    program_invocation_short_name, size);
 	abort();
 }
 
@@ -100,7 +102,7 @@ fatal(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("sipedge: ", stderr);
+	fprintf(stderr, "%s: ", program_invocation_short_name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

@@ -5,7 +5,7 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-plan 17
+plan 19
 
 # new_case NAME: make $T/NAME/ holding a copy of $T/base.conf as sipedge.conf
 # (with its own state and zones directories); print the config's path.
@@ -167,3 +167,16 @@ fi
 f=$(new_case examples)
 cp "$top_srcdir"/zones/*.conf "$T/examples/zones/"
 expect_ok "the shipped example zones pass -t" "$f"
+
+# 18: an empty listen list.
+f=$(new_case nolisten)
+sed -i '/^listen = ($/,/^);$/d' "$f"
+echo 'listen = ( );' >>"$f"
+n=$(line_of "$f" 'listen = ( );')
+expect_error "listen = ( ); is an error at its line" "$f" "sipedge\.conf:$n:" "listen is empty"
+
+# 19: a zone file without the required type.
+f=$(new_case notype)
+printf 'name = "partner";\npeers = [ "127.0.0.1" ];\n' >"$T/notype/zones/partner.conf"
+expect_error "a zone without type names the file and the setting" "$f" \
+    "partner\.conf: required setting 'type' is missing" ""

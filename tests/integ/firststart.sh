@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 14
+plan 17
 
 shipped_config || bail_out "cannot adapt the shipped configuration"
 SERVER_CERT="$T/state/temp-server.pem"
@@ -92,3 +92,11 @@ else
         "$(tail -n 30 "$T/s_client2.out")"
 fi
 check "SIGTERM: exit status 0 again" stop_sipedged
+
+# Third start with a new alias: the same CA issues a new server certificate
+# naming it (the old one does not).
+sed -i 's/^  fqdn = "localhost";/  fqdn = "localhost";\n  aliases = [ "sip.test.invalid" ];/' "$CONF"
+check "third start, with node.aliases = [ \"sip.test.invalid\" ]" start_sipedged
+check "the new temporary server certificate names sip.test.invalid" \
+    timeout 10 openssl x509 -in "$SERVER_CERT" -noout -checkhost sip.test.invalid
+check "SIGTERM: exit status 0 a third time" stop_sipedged

@@ -1,12 +1,13 @@
 #!/bin/bash
 # reload.sh: SIGHUP applies a valid new configuration (the TCP listener moves
 # to a new port, an established TLS session survives) and rejects a broken
-# one while the old configuration keeps serving; SIGUSR1 reopens the log.
+# one while the old configuration keeps serving; SIGUSR1 reopens the log; a
+# port can switch between TCP and TLS in one reload.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd sipp "$PYTHON"
-plan 18
+plan 22
 
 write_config
 start_sipedged || bail_out "sipedged did not start"
@@ -79,5 +80,20 @@ LOG_MARK=0
 sipclient tls "$TLS_PORT" send:"$MSG/options.msg" expect:200 >/dev/null 2>&1
 check "new events go to the new log file" \
     wait_for_event -t 5 module=tls 'event="handshake ok"'
+
+# ---- SIGHUP turning the TCP listener into TLS on the same port: the TCP
+# socket has to give the port up before the TLS one can bind it.
+write_config
+sed -i "/transport = \"tcp\"/s/\"tcp\"/\"tls\"/" "$CONF"
+log_mark
+kill -HUP "$SIPEDGED_PID"
+check "SIGHUP switching port $TCP_PORT from TCP to TLS: 'reload ok'" \
+    wait_for_event module=conf 'event="reload ok"'
+check "the TCP listener on port $TCP_PORT closed" \
+    log_has 'event="listener closed"' transport=tcp port="$TCP_PORT"
+check "a TLS listener on port $TCP_PORT opened" \
+    log_has 'event="listener open"' transport=tls port="$TCP_PORT"
+check "OPTIONS over TLS on port $TCP_PORT gets 200" \
+    sipclient tls "$TCP_PORT" send:"$MSG/options.msg" expect:200
 
 check "SIGTERM: exit status 0" stop_sipedged

@@ -19,14 +19,18 @@
 #include "tls/tls_ctx.h"
 #include "util/xmalloc.h"
 
-static char dir[64];
+static char dir[4096];
 
 #define LISTEN "listen = ( { transport = \"tls\"; address = \"127.0.0.1\"; port = 15061; } );\n"
 
 static int
 setup(void **state)
 {
-	snprintf(dir, sizeof dir, "/tmp/sipedge-conftest-XXXXXX");
+	const char *t = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(dir, sizeof dir, "%s/sipedge-conftest-XXXXXX",
+	    t != NULL && *t != '\0' ? t : "/tmp");
 	return mkdtemp(dir) == NULL ? -1 : 0;
 }
 
