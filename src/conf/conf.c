@@ -469,6 +469,37 @@ load_listen(struct loader *ld, config_setting_t *list)
 	}
 }
 
+/* tls.extra_names entries are TYPE:VALUE with a type a CSR can carry. */
+static void
+check_extra_names(struct loader *ld, config_setting_t *list)
+{
+	unsigned char addr[16];
+	const char *v;
+	int i, n;
+
+	if (list == NULL || (config_setting_type(list) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(list) != CONFIG_TYPE_LIST))
+		return;
+	n = config_setting_length(list);
+	for (i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+
+		if ((v = config_setting_get_string(e)) == NULL)
+			continue;
+		if (strncmp(v, "DNS:", 4) == 0 && v[4] != '\0' &&
+		    strchr(v + 4, ' ') == NULL)
+			continue;
+		if (strncmp(v, "URI:", 4) == 0 && strchr(v + 4, ':') != NULL)
+			continue;
+		if (strncmp(v, "IP:", 3) == 0 &&
+		    (inet_pton(AF_INET, v + 3, addr) == 1 ||
+		    inet_pton(AF_INET6, v + 3, addr) == 1))
+			continue;
+		err_at(ld, e, "tls.extra_names[%d] = \"%s\" must be DNS:name, "
+		    "URI:scheme:value or IP:address", i, v);
+	}
+}
+
 static void
 free_strlist(struct conf_strlist *sl)
 {
@@ -656,13 +687,7 @@ conf_load(const char *path, struct diaglist *dl)
 		diag_add(dl, DIAG_ERROR, path, 0,
 		    "no listeners: add a listen = ( { transport = \"tls\"; "
 		    "address = \"127.0.0.1\"; } ); list");
-	if ((c->tls_certificate.path == NULL) != (c->tls_private_key.path == NULL)) {
-		const struct conf_path *set = c->tls_certificate.path ?
-		    &c->tls_certificate : &c->tls_private_key;
-
-		diag_add(dl, DIAG_ERROR, set->loc.file, set->loc.line,
-		    "tls.certificate and tls.private_key must be set together");
-	}
+	check_extra_names(&ld, config_lookup(&cfg, "tls.extra_names"));
 	if (c->fqdn == NULL) {
 		if (gethostname(host, sizeof host) == -1 || host[0] == '\0')
 			snprintf(host, sizeof host, "localhost");
@@ -690,6 +715,11 @@ conf_free(struct conf *c)
 	free(c->main_file);
 	free(c->fqdn);
 	free_strlist(&c->aliases);
+	free(c->cluster_fqdn);
+	free_strlist(&c->cluster_peers);
+	free(c->control_socket.path);
+	free_strlist(&c->extra_names);
+	free(c->manual_crl.path);
 	free(c->state_dir.path);
 	free(c->pid_file.path);
 	free(c->zones_dir.path);

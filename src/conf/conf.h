@@ -31,11 +31,17 @@ struct conf_loc {
 	int		 line;	/* 0 when the setting was not written (default) */
 };
 
-/* A path setting, resolved against the directory of its file. */
+/*
+ * A path setting, resolved against the directory of its file.  A default
+ * (loc.line == 0) is resolved against the main file's directory; for the
+ * PKI files a default that does not exist means "not installed yet".
+ */
 struct conf_path {
 	char		*path;	/* NULL when not set */
 	struct conf_loc	 loc;
 };
+
+#define CONF_PATH_IS_DEFAULT(p)	((p)->loc.line == 0)
 
 struct conf_strlist {
 	char		**v;
@@ -67,11 +73,14 @@ struct conf {
 	/* node */
 	char			*fqdn;		/* this node's name */
 	struct conf_strlist	 aliases;	/* other names it answers for */
+	char			*cluster_fqdn;	/* NULL: not clustered */
+	struct conf_strlist	 cluster_peers;	/* FQDNs of the other nodes */
 
 	/* daemon */
 	struct conf_path	 state_dir;	/* temp CA, caches */
 	struct conf_path	 pid_file;
 	struct conf_path	 zones_dir;
+	struct conf_path	 control_socket;
 	int			 shutdown_grace;	/* seconds */
 
 	/* log */
@@ -86,12 +95,17 @@ struct conf {
 	int			 idle_timeout;		/* seconds */
 
 	/* tls */
-	struct conf_path	 tls_certificate;	/* NULL: temporary */
+	struct conf_path	 tls_certificate;	/* default missing: temporary */
 	struct conf_path	 tls_private_key;
 	struct conf_path	 tls_trust;
+	int			 expiry_warning_days;
+	struct conf_strlist	 extra_names;	/* "DNS:x" "URI:x" "IP:x" for CSRs */
 	int			 handshake_timeout;	/* seconds */
 	int			 tls_min_version;	/* 0: 1.2, 1: 1.3 */
 	int			 security_level;	/* OpenSSL 0..5 */
+
+	/* revocation */
+	struct conf_path	 manual_crl;	/* `sipedge-cert crl import` */
 
 	struct conf_listen	*listen;
 	size_t			 nlisten;

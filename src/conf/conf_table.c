@@ -44,17 +44,22 @@ static const struct conf_enum zone_types[] = {
 #define Z(f)	offsetof(struct conf_zone, f)
 
 const char *const conf_main_groups[] = {
-	"node", "daemon", "log", "sip", "tls", NULL
+	"node", "daemon", "log", "sip", "tls", "revocation", NULL
 };
 
 const struct conf_opt conf_main_opts[] = {
 	{ "node", "fqdn", OT_STRING, 0, 0, NULL, M(fqdn), NULL, 0 },
 	{ "node", "aliases", OT_STRLIST, 0, 32, NULL, M(aliases), NULL, 0 },
+	{ "node", "cluster_fqdn", OT_STRING, 0, 0, NULL, M(cluster_fqdn), NULL, 0 },
+	{ "node", "cluster_peers", OT_STRLIST, 0, 16, NULL, M(cluster_peers),
+	    NULL, 0 },
 
 	{ "daemon", "state_dir", OT_PATH, 0, 0, NULL, M(state_dir), SE_STATEDIR, 0 },
 	{ "daemon", "pid_file", OT_PATH, 0, 0, NULL, M(pid_file),
 	    SE_RUNSTATEDIR "/sipedged.pid", 0 },
 	{ "daemon", "zones_dir", OT_PATH, 0, 0, NULL, M(zones_dir), "zones", 0 },
+	{ "daemon", "control_socket", OT_PATH, 0, 0, NULL, M(control_socket),
+	    SE_RUNSTATEDIR "/sipedged.ctl", 0 },
 	{ "daemon", "shutdown_grace", OT_INT, 0, 300, NULL, M(shutdown_grace), "5", 0 },
 
 	{ "log", "level", OT_ENUM, 0, 0, levels, M(log_level), "info", 0 },
@@ -68,14 +73,22 @@ const struct conf_opt conf_main_opts[] = {
 	{ "sip", "read_timeout", OT_INT, 1, 300, NULL, M(read_timeout), "10", 0 },
 	{ "sip", "idle_timeout", OT_INT, 10, 86400, NULL, M(idle_timeout), "3600", 0 },
 
-	{ "tls", "certificate", OT_PATH, 0, 0, NULL, M(tls_certificate), NULL, 0 },
-	{ "tls", "private_key", OT_PATH, 0, 0, NULL, M(tls_private_key), NULL, 0 },
-	{ "tls", "trust", OT_PATH, 0, 0, NULL, M(tls_trust), NULL, 0 },
+	{ "tls", "certificate", OT_PATH, 0, 0, NULL, M(tls_certificate),
+	    "pki/server.pem", 0 },
+	{ "tls", "private_key", OT_PATH, 0, 0, NULL, M(tls_private_key),
+	    "pki/server.key", 0 },
+	{ "tls", "trust", OT_PATH, 0, 0, NULL, M(tls_trust), "pki/trust.pem", 0 },
+	{ "tls", "expiry_warning_days", OT_INT, 0, 365, NULL,
+	    M(expiry_warning_days), "30", 0 },
+	{ "tls", "extra_names", OT_STRLIST, 0, 64, NULL, M(extra_names), NULL, 0 },
 	{ "tls", "handshake_timeout", OT_INT, 1, 120, NULL, M(handshake_timeout),
 	    "10", 0 },
 	{ "tls", "min_version", OT_ENUM, 0, 0, tls_versions, M(tls_min_version),
 	    "1.2", 0 },
 	{ "tls", "security_level", OT_INT, 0, 5, NULL, M(security_level), "2", 0 },
+
+	{ "revocation", "manual_crl", OT_PATH, 0, 0, NULL, M(manual_crl),
+	    "pki/manual.crl", 0 },
 	{ NULL, NULL, OT_INT, 0, 0, NULL, 0, NULL, 0 }
 };
 

@@ -1,8 +1,7 @@
 /*
  * tls_ctx.h: the server's TLS identity (certificate chain, private key,
  * trusted CAs) loaded from files, and the SSL_CTX built from it.  When no
- * certificate is configured, a temporary CA and a server certificate for
- * this node's names are created in the state directory on first start.
+ * certificate is installed, the temporary one of tls_ca.h is used.
  * Loading reads small files only; no network.  OpenSSL stays in tls/.
  */
 #ifndef SE_TLS_CTX_H
@@ -37,19 +36,5 @@ enum tls_load_mode {
 struct tls_identity	*tls_identity_load(const struct conf *c,
 			    enum tls_load_mode mode, struct diaglist *dl);
 void			 tls_identity_free(struct tls_identity *id);
-
-/*
- * Create (or reuse, when still valid) the temporary CA and server
- * certificate in state_dir for the names given.  Writes are atomic and key
- * files are mode 0600.  0, or -1 with *cause (caller frees).
- */
-int			 tls_temp_ensure(const char *state_dir, const char *fqdn,
-			    char *const *aliases, size_t naliases, char **cause);
-
-/* File names of the temporary material inside the state directory. */
-#define TLS_TEMP_CA_CERT	"temp-ca.pem"
-#define TLS_TEMP_CA_KEY		"temp-ca.key"
-#define TLS_TEMP_CERT		"temp-server.pem"
-#define TLS_TEMP_KEY		"temp-server.key"
 
 #endif

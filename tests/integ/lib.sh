@@ -4,7 +4,7 @@
 # script sources it first:   . "$(dirname "$0")/lib.sh"
 #
 # Environment: SIPEDGED (absolute path of the daemon, default
-# $top_builddir/src/sipedged), top_srcdir and top_builddir (absolute, default
+# $top_builddir/src/sipedged), SIPEDGE_CERT (likewise src/sipedge-cert), top_srcdir and top_builddir (absolute, default
 # two levels above this file), KEEP_TMP (keep the private temp dir $T),
 # PYTHON (default python3).  Output is TAP; see README.md for the helpers.
 
@@ -13,6 +13,7 @@ set -u
 INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$INTEG_DIR/../.." && pwd)}"
 : "${SIPEDGED:=${top_builddir:-$top_srcdir}/src/sipedged}"
+: "${SIPEDGE_CERT:=${top_builddir:-$top_srcdir}/src/sipedge-cert}"
 : "${PYTHON:=python3}"
 DATA_DIR="$top_srcdir/tests/data"
 MSG="$DATA_DIR/sip"                   # raw SIP message templates for sipclient
@@ -397,6 +398,7 @@ daemon: {
   state_dir = "state";
   pid_file = "sipedged.pid";
   zones_dir = "zones";
+  control_socket = "sipedged.ctl";
   shutdown_grace = $CONF_SHUTDOWN_GRACE;
 };
 log: {
@@ -428,8 +430,8 @@ EOF
 
 # shipped_config [FILE]: copy $top_srcdir/conf/sipedge.conf to FILE (default
 # $CONF) with ports TLS_PORT (5061) and SIP_PORT (5060), and state_dir,
-# pid_file, zones_dir and the log file (level debug) inside $T.  Sets
-# LISTENERS and CONF_SHUTDOWN_GRACE from the file.
+# pid_file, zones_dir, control_socket and the log file (level debug) inside
+# $T.  Sets LISTENERS and CONF_SHUTDOWN_GRACE from the file.
 shipped_config() {
     local file=${1:-$CONF}
     : "${TLS_PORT:=$(free_port)}"
@@ -444,6 +446,7 @@ shipped_config() {
         -e '/^daemon: *{/a\  state_dir = "state";' \
         -e '/^daemon: *{/a\  pid_file = "sipedged.pid";' \
         -e '/^daemon: *{/a\  zones_dir = "zones";' \
+        -e '/^daemon: *{/a\  control_socket = "sipedged.ctl";' \
         -e '/^log: *{/a\  file = "sipedged.log";' \
         "$top_srcdir/conf/sipedge.conf" >"$file" || return 1
     # Make sure every substitution applied: the shipped file may change.

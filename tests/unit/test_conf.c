@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "conf/conf.h"
+#include "tls/tls_ca.h"
 #include "tls/tls_ctx.h"
 #include "util/xmalloc.h"
 
@@ -98,6 +99,7 @@ static void
 test_valid_and_defaults(void **state)
 {
 	struct conf *c;
+	char *want;
 	char *d = load("sip: { read_timeout = 3; };\n" LISTEN, &c);
 
 	assert_string_equal(d, "");
@@ -108,7 +110,15 @@ test_valid_and_defaults(void **state)
 	assert_int_equal(c->nlisten, 1);
 	assert_int_equal(c->listen[0].transport, TP_TLS);
 	assert_non_null(c->fqdn);	/* from the host name */
-	assert_null(c->tls_certificate.path);
+	/* PKI paths default next to the main file, marked as defaults. */
+	want = xasprintf("%s/pki/server.pem", dir);
+	assert_string_equal(c->tls_certificate.path, want);
+	assert_true(CONF_PATH_IS_DEFAULT(&c->tls_certificate));
+	free(want);
+	want = xasprintf("%s/pki/manual.crl", dir);
+	assert_string_equal(c->manual_crl.path, want);
+	free(want);
+	assert_int_equal(c->expiry_warning_days, 30);
 	conf_free(c);
 	free(d);
 }
@@ -239,8 +249,9 @@ test_relative_paths(void **state)
 	free(want);
 	conf_free(c);
 	free(d);
-	d = load(LISTEN "tls: { certificate = \"a.pem\"; };\n", NULL);
-	expect(d, 2, "tls.certificate and tls.private_key must be set together");
+	d = load(LISTEN "tls: { extra_names = [ \"DNS:a.example\", \"IP:192.0.2.1\",\n"
+	    "\"URI:sip:a.example\", \"a.example\" ]; };\n", NULL);
+	expect(d, 3, "tls.extra_names[3] = \"a.example\" must be DNS:name");
 	free(d);
 }
 
