@@ -1,0 +1,6 @@
+/*
+ * ctl_server.c: the control socket (placeholder).
+ */
+#include "config.h"
+
+#include "ctl/ctl_server.h"
