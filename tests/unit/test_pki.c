@@ -546,14 +546,6 @@ test_read_certs(void **state)
 	expect_cause(cause, "No such file or directory");
 	free(p);
 
-	if (geteuid() != 0) {
-		p = put("unreadable.pem", chain, strlen(chain));
-		assert_int_equal(chmod(p, 0), 0);
-		assert_null(pki_read_certs(p, NULL, &cause));
-		expect_cause(cause, "Permission denied");
-		free(p);
-	}	/* else: root reads mode 000 files; identity.sh says so too. */
-
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	X509_CRL_free(crl);
 	free(crlpem);
@@ -561,6 +553,31 @@ test_read_certs(void **state)
 	free(chain);
 	free(pem);
 	free(pem2);
+}
+
+/* A file without read permission (root reads it anyway: skipped then). */
+static void
+test_read_unreadable(void **state)
+{
+	char *pem = cert_pem(leaf), *p, *cause = NULL;
+
+	(void)state;
+	if (geteuid() == 0) {
+		/* cmocka's skip() prints "not ok # SKIP", which automake's TAP
+		 * driver counts as a failure: say it as a TAP comment instead. */
+		print_message("# test_read_unreadable: nothing checked, root "
+		    "reads mode 000 files\n");
+		free(pem);
+		return;
+	}
+	p = put("unreadable.pem", pem, strlen(pem));
+	assert_int_equal(chmod(p, 0), 0);
+	assert_null(pki_read_certs(p, NULL, &cause));
+	expect_cause(cause, "Permission denied");
+	assert_null(pki_read_key(p, &cause));
+	expect_cause(cause, "Permission denied");
+	free(p);
+	free(pem);
 }
 
 /* Read path as a key and check it is leaf_key. */
@@ -1344,6 +1361,7 @@ main(void)
 		cmocka_unit_test(test_normalise),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_read_certs),
+		cmocka_unit_test(test_read_unreadable),
 		cmocka_unit_test(test_read_key),
 		cmocka_unit_test(test_read_crls_and_csr),
 		cmocka_unit_test(test_descriptions),
