@@ -28,7 +28,9 @@ expect() {
     shift 3
     cert "$@"
     rc=$?
-    if [ "$rc" -ne "$want" ]; then
+    if grep -q -E 'Sanitizer|runtime error:' "$T/cmd.err"; then
+        not_ok "$desc" "sanitizer report from sipedge-cert $*:" "$(cat "$T/cmd.err")"
+    elif [ "$rc" -ne "$want" ]; then
         not_ok "$desc" "exit $rc, expected $want: sipedge-cert $*" \
             "$(cat "$T/cmd.out" "$T/cmd.err")"
     elif [ -n "$msg" ] && ! grep -q -F -e "$msg" "$T/cmd.err"; then
@@ -357,8 +359,8 @@ check "crl.der is the same CRL in DER" test \
 near "nextUpdate is 7 days from now by default" $(($(date +%s) + 7 * 86400)) \
     "$(epoch_of "$(openssl crl -in "$CAD/crl.pem" -noout -nextupdate | cut -d= -f2)")"
 
-out=$(timeout 10 openssl verify -CAfile "$CAD/ca.pem" -crl_check -CRLfile "$CAD/crl.pem" "$W/srv.pem" 2>&1)
-if [ $? -ne 0 ] && grep -q -F "certificate revoked" <<<"$out"; then
+if ! out=$(timeout 10 openssl verify -CAfile "$CAD/ca.pem" -crl_check -CRLfile "$CAD/crl.pem" "$W/srv.pem" 2>&1) &&
+    grep -q -F "certificate revoked" <<<"$out"; then
     ok "openssl verify -crl_check: the revoked srv.pem fails"
 else
     not_ok "openssl verify -crl_check: the revoked srv.pem fails" "$out"
