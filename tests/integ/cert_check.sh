@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl gzip "$PYTHON"
-plan 36
+plan 38
 
 P=$T/pki
 W=$T/www
@@ -102,31 +102,46 @@ gzip -c "$P/int.crl.der" >"$P/int.crl.gz"
 with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
     z.writestr("README.txt", "CRLs of the test intermediate\n")
     z.write(sys.argv[2], "int.crl")' "$P/int.crl.zip" "$P/int.crl.der"
-# A CRL that expires in an hour, and one signed by the rogue key.
+# A CRL that expires in an hour.
 o ca -batch -config "$P/int.cnf" -gencrl -crlhours 1 -out "$P/short.crl"
-o ca -batch -config "$P/int.cnf" -gencrl -keyfile "$P/rogue.key" -out "$P/rogue.crl"
-# The root's CRL, so the intermediate has a revocation answer too.
-o crl -in <(openssl ca -batch -config <(sed -e "s|certificate = .*|certificate = $P/root.pem|" \
-    -e "s|private_key = .*|private_key = $P/root.key|" -e "s|dir = .*|dir = $P/rootdb|" \
-    "$P/int.cnf") -gencrl 2>>"$T/openssl.log") -out "$P/root.crl" 2>/dev/null ||
-    true
+
+# ca_like NAME CERT KEY: a copy of the CA config for another CA (own db).
+ca_like() {
+    mkdir -p "$P/$1/new"
+    : >"$P/$1/index.txt"
+    echo 1000 >"$P/$1/crlnumber"
+    sed -e "s|^dir = .*|dir = $P/$1|" -e "s|^certificate = .*|certificate = $2|" \
+        -e "s|^private_key = .*|private_key = $3|" "$P/int.cnf" >"$P/$1.cnf"
+}
+# A CRL in the intermediate's name, signed by another key.
+o req -x509 -key "$P/rogue.key" -days 30 -subj "/O=sipedge test/CN=Test Intermediate" \
+    -out "$P/rogue-int.pem"
+ca_like rogueint "$P/rogue-int.pem" "$P/rogue.key"
+o ca -batch -config "$P/rogueint.cnf" -gencrl -out "$P/rogue.crl"
+# The root's CRL, so that the intermediate has a revocation answer too.
+ca_like rootdb "$P/root.pem" "$P/root.key"
+o ca -batch -config "$P/rootdb.cnf" -gencrl -out "$P/root.crl"
 cp "$P/int.crl.der" "$W/int.crl"
 
-# check ARGS...: run sipedge-cert check; sets OUT and RC.
+# check ARGS...: run sipedge-cert check; sets OUT (stdout), ERR (stderr)
+# and RC.
 check_run() {
-    OUT=$(timeout 60 "$SIPEDGE_CERT" check --trust "$P/root.pem" "$@" 2>&1)
+    OUT=$(timeout 60 "$SIPEDGE_CERT" check --trust "$P/root.pem" "$@" 2>"$T/err")
     RC=$?
+    ERR=$(cat "$T/err")
 }
 
-# expect DESC RC REGEX ARGS...: exit status RC and a first line matching REGEX.
+# expect DESC RC REGEX ARGS...: exit status RC and a first line matching
+# REGEX: of the verdict on stdout, or of the error on stderr for status 2.
 expect() {
-    local desc=$1 rc=$2 re=$3
+    local desc=$1 rc=$2 re=$3 first
     shift 3
     check_run "$@"
-    if [ "$RC" -eq "$rc" ] && head -n 1 <<<"$OUT" | grep -q -E -e "$re"; then
+    if [ "$RC" -eq 2 ]; then first=$(head -n 1 <<<"$ERR"); else first=$(head -n 1 <<<"$OUT"); fi
+    if [ "$RC" -eq "$rc" ] && grep -q -E -e "$re" <<<"$first"; then
         ok "$desc"
     else
-        not_ok "$desc" "exit $RC (want $rc), first line wanted /$re/; output:" "$OUT"
+        not_ok "$desc" "exit $RC (want $rc), first line wanted /$re/; stdout, stderr:" "$OUT" "$ERR"
     fi
 }
 
@@ -173,7 +188,7 @@ expect "CRL past its nextUpdate: treated as revoked" 1 '^rejected: .*expired at 
 expect "CRL signed by another key: ignored, fallback revoked rejects" 1 \
     '^rejected: .*treated as revoked \(fallback\)' \
     --chain "$P/good.chain" --name sip.good.example --crl "$P/rogue.crl" --fallback revoked
-grep -q "signature does not verify" <<<"$OUT" &&
+grep -q "signature does not verify" <<<"$ERR" &&
     ok "the badly signed CRL is reported" || not_ok "the badly signed CRL is reported" "$OUT"
 expect "CRL signed by another key: fallback not-revoked accepts" 0 '^accepted' \
     --chain "$P/good.chain" --name sip.good.example --crl "$P/rogue.crl" --fallback not-revoked
@@ -233,3 +248,6 @@ expect "no --chain: usage error, exit 2" 2 'required' --name x
 expect "--fallback maybe: usage error, exit 2" 2 'fallback must be' \
     --chain "$P/good.chain" --fallback maybe
 expect "unreadable chain file: exit 2" 2 'cannot open' --chain "$T/nope.pem"
+printf 'not a CRL\n' >"$T/garbage.crl"
+expect "--crl with garbage: exit 2 naming the file" 2 'garbage.crl holds no CRL' \
+    --chain "$P/good.chain" --crl "$T/garbage.crl"

@@ -313,7 +313,7 @@ expect_fail "a directory: exit 1" 1 "adir is a directory, not a file" decode "$T
 expect_fail "a missing file: exit 1" 1 "cannot open $T/missing.pem" decode "$T/missing.pem"
 expect_fail "a PEM public key is none of them: exit 1" 1 "its PEM blocks are of no such type" \
     decode "$P/public.pem"
-expect_fail "a truncated PEM certificate: exit 1" 1 "may be truncated or damaged" \
+expect_fail "a truncated PEM certificate: exit 1" 1 "is truncated" \
     decode "$P/truncated.pem"
 expect_fail "decode without a file: usage" 2 "name the FILE" decode
 expect_fail "decode with two files: usage" 2 "one FILE at a time" decode "$P/ca.pem" "$P/ca.crl"
