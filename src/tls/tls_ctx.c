@@ -265,9 +265,10 @@ tls_identity_load(const struct conf *c, enum tls_load_mode mode,
 			X509_STORE_add_cert(store, sk_X509_value(trust, i));
 		id->ntrusted = (size_t)sk_X509_num(trust);
 	}
-	if (id->temporary) {
-		/* Trust our own temporary CA, so that loopback tests and the
-		 * node itself can verify the temporary certificate. */
+	if (trust == NULL) {
+		/* No trust list installed: the default list is the temporary
+		 * first-start CA (what `sipedge-cert trust reset` writes), so
+		 * nodes of a lab can verify each other's first certificates. */
 		char *caf = xasprintf("%s/%s", c->state_dir.path,
 		    TLS_TEMP_CA_CERT);
 		STACK_OF(X509) *ca = pki_read_certs(caf, NULL, &cause);
