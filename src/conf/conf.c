@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -500,6 +501,40 @@ check_extra_names(struct loader *ld, config_setting_t *list)
 	}
 }
 
+/* revocation.update_time is HH:MM; distribution points are http(s) URLs. */
+static void
+check_revocation(struct loader *ld, config_t *cfg)
+{
+	config_setting_t *s = config_lookup(cfg, "revocation.update_time");
+	struct conf *c = ld->c;
+	unsigned int h, m;
+	char extra;
+	int i, n;
+
+	if (c->rev_update_time != NULL) {
+		if (sscanf(c->rev_update_time, "%2u:%2u%c", &h, &m, &extra) != 2 ||
+		    h > 23 || m > 59 || strlen(c->rev_update_time) != 5)
+			err_at(ld, s, "revocation.update_time = \"%s\" must be "
+			    "HH:MM (UTC), e.g. \"03:00\"", c->rev_update_time);
+		else
+			c->rev_update_minute = (int)(h * 60 + m);
+	}
+	if ((s = config_lookup(cfg, "revocation.distribution_points")) == NULL ||
+	    (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST))
+		return;
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = config_setting_get_string(e);
+
+		if (v != NULL && strncasecmp(v, "http://", 7) != 0 &&
+		    strncasecmp(v, "https://", 8) != 0)
+			err_at(ld, e, "revocation.distribution_points[%d] = "
+			    "\"%s\" must be an http:// or https:// URL", i, v);
+	}
+}
+
 static void
 free_strlist(struct conf_strlist *sl)
 {
@@ -516,6 +551,7 @@ static void
 free_zone(struct conf_zone *z)
 {
 	free(z->name);
+	free(z->peer_name);
 	free_strlist(&z->peers);
 }
 
@@ -688,6 +724,7 @@ conf_load(const char *path, struct diaglist *dl)
 		    "no listeners: add a listen = ( { transport = \"tls\"; "
 		    "address = \"127.0.0.1\"; } ); list");
 	check_extra_names(&ld, config_lookup(&cfg, "tls.extra_names"));
+	check_revocation(&ld, &cfg);
 	if (c->fqdn == NULL) {
 		if (gethostname(host, sizeof host) == -1 || host[0] == '\0')
 			snprintf(host, sizeof host, "localhost");
@@ -720,6 +757,9 @@ conf_free(struct conf *c)
 	free(c->control_socket.path);
 	free_strlist(&c->extra_names);
 	free(c->manual_crl.path);
+	free_strlist(&c->rev_dps);
+	free(c->rev_update_time);
+	free(c->rev_https_ca_file.path);
 	free(c->state_dir.path);
 	free(c->pid_file.path);
 	free(c->zones_dir.path);

@@ -62,6 +62,15 @@ struct conf_zone {
 	int			 port;		/* 0: transport default */
 	struct conf_strlist	 peers;		/* FQDN or IP literal, 0..6 */
 	int			 tls_verify;	/* peer certificate checked by name */
+	char			*peer_name;	/* expected identity; NULL: peers */
+	int			 accept_wildcards;
+	int			 cn_compat;	/* CN even with a SAN */
+	int			 relax_eku;
+	int			 min_rsa_bits;
+	int			 revocation;	/* 0: no revocation checks */
+	int			 fb_unknown;	/* -1 global, 0 not revoked, 1 */
+	int			 fb_unreachable;
+	int			 fb_nosource;
 	struct conf_loc		 loc;		/* the zone file */
 };
 
@@ -106,6 +115,22 @@ struct conf {
 
 	/* revocation */
 	struct conf_path	 manual_crl;	/* `sipedge-cert crl import` */
+	int			 rev_mode;	/* 1 on, 0 off */
+	int			 rev_use_ocsp;
+	int			 rev_use_crls;
+	int			 rev_allow_cdp;
+	int			 rev_fallback;	/* 0 not revoked, 1 revoked */
+	int			 rev_ocsp_nonce;
+	int			 rev_clock_skew;	/* seconds */
+	int			 rev_ocsp_max_age;	/* seconds, 0: none */
+	int			 rev_ocsp_cache_size;
+	int			 rev_connect_timeout;	/* seconds */
+	int			 rev_timeout;		/* seconds */
+	int			 rev_max_download;	/* bytes */
+	struct conf_strlist	 rev_dps;	/* CRL distribution point URLs */
+	char			*rev_update_time;	/* "HH:MM" UTC */
+	int			 rev_update_minute;	/* of the day, UTC */
+	struct conf_path	 rev_https_ca_file;
 
 	struct conf_listen	*listen;
 	size_t			 nlisten;

@@ -32,6 +32,20 @@ static const struct conf_enum transports[] = {
 	{ "udp", TP_UDP }, { "tcp", TP_TCP }, { "tls", TP_TLS }, { NULL, 0 }
 };
 
+static const struct conf_enum on_off[] = {
+	{ "on", 1 }, { "off", 0 }, { NULL, 0 }
+};
+
+static const struct conf_enum fallbacks[] = {
+	{ "treat-as-not-revoked", 0 }, { "treat-as-revoked", 1 }, { NULL, 0 }
+};
+
+/* Per zone: "default" (-1) takes revocation.fallback. */
+static const struct conf_enum zone_fallbacks[] = {
+	{ "default", -1 }, { "treat-as-not-revoked", 0 },
+	{ "treat-as-revoked", 1 }, { NULL, 0 }
+};
+
 static const struct conf_enum zone_types[] = {
 	{ "neighbor", ZONE_NEIGHBOR },
 	{ "traversal-client", ZONE_TRAVERSAL_CLIENT },
@@ -89,6 +103,34 @@ const struct conf_opt conf_main_opts[] = {
 
 	{ "revocation", "manual_crl", OT_PATH, 0, 0, NULL, M(manual_crl),
 	    "pki/manual.crl", 0 },
+	{ "revocation", "mode", OT_ENUM, 0, 0, on_off, M(rev_mode), "on", 0 },
+	{ "revocation", "use_ocsp", OT_BOOL, 0, 1, NULL, M(rev_use_ocsp),
+	    "true", 0 },
+	{ "revocation", "use_crls", OT_BOOL, 0, 1, NULL, M(rev_use_crls),
+	    "true", 0 },
+	{ "revocation", "allow_cdp_download", OT_BOOL, 0, 1, NULL,
+	    M(rev_allow_cdp), "true", 0 },
+	{ "revocation", "fallback", OT_ENUM, 0, 0, fallbacks, M(rev_fallback),
+	    "treat-as-not-revoked", 0 },
+	{ "revocation", "ocsp_nonce", OT_BOOL, 0, 1, NULL, M(rev_ocsp_nonce),
+	    "true", 0 },
+	{ "revocation", "clock_skew", OT_INT, 0, 3600, NULL, M(rev_clock_skew),
+	    "300", 0 },
+	{ "revocation", "ocsp_max_age", OT_INT, 0, 30 * 86400, NULL,
+	    M(rev_ocsp_max_age), "0", 0 },
+	{ "revocation", "ocsp_cache_size", OT_INT, 0, 1000000, NULL,
+	    M(rev_ocsp_cache_size), "10000", 0 },
+	{ "revocation", "connect_timeout", OT_INT, 1, 60, NULL,
+	    M(rev_connect_timeout), "3", 0 },
+	{ "revocation", "timeout", OT_INT, 1, 300, NULL, M(rev_timeout), "5", 0 },
+	{ "revocation", "max_download_size", OT_INT, 1024, 1073741824, NULL,
+	    M(rev_max_download), "104857600", 0 },
+	{ "revocation", "distribution_points", OT_STRLIST, 0, 64, NULL,
+	    M(rev_dps), NULL, 0 },
+	{ "revocation", "update_time", OT_STRING, 0, 0, NULL,
+	    M(rev_update_time), "03:00", 0 },
+	{ "revocation", "https_ca_file", OT_PATH, 0, 0, NULL,
+	    M(rev_https_ca_file), NULL, 0 },
 	{ NULL, NULL, OT_INT, 0, 0, NULL, 0, NULL, 0 }
 };
 
@@ -106,5 +148,19 @@ const struct conf_opt conf_zone_opts[] = {
 	{ "", "port", OT_INT, 1, 65535, NULL, Z(port), NULL, 0 },
 	{ "", "peers", OT_STRLIST, 0, 6, NULL, Z(peers), NULL, 0 },
 	{ "", "tls_verify", OT_BOOL, 0, 1, NULL, Z(tls_verify), "true", 0 },
+	{ "", "peer_name", OT_STRING, 0, 0, NULL, Z(peer_name), NULL, 0 },
+	{ "", "accept_wildcards", OT_BOOL, 0, 1, NULL, Z(accept_wildcards),
+	    "false", 0 },
+	{ "", "cn_compat", OT_BOOL, 0, 1, NULL, Z(cn_compat), "false", 0 },
+	{ "", "relax_eku", OT_BOOL, 0, 1, NULL, Z(relax_eku), "false", 0 },
+	{ "", "min_rsa_bits", OT_INT, 1024, 16384, NULL, Z(min_rsa_bits),
+	    "2048", 0 },
+	{ "", "revocation", OT_BOOL, 0, 1, NULL, Z(revocation), "true", 0 },
+	{ "", "fallback_unknown", OT_ENUM, 0, 0, zone_fallbacks,
+	    Z(fb_unknown), "default", 0 },
+	{ "", "fallback_unreachable", OT_ENUM, 0, 0, zone_fallbacks,
+	    Z(fb_unreachable), "default", 0 },
+	{ "", "fallback_no_source", OT_ENUM, 0, 0, zone_fallbacks,
+	    Z(fb_nosource), "default", 0 },
 	{ NULL, NULL, OT_INT, 0, 0, NULL, 0, NULL, 0 }
 };

@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "conf/conf.h"
 #include "rev/rev_crl.h"
 #include "rev/rev_engine.h"
 #include "util/xmalloc.h"
@@ -163,6 +164,32 @@ rev_decide(const struct rev_policy *p, const struct rev_inputs *in,
 	v->source = "fallback";
 	v->reason = xasprintf("%s: %s (fallback)", why, fb_word(fb));
 	free(tmp);
+}
+
+void
+rev_policy_from_conf(const struct conf *c, const struct conf_zone *z,
+    struct rev_policy *p)
+{
+	enum rev_fallback fb = c->rev_fallback ? REV_FB_REVOKED :
+	    REV_FB_NOT_REVOKED;
+
+	memset(p, 0, sizeof *p);
+	p->enabled = c->rev_mode && (z == NULL || z->revocation);
+	p->use_ocsp = c->rev_use_ocsp;
+	p->use_crls = c->rev_use_crls;
+	p->allow_cdp = c->rev_allow_cdp;
+	p->ocsp_nonce = c->rev_ocsp_nonce;
+	p->skew = c->rev_clock_skew;
+	p->ocsp_max_age = c->rev_ocsp_max_age;
+	p->fb_unknown = p->fb_unreachable = p->fb_nosource = fb;
+	if (z == NULL)
+		return;
+	if (z->fb_unknown >= 0)
+		p->fb_unknown = (enum rev_fallback)z->fb_unknown;
+	if (z->fb_unreachable >= 0)
+		p->fb_unreachable = (enum rev_fallback)z->fb_unreachable;
+	if (z->fb_nosource >= 0)
+		p->fb_nosource = (enum rev_fallback)z->fb_nosource;
 }
 
 void

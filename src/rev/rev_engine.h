@@ -66,6 +66,15 @@ struct rev_cert_verdict {
 	char		*reason;	/* sentence; owned */
 };
 
+struct conf;
+struct conf_zone;
+/*
+ * The policy of zone z (NULL: the global settings) from configuration c:
+ * revocation.* with the zone's revocation switch and fallback overrides.
+ */
+void	rev_policy_from_conf(const struct conf *c, const struct conf_zone *z,
+	    struct rev_policy *p);
+
 /* The decision for one certificate. */
 void	rev_decide(const struct rev_policy *p, const struct rev_inputs *in,
 	    struct rev_cert_verdict *v);

@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "conf/conf.h"
 #include "tls/tls_peer.h"
 #include "util/xmalloc.h"
 
@@ -122,6 +123,21 @@ out:
 	sk_X509_free(untrusted);
 	X509_STORE_CTX_free(ctx);
 	return r->ok;
+}
+
+void
+tls_peer_policy_from_conf(const struct conf *c, const struct conf_zone *z,
+    enum tls_peer_role role, struct tls_peer_policy *p)
+{
+	memset(p, 0, sizeof *p);
+	p->role = role;
+	p->security_level = c->security_level;
+	p->min_rsa_bits = z != NULL ? z->min_rsa_bits : 2048;
+	if (z != NULL) {
+		p->relax_eku = z->relax_eku;
+		p->names.accept_wildcards = z->accept_wildcards;
+		p->names.compat_cn_with_san = z->cn_compat;
+	}
 }
 
 void

@@ -35,6 +35,13 @@ struct tls_peer_result {
 	enum tls_name_rule rule;	/* name rule that accepted */
 };
 
+struct conf;
+struct conf_zone;
+/* The policy of zone z from configuration c (security level, knobs). */
+void	tls_peer_policy_from_conf(const struct conf *c,
+	    const struct conf_zone *z, enum tls_peer_role role,
+	    struct tls_peer_policy *p);
+
 /*
  * Verify chain (the peer's certificate first, then any untrusted
  * certificates in any order) against trust at time now (0: the current

@@ -15,6 +15,7 @@
 
 #include "rev/rev_crl.h"
 #include "rev/rev_engine.h"
+#include "tls/tls_ctx.h"
 #include "tls/tls_peer.h"
 #include "tls/tls_pki.h"
 #include "tools/cert.h"
@@ -34,7 +35,9 @@ usage(void)
 	    "         [--crl FILE]... [--ocsp] [--cdp] "
 	    "[--fallback revoked|not-revoked]\n"
 	    "         [--purpose server|client] [--time UNIX] [--wildcards] "
-	    "[--json]\n");
+	    "[--json]\n"
+	    "       sipedge-cert [-c CONFIG] check --zone NAME --chain "
+	    "chain.pem [--name PEERNAME]\n");
 }
 
 /* A JSON string literal of s. */
@@ -119,9 +122,14 @@ cert_cmd_check(struct cert_env *env, int argc, char **argv)
 		{ "time", required_argument, NULL, 'T' },
 		{ "wildcards", no_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "zone", required_argument, NULL, 'z' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *trustf = NULL, *chainf = NULL, *name = NULL;
+	const char *trustf = NULL, *chainf = NULL, *name = NULL, *zname = NULL;
+	const struct conf_zone *zone = NULL;
+	struct tls_identity *id = NULL;
+	struct conf *c;
+	size_t zi;
 	const char **crlf = NULL;
 	size_t ncrl = 0, k;
 	struct tls_peer_policy pp;
@@ -192,29 +200,83 @@ cert_cmd_check(struct cert_env *env, int argc, char **argv)
 			break;
 		case 'w': pp.names.accept_wildcards = 1; break;
 		case 'j': json = 1; break;
+		case 'z': zname = optarg; break;
 		default:
 			usage();
 			goto out;
 		}
 	}
-	if (optind != argc || trustf == NULL || chainf == NULL) {
+	if (optind != argc || chainf == NULL || (trustf == NULL) ==
+	    (zname == NULL)) {
 		if (optind != argc)
 			cert_err("check: unexpected argument '%s'", argv[optind]);
+		else if (chainf == NULL)
+			cert_err("check: --chain is required");
 		else
-			cert_err("check: --trust and --chain are required");
+			cert_err("check: give either --trust FILE or --zone NAME "
+			    "(with -c CONFIG)");
 		usage();
 		goto out;
 	}
 	embedded = sk_X509_CRL_new_null();
-	if ((trust = pki_read_certs(trustf, embedded, &cause)) == NULL ||
-	    (chain = pki_read_certs(chainf, NULL, &cause)) == NULL) {
+	if (zname != NULL) {
+		/* The zone's policy and the daemon's own trust list and CRLs. */
+		struct diaglist dl = { 0 };
+		size_t d;
+
+		if ((c = cert_conf(env)) == NULL) {
+			rv = CERT_FAIL;
+			goto out;
+		}
+		for (zi = 0; zi < c->nzones; zi++)
+			if (strcmp(c->zones[zi].name, zname) == 0)
+				zone = &c->zones[zi];
+		if (zone == NULL) {
+			cert_err("check: no zone named '%s' in %s", zname,
+			    env->conf_path);
+			goto out;
+		}
+		id = tls_identity_load(c, TLS_LOAD_CHECK, &dl);
+		for (d = 0; d < dl.n; d++)
+			if (id == NULL || dl.v[d].sev == DIAG_ERROR)
+				fprintf(stderr, "%s\n", dl.v[d].text);
+		diag_clear(&dl);
+		if (id == NULL || id->ctx == NULL) {
+			cert_err("check: the daemon's TLS identity cannot be "
+			    "loaded from %s", env->conf_path);
+			rv = CERT_FAIL;
+			goto out;
+		}
+		tls_peer_policy_from_conf(c, zone, pp.role, &pp);
+		rev_policy_from_conf(c, zone, &rp);
+		if (name == NULL)
+			name = zone->peer_name != NULL ? zone->peer_name :
+			    zone->peers.n > 0 ? zone->peers.v[0] : NULL;
+		store = SSL_CTX_get_cert_store(id->ctx);
+		X509_STORE_up_ref(store);
+		trust = X509_STORE_get1_all_certs(store);
+		for (i = 0; i < sk_X509_CRL_num(id->crls); i++) {
+			X509_CRL *crl = sk_X509_CRL_value(id->crls, i);
+
+			X509_CRL_up_ref(crl);
+			sk_X509_CRL_push(embedded, crl);
+		}
+		trustf = id->trust_file != NULL ? id->trust_file : "trust list";
+	} else if ((trust = pki_read_certs(trustf, embedded, &cause)) == NULL) {
 		cert_err("%s", cause);
 		free(cause);
 		goto out;
 	}
-	store = X509_STORE_new();
-	for (i = 0; i < sk_X509_num(trust); i++)
-		X509_STORE_add_cert(store, sk_X509_value(trust, i));
+	if ((chain = pki_read_certs(chainf, NULL, &cause)) == NULL) {
+		cert_err("%s", cause);
+		free(cause);
+		goto out;
+	}
+	if (store == NULL) {
+		store = X509_STORE_new();
+		for (i = 0; i < sk_X509_num(trust); i++)
+			X509_STORE_add_cert(store, sk_X509_value(trust, i));
+	}
 	if (t != 0)
 		X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store),
 		    (time_t)t);
@@ -224,11 +286,13 @@ cert_cmd_check(struct cert_env *env, int argc, char **argv)
 	issuers = sk_X509_dup(trust);
 	for (i = 0; i < sk_X509_num(chain); i++)
 		sk_X509_push(issuers, sk_X509_value(chain, i));
-	while (sk_X509_CRL_num(embedded) > 0) {
+	for (zi = 0; sk_X509_CRL_num(embedded) > 0; zi++) {
 		X509_CRL *crl = sk_X509_CRL_shift(embedded);
+		int manual = id != NULL && id->crl_source[zi] == TLS_CRL_MANUAL;
 
-		if (rev_store_add(rs, crl, REV_SRC_TRUST, trustf, issuers,
-		    &cause) == -1) {
+		if (rev_store_add(rs, crl, manual ? REV_SRC_MANUAL :
+		    REV_SRC_TRUST, manual ? id->manual_crl_file : trustf,
+		    issuers, &cause) == -1) {
 			fprintf(stderr, "sipedge-cert: warning: %s\n", cause);
 			free(cause);
 			cause = NULL;
@@ -327,6 +391,7 @@ out:
 	sk_X509_free(issuers);
 	sk_X509_CRL_pop_free(embedded, X509_CRL_free);
 	X509_STORE_free(store);
+	tls_identity_free(id);
 	sk_X509_pop_free(trust, X509_free);
 	sk_X509_pop_free(chain, X509_free);
 	free(crlf);

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl gzip "$PYTHON"
-plan 38
+plan 43
 
 P=$T/pki
 W=$T/www
@@ -251,3 +251,43 @@ expect "unreadable chain file: exit 2" 2 'cannot open' --chain "$T/nope.pem"
 printf 'not a CRL\n' >"$T/garbage.crl"
 expect "--crl with garbage: exit 2 naming the file" 2 'garbage.crl holds no CRL' \
     --chain "$P/good.chain" --crl "$T/garbage.crl"
+
+# ---- --zone: the policy, trust list and manual CRL of a configuration.
+write_config
+cp "$P/root.pem" "$P/trust.pem"
+cp "$P/int.crl.pem" "$P/manual.crl"
+cp "$P/good.chain" "$P/server.pem"
+cp "$P/good.key" "$P/server.key"
+echo 'revocation: { use_ocsp = false; };' >>"$CONF"
+printf '%s\n' 'name = "lenient";' 'type = "neighbor";' 'peers = [ "sip.bad.example" ];' \
+    >"$T/zones/lenient.conf"
+printf '%s\n' 'name = "strict";' 'type = "neighbor";' 'peers = [ "sip.good.example" ];' \
+    'fallback_no_source = "treat-as-revoked";' >"$T/zones/strict.conf"
+zcheck() {
+    OUT=$(timeout 60 "$SIPEDGE_CERT" -c "$CONF" check "$@" 2>"$T/err")
+    RC=$?
+    ERR=$(cat "$T/err")
+}
+zcheck --zone lenient --chain "$P/bad.chain"
+if [ "$RC" -eq 1 ] && head -n 1 <<<"$OUT" | grep -q "revoked by the CRL .*(manual"; then
+    ok "--zone lenient: the zone's peer name, refused by the manual CRL"
+else
+    not_ok "--zone lenient: the zone's peer name, refused by the manual CRL" "exit $RC" "$OUT" "$ERR"
+fi
+zcheck --zone lenient --chain "$P/good.chain" --name sip.good.example
+if [ "$RC" -eq 0 ] && grep -q "path\[1\]: .*Test Intermediate" <<<"$OUT"; then
+    ok "--zone lenient: a good peer is accepted (no source for the intermediate: not revoked)"
+else
+    not_ok "--zone lenient: a good peer is accepted" "exit $RC" "$OUT" "$ERR"
+fi
+zcheck --zone strict --chain "$P/good.chain"
+if [ "$RC" -eq 1 ] && head -n 1 <<<"$OUT" | grep -q "Test Intermediate is revoked: no OCSP responder and no CRL of .*Test Root.*treated as revoked (fallback)"; then
+    ok "--zone strict: fallback_no_source = treat-as-revoked refuses the same peer"
+else
+    not_ok "--zone strict: fallback_no_source = treat-as-revoked refuses the same peer" "exit $RC" "$OUT" "$ERR"
+fi
+zcheck --zone nosuch --chain "$P/good.chain"
+[ "$RC" -eq 2 ] && grep -q "no zone named 'nosuch'" <<<"$ERR" &&
+    ok "--zone with an unknown name: exit 2" || not_ok "--zone with an unknown name: exit 2" "exit $RC" "$ERR"
+zcheck --zone strict --trust "$P/root.pem" --chain "$P/good.chain"
+[ "$RC" -eq 2 ] && ok "--zone and --trust together: exit 2" || not_ok "--zone and --trust together: exit 2" "exit $RC" "$ERR"

@@ -256,6 +256,38 @@ test_relative_paths(void **state)
 }
 
 static void
+test_revocation_settings(void **state)
+{
+	struct conf *c;
+	char *d;
+
+	(void)state;
+	d = load(LISTEN "revocation: { update_time = \"04:30\"; fallback = "
+	    "\"treat-as-revoked\";\n distribution_points = "
+	    "[ \"https://crl.example/ca.crl\" ]; };\n", &c);
+	assert_string_equal(d, "");
+	assert_int_equal(c->rev_update_minute, 270);
+	assert_int_equal(c->rev_fallback, 1);
+	assert_int_equal(c->rev_mode, 1);
+	assert_int_equal(c->rev_timeout, 5);
+	assert_int_equal(c->rev_dps.n, 1);
+	conf_free(c);
+	free(d);
+	d = load(LISTEN "revocation: { update_time = \"25:00\"; };\n", NULL);
+	expect(d, 2, "revocation.update_time = \"25:00\" must be HH:MM");
+	free(d);
+	d = load(LISTEN "revocation: {\n distribution_points = [ \"ftp://x/c.crl\" ]; };\n",
+	    NULL);
+	expect(d, 3, "revocation.distribution_points[0] = \"ftp://x/c.crl\" must be "
+	    "an http:// or https:// URL");
+	free(d);
+	d = load(LISTEN "revocation: { fallback = \"maybe\"; };\n", NULL);
+	expect(d, 2, "revocation.fallback = \"maybe\" is not one of: "
+	    "treat-as-not-revoked, treat-as-revoked");
+	free(d);
+}
+
+static void
 test_zones(void **state)
 {
 	struct conf *c;
@@ -401,6 +433,7 @@ main(void)
 		cmocka_unit_test(test_empty_and_syntax),
 		cmocka_unit_test(test_unreadable_main_file),
 		cmocka_unit_test(test_relative_paths),
+		cmocka_unit_test(test_revocation_settings),
 		cmocka_unit_test(test_zones),
 		cmocka_unit_test(test_tls_file_errors),
 		cmocka_unit_test(test_temporary_identity),

@@ -916,8 +916,9 @@ struct checked {
 	char		*all;		/* every diagnostic, one per line */
 };
 
-static struct conf_zone mtls_zone = { "partner", ZONE_NEIGHBOR, TP_TLS, 5061,
-    { NULL, 0 }, 1, { NULL, 0 } };
+static struct conf_zone mtls_zone = { .name = "partner",
+    .type = ZONE_NEIGHBOR, .transport = TP_TLS, .port = 5061,
+    .tls_verify = 1 };
 
 /* A configuration for node sip1.test.invalid, expiry warning 30 days. */
 static void
