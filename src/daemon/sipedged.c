@@ -251,18 +251,42 @@ apply_log(const struct conf *c, char **cause)
 	    c->log_facility, (enum log_level)c->log_level, cause);
 }
 
+/* Log the identity in use: certificate, alarms, trust list and CRLs. */
 static void
 announce_identity(const struct snapshot *s)
 {
-	if (s->tls->temporary)
+	const struct tls_identity *id = s->tls;
+	struct log_line l;
+	char *words;
+
+	if (id->temporary)
 		log_event(LOG_LVL_WARN, "tls", "temporary certificate in use",
-		    "certificate", s->tls->cert_file, "subject", s->tls->subject,
+		    "certificate", id->cert_file, "subject", id->subject,
 		    "reason", "no tls.certificate is configured; peers will "
 		    "not trust it", NULL);
 	else
 		log_event(LOG_LVL_INFO, "tls", "certificate loaded",
-		    "certificate", s->tls->cert_file, "subject", s->tls->subject,
-		    "not_after", s->tls->not_after, NULL);
+		    "certificate", id->cert_file, "subject", id->subject,
+		    "not_after", id->not_after, NULL);
+	if (id->alarms != 0) {
+		words = tls_check_alarm_words(id->alarms);
+		log_begin(&l, LOG_LVL_WARN, "tls", "certificate alarm");
+		log_kvs(&l, "certificate", id->cert_file);
+		log_kvs(&l, "alarm", words);
+		log_kvs(&l, "reason", id->alarm_text);
+		log_kvs(&l, "not_before", id->not_before);
+		log_kvs(&l, "not_after", id->not_after);
+		log_end(&l);
+		free(words);
+	}
+	log_begin(&l, LOG_LVL_INFO, "tls", "trust loaded");
+	log_kvs(&l, "trust", id->trust_file != NULL ? id->trust_file : "none");
+	log_kv(&l, "cas", "%zu", id->ntrusted);
+	log_kv(&l, "crls", "%zu", tls_identity_ncrls(id, TLS_CRL_TRUST_FILE));
+	log_kvs(&l, "manual_crl", id->manual_crl_file != NULL ?
+	    id->manual_crl_file : "none");
+	log_kv(&l, "manual_crls", "%zu", tls_identity_ncrls(id, TLS_CRL_MANUAL));
+	log_end(&l);
 }
 
 /* Make snapshot s current: profile, names, log. */

@@ -22,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls/tls_ca.h"
+#include "tls/tls_check.h"
 #include "tls/tls_ctx.h"
 #include "tls/tls_pki.h"
 #include "util/file.h"
@@ -53,11 +54,37 @@ tls_identity_free(struct tls_identity *id)
 		return;
 	SSL_CTX_free(id->ctx);
 	free(id->cert_file);
+	free(id->key_file);
 	free(id->subject);
+	free(id->not_before);
 	free(id->not_after);
+	free(id->trust_file);
+	free(id->alarm_text);
+	sk_X509_CRL_pop_free(id->crls, X509_CRL_free);
+	free(id->crl_source);
+	free(id->manual_crl_file);
 	free(id);
 }
 
+size_t
+tls_identity_ncrls(const struct tls_identity *id, int source)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < sk_X509_CRL_num(id->crls); i++)
+		if (id->crl_source[i] == source)
+			n++;
+	return n;
+}
+
+const char *
+tls_crl_source_name(int source)
+{
+	return source == TLS_CRL_MANUAL ? "manual" : "trust file";
+}
+
+/* An error about the file named by setting p (label), at p's line if set. */
 static void
 add_err(struct diaglist *dl, const struct conf_path *p, const char *label,
     char *cause)
@@ -70,14 +97,84 @@ add_err(struct diaglist *dl, const struct conf_path *p, const char *label,
 	free(cause);
 }
 
+/* Move the CRLs of from to the end of id's, recording their source. */
+static void
+keep_crls(struct tls_identity *id, STACK_OF(X509_CRL) *from, int source)
+{
+	size_t n;
+
+	while (sk_X509_CRL_num(from) > 0) {
+		sk_X509_CRL_push(id->crls, sk_X509_CRL_shift(from));
+		n = (size_t)sk_X509_CRL_num(id->crls);
+		id->crl_source = xreallocarray(id->crl_source, n,
+		    sizeof *id->crl_source);
+		id->crl_source[n - 1] = source;
+	}
+}
+
+/*
+ * The trust list (with its CRLs) and the manual CRL: a default path that
+ * does not exist means none; a set path must exist.
+ */
+static STACK_OF(X509) *
+load_trust(const struct conf *c, struct tls_identity *id, struct diaglist *dl)
+{
+	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null(), *manual;
+	STACK_OF(X509) *trust = NULL;
+	char *cause = NULL;
+
+	if (!default_absent(&c->tls_trust)) {
+		trust = pki_read_certs(c->tls_trust.path, crls, &cause);
+		if (trust == NULL)
+			add_err(dl, &c->tls_trust, "tls.trust", cause);
+		else {
+			id->trust_file = xstrdup(c->tls_trust.path);
+			keep_crls(id, crls, TLS_CRL_TRUST_FILE);
+		}
+	}
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	if (!default_absent(&c->manual_crl)) {
+		manual = pki_read_crls(c->manual_crl.path, &cause);
+		if (manual == NULL)
+			add_err(dl, &c->manual_crl, "revocation.manual_crl",
+			    cause);
+		else {
+			id->manual_crl_file = xstrdup(c->manual_crl.path);
+			keep_crls(id, manual, TLS_CRL_MANUAL);
+			sk_X509_CRL_free(manual);
+		}
+	}
+	return trust;
+}
+
+/*
+ * The key of an installed certificate, or a sentence naming the missing
+ * key file (installing only the certificate is an easy mistake).
+ */
+static EVP_PKEY *
+load_key(const char *certf, const char *keyf, int installed, char **cause)
+{
+	struct stat st;
+
+	if (installed && stat(certf, &st) == 0 && lstat(keyf, &st) == -1 &&
+	    errno == ENOENT) {
+		*cause = xasprintf("the certificate %s is installed but its "
+		    "private key %s does not exist; install both (sipedge-cert "
+		    "install), or remove the certificate to use the temporary "
+		    "one", certf, keyf);
+		return NULL;
+	}
+	return pki_read_key(keyf, cause);
+}
+
 struct tls_identity *
 tls_identity_load(const struct conf *c, enum tls_load_mode mode,
     struct diaglist *dl)
 {
 	struct tls_identity *id = xcalloc(1, sizeof *id);
-	STACK_OF(X509) *chain = NULL, *trust = NULL;
-	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+	STACK_OF(X509) *chain = NULL, *trust;
 	const struct conf_path *cp = NULL, *kp = NULL;
+	struct tls_check_input in;
 	char *certf = NULL, *keyf = NULL, *cause = NULL, why[256];
 	size_t before = dl->nerrors;
 	X509_STORE *store;
@@ -85,6 +182,8 @@ tls_identity_load(const struct conf *c, enum tls_load_mode mode,
 	X509 *leaf;
 	int i;
 
+	id->crls = sk_X509_CRL_new_null();
+	trust = load_trust(c, id, dl);
 	if (!default_absent(&c->tls_certificate)) {
 		cp = &c->tls_certificate;
 		kp = &c->tls_private_key;
@@ -109,26 +208,33 @@ tls_identity_load(const struct conf *c, enum tls_load_mode mode,
 		}
 	}
 	id->cert_file = xstrdup(certf);
+	id->key_file = xstrdup(keyf);
 
 	if ((chain = pki_read_certs(certf, NULL, &cause)) == NULL)
 		add_err(dl, cp, "tls.certificate", cause);
-	if ((key = pki_read_key(keyf, &cause)) == NULL)
+	if ((key = load_key(certf, keyf, !id->temporary, &cause)) == NULL)
 		add_err(dl, kp, "tls.private_key", cause);
-	if (!default_absent(&c->tls_trust) &&
-	    (trust = pki_read_certs(c->tls_trust.path, crls, &cause)) == NULL)
-		add_err(dl, &c->tls_trust, "tls.trust", cause);
 	if (chain == NULL || key == NULL || dl->nerrors != before)
 		goto out;
 
-	leaf = sk_X509_value(chain, 0);
-	if (X509_check_private_key(leaf, key) != 1) {
-		ERR_clear_error();
-		diag_add(dl, DIAG_ERROR, kp ? kp->loc.file : NULL,
-		    kp ? kp->loc.line : 0, "tls.private_key: the key in %s does "
-		    "not match the certificate in %s", keyf, certf);
+	memset(&in, 0, sizeof in);
+	in.chain = chain;
+	in.key = key;
+	in.trust = trust;
+	in.cert_file = certf;
+	in.key_file = keyf;
+	in.cert_loc = cp != NULL ? &cp->loc : NULL;
+	in.key_loc = kp != NULL ? &kp->loc : NULL;
+	in.now = time(NULL);
+	in.trust_file = id->trust_file;
+	in.temporary = id->temporary;
+	id->alarms = tls_check_identity(c, &in, dl);
+	if (dl->nerrors != before)
 		goto out;
-	}
+	leaf = sk_X509_value(chain, 0);
+	id->alarm_text = tls_check_alarm_text(leaf, id->alarms, in.now);
 	id->subject = subject_line(leaf);
+	id->not_before = pki_time_iso(X509_get0_notBefore(leaf));
 	id->not_after = pki_time_iso(X509_get0_notAfter(leaf));
 
 	id->ctx = SSL_CTX_new(TLS_method());
@@ -174,7 +280,6 @@ tls_identity_load(const struct conf *c, enum tls_load_mode mode,
 out:
 	sk_X509_pop_free(chain, X509_free);
 	sk_X509_pop_free(trust, X509_free);
-	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	EVP_PKEY_free(key);
 	free(certf);
 	free(keyf);

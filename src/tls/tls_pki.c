@@ -123,6 +123,33 @@ pki_ossl_reason(char *buf, size_t bufsz)
 	return buf;
 }
 
+/*
+ * Whether PEM text has more BEGIN lines than END lines: the file was cut
+ * short.  OpenSSL's own reasons for it ("bad end line", "unsupported") do
+ * not say so.
+ */
+static int
+pem_truncated(const char *buf, size_t len)
+{
+	const char *s, *end = buf + len;
+	int begins = 0, ends = 0;
+
+	for (s = buf; (s = memmem(s, (size_t)(end - s), "-----BEGIN ", 11))
+	    != NULL; s += 11)
+		begins++;
+	for (s = buf; (s = memmem(s, (size_t)(end - s), "-----END ", 9))
+	    != NULL; s += 9)
+		ends++;
+	return begins > ends;
+}
+
+static char *
+truncated_cause(const char *name)
+{
+	return xasprintf("%s is truncated: its PEM data has a BEGIN line "
+	    "without the matching END line", name);
+}
+
 /* Leading bytes of a DER SEQUENCE: the only thing DER input can start with. */
 static int
 is_der_sequence(const char *buf, size_t len)
@@ -156,6 +183,10 @@ pki_parse_certs(const char *name, char *buf, size_t len,
 		return certs;
 	}
 	len = pki_pem_normalise(buf, len);
+	if (pem_truncated(buf, len)) {
+		*cause = truncated_cause(name);
+		goto fail;
+	}
 	bio = BIO_new_mem_buf(buf, (int)len);
 	infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
 	BIO_free(bio);
@@ -258,9 +289,17 @@ pki_read_key(const char *path, char **cause)
 	}
 	if (pki_is_pem(buf, len)) {
 		len = pki_pem_normalise(buf, len);
+		if (pem_truncated(buf, len)) {
+			*cause = truncated_cause(path);
+			goto out;
+		}
 		bio = BIO_new_mem_buf(buf, (int)len);
 		k = PEM_read_bio_PrivateKey(bio, NULL, no_password, &asked);
 		BIO_free(bio);
+	} else if (!is_der_sequence(buf, len)) {
+		*cause = xasprintf("%s holds no usable private key: it is "
+		    "neither PEM nor DER", path);
+		goto out;
 	} else {
 		p = (const unsigned char *)buf;
 		k = d2i_AutoPrivateKey(NULL, &p, (long)len);
@@ -312,6 +351,11 @@ pki_parse_crls(const char *name, char *buf, size_t len, char **cause)
 		return crls;
 	}
 	len = pki_pem_normalise(buf, len);
+	if (pem_truncated(buf, len)) {
+		*cause = truncated_cause(name);
+		sk_X509_CRL_free(crls);
+		return NULL;
+	}
 	bio = BIO_new_mem_buf(buf, (int)len);
 	infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
 	BIO_free(bio);
@@ -367,6 +411,11 @@ pki_read_csr(const char *path, char **cause)
 		return NULL;
 	if (pki_is_pem(buf, len)) {
 		len = pki_pem_normalise(buf, len);
+		if (pem_truncated(buf, len)) {
+			*cause = truncated_cause(path);
+			free(buf);
+			return NULL;
+		}
 		bio = BIO_new_mem_buf(buf, (int)len);
 		r = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
 		BIO_free(bio);
