@@ -21,15 +21,17 @@
  *   command, a line that is too long, a reload with configuration errors
  *   (the text then lists every error as file:line: message).
  * - The daemon closes a connection that sends no complete line within
- *   CTL_TIMEOUT seconds, or reads too slowly, without a reply.  It serves
+ *   CTL_TIMEOUT seconds (in all, however it drips), without a reply, and
+ *   one that has not read the reply and closed within CTL_TIMEOUT more.
+ *   What the client sends after its line is read and dropped.  It serves
  *   at most CTL_MAX_CLIENTS connections at once; one more gets
  *   "error" and "too many control connections" at once.
  *
  * Commands (CTL_PROTO_VERSION 1):
  *   help     the commands, one per line: name, arguments, what it does
  *   status   "name: value" lines: version, protocol, pid, started, uptime,
- *            config, loaded_at, certificate, subject, not_after,
- *            temporary, alarms
+ *            config, loaded_at, certificate, subject, not_before,
+ *            not_after, temporary, alarms ("none" or a "; " list)
  *   reload   like SIGHUP: "ok" when the new configuration is serving,
  *            "error" when it was refused (the previous one keeps serving);
  *            either way the text holds every error and warning, then one
@@ -40,7 +42,7 @@
 
 #define CTL_PROTO_VERSION	1
 #define CTL_LINE_MAX		4096	/* bytes of a request line, LF included */
-#define CTL_TIMEOUT		10	/* s to send the request, and per write */
+#define CTL_TIMEOUT		10	/* s for the request line, then for the reply */
 #define CTL_MAX_CLIENTS		64	/* connections served at once */
 #define CTL_REPLY_MAX		(1024 * 1024)	/* clients stop reading here */
 

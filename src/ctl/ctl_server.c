@@ -28,13 +28,14 @@
 #include "util/xmalloc.h"
 
 #define CTL_CLIENT_MAGIC	0xc71c11e7U
-#define CTL_LINGER_MAX		65536	/* bytes read and dropped after a reply */
+#define CTL_LINGER_MAX		(1024 * 1024)	/* bytes dropped after a reply */
 
 struct ctl_client {
 	unsigned int		 magic;
 	struct ctl_server	*s;
 	struct bufferevent	*bev;
 	struct event		*free_ev;	/* deferred free */
+	struct event		*timer;		/* request, then reply deadline */
 	long			 uid;		/* peer credentials, -1 unknown */
 	long			 pid;
 	int			 replied;	/* the reply is queued: flushing */
@@ -105,6 +106,25 @@ help_cmd(const char *args, struct ctl_reply *r, void *arg)
 
 /* --- clients -------------------------------------------------------- */
 
+static void client_drop(struct ctl_client *);
+static void client_log(const struct ctl_client *, const char *, const char *,
+    size_t, const char *);
+
+/*
+ * The deadline: CTL_TIMEOUT for the whole request line, then CTL_TIMEOUT
+ * for the answer to be read and the client to close.  One timer for the
+ * whole phase, so a client dripping a byte at a time cannot stretch it.
+ */
+static void
+client_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_client *cl = arg;
+
+	client_log(cl, "client dropped", NULL, 0, cl->replied ?
+	    "did not read the reply and close in time" : "no request in time");
+	client_drop(cl);
+}
+
 static void
 client_free_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -120,6 +140,7 @@ client_free_cb(evutil_socket_t fd, short what, void *arg)
 	s->nclients--;
 	bufferevent_free(cl->bev);	/* closes the socket: the client sees EOF */
 	event_free(cl->free_ev);
+	event_free(cl->timer);
 	cl->magic = 0;
 	free(cl);
 }
@@ -129,6 +150,7 @@ static void
 client_drop(struct ctl_client *cl)
 {
 	bufferevent_disable(cl->bev, EV_READ | EV_WRITE);
+	event_del(cl->timer);
 	event_active(cl->free_ev, EV_TIMEOUT, 0);
 }
 
@@ -191,7 +213,10 @@ client_reply(struct ctl_client *cl, int status, struct evbuffer *text)
 {
 	struct evbuffer *out = bufferevent_get_output(cl->bev);
 
+	struct timeval tv = { CTL_TIMEOUT, 0 };
+
 	cl->replied = 1;
+	evtimer_add(cl->timer, &tv);	/* a new deadline for the answer */
 	bufferevent_disable(cl->bev, EV_READ);
 	evbuffer_add_printf(out, "%s\n", status == 0 ? CTL_STATUS_OK :
 	    CTL_STATUS_ERROR);
@@ -343,11 +368,7 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 		free(line);
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT)
-		client_log(cl, "client dropped", NULL, 0, cl->replied ?
-		    "did not read the reply or close in time" :
-		    "no request in time");
-	else if (!cl->replied)
+	if (!cl->replied)
 		client_log(cl, "client dropped", NULL, 0, (what & BEV_EVENT_EOF) ?
 		    "closed before a request" : "connection error");
 	client_drop(cl);
@@ -390,9 +411,10 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	cl->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE |
 	    BEV_OPT_DEFER_CALLBACKS);
 	cl->free_ev = event_new(s->base, -1, 0, client_free_cb, cl);
+	cl->timer = evtimer_new(s->base, client_timeout_cb, cl);
+	evtimer_add(cl->timer, &tv);
 	/* Read no more than one line can hold: a flood waits in the kernel. */
 	bufferevent_setwatermark(cl->bev, EV_READ, 0, CTL_LINE_MAX);
-	bufferevent_set_timeouts(cl->bev, &tv, &tv);
 	bufferevent_setcb(cl->bev, client_read_cb, NULL, client_event_cb, cl);
 	bufferevent_enable(cl->bev, EV_READ);
 	cl->next = s->clients;
@@ -565,6 +587,7 @@ ctl_server_free(struct ctl_server *s)
 		next = cl->next;
 		bufferevent_free(cl->bev);
 		event_free(cl->free_ev);
+		event_free(cl->timer);
 		cl->magic = 0;
 		free(cl);
 	}

@@ -403,39 +403,75 @@ ctl_reload(const char *args, struct ctl_reply *r, void *arg)
 	return rv;
 }
 
-/*
- * The alarms of the server certificate, from what the identity says:
- * the temporary certificate, expired, expiring within
- * tls.expiry_warning_days (computed now, so they appear as time passes).
- */
+/* Parse the ISO 8601 UTC time of the identity; -1 when it is not one. */
+static time_t
+iso_parse(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof tm);
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
+	    *end != '\0')
+		return (time_t)-1;
+	return timegm(&tm);
+}
+
+/* Append item to the "; "-separated list *out. */
 static void
-ctl_alarms(const struct snapshot *s, char *buf, size_t bufsz)
+join(char **out, const char *item)
+{
+	char *t;
+
+	if (*out == NULL) {
+		*out = xstrdup(item);
+		return;
+	}
+	t = xasprintf("%s; %s", *out, item);
+	free(*out);
+	*out = t;
+}
+
+/*
+ * The alarms of the server certificate, worked out now rather than at
+ * load time, so that "expires in N days" keeps counting between reloads:
+ * the temporary certificate, expired, not yet valid, expiring within
+ * tls.expiry_warning_days (the TLS_ALARM_* findings of tls_check.h).
+ * "none" when there is none.  Caller frees.
+ */
+static char *
+ctl_alarms(const struct snapshot *s)
 {
 	const struct tls_identity *id = s->tls;
-	struct tm tm;
+	time_t now = time(NULL), nb, na;
+	char *out = NULL, *t;
 	long long left;
-	time_t end;
-	size_t n = 0;
 
-	buf[0] = '\0';
 	if (id->temporary)
-		n += (size_t)snprintf(buf + n, bufsz - n, "%s%s", n ? ", " : "",
-		    "temporary certificate in use");
-	memset(&tm, 0, sizeof tm);
-	if (n < bufsz && id->not_after != NULL &&
-	    strptime(id->not_after, "%Y-%m-%dT%H:%M:%SZ", &tm) != NULL &&
-	    (end = timegm(&tm)) != (time_t)-1) {
-		left = (long long)end - (long long)time(NULL);
-		if (left <= 0)
-			n += (size_t)snprintf(buf + n, bufsz - n, "%s%s",
-			    n ? ", " : "", "certificate expired");
-		else if (left < (long long)s->conf->expiry_warning_days * 86400)
-			n += (size_t)snprintf(buf + n, bufsz - n,
-			    "%scertificate expires in %lld day%s", n ? ", " : "",
-			    left / 86400, left / 86400 == 1 ? "" : "s");
+		join(&out, "temporary certificate in use");
+	nb = iso_parse(id->not_before);
+	na = iso_parse(id->not_after);
+	if (nb != (time_t)-1 && now < nb) {
+		t = xasprintf("not valid before %s", id->not_before);
+		join(&out, t);
+		free(t);
 	}
-	if (n == 0)
-		snprintf(buf, bufsz, "none");
+	if (na != (time_t)-1) {
+		left = (long long)na - (long long)now;
+		if (left <= 0)
+			t = xasprintf("expired on %s", id->not_after);
+		else if (s->conf->expiry_warning_days > 0 &&
+		    left < (long long)s->conf->expiry_warning_days * 86400)
+			t = xasprintf("expires on %s (in %lld day%s)",
+			    id->not_after, left / 86400,
+			    left / 86400 == 1 ? "" : "s");
+		else
+			t = NULL;
+		if (t != NULL)
+			join(&out, t);
+		free(t);
+	}
+	return out != NULL ? out : xstrdup("none");
 }
 
 /* status: "name: value" lines (ctl_proto.h lists the names). */
@@ -443,7 +479,7 @@ static int
 ctl_status(const char *args, struct ctl_reply *r, void *arg)
 {
 	const struct snapshot *s = d.current;
-	char t[32], alarms[256];
+	char t[32], *alarms;
 	long long up;
 
 	ctl_reply_add(r, "version: %s", PACKAGE_VERSION);
@@ -456,10 +492,12 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	ctl_reply_add(r, "loaded_at: %s", iso_time(s->loaded_at, t, sizeof t));
 	ctl_reply_add(r, "certificate: %s", s->tls->cert_file);
 	ctl_reply_add(r, "subject: %s", s->tls->subject);
+	ctl_reply_add(r, "not_before: %s", s->tls->not_before);
 	ctl_reply_add(r, "not_after: %s", s->tls->not_after);
 	ctl_reply_add(r, "temporary: %s", s->tls->temporary ? "yes" : "no");
-	ctl_alarms(s, alarms, sizeof alarms);
+	alarms = ctl_alarms(s);
 	ctl_reply_add(r, "alarms: %s", alarms);
+	free(alarms);
 	return 0;
 }
 

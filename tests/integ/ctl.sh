@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd "$PYTHON"
-plan 46
+plan 47
 
 SOCK="$T/sipedged.ctl"
 
@@ -75,6 +75,17 @@ elif mode == "idle":        # ctl.py SOCK idle FLAG: connect, touch FLAG, send n
     start = time.monotonic()
     data = read_all(s)
     print("closed after %.1f s with %d bytes" % (time.monotonic() - start, len(data)))
+elif mode == "drip":        # ctl.py SOCK drip FLAG: send one byte a second, never a LF
+    s = connect(path)
+    open(sys.argv[3], "w").close()
+    start = time.monotonic()
+    try:
+        while time.monotonic() - start < 30:
+            s.sendall(b"x")
+            time.sleep(1)
+    except OSError:
+        pass
+    print("closed after %.1f s" % (time.monotonic() - start))
 elif mode == "flood":       # ctl.py SOCK flood N: hold N idle connections, then one more request
     n = int(sys.argv[3])
     held = [connect(path) for _ in range(n)]
@@ -128,6 +139,11 @@ check "'control socket open' logged with its path" \
 idle=$!
 track_pid "$idle"
 wait_file "$T/idle.flag" 5
+# And one that sends a byte a second: the 10 s are for the whole line.
+"$PYTHON" "$T/ctl.py" "$SOCK" drip "$T/drip.flag" >"$T/drip.out" 2>&1 &
+drip=$!
+track_pid "$drip"
+wait_file "$T/drip.flag" 5
 
 # ---- commands
 out=$(ctl line help)
@@ -240,6 +256,13 @@ if grep -q -E '^closed after (9|10|11)\.[0-9] s with 0 bytes$' <<<"$idle_out"; t
     ok "the idle client is dropped after the 10 s timeout, without a reply"
 else
     not_ok "the idle client is dropped after the 10 s timeout, without a reply" "$idle_out"
+fi
+wait_pid "$drip" 25
+drip_out=$(cat "$T/drip.out")
+if grep -q -E '^closed after (9|10|11|12)\.[0-9] s$' <<<"$drip_out"; then
+    ok "a client sending a byte a second is dropped after 10 s too"
+else
+    not_ok "a client sending a byte a second is dropped after 10 s too" "$drip_out"
 fi
 check "'client dropped' logged with the reason" \
     log_has module=ctl 'event="client dropped"' 'result="no request in time"'
