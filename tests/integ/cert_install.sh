@@ -12,7 +12,7 @@
 
 require_cmd openssl "$PYTHON"
 [ -x "$SIPEDGE_CERT" ] || bail_out "SIPEDGE_CERT=$SIPEDGE_CERT is not an executable file"
-plan 81
+plan 83
 
 PKI="$T/pki"
 CSRDIR="$T/state/csr"
@@ -391,9 +391,36 @@ write_config
 
 # ---- 6. the daemon not running
 check "SIGTERM: exit status 0" stop_sipedged
+
+# Something that takes the connection and never answers: not reloaded.
+"$PYTHON" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4)
+open(sys.argv[2], "w").close()
+c, _ = s.accept()
+time.sleep(30)' "$T/sipedged.ctl" "$T/mute.flag" &
+mute=$!
+track_pid "$mute"
+wait_file "$T/mute.flag" 5
+start=$(_now_ms)
+inst "$CA_DIR/cert4.pem" --key "$CA_DIR/k4.key" --chain "$CA_DIR/inter.pem"
+elapsed=$(($(_now_ms) - start))
+expect_rc "a daemon that does not answer: exit 1, installed but not reloaded" 1 \
+    ERR "sipedged at $T/sipedged.ctl did not answer within 10000 ms; the certificate is installed but sipedged was not reloaded" \
+    OUT "installed $CA_DIR/cert4.pem as $PKI/server.pem"
+if [ "$elapsed" -ge 9500 ] && [ "$elapsed" -lt 15000 ]; then
+    ok "it waited the 10 s, no more (${elapsed} ms)"
+else
+    not_ok "it waited the 10 s, no more" "took ${elapsed} ms"
+fi
+kill "$mute" 2>/dev/null
+wait "$mute" 2>/dev/null
+rm -f "$T/sipedged.ctl"
+# A stale socket, as a crashed daemon leaves it: connection refused.
+"$PYTHON" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/sipedged.ctl"
 pending_csr && sign "$CSRDIR/pending.csr" "$CA_DIR/cert6.pem" 10 || bail_out "openssl failed"
 inst "$CA_DIR/cert6.pem" --chain "$CA_DIR/inter.pem"
-expect_rc "install while sipedged is not running: exit 0" 0 \
+expect_rc "install while sipedged is not running (a stale socket left): exit 0" 0 \
     OUT "sipedged is not running; the certificate is used at its next start"
 expect_rc "a certificate that expires in 10 days: installed with the daemon's warning" 0 \
     ERR "warning: the certificate in $CA_DIR/cert6.pem expires on"
