@@ -345,18 +345,47 @@ has_sip_uri(X509 *x, const char *name)
 	return found;
 }
 
-/* Whether x names host (DNS or sip URI SAN, CN when no DNS SAN; IP SAN). */
+struct cn_match {
+	const char	*host;
+	int		 found;
+};
+
+static void
+match_cn(const char *name, size_t len, void *arg)
+{
+	struct cn_match *m = arg;
+	size_t hlen = strlen(m->host);
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (hlen > 0 && m->host[hlen - 1] == '.')
+		hlen--;
+	if (len == hlen && strncasecmp(name, m->host, len) == 0)
+		m->found = 1;
+}
+
+/*
+ * Whether x names host as RFC 5922 peers see it: a DNS or sip URI
+ * subjectAltName (an IP one for an address), or the CN when there is no
+ * subjectAltName at all.  Wildcards do not count.
+ */
 static int
 names_host(X509 *x, const char *host)
 {
+	struct cn_match m = { host, 0 };
 	unsigned char b[16];
 	int rv;
 
+	if (X509_get_ext_by_NID(x, NID_subject_alt_name, -1) < 0) {
+		each_cn(x, match_cn, &m);
+		return m.found;
+	}
 	if (inet_pton(AF_INET, host, b) == 1 || inet_pton(AF_INET6, host, b) == 1)
 		rv = X509_check_ip_asc(x, host, 0) == 1;
 	else
-		rv = X509_check_host(x, host, 0, X509_CHECK_FLAG_NO_WILDCARDS,
-		    NULL) == 1 || has_sip_uri(x, host);
+		rv = X509_check_host(x, host, 0, X509_CHECK_FLAG_NO_WILDCARDS |
+		    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL) == 1 ||
+		    has_sip_uri(x, host);
 	ERR_clear_error();
 	return rv;
 }

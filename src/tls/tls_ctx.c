@@ -175,6 +175,7 @@ tls_identity_load(const struct conf *c, enum tls_load_mode mode,
 	STACK_OF(X509) *chain = NULL, *trust;
 	const struct conf_path *cp = NULL, *kp = NULL;
 	struct tls_check_input in;
+	struct diaglist tdl = { 0 };
 	char *certf = NULL, *keyf = NULL, *cause = NULL, why[256];
 	size_t before = dl->nerrors;
 	X509_STORE *store;
@@ -183,7 +184,8 @@ tls_identity_load(const struct conf *c, enum tls_load_mode mode,
 	int i;
 
 	id->crls = sk_X509_CRL_new_null();
-	trust = load_trust(c, id, dl);
+	/* Read first, reported after the certificate and key (file order). */
+	trust = load_trust(c, id, &tdl);
 	if (!default_absent(&c->tls_certificate)) {
 		cp = &c->tls_certificate;
 		kp = &c->tls_private_key;
@@ -214,6 +216,7 @@ tls_identity_load(const struct conf *c, enum tls_load_mode mode,
 		add_err(dl, cp, "tls.certificate", cause);
 	if ((key = load_key(certf, keyf, !id->temporary, &cause)) == NULL)
 		add_err(dl, kp, "tls.private_key", cause);
+	diag_move(dl, &tdl);
 	if (chain == NULL || key == NULL || dl->nerrors != before)
 		goto out;
 
@@ -278,6 +281,7 @@ tls_identity_load(const struct conf *c, enum tls_load_mode mode,
 		free(caf);
 	}
 out:
+	diag_move(dl, &tdl);
 	sk_X509_pop_free(chain, X509_free);
 	sk_X509_pop_free(trust, X509_free);
 	EVP_PKEY_free(key);

@@ -604,8 +604,10 @@ pki_name_line(const X509_NAME *n)
 	char *data, *out;
 	long len;
 
+	/* RFC 2253 escaping, in certificate order, ", " between RDNs (the
+	 * separator bits are replaced, not added to: both would be "; "). */
 	X509_NAME_print_ex(bio, n, 0, (XN_FLAG_RFC2253 & ~XN_FLAG_DN_REV &
-	    ~ASN1_STRFLGS_ESC_MSB) | XN_FLAG_SEP_CPLUS_SPC);
+	    ~ASN1_STRFLGS_ESC_MSB & ~XN_FLAG_SEP_MASK) | XN_FLAG_SEP_CPLUS_SPC);
 	len = BIO_get_mem_data(bio, &data);
 	out = len > 0 ? xstrndup(data, (size_t)len) : xstrdup("(empty)");
 	BIO_free(bio);

@@ -28,7 +28,9 @@ static const struct {
 	{ "crl", cert_cmd_crl, "import|remove|list ..." },
 	{ "decode", cert_cmd_decode, "FILE" },
 	{ "convert", cert_cmd_convert, "FILE --to pem|der [-o OUT]" },
-	{ "lab-ca", cert_cmd_lab_ca, "init|issue|revoke|crl ..." },
+	{ "lab-ca", cert_cmd_lab_ca, "init|issue|revoke|crl|list ..." },
+	{ "check", cert_cmd_check, "--trust CA.pem --chain chain.pem "
+	    "[--name NAME] ..." },
 };
 
 static void

@@ -121,15 +121,20 @@ timeout 120 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:8192 \
 RSA8192_PID=$!
 track_pid "$RSA8192_PID"
 
-eckey root && ossl req -new -x509 -config "$P/openssl.cnf" -key "$P/root.key" \
-    -subj "/CN=sipedge test root CA" -days 3650 -extensions v3_root -out "$P/root.pem" ||
+# root NAME CN: a self-signed root CA $P/NAME.pem with key $P/NAME.key.
+root() {
+    eckey "$1" && ossl req -new -x509 -config "$P/openssl.cnf" -key "$P/$1.key" \
+        -subj "/CN=$2" -days 3650 -extensions v3_root -out "$P/$1.pem"
+}
+
+if ! root root "sipedge test root CA"; then
     bail_out "openssl cannot make the root CA: $(tail -n 5 "$P/openssl.log")"
-eckey inter && csr inter "sipedge test intermediate CA" &&
-    sign inter root v3_inter 3650 ||
+fi
+if ! { eckey inter && csr inter "sipedge test intermediate CA" &&
+    sign inter root v3_inter 3650; }; then
     bail_out "openssl cannot make the intermediate CA: $(tail -n 5 "$P/openssl.log")"
-eckey other && ossl req -new -x509 -config "$P/openssl.cnf" -key "$P/other.key" \
-    -subj "/CN=sipedge unrelated root CA" -days 3650 -extensions v3_root -out "$P/other.pem" ||
-    bail_out "openssl cannot make the unrelated CA"
+fi
+root other "sipedge unrelated root CA" || bail_out "openssl cannot make the unrelated CA"
 leaf good srv || bail_out "openssl cannot make the server certificate: $(tail -n 5 "$P/openssl.log")"
 leaf good2 srv
 leaf clientonly srv_client_only
@@ -180,7 +185,7 @@ KEY_LINE=0  # line of tls.private_key
 # files.  Each EXTRA is "group|  name = value;": it replaces the line
 # setting name, or is inserted at the top of the group (made if missing).
 case_conf() {
-    local name=$1 cert=$2 key=$3 trust=${4:-} f="$T/$1.conf" extra group line set n
+    local cert=$2 key=$3 trust=${4:-} f="$T/$1.conf" extra group line set n
     shift 3
     [ $# -gt 0 ] && shift
     cp "$BASE" "$f"

@@ -1,0 +1,39 @@
+/*
+ * rev_crl.h: turning bytes into CRLs.  A CRL source (a file, a download)
+ * may hold one DER CRL, PEM text with one or more CRLs, or a gzip or ZIP
+ * archive of those; the format is sniffed from the content, never from
+ * a file name.  Pure: memory in, CRLs out.
+ */
+#ifndef SE_REV_CRL_H
+#define SE_REV_CRL_H
+
+#include <stddef.h>
+
+#include <openssl/x509.h>
+
+/* Limit on the decompressed size of an archive (and of each member). */
+#define REV_CRL_MAX_EXPANDED	(512UL * 1024 * 1024)
+
+/* What the bytes looked like, for logs. */
+enum rev_crl_format {
+	REV_CRL_DER,
+	REV_CRL_PEM,
+	REV_CRL_GZIP,
+	REV_CRL_ZIP
+};
+const char	*rev_crl_format_name(enum rev_crl_format f);
+
+/*
+ * Append every CRL in data to out.  name is used in messages (a file name
+ * or URL).  *formatp (may be NULL) says what the outer container was.
+ * Archives are opened one level deep: a ZIP member or gzip content must
+ * itself be PEM or DER.  Members that are not CRLs are skipped (counted in
+ * the error when nothing was found).  Returns the number of CRLs appended
+ * (>= 1), or -1 with *cause: nothing recognisable, a damaged archive, or
+ * more than max_expanded bytes after decompression.
+ */
+int	rev_crl_parse(const char *name, const unsigned char *data, size_t len,
+	    size_t max_expanded, STACK_OF(X509_CRL) *out,
+	    enum rev_crl_format *formatp, char **cause);
+
+#endif

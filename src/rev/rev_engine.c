@@ -1,0 +1,663 @@
+/*
+ * rev_engine.c: gather what OCSP responders and CRLs say about each
+ * certificate of a path, without blocking, and decide.
+ *
+ * Each certificate moves through stages: START (OCSP cache or request),
+ * WAIT_OCSP, CRL (store lookup, maybe a CDP download), WAIT_CDP, DONE.
+ * Fetches are shared: a pending fetch has a list of waiters, each a
+ * (check, certificate index) pair, all resumed when it ends.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "rev/rev_crl.h"
+#include "rev/rev_engine.h"
+#include "util/xmalloc.h"
+
+/* Bounds of the OCSP cache. */
+#define OCSP_CACHE_MAX		10000
+#define OCSP_CACHE_MAX_AGE	86400	/* seconds, whatever nextUpdate says */
+#define OCSP_CACHE_NO_NEXT	300	/* seconds when no nextUpdate */
+
+enum stage { ST_START, ST_WAIT_OCSP, ST_CRL, ST_WAIT_CDP, ST_DONE };
+
+struct cert_state {
+	X509			*cert, *issuer;
+	struct rev_ocsp_query	 q;
+	char			*cdp;		/* first http CDP URL */
+	struct rev_inputs	 in;
+	enum stage		 stage;
+	struct rev_cert_verdict	 v;
+};
+
+struct rev_check {
+	struct rev_check	*next;
+	struct rev_engine	*e;
+	STACK_OF(X509)		*path;
+	X509_STORE		*trust;
+	struct rev_policy	 p;
+	time_t			 now;
+	rev_check_cb		 cb;
+	void			*arg;
+	struct cert_state	*cs;
+	int			 n;		/* certificates checked */
+	int			 waiting;	/* fetches outstanding */
+};
+
+struct waiter {
+	struct waiter		*next;
+	struct rev_check	*c;
+	int			 i;
+};
+
+enum fetch_kind { FK_OCSP, FK_CDP };
+
+struct pending {
+	struct pending		*next;
+	struct rev_engine	*e;
+	enum fetch_kind		 kind;
+	char			*key;		/* certID hex or URL */
+	unsigned long		 handle;
+	struct waiter		*waiters;
+	struct rev_ocsp_query	 q;		/* the OCSP request sent */
+};
+
+struct cache_ent {
+	struct cache_ent	*next;
+	char			*key;
+	struct rev_ocsp_answer	 a;
+	time_t			 expires;
+};
+
+struct rev_engine {
+	struct event_base	*base;
+	struct rev_fetcher	*fetcher;
+	struct rev_store	*store;
+	struct rev_check	*checks;
+	struct pending		*pending;
+	struct pending		*finishing;	/* in fetch_done */
+	struct cache_ent	*cache;
+	size_t			 ncache;
+	unsigned long		 hits, misses;
+};
+
+static void advance(struct rev_check *c, int i);
+static void maybe_finish(struct rev_check *c);
+
+/* --- the decision ---------------------------------------------------- */
+
+static const char *
+fb_word(enum rev_fallback f)
+{
+	return f == REV_FB_REVOKED ? "treated as revoked" :
+	    "treated as not revoked";
+}
+
+void
+rev_decide(const struct rev_policy *p, const struct rev_inputs *in,
+    struct rev_cert_verdict *v)
+{
+	enum rev_fallback fb;
+	const char *why = NULL;
+	char *tmp = NULL;
+
+	memset(v, 0, sizeof *v);
+	if (!p->enabled) {
+		v->result = REV_GOOD;
+		v->source = "off";
+		v->reason = xstrdup("revocation checks are off");
+		return;
+	}
+	if (in->ocsp_asked && !in->ocsp_unreachable &&
+	    (in->ocsp.status == REV_OCSP_GOOD ||
+	    in->ocsp.status == REV_OCSP_REVOKED)) {
+		v->result = in->ocsp.status == REV_OCSP_GOOD ? REV_GOOD :
+		    REV_REVOKED;
+		v->source = in->ocsp_cached ? "cache" : "ocsp";
+		v->reason = xstrdup(in->ocsp.detail);
+		return;
+	}
+	if (in->crl_looked && (in->crl.status == REV_CRL_GOOD ||
+	    in->crl.status == REV_CRL_REVOKED ||
+	    in->crl.status == REV_CRL_EXPIRED)) {
+		v->source = in->crl.source == REV_SRC_CDP ? "cdp" : "crl";
+		if (in->crl.status == REV_CRL_GOOD) {
+			v->result = REV_GOOD;
+			v->reason = xstrdup(in->crl.detail);
+		} else {
+			v->result = REV_REVOKED;
+			v->reason = in->crl.status == REV_CRL_EXPIRED ?
+			    xasprintf("%s: treated as revoked", in->crl.detail) :
+			    xstrdup(in->crl.detail);
+		}
+		return;
+	}
+	/* No source answered: which fallback applies, and why. */
+	if (in->ocsp_asked && !in->ocsp_unreachable) {
+		fb = p->fb_unknown;
+		why = in->ocsp.detail;
+	} else if (in->crl_looked && in->crl.status == REV_CRL_UNSUPPORTED) {
+		fb = p->fb_unknown;
+		why = in->crl.detail;
+	} else if (in->ocsp_unreachable || in->cdp_unreachable) {
+		fb = p->fb_unreachable;
+		why = tmp = xasprintf("%s unreachable (%s)", in->ocsp_unreachable ?
+		    "OCSP responder" : "CRL distribution point",
+		    in->fetch_error != NULL ? in->fetch_error : "no answer");
+	} else {
+		fb = p->fb_nosource;
+		why = in->crl_looked ? in->crl.detail :
+		    "no revocation source is enabled";
+		if (in->crl_looked && !in->ocsp_asked)
+			why = tmp = xasprintf("no OCSP responder and %s",
+			    in->crl.detail);
+	}
+	v->result = fb == REV_FB_REVOKED ? REV_REVOKED : REV_GOOD;
+	v->fallback = 1;
+	v->source = "fallback";
+	v->reason = xasprintf("%s: %s (fallback)", why, fb_word(fb));
+	free(tmp);
+}
+
+void
+rev_verdict_clear(struct rev_verdict *v)
+{
+	free(v->subject);
+	free(v->serial);
+	free(v->reason);
+	memset(v, 0, sizeof *v);
+}
+
+/* --- the engine ------------------------------------------------------ */
+
+struct rev_engine *
+rev_engine_new(struct event_base *base, struct rev_fetcher *fetcher,
+    struct rev_store *store)
+{
+	struct rev_engine *e = xcalloc(1, sizeof *e);
+
+	e->base = base;
+	e->fetcher = fetcher;
+	e->store = store;
+	return e;
+}
+
+static void
+cache_ent_free(struct cache_ent *ce)
+{
+	free(ce->key);
+	free(ce->a.detail);
+	free(ce);
+}
+
+static void check_free(struct rev_check *c);
+
+void
+rev_engine_free(struct rev_engine *e)
+{
+	struct cache_ent *ce, *cn;
+
+	if (e == NULL)
+		return;
+	while (e->checks != NULL)
+		rev_check_cancel(e->checks);
+	for (ce = e->cache; ce != NULL; ce = cn) {
+		cn = ce->next;
+		cache_ent_free(ce);
+	}
+	free(e);
+}
+
+void
+rev_engine_stats(const struct rev_engine *e, size_t *entries,
+    unsigned long *hits, unsigned long *misses)
+{
+	*entries = e->ncache;
+	*hits = e->hits;
+	*misses = e->misses;
+}
+
+static struct cache_ent *
+cache_find(struct rev_engine *e, const char *key, time_t now)
+{
+	struct cache_ent **pp, *ce;
+
+	for (pp = &e->cache; (ce = *pp) != NULL; ) {
+		if (ce->expires <= now) {	/* expired: drop on the way */
+			*pp = ce->next;
+			cache_ent_free(ce);
+			e->ncache--;
+			continue;
+		}
+		if (strcmp(ce->key, key) == 0)
+			return ce;
+		pp = &ce->next;
+	}
+	return NULL;
+}
+
+static void
+cache_put(struct rev_engine *e, const char *key,
+    const struct rev_ocsp_answer *a, time_t now)
+{
+	struct cache_ent *ce, **pp;
+	time_t exp = a->next_update != 0 ? a->next_update :
+	    now + OCSP_CACHE_NO_NEXT;
+
+	if (exp > now + OCSP_CACHE_MAX_AGE)
+		exp = now + OCSP_CACHE_MAX_AGE;
+	if (exp <= now || cache_find(e, key, now) != NULL)
+		return;
+	if (e->ncache >= OCSP_CACHE_MAX) {	/* drop the oldest (tail) */
+		for (pp = &e->cache; (*pp)->next != NULL; pp = &(*pp)->next)
+			;
+		cache_ent_free(*pp);
+		*pp = NULL;
+		e->ncache--;
+	}
+	ce = xcalloc(1, sizeof *ce);
+	ce->key = xstrdup(key);
+	ce->a = *a;
+	ce->a.detail = xstrdup(a->detail != NULL ? a->detail : "");
+	ce->expires = exp;
+	ce->next = e->cache;
+	e->cache = ce;
+	e->ncache++;
+}
+
+static char *
+first_cdp(X509 *x)
+{
+	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(x,
+	    NID_crl_distribution_points, NULL, NULL);
+	char *out = NULL;
+	int i, j;
+
+	for (i = 0; i < sk_DIST_POINT_num(dps) && out == NULL; i++) {
+		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+
+		if (dp->distpoint == NULL || dp->distpoint->type != 0)
+			continue;
+		for (j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname);
+		    j++) {
+			GENERAL_NAME *g = sk_GENERAL_NAME_value(
+			    dp->distpoint->name.fullname, j);
+			const char *u;
+
+			if (g->type != GEN_URI)
+				continue;
+			u = (const char *)ASN1_STRING_get0_data(g->d.ia5);
+			if (strncasecmp(u, "http://", 7) == 0 ||
+			    strncasecmp(u, "https://", 8) == 0) {
+				out = xstrndup(u, (size_t)ASN1_STRING_length(
+				    g->d.ia5));
+				break;
+			}
+		}
+	}
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	ERR_clear_error();
+	return out;
+}
+
+static void
+pending_unlink(struct rev_engine *e, struct pending *pf)
+{
+	struct pending **pp;
+
+	for (pp = &e->pending; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == pf) {
+			*pp = pf->next;
+			return;
+		}
+	}
+}
+
+static void
+pending_free(struct pending *pf)
+{
+	struct waiter *w, *wn;
+
+	rev_ocsp_query_clear(&pf->q);
+	for (w = pf->waiters; w != NULL; w = wn) {
+		wn = w->next;
+		free(w);
+	}
+	free(pf->key);
+	free(pf);
+}
+
+static void
+fetch_done(const struct rev_fetch_result *r, void *arg)
+{
+	struct pending *pf = arg;
+	struct rev_engine *e = pf->e;
+	struct waiter *w;
+	STACK_OF(X509_CRL) *crls = NULL;
+	char *cause = NULL;
+	int k;
+
+	/*
+	 * Out of the pending list first, so that a waiter that needs another
+	 * fetch starts a new one; check_free() still finds its waiters here
+	 * through e->finishing when a callback ends a check.
+	 */
+	pending_unlink(e, pf);
+	e->finishing = pf;
+	if (pf->kind == FK_CDP && r->ok && !r->not_modified) {
+		crls = sk_X509_CRL_new_null();
+		if (rev_crl_parse(pf->key, r->body, r->len,
+		    REV_CRL_MAX_EXPANDED, crls, NULL, &cause) == -1) {
+			sk_X509_CRL_free(crls);
+			crls = NULL;
+		}
+	}
+	while ((w = pf->waiters) != NULL) {
+		struct rev_check *c = w->c;
+		struct cert_state *cs = &c->cs[w->i];
+
+		pf->waiters = w->next;
+		free(w);
+		c->waiting--;
+		if (pf->kind == FK_OCSP) {
+			if (!r->ok) {
+				cs->in.ocsp_unreachable = 1;
+				free(cs->in.fetch_error);
+				cs->in.fetch_error = xstrdup(r->error);
+			} else {
+				rev_ocsp_check(&pf->q, r->body, r->len, c->path,
+				    c->trust, c->now, c->p.skew,
+				    c->p.ocsp_max_age, &cs->in.ocsp);
+				if (cs->in.ocsp.status != REV_OCSP_INVALID)
+					cache_put(e, pf->key, &cs->in.ocsp,
+					    c->now);
+			}
+		} else {
+			cs->in.cdp_fetched = 1;
+			if (!r->ok || (crls == NULL && !r->not_modified)) {
+				cs->in.cdp_unreachable = 1;
+				free(cs->in.fetch_error);
+				cs->in.fetch_error = xstrdup(r->ok ? cause :
+				    r->error);
+			}
+			for (k = 0; crls != NULL && k < sk_X509_CRL_num(crls);
+			    k++) {
+				STACK_OF(X509) *iss = sk_X509_new_null();
+				X509_CRL *crl = sk_X509_CRL_value(crls, k);
+				char *why = NULL;
+
+				if (crl == NULL)
+					continue;	/* taken by the store */
+				sk_X509_push(iss, cs->issuer);
+				if (rev_store_add(e->store, crl, REV_SRC_CDP,
+				    pf->key, iss, &why) == 0)
+					sk_X509_CRL_set(crls, k, NULL);
+				else {
+					free(cs->in.fetch_error);
+					cs->in.fetch_error = why;
+				}
+				sk_X509_free(iss);
+			}
+		}
+		cs->stage = ST_CRL;
+		advance(c, (int)(cs - c->cs));
+		maybe_finish(c);
+	}
+	e->finishing = NULL;
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	free(cause);
+	pending_free(pf);
+}
+
+/* Join the fetch for key, or start it; 0 joined/started, -1 with *cause. */
+static int
+want_fetch(struct rev_check *c, int i, enum fetch_kind kind, const char *key,
+    const struct rev_fetch_req *req, char **cause)
+{
+	struct rev_engine *e = c->e;
+	struct pending *pf;
+	struct waiter *w = xcalloc(1, sizeof *w);
+
+	w->c = c;
+	w->i = i;
+	for (pf = e->pending; pf != NULL; pf = pf->next)
+		if (pf->kind == kind && strcmp(pf->key, key) == 0)
+			break;
+	if (pf == NULL) {
+		pf = xcalloc(1, sizeof *pf);
+		pf->e = e;
+		pf->kind = kind;
+		pf->key = xstrdup(key);
+		pf->handle = rev_fetch_start(e->fetcher, req, fetch_done, pf,
+		    cause);
+		if (pf->handle == 0) {
+			free(w);
+			pending_free(pf);
+			return -1;
+		}
+		if (kind == FK_OCSP) {
+			/* The fetch keeps the request it sent (its nonce). */
+			pf->q = c->cs[i].q;
+			memset(&c->cs[i].q, 0, sizeof c->cs[i].q);
+		}
+		pf->next = e->pending;
+		e->pending = pf;
+	}
+	w->next = pf->waiters;
+	pf->waiters = w;
+	c->waiting++;
+	return 0;
+}
+
+static void
+advance(struct rev_check *c, int i)
+{
+	struct cert_state *cs = &c->cs[i];
+	struct rev_fetch_req req;
+	struct cache_ent *ce;
+	char *cause = NULL;
+
+	memset(&req, 0, sizeof req);
+	if (cs->stage == ST_START) {
+		cs->stage = ST_CRL;
+		if (!c->p.enabled)
+			goto decide;
+		if (c->p.use_ocsp && rev_ocsp_query_init(&cs->q, cs->cert,
+		    cs->issuer, c->p.ocsp_nonce, &cause) == 0 &&
+		    cs->q.url != NULL) {
+			cs->in.ocsp_asked = 1;
+			if ((ce = cache_find(c->e, cs->q.key, c->now)) != NULL) {
+				c->e->hits++;
+				cs->in.ocsp_cached = 1;
+				cs->in.ocsp = ce->a;
+				cs->in.ocsp.detail = xstrdup(ce->a.detail);
+			} else {
+				c->e->misses++;
+				req.url = cs->q.url;
+				req.post = cs->q.der;
+				req.postlen = cs->q.len;
+				req.content_type = "application/ocsp-request";
+				req.accept = "application/ocsp-response";
+				if (want_fetch(c, i, FK_OCSP, cs->q.key, &req,
+				    &cause) == 0) {
+					cs->stage = ST_WAIT_OCSP;
+					return;
+				}
+				cs->in.ocsp_unreachable = 1;
+				cs->in.fetch_error = cause;
+				cause = NULL;
+			}
+		}
+		free(cause);
+		cause = NULL;
+	}
+	if (cs->stage == ST_CRL) {
+		if (cs->in.ocsp_asked && !cs->in.ocsp_unreachable &&
+		    (cs->in.ocsp.status == REV_OCSP_GOOD ||
+		    cs->in.ocsp.status == REV_OCSP_REVOKED))
+			goto decide;
+		if (!c->p.use_crls)
+			goto decide;
+		if (cs->in.crl_looked)
+			free(cs->in.crl.detail);
+		rev_store_lookup(c->e->store, cs->cert, cs->issuer, c->now,
+		    &cs->in.crl);
+		cs->in.crl_looked = 1;
+		if (c->p.allow_cdp && !cs->in.cdp_fetched &&
+		    (cs->in.crl.status == REV_CRL_NONE ||
+		    (cs->in.crl.status == REV_CRL_EXPIRED &&
+		    cs->in.crl.source == REV_SRC_CDP)) &&
+		    (cs->cdp = first_cdp(cs->cert)) != NULL) {
+			req.url = cs->cdp;
+			req.accept = "application/pkix-crl, */*";
+			if (want_fetch(c, i, FK_CDP, cs->cdp, &req,
+			    &cause) == 0) {
+				cs->stage = ST_WAIT_CDP;
+				return;
+			}
+			cs->in.cdp_unreachable = 1;
+			cs->in.fetch_error = cause;
+		}
+	}
+decide:
+	rev_decide(&c->p, &cs->in, &cs->v);
+	cs->stage = ST_DONE;
+}
+
+static void
+check_free(struct rev_check *c)
+{
+	struct rev_check **pp;
+	struct pending *pf;
+	struct waiter **wp, *w;
+	int i;
+
+	for (pp = &c->e->checks; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	/* Leave every fetch this check waits for; the fetch goes on for
+	 * the others (and fills the cache). */
+	for (pf = c->e->pending; ; pf = pf->next) {
+		if (pf == NULL && (pf = c->e->finishing) == NULL)
+			break;
+		for (wp = &pf->waiters; (w = *wp) != NULL; ) {
+			if (w->c == c) {
+				*wp = w->next;
+				free(w);
+			} else
+				wp = &w->next;
+		}
+		if (pf == c->e->finishing)
+			break;
+	}
+	for (i = 0; i < c->n; i++) {
+		struct cert_state *cs = &c->cs[i];
+
+		rev_ocsp_query_clear(&cs->q);
+		free(cs->cdp);
+		free(cs->in.ocsp.detail);
+		if (cs->in.crl_looked)
+			free(cs->in.crl.detail);
+		free(cs->in.fetch_error);
+		free(cs->v.reason);
+	}
+	free(c->cs);
+	sk_X509_pop_free(c->path, X509_free);
+	free(c);
+}
+
+static char *
+serial_hex(X509 *x)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *h = bn != NULL ? BN_bn2hex(bn) : NULL, *out;
+
+	out = xstrdup(h != NULL ? h : "?");
+	OPENSSL_free(h);
+	BN_free(bn);
+	return out;
+}
+
+static void
+maybe_finish(struct rev_check *c)
+{
+	struct rev_verdict v;
+	char *s;
+	int i, pick = 0;
+
+	for (i = 0; i < c->n; i++)
+		if (c->cs[i].stage != ST_DONE)
+			return;
+	/* The first revoked certificate decides; else the leaf speaks. */
+	for (i = 0; i < c->n; i++) {
+		if (c->cs[i].v.result == REV_REVOKED) {
+			pick = i;
+			break;
+		}
+	}
+	memset(&v, 0, sizeof v);
+	v.result = c->cs[pick].v.result;
+	for (i = 0; i < c->n; i++)
+		v.fallback |= c->cs[i].v.fallback;
+	v.depth = pick;
+	s = X509_NAME_oneline(X509_get_subject_name(c->cs[pick].cert), NULL, 0);
+	v.subject = xstrdup(s != NULL ? s : "?");
+	OPENSSL_free(s);
+	v.serial = serial_hex(c->cs[pick].cert);
+	v.source = c->cs[pick].v.source;
+	v.reason = xstrdup(c->cs[pick].v.reason);
+	c->cb(&v, c->arg);
+	rev_verdict_clear(&v);
+	check_free(c);
+}
+
+struct rev_check *
+rev_engine_check(struct rev_engine *e, STACK_OF(X509) *path,
+    X509_STORE *trust, const struct rev_policy *p, time_t now,
+    rev_check_cb cb, void *arg)
+{
+	struct rev_check *c = xcalloc(1, sizeof *c);
+	int i, n = sk_X509_num(path);
+
+	c->e = e;
+	c->path = X509_chain_up_ref(path);
+	c->trust = trust;
+	c->p = *p;
+	c->now = now;
+	c->cb = cb;
+	c->arg = arg;
+	/* Every certificate but the anchor; a lone certificate is checked
+	 * as its own issuer (self-issued end entity). */
+	c->n = n > 1 ? n - 1 : n;
+	c->cs = xcalloc((size_t)c->n + 1, sizeof *c->cs);
+	for (i = 0; i < c->n; i++) {
+		c->cs[i].cert = sk_X509_value(path, i);
+		c->cs[i].issuer = sk_X509_value(path, i + 1 < n ? i + 1 : i);
+		c->cs[i].in.crl.reason = -1;
+	}
+	c->next = e->checks;
+	e->checks = c;
+	/* Start every certificate, then see whether all finished at once. */
+	for (i = 0; i < c->n; i++)
+		advance(c, i);
+	for (i = 0; i < c->n; i++)
+		if (c->cs[i].stage != ST_DONE)
+			return c;
+	maybe_finish(c);
+	return NULL;
+}
+
+void
+rev_check_cancel(struct rev_check *c)
+{
+	check_free(c);
+}

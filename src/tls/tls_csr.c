@@ -1,0 +1,540 @@
+/*
+ * tls_csr.c: check what an operator asks a certificate request to say,
+ * generate its key, build and sign it, and describe a request.  Works in
+ * memory only; the tool around it reads and writes the files.  Never
+ * prints or logs key material.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "tls/tls_csr.h"
+#include "tls/tls_pki.h"
+#include "util/xmalloc.h"
+
+static const struct {
+	const char	*word;
+	int		 rsa_bits;	/* 0: EC */
+	const char	*curve;
+} key_types[] = {
+	{ "rsa2048", 2048, NULL },
+	{ "rsa3072", 3072, NULL },
+	{ "rsa4096", 4096, NULL },
+	{ "ec256", 0, "P-256" },
+	{ "ec384", 0, "P-384" },
+};
+
+/* Index of word in key_types, or -1. */
+static int
+key_index(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof key_types / sizeof key_types[0]; i++)
+		if (strcmp(word, key_types[i].word) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+tls_csr_key_is_valid(const char *word)
+{
+	return key_index(word) != -1;
+}
+
+/* --- subjectAltName entries ----------------------------------------- */
+
+/*
+ * A host name a public CA accepts: dot-separated labels of letters, digits
+ * and inner hyphens, 1 to 63 characters each, 253 in all; a leftmost "*"
+ * label is let through (the caller warns about it).
+ */
+static int
+dns_name_check(const char *s, char **cause)
+{
+	const char *label = s, *p;
+	size_t len = strlen(s), n;
+
+	if (len == 0) {
+		*cause = xstrdup("the DNS name is empty");
+		return -1;
+	}
+	if (len > 253) {
+		*cause = xasprintf("the DNS name is %zu characters long; at most "
+		    "253 are allowed", len);
+		return -1;
+	}
+	for (p = s; ; p++) {
+		if (*p != '.' && *p != '\0') {
+			if ((unsigned char)*p >= 0x80) {
+				*cause = xstrdup("the DNS name has non-ASCII "
+				    "characters; give its xn-- (punycode) form");
+				return -1;
+			}
+			if (!isalnum((unsigned char)*p) && *p != '-' &&
+			    !(*p == '*' && label == s)) {
+				*cause = xasprintf("the DNS name has the character "
+				    "'%c'; only letters, digits, hyphens and dots "
+				    "are allowed", *p);
+				return -1;
+			}
+			continue;
+		}
+		n = (size_t)(p - label);
+		if (n == 0) {
+			*cause = xstrdup(*p == '\0' ? "the DNS name ends with a "
+			    "dot" : "the DNS name has an empty label (a dot at "
+			    "the start or two dots in a row)");
+			return -1;
+		}
+		if (n > 63) {
+			*cause = xasprintf("the DNS name has a label of %zu "
+			    "characters; at most 63 are allowed", n);
+			return -1;
+		}
+		if (label[0] == '-' || p[-1] == '-') {
+			*cause = xstrdup("a label of the DNS name starts or ends "
+			    "with a hyphen");
+			return -1;
+		}
+		if (memchr(label, '*', n) != NULL && n != 1) {
+			*cause = xstrdup("a wildcard must be the whole leftmost "
+			    "label (*.example.com)");
+			return -1;
+		}
+		if (*p == '\0')
+			break;
+		label = p + 1;
+	}
+	return 0;
+}
+
+/* URI:scheme:rest with an RFC 3986 scheme and no space or control byte. */
+static int
+uri_check(const char *s, char **cause)
+{
+	const char *p = s;
+
+	if (!isalpha((unsigned char)*p)) {
+		*cause = xstrdup("the URI must start with a scheme such as sip: "
+		    "(URI:sip:example.com)");
+		return -1;
+	}
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
+	    *p == '.')
+		p++;
+	if (*p != ':' || p[1] == '\0') {
+		*cause = xstrdup("the URI must be scheme:value, such as "
+		    "sip:example.com");
+		return -1;
+	}
+	for (; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+			*cause = xstrdup("the URI has a space, control or "
+			    "non-ASCII character; percent-encode it");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The address in canonical text, or NULL when s is no IP literal. */
+static char *
+ip_canonical(const char *s)
+{
+	unsigned char addr[16];
+	char out[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET, s, addr) == 1)
+		return xstrdup(inet_ntop(AF_INET, addr, out, sizeof out));
+	if (inet_pton(AF_INET6, s, addr) == 1)
+		return xstrdup(inet_ntop(AF_INET6, addr, out, sizeof out));
+	return NULL;
+}
+
+char *
+tls_csr_host_parse(const char *host, char **cause)
+{
+	char *ip, *out, *p;
+
+	if ((ip = ip_canonical(host)) != NULL) {
+		out = xasprintf("IP:%s", ip);
+		free(ip);
+		return out;
+	}
+	if (strchr(host, ':') != NULL) {
+		*cause = xstrdup("it is neither a host name nor an IP address");
+		return NULL;
+	}
+	if (dns_name_check(host, cause) == -1)
+		return NULL;
+	/* DNS names compare without case; one spelling keeps the list short. */
+	out = xasprintf("DNS:%s", host);
+	for (p = out + 4; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return out;
+}
+
+char *
+tls_csr_san_parse(const char *entry, char **cause)
+{
+	const char *colon = strchr(entry, ':');
+	size_t tlen;
+	char *ip, *out;
+
+	/* A bare name, or a bare IP literal (IPv6 ones have colons). */
+	if (colon == NULL || (ip = ip_canonical(entry)) != NULL) {
+		if (colon != NULL)
+			free(ip);
+		return tls_csr_host_parse(entry, cause);
+	}
+	tlen = (size_t)(colon - entry);
+	if (tlen == 3 && strncasecmp(entry, "DNS", 3) == 0) {
+		if (colon[1] == '\0' || strchr(colon + 1, ':') != NULL) {
+			*cause = xasprintf("\"%s\" is not a DNS name", colon + 1);
+			return NULL;
+		}
+		return tls_csr_host_parse(colon + 1, cause);
+	}
+	if (tlen == 3 && strncasecmp(entry, "URI", 3) == 0) {
+		if (uri_check(colon + 1, cause) == -1)
+			return NULL;
+		return xasprintf("URI:%s", colon + 1);
+	}
+	if (tlen == 2 && strncasecmp(entry, "IP", 2) == 0) {
+		if ((ip = ip_canonical(colon + 1)) == NULL) {
+			*cause = xasprintf("\"%s\" is not an IPv4 or IPv6 address",
+			    colon + 1);
+			return NULL;
+		}
+		out = xasprintf("IP:%s", ip);
+		free(ip);
+		return out;
+	}
+	*cause = xasprintf("\"%.*s\" is not a name type: write DNS:name, "
+	    "URI:scheme:value (e.g. URI:sip:example.com) or IP:address",
+	    (int)tlen, entry);
+	return NULL;
+}
+
+/* --- subject -------------------------------------------------------- */
+
+/* Characters (not bytes) of UTF-8 text s. */
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* One subject field: present means non-empty, printable, short enough. */
+static int
+field_check(const char *opt, const char *v, size_t max, char **cause)
+{
+	const char *p;
+
+	if (v == NULL)
+		return 0;
+	if (*v == '\0') {
+		*cause = xasprintf("%s is empty; leave the option out instead",
+		    opt);
+		return -1;
+	}
+	for (p = v; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			*cause = xasprintf("%s \"%s\" has a control character",
+			    opt, v);
+			return -1;
+		}
+	}
+	if (utf8_chars(v) > max) {
+		*cause = xasprintf("%s \"%s\" is %zu characters long; at most %zu "
+		    "are allowed", opt, v, utf8_chars(v), max);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tls_csr_subject_check(const struct tls_csr_subject *s, char **cause)
+{
+	/* Upper bounds from X.520 (RFC 5280 appendix A, ub-*). */
+	if (s->c != NULL && (strlen(s->c) != 2 ||
+	    !isalpha((unsigned char)s->c[0]) ||
+	    !isalpha((unsigned char)s->c[1]))) {
+		*cause = xasprintf("--c \"%s\" is not a country code: give "
+		    "exactly two letters, such as DE or US", s->c);
+		return -1;
+	}
+	if (s->cn == NULL) {
+		*cause = xstrdup("the request has no common name");
+		return -1;
+	}
+	if (field_check("--st", s->st, 128, cause) == -1 ||
+	    field_check("--l", s->l, 128, cause) == -1 ||
+	    field_check("--o", s->o, 64, cause) == -1 ||
+	    field_check("--ou", s->ou, 64, cause) == -1 ||
+	    field_check("--cn", s->cn, 64, cause) == -1)
+		return -1;
+	return 0;
+}
+
+/* --- key and request ------------------------------------------------ */
+
+EVP_PKEY *
+tls_csr_keygen(const char *word, char **cause)
+{
+	EVP_PKEY *k;
+	char why[256];
+	int i;
+
+	if ((i = key_index(word)) == -1) {
+		*cause = xasprintf("unknown key type %s (use one of %s)", word,
+		    TLS_CSR_KEY_WORDS);
+		return NULL;
+	}
+	if (key_types[i].rsa_bits != 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
+		    (size_t)key_types[i].rsa_bits);
+	else
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", key_types[i].curve);
+	if (k == NULL)
+		*cause = xasprintf("cannot generate a %s key: %s", word,
+		    pki_ossl_reason(why, sizeof why));
+	return k;
+}
+
+/* Append field=v to name when v is set. */
+static int
+name_add(X509_NAME *name, const char *field, const char *v)
+{
+	if (v == NULL)
+		return 0;
+	return X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
+	    (const unsigned char *)v, -1, -1, 0) == 1 ? 0 : -1;
+}
+
+/* A GENERAL_NAME for a canonical entry (tls_csr_san_parse). */
+static GENERAL_NAME *
+general_name(const char *entry)
+{
+	unsigned char addr[16];
+	GENERAL_NAME *g;
+	ASN1_STRING *s;
+	int type, alen = 0;
+
+	if (strncmp(entry, "IP:", 3) == 0) {
+		if (inet_pton(AF_INET, entry + 3, addr) == 1)
+			alen = 4;
+		else if (inet_pton(AF_INET6, entry + 3, addr) == 1)
+			alen = 16;
+		else
+			return NULL;
+		s = ASN1_OCTET_STRING_new();
+		ASN1_OCTET_STRING_set(s, addr, alen);
+		type = GEN_IPADD;
+	} else if (strncmp(entry, "DNS:", 4) == 0 ||
+	    strncmp(entry, "URI:", 4) == 0) {
+		s = ASN1_IA5STRING_new();
+		ASN1_STRING_set(s, entry + 4, -1);
+		type = entry[0] == 'D' ? GEN_DNS : GEN_URI;
+	} else
+		return NULL;
+	g = GENERAL_NAME_new();
+	GENERAL_NAME_set0_value(g, type, s);
+	return g;
+}
+
+/* The requested extensions: names, key usage, extended key usage. */
+static STACK_OF(X509_EXTENSION) *
+make_exts(EVP_PKEY *k, char *const *sans, size_t nsans)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	GENERAL_NAMES *gens = GENERAL_NAMES_new();
+	X509_EXTENSION *ku, *eku;
+	GENERAL_NAME *g;
+	size_t i;
+
+	for (i = 0; i < nsans; i++) {
+		if ((g = general_name(sans[i])) == NULL)
+			goto fail;
+		sk_GENERAL_NAME_push(gens, g);
+	}
+	if (X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, 0,
+	    X509V3_ADD_APPEND) != 1)
+		goto fail;
+	/* keyEncipherment only means something for RSA key transport. */
+	ku = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage,
+	    EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA ?
+	    "critical,digitalSignature,keyEncipherment" :
+	    "critical,digitalSignature");
+	eku = X509V3_EXT_conf_nid(NULL, NULL, NID_ext_key_usage,
+	    "serverAuth,clientAuth");
+	if (ku == NULL || eku == NULL) {
+		X509_EXTENSION_free(ku);
+		X509_EXTENSION_free(eku);
+		goto fail;
+	}
+	sk_X509_EXTENSION_push(exts, ku);
+	sk_X509_EXTENSION_push(exts, eku);
+	GENERAL_NAMES_free(gens);
+	return exts;
+fail:
+	GENERAL_NAMES_free(gens);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return NULL;
+}
+
+X509_REQ *
+tls_csr_make(EVP_PKEY *k, const struct tls_csr_subject *s, char *const *sans,
+    size_t nsans, char **cause)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	X509_REQ *r = X509_REQ_new();
+	X509_NAME *name = X509_NAME_new();
+	char country[3] = "", why[256];
+
+	if (tls_csr_subject_check(s, cause) == -1)
+		goto fail_quiet;
+	if (nsans == 0) {
+		*cause = xstrdup("the request has no subject alternative name");
+		goto fail_quiet;
+	}
+	if (s->c != NULL) {
+		country[0] = (char)toupper((unsigned char)s->c[0]);
+		country[1] = (char)toupper((unsigned char)s->c[1]);
+	}
+	/* The usual order, most general first: C, ST, L, O, OU, CN. */
+	if (name_add(name, "C", s->c ? country : NULL) == -1 ||
+	    name_add(name, "ST", s->st) == -1 ||
+	    name_add(name, "L", s->l) == -1 ||
+	    name_add(name, "O", s->o) == -1 ||
+	    name_add(name, "OU", s->ou) == -1 ||
+	    name_add(name, "CN", s->cn) == -1) {
+		*cause = xasprintf("cannot put the subject into the request: %s",
+		    pki_ossl_reason(why, sizeof why));
+		goto fail_quiet;
+	}
+	if (X509_REQ_set_version(r, X509_REQ_VERSION_1) != 1 ||
+	    X509_REQ_set_subject_name(r, name) != 1 ||
+	    X509_REQ_set_pubkey(r, k) != 1 ||
+	    (exts = make_exts(k, sans, nsans)) == NULL ||
+	    X509_REQ_add_extensions(r, exts) != 1 ||
+	    X509_REQ_sign(r, k, EVP_sha256()) <= 0) {
+		*cause = xasprintf("cannot build the certificate signing "
+		    "request: %s", pki_ossl_reason(why, sizeof why));
+		goto fail_quiet;
+	}
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_NAME_free(name);
+	return r;
+fail_quiet:
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_NAME_free(name);
+	X509_REQ_free(r);
+	ERR_clear_error();
+	return NULL;
+}
+
+/* --- description ---------------------------------------------------- */
+
+int
+tls_csr_signature_is_ok(X509_REQ *r)
+{
+	EVP_PKEY *k = X509_REQ_get0_pubkey(r);
+	int ok = k != NULL && X509_REQ_verify(r, k) == 1;
+
+	ERR_clear_error();
+	return ok;
+}
+
+char *
+tls_csr_ku_line(X509 *x)
+{
+	static const char *const bits[] = {
+		"digitalSignature", "nonRepudiation", "keyEncipherment",
+		"dataEncipherment", "keyAgreement", "keyCertSign", "cRLSign",
+		"encipherOnly", "decipherOnly"
+	};
+	ASN1_BIT_STRING *ku = X509_get_ext_d2i(x, NID_key_usage, NULL, NULL);
+	char *out, *t;
+	size_t i;
+
+	ERR_clear_error();
+	if (ku == NULL)
+		return NULL;
+	out = xstrdup("");
+	for (i = 0; i < sizeof bits / sizeof bits[0]; i++) {
+		if (!ASN1_BIT_STRING_get_bit(ku, (int)i))
+			continue;
+		t = xasprintf("%s%s%s", out, *out ? ", " : "", bits[i]);
+		free(out);
+		out = t;
+	}
+	ASN1_BIT_STRING_free(ku);
+	return out;
+}
+
+/*
+ * A certificate that only carries r's requested extensions, so the
+ * describers of tls_pki.h read a request's names and usages as they read
+ * a certificate's.
+ */
+static X509 *
+scratch_cert(X509_REQ *r)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(r);
+	X509 *x = X509_new();
+	int i;
+
+	for (i = 0; i < sk_X509_EXTENSION_num(exts); i++)
+		X509_add_ext(x, sk_X509_EXTENSION_value(exts, i), -1);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	ERR_clear_error();
+	return x;
+}
+
+char *
+tls_csr_text(X509_REQ *r)
+{
+	EVP_PKEY *k = X509_REQ_get0_pubkey(r);
+	X509 *x = scratch_cert(r);
+	char *subject = pki_name_line(X509_REQ_get_subject_name(r));
+	char *key = k != NULL ? pki_key_desc(k) : xstrdup("(none)");
+	char *san = pki_san_line(x), *ku = tls_csr_ku_line(x);
+	char *eku = pki_eku_line(x), *out;
+
+	out = xasprintf(
+	    "  %-20s %s\n"
+	    "  %-20s %s\n"
+	    "  %-20s %s\n"
+	    "  %-20s %s\n"
+	    "  %-20s %s\n"
+	    "  %-20s %s\n",
+	    "subject:", subject,
+	    "key:", key,
+	    "names:", *san ? san : "(none)",
+	    "key usage:", ku ? ku : "(none requested)",
+	    "extended key usage:", eku ? eku : "(none requested)",
+	    "signature:", tls_csr_signature_is_ok(r) ? "ok" :
+	    "does not verify: the request is damaged or was altered");
+	free(subject);
+	free(key);
+	free(san);
+	free(ku);
+	free(eku);
+	X509_free(x);
+	return out;
+}

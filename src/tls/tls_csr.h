@@ -1,0 +1,93 @@
+/*
+ * tls_csr.h: the OpenSSL half of `sipedge-cert csr`: checking the subject
+ * and subjectAltName entries an operator gives, generating the key,
+ * building and signing the request, and describing a request in readable
+ * lines.  No files here: the caller reads and writes them (tls_pki.h).
+ */
+#ifndef SE_TLS_CSR_H
+#define SE_TLS_CSR_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* The pending request inside daemon.state_dir: made by `csr new`. */
+#define TLS_CSR_DIR	"csr"		/* mode 0700 */
+#define TLS_CSR_FILE	"pending.csr"	/* PEM, 0644 */
+#define TLS_CSR_KEY	"pending.key"	/* PEM, 0600 */
+
+/* The key types `csr new --key` takes, for usage messages. */
+#define TLS_CSR_KEY_WORDS	"rsa2048|rsa3072|rsa4096|ec256|ec384"
+#define TLS_CSR_KEY_DEFAULT	"rsa2048"
+
+/* Subject fields, each NULL when absent; cn is required. */
+struct tls_csr_subject {
+	const char	*c;	/* country: two letters */
+	const char	*st;	/* state or province */
+	const char	*l;	/* locality */
+	const char	*o;	/* organisation */
+	const char	*ou;	/* organisational unit */
+	const char	*cn;	/* common name */
+};
+
+/* Whether word is one of TLS_CSR_KEY_WORDS: 1 or 0. */
+int		 tls_csr_key_is_valid(const char *word);
+
+/*
+ * Check one subjectAltName entry: "DNS:name", "URI:scheme:rest", "IP:addr"
+ * or a bare name (an IP literal becomes IP:, anything else DNS:).  Returns
+ * the entry in canonical form ("DNS:" + lower case name, "IP:" + the
+ * address as inet_ntop prints it), a new string; or NULL with *cause, a
+ * phrase about what is wrong that the caller puts after the entry's origin.
+ */
+char		*tls_csr_san_parse(const char *entry, char **cause);
+
+/*
+ * The same for a bare host name or IP literal only (node.fqdn and the
+ * like): "DNS:name" or "IP:addr", or NULL with *cause.
+ */
+char		*tls_csr_host_parse(const char *host, char **cause);
+
+/*
+ * Check the subject fields: country exactly two ASCII letters (either
+ * case; the request carries it upper-cased), no empty field, no control
+ * characters, lengths within the X.520 bounds.  0, or -1 with *cause
+ * naming the option of the field (--c, --st, ...).
+ */
+int		 tls_csr_subject_check(const struct tls_csr_subject *s,
+		     char **cause);
+
+/*
+ * Generate a key of type word (TLS_CSR_KEY_WORDS).  NULL with *cause on
+ * failure.  The caller frees it with EVP_PKEY_free.
+ */
+EVP_PKEY	*tls_csr_keygen(const char *word, char **cause);
+
+/*
+ * Build a request for key k: subject s (checked), subjectAltName from
+ * sans (canonical entries from tls_csr_san_parse, at least one), keyUsage
+ * digitalSignature (+ keyEncipherment for RSA), extendedKeyUsage
+ * serverAuth and clientAuth, signed with SHA-256.  NULL with *cause.
+ */
+X509_REQ	*tls_csr_make(EVP_PKEY *k, const struct tls_csr_subject *s,
+		     char *const *sans, size_t nsans, char **cause);
+
+/*
+ * Readable lines about r, each "  label:  value\n": subject, key type and
+ * size, subject alternative names, key usage, extended key usage and
+ * whether the signature verifies.  A new string the caller frees.
+ */
+char		*tls_csr_text(X509_REQ *r);
+
+/* Whether r's signature verifies with its own public key: 1 or 0. */
+int		 tls_csr_signature_is_ok(X509_REQ *r);
+
+/*
+ * keyUsage of a certificate as "digitalSignature, keyEncipherment"; NULL
+ * when absent.  Used for requests (through their extensions) and by
+ * `sipedge-cert decode` for certificates.  A new string the caller frees.
+ */
+char		*tls_csr_ku_line(X509 *x);
+
+#endif

@@ -1,0 +1,253 @@
+#!/bin/bash
+# cert_check.sh: `sipedge-cert check` gives the verdict of the daemon's
+# engine on a matrix of certificate cases built with the openssl CLI: name,
+# chain, expiry, purpose, CRLs (PEM, DER, gzip, ZIP, expired, badly
+# signed), OCSP from a real `openssl ocsp` responder behind a loopback
+# HTTP front (good, revoked, unknown, wrong signer, stale, failing), CDP
+# downloads, and both fallbacks.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+require_cmd openssl gzip "$PYTHON"
+plan 38
+
+P=$T/pki
+W=$T/www
+mkdir -p "$P" "$W"
+NOW=$(date +%s)
+
+# ---- the HTTP server first: its port goes into the certificates.
+"$PYTHON" "$INTEG_DIR/httpd.py" "$W" "$T/http.port" \
+    "$P/int.pem" "$P/int.key" "$P/int/index.txt" "$P/rogue.pem" "$P/rogue.key" \
+    >"$T/httpd.out" 2>&1 &
+track_pid $!
+wait_file "$T/http.port" 10 || bail_out "httpd.py did not start: $(cat "$T/httpd.out")"
+HP=$(cat "$T/http.port")
+URL=http://127.0.0.1:$HP
+
+# ---- a root, an intermediate run by `openssl ca`, and leaves.
+o() { openssl "$@" >>"$T/openssl.log" 2>&1 || bail_out "openssl $1 failed: $(tail -n 5 "$T/openssl.log")"; }
+
+o req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+    -subj "/O=sipedge test/CN=Test Root" -keyout "$P/root.key" -out "$P/root.pem" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+o req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+    -subj "/CN=Rogue Responder" -keyout "$P/rogue.key" -out "$P/rogue.pem"
+mkdir -p "$P/int/new"
+: >"$P/int/index.txt"
+echo 1000 >"$P/int/serial"
+echo 1000 >"$P/int/crlnumber"
+cat >"$P/int.cnf" <<EOF
+[ ca ]
+default_ca = int
+[ int ]
+dir = $P/int
+database = \$dir/index.txt
+new_certs_dir = \$dir/new
+serial = \$dir/serial
+crlnumber = \$dir/crlnumber
+certificate = $P/int.pem
+private_key = $P/int.key
+default_md = sha256
+default_days = 30
+default_crl_days = 7
+policy = anything
+unique_subject = no
+copy_extensions = copy
+[ anything ]
+commonName = supplied
+[ leaf ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth,clientAuth
+authorityInfoAccess = OCSP;URI:$URL/ocsp
+crlDistributionPoints = URI:$URL/int.crl
+[ serveronly ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+EOF
+o req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj "/O=sipedge test/CN=Test Intermediate" -keyout "$P/int.key" -out "$P/int.csr"
+o x509 -req -in "$P/int.csr" -CA "$P/root.pem" -CAkey "$P/root.key" -CAcreateserial \
+    -days 3650 -out "$P/int.pem" -extfile <(printf '%s\n' \
+    "basicConstraints=critical,CA:TRUE,pathlen:0" "keyUsage=critical,keyCertSign,cRLSign")
+
+# leaf NAME SAN EXT: issue $P/NAME.pem through the intermediate.
+leaf() {
+    o req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
+        -addext "subjectAltName=$2" -keyout "$P/$1.key" -out "$P/$1.csr"
+    o ca -batch -config "$P/int.cnf" -extensions "$3" -in "$P/$1.csr" -out "$P/$1.pem" -notext
+    cat "$P/$1.pem" "$P/int.pem" >"$P/$1.chain"
+}
+leaf good "DNS:sip.good.example,URI:sip:sip.good.example" leaf
+leaf bad "DNS:sip.bad.example" leaf
+leaf srv "DNS:sip.srv.example" serveronly
+leaf ip "IP:192.0.2.7" leaf
+leaf wild "DNS:*.wild.example" leaf
+# A certificate of the intermediate that its index does not know: the
+# responder answers "unknown" for it.
+o req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=ghost" \
+    -addext "subjectAltName=DNS:sip.ghost.example" -keyout "$P/ghost.key" -out "$P/ghost.csr"
+o x509 -req -in "$P/ghost.csr" -CA "$P/int.pem" -CAkey "$P/int.key" -set_serial 77777 \
+    -days 30 -copy_extensions copy -out "$P/ghost.pem" -extfile <(printf '%s\n' \
+    "extendedKeyUsage=serverAuth,clientAuth" "authorityInfoAccess=OCSP;URI:$URL/ocsp")
+cat "$P/ghost.pem" "$P/int.pem" >"$P/ghost.chain"
+
+o ca -batch -config "$P/int.cnf" -revoke "$P/bad.pem" -crl_reason keyCompromise
+o ca -batch -config "$P/int.cnf" -gencrl -out "$P/int.crl.pem"
+o crl -in "$P/int.crl.pem" -outform DER -out "$P/int.crl.der"
+gzip -c "$P/int.crl.der" >"$P/int.crl.gz"
+"$PYTHON" -c 'import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("README.txt", "CRLs of the test intermediate\n")
+    z.write(sys.argv[2], "int.crl")' "$P/int.crl.zip" "$P/int.crl.der"
+# A CRL that expires in an hour.
+o ca -batch -config "$P/int.cnf" -gencrl -crlhours 1 -out "$P/short.crl"
+
+# ca_like NAME CERT KEY: a copy of the CA config for another CA (own db).
+ca_like() {
+    mkdir -p "$P/$1/new"
+    : >"$P/$1/index.txt"
+    echo 1000 >"$P/$1/crlnumber"
+    sed -e "s|^dir = .*|dir = $P/$1|" -e "s|^certificate = .*|certificate = $2|" \
+        -e "s|^private_key = .*|private_key = $3|" "$P/int.cnf" >"$P/$1.cnf"
+}
+# A CRL in the intermediate's name, signed by another key.
+o req -x509 -key "$P/rogue.key" -days 30 -subj "/O=sipedge test/CN=Test Intermediate" \
+    -out "$P/rogue-int.pem"
+ca_like rogueint "$P/rogue-int.pem" "$P/rogue.key"
+o ca -batch -config "$P/rogueint.cnf" -gencrl -out "$P/rogue.crl"
+# The root's CRL, so that the intermediate has a revocation answer too.
+ca_like rootdb "$P/root.pem" "$P/root.key"
+o ca -batch -config "$P/rootdb.cnf" -gencrl -out "$P/root.crl"
+cp "$P/int.crl.der" "$W/int.crl"
+
+# check ARGS...: run sipedge-cert check; sets OUT (stdout), ERR (stderr)
+# and RC.
+check_run() {
+    OUT=$(timeout 60 "$SIPEDGE_CERT" check --trust "$P/root.pem" "$@" 2>"$T/err")
+    RC=$?
+    ERR=$(cat "$T/err")
+}
+
+# expect DESC RC REGEX ARGS...: exit status RC and a first line matching
+# REGEX: of the verdict on stdout, or of the error on stderr for status 2.
+expect() {
+    local desc=$1 rc=$2 re=$3 first
+    shift 3
+    check_run "$@"
+    if [ "$RC" -eq 2 ]; then first=$(head -n 1 <<<"$ERR"); else first=$(head -n 1 <<<"$OUT"); fi
+    if [ "$RC" -eq "$rc" ] && grep -q -E -e "$re" <<<"$first"; then
+        ok "$desc"
+    else
+        not_ok "$desc" "exit $RC (want $rc), first line wanted /$re/; stdout, stderr:" "$OUT" "$ERR"
+    fi
+}
+
+# mode WORDS...: how the HTTP server answers from now on.
+mode() { printf '%s\n' "$@" >"$W/.mode"; }
+
+# ---- chain, name, purpose, time.
+expect "good chain and name: accepted (sip URI SAN)" 0 '^accepted: .*sip URI' \
+    --chain "$P/good.chain" --name sip.good.example
+expect "wrong name: rejected, listing what was presented" 1 \
+    '^rejected: .*"sip.other.example".*presented:.*sip.good.example' \
+    --chain "$P/good.chain" --name sip.other.example
+expect "no intermediate: rejected at the chain" 1 '^rejected: .*unable to get local issuer' \
+    --chain "$P/good.pem" --name sip.good.example
+expect "serverAuth-only certificate as a client: rejected for its EKU" 1 \
+    '^rejected: .*not allowed for TLS client.*clientAuth' \
+    --chain "$P/srv.chain" --name sip.srv.example --purpose client
+expect "the same certificate as a server: accepted" 0 '^accepted' \
+    --chain "$P/srv.chain" --name sip.srv.example --purpose server
+expect "checked 60 days later: rejected as expired" 1 '^rejected: .*expired' \
+    --chain "$P/good.chain" --name sip.good.example --time $((NOW + 60 * 86400))
+expect "IP peer address matches an iPAddress SAN" 0 '^accepted: .*IP' \
+    --chain "$P/ip.chain" --name 192.0.2.7
+expect "wildcard certificate refused by default" 1 '^rejected: .*wildcard' \
+    --chain "$P/wild.chain" --name a.wild.example
+expect "wildcard certificate accepted with --wildcards" 0 '^accepted' \
+    --chain "$P/wild.chain" --name a.wild.example --wildcards
+expect "no --name: a chain-only check" 0 '^accepted: chain verified \(no name' \
+    --chain "$P/good.chain"
+
+# ---- CRLs in every format.
+for f in int.crl.pem int.crl.der int.crl.gz int.crl.zip; do
+    expect "revoked leaf, --crl $f: rejected by the CRL" 1 \
+        '^rejected: .*revoked by the CRL of .*Test Intermediate.*keyCompromise' \
+        --chain "$P/bad.chain" --name sip.bad.example --crl "$P/$f" --crl "$P/root.crl"
+done
+expect "good leaf, --crl: accepted, not in the CRL" 0 '^accepted' \
+    --chain "$P/good.chain" --name sip.good.example --crl "$P/int.crl.pem" --crl "$P/root.crl"
+grep -q "revocation: good (source crl): not in the CRL" <<<"$OUT" &&
+    ok "the CRL verdict is explained" || not_ok "the CRL verdict is explained" "$OUT"
+expect "CRL past its nextUpdate: treated as revoked" 1 '^rejected: .*expired at .*treated as revoked' \
+    --chain "$P/good.chain" --name sip.good.example --crl "$P/short.crl" \
+    --time $((NOW + 2 * 3600))
+expect "CRL signed by another key: ignored, fallback revoked rejects" 1 \
+    '^rejected: .*treated as revoked \(fallback\)' \
+    --chain "$P/good.chain" --name sip.good.example --crl "$P/rogue.crl" --fallback revoked
+grep -q "signature does not verify" <<<"$ERR" &&
+    ok "the badly signed CRL is reported" || not_ok "the badly signed CRL is reported" "$OUT"
+expect "CRL signed by another key: fallback not-revoked accepts" 0 '^accepted' \
+    --chain "$P/good.chain" --name sip.good.example --crl "$P/rogue.crl" --fallback not-revoked
+
+# ---- OCSP from the real responder.
+mode ""
+expect "OCSP good: accepted" 0 '^accepted' \
+    --chain "$P/good.chain" --name sip.good.example --ocsp --crl "$P/root.crl"
+grep -q "revocation: good (source ocsp)" <<<"$OUT" &&
+    ok "the answer came from OCSP" || not_ok "the answer came from OCSP" "$OUT"
+expect "OCSP revoked: rejected" 1 '^rejected: .*revoked according to OCSP' \
+    --chain "$P/bad.chain" --name sip.bad.example --ocsp
+expect "OCSP unknown, fallback revoked: rejected" 1 '^rejected: .*does not know.*treated as revoked' \
+    --chain "$P/ghost.chain" --name sip.ghost.example --ocsp --fallback revoked
+expect "OCSP unknown, fallback not-revoked: accepted" 0 '^accepted' \
+    --chain "$P/ghost.chain" --name sip.ghost.example --ocsp --fallback not-revoked
+mode wrongkey
+expect "OCSP answer signed by an unauthorised key, fallback revoked: rejected" 1 \
+    '^rejected: .*not signed by the issuer.*treated as revoked' \
+    --chain "$P/good.chain" --name sip.good.example --ocsp --fallback revoked
+expect "... fallback not-revoked: accepted" 0 '^accepted' \
+    --chain "$P/good.chain" --name sip.good.example --ocsp --fallback not-revoked
+mode ""
+expect "stale OCSP answer (checked 3 days on), fallback revoked: rejected" 1 \
+    '^rejected: .*stale.*treated as revoked' \
+    --chain "$P/good.chain" --name sip.good.example --ocsp --fallback revoked --time $((NOW + 3 * 86400))
+mode fail
+expect "OCSP responder failing, fallback revoked: rejected as unreachable" 1 \
+    '^rejected: .*OCSP responder unreachable.*500.*treated as revoked' \
+    --chain "$P/good.chain" --name sip.good.example --ocsp --fallback revoked
+expect "... fallback not-revoked: accepted" 0 '^accepted' \
+    --chain "$P/good.chain" --name sip.good.example --ocsp --fallback not-revoked
+mode ""
+
+# ---- CDP download.
+: >"$W/.log"
+expect "--cdp: revoked leaf rejected from the downloaded CRL" 1 \
+    '^rejected: .*revoked by the CRL .*cdp' \
+    --chain "$P/bad.chain" --name sip.bad.example --cdp
+grep -q "^GET /int.crl 200" "$W/.log" &&
+    ok "the CRL was fetched from the certificate's CDP" ||
+    not_ok "the CRL was fetched from the certificate's CDP" "$(cat "$W/.log")"
+expect "--cdp: good leaf accepted" 0 '^accepted' \
+    --chain "$P/good.chain" --name sip.good.example --cdp
+
+# ---- JSON and usage errors.
+check_run --chain "$P/bad.chain" --name sip.bad.example --crl "$P/int.crl.pem" --json
+if [ "$RC" -eq 1 ] && "$PYTHON" -c 'import json, sys
+d = json.loads(sys.stdin.read())
+assert d["result"] == "rejected" and d["revocation"]["result"] == "revoked", d
+assert d["revocation"]["source"] == "crl", d' <<<"$OUT"; then
+    ok "--json: valid JSON with the verdict"
+else
+    not_ok "--json: valid JSON with the verdict" "exit $RC" "$OUT"
+fi
+expect "no --chain: usage error, exit 2" 2 'required' --name x
+expect "--fallback maybe: usage error, exit 2" 2 'fallback must be' \
+    --chain "$P/good.chain" --fallback maybe
+expect "unreadable chain file: exit 2" 2 'cannot open' --chain "$T/nope.pem"
+printf 'not a CRL\n' >"$T/garbage.crl"
+expect "--crl with garbage: exit 2 naming the file" 2 'garbage.crl holds no CRL' \
+    --chain "$P/good.chain" --crl "$T/garbage.crl"
