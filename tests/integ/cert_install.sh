@@ -12,7 +12,7 @@
 
 require_cmd openssl "$PYTHON"
 [ -x "$SIPEDGE_CERT" ] || bail_out "SIPEDGE_CERT=$SIPEDGE_CERT is not an executable file"
-plan 83
+plan 86
 
 PKI="$T/pki"
 CSRDIR="$T/state/csr"
@@ -76,7 +76,8 @@ ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
     -subj "/O=sipedge test/CN=Test Root CA" -keyout "$CA_DIR/root.key" -out "$CA_DIR/root.pem" \
     -config "$CA_DIR/ext.cnf" -extensions ca ||
     bail_out "openssl cannot make the root CA: $(tail -n 5 "$T/openssl.log")"
-new_csr "$CA_DIR/inter.key" "$CA_DIR/inter.csr" ec &&
+ossl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$CA_DIR/inter.key" \
+    -out "$CA_DIR/inter.csr" -subj "/O=sipedge test/CN=Test Intermediate CA" &&
     ossl x509 -req -in "$CA_DIR/inter.csr" -CA "$CA_DIR/root.pem" -CAkey "$CA_DIR/root.key" \
         -CAcreateserial -days 180 -extfile "$CA_DIR/ext.cnf" -extensions inter \
         -out "$CA_DIR/inter.pem" ||
@@ -201,7 +202,7 @@ sign "$CSRDIR/pending.csr" "$CA_DIR/cert1.pem" || bail_out "openssl x509 -req fa
 log_mark
 inst "$CA_DIR/cert1.pem" --chain "$CA_DIR/inter.pem"
 expect_rc "install with the pending CSR: exit 0" 0 \
-    OUT "installed $CA_DIR/cert1.pem as $PKI/server.pem (O=sipedge test; CN=localhost, expires " \
+    OUT "installed $CA_DIR/cert1.pem as $PKI/server.pem (O=sipedge test, CN=localhost, expires " \
     OUT "with 1 chain certificate" \
     OUT "installed the key of the pending CSR as $PKI/server.key" \
     OUT "sipedged reloaded: ok"
@@ -433,6 +434,15 @@ if grep -q -x -E "alarms: expires on $not_after \(in (9|10) days\)" <<<"$out"; t
 else
     not_ok "status shows the expiry alarm" "not_after $not_after" "$out"
 fi
+# ---- 7. the whole workflow with sipedge-cert's own csr new
+check "sipedge-cert csr new makes the pending request" \
+    timeout 30 "$SIPEDGE_CERT" -c "$CONF" csr new --key ec256
+sign "$CSRDIR/pending.csr" "$CA_DIR/cert7.pem" || bail_out "openssl x509 -req failed"
+inst "$CA_DIR/cert7.pem" --chain "$CA_DIR/inter.pem"
+expect_rc "install of the certificate issued for it: reloaded" 0 \
+    OUT "installed the key of the pending CSR" OUT "sipedged reloaded: ok"
+check "new handshakes present it" serves "$CA_DIR/cert7.pem"
+
 if grep -q -F -e "-----BEGIN" "$T/all.out"; then
     not_ok "no run of install printed a key (or any PEM block)" "$(grep -F -e "-----BEGIN" "$T/all.out")"
 else
