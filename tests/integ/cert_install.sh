@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2015  # "A && B || bail_out": bail out when either fails
 # cert_install.sh: sipedge-cert install against a running sipedged.  With a
 # pending CSR (made here by openssl req, as `csr new` would) and with --key;
 # --key refused while a CSR is pending; a certificate of another key, bad,
@@ -294,8 +295,12 @@ pending_csr || bail_out "openssl req failed"
 refused "--key while a CSR is pending" \
     "a CSR is pending ($CSRDIR/pending.csr, generated at " \
     "$CA_DIR/cert2.pem" --key "$CA_DIR/k2.key"
-grep -q -F 'discard it with `sipedge-cert csr discard` to install a separate key' "$T/inst.err" &&
-    ok "and says how to install a separate key" || not_ok "and says how to install a separate key" "$(inst_diag)"
+# shellcheck disable=SC2016  # the backquotes are part of the message
+if grep -q -F 'discard it with `sipedge-cert csr discard` to install a separate key' "$T/inst.err"; then
+    ok "and says how to install a separate key"
+else
+    not_ok "and says how to install a separate key" "$(inst_diag)"
+fi
 refused "a certificate that is not for the pending CSR" \
     "$CA_DIR/cert2.pem does not belong to the pending CSR (generated at " \
     "$CA_DIR/cert2.pem"
@@ -329,9 +334,11 @@ refused "a missing --key file" "cannot open $T/nope.key" "$CA_DIR/cert2.pem" --k
 sign "$CA_DIR/k2.csr" "$CA_DIR/client-only.pem" 90 clientonly || bail_out "openssl failed"
 refused "a certificate without serverAuth (the daemon's own checks)" \
     "has an extendedKeyUsage without serverAuth" "$CA_DIR/client-only.pem" --key "$CA_DIR/k2.key"
-grep -q -F "was not installed: 1 error above; nothing was written" "$T/inst.err" &&
-    ok "and sums up: not installed, nothing written" ||
+if grep -q -F "was not installed: 1 error above; nothing was written" "$T/inst.err"; then
+    ok "and sums up: not installed, nothing written"
+else
     not_ok "and sums up: not installed, nothing written" "$(inst_diag)"
+fi
 make_garbage "$PKI/trust.pem"
 refused "a garbage tls.trust" "tls.trust: $PKI/trust.pem holds no certificate" \
     "$CA_DIR/cert2.pem" --key "$CA_DIR/k2.key"
