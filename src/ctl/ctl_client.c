@@ -1,19 +1,223 @@
 /*
- * ctl_client.c: control socket client (placeholder).
+ * ctl_client.c: one request to the daemon's control socket (ctl_proto.h).
+ * Used by tools, which may block: every step (connect, send, read until
+ * the daemon closes) shares one deadline, so a stuck daemon costs the
+ * caller timeout_ms at most.  Never used inside the daemon.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "ctl/ctl_client.h"
+#include "ctl/ctl_proto.h"
 #include "util/xmalloc.h"
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline, at least 0. */
+static int
+left_ms(long long deadline)
+{
+	long long n = deadline - now_ms();
+
+	return n > 0 ? (int)n : 0;
+}
+
+/* Wait until fd is ready for events: 1, or 0 at the deadline. */
+static int
+wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd pfd = { fd, events, 0 };
+	int n;
+
+	do {
+		n = poll(&pfd, 1, left_ms(deadline));
+	} while (n == -1 && errno == EINTR);
+	return n != 0;	/* an error shows in the send or recv that follows */
+}
+
+/* -1 with *cause and errno = err. */
+static int
+fail(int fd, int err, char **cause, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+fail(int fd, int err, char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	*cause = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (fd != -1)
+		close(fd);
+	errno = err;
+	return -1;
+}
+
+/* Connect fd to sun, waiting at most until deadline (a full backlog). */
+static int
+connect_by(int fd, const struct sockaddr_un *sun, long long deadline)
+{
+	int ms = left_ms(deadline);
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (ms == 0)
+		tv.tv_usec = 1000;
+	/* A unix connect waits for backlog room up to SO_SNDTIMEO. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
+		return -1;
+	return connect(fd, (const struct sockaddr *)sun, sizeof *sun);
+}
 
 int
 ctl_request(const char *socket_path, const char *command, int timeout_ms,
     char **reply, char **cause)
 {
-	(void)command;
-	(void)timeout_ms;
+	long long deadline = now_ms() + timeout_ms;
+	struct sockaddr_un sun;
+	char *line, *buf = NULL, *eol;
+	size_t len, off = 0, have = 0, cap = 0;
+	ssize_t n;
+	int fd, status;
+
 	*reply = NULL;
-	*cause = xasprintf("%s: control socket not implemented yet",
-	    socket_path);
-	return -1;
+	*cause = NULL;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(socket_path) >= sizeof sun.sun_path)
+		return fail(-1, ENAMETOOLONG, cause, "cannot reach sipedged at "
+		    "%s: the path is longer than %zu bytes", socket_path,
+		    sizeof sun.sun_path - 1);
+	memcpy(sun.sun_path, socket_path, strlen(socket_path));
+	if (strchr(command, '\n') != NULL ||
+	    strlen(command) + 1 > CTL_LINE_MAX)
+		return fail(-1, EINVAL, cause, "the command for sipedged must be "
+		    "one line of at most %d bytes", CTL_LINE_MAX - 1);
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return fail(-1, errno, cause, "cannot reach sipedged at %s: %s",
+		    socket_path, strerror(errno));
+	if (connect_by(fd, &sun, deadline) == -1) {
+		int err = errno;
+
+		switch (err) {
+		case ENOENT:
+		case ECONNREFUSED:
+			return fail(fd, err, cause, "cannot reach sipedged at "
+			    "%s: %s (is sipedged running?)", socket_path,
+			    strerror(err));
+		case EACCES:
+		case EPERM:
+			return fail(fd, err, cause, "cannot reach sipedged at "
+			    "%s: %s (run as the socket's owner, a member of its "
+			    "group, or root)", socket_path, strerror(err));
+		case EAGAIN:
+		case EINPROGRESS:
+		case ETIMEDOUT:
+			return fail(fd, ETIMEDOUT, cause, "cannot reach sipedged "
+			    "at %s: timed out after %d ms (is it overloaded or "
+			    "stuck?)", socket_path, timeout_ms);
+		default:
+			return fail(fd, err, cause, "cannot reach sipedged at "
+			    "%s: %s", socket_path, strerror(err));
+		}
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		return fail(fd, errno, cause, "cannot reach sipedged at %s: %s",
+		    socket_path, strerror(errno));
+
+	/* Send the request; a daemon that answers early is read anyway. */
+	line = xasprintf("%s\n", command);
+	len = strlen(line);
+	while (off < len) {
+		if (!wait_fd(fd, POLLOUT, deadline)) {
+			free(line);
+			return fail(fd, ETIMEDOUT, cause, "sipedged at %s did "
+			    "not take the request within %d ms", socket_path,
+			    timeout_ms);
+		}
+		n = send(fd, line + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			break;		/* EPIPE: read what it said */
+		off += (size_t)n;
+	}
+	free(line);
+
+	/* Read until the daemon closes. */
+	for (;;) {
+		if (cap - have < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			buf = xrealloc(buf, cap);
+		}
+		if (!wait_fd(fd, POLLIN, deadline)) {
+			free(buf);
+			return fail(fd, ETIMEDOUT, cause, "sipedged at %s did "
+			    "not answer within %d ms", socket_path, timeout_ms);
+		}
+		n = recv(fd, buf + have, cap - have - 1, 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0 && errno == ECONNRESET && have > 0)
+			break;
+		if (n < 0) {
+			int err = errno;
+
+			free(buf);
+			return fail(fd, err, cause, "reading the answer of "
+			    "sipedged at %s: %s", socket_path, strerror(err));
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+		if (have > CTL_REPLY_MAX) {
+			free(buf);
+			return fail(fd, EMSGSIZE, cause, "the answer of sipedged "
+			    "at %s is larger than %d bytes", socket_path,
+			    CTL_REPLY_MAX);
+		}
+	}
+	close(fd);
+	buf[have] = '\0';
+
+	if (have == 0) {
+		free(buf);
+		return fail(-1, EPROTO, cause, "sipedged at %s closed the "
+		    "connection without an answer", socket_path);
+	}
+	if ((eol = strchr(buf, '\n')) != NULL)
+		*eol = '\0';
+	if (strcmp(buf, CTL_STATUS_OK) == 0)
+		status = 0;
+	else if (strcmp(buf, CTL_STATUS_ERROR) == 0)
+		status = 1;
+	else {
+		free(buf);
+		return fail(-1, EPROTO, cause, "sipedged at %s answered "
+		    "something that is not of the control protocol",
+		    socket_path);
+	}
+	*reply = xstrdup(eol != NULL ? eol + 1 : "");
+	free(buf);
+	return status;
 }

@@ -1,6 +1,7 @@
 /*
  * ctl_client.h: talk to a running sipedged over its control socket
  * (daemon.control_socket).  One request line, one reply; see ctl_proto.h.
+ * Blocking, with every wait bounded: for tools, never for the daemon.
  */
 #ifndef SE_CTL_CLIENT_H
 #define SE_CTL_CLIENT_H
@@ -9,10 +10,15 @@
 
 /*
  * Send command (e.g. "reload") to the daemon listening on socket_path and
- * wait at most timeout_ms for its whole reply.  Returns the reply status
- * (0 ok, 1 the daemon refused or failed the command) with the reply text
- * in *reply, or -1 with *cause when the daemon could not be reached ("is
- * sipedged running?" / permission denied / timed out).  Caller frees.
+ * wait at most timeout_ms in all for its whole reply.  Returns the reply
+ * status (0 ok, 1 the daemon refused or failed the command) with the reply
+ * text (the lines after the status line, "" when none) in *reply, or -1
+ * with *cause when the daemon could not be reached or did not answer:
+ * "cannot reach sipedged at PATH: No such file or directory (is sipedged
+ * running?)", permission denied, timed out, a reply that is not of the
+ * protocol.  On -1, errno is ENOENT or ECONNREFUSED when nothing listens
+ * on the socket (the daemon is not running), something else otherwise.
+ * Caller frees *reply or *cause; the other is set to NULL.
  */
 int	ctl_request(const char *socket_path, const char *command,
 	    int timeout_ms, char **reply, char **cause);

@@ -1,6 +1,607 @@
 /*
- * ctl_server.c: the control socket (placeholder).
+ * ctl_server.c: the control socket on the event loop (protocol in
+ * ctl_proto.h).  Every connection is a bufferevent with a read and write
+ * timeout and a bounded input, so a slow, idle or hostile client costs one
+ * small struct and never holds up the loop or another client.  Clients are
+ * freed from a zero-delay event, never inside their own callbacks.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "ctl/ctl_proto.h"
 #include "ctl/ctl_server.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define CTL_CLIENT_MAGIC	0xc71c11e7U
+#define CTL_LINGER_MAX		(1024 * 1024)	/* bytes dropped after a reply */
+
+struct ctl_client {
+	unsigned int		 magic;
+	struct ctl_server	*s;
+	struct bufferevent	*bev;
+	struct event		*free_ev;	/* deferred free */
+	struct event		*timer;		/* request, then reply deadline */
+	long			 uid;		/* peer credentials, -1 unknown */
+	long			 pid;
+	int			 replied;	/* the reply is queued: flushing */
+	size_t			 discarded;	/* bytes read after the reply */
+	struct ctl_client	*prev, *next;
+};
+
+struct ctl_server {
+	struct event_base	*base;
+	struct evconnlistener	*lev;
+	char			*path;
+	dev_t			 dev;		/* the socket file we made */
+	ino_t			 ino;
+	const struct ctl_command *cmds;
+	void			*arg;
+	struct ctl_client	*clients;
+	size_t			 nclients;
+};
+
+struct ctl_reply {
+	struct evbuffer		*text;
+};
+
+static int	help_cmd(const char *, struct ctl_reply *, void *);
+static void	client_event_cb(struct bufferevent *, short, void *);
+
+static const struct ctl_command help_entry = {
+	"help", "", "list the commands", 0, help_cmd
+};
+
+/* --- replies -------------------------------------------------------- */
+
+void
+ctl_reply_add(struct ctl_reply *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	size_t n;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	/* The reply ends at EOF, so any line is safe; only keep it lines. */
+	n = strlen(s);
+	while (n > 0 && s[n - 1] == '\n')
+		s[--n] = '\0';
+	evbuffer_add(r->text, s, n);
+	evbuffer_add(r->text, "\n", 1);
+	free(s);
+}
+
+/* help: one line per command, "help" itself last. */
+static int
+help_cmd(const char *args, struct ctl_reply *r, void *arg)
+{
+	struct ctl_server *s = arg;
+	const struct ctl_command *c;
+	char name[64];
+
+	for (c = s->cmds; c->name != NULL; c++) {
+		snprintf(name, sizeof name, "%s%s%s", c->name, *c->args ? " " :
+		    "", c->args);
+		ctl_reply_add(r, "%-16s %s", name, c->help);
+	}
+	ctl_reply_add(r, "%-16s %s", help_entry.name, help_entry.help);
+	return 0;
+}
+
+/* --- clients -------------------------------------------------------- */
+
+static void client_drop(struct ctl_client *);
+static void client_log(const struct ctl_client *, const char *, const char *,
+    size_t, const char *);
+
+/*
+ * The deadline: CTL_TIMEOUT for the whole request line, then CTL_TIMEOUT
+ * for the answer to be read and the client to close.  One timer for the
+ * whole phase, so a client dripping a byte at a time cannot stretch it.
+ */
+static void
+client_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_client *cl = arg;
+
+	client_log(cl, "client dropped", NULL, 0, cl->replied ?
+	    "did not read the reply and close in time" : "no request in time");
+	client_drop(cl);
+}
+
+static void
+client_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_client *cl = arg;
+	struct ctl_server *s = cl->s;
+
+	if (cl->prev != NULL)
+		cl->prev->next = cl->next;
+	else
+		s->clients = cl->next;
+	if (cl->next != NULL)
+		cl->next->prev = cl->prev;
+	s->nclients--;
+	bufferevent_free(cl->bev);	/* closes the socket: the client sees EOF */
+	event_free(cl->free_ev);
+	event_free(cl->timer);
+	cl->magic = 0;
+	free(cl);
+}
+
+/* Free cl on a later loop turn; nothing more is read or written. */
+static void
+client_drop(struct ctl_client *cl)
+{
+	bufferevent_disable(cl->bev, EV_READ | EV_WRITE);
+	event_del(cl->timer);
+	event_active(cl->free_ev, EV_TIMEOUT, 0);
+}
+
+static void
+client_log(const struct ctl_client *cl, const char *event, const char *cmd,
+    size_t cmdlen, const char *result)
+{
+	struct log_line l;
+
+	log_begin(&l, LOG_LVL_DEBUG, "ctl", event);
+	if (cmd != NULL)
+		log_kvn(&l, "command", cmd, cmdlen > 200 ? 200 : cmdlen);
+	if (result != NULL)
+		log_kvs(&l, "result", result);
+	if (cl->uid >= 0)
+		log_kv(&l, "uid", "%ld", cl->uid);
+	if (cl->pid >= 0)
+		log_kv(&l, "client_pid", "%ld", cl->pid);
+	log_end(&l);
+}
+
+/* Lingering: throw away what the client still sends, up to a bound. */
+static void
+client_discard_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_client *cl = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	cl->discarded += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (cl->discarded > CTL_LINGER_MAX)
+		client_drop(cl);
+}
+
+/*
+ * The reply is written: signal EOF but keep reading until the client
+ * closes.  Closing with unread input (the rest of a line that was too
+ * long) would reset the connection, and the client could lose the reply.
+ */
+static void
+client_flushed_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_client *cl = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (shutdown(bufferevent_getfd(bev), SHUT_WR) == -1) {
+		client_drop(cl);
+		return;
+	}
+	bufferevent_disable(bev, EV_WRITE);
+	client_discard_cb(bev, cl);
+	bufferevent_setcb(bev, client_discard_cb, NULL, client_event_cb, cl);
+	bufferevent_enable(bev, EV_READ);
+}
+
+/* Queue status + text and close once written (bounded by CTL_TIMEOUT). */
+static void
+client_reply(struct ctl_client *cl, int status, struct evbuffer *text)
+{
+	struct evbuffer *out = bufferevent_get_output(cl->bev);
+
+	struct timeval tv = { CTL_TIMEOUT, 0 };
+
+	cl->replied = 1;
+	evtimer_add(cl->timer, &tv);	/* a new deadline for the answer */
+	bufferevent_disable(cl->bev, EV_READ);
+	evbuffer_add_printf(out, "%s\n", status == 0 ? CTL_STATUS_OK :
+	    CTL_STATUS_ERROR);
+	if (text != NULL)
+		evbuffer_add_buffer(out, text);
+	bufferevent_setcb(cl->bev, NULL, client_flushed_cb, client_event_cb,
+	    cl);
+	bufferevent_enable(cl->bev, EV_WRITE);
+}
+
+/* A reply of one error line. */
+static void
+client_error(struct ctl_client *cl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+client_error(struct ctl_client *cl, const char *fmt, ...)
+{
+	struct evbuffer *text = evbuffer_new();
+	va_list ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(text, fmt, ap);
+	va_end(ap);
+	evbuffer_add(text, "\n", 1);
+	client_reply(cl, -1, text);
+	evbuffer_free(text);
+}
+
+/* The command word of line as printable text, for an error message. */
+static void
+printable(char *dst, size_t dstsz, const char *src, size_t len)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < len && j + 1 < dstsz; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		dst[j++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+	}
+	if (i < len && j >= 3)
+		memcpy(dst + j - 3, "...", 3);
+	dst[j] = '\0';
+}
+
+/* Run the request line (len bytes, no LF) of cl. */
+static void
+client_run(struct ctl_client *cl, char *line, size_t len)
+{
+	struct ctl_server *s = cl->s;
+	const struct ctl_command *c = NULL, *k;
+	struct ctl_reply r;
+	char shown[80], *args;
+	size_t wlen, i;
+	int rv;
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	line[len] = '\0';
+	/* Trim spaces; the command is the first word. */
+	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		line[--len] = '\0';
+	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	line += i;
+	len -= i;
+	for (wlen = 0; wlen < len && line[wlen] != ' ' && line[wlen] != '\t';
+	    wlen++)
+		;
+	args = line + wlen;
+	while (*args == ' ' || *args == '\t')
+		args++;
+
+	if (wlen == 0) {
+		client_log(cl, "command", "", 0, "error");
+		client_error(cl, "empty request: send a command, e.g. help");
+		return;
+	}
+	if (wlen == strlen(help_entry.name) &&
+	    memcmp(line, help_entry.name, wlen) == 0)
+		c = &help_entry;
+	for (k = s->cmds; c == NULL && k->name != NULL; k++)
+		if (wlen == strlen(k->name) && memcmp(line, k->name, wlen) == 0)
+			c = k;
+	if (c == NULL || memchr(line, '\0', len) != NULL) {
+		client_log(cl, "command", line, wlen, "unknown");
+		printable(shown, sizeof shown, line, wlen);
+		client_error(cl, "unknown command '%s': send help for the list",
+		    shown);
+		return;
+	}
+	if (!c->takes_args && *args != '\0') {
+		client_log(cl, "command", line, len, "error");
+		client_error(cl, "%s takes no arguments", c->name);
+		return;
+	}
+	r.text = evbuffer_new();
+	rv = c->fn(args, &r, c == &help_entry ? (void *)s : s->arg);
+	client_log(cl, "command", line, len, rv == 0 ? "ok" : "error");
+	client_reply(cl, rv == 0 ? 0 : -1, r.text);
+	evbuffer_free(r.text);
+}
+
+/* Take the request line out of the input, if it is complete. */
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_client *cl = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr eol;
+	size_t len = evbuffer_get_length(in);
+	char *line;
+
+	if (cl->replied)
+		return;
+	eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+	if (eol.pos < 0 || (size_t)eol.pos >= CTL_LINE_MAX) {
+		if (len >= CTL_LINE_MAX || eol.pos >= 0) {
+			client_log(cl, "command refused", NULL, 0,
+			    "line too long");
+			client_error(cl, "request line longer than %d bytes",
+			    CTL_LINE_MAX);
+		}
+		return;
+	}
+	line = xmalloc((size_t)eol.pos + 1);
+	evbuffer_remove(in, line, (size_t)eol.pos);
+	client_run(cl, line, (size_t)eol.pos);
+	free(line);
+}
+
+/* EOF, error or timeout. */
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct ctl_client *cl = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len = evbuffer_get_length(in);
+	char *line;
+
+	if (cl->magic != CTL_CLIENT_MAGIC)
+		return;
+	if (!cl->replied && (what & BEV_EVENT_EOF) && len > 0 &&
+	    len < CTL_LINE_MAX) {
+		/* Half-closed after a line without LF: that is the request. */
+		line = xmalloc(len + 1);
+		evbuffer_remove(in, line, len);
+		client_run(cl, line, len);
+		free(line);
+		return;
+	}
+	if (!cl->replied)
+		client_log(cl, "client dropped", NULL, 0, (what & BEV_EVENT_EOF) ?
+		    "closed before a request" : "connection error");
+	client_drop(cl);
+}
+
+static void
+accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	static const char busy[] = CTL_STATUS_ERROR "\n"
+	    "too many control connections; try again\n";
+	struct ctl_server *s = arg;
+	struct ctl_client *cl;
+	struct timeval tv = { CTL_TIMEOUT, 0 };
+	struct ucred uc;
+	socklen_t ul = sizeof uc;
+	char scratch[CTL_LINE_MAX];
+	ssize_t n;
+
+	if (s->nclients >= CTL_MAX_CLIENTS) {
+		n = send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		/* Best effort: read what was sent already, so that the close
+		 * is less likely to reset the connection before the client
+		 * has read the answer. */
+		n = recv(fd, scratch, sizeof scratch, MSG_DONTWAIT);
+		(void)n;
+		close(fd);
+		log_event(LOG_LVL_WARN, "ctl", "client refused", "reason",
+		    "too many control connections", NULL);
+		return;
+	}
+	cl = xcalloc(1, sizeof *cl);
+	cl->magic = CTL_CLIENT_MAGIC;
+	cl->s = s;
+	cl->uid = cl->pid = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0) {
+		cl->uid = (long)uc.uid;
+		cl->pid = (long)uc.pid;
+	}
+	cl->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS);
+	cl->free_ev = event_new(s->base, -1, 0, client_free_cb, cl);
+	cl->timer = evtimer_new(s->base, client_timeout_cb, cl);
+	evtimer_add(cl->timer, &tv);
+	/* Read no more than one line can hold: a flood waits in the kernel. */
+	bufferevent_setwatermark(cl->bev, EV_READ, 0, CTL_LINE_MAX);
+	bufferevent_setcb(cl->bev, client_read_cb, NULL, client_event_cb, cl);
+	bufferevent_enable(cl->bev, EV_READ);
+	cl->next = s->clients;
+	if (s->clients != NULL)
+		s->clients->prev = cl;
+	s->clients = cl;
+	s->nclients++;
+}
+
+static void
+accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct ctl_server *s = arg;
+
+	/* EMFILE and friends: log and keep listening. */
+	log_event(LOG_LVL_ERROR, "ctl", "accept failed", "path", s->path,
+	    "reason", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()),
+	    NULL);
+}
+
+/* --- the socket ----------------------------------------------------- */
+
+/*
+ * path exists: replace it when it is a socket nobody listens on (left by
+ * a daemon that died), refuse anything else.
+ */
+static int
+clear_stale(const char *path, const struct sockaddr_un *sun, char **cause)
+{
+	struct stat st;
+	int fd, rv;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		*cause = xasprintf("control socket %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		*cause = xasprintf("control socket %s exists and is not a "
+		    "socket; remove it or set daemon.control_socket", path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		*cause = xasprintf("control socket: %s", strerror(errno));
+		return -1;
+	}
+	rv = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
+	if (rv == 0 || errno == EAGAIN || errno == EINPROGRESS) {
+		close(fd);
+		*cause = xasprintf("control socket %s is in use by another "
+		    "process (another sipedged with the same "
+		    "daemon.control_socket?)", path);
+		return -1;
+	}
+	if (errno != ECONNREFUSED) {
+		*cause = xasprintf("control socket %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		*cause = xasprintf("cannot remove the stale control socket %s: "
+		    "%s", path, strerror(errno));
+		return -1;
+	}
+	log_event(LOG_LVL_NOTICE, "ctl", "stale control socket removed", "path",
+	    path, NULL);
+	return 0;
+}
+
+struct ctl_server *
+ctl_server_open(struct event_base *base, const char *path,
+    const struct ctl_command *cmds, void *arg, char **cause)
+{
+	struct ctl_server *s;
+	struct sockaddr_un sun;
+	struct stat st;
+	char *dir, *slash;
+	mode_t old;
+	int fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		*cause = xasprintf("control socket %s: the path is longer than "
+		    "%zu bytes", path, sizeof sun.sun_path - 1);
+		return NULL;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (file_mkdir_p(dir, 0750, cause) == -1) {
+			free(dir);
+			return NULL;
+		}
+	}
+	free(dir);
+	if (clear_stale(path, &sun, cause) == -1)
+		return NULL;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		*cause = xasprintf("control socket: %s", strerror(errno));
+		return NULL;
+	}
+	/* Created 0660 from the start: no moment where others may connect. */
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		umask(old);
+		*cause = xasprintf("cannot create control socket %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	umask(old);
+	if (chmod(path, 0660) == -1 || listen(fd, 32) == -1 ||
+	    lstat(path, &st) == -1) {
+		*cause = xasprintf("cannot set up control socket %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		unlink(path);
+		return NULL;
+	}
+
+	s = xcalloc(1, sizeof *s);
+	s->base = base;
+	s->path = xstrdup(path);
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->cmds = cmds;
+	s->arg = arg;
+	s->lev = evconnlistener_new(base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE |
+	    LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (s->lev == NULL) {
+		*cause = xasprintf("cannot listen on control socket %s", path);
+		close(fd);
+		unlink(path);
+		free(s->path);
+		free(s);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(s->lev, accept_error_cb);
+	log_event(LOG_LVL_INFO, "ctl", "control socket open", "path", path,
+	    NULL);
+	return s;
+}
+
+size_t
+ctl_server_nclients(const struct ctl_server *s)
+{
+	return s->nclients;
+}
+
+void
+ctl_server_free(struct ctl_server *s)
+{
+	struct ctl_client *cl, *next;
+	struct stat st;
+
+	if (s == NULL)
+		return;
+	evconnlistener_free(s->lev);
+	for (cl = s->clients; cl != NULL; cl = next) {
+		next = cl->next;
+		bufferevent_free(cl->bev);
+		event_free(cl->free_ev);
+		event_free(cl->timer);
+		cl->magic = 0;
+		free(cl);
+	}
+	/* Leave a socket alone that someone else has put there since. */
+	if (lstat(s->path, &st) == 0 && st.st_dev == s->dev &&
+	    st.st_ino == s->ino) {
+		if (unlink(s->path) == -1)
+			log_event(LOG_LVL_WARN, "ctl", "control socket not "
+			    "removed", "path", s->path, "reason",
+			    strerror(errno), NULL);
+		else
+			log_event(LOG_LVL_INFO, "ctl", "control socket closed",
+			    "path", s->path, NULL);
+	}
+	free(s->path);
+	free(s);
+}

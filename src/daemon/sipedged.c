@@ -13,10 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "ctl/ctl_proto.h"
+#include "ctl/ctl_server.h"
 #include "daemon/snapshot.h"
 #include "proxy/proxy.h"
 #include "sip/sip_transport.h"
@@ -44,6 +47,9 @@ static struct {
 	char			*pid_file;
 	struct event		*grace_timer;
 	int			 stopping;
+	struct ctl_server	*ctl;		/* the control socket */
+	char			*ctl_path;	/* its path, fixed at start */
+	time_t			 started;
 } d;
 
 static void
@@ -294,50 +300,214 @@ install(struct snapshot *s)
 	d.current = s;
 }
 
-static void
-reload(void)
+/*
+ * Reload the configuration from the same file; trigger ("SIGHUP",
+ * "control socket") goes to the log.  Every error and warning is logged
+ * and also added to res with the text the log shows, for the control
+ * socket to answer with.  0: the new configuration serves; -1: it was
+ * refused and the previous one still does.
+ */
+static int
+reload(const char *trigger, struct diaglist *res)
 {
 	struct diaglist dl = { 0 };
 	struct snapshot *s;
 	char *cause = NULL, errs[16];
 
 	log_event(LOG_LVL_NOTICE, "conf", "reload started", "file", d.conf_path,
-	    NULL);
+	    "trigger", trigger, NULL);
 	s = snapshot_build(d.conf_path, TLS_LOAD_RUN, &dl);
 	log_diags(&dl);
+	snprintf(errs, sizeof errs, "%zu", dl.nerrors);
+	diag_move(res, &dl);
 	if (s == NULL) {
-		snprintf(errs, sizeof errs, "%zu", dl.nerrors);
 		log_event(LOG_LVL_ERROR, "conf", "reload failed", "file",
 		    d.conf_path, "errors", errs, "reason",
 		    "the configuration is invalid; still serving the previous one",
 		    NULL);
-		diag_clear(&dl);
-		return;
+		return -1;
 	}
-	diag_clear(&dl);
 	if (reconcile_listeners(s->conf, &cause) == -1) {
 		log_event(LOG_LVL_ERROR, "conf", "config error", "error", cause,
 		    NULL);
 		log_event(LOG_LVL_ERROR, "conf", "reload failed", "file",
 		    d.conf_path, "errors", "1", "reason", "a listener could not "
 		    "be opened; still serving the previous configuration", NULL);
+		diag_add(res, DIAG_ERROR, NULL, 0, "%s", cause);
 		free(cause);
 		snapshot_unref(&s);
-		return;
+		return -1;
 	}
 	if (apply_log(s->conf, &cause) == -1) {
 		log_event(LOG_LVL_WARN, "conf", "log not changed", "reason",
 		    cause, NULL);
+		diag_add(res, DIAG_WARN, NULL, 0, "log settings not changed: %s",
+		    cause);
 		free(cause);
 	}
 	if (s->conf->pid_file.path != NULL && d.pid_file != NULL &&
-	    strcmp(s->conf->pid_file.path, d.pid_file) != 0)
+	    strcmp(s->conf->pid_file.path, d.pid_file) != 0) {
 		log_event(LOG_LVL_WARN, "conf", "setting needs restart",
 		    "setting", "daemon.pid_file", NULL);
+		diag_add(res, DIAG_WARN, NULL, 0, "daemon.pid_file: the new "
+		    "value takes effect at the next start");
+	}
+	if (s->conf->control_socket.path != NULL && d.ctl_path != NULL &&
+	    strcmp(s->conf->control_socket.path, d.ctl_path) != 0) {
+		log_event(LOG_LVL_WARN, "conf", "setting needs restart",
+		    "setting", "daemon.control_socket", NULL);
+		diag_add(res, DIAG_WARN, NULL, 0, "daemon.control_socket: the "
+		    "new value takes effect at the next start");
+	}
 	install(s);
 	announce_identity(s);
 	log_event(LOG_LVL_NOTICE, "conf", "reload ok", "file", d.conf_path, NULL);
+	return 0;
 }
+
+/* --- control socket commands ---------------------------------------- */
+
+/* ISO 8601 UTC of t into buf. */
+static const char *
+iso_time(time_t t, char *buf, size_t bufsz)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+/* reload: like SIGHUP; the reply lists every error and warning. */
+static int
+ctl_reload(const char *args, struct ctl_reply *r, void *arg)
+{
+	struct diaglist dl = { 0 };
+	size_t i;
+	int rv;
+
+	if (d.stopping) {
+		ctl_reply_add(r, "sipedged is stopping");
+		return -1;
+	}
+	rv = reload("control socket", &dl);
+	for (i = 0; i < dl.n; i++)
+		ctl_reply_add(r, "%s", dl.v[i].text);
+	if (rv == 0)
+		ctl_reply_add(r, "reloaded %s", d.conf_path);
+	else
+		ctl_reply_add(r, "reload failed: %zu error%s; still serving the "
+		    "previous configuration", dl.nerrors,
+		    dl.nerrors == 1 ? "" : "s");
+	diag_clear(&dl);
+	return rv;
+}
+
+/* Parse the ISO 8601 UTC time of the identity; -1 when it is not one. */
+static time_t
+iso_parse(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof tm);
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
+	    *end != '\0')
+		return (time_t)-1;
+	return timegm(&tm);
+}
+
+/* Append item to the "; "-separated list *out. */
+static void
+join(char **out, const char *item)
+{
+	char *t;
+
+	if (*out == NULL) {
+		*out = xstrdup(item);
+		return;
+	}
+	t = xasprintf("%s; %s", *out, item);
+	free(*out);
+	*out = t;
+}
+
+/*
+ * The alarms of the server certificate, worked out now rather than at
+ * load time, so that "expires in N days" keeps counting between reloads:
+ * the temporary certificate, expired, not yet valid, expiring within
+ * tls.expiry_warning_days (the TLS_ALARM_* findings of tls_check.h).
+ * "none" when there is none.  Caller frees.
+ */
+static char *
+ctl_alarms(const struct snapshot *s)
+{
+	const struct tls_identity *id = s->tls;
+	time_t now = time(NULL), nb, na;
+	char *out = NULL, *t;
+	long long left;
+
+	if (id->temporary)
+		join(&out, "temporary certificate in use");
+	nb = iso_parse(id->not_before);
+	na = iso_parse(id->not_after);
+	if (nb != (time_t)-1 && now < nb) {
+		t = xasprintf("not valid before %s", id->not_before);
+		join(&out, t);
+		free(t);
+	}
+	if (na != (time_t)-1) {
+		left = (long long)na - (long long)now;
+		if (left <= 0)
+			t = xasprintf("expired on %s", id->not_after);
+		else if (s->conf->expiry_warning_days > 0 &&
+		    left < (long long)s->conf->expiry_warning_days * 86400)
+			t = xasprintf("expires on %s (in %lld day%s)",
+			    id->not_after, left / 86400,
+			    left / 86400 == 1 ? "" : "s");
+		else
+			t = NULL;
+		if (t != NULL)
+			join(&out, t);
+		free(t);
+	}
+	return out != NULL ? out : xstrdup("none");
+}
+
+/* status: "name: value" lines (ctl_proto.h lists the names). */
+static int
+ctl_status(const char *args, struct ctl_reply *r, void *arg)
+{
+	const struct snapshot *s = d.current;
+	char t[32], *alarms;
+	long long up;
+
+	ctl_reply_add(r, "version: %s", PACKAGE_VERSION);
+	ctl_reply_add(r, "protocol: %d", CTL_PROTO_VERSION);
+	ctl_reply_add(r, "pid: %ld", (long)getpid());
+	ctl_reply_add(r, "started: %s", iso_time(d.started, t, sizeof t));
+	up = (long long)(time(NULL) - d.started);
+	ctl_reply_add(r, "uptime: %lld second%s", up, up == 1 ? "" : "s");
+	ctl_reply_add(r, "config: %s", d.conf_path);
+	ctl_reply_add(r, "loaded_at: %s", iso_time(s->loaded_at, t, sizeof t));
+	ctl_reply_add(r, "certificate: %s", s->tls->cert_file);
+	ctl_reply_add(r, "subject: %s", s->tls->subject);
+	ctl_reply_add(r, "not_before: %s", s->tls->not_before);
+	ctl_reply_add(r, "not_after: %s", s->tls->not_after);
+	ctl_reply_add(r, "temporary: %s", s->tls->temporary ? "yes" : "no");
+	alarms = ctl_alarms(s);
+	ctl_reply_add(r, "alarms: %s", alarms);
+	free(alarms);
+	return 0;
+}
+
+static const struct ctl_command ctl_cmds[] = {
+	{ "reload", "", "reload the configuration, like SIGHUP, and answer "
+	    "with its errors", 0, ctl_reload },
+	{ "status", "", "version, uptime, configuration and server "
+	    "certificate", 0, ctl_status },
+	{ NULL, NULL, NULL, 0, NULL }
+};
 
 static void
 stopped_cb(void *arg)
@@ -365,6 +535,9 @@ stop(const char *sig)
 		return;
 	d.stopping = 1;
 	log_event(LOG_LVL_NOTICE, "daemon", "stopping", "signal", sig, NULL);
+	/* No more commands: a reload now would reopen what is closing. */
+	ctl_server_free(d.ctl);
+	d.ctl = NULL;
 	free_slots(d.slots, d.nslots);	/* the transport closes the sockets */
 	d.slots = NULL;
 	d.nslots = 0;
@@ -380,8 +553,12 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	switch (sig) {
 	case SIGHUP:
-		if (!d.stopping)
-			reload();
+		if (!d.stopping) {
+			struct diaglist dl = { 0 };
+
+			reload("SIGHUP", &dl);
+			diag_clear(&dl);
+		}
 		break;
 	case SIGTERM:
 		stop("TERM");
@@ -570,13 +747,30 @@ main(int argc, char **argv)
 			fprintf(stderr, "sipedged: not started: %s\n", cause);
 		return 1;
 	}
+	/* The control socket too: a start without it fails visibly. */
+	if (snap->conf->control_socket.path != NULL) {
+		d.ctl_path = xstrdup(snap->conf->control_socket.path);
+		d.ctl = ctl_server_open(d.base, d.ctl_path, ctl_cmds, NULL,
+		    &cause);
+		if (d.ctl == NULL) {
+			log_event(LOG_LVL_ERROR, "daemon", "start failed",
+			    "reason", cause, NULL);
+			if (!d.foreground || snap->conf->log_file.path != NULL)
+				fprintf(stderr, "sipedged: not started: %s\n",
+				    cause);
+			return 1;
+		}
+	}
 	if (!d.foreground)
 		daemonize();
 	if (event_reinit(d.base) == -1)
 		fatal("cannot reinitialise the event loop");
 	d.pid_file = xstrdup(snap->conf->pid_file.path);
-	if (pid_file_write(d.pid_file) == -1)
+	if (pid_file_write(d.pid_file) == -1) {
+		ctl_server_free(d.ctl);
 		return 1;
+	}
+	d.started = time(NULL);
 	install(snap);
 	for (i = 0; i < 4; i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, NULL);
@@ -591,6 +785,8 @@ main(int argc, char **argv)
 
 	event_base_dispatch(d.base);
 
+	ctl_server_free(d.ctl);
+	free(d.ctl_path);
 	sip_transport_free(d.transport);
 	proxy_free(d.proxy);
 	free_slots(d.slots, d.nslots);

@@ -22,7 +22,8 @@ static const struct {
 	const char	*args;
 } cmds[] = {
 	{ "csr", cert_cmd_csr, "new|show|discard ..." },
-	{ "install", cert_cmd_install, "CERT [--key KEY] [--chain FILE]" },
+	{ "install", cert_cmd_install,
+	    "CERT [--key KEY] [--chain FILE] [--no-reload]" },
 	{ "trust", cert_cmd_trust, "list|show|add|remove|reset ..." },
 	{ "crl", cert_cmd_crl, "import|remove|list ..." },
 	{ "decode", cert_cmd_decode, "FILE" },

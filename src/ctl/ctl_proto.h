@@ -1,0 +1,52 @@
+/*
+ * ctl_proto.h: the protocol of the control socket, shared by the daemon
+ * (ctl_server.c) and its clients (ctl_client.c, sipedge-ctl later).  Plain
+ * constants only: a client may include it without linking anything else.
+ *
+ * The socket is a unix stream socket (daemon.control_socket), mode 0660;
+ * who may talk to it is decided by the filesystem (owner and group).  One
+ * connection carries one request:
+ *
+ *   request  = command [ SP args ] LF
+ *   reply    = status LF *( text LF )    then the daemon closes
+ *   status   = "ok" / "error"
+ *
+ * - The request line is at most CTL_LINE_MAX bytes including the LF; a CR
+ *   before the LF is ignored, as are spaces around the command.  A client
+ *   that half-closes its end (shutdown(SHUT_WR)) may omit the LF.
+ * - The command is a word of lower-case letters; args are the rest of the
+ *   line.  The text lines of the reply are human-readable and end in LF;
+ *   a reply is complete when the daemon closes the connection (EOF).
+ * - "error" means the daemon refused or failed the command: an unknown
+ *   command, a line that is too long, a reload with configuration errors
+ *   (the text then lists every error as file:line: message).
+ * - The daemon closes a connection that sends no complete line within
+ *   CTL_TIMEOUT seconds (in all, however it drips), without a reply, and
+ *   one that has not read the reply and closed within CTL_TIMEOUT more.
+ *   What the client sends after its line is read and dropped.  It serves
+ *   at most CTL_MAX_CLIENTS connections at once; one more gets
+ *   "error" and "too many control connections" at once.
+ *
+ * Commands (CTL_PROTO_VERSION 1):
+ *   help     the commands, one per line: name, arguments, what it does
+ *   status   "name: value" lines: version, protocol, pid, started, uptime,
+ *            config, loaded_at, certificate, subject, not_before,
+ *            not_after, temporary, alarms ("none" or a "; " list)
+ *   reload   like SIGHUP: "ok" when the new configuration is serving,
+ *            "error" when it was refused (the previous one keeps serving);
+ *            either way the text holds every error and warning, then one
+ *            line summing up
+ */
+#ifndef SE_CTL_PROTO_H
+#define SE_CTL_PROTO_H
+
+#define CTL_PROTO_VERSION	1
+#define CTL_LINE_MAX		4096	/* bytes of a request line, LF included */
+#define CTL_TIMEOUT		10	/* s for the request line, then for the reply */
+#define CTL_MAX_CLIENTS		64	/* connections served at once */
+#define CTL_REPLY_MAX		(1024 * 1024)	/* clients stop reading here */
+
+#define CTL_STATUS_OK		"ok"
+#define CTL_STATUS_ERROR	"error"
+
+#endif
