@@ -21,6 +21,7 @@
 #include "ctl/ctl_proto.h"
 #include "ctl/ctl_server.h"
 #include "daemon/snapshot.h"
+#include "proxy/gate.h"
 #include "proxy/proxy.h"
 #include "sip/sip_transport.h"
 #include "util/file.h"
@@ -42,6 +43,7 @@ static struct {
 	struct snapshot		*current;
 	struct sip_transport	*transport;
 	struct proxy		*proxy;
+	struct gate		*gate;
 	struct slot		*slots;
 	size_t			 nslots;
 	char			*pid_file;
@@ -295,6 +297,7 @@ install(struct snapshot *s)
 {
 	sip_transport_set_profile(d.transport, s->profile);
 	proxy_set_names(d.proxy, s->names, s->nnames);
+	gate_apply(d.gate, s->conf, s->tls);
 	if (d.current != s)
 		snapshot_unref(&d.current);
 	d.current = s;
@@ -739,6 +742,7 @@ main(int argc, char **argv)
 		fatal("cannot create the event loop");
 	d.proxy = proxy_new();
 	d.transport = sip_transport_new(d.base, proxy_on_message, d.proxy);
+	d.gate = gate_new(d.base, d.transport);
 	/* Bind before detaching, so that a busy port fails the start visibly. */
 	if (reconcile_listeners(snap->conf, &cause) == -1) {
 		log_event(LOG_LVL_ERROR, "daemon", "start failed", "reason",
@@ -787,6 +791,7 @@ main(int argc, char **argv)
 
 	ctl_server_free(d.ctl);
 	free(d.ctl_path);
+	gate_free(d.gate);
 	sip_transport_free(d.transport);
 	proxy_free(d.proxy);
 	free_slots(d.slots, d.nslots);

@@ -22,7 +22,6 @@
 #include "util/xmalloc.h"
 
 /* Bounds of the OCSP cache. */
-#define OCSP_CACHE_MAX		10000
 #define OCSP_CACHE_MAX_AGE	86400	/* seconds, whatever nextUpdate says */
 #define OCSP_CACHE_NO_NEXT	300	/* seconds when no nextUpdate */
 
@@ -85,6 +84,8 @@ struct rev_engine {
 	struct pending		*finishing;	/* in fetch_done */
 	struct cache_ent	*cache;
 	size_t			 ncache;
+	size_t			 cache_max;
+	char			*ca_file;
 	unsigned long		 hits, misses;
 };
 
@@ -212,7 +213,17 @@ rev_engine_new(struct event_base *base, struct rev_fetcher *fetcher,
 	e->base = base;
 	e->fetcher = fetcher;
 	e->store = store;
+	e->cache_max = 10000;
 	return e;
+}
+
+void
+rev_engine_configure(struct rev_engine *e, size_t cache_max,
+    const char *https_ca_file)
+{
+	e->cache_max = cache_max;
+	free(e->ca_file);
+	e->ca_file = https_ca_file != NULL ? xstrdup(https_ca_file) : NULL;
 }
 
 static void
@@ -238,6 +249,7 @@ rev_engine_free(struct rev_engine *e)
 		cn = ce->next;
 		cache_ent_free(ce);
 	}
+	free(e->ca_file);
 	free(e);
 }
 
@@ -281,7 +293,9 @@ cache_put(struct rev_engine *e, const char *key,
 		exp = now + OCSP_CACHE_MAX_AGE;
 	if (exp <= now || cache_find(e, key, now) != NULL)
 		return;
-	if (e->ncache >= OCSP_CACHE_MAX) {	/* drop the oldest (tail) */
+	if (e->cache_max == 0)
+		return;
+	if (e->ncache >= e->cache_max) {	/* drop the oldest (tail) */
 		for (pp = &e->cache; (*pp)->next != NULL; pp = &(*pp)->next)
 			;
 		cache_ent_free(*pp);
@@ -491,6 +505,7 @@ advance(struct rev_check *c, int i)
 	char *cause = NULL;
 
 	memset(&req, 0, sizeof req);
+	req.ca_file = c->e->ca_file;
 	if (cs->stage == ST_START) {
 		cs->stage = ST_CRL;
 		if (!c->p.enabled)

@@ -113,6 +113,14 @@ struct rev_check *rev_engine_check(struct rev_engine *e, STACK_OF(X509) *path,
 		    rev_check_cb cb, void *arg);
 void		 rev_check_cancel(struct rev_check *c);
 
+/*
+ * Settings from the configuration: the OCSP cache bound (entries) and the
+ * CA file https responders and distribution points must chain to (NULL:
+ * the system's).
+ */
+void		 rev_engine_configure(struct rev_engine *e, size_t cache_max,
+		    const char *https_ca_file);
+
 /* OCSP cache size, hits and misses, for status. */
 void		 rev_engine_stats(const struct rev_engine *e, size_t *entries,
 		    unsigned long *hits, unsigned long *misses);

@@ -339,6 +339,12 @@ rev_fetch_cancel(struct rev_fetcher *f, unsigned long handle)
 	}
 }
 
+void
+rev_fetch_set_limits(struct rev_fetcher *f, const struct rev_fetch_limits *lim)
+{
+	f->lim = *lim;
+}
+
 size_t
 rev_fetch_active(const struct rev_fetcher *f)
 {

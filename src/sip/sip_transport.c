@@ -37,6 +37,7 @@
 
 enum conn_state {
 	CONN_HANDSHAKE,		/* TLS handshake in progress */
+	CONN_GATED,		/* held at the peer gate: nothing read */
 	CONN_OPEN,		/* reading and answering */
 	CONN_CLOSING		/* flushing output, then freed */
 };
@@ -71,6 +72,9 @@ struct sip_transport {
 	sip_message_cb		 cb;
 	void			*cb_arg;
 	struct sip_profile	*profile;
+	sip_gate_cb		 gate;
+	sip_conn_closed_cb	 gate_closed;
+	void			*gate_arg;
 	struct sip_listener	*listeners;
 	struct sip_conn		*conns;
 	size_t			 nconns;
@@ -238,6 +242,9 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 	struct sip_conn *c = arg;
 	struct sip_transport *t = c->t;
 
+	if (t->gate_closed != NULL && c->transport == TP_TLS)
+		t->gate_closed(c, t->gate_arg);
+
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -341,6 +348,38 @@ conn_error_text(struct sip_conn *c, char *buf, size_t bufsz)
 		snprintf(buf, bufsz, "connection reset");
 }
 
+static void conn_read_cb(struct bufferevent *, void *);
+
+void
+sip_transport_set_gate(struct sip_transport *t, sip_gate_cb gate,
+    sip_conn_closed_cb closed, void *arg)
+{
+	t->gate = gate;
+	t->gate_closed = closed;
+	t->gate_arg = arg;
+}
+
+const struct sip_origin *
+sip_conn_origin(const struct sip_conn *c)
+{
+	return &c->origin;
+}
+
+void
+sip_conn_gate_open(struct sip_conn *c)
+{
+	if (c->state != CONN_GATED)
+		return;
+	c->state = CONN_OPEN;
+	conn_read_cb(c->bev, c);	/* what arrived while held */
+}
+
+void
+sip_conn_refuse(struct sip_conn *c, const char *reason)
+{
+	conn_close(c, LOG_LVL_WARN, reason);
+}
+
 static void
 conn_handshake_done(struct sip_conn *c)
 {
@@ -351,7 +390,7 @@ conn_handshake_done(struct sip_conn *c)
 	char *subj;
 
 	event_del(c->hs_timer);
-	c->state = CONN_OPEN;
+	c->state = CONN_GATED;
 	bufferevent_set_timeouts(c->bev, &idle, NULL);
 	log_begin(&l, LOG_LVL_INFO, "tls", "handshake ok");
 	log_kvs(&l, "peer", c->origin.peer_str);
@@ -363,6 +402,17 @@ conn_handshake_done(struct sip_conn *c)
 		OPENSSL_free(subj);
 	}
 	log_end(&l);
+	switch (c->t->gate != NULL ? c->t->gate(c, ssl, &c->origin,
+	    c->t->gate_arg) : SIP_GATE_OPEN) {
+	case SIP_GATE_OPEN:
+		sip_conn_gate_open(c);
+		break;
+	case SIP_GATE_REFUSE:
+		conn_close(c, LOG_LVL_WARN, "peer refused at the gate");
+		break;
+	case SIP_GATE_HOLD:
+		break;
+	}
 }
 
 static void

@@ -61,10 +61,42 @@ struct sip_origin {
 typedef void	(*sip_message_cb)(const struct sip_origin *o, osip_message_t *m,
 		    void *arg);
 
+/*
+ * The peer gate (DESIGN.md decision 2).  After each TLS handshake the
+ * transport asks gate(conn, ssl, origin, arg): SIP_GATE_OPEN lets messages
+ * through at once, SIP_GATE_REFUSE closes the connection (reason logged
+ * by the gate), SIP_GATE_HOLD keeps it open but reads nothing into the
+ * proxy (input waits in its buffer, bounded) until sip_conn_gate_open()
+ * or sip_conn_refuse().  closed(conn, arg) tells the gate that a
+ * connection it may hold is going away, so it can forget it.  Without a
+ * gate every connection opens.
+ */
+enum sip_gate {
+	SIP_GATE_OPEN,
+	SIP_GATE_HOLD,
+	SIP_GATE_REFUSE
+};
+typedef enum sip_gate (*sip_gate_cb)(struct sip_conn *c, SSL *ssl,
+		    const struct sip_origin *o, void *arg);
+typedef void	(*sip_conn_closed_cb)(struct sip_conn *c, void *arg);
+
 struct sip_transport	*sip_transport_new(struct event_base *base,
 			    sip_message_cb cb, void *arg);
 /* Free everything at once (connections are cut, not drained). */
 void			 sip_transport_free(struct sip_transport *t);
+void			 sip_transport_set_gate(struct sip_transport *t,
+			    sip_gate_cb gate, sip_conn_closed_cb closed,
+			    void *arg);
+/* Let a held connection's messages through (buffered input first). */
+void			 sip_conn_gate_open(struct sip_conn *c);
+/*
+ * Close a connection for a policy reason (refused or revoked peer): what
+ * is queued is flushed, then it closes; reason is logged with it.
+ */
+void			 sip_conn_refuse(struct sip_conn *c, const char *reason);
+/* The connection's peer, as the gate saw it. */
+const struct sip_origin	*sip_conn_origin(const struct sip_conn *c);
+
 /* The profile new connections take (referenced; the old one is dropped). */
 void			 sip_transport_set_profile(struct sip_transport *t,
 			    struct sip_profile *p);

@@ -1,0 +1,523 @@
+/*
+ * gate.c: the peer gate.  The synchronous half (tls_peer_verify) runs in
+ * the transport's handshake callback; the revocation half runs on the
+ * engine, and the connection stays held until its verdict arrives.  Every
+ * verdict is one log line naming the peer, zone, certificate, source and
+ * reason.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "proxy/gate.h"
+#include "rev/rev_engine.h"
+#include "rev/rev_fetch.h"
+#include "tls/tls_peer.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define EXPIRY_CHECK_SECS	60
+
+/* A zone's certificate policy, copied out of the configuration. */
+struct zpol {
+	char			*name;
+	int			 tls_verify;
+	char			*peer_name;	/* expected identity, or NULL */
+	char			**peers;	/* IP literals and FQDNs */
+	size_t			 npeers;
+	struct tls_peer_policy	 pp;
+	struct rev_policy	 rp;
+};
+
+/* A TLS connection the gate knows. */
+struct gconn {
+	struct gconn		*next, *prev;
+	struct gate		*g;
+	struct sip_conn		*c;
+	STACK_OF(X509)		*chain;		/* as presented, leaf first */
+	struct rev_check	*check;		/* revocation in progress */
+	int			 open;		/* messages flow */
+	int			 in_check;	/* inside rev_engine_check */
+	enum sip_gate		 sync;		/* verdict given during it */
+	time_t			 not_after;	/* earliest in the path */
+	char			*zone;		/* for logs */
+	char			*expected;
+	char			*subject;
+};
+
+struct gate {
+	struct event_base	*base;
+	struct sip_transport	*t;
+	struct rev_fetcher	*fetcher;
+	struct rev_store	*store;
+	struct rev_engine	*engine;
+	X509_STORE		*trust;
+	struct zpol		*zones;
+	size_t			 nzones;
+	struct zpol		 def;		/* peers of no zone */
+	struct gconn		*conns;
+	struct event		*expiry;
+	struct gate_stats	 st;
+};
+
+static void start_check(struct gconn *gc, int initial);
+
+static void
+zpol_clear(struct zpol *z)
+{
+	size_t i;
+
+	free(z->name);
+	free(z->peer_name);
+	for (i = 0; i < z->npeers; i++)
+		free(z->peers[i]);
+	free(z->peers);
+	memset(z, 0, sizeof *z);
+}
+
+static void
+zones_clear(struct gate *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nzones; i++)
+		zpol_clear(&g->zones[i]);
+	free(g->zones);
+	g->zones = NULL;
+	g->nzones = 0;
+	zpol_clear(&g->def);
+}
+
+/* Whether a and b are the same IP address (text forms may differ). */
+static int
+same_ip(const char *a, const char *b)
+{
+	unsigned char x[16], y[16];
+
+	if (inet_pton(AF_INET, a, x) == 1)
+		return inet_pton(AF_INET, b, y) == 1 && memcmp(x, y, 4) == 0;
+	if (inet_pton(AF_INET6, a, x) == 1)
+		return inet_pton(AF_INET6, b, y) == 1 && memcmp(x, y, 16) == 0;
+	return 0;
+}
+
+/*
+ * The zone of a peer at ip: the first TLS zone listing that address among
+ * its peers (FQDN peers are matched once their addresses are resolved,
+ * which comes with the proxy's DNS); NULL for the default policy.  *which
+ * is the matching peer entry.
+ */
+static const struct zpol *
+classify(const struct gate *g, const char *ip, const char **which)
+{
+	size_t i, j;
+
+	for (i = 0; i < g->nzones; i++)
+		for (j = 0; j < g->zones[i].npeers; j++)
+			if (same_ip(g->zones[i].peers[j], ip)) {
+				*which = g->zones[i].peers[j];
+				return &g->zones[i];
+			}
+	*which = NULL;
+	return NULL;
+}
+
+static void
+gconn_free(struct gconn *gc)
+{
+	struct gate *g = gc->g;
+
+	if (gc->check != NULL)
+		rev_check_cancel(gc->check);
+	if (gc->prev)
+		gc->prev->next = gc->next;
+	else
+		g->conns = gc->next;
+	if (gc->next)
+		gc->next->prev = gc->prev;
+	sk_X509_pop_free(gc->chain, X509_free);
+	free(gc->zone);
+	free(gc->expected);
+	free(gc->subject);
+	free(gc);
+	g->st.open--;
+}
+
+/* One log line per verdict. */
+static void
+log_verdict(struct gconn *gc, int ok, const char *source, const char *serial,
+    const char *reason)
+{
+	const struct sip_origin *o = sip_conn_origin(gc->c);
+	struct log_line l;
+
+	log_begin(&l, ok ? LOG_LVL_INFO : LOG_LVL_WARN, "tls",
+	    ok ? "peer verified" : "peer refused");
+	log_kvs(&l, "peer", o->peer_str);
+	log_kvs(&l, "zone", gc->zone);
+	if (gc->expected != NULL)
+		log_kvs(&l, "name", gc->expected);
+	if (gc->subject != NULL)
+		log_kvs(&l, "subject", gc->subject);
+	if (serial != NULL)
+		log_kvs(&l, "serial", serial);
+	if (source != NULL)
+		log_kvs(&l, "source", source);
+	log_kvs(&l, "reason", reason);
+	log_end(&l);
+}
+
+/* Act on a verdict: open the connection or close it. */
+static void
+decide(struct gconn *gc, int ok, const char *why)
+{
+	if (gc->in_check) {
+		gc->sync = ok ? SIP_GATE_OPEN : SIP_GATE_REFUSE;
+		if (ok)
+			gc->open = 1;
+		return;
+	}
+	if (!ok) {
+		char *r = xasprintf("peer certificate refused: %s", why);
+
+		gc->g->st.dropped++;
+		sip_conn_refuse(gc->c, r);
+		free(r);
+		return;
+	}
+	if (!gc->open) {
+		gc->open = 1;
+		sip_conn_gate_open(gc->c);
+	}
+}
+
+static void
+rev_done(const struct rev_verdict *v, void *arg)
+{
+	struct gconn *gc = arg;
+	int ok = v->result == REV_GOOD;
+
+	gc->check = NULL;
+	if (ok)
+		gc->g->st.verified++;
+	else
+		gc->g->st.refused++;
+	log_verdict(gc, ok, v->source, v->serial, v->reason);
+	decide(gc, ok, v->reason);
+}
+
+static time_t
+earliest_not_after(STACK_OF(X509) *path)
+{
+	time_t best = 0, t;
+	struct tm tm;
+	int i;
+
+	for (i = 0; i < sk_X509_num(path); i++) {
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(sk_X509_value(path, i)),
+		    &tm) != 1)
+			continue;
+		t = timegm(&tm);
+		if (best == 0 || t < best)
+			best = t;
+	}
+	return best;
+}
+
+/*
+ * Check gc under the current policies (initial: at the handshake).  What
+ * is decided before this returns is left in gc->sync for the caller (the
+ * transport at the handshake, gate_revalidate later); a verdict that
+ * comes later from the engine acts by itself.
+ */
+static void
+start_check(struct gconn *gc, int initial)
+{
+	struct gate *g = gc->g;
+	const struct sip_origin *o = sip_conn_origin(gc->c);
+	const struct zpol *z;
+	const char *which = NULL;
+	struct tls_peer_result pr;
+	char *why;
+
+	if (gc->check != NULL) {
+		rev_check_cancel(gc->check);
+		gc->check = NULL;
+	}
+	gc->in_check = 1;
+	gc->sync = SIP_GATE_HOLD;
+	z = classify(g, o->peer_ip, &which);
+	free(gc->zone);
+	free(gc->expected);
+	gc->zone = xstrdup(z != NULL ? z->name : "default");
+	gc->expected = z == NULL ? NULL : xstrdup(z->peer_name != NULL ?
+	    z->peer_name : which);
+	if (gc->chain == NULL || sk_X509_num(gc->chain) == 0) {
+		if (z != NULL && z->tls_verify) {
+			why = xasprintf("zone %s requires a client certificate "
+			    "and the peer sent none", z->name);
+			g->st.refused++;
+			log_verdict(gc, 0, NULL, NULL, why);
+			decide(gc, 0, why);
+			free(why);
+		} else
+			decide(gc, 1, "no client certificate");
+		gc->in_check = 0;
+		return;
+	}
+	if (z != NULL && !z->tls_verify) {
+		decide(gc, 1, "zone does not verify its peers");
+		gc->in_check = 0;
+		return;
+	}
+	if (!tls_peer_verify(gc->chain, g->trust, gc->expected,
+	    z != NULL ? &z->pp : &g->def.pp, 0, &pr)) {
+		g->st.refused++;
+		log_verdict(gc, 0, NULL, NULL, pr.reason);
+		decide(gc, 0, pr.reason);
+		tls_peer_result_clear(&pr);
+		gc->in_check = 0;
+		return;
+	}
+	gc->not_after = earliest_not_after(pr.path);
+	if (initial)
+		g->st.held++;
+	gc->check = rev_engine_check(g->engine, pr.path, g->trust,
+	    z != NULL ? &z->rp : &g->def.rp, time(NULL), rev_done, gc);
+	gc->in_check = 0;
+	tls_peer_result_clear(&pr);
+}
+
+static enum sip_gate
+gate_cb(struct sip_conn *c, SSL *ssl, const struct sip_origin *o, void *arg)
+{
+	struct gate *g = arg;
+	struct gconn *gc = xcalloc(1, sizeof *gc);
+	STACK_OF(X509) *rest = SSL_get_peer_cert_chain(ssl);
+	X509 *leaf = SSL_get1_peer_certificate(ssl);
+	enum sip_gate verdict;
+	int i;
+
+	(void)o;
+	gc->g = g;
+	gc->c = c;
+	gc->next = g->conns;
+	if (g->conns != NULL)
+		g->conns->prev = gc;
+	g->conns = gc;
+	g->st.open++;
+	if (leaf != NULL) {
+		char *s = X509_NAME_oneline(X509_get_subject_name(leaf), NULL, 0);
+
+		gc->subject = xstrdup(s != NULL ? s : "?");
+		OPENSSL_free(s);
+		gc->chain = sk_X509_new_null();
+		sk_X509_push(gc->chain, leaf);
+		/* The server side's chain leaves the leaf out; skip it anyway. */
+		for (i = 0; i < sk_X509_num(rest); i++) {
+			X509 *x = sk_X509_value(rest, i);
+
+			if (X509_cmp(x, leaf) == 0)
+				continue;
+			X509_up_ref(x);
+			sk_X509_push(gc->chain, x);
+		}
+	}
+	start_check(gc, 1);
+	verdict = gc->sync;
+	if (verdict == SIP_GATE_REFUSE)
+		gconn_free(gc);	/* the transport closes the connection */
+	return verdict;
+}
+
+static void
+closed_cb(struct sip_conn *c, void *arg)
+{
+	struct gate *g = arg;
+	struct gconn *gc;
+
+	for (gc = g->conns; gc != NULL; gc = gc->next)
+		if (gc->c == c) {
+			gconn_free(gc);
+			return;
+		}
+}
+
+/* Check an open connection again; close it when refused at once. */
+static void
+recheck(struct gconn *gc)
+{
+	start_check(gc, 0);
+	if (gc->sync == SIP_GATE_REFUSE) {
+		gc->sync = SIP_GATE_HOLD;
+		gc->open = 0;
+		gc->g->st.dropped++;
+		sip_conn_refuse(gc->c, "peer certificate no longer accepted");
+	}
+}
+
+static void
+expiry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gate *g = arg;
+	struct gconn *gc, *next;
+	time_t now = time(NULL);
+
+	(void)fd;
+	(void)what;
+	for (gc = g->conns; gc != NULL; gc = next) {
+		next = gc->next;
+		if (gc->open && gc->not_after != 0 && gc->not_after <= now) {
+			g->st.revalidated++;
+			recheck(gc);
+		}
+	}
+}
+
+struct gate *
+gate_new(struct event_base *base, struct sip_transport *t)
+{
+	struct gate *g = xcalloc(1, sizeof *g);
+	struct rev_fetch_limits lim = { 3000, 5000, 100 * 1024 * 1024, 3 };
+	struct timeval tv = { EXPIRY_CHECK_SECS, 0 };
+
+	g->base = base;
+	g->t = t;
+	g->fetcher = rev_fetch_new(base, &lim);
+	g->store = rev_store_new();
+	g->engine = rev_engine_new(base, g->fetcher, g->store);
+	g->expiry = event_new(base, -1, EV_PERSIST, expiry_cb, g);
+	evtimer_add(g->expiry, &tv);
+	sip_transport_set_gate(t, gate_cb, closed_cb, g);
+	return g;
+}
+
+void
+gate_free(struct gate *g)
+{
+	if (g == NULL)
+		return;
+	sip_transport_set_gate(g->t, NULL, NULL, NULL);
+	while (g->conns != NULL)
+		gconn_free(g->conns);
+	event_free(g->expiry);
+	rev_engine_free(g->engine);
+	rev_fetch_free(g->fetcher);
+	rev_store_free(g->store);
+	X509_STORE_free(g->trust);
+	zones_clear(g);
+	free(g);
+}
+
+struct rev_store *
+gate_store(struct gate *g)
+{
+	return g->store;
+}
+
+void
+gate_stats(const struct gate *g, struct gate_stats *st)
+{
+	*st = g->st;
+	rev_engine_stats(g->engine, &st->ocsp_cache, &st->ocsp_hits,
+	    &st->ocsp_misses);
+}
+
+void
+gate_revalidate(struct gate *g, const char *why)
+{
+	struct gconn *gc, *next;
+	size_t n = 0;
+	char buf[32];
+
+	for (gc = g->conns; gc != NULL; gc = next) {
+		next = gc->next;
+		if (!gc->open)
+			continue;
+		g->st.revalidated++;
+		n++;
+		recheck(gc);
+	}
+	snprintf(buf, sizeof buf, "%zu", n);
+	log_event(LOG_LVL_INFO, "tls", "peers revalidated", "reason", why,
+	    "connections", buf, NULL);
+}
+
+void
+gate_apply(struct gate *g, const struct conf *c, const struct tls_identity *id)
+{
+	struct rev_fetch_limits lim;
+	STACK_OF(X509) *issuers;
+	char *cause = NULL;
+	size_t i, j;
+	int k;
+
+	lim.connect_timeout_ms = c->rev_connect_timeout * 1000L;
+	lim.timeout_ms = c->rev_timeout * 1000L;
+	lim.max_size = (size_t)c->rev_max_download;
+	lim.max_redirects = 3;
+	rev_fetch_set_limits(g->fetcher, &lim);
+	rev_engine_configure(g->engine, (size_t)c->rev_ocsp_cache_size,
+	    c->rev_https_ca_file.path);
+
+	zones_clear(g);
+	g->zones = xcalloc(c->nzones + 1, sizeof *g->zones);
+	for (i = 0; i < c->nzones; i++) {
+		const struct conf_zone *cz = &c->zones[i];
+		struct zpol *z;
+
+		if (cz->transport != TP_TLS)
+			continue;
+		z = &g->zones[g->nzones++];
+		z->name = xstrdup(cz->name);
+		z->tls_verify = cz->tls_verify;
+		z->peer_name = cz->peer_name ? xstrdup(cz->peer_name) : NULL;
+		z->peers = xcalloc(cz->peers.n + 1, sizeof *z->peers);
+		for (j = 0; j < cz->peers.n; j++)
+			z->peers[z->npeers++] = xstrdup(cz->peers.v[j]);
+		tls_peer_policy_from_conf(c, cz, TLS_PEER_CLIENT, &z->pp);
+		rev_policy_from_conf(c, cz, &z->rp);
+	}
+	g->def.name = xstrdup("default");
+	tls_peer_policy_from_conf(c, NULL, TLS_PEER_CLIENT, &g->def.pp);
+	rev_policy_from_conf(c, NULL, &g->def.rp);
+
+	/* The trust list and the CRLs that come with the identity. */
+	X509_STORE_free(g->trust);
+	g->trust = NULL;
+	if (id != NULL && id->ctx != NULL) {
+		g->trust = SSL_CTX_get_cert_store(id->ctx);
+		X509_STORE_up_ref(g->trust);
+	}
+	rev_store_clear_source(g->store, REV_SRC_TRUST);
+	rev_store_clear_source(g->store, REV_SRC_MANUAL);
+	issuers = g->trust != NULL ? X509_STORE_get1_all_certs(g->trust) :
+	    sk_X509_new_null();
+	for (k = 0; id != NULL && k < sk_X509_CRL_num(id->crls); k++) {
+		X509_CRL *crl = sk_X509_CRL_value(id->crls, k);
+		int manual = id->crl_source[k] == TLS_CRL_MANUAL;
+
+		X509_CRL_up_ref(crl);
+		if (rev_store_add(g->store, crl, manual ? REV_SRC_MANUAL :
+		    REV_SRC_TRUST, manual ? id->manual_crl_file :
+		    id->trust_file, issuers, &cause) == -1) {
+			log_event(LOG_LVL_WARN, "rev", "crl ignored", "reason",
+			    cause, NULL);
+			free(cause);
+			cause = NULL;
+			X509_CRL_free(crl);
+		}
+	}
+	sk_X509_pop_free(issuers, X509_free);
+	if (g->trust == NULL) {
+		/* No context: nothing can be verified; keep a store anyway. */
+		g->trust = X509_STORE_new();
+	}
+	gate_revalidate(g, "configuration loaded");
+}

@@ -1,0 +1,50 @@
+/*
+ * gate.h: the peer gate (DESIGN.md decision 2).  After each TLS handshake
+ * the connection's peer is classified to a zone (by its address among the
+ * zones' IP peers; otherwise the default policy), its certificate chain
+ * checked synchronously (chain, key usage for its role, key size, RFC 5922
+ * name against the zone's expected identity), and then held while the
+ * revocation engine asks OCSP responders and CRLs; nothing is read from
+ * the connection into the proxy until the verdict.  Open connections are
+ * checked again when the trust list or the CRLs change and when a peer
+ * certificate expires; a peer that fails is disconnected.
+ */
+#ifndef SE_GATE_H
+#define SE_GATE_H
+
+#include <event2/event.h>
+
+#include "conf/conf.h"
+#include "rev/rev_store.h"
+#include "sip/sip_transport.h"
+#include "tls/tls_ctx.h"
+
+struct gate;
+
+/* A gate for transport t (it registers itself as t's gate). */
+struct gate	*gate_new(struct event_base *base, struct sip_transport *t);
+void		 gate_free(struct gate *g);
+
+/*
+ * Take the policies, trust list and CRLs of a new configuration (at start
+ * and after each reload), then check the open connections again under it.
+ */
+void		 gate_apply(struct gate *g, const struct conf *c,
+		    const struct tls_identity *id);
+
+/* CRLs changed (e.g. a distribution point update): check again. */
+void		 gate_revalidate(struct gate *g, const char *why);
+
+/* The shared CRL store (distribution point updates add to it). */
+struct rev_store *gate_store(struct gate *g);
+
+/* Counters for status. */
+struct gate_stats {
+	unsigned long	 verified, refused, held, revalidated, dropped;
+	size_t		 open;		/* TLS peers currently tracked */
+	size_t		 ocsp_cache;
+	unsigned long	 ocsp_hits, ocsp_misses;
+};
+void		 gate_stats(const struct gate *g, struct gate_stats *st);
+
+#endif
