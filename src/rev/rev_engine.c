@@ -156,7 +156,7 @@ rev_decide(const struct rev_policy *p, const struct rev_inputs *in,
 		fb = p->fb_nosource;
 		why = in->crl_looked ? in->crl.detail :
 		    "no revocation source is enabled";
-		if (in->crl_looked && !in->ocsp_asked)
+		if (in->crl_looked && !in->ocsp_asked && p->use_ocsp)
 			why = tmp = xasprintf("no OCSP responder and %s",
 			    in->crl.detail);
 	}

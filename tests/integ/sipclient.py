@@ -4,6 +4,7 @@
 Usage:
   sipclient.py --transport tls|tcp|udp --port PORT [--host 127.0.0.1]
                [--cafile CA.pem] [--servername localhost] [--timeout 5]
+               [--cert CHAIN.pem --key KEY.pem] [--source IP]
                STEP...
 
 It connects once (TCP connect, TLS handshake verified against --cafile, or a
@@ -84,6 +85,8 @@ class Conn:
         sock = socket.socket(family, kind)
         sock.settimeout(a.timeout)
         try:
+            if a.source:
+                sock.bind((a.source, 0))
             sock.connect((a.host, a.port))
         except OSError as e:
             out("REFUSED %s" % (e.strerror or e))
@@ -93,6 +96,8 @@ class Conn:
             ctx = ssl.create_default_context(cafile=a.cafile)
             if a.no_check_hostname:
                 ctx.check_hostname = False
+            if a.cert:
+                ctx.load_cert_chain(a.cert, a.key)
             try:
                 sock = ctx.wrap_socket(sock, server_hostname=a.servername)
             except (ssl.SSLError, ssl.CertificateError, OSError) as e:
@@ -284,6 +289,9 @@ def main():
     p.add_argument("--cafile", help="CA certificate(s) to verify the server (tls)")
     p.add_argument("--servername", default="localhost", help="SNI and name checked (tls)")
     p.add_argument("--no-check-hostname", action="store_true")
+    p.add_argument("--cert", help="client certificate chain, PEM (tls)")
+    p.add_argument("--key", help="its private key (tls)")
+    p.add_argument("--source", help="local address to connect from")
     p.add_argument("--timeout", type=float, default=5.0, help="per read, seconds")
     p.add_argument("steps", nargs="*", metavar="STEP")
     args = p.parse_args()
