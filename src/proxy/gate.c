@@ -22,8 +22,6 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-#define EXPIRY_CHECK_SECS	60
-
 /* A zone's certificate policy, copied out of the configuration. */
 struct zpol {
 	char			*name;
@@ -46,6 +44,7 @@ struct gconn {
 	int			 in_check;	/* inside rev_engine_check */
 	enum sip_gate		 sync;		/* verdict given during it */
 	time_t			 not_after;	/* earliest in the path */
+	struct event		*expiry;	/* fires just after it */
 	char			*zone;		/* for logs */
 	char			*expected;
 	char			*subject;
@@ -62,11 +61,11 @@ struct gate {
 	size_t			 nzones;
 	struct zpol		 def;		/* peers of no zone */
 	struct gconn		*conns;
-	struct event		*expiry;
 	struct gate_stats	 st;
 };
 
 static void start_check(struct gconn *gc, int initial);
+static void arm_expiry(struct gconn *gc);
 
 static void
 zpol_clear(struct zpol *z)
@@ -141,6 +140,8 @@ gconn_free(struct gconn *gc)
 		g->conns = gc->next;
 	if (gc->next)
 		gc->next->prev = gc->prev;
+	if (gc->expiry != NULL)
+		event_free(gc->expiry);
 	sk_X509_pop_free(gc->chain, X509_free);
 	free(gc->zone);
 	free(gc->expected);
@@ -286,6 +287,7 @@ start_check(struct gconn *gc, int initial)
 		return;
 	}
 	gc->not_after = earliest_not_after(pr.path);
+	arm_expiry(gc);
 	if (initial)
 		g->st.held++;
 	gc->check = rev_engine_check(g->engine, pr.path, g->trust,
@@ -362,22 +364,35 @@ recheck(struct gconn *gc)
 	}
 }
 
+/* A certificate of gc's path has just expired: check it again. */
 static void
 expiry_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct gate *g = arg;
-	struct gconn *gc, *next;
-	time_t now = time(NULL);
+	struct gconn *gc = arg;
 
 	(void)fd;
 	(void)what;
-	for (gc = g->conns; gc != NULL; gc = next) {
-		next = gc->next;
-		if (gc->open && gc->not_after != 0 && gc->not_after <= now) {
-			g->st.revalidated++;
-			recheck(gc);
-		}
+	if (gc->open) {
+		gc->g->st.revalidated++;
+		recheck(gc);
 	}
+}
+
+/* Arm gc's expiry timer for one second after its earliest notAfter. */
+static void
+arm_expiry(struct gconn *gc)
+{
+	struct timeval tv;
+	time_t now = time(NULL);
+
+	if (gc->expiry == NULL)
+		gc->expiry = evtimer_new(gc->g->base, expiry_cb, gc);
+	evtimer_del(gc->expiry);
+	if (gc->not_after == 0)
+		return;
+	tv.tv_sec = gc->not_after >= now ? gc->not_after - now + 1 : 1;
+	tv.tv_usec = 0;
+	evtimer_add(gc->expiry, &tv);
 }
 
 struct gate *
@@ -385,15 +400,12 @@ gate_new(struct event_base *base, struct sip_transport *t)
 {
 	struct gate *g = xcalloc(1, sizeof *g);
 	struct rev_fetch_limits lim = { 3000, 5000, 100 * 1024 * 1024, 3 };
-	struct timeval tv = { EXPIRY_CHECK_SECS, 0 };
 
 	g->base = base;
 	g->t = t;
 	g->fetcher = rev_fetch_new(base, &lim);
 	g->store = rev_store_new();
 	g->engine = rev_engine_new(base, g->fetcher, g->store);
-	g->expiry = event_new(base, -1, EV_PERSIST, expiry_cb, g);
-	evtimer_add(g->expiry, &tv);
 	sip_transport_set_gate(t, gate_cb, closed_cb, g);
 	return g;
 }
@@ -406,7 +418,6 @@ gate_free(struct gate *g)
 	sip_transport_set_gate(g->t, NULL, NULL, NULL);
 	while (g->conns != NULL)
 		gconn_free(g->conns);
-	event_free(g->expiry);
 	rev_engine_free(g->engine);
 	rev_fetch_free(g->fetcher);
 	rev_store_free(g->store);

@@ -375,6 +375,9 @@ cert_cmd_check(struct cert_env *env, int argc, char **argv)
 			    o.v.result == REV_GOOD ? "good" : "revoked",
 			    o.v.source, o.v.fallback ? ", fallback" : "",
 			    o.v.reason);
+		else if (pr.ok && zone != NULL)
+			printf("  revocation: not checked (revocation.mode is "
+			    "off, or the zone's revocation is false)\n");
 		else if (pr.ok)
 			printf("  revocation: not checked (no --crl, --ocsp "
 			    "or --cdp)\n");

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl gzip "$PYTHON"
-plan 43
+plan 47
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -215,3 +215,28 @@ zcheck --zone nosuch --chain "$P/good.chain"
     ok "--zone with an unknown name: exit 2" || not_ok "--zone with an unknown name: exit 2" "exit $RC" "$ERR"
 zcheck --zone strict --trust "$P/root.pem" --chain "$P/good.chain"
 [ "$RC" -eq 2 ] && ok "--zone and --trust together: exit 2" || not_ok "--zone and --trust together: exit 2" "exit $RC" "$ERR"
+
+# ---- each revocation switch of the configuration, through --zone.
+# zrev SETTINGS: the revocation group of the configuration.
+zrev() { sed -i "s/^revocation: .*/revocation: { use_ocsp = false; $1 };/" "$CONF"; }
+zrev 'mode = "off";'
+zcheck --zone lenient --chain "$P/bad.chain"
+[ "$RC" -eq 0 ] && grep -q "revocation: not checked (revocation.mode is off" <<<"$OUT" &&
+    ok "mode = off: no revocation check, the revoked peer passes" ||
+    not_ok "mode = off: no revocation check, the revoked peer passes" "exit $RC" "$OUT" "$ERR"
+zrev 'use_crls = false;'
+zcheck --zone lenient --chain "$P/bad.chain"
+[ "$RC" -eq 0 ] && grep -q "no revocation source is enabled" <<<"$OUT" &&
+    ok "use_crls = false (and no OCSP): the manual CRL is not used, fallback" ||
+    not_ok "use_crls = false (and no OCSP): the manual CRL is not used, fallback" "exit $RC" "$OUT" "$ERR"
+rm -f "$P/manual.crl"
+zrev 'allow_cdp_download = false;'
+zcheck --zone lenient --chain "$P/bad.chain"
+[ "$RC" -eq 0 ] && grep -q "source fallback" <<<"$OUT" &&
+    ok "allow_cdp_download = false, no CRL held: fallback, not revoked" ||
+    not_ok "allow_cdp_download = false, no CRL held: fallback, not revoked" "exit $RC" "$OUT" "$ERR"
+zrev 'allow_cdp_download = true;'
+zcheck --zone lenient --chain "$P/bad.chain"
+[ "$RC" -eq 1 ] && head -n 1 <<<"$OUT" | grep -q "revoked by the CRL .*(cdp" &&
+    ok "allow_cdp_download = true: the CDP is downloaded and the peer refused" ||
+    not_ok "allow_cdp_download = true: the CDP is downloaded and the peer refused" "exit $RC" "$OUT" "$ERR"

@@ -4,13 +4,14 @@
 # answered, a revoked one (OCSP), a wrongly named one and a missing one are
 # refused with the reason logged; while the OCSP responder takes 5 s, other
 # connections are served at once (the loop does not wait); after a CRL
-# import and reload, a connected peer that is now revoked is disconnected.
+# import and reload, a connected peer that is now revoked is disconnected,
+# and so is one whose certificate expires.
 # The PKI comes from the openssl CLI, OCSP from `openssl ocsp`.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 21
+plan 23
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -106,6 +107,23 @@ else
     not_ok "the held partner gets its 200 once OCSP answers" "exit $rc" "$(cat "$T/slow.out")"
 fi
 mode ""
+
+# ---- a connected peer whose certificate expires is disconnected then.
+o req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=pexp" \
+    -addext "subjectAltName=DNS:sip.partner.example" -keyout "$P/pexp.key" -out "$P/pexp.csr"
+o ca -batch -config "$P/int.cnf" -extensions leaf -in "$P/pexp.csr" -out "$P/pexp.pem" \
+    -notext -enddate "$(date -u -d "@$(($(date +%s) + 8))" +%y%m%d%H%M%SZ)"
+cat "$P/pexp.pem" "$P/int.pem" >"$P/pexp.chain"
+log_mark
+zclient pexp send:"$MSG/options.msg" expect:200 closed:30 >"$T/exp.out" 2>&1
+if [ "$(statuses "$T/exp.out")" = 200 ] && grep -q "^CLOSED" "$T/exp.out"; then
+    ok "a peer whose certificate expires while connected is answered, then disconnected"
+else
+    not_ok "a peer whose certificate expires while connected is answered, then disconnected" \
+        "$(cat "$T/exp.out")"
+fi
+check "... and the log says the certificate has expired" \
+    _poll 5 eval "log_since_mark | grep 'event=\"peer refused\"' | grep -q 'certificate has expired'"
 
 # ---- a connected peer revoked by a CRL update is disconnected.
 # CRLs only from now on: the late certificate passes (no CRL: not revoked).
