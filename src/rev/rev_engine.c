@@ -281,14 +281,20 @@ cache_find(struct rev_engine *e, const char *key, time_t now)
 	return NULL;
 }
 
+/*
+ * Keep an answer until its nextUpdate, bounded by max_age after its
+ * thisUpdate (revocation.ocsp_max_age, when set) and by a day.
+ */
 static void
 cache_put(struct rev_engine *e, const char *key,
-    const struct rev_ocsp_answer *a, time_t now)
+    const struct rev_ocsp_answer *a, time_t now, long max_age)
 {
 	struct cache_ent *ce, **pp;
 	time_t exp = a->next_update != 0 ? a->next_update :
 	    now + OCSP_CACHE_NO_NEXT;
 
+	if (max_age > 0 && exp > a->this_update + max_age)
+		exp = a->this_update + max_age;
 	if (exp > now + OCSP_CACHE_MAX_AGE)
 		exp = now + OCSP_CACHE_MAX_AGE;
 	if (exp <= now || cache_find(e, key, now) != NULL)
@@ -417,7 +423,7 @@ fetch_done(const struct rev_fetch_result *r, void *arg)
 				    c->p.ocsp_max_age, &cs->in.ocsp);
 				if (cs->in.ocsp.status != REV_OCSP_INVALID)
 					cache_put(e, pf->key, &cs->in.ocsp,
-					    c->now);
+					    c->now, c->p.ocsp_max_age);
 			}
 		} else {
 			cs->in.cdp_fetched = 1;
