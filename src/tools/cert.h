@@ -10,6 +10,8 @@
 
 #include <openssl/x509.h>
 
+#include <stdio.h>
+
 #include "conf/conf.h"
 
 #define CERT_OK		0
@@ -31,6 +33,19 @@ struct conf	*cert_conf(struct cert_env *env);
 /* "sipedge-cert: " + message + newline on stderr. */
 void		 cert_err(const char *fmt, ...)
 		     __attribute__((format(printf, 1, 2)));
+
+/*
+ * A wrong argument: "sipedge-cert: " + the sentence, then usage(stderr);
+ * returns CERT_USAGE.
+ */
+int		 cert_usage_error(void (*usage)(FILE *), const char *fmt, ...)
+		     __attribute__((format(printf, 2, 3)));
+/*
+ * The same for what getopt_long returned as '?' (unknown option) or ':'
+ * (missing value) in command cmd; names the option as written.
+ */
+int		 cert_option_error(void (*usage)(FILE *), const char *cmd,
+		     char **argv, int ch);
 
 int	cert_cmd_csr(struct cert_env *env, int argc, char **argv);
 int	cert_cmd_install(struct cert_env *env, int argc, char **argv);

@@ -38,25 +38,6 @@ crl_usage(FILE *f)
 	    "       sipedge-cert crl list\n");
 }
 
-static int
-usage_err(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-/* A usage problem: the sentence, then the usage, on stderr. */
-static int
-usage_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sipedge-cert: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	crl_usage(stderr);
-	return CERT_USAGE;
-}
-
 /* Number of revoked certificates a CRL lists. */
 static int
 crl_entries(X509_CRL *crl)
@@ -367,7 +348,7 @@ cert_cmd_crl(struct cert_env *env, int argc, char **argv)
 	struct conf *c;
 
 	if (sub == NULL)
-		return usage_err("crl: which command? import, remove or list");
+		return cert_usage_error(crl_usage, "crl: which command? import, remove or list");
 	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
 		crl_usage(stdout);
 		return CERT_OK;
@@ -375,12 +356,12 @@ cert_cmd_crl(struct cert_env *env, int argc, char **argv)
 	/* Check the arguments before reading the configuration. */
 	if (strcmp(sub, "import") == 0) {
 		if (argc != 3 || argv[2][0] == '-')
-			return usage_err("crl import takes one FILE");
+			return cert_usage_error(crl_usage, "crl import takes one FILE");
 	} else if (strcmp(sub, "remove") == 0 || strcmp(sub, "list") == 0) {
 		if (argc != 2)
-			return usage_err("crl %s takes no arguments", sub);
+			return cert_usage_error(crl_usage, "crl %s takes no arguments", sub);
 	} else
-		return usage_err("crl: unknown command '%s'", sub);
+		return cert_usage_error(crl_usage, "crl: unknown command '%s'", sub);
 
 	if ((c = cert_conf(env)) == NULL)
 		return CERT_FAIL;

@@ -50,45 +50,6 @@ usage(FILE *f)
 	    "       sipedge-cert [-c FILE] csr discard\n", TLS_CSR_KEY_WORDS);
 }
 
-/* A wrong argument: the sentence, then the usage; returns CERT_USAGE. */
-static int __attribute__((format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	cert_err("%s", msg);
-	free(msg);
-	usage(stderr);
-	return CERT_USAGE;
-}
-
-/*
- * The message for what getopt_long returned as '?' or ':'.  A long option
- * is named as written (optopt holds its value, not its name).
- */
-static int
-option_error(const char *cmd, char **argv, int ch)
-{
-	const char *arg = argv[optind - 1];
-	char *opt;
-	int rv;
-
-	if (strncmp(arg, "--", 2) == 0)
-		opt = xstrndup(arg, strcspn(arg, "="));
-	else
-		opt = xasprintf("-%c", optopt);
-	if (ch == ':')
-		rv = usage_error("%s: %s needs a value", cmd, opt);
-	else
-		rv = usage_error("%s: unknown option %s", cmd, opt);
-	free(opt);
-	return rv;
-}
-
 static void
 pending_paths(struct conf *c, struct pending *p)
 {
@@ -376,7 +337,7 @@ csr_new(struct cert_env *env, int argc, char **argv)
 			break;
 		case 'a':
 			if ((e = tls_csr_san_parse(optarg, &cause)) == NULL) {
-				rv = usage_error("csr new: --san \"%s\": %s",
+				rv = cert_usage_error(usage, "csr new: --san \"%s\": %s",
 				    optarg, cause);
 				goto out;
 			}
@@ -386,22 +347,22 @@ csr_new(struct cert_env *env, int argc, char **argv)
 			replace = 1;
 			break;
 		default:
-			rv = option_error("csr new", argv, ch);
+			rv = cert_option_error(usage, "csr new", argv, ch);
 			goto out;
 		}
 	}
 	if (optind < argc) {
-		rv = usage_error("csr new: unexpected argument '%s'",
+		rv = cert_usage_error(usage, "csr new: unexpected argument '%s'",
 		    argv[optind]);
 		goto out;
 	}
 	if (!tls_csr_key_is_valid(keyword)) {
-		rv = usage_error("csr new: --key %s is not a key type: use "
+		rv = cert_usage_error(usage, "csr new: --key %s is not a key type: use "
 		    "one of " TLS_CSR_KEY_WORDS, keyword);
 		goto out;
 	}
 	if (given_subject_check(&s, &cause) == -1) {
-		rv = usage_error("csr new: %s", cause);
+		rv = cert_usage_error(usage, "csr new: %s", cause);
 		goto out;
 	}
 
@@ -493,11 +454,11 @@ csr_show(struct cert_env *env, int argc, char **argv)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		if (ch != 'p')
-			return option_error("csr show", argv, ch);
+			return cert_option_error(usage, "csr show", argv, ch);
 		pem = 1;
 	}
 	if (optind < argc)
-		return usage_error("csr show: unexpected argument '%s'",
+		return cert_usage_error(usage, "csr show: unexpected argument '%s'",
 		    argv[optind]);
 	if ((c = cert_conf(env)) == NULL)
 		return CERT_FAIL;
@@ -549,7 +510,7 @@ csr_discard(struct cert_env *env, int argc, char **argv)
 	struct conf *c;
 
 	if (argc > 1)
-		return usage_error("csr discard: unexpected argument '%s'",
+		return cert_usage_error(usage, "csr discard: unexpected argument '%s'",
 		    argv[1]);
 	if ((c = cert_conf(env)) == NULL)
 		return CERT_FAIL;
@@ -586,6 +547,6 @@ cert_cmd_csr(struct cert_env *env, int argc, char **argv)
 		return csr_show(env, argc - 1, argv + 1);
 	if (strcmp(argv[1], "discard") == 0)
 		return csr_discard(env, argc - 1, argv + 1);
-	return usage_error("csr: unknown subcommand '%s' (new, show or "
+	return cert_usage_error(usage, "csr: unknown subcommand '%s' (new, show or "
 	    "discard)", argv[1]);
 }

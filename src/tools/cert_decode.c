@@ -43,45 +43,6 @@ convert_usage(FILE *f)
 	fprintf(f, "usage: sipedge-cert convert FILE --to pem|der [-o OUT]\n");
 }
 
-/* A wrong argument: the sentence, then the usage; returns CERT_USAGE. */
-static int __attribute__((format(printf, 2, 3)))
-usage_error(void (*usage)(FILE *), const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	cert_err("%s", msg);
-	free(msg);
-	usage(stderr);
-	return CERT_USAGE;
-}
-
-/*
- * The message for what getopt_long returned as '?' or ':'.  A long option
- * is named as written (optopt holds its value, not its name).
- */
-static int
-option_error(void (*usage)(FILE *), const char *cmd, char **argv, int ch)
-{
-	const char *arg = argv[optind - 1];
-	char *opt;
-	int rv;
-
-	if (strncmp(arg, "--", 2) == 0)
-		opt = xstrndup(arg, strcspn(arg, "="));
-	else
-		opt = xasprintf("-%c", optopt);
-	if (ch == ':')
-		rv = usage_error(usage, "%s: %s needs a value", cmd, opt);
-	else
-		rv = usage_error(usage, "%s: unknown option %s", cmd, opt);
-	free(opt);
-	return rv;
-}
-
 /* "s" for plurals. */
 static const char *
 plural(long n)
@@ -486,12 +447,12 @@ cert_cmd_decode(struct cert_env *env, int argc, char **argv)
 	optind = 0;
 	opterr = 0;
 	if ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1)
-		return option_error(decode_usage, "decode", argv, ch);
+		return cert_option_error(decode_usage, "decode", argv, ch);
 	if (optind == argc)
-		return usage_error(decode_usage, "decode: name the FILE to "
+		return cert_usage_error(decode_usage, "decode: name the FILE to "
 		    "decode");
 	if (optind + 1 < argc)
-		return usage_error(decode_usage, "decode: one FILE at a time "
+		return cert_usage_error(decode_usage, "decode: one FILE at a time "
 		    "('%s' is one too many)", argv[optind + 1]);
 	path = argv[optind];
 	if ((buf = pki_slurp(path, &len, &cause)) == NULL) {
@@ -698,23 +659,23 @@ cert_cmd_convert(struct cert_env *env, int argc, char **argv)
 			outpath = optarg;
 			break;
 		default:
-			return option_error(convert_usage, "convert", argv, ch);
+			return cert_option_error(convert_usage, "convert", argv, ch);
 		}
 	}
 	if (optind == argc)
-		return usage_error(convert_usage, "convert: name the FILE to "
+		return cert_usage_error(convert_usage, "convert: name the FILE to "
 		    "convert");
 	if (optind + 1 < argc)
-		return usage_error(convert_usage, "convert: one FILE at a time "
+		return cert_usage_error(convert_usage, "convert: one FILE at a time "
 		    "('%s' is one too many)", argv[optind + 1]);
 	if (to == NULL)
-		return usage_error(convert_usage, "convert: say which format "
+		return cert_usage_error(convert_usage, "convert: say which format "
 		    "with --to pem or --to der");
 	if (strcasecmp(to, "pem") != 0 && strcasecmp(to, "der") != 0)
-		return usage_error(convert_usage, "convert: --to %s is not a "
+		return cert_usage_error(convert_usage, "convert: --to %s is not a "
 		    "format: use pem or der", to);
 	if (outpath != NULL && *outpath == '\0')
-		return usage_error(convert_usage, "convert: -o needs a file "
+		return cert_usage_error(convert_usage, "convert: -o needs a file "
 		    "name");
 	to_der = strcasecmp(to, "der") == 0;
 	path = argv[optind];

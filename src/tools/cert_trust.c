@@ -1095,25 +1095,6 @@ out:
 
 /* --- dispatch ------------------------------------------------------- */
 
-static int
-usage_err(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-/* A usage problem: the sentence, then the usage, on stderr. */
-static int
-usage_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sipedge-cert: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	trust_usage(stderr);
-	return CERT_USAGE;
-}
-
 /* sipedge-cert trust: check the arguments, then run the command. */
 int
 cert_cmd_trust(struct cert_env *env, int argc, char **argv)
@@ -1123,7 +1104,7 @@ cert_cmd_trust(struct cert_env *env, int argc, char **argv)
 	int i, pem = 0;
 
 	if (sub == NULL)
-		return usage_err("trust: which command? list, show, add, "
+		return cert_usage_error(trust_usage, "trust: which command? list, show, add, "
 		    "remove or reset");
 	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
 		trust_usage(stdout);
@@ -1132,36 +1113,36 @@ cert_cmd_trust(struct cert_env *env, int argc, char **argv)
 	/* Check the arguments before reading the configuration. */
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "reset") == 0) {
 		if (argc != 2)
-			return usage_err("trust %s takes no arguments", sub);
+			return cert_usage_error(trust_usage, "trust %s takes no arguments", sub);
 	} else if (strcmp(sub, "show") == 0) {
 		for (i = 2; i < argc; i++) {
 			if (strcmp(argv[i], "--pem") == 0)
 				pem = 1;
 			else if (argv[i][0] == '-')
-				return usage_err("trust show: unknown option %s",
+				return cert_usage_error(trust_usage, "trust show: unknown option %s",
 				    argv[i]);
 			else if (sel != NULL)
-				return usage_err("trust show: one certificate at "
+				return cert_usage_error(trust_usage, "trust show: one certificate at "
 				    "a time (%s)", argv[i]);
 			else
 				sel = argv[i];
 		}
 		if (sel == NULL)
-			return usage_err("trust show: which certificate? Give "
+			return cert_usage_error(trust_usage, "trust show: which certificate? Give "
 			    "its index or fingerprint");
 	} else if (strcmp(sub, "add") == 0) {
 		if (argc != 3 || argv[2][0] == '-')
-			return usage_err("trust add takes one FILE");
+			return cert_usage_error(trust_usage, "trust add takes one FILE");
 	} else if (strcmp(sub, "remove") == 0) {
 		if (argc < 3)
-			return usage_err("trust remove: which certificates? "
+			return cert_usage_error(trust_usage, "trust remove: which certificates? "
 			    "Give indexes or fingerprints");
 		for (i = 2; i < argc; i++)
 			if (argv[i][0] == '-')
-				return usage_err("trust remove: unknown option "
+				return cert_usage_error(trust_usage, "trust remove: unknown option "
 				    "%s", argv[i]);
 	} else
-		return usage_err("trust: unknown command '%s'", sub);
+		return cert_usage_error(trust_usage, "trust: unknown command '%s'", sub);
 
 	if ((c = cert_conf(env)) == NULL)
 		return CERT_FAIL;

@@ -60,6 +60,43 @@ cert_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int
+cert_usage_error(void (*cmd_usage)(FILE *), const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sipedge-cert: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cmd_usage(stderr);
+	return CERT_USAGE;
+}
+
+int
+cert_option_error(void (*cmd_usage)(FILE *), const char *cmd, char **argv,
+    int ch)
+{
+	const char *arg = argv[optind - 1];
+	char *opt;
+	int rv;
+
+	/* A long option is named as written: optopt holds its value. */
+	if (strncmp(arg, "--", 2) == 0)
+		opt = xstrndup(arg, strcspn(arg, "="));
+	else
+		opt = xasprintf("-%c", optopt);
+	if (ch == ':')
+		rv = cert_usage_error(cmd_usage, "%s: %s needs a value", cmd,
+		    opt);
+	else
+		rv = cert_usage_error(cmd_usage, "%s: unknown option %s", cmd,
+		    opt);
+	free(opt);
+	return rv;
+}
+
 struct conf *
 cert_conf(struct cert_env *env)
 {
