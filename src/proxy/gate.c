@@ -245,6 +245,8 @@ start_check(struct gconn *gc, int initial)
 	const struct zpol *z;
 	const char *which = NULL;
 	struct tls_peer_result pr;
+	struct tls_peer_policy pp;
+	size_t i;
 	char *why;
 
 	if (gc->check != NULL) {
@@ -253,12 +255,27 @@ start_check(struct gconn *gc, int initial)
 	}
 	gc->in_check = 1;
 	gc->sync = SIP_GATE_HOLD;
-	z = classify(g, o->peer_ip, &which);
 	free(gc->zone);
 	free(gc->expected);
-	gc->zone = xstrdup(z != NULL ? z->name : "default");
-	gc->expected = z == NULL ? NULL : xstrdup(z->peer_name != NULL ?
-	    z->peer_name : which);
+	if (sip_conn_outbound(gc->c)) {
+		/* We connected to a zone's peer: it must prove the identity
+		 * the zone expects of it, as a TLS server. */
+		z = NULL;
+		for (i = 0; i < g->nzones && sip_conn_zone(gc->c) != NULL; i++)
+			if (strcmp(g->zones[i].name, sip_conn_zone(gc->c)) == 0)
+				z = &g->zones[i];
+		gc->zone = xstrdup(sip_conn_zone(gc->c) != NULL ?
+		    sip_conn_zone(gc->c) : "default");
+		gc->expected = sip_conn_expected(gc->c) != NULL ?
+		    xstrdup(sip_conn_expected(gc->c)) : NULL;
+	} else {
+		z = classify(g, o->peer_ip, &which);
+		gc->zone = xstrdup(z != NULL ? z->name : "default");
+		gc->expected = z == NULL ? NULL : xstrdup(z->peer_name != NULL ?
+		    z->peer_name : which);
+	}
+	pp = z != NULL ? z->pp : g->def.pp;
+	pp.role = sip_conn_outbound(gc->c) ? TLS_PEER_SERVER : TLS_PEER_CLIENT;
 	if (gc->chain == NULL || sk_X509_num(gc->chain) == 0) {
 		if (z != NULL && z->tls_verify) {
 			why = xasprintf("zone %s requires a client certificate "
@@ -277,8 +294,7 @@ start_check(struct gconn *gc, int initial)
 		gc->in_check = 0;
 		return;
 	}
-	if (!tls_peer_verify(gc->chain, g->trust, gc->expected,
-	    z != NULL ? &z->pp : &g->def.pp, 0, &pr)) {
+	if (!tls_peer_verify(gc->chain, g->trust, gc->expected, &pp, 0, &pr)) {
 		g->st.refused++;
 		log_verdict(gc, 0, NULL, NULL, pr.reason);
 		decide(gc, 0, pr.reason);

@@ -36,6 +36,7 @@
 #define FLUSH_TIMEOUT	5	/* s to flush output before a forced close */
 
 enum conn_state {
+	CONN_CONNECTING,	/* outbound: TCP connect in progress */
 	CONN_HANDSHAKE,		/* TLS handshake in progress */
 	CONN_GATED,		/* held at the peer gate: nothing read */
 	CONN_OPEN,		/* reading and answering */
@@ -64,6 +65,12 @@ struct sip_conn {
 	struct event		*rd_timer;	/* incomplete message deadline */
 	struct event		*free_ev;	/* deferred free */
 	struct sip_origin	 origin;
+	int			 outbound;
+	char			*zone;		/* outbound: the flow's zone */
+	char			*expected;	/* outbound: identity to prove */
+	void			(*ready)(struct sip_conn *, int, const char *,
+				    void *);
+	void			*ready_arg;
 	struct sip_conn		*prev, *next;
 };
 
@@ -85,6 +92,19 @@ struct sip_transport {
 };
 
 static void conn_close(struct sip_conn *, enum log_level, const char *);
+static void fill_local(struct sip_conn *);
+
+/* Tell an outbound connection's opener, once, how it went. */
+static void
+conn_ready(struct sip_conn *c, int ok, const char *why)
+{
+	void (*ready)(struct sip_conn *, int, const char *, void *) = c->ready;
+
+	if (ready == NULL)
+		return;
+	c->ready = NULL;
+	ready(c, ok, why, c->ready_arg);
+}
 
 /* --- profiles ------------------------------------------------------- */
 
@@ -244,6 +264,9 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (t->gate_closed != NULL && c->transport == TP_TLS)
 		t->gate_closed(c, t->gate_arg);
+	conn_ready(c, 0, "the connection closed before it was ready");
+	free(c->zone);
+	free(c->expected);
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -318,8 +341,11 @@ conn_close(struct sip_conn *c, enum log_level lvl, const char *reason)
 	bufferevent_enable(c->bev, EV_WRITE);
 }
 
-/* Text of the TLS (or socket) error behind a bufferevent error. */
-static void
+/*
+ * Text of the TLS (or socket) error behind a bufferevent error; 1 when it
+ * came from TLS, 0 from the socket.
+ */
+static int
 conn_error_text(struct sip_conn *c, char *buf, size_t bufsz)
 {
 	unsigned long e, last = 0;
@@ -342,10 +368,12 @@ conn_error_text(struct sip_conn *c, char *buf, size_t bufsz)
 			snprintf(buf, bufsz, "%s", r);
 		else
 			ERR_error_string_n(last, buf, bufsz);
+		return 1;
 	} else if (err != 0)
 		snprintf(buf, bufsz, "%s", evutil_socket_error_to_string(err));
 	else
 		snprintf(buf, bufsz, "connection reset");
+	return 0;
 }
 
 static void conn_read_cb(struct bufferevent *, void *);
@@ -371,13 +399,42 @@ sip_conn_gate_open(struct sip_conn *c)
 	if (c->state != CONN_GATED)
 		return;
 	c->state = CONN_OPEN;
-	conn_read_cb(c->bev, c);	/* what arrived while held */
+	conn_ready(c, 1, NULL);
+	if (c->state == CONN_OPEN)
+		conn_read_cb(c->bev, c);	/* what arrived while held */
 }
 
 void
 sip_conn_refuse(struct sip_conn *c, const char *reason)
 {
+	conn_ready(c, 0, reason);
 	conn_close(c, LOG_LVL_WARN, reason);
+}
+
+int
+sip_conn_outbound(const struct sip_conn *c)
+{
+	return c->outbound;
+}
+
+const char *
+sip_conn_zone(const struct sip_conn *c)
+{
+	return c->zone;
+}
+
+const char *
+sip_conn_expected(const struct sip_conn *c)
+{
+	return c->expected;
+}
+
+int
+sip_conn_send(struct sip_conn *c, const char *buf, size_t len)
+{
+	if (c->state == CONN_CLOSING || c->bev == NULL)
+		return -1;
+	return bufferevent_write(c->bev, buf, len) == 0 ? 0 : -1;
 }
 
 static void
@@ -420,10 +477,23 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct sip_conn *c = arg;
 	char why[256];
+	int tls_err;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		if (c->outbound)
+			fill_local(c);
 		if (c->transport == TP_TLS)
 			conn_handshake_done(c);
+		else if (c->state == CONN_CONNECTING) {
+			struct timeval idle = { c->profile->idle_timeout, 0 };
+
+			event_del(c->hs_timer);
+			bufferevent_set_timeouts(c->bev, &idle, NULL);
+			c->state = CONN_OPEN;
+			log_event(LOG_LVL_DEBUG, "sip", "connection open", "peer",
+			    c->origin.peer_str, "transport", "tcp", NULL);
+			conn_ready(c, 1, NULL);
+		}
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
@@ -431,8 +501,22 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
-		conn_error_text(c, why, sizeof why);
-		if (c->state == CONN_HANDSHAKE) {
+		tls_err = conn_error_text(c, why, sizeof why);
+		if (c->state == CONN_CONNECTING) {
+			char *r = xasprintf("%s: %s", tls_err ?
+			    "TLS negotiation failure" : "connect failed", why);
+
+			log_event(LOG_LVL_WARN, "sip", "connect failed", "peer",
+			    c->origin.peer_str, "transport",
+			    conf_transport_name(c->transport), "reason", why, NULL);
+			conn_ready(c, 0, r);
+			free(r);
+			conn_schedule_free(c);
+		} else if (c->state == CONN_HANDSHAKE) {
+			char *r = xasprintf("TLS negotiation failure: %s", why);
+
+			conn_ready(c, 0, r);
+			free(r);
 			log_event(LOG_LVL_WARN, "tls", "handshake failed", "peer",
 			    c->origin.peer_str, "reason", why, NULL);
 			conn_schedule_free(c);
@@ -441,7 +525,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
-		if (c->state == CONN_HANDSHAKE) {
+		if (c->state == CONN_HANDSHAKE || c->state == CONN_CONNECTING) {
+			conn_ready(c, 0, "TLS negotiation failure: the peer "
+			    "closed the connection during the handshake");
 			log_event(LOG_LVL_WARN, "tls", "handshake failed", "peer",
 			    c->origin.peer_str, "reason",
 			    "peer closed the connection during the handshake", NULL);
@@ -456,9 +542,17 @@ conn_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sip_conn *c = arg;
 
-	log_event(LOG_LVL_WARN, "tls", "handshake timeout", "peer",
-	    c->origin.peer_str, "reason", "no TLS handshake completed in time",
-	    NULL);
+	if (c->state == CONN_CONNECTING && c->transport != TP_TLS) {
+		log_event(LOG_LVL_WARN, "sip", "connect failed", "peer",
+		    c->origin.peer_str, "transport", "tcp", "reason",
+		    "no connection in time", NULL);
+		conn_ready(c, 0, "connect failed: timed out");
+	} else {
+		log_event(LOG_LVL_WARN, "tls", "handshake timeout", "peer",
+		    c->origin.peer_str, "reason", "no TLS handshake completed "
+		    "in time", NULL);
+		conn_ready(c, 0, "TLS negotiation failure: timed out");
+	}
 	conn_schedule_free(c);
 }
 
@@ -541,6 +635,91 @@ fill_origin(struct sip_origin *o, int transport, int fd,
 	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
 		net_addr_ip((struct sockaddr *)&local, o->local_ip,
 		    sizeof o->local_ip, &o->local_port);
+}
+
+/* An outbound connection's local address, once it is connected. */
+static void
+fill_local(struct sip_conn *c)
+{
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof local;
+	int fd = bufferevent_getfd(c->bev);
+
+	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
+		net_addr_ip((struct sockaddr *)&local, c->origin.local_ip,
+		    sizeof c->origin.local_ip, &c->origin.local_port);
+}
+
+struct sip_conn *
+sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
+    char **cause)
+{
+	struct sip_profile *p = t->profile;
+	struct sip_conn *c;
+	struct timeval tv;
+	SSL *ssl = NULL;
+
+	if (t->stopping || p == NULL) {
+		*cause = xstrdup("the transport is stopping");
+		return NULL;
+	}
+	if (o->transport == TP_TLS && (p->server_ctx == NULL ||
+	    (ssl = SSL_new(p->server_ctx)) == NULL)) {
+		ERR_clear_error();
+		*cause = xstrdup("no TLS context to connect with");
+		return NULL;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->magic = CONN_MAGIC;
+	c->t = t;
+	c->transport = o->transport;
+	c->profile = p;
+	sip_profile_ref(p);
+	c->outbound = 1;
+	c->zone = o->zone != NULL ? xstrdup(o->zone) : NULL;
+	c->expected = o->expected != NULL ? xstrdup(o->expected) : NULL;
+	c->ready = o->ready;
+	c->ready_arg = o->arg;
+	fill_origin(&c->origin, o->transport, -1, o->addr, o->addrlen);
+	c->origin.conn = c;
+	c->hs_timer = evtimer_new(t->base, conn_hs_timeout_cb, c);
+	c->rd_timer = evtimer_new(t->base, conn_rd_timeout_cb, c);
+	c->free_ev = event_new(t->base, -1, 0, conn_free_cb, c);
+	if (ssl != NULL) {
+		if (o->server_name != NULL)
+			SSL_set_tlsext_host_name(ssl, o->server_name);
+		c->bev = bufferevent_openssl_socket_new(t->base, -1, ssl,
+		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
+		    BEV_OPT_DEFER_CALLBACKS);
+		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else
+		c->bev = bufferevent_socket_new(t->base, -1,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	c->state = CONN_CONNECTING;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, p->max_message_size + 4096);
+	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->next = t->conns;
+	if (t->conns)
+		t->conns->prev = c;
+	t->conns = c;
+	t->nconns++;
+	/* The whole of connect and handshake is bounded. */
+	tv.tv_sec = p->handshake_timeout;
+	tv.tv_usec = 0;
+	evtimer_add(c->hs_timer, &tv);
+	if (bufferevent_socket_connect(c->bev, o->addr, (int)o->addrlen) != 0) {
+		*cause = xasprintf("cannot connect to %s: %s",
+		    c->origin.peer_str, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()));
+		c->ready = NULL;
+		conn_schedule_free(c);
+		return NULL;
+	}
+	log_event(LOG_LVL_DEBUG, "sip", "connecting", "peer",
+	    c->origin.peer_str, "transport", conf_transport_name(c->transport),
+	    "zone", c->zone != NULL ? c->zone : "-", NULL);
+	return c;
 }
 
 static void

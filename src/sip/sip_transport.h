@@ -97,6 +97,37 @@ void			 sip_conn_refuse(struct sip_conn *c, const char *reason);
 /* The connection's peer, as the gate saw it. */
 const struct sip_origin	*sip_conn_origin(const struct sip_conn *c);
 
+/*
+ * Outbound connections (to a zone's peer).  The connection is made on the
+ * loop; ready(c, ok, why, arg) runs once: ok when messages can flow (for
+ * TLS: after the handshake and the gate's verdict), or not with the reason
+ * (connect failure, TLS failure, refused peer, closed before it was
+ * ready).  After ready(ok), closed_cb of the gate and the connection's
+ * life are as for inbound connections; responses and requests arriving on
+ * it go to the transport's message callback.
+ */
+struct sip_conn_opts {
+	int			 transport;	/* TP_TCP or TP_TLS */
+	const struct sockaddr	*addr;
+	socklen_t		 addrlen;
+	const char		*server_name;	/* TLS SNI, or NULL */
+	const char		*zone;		/* the flow's zone, for the gate */
+	const char		*expected;	/* identity the peer must prove */
+	void			(*ready)(struct sip_conn *c, int ok,
+				    const char *why, void *arg);
+	void			*arg;
+};
+struct sip_conn		*sip_conn_open(struct sip_transport *t,
+			    const struct sip_conn_opts *o, char **cause);
+/* Queue buf on c; 0, or -1 when c is closing. */
+int			 sip_conn_send(struct sip_conn *c, const char *buf,
+			    size_t len);
+/* 1 when we opened c (the peer is a TLS server to us). */
+int			 sip_conn_outbound(const struct sip_conn *c);
+/* The zone and expected identity given to sip_conn_open, or NULL. */
+const char		*sip_conn_zone(const struct sip_conn *c);
+const char		*sip_conn_expected(const struct sip_conn *c);
+
 /* The profile new connections take (referenced; the old one is dropped). */
 void			 sip_transport_set_profile(struct sip_transport *t,
 			    struct sip_profile *p);
