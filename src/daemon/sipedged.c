@@ -23,6 +23,7 @@
 #include "daemon/snapshot.h"
 #include "proxy/gate.h"
 #include "proxy/proxy.h"
+#include "proxy/zone.h"
 #include "sip/sip_transport.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -44,6 +45,7 @@ static struct {
 	struct sip_transport	*transport;
 	struct proxy		*proxy;
 	struct gate		*gate;
+	struct zones		*zones;
 	struct slot		*slots;
 	size_t			 nslots;
 	char			*pid_file;
@@ -298,6 +300,8 @@ install(struct snapshot *s)
 	sip_transport_set_profile(d.transport, s->profile);
 	proxy_set_names(d.proxy, s->names, s->nnames);
 	gate_apply(d.gate, s->conf, s->tls);
+	if (d.zones != NULL)
+		zones_apply(d.zones, s->conf);
 	if (d.current != s)
 		snapshot_unref(&d.current);
 	d.current = s;
@@ -504,7 +508,32 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	return 0;
 }
 
+/* One line per zone peer. */
+static void
+zone_line(const struct zone_peer_info *i, void *arg)
+{
+	struct ctl_reply *r = arg;
+	char t[32];
+
+	ctl_reply_add(r, "%s %s %s:%d %s since %s%s%s", i->zone, i->transport,
+	    i->peer, i->port, zone_peer_state_name(i->state),
+	    iso_time(i->since, t, sizeof t), *i->reason ? ": " : "", i->reason);
+}
+
+/* zones: every neighbor zone's peers, their state and why. */
+static int
+ctl_zones(const char *args, struct ctl_reply *r, void *arg)
+{
+	(void)args;
+	(void)arg;
+	if (d.zones != NULL)
+		zones_walk(d.zones, zone_line, r);
+	return 0;
+}
+
 static const struct ctl_command ctl_cmds[] = {
+	{ "zones", "", "each neighbor zone peer: zone, transport, peer:port, "
+	    "state, since, and why it failed", 0, ctl_zones },
 	{ "reload", "", "reload the configuration, like SIGHUP, and answer "
 	    "with its errors", 0, ctl_reload },
 	{ "status", "", "version, uptime, configuration and server "
@@ -541,6 +570,9 @@ stop(const char *sig)
 	/* No more commands: a reload now would reopen what is closing. */
 	ctl_server_free(d.ctl);
 	d.ctl = NULL;
+	/* Zone connections close with the rest, without reconnecting. */
+	zones_free(d.zones);
+	d.zones = NULL;
 	free_slots(d.slots, d.nslots);	/* the transport closes the sockets */
 	d.slots = NULL;
 	d.nslots = 0;
@@ -743,6 +775,7 @@ main(int argc, char **argv)
 	d.proxy = proxy_new();
 	d.transport = sip_transport_new(d.base, proxy_on_message, d.proxy);
 	d.gate = gate_new(d.base, d.transport);
+	d.zones = zones_new(d.base, d.transport);
 	/* Bind before detaching, so that a busy port fails the start visibly. */
 	if (reconcile_listeners(snap->conf, &cause) == -1) {
 		log_event(LOG_LVL_ERROR, "daemon", "start failed", "reason",
@@ -791,6 +824,7 @@ main(int argc, char **argv)
 
 	ctl_server_free(d.ctl);
 	free(d.ctl_path);
+	zones_free(d.zones);
 	gate_free(d.gate);
 	sip_transport_free(d.transport);
 	proxy_free(d.proxy);

@@ -43,6 +43,7 @@ struct gconn {
 	int			 open;		/* messages flow */
 	int			 in_check;	/* inside rev_engine_check */
 	enum sip_gate		 sync;		/* verdict given during it */
+	char			*why;		/* ... and why, when refused */
 	time_t			 not_after;	/* earliest in the path */
 	struct event		*expiry;	/* fires just after it */
 	char			*zone;		/* for logs */
@@ -146,6 +147,7 @@ gconn_free(struct gconn *gc)
 	free(gc->zone);
 	free(gc->expected);
 	free(gc->subject);
+	free(gc->why);
 	free(gc);
 	g->st.open--;
 }
@@ -182,6 +184,10 @@ decide(struct gconn *gc, int ok, const char *why)
 		gc->sync = ok ? SIP_GATE_OPEN : SIP_GATE_REFUSE;
 		if (ok)
 			gc->open = 1;
+		else {
+			free(gc->why);
+			gc->why = xasprintf("peer certificate refused: %s", why);
+		}
 		return;
 	}
 	if (!ok) {
@@ -349,8 +355,12 @@ gate_cb(struct sip_conn *c, SSL *ssl, const struct sip_origin *o, void *arg)
 	}
 	start_check(gc, 1);
 	verdict = gc->sync;
-	if (verdict == SIP_GATE_REFUSE)
-		gconn_free(gc);	/* the transport closes the connection */
+	if (verdict == SIP_GATE_REFUSE) {
+		/* Close it with the reason (an outbound opener hears it). */
+		sip_conn_refuse(c, gc->why != NULL ? gc->why :
+		    "peer certificate refused");
+		gconn_free(gc);
+	}
 	return verdict;
 }
 
@@ -376,7 +386,8 @@ recheck(struct gconn *gc)
 		gc->sync = SIP_GATE_HOLD;
 		gc->open = 0;
 		gc->g->st.dropped++;
-		sip_conn_refuse(gc->c, "peer certificate no longer accepted");
+		sip_conn_refuse(gc->c, gc->why != NULL ? gc->why :
+		    "peer certificate no longer accepted");
 	}
 }
 

@@ -70,7 +70,11 @@ struct sip_conn {
 	char			*expected;	/* outbound: identity to prove */
 	void			(*ready)(struct sip_conn *, int, const char *,
 				    void *);
+	void			(*closed)(struct sip_conn *, void *);
 	void			*ready_arg;
+	int			 fd;		/* outbound, until bev owns it */
+	struct event		*conn_ev;	/* outbound: connect finished */
+	SSL			*ssl;		/* outbound TLS, until bev owns it */
 	struct sip_conn		*prev, *next;
 };
 
@@ -103,6 +107,8 @@ conn_ready(struct sip_conn *c, int ok, const char *why)
 	if (ready == NULL)
 		return;
 	c->ready = NULL;
+	if (!ok)
+		c->closed = NULL;	/* never ready: nothing to close */
 	ready(c, ok, why, c->ready_arg);
 }
 
@@ -265,6 +271,8 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 	if (t->gate_closed != NULL && c->transport == TP_TLS)
 		t->gate_closed(c, t->gate_arg);
 	conn_ready(c, 0, "the connection closed before it was ready");
+	if (c->closed != NULL)
+		c->closed(c, c->ready_arg);
 	free(c->zone);
 	free(c->expected);
 
@@ -277,6 +285,11 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 	t->nconns--;
 	if (c->bev)
 		bufferevent_free(c->bev);
+	else if (c->fd >= 0 && c->outbound)
+		close(c->fd);
+	if (c->conn_ev != NULL)
+		event_free(c->conn_ev);
+	SSL_free(c->ssl);
 	event_free(c->hs_timer);
 	event_free(c->rd_timer);
 	event_free(c->free_ev);
@@ -293,6 +306,8 @@ conn_schedule_free(struct sip_conn *c)
 	c->state = CONN_CLOSING;
 	event_del(c->hs_timer);
 	event_del(c->rd_timer);
+	if (c->conn_ev != NULL)
+		event_del(c->conn_ev);
 	if (c->bev)
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	event_active(c->free_ev, EV_TIMEOUT, 0);
@@ -411,6 +426,14 @@ sip_conn_refuse(struct sip_conn *c, const char *reason)
 	conn_close(c, LOG_LVL_WARN, reason);
 }
 
+void
+sip_conn_forget(struct sip_conn *c)
+{
+	c->ready = NULL;
+	c->closed = NULL;
+	c->ready_arg = NULL;
+}
+
 int
 sip_conn_outbound(const struct sip_conn *c)
 {
@@ -484,16 +507,6 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			fill_local(c);
 		if (c->transport == TP_TLS)
 			conn_handshake_done(c);
-		else if (c->state == CONN_CONNECTING) {
-			struct timeval idle = { c->profile->idle_timeout, 0 };
-
-			event_del(c->hs_timer);
-			bufferevent_set_timeouts(c->bev, &idle, NULL);
-			c->state = CONN_OPEN;
-			log_event(LOG_LVL_DEBUG, "sip", "connection open", "peer",
-			    c->origin.peer_str, "transport", "tcp", NULL);
-			conn_ready(c, 1, NULL);
-		}
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
@@ -502,18 +515,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_ERROR) {
 		tls_err = conn_error_text(c, why, sizeof why);
-		if (c->state == CONN_CONNECTING) {
+		if (c->state == CONN_HANDSHAKE) {
 			char *r = xasprintf("%s: %s", tls_err ?
-			    "TLS negotiation failure" : "connect failed", why);
-
-			log_event(LOG_LVL_WARN, "sip", "connect failed", "peer",
-			    c->origin.peer_str, "transport",
-			    conf_transport_name(c->transport), "reason", why, NULL);
-			conn_ready(c, 0, r);
-			free(r);
-			conn_schedule_free(c);
-		} else if (c->state == CONN_HANDSHAKE) {
-			char *r = xasprintf("TLS negotiation failure: %s", why);
+			    "TLS negotiation failure" : "connection lost during "
+			    "the TLS handshake", why);
 
 			conn_ready(c, 0, r);
 			free(r);
@@ -525,7 +530,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
-		if (c->state == CONN_HANDSHAKE || c->state == CONN_CONNECTING) {
+		if (c->state == CONN_HANDSHAKE) {
 			conn_ready(c, 0, "TLS negotiation failure: the peer "
 			    "closed the connection during the handshake");
 			log_event(LOG_LVL_WARN, "tls", "handshake failed", "peer",
@@ -542,9 +547,10 @@ conn_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sip_conn *c = arg;
 
-	if (c->state == CONN_CONNECTING && c->transport != TP_TLS) {
+	if (c->state == CONN_CONNECTING) {
 		log_event(LOG_LVL_WARN, "sip", "connect failed", "peer",
-		    c->origin.peer_str, "transport", "tcp", "reason",
+		    c->origin.peer_str, "transport",
+		    conf_transport_name(c->transport), "reason",
 		    "no connection in time", NULL);
 		conn_ready(c, 0, "connect failed: timed out");
 	} else {
@@ -650,6 +656,62 @@ fill_local(struct sip_conn *c)
 		    sizeof c->origin.local_ip, &c->origin.local_port);
 }
 
+/*
+ * The TCP connect of an outbound connection finished: on success wrap the
+ * socket in its bufferevent (TLS: the handshake starts), else tell the
+ * opener why.  Doing the TCP part ourselves keeps "connect failed" and
+ * "TLS negotiation failure" apart.
+ */
+static void
+outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_conn *c = arg;
+	struct sip_profile *p = c->profile;
+	struct timeval idle = { p->idle_timeout, 0 };
+	socklen_t len = sizeof(int);
+	int err = 0;
+	char *why;
+
+	(void)what;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		why = xasprintf("connect failed: %s", strerror(err));
+		log_event(LOG_LVL_WARN, "sip", "connect failed", "peer",
+		    c->origin.peer_str, "transport",
+		    conf_transport_name(c->transport), "reason", strerror(err),
+		    NULL);
+		conn_ready(c, 0, why);
+		free(why);
+		conn_schedule_free(c);
+		return;
+	}
+	if (c->ssl != NULL) {
+		c->bev = bufferevent_openssl_socket_new(c->t->base, fd, c->ssl,
+		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
+		    BEV_OPT_DEFER_CALLBACKS);
+		c->ssl = NULL;		/* the bufferevent owns it now */
+		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+		c->state = CONN_HANDSHAKE;
+	} else {
+		c->bev = bufferevent_socket_new(c->t->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+		event_del(c->hs_timer);
+		bufferevent_set_timeouts(c->bev, &idle, NULL);
+		c->state = CONN_OPEN;
+	}
+	c->fd = -1;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, p->max_message_size + 4096);
+	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	fill_local(c);
+	if (c->state == CONN_OPEN) {
+		log_event(LOG_LVL_DEBUG, "sip", "connection open", "peer",
+		    c->origin.peer_str, "transport", "tcp", NULL);
+		conn_ready(c, 1, NULL);
+	}
+}
+
 struct sip_conn *
 sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
     char **cause)
@@ -658,6 +720,7 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 	struct sip_conn *c;
 	struct timeval tv;
 	SSL *ssl = NULL;
+	int fd;
 
 	if (t->stopping || p == NULL) {
 		*cause = xstrdup("the transport is stopping");
@@ -669,6 +732,20 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 		*cause = xstrdup("no TLS context to connect with");
 		return NULL;
 	}
+	fd = socket(o->addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1 || (connect(fd, o->addr, o->addrlen) == -1 &&
+	    errno != EINPROGRESS)) {
+		char peer[NET_ADDRSTRLEN + 8];
+
+		net_addr_str(o->addr, peer, sizeof peer);
+		*cause = xasprintf("connect failed: %s (%s)", strerror(errno),
+		    peer);
+		if (fd != -1)
+			close(fd);
+		SSL_free(ssl);
+		return NULL;
+	}
 	c = xcalloc(1, sizeof *c);
 	c->magic = CONN_MAGIC;
 	c->t = t;
@@ -676,46 +753,32 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 	c->profile = p;
 	sip_profile_ref(p);
 	c->outbound = 1;
+	c->fd = fd;
+	c->ssl = ssl;
+	if (ssl != NULL && o->server_name != NULL)
+		SSL_set_tlsext_host_name(ssl, o->server_name);
 	c->zone = o->zone != NULL ? xstrdup(o->zone) : NULL;
 	c->expected = o->expected != NULL ? xstrdup(o->expected) : NULL;
 	c->ready = o->ready;
+	c->closed = o->closed;
 	c->ready_arg = o->arg;
 	fill_origin(&c->origin, o->transport, -1, o->addr, o->addrlen);
 	c->origin.conn = c;
 	c->hs_timer = evtimer_new(t->base, conn_hs_timeout_cb, c);
 	c->rd_timer = evtimer_new(t->base, conn_rd_timeout_cb, c);
 	c->free_ev = event_new(t->base, -1, 0, conn_free_cb, c);
-	if (ssl != NULL) {
-		if (o->server_name != NULL)
-			SSL_set_tlsext_host_name(ssl, o->server_name);
-		c->bev = bufferevent_openssl_socket_new(t->base, -1, ssl,
-		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
-		    BEV_OPT_DEFER_CALLBACKS);
-		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-	} else
-		c->bev = bufferevent_socket_new(t->base, -1,
-		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	c->conn_ev = event_new(t->base, fd, EV_WRITE, outbound_connected_cb, c);
 	c->state = CONN_CONNECTING;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, p->max_message_size + 4096);
-	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->next = t->conns;
 	if (t->conns)
 		t->conns->prev = c;
 	t->conns = c;
 	t->nconns++;
-	/* The whole of connect and handshake is bounded. */
+	/* Connect and handshake together are bounded. */
 	tv.tv_sec = p->handshake_timeout;
 	tv.tv_usec = 0;
 	evtimer_add(c->hs_timer, &tv);
-	if (bufferevent_socket_connect(c->bev, o->addr, (int)o->addrlen) != 0) {
-		*cause = xasprintf("cannot connect to %s: %s",
-		    c->origin.peer_str, evutil_socket_error_to_string(
-		    EVUTIL_SOCKET_ERROR()));
-		c->ready = NULL;
-		conn_schedule_free(c);
-		return NULL;
-	}
+	event_add(c->conn_ev, NULL);
 	log_event(LOG_LVL_DEBUG, "sip", "connecting", "peer",
 	    c->origin.peer_str, "transport", conf_transport_name(c->transport),
 	    "zone", c->zone != NULL ? c->zone : "-", NULL);

@@ -115,10 +115,14 @@ struct sip_conn_opts {
 	const char		*expected;	/* identity the peer must prove */
 	void			(*ready)(struct sip_conn *c, int ok,
 				    const char *why, void *arg);
+	/* After ready(ok): the connection is going away (may be NULL). */
+	void			(*closed)(struct sip_conn *c, void *arg);
 	void			*arg;
 };
 struct sip_conn		*sip_conn_open(struct sip_transport *t,
 			    const struct sip_conn_opts *o, char **cause);
+/* The opener no longer wants ready/closed calls (it is going away). */
+void			 sip_conn_forget(struct sip_conn *c);
 /* Queue buf on c; 0, or -1 when c is closing. */
 int			 sip_conn_send(struct sip_conn *c, const char *buf,
 			    size_t len);

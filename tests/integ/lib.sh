@@ -649,6 +649,23 @@ sipclient() {
     timeout 60 "$PYTHON" "$SIPCLIENT" --transport "$transport" --port "$port" "${tls[@]}" "$@"
 }
 
+# ctl_cmd COMMAND: send one command to the daemon's control socket
+# ($T/sipedged.ctl, as write_config sets it) and print the reply.
+ctl_cmd() {
+    timeout 15 "$PYTHON" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+sys.stdout.write(data.decode("utf-8", "replace"))' "$T/sipedged.ctl" "$1"
+}
+
 # statuses FILE: print the status codes of the RECV lines of sipclient output.
 statuses() {
     awk '$1 == "RECV" { printf "%s%s", sep, $3; sep = " " } END { print "" }' "$1"

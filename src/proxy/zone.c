@@ -1,0 +1,415 @@
+/*
+ * zone.c: peers of neighbor zones, connected in order with failover.
+ *
+ * A zone walks its peers from the first: resolve (evdns, unless an IP
+ * literal), connect (sip_conn_open; for TLS the gate checks the peer's
+ * certificate against the identity the zone expects), and on any failure
+ * go on with the next peer.  The first peer that becomes ready is the
+ * zone's active peer; when its connection closes, the walk starts again
+ * from the first peer.  A zone with no peer left waits ZONE_RETRY_SECS.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/dns.h>
+#include <event2/util.h>
+
+#include "net/net_addr.h"
+#include "proxy/zone.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+struct zzone;
+
+struct zpeer {
+	struct zzone		*z;
+	char			*name;		/* as configured */
+	int			 is_ip;
+	enum zone_peer_state	 state;
+	time_t			 since;
+	char			*reason;
+	char			 addr[NET_ADDRSTRLEN + 8];
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl;
+	struct evdns_getaddrinfo_request *dnsreq;
+	int			 dns_done;
+	struct sip_conn		*conn;
+	struct event		*ka;		/* CRLF keepalive */
+};
+
+struct zzone {
+	struct zones		*zs;
+	char			*name;
+	int			 transport;
+	int			 port;
+	char			*peer_name;	/* expected identity, or NULL */
+	struct zpeer		*peers;
+	size_t			 npeers;
+	int			 active;	/* index, -1: none */
+	struct event		*retry;
+};
+
+struct zones {
+	struct event_base	*base;
+	struct sip_transport	*t;
+	struct evdns_base	*dns;
+	struct zzone		**v;	/* each allocated: callbacks hold them */
+	size_t			 n;
+};
+
+static void walk_from(struct zzone *z, size_t i);
+
+const char *
+zone_peer_state_name(enum zone_peer_state s)
+{
+	switch (s) {
+	case ZP_IDLE:		return "idle";
+	case ZP_RESOLVING:	return "resolving";
+	case ZP_CONNECTING:	return "connecting";
+	case ZP_ACTIVE:		return "active";
+	case ZP_FAILED:		return "failed";
+	}
+	return "?";
+}
+
+static void
+set_state(struct zpeer *p, enum zone_peer_state st, const char *reason)
+{
+	char port[16];
+
+	p->state = st;
+	p->since = time(NULL);
+	free(p->reason);
+	p->reason = reason != NULL ? xstrdup(reason) : NULL;
+	if (st != ZP_ACTIVE && st != ZP_FAILED)
+		return;
+	snprintf(port, sizeof port, "%d", p->z->port);
+	log_event(st == ZP_ACTIVE ? LOG_LVL_INFO : LOG_LVL_WARN, "zone",
+	    st == ZP_ACTIVE ? "peer active" : "peer failed", "zone",
+	    p->z->name, "peer", p->name, "port", port, "address",
+	    p->addr[0] != '\0' ? p->addr : "-", "reason",
+	    reason != NULL ? reason : "-", NULL);
+}
+
+static void
+keepalive_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct zpeer *p = arg;
+
+	(void)fd;
+	(void)what;
+	if (p->conn != NULL)
+		sip_conn_send(p->conn, "\r\n\r\n", 4);	/* RFC 5626 ping */
+}
+
+/* The peer's connection went away after it was ready. */
+static void
+conn_closed(struct sip_conn *c, void *arg)
+{
+	struct zpeer *p = arg;
+	struct zzone *z = p->z;
+
+	(void)c;
+	p->conn = NULL;
+	if (p->ka != NULL)
+		evtimer_del(p->ka);
+	set_state(p, ZP_FAILED, "the connection closed");
+	if (z->active == (int)(p - z->peers)) {
+		z->active = -1;
+		walk_from(z, 0);
+	}
+}
+
+static void
+conn_ready(struct sip_conn *c, int ok, const char *why, void *arg)
+{
+	struct zpeer *p = arg;
+	struct zzone *z = p->z;
+	struct timeval tv = { ZONE_KEEPALIVE_SECS, 0 };
+	size_t i = (size_t)(p - z->peers);
+
+	if (!ok) {
+		p->conn = NULL;
+		set_state(p, ZP_FAILED, why);
+		walk_from(z, i + 1);
+		return;
+	}
+	p->conn = c;
+	z->active = (int)i;
+	set_state(p, ZP_ACTIVE, NULL);
+	if (p->ka == NULL)
+		p->ka = event_new(z->zs->base, -1, EV_PERSIST, keepalive_cb, p);
+	evtimer_add(p->ka, &tv);
+}
+
+/* Connect to p's resolved address; 0 started, -1 failed (state set). */
+static int
+connect_peer(struct zpeer *p)
+{
+	struct zzone *z = p->z;
+	struct sip_conn_opts o;
+	char *cause = NULL;
+
+	memset(&o, 0, sizeof o);
+	o.transport = z->transport;
+	o.addr = (struct sockaddr *)&p->ss;
+	o.addrlen = p->sl;
+	o.server_name = p->is_ip ? NULL : p->name;
+	o.zone = z->name;
+	o.expected = z->peer_name != NULL ? z->peer_name : p->name;
+	o.ready = conn_ready;
+	o.closed = conn_closed;
+	o.arg = p;
+	net_addr_str((struct sockaddr *)&p->ss, p->addr, sizeof p->addr);
+	set_state(p, ZP_CONNECTING, NULL);
+	if ((p->conn = sip_conn_open(z->zs->t, &o, &cause)) == NULL) {
+		set_state(p, ZP_FAILED, cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+dns_cb(int err, struct evutil_addrinfo *res, void *arg)
+{
+	struct zpeer *p = arg;
+	struct zzone *z = p->z;
+	size_t i = (size_t)(p - z->peers);
+	char *why;
+
+	p->dnsreq = NULL;
+	p->dns_done = 1;
+	if (err == EVUTIL_EAI_CANCEL)
+		return;
+	if (err != 0 || res == NULL) {
+		why = xasprintf("cannot resolve %s: %s", p->name,
+		    evutil_gai_strerror(err));
+		set_state(p, ZP_FAILED, why);
+		free(why);
+		walk_from(z, i + 1);
+		return;
+	}
+	memcpy(&p->ss, res->ai_addr, res->ai_addrlen);
+	p->sl = (socklen_t)res->ai_addrlen;
+	if (p->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&p->ss)->sin_port = htons((uint16_t)z->port);
+	else
+		((struct sockaddr_in6 *)&p->ss)->sin6_port =
+		    htons((uint16_t)z->port);
+	evutil_freeaddrinfo(res);
+	if (connect_peer(p) == -1)
+		walk_from(z, i + 1);
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	walk_from(arg, 0);
+}
+
+/* Try the peers of z from index i on, until one is under way. */
+static void
+walk_from(struct zzone *z, size_t i)
+{
+	struct timeval tv = { ZONE_RETRY_SECS, 0 };
+	struct evutil_addrinfo hints;
+	char port[16];
+
+	for (; i < z->npeers; i++) {
+		struct zpeer *p = &z->peers[i];
+
+		if (p->is_ip) {
+			if (connect_peer(p) == 0)
+				return;
+			continue;
+		}
+		memset(&hints, 0, sizeof hints);
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		snprintf(port, sizeof port, "%d", z->port);
+		set_state(p, ZP_RESOLVING, NULL);
+		p->dns_done = 0;
+		p->dnsreq = evdns_getaddrinfo(z->zs->dns, p->name, port, &hints,
+		    dns_cb, p);
+		if (p->dns_done)
+			p->dnsreq = NULL;	/* answered at once */
+		return;
+	}
+	log_event(LOG_LVL_WARN, "zone", "zone down", "zone", z->name, "reason",
+	    "no peer could be reached", NULL);
+	evtimer_add(z->retry, &tv);
+}
+
+static void
+zone_clear(struct zzone *z)
+{
+	size_t i;
+
+	for (i = 0; i < z->npeers; i++) {
+		struct zpeer *p = &z->peers[i];
+
+		if (p->dnsreq != NULL)
+			evdns_getaddrinfo_cancel(p->dnsreq);
+		if (p->conn != NULL) {
+			sip_conn_forget(p->conn);
+			sip_conn_refuse(p->conn, "zone changed or removed");
+		}
+		if (p->ka != NULL)
+			event_free(p->ka);
+		free(p->name);
+		free(p->reason);
+	}
+	free(z->peers);
+	if (z->retry != NULL)
+		event_free(z->retry);
+	free(z->name);
+	free(z->peer_name);
+	free(z);
+}
+
+struct zones *
+zones_new(struct event_base *base, struct sip_transport *t)
+{
+	struct zones *zs = xcalloc(1, sizeof *zs);
+
+	zs->base = base;
+	zs->t = t;
+	/* resolv.conf and /etc/hosts are read here, once, before any peer
+	 * is resolved; lookups themselves never block. */
+	zs->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (zs->dns == NULL)
+		zs->dns = evdns_base_new(base, 0);
+	evdns_base_load_hosts(zs->dns, NULL);
+	return zs;
+}
+
+void
+zones_free(struct zones *zs)
+{
+	size_t i;
+
+	if (zs == NULL)
+		return;
+	for (i = 0; i < zs->n; i++)
+		zone_clear(zs->v[i]);
+	free(zs->v);
+	evdns_base_free(zs->dns, 1);
+	free(zs);
+}
+
+/* Whether the configured zone cz is the running zone z unchanged. */
+static int
+same_zone(const struct zzone *z, const struct conf_zone *cz, int port)
+{
+	size_t i;
+
+	if (strcmp(z->name, cz->name) != 0 || z->transport != cz->transport ||
+	    z->port != port || z->npeers != cz->peers.n ||
+	    (z->peer_name == NULL) != (cz->peer_name == NULL) ||
+	    (z->peer_name != NULL && strcmp(z->peer_name, cz->peer_name) != 0))
+		return 0;
+	for (i = 0; i < z->npeers; i++)
+		if (strcmp(z->peers[i].name, cz->peers.v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+void
+zones_apply(struct zones *zs, const struct conf *c)
+{
+	struct zzone **nv = xcalloc(c->nzones + 1, sizeof *nv), *z;
+	size_t n = 0, i, j, k;
+	unsigned char b[16];
+
+	for (i = 0; i < c->nzones; i++) {
+		const struct conf_zone *cz = &c->zones[i];
+		int port = cz->port ? cz->port : conf_default_port(cz->transport);
+
+		if (cz->type != ZONE_NEIGHBOR || cz->transport == TP_UDP ||
+		    cz->peers.n == 0)
+			continue;
+		for (j = 0; j < zs->n; j++) {
+			if (zs->v[j] != NULL && same_zone(zs->v[j], cz, port)) {
+				nv[n++] = zs->v[j];	/* keeps running */
+				zs->v[j] = NULL;
+				break;
+			}
+		}
+		if (j < zs->n)
+			continue;
+		z = xcalloc(1, sizeof *z);
+		z->zs = zs;
+		z->name = xstrdup(cz->name);
+		z->transport = cz->transport;
+		z->port = port;
+		z->peer_name = cz->peer_name ? xstrdup(cz->peer_name) : NULL;
+		z->active = -1;
+		z->retry = evtimer_new(zs->base, retry_cb, z);
+		z->peers = xcalloc(cz->peers.n + 1, sizeof *z->peers);
+		z->npeers = cz->peers.n;
+		for (k = 0; k < z->npeers; k++) {
+			struct zpeer *p = &z->peers[k];
+
+			p->z = z;
+			p->name = xstrdup(cz->peers.v[k]);
+			p->is_ip = inet_pton(AF_INET, p->name, b) == 1 ||
+			    inet_pton(AF_INET6, p->name, b) == 1;
+			if (p->is_ip)
+				net_addr_parse(p->name, port, &p->ss, &p->sl);
+			p->since = time(NULL);
+		}
+		nv[n++] = z;
+		walk_from(z, 0);
+	}
+	/* What is left of the old set is gone from the configuration. */
+	for (j = 0; j < zs->n; j++)
+		if (zs->v[j] != NULL)
+			zone_clear(zs->v[j]);
+	free(zs->v);
+	zs->v = nv;
+	zs->n = n;
+}
+
+void
+zones_walk(struct zones *zs, void (*fn)(const struct zone_peer_info *, void *),
+    void *arg)
+{
+	struct zone_peer_info info;
+	size_t i, k;
+
+	for (i = 0; i < zs->n; i++) {
+		struct zzone *z = zs->v[i];
+
+		for (k = 0; k < z->npeers; k++) {
+			struct zpeer *p = &z->peers[k];
+
+			info.zone = z->name;
+			info.transport = conf_transport_name(z->transport);
+			info.peer = p->name;
+			info.port = z->port;
+			info.address = p->addr;
+			info.state = p->state;
+			info.since = p->since;
+			info.reason = p->reason != NULL ? p->reason : "";
+			fn(&info, arg);
+		}
+	}
+}
+
+struct sip_conn *
+zones_conn(struct zones *zs, const char *zone)
+{
+	size_t i;
+
+	for (i = 0; i < zs->n; i++)
+		if (strcmp(zs->v[i]->name, zone) == 0 && zs->v[i]->active >= 0)
+			return zs->v[i]->peers[zs->v[i]->active].conn;
+	return NULL;
+}
