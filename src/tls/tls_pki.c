@@ -26,6 +26,12 @@
 char *
 pki_slurp(const char *path, size_t *lenp, char **cause)
 {
+	return pki_slurp_max(path, PKI_MAX_FILE, lenp, cause);
+}
+
+char *
+pki_slurp_max(const char *path, size_t max, size_t *lenp, char **cause)
+{
 	struct stat st;
 	char *buf;
 	ssize_t n;
@@ -47,7 +53,7 @@ pki_slurp(const char *path, size_t *lenp, char **cause)
 		close(fd);
 		return NULL;
 	}
-	if (st.st_size > PKI_MAX_FILE) {
+	if ((unsigned long long)st.st_size > max) {
 		*cause = xasprintf("%s is too large (%lld bytes) for a "
 		    "certificate, key or CRL file", path, (long long)st.st_size);
 		close(fd);
@@ -391,7 +397,7 @@ pki_read_crls(const char *path, char **cause)
 	size_t len;
 	char *buf;
 
-	if ((buf = pki_slurp(path, &len, cause)) == NULL)
+	if ((buf = pki_slurp_max(path, PKI_MAX_CRL_FILE, &len, cause)) == NULL)
 		return NULL;
 	crls = pki_parse_crls(path, buf, len, cause);
 	free(buf);

@@ -17,15 +17,21 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-/* Largest PKI file read, in bytes. */
+/*
+ * Largest PKI file read, in bytes.  CRL files may be much larger: a CA's
+ * CRL of 1,000,000 entries is some 40 MB of DER, 55 MB of PEM.
+ */
 #define PKI_MAX_FILE	(4 * 1024 * 1024)
+#define PKI_MAX_CRL_FILE	(512UL * 1024 * 1024)
 
 /*
- * Read a whole regular file of at most PKI_MAX_FILE bytes; NUL-terminated.
- * Errors: cannot open (with errno text), a directory or other non-regular
- * file, empty, too large.
+ * Read a whole regular file of at most PKI_MAX_FILE (pki_slurp_max: max)
+ * bytes; NUL-terminated.  Errors: cannot open (with errno text), a
+ * directory or other non-regular file, empty, too large.
  */
 char		*pki_slurp(const char *path, size_t *lenp, char **cause);
+char		*pki_slurp_max(const char *path, size_t max, size_t *lenp,
+		     char **cause);
 
 /* Whether buf holds PEM armour ("-----BEGIN "). */
 int		 pki_is_pem(const char *buf, size_t len);

@@ -81,7 +81,8 @@ load_crl(struct rev_store *st, const char *path, STACK_OF(X509) *issuers)
 	size_t len;
 	int i, rv = CERT_OK;
 
-	if ((buf = pki_slurp(path, &len, &cause)) == NULL ||
+	if ((buf = pki_slurp_max(path, PKI_MAX_CRL_FILE, &len,
+	    &cause)) == NULL ||
 	    rev_crl_parse(path, (unsigned char *)buf, len,
 	    REV_CRL_MAX_EXPANDED, crls, NULL, &cause) == -1) {
 		cert_err("%s", cause);

@@ -336,6 +336,96 @@ test_many_entries(void **state)
 	rev_store_free(st);
 }
 
+/*
+ * Serials of every length the index keeps in two parts (the first 8 bytes
+ * in the record, the rest beside it), listed out of order with a negative
+ * one; revocation dates across the UTCTime/GeneralizedTime range.
+ */
+static void
+test_long_serials(void **state)
+{
+	static const struct {
+		unsigned char	 b[20];
+		int		 len;
+		const char	*when;	/* UTCTime or GeneralizedTime */
+		long long	 epoch;
+	} listed[] = {
+		{ { 0x7f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+		    16, 17, 18, 19 }, 20, "20600301000000Z", 2845324800LL },
+		{ { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 1, 2, 3,
+		    4, 5, 6, 7, 0x12 }, 16, "000229120000Z", 951825600LL },
+		{ { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 1, 2, 3,
+		    4, 5, 6, 7, 0x10 }, 16, "230405060708Z", 1680674828LL },
+		{ { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 9 }, 9,
+		    "991231235959Z", 946684799LL },
+		{ { 0x01, 0x00, 0x01 }, 3, "230405060708Z", 1680674828LL },
+	};
+	static const struct {
+		unsigned char	 b[16];
+		int		 len;
+	} unlisted[] = {
+		{ { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 1, 2, 3,
+		    4, 5, 6, 7, 0x11 }, 16 },	/* between two listed */
+		{ { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 }, 8 },
+		{ { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 8 }, 9 },
+		{ { 0x01, 0x00, 0x02 }, 3 },
+		{ { 0x05 }, 1 },	/* -5 is listed, not 5 */
+	};
+	const size_t nl = sizeof listed / sizeof listed[0];
+	const size_t nu = sizeof unlisted / sizeof unlisted[0];
+	struct rev_store *st = rev_store_new();
+	X509_CRL *c = X509_CRL_new();
+	X509 *probe = X509_dup(p.leaf_ok);
+	ASN1_INTEGER *sn = X509_get_serialNumber(probe);
+	ASN1_TIME *t = ASN1_TIME_set(NULL, now - 3600);
+	struct rev_crl_answer a;
+	X509_REVOKED *r;
+	char *cause = NULL;
+	size_t i;
+
+	(void)state;
+	X509_CRL_set_version(c, 1);
+	X509_CRL_set_issuer_name(c, X509_get_subject_name(p.ca));
+	X509_CRL_set1_lastUpdate(c, t);
+	ASN1_TIME_set(t, now + 86400);
+	X509_CRL_set1_nextUpdate(c, t);
+	for (i = 0; i <= nl; i++) {
+		ASN1_INTEGER *s = ASN1_INTEGER_new();
+
+		r = X509_REVOKED_new();
+		if (i < nl) {
+			assert_int_equal(ASN1_STRING_set(s, listed[i].b,
+			    listed[i].len), 1);
+			assert_int_equal(ASN1_TIME_set_string(t,
+			    listed[i].when), 1);
+		} else
+			ASN1_INTEGER_set(s, -5);
+		X509_REVOKED_set_serialNumber(r, s);
+		X509_REVOKED_set_revocationDate(r, t);
+		X509_CRL_add0_revoked(c, r);
+		ASN1_INTEGER_free(s);
+	}
+	ASN1_TIME_free(t);
+	assert_true(X509_CRL_sign(c, p.cakey, EVP_sha256()) > 0);
+	assert_int_equal(rev_store_add(st, c, REV_SRC_MANUAL, "long", p.trust,
+	    &cause), 0);
+	for (i = 0; i < nl; i++) {
+		ASN1_STRING_set(sn, listed[i].b, listed[i].len);
+		rev_store_lookup(st, probe, p.ca, now, &a);
+		free(a.detail);
+		assert_int_equal(a.status, REV_CRL_REVOKED);
+		assert_true((long long)a.revoked_at == listed[i].epoch);
+	}
+	for (i = 0; i < nu; i++) {
+		ASN1_STRING_set(sn, unlisted[i].b, unlisted[i].len);
+		assert_int_equal(look(st, probe, p.ca, NULL), REV_CRL_GOOD);
+	}
+	ASN1_INTEGER_set(sn, -5);	/* last: the type stays negative */
+	assert_int_equal(look(st, probe, p.ca, NULL), REV_CRL_REVOKED);
+	X509_free(probe);
+	rev_store_free(st);
+}
+
 int
 main(void)
 {
@@ -347,6 +437,7 @@ main(void)
 		cmocka_unit_test(test_newer_replaces_older),
 		cmocka_unit_test(test_delta_unsupported),
 		cmocka_unit_test(test_many_entries),
+		cmocka_unit_test(test_long_serials),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
