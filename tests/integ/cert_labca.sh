@@ -421,7 +421,7 @@ else
     not_ok "sipedged starts with the lab CA's certificate"
 fi
 printf 'OPTIONS sip:x SIP/2.0\r\n\r\n' |
-    timeout 4 openssl s_client -connect "127.0.0.1:$TLS_PORT" -CAfile "$T/state/lab-ca/ca.pem" \
+    timeout 8 openssl s_client -connect "127.0.0.1:$TLS_PORT" -CAfile "$T/state/lab-ca/ca.pem" \
         -verify_return_error -verify_hostname localhost -ign_eof -nocommands >"$T/s_client.out" 2>&1
 if grep -q -F "Verify return code: 0 (ok)" "$T/s_client.out" &&
     grep -q -F "CN = localhost" "$T/s_client.out"; then
