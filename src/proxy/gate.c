@@ -488,11 +488,13 @@ gate_revalidate(struct gate *g, const char *why)
 }
 
 void
-gate_apply(struct gate *g, const struct conf *c, const struct tls_identity *id)
+gate_apply(struct gate *g, const struct conf *c, struct tls_identity *id)
 {
 	struct rev_fetch_limits lim;
 	STACK_OF(X509) *issuers;
+	STACK_OF(X509_CRL) *crls;
 	char *cause = NULL;
+	int *sources = NULL;
 	size_t i, j;
 	int k;
 
@@ -537,11 +539,12 @@ gate_apply(struct gate *g, const struct conf *c, const struct tls_identity *id)
 	rev_store_clear_source(g->store, REV_SRC_MANUAL);
 	issuers = g->trust != NULL ? X509_STORE_get1_all_certs(g->trust) :
 	    sk_X509_new_null();
-	for (k = 0; id != NULL && k < sk_X509_CRL_num(id->crls); k++) {
-		X509_CRL *crl = sk_X509_CRL_value(id->crls, k);
-		int manual = id->crl_source[k] == TLS_CRL_MANUAL;
+	/* Take the CRLs: the store keeps only their index once verified. */
+	crls = id != NULL ? tls_identity_take_crls(id, &sources) : NULL;
+	for (k = 0; k < sk_X509_CRL_num(crls); k++) {
+		X509_CRL *crl = sk_X509_CRL_value(crls, k);
+		int manual = sources[k] == TLS_CRL_MANUAL;
 
-		X509_CRL_up_ref(crl);
 		if (rev_store_add(g->store, crl, manual ? REV_SRC_MANUAL :
 		    REV_SRC_TRUST, manual ? id->manual_crl_file :
 		    id->trust_file, issuers, &cause) == -1) {
@@ -552,6 +555,8 @@ gate_apply(struct gate *g, const struct conf *c, const struct tls_identity *id)
 			X509_CRL_free(crl);
 		}
 	}
+	sk_X509_CRL_free(crls);
+	free(sources);
 	sk_X509_pop_free(issuers, X509_free);
 	if (g->trust == NULL) {
 		/* No context: nothing can be verified; keep a store anyway. */

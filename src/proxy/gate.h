@@ -27,10 +27,11 @@ void		 gate_free(struct gate *g);
 
 /*
  * Take the policies, trust list and CRLs of a new configuration (at start
- * and after each reload), then check the open connections again under it.
+ * and after each reload; the CRLs are taken out of id), then check the
+ * open connections again under it.
  */
 void		 gate_apply(struct gate *g, const struct conf *c,
-		    const struct tls_identity *id);
+		    struct tls_identity *id);
 
 /* CRLs changed (e.g. a distribution point update): check again. */
 void		 gate_revalidate(struct gate *g, const char *why);

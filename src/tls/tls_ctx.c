@@ -78,13 +78,18 @@ tls_identity_free(struct tls_identity *id)
 size_t
 tls_identity_ncrls(const struct tls_identity *id, int source)
 {
-	size_t n = 0;
-	int i;
+	return source == TLS_CRL_MANUAL ? id->ncrls[1] : id->ncrls[0];
+}
 
-	for (i = 0; i < sk_X509_CRL_num(id->crls); i++)
-		if (id->crl_source[i] == source)
-			n++;
-	return n;
+STACK_OF(X509_CRL) *
+tls_identity_take_crls(struct tls_identity *id, int **sources)
+{
+	STACK_OF(X509_CRL) *crls = id->crls;
+
+	*sources = id->crl_source;
+	id->crls = sk_X509_CRL_new_null();
+	id->crl_source = NULL;
+	return crls;
 }
 
 const char *
@@ -118,6 +123,7 @@ keep_crls(struct tls_identity *id, STACK_OF(X509_CRL) *from, int source)
 		id->crl_source = xreallocarray(id->crl_source, n,
 		    sizeof *id->crl_source);
 		id->crl_source[n - 1] = source;
+		id->ncrls[source == TLS_CRL_MANUAL ? 1 : 0]++;
 	}
 }
 
