@@ -1,6 +1,6 @@
 /*
  * ctl_proto.h: the protocol of the control socket, shared by the daemon
- * (ctl_server.c) and its clients (ctl_client.c, sipedge-ctl later).  Plain
+ * (ctl_server.c) and its clients (ctl_client.c, sipedge-ctl).  Plain
  * constants only: a client may include it without linking anything else.
  *
  * The socket is a unix stream socket (daemon.control_socket), mode 0660;
@@ -32,6 +32,9 @@
  *   status   "name: value" lines: version, protocol, pid, started, uptime,
  *            config, loaded_at, certificate, subject, not_before,
  *            not_after, temporary, alarms ("none" or a "; " list)
+ *   zones    one line per neighbor zone peer: zone, transport, peer:port,
+ *            state ("idle", "resolving", "connecting", "active", "failed"),
+ *            "since" and an ISO time, then ": reason" when failed
  *   reload   like SIGHUP: "ok" when the new configuration is serving,
  *            "error" when it was refused (the previous one keeps serving);
  *            either way the text holds every error and warning, then one

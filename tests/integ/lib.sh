@@ -4,7 +4,7 @@
 # script sources it first:   . "$(dirname "$0")/lib.sh"
 #
 # Environment: SIPEDGED (absolute path of the daemon, default
-# $top_builddir/src/sipedged), SIPEDGE_CERT (likewise src/sipedge-cert), top_srcdir and top_builddir (absolute, default
+# $top_builddir/src/sipedged), SIPEDGE_CERT and SIPEDGE_CTL (likewise), top_srcdir and top_builddir (absolute, default
 # two levels above this file), KEEP_TMP (keep the private temp dir $T),
 # PYTHON (default python3).  Output is TAP; see README.md for the helpers.
 
@@ -14,6 +14,7 @@ INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$INTEG_DIR/../.." && pwd)}"
 : "${SIPEDGED:=${top_builddir:-$top_srcdir}/src/sipedged}"
 : "${SIPEDGE_CERT:=${top_builddir:-$top_srcdir}/src/sipedge-cert}"
+: "${SIPEDGE_CTL:=${top_builddir:-$top_srcdir}/src/sipedge-ctl}"
 : "${PYTHON:=python3}"
 DATA_DIR="$top_srcdir/tests/data"
 MSG="$DATA_DIR/sip"                   # raw SIP message templates for sipclient
