@@ -35,6 +35,9 @@
  *   zones    one line per neighbor zone peer: zone, transport, peer:port,
  *            state ("idle", "resolving", "connecting", "active", "failed"),
  *            "since" and an ISO time, then ": reason" when failed
+ *   revocation  "peers verified N refused N held N revalidated N dropped
+ *            N", "ocsp cache N hits N misses N", then one line per CRL
+ *            distribution point
  *   reload   like SIGHUP: "ok" when the new configuration is serving,
  *            "error" when it was refused (the previous one keeps serving);
  *            either way the text holds every error and warning, then one

@@ -24,6 +24,7 @@
 #include "proxy/gate.h"
 #include "proxy/proxy.h"
 #include "proxy/zone.h"
+#include "rev/rev_dp.h"
 #include "sip/sip_transport.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -46,6 +47,7 @@ static struct {
 	struct proxy		*proxy;
 	struct gate		*gate;
 	struct zones		*zones;
+	struct rev_dp		*dp;
 	struct slot		*slots;
 	size_t			 nslots;
 	char			*pid_file;
@@ -302,6 +304,16 @@ install(struct snapshot *s)
 	gate_apply(d.gate, s->conf, s->tls);
 	if (d.zones != NULL)
 		zones_apply(d.zones, s->conf);
+	if (d.dp != NULL) {
+		STACK_OF(X509) *trusted = gate_trusted(d.gate);
+		char *cache = xasprintf("%s/crl-cache", s->conf->state_dir.path);
+
+		rev_dp_configure(d.dp, s->conf->rev_dps.v, s->conf->rev_dps.n,
+		    s->conf->rev_update_minute, cache,
+		    s->conf->rev_https_ca_file.path, trusted);
+		free(cache);
+		sk_X509_pop_free(trusted, X509_free);
+	}
 	if (d.current != s)
 		snapshot_unref(&d.current);
 	d.current = s;
@@ -531,7 +543,53 @@ ctl_zones(const char *args, struct ctl_reply *r, void *arg)
 	return 0;
 }
 
+/* New CRLs from a distribution point: check the open connections. */
+static void
+dp_updated(const char *url, void *arg)
+{
+	char *why = xasprintf("CRL update from %s", url);
+
+	(void)arg;
+	gate_revalidate(d.gate, why);
+	free(why);
+}
+
+/* One line per distribution point. */
+static void
+dp_line(const struct rev_dp_info *i, void *arg)
+{
+	struct ctl_reply *r = arg;
+	char a[32], b[32], c[32];
+
+	ctl_reply_add(r, "%s crls %zu last_attempt %s last_success %s next %s%s%s",
+	    i->url, i->crls, i->last_attempt ? iso_time(i->last_attempt, a,
+	    sizeof a) : "-", i->last_success ? iso_time(i->last_success, b,
+	    sizeof b) : "-", iso_time(i->next, c, sizeof c),
+	    *i->error ? " error: " : "", i->error);
+}
+
+/* revocation: the gate's counters and the distribution points. */
+static int
+ctl_revocation(const char *args, struct ctl_reply *r, void *arg)
+{
+	struct gate_stats st;
+
+	(void)args;
+	(void)arg;
+	gate_stats(d.gate, &st);
+	ctl_reply_add(r, "peers verified %lu refused %lu held %lu revalidated "
+	    "%lu dropped %lu", st.verified, st.refused, st.held,
+	    st.revalidated, st.dropped);
+	ctl_reply_add(r, "ocsp cache %zu hits %lu misses %lu", st.ocsp_cache,
+	    st.ocsp_hits, st.ocsp_misses);
+	if (d.dp != NULL)
+		rev_dp_walk(d.dp, dp_line, r);
+	return 0;
+}
+
 static const struct ctl_command ctl_cmds[] = {
+	{ "revocation", "", "peer verdict counters, OCSP cache, and each CRL "
+	    "distribution point with its last update", 0, ctl_revocation },
 	{ "zones", "", "each neighbor zone peer: zone, transport, peer:port, "
 	    "state, since, and why it failed", 0, ctl_zones },
 	{ "reload", "", "reload the configuration, like SIGHUP, and answer "
@@ -573,6 +631,8 @@ stop(const char *sig)
 	/* Zone connections close with the rest, without reconnecting. */
 	zones_free(d.zones);
 	d.zones = NULL;
+	rev_dp_free(d.dp);
+	d.dp = NULL;
 	free_slots(d.slots, d.nslots);	/* the transport closes the sockets */
 	d.slots = NULL;
 	d.nslots = 0;
@@ -776,6 +836,8 @@ main(int argc, char **argv)
 	d.transport = sip_transport_new(d.base, proxy_on_message, d.proxy);
 	d.gate = gate_new(d.base, d.transport);
 	d.zones = zones_new(d.base, d.transport);
+	d.dp = rev_dp_new(d.base, gate_fetcher(d.gate), gate_store(d.gate),
+	    dp_updated, NULL);
 	/* Bind before detaching, so that a busy port fails the start visibly. */
 	if (reconcile_listeners(snap->conf, &cause) == -1) {
 		log_event(LOG_LVL_ERROR, "daemon", "start failed", "reason",
@@ -825,6 +887,7 @@ main(int argc, char **argv)
 	ctl_server_free(d.ctl);
 	free(d.ctl_path);
 	zones_free(d.zones);
+	rev_dp_free(d.dp);
 	gate_free(d.gate);
 	sip_transport_free(d.transport);
 	proxy_free(d.proxy);

@@ -459,6 +459,18 @@ gate_store(struct gate *g)
 	return g->store;
 }
 
+struct rev_fetcher *
+gate_fetcher(struct gate *g)
+{
+	return g->fetcher;
+}
+
+STACK_OF(X509) *
+gate_trusted(struct gate *g)
+{
+	return X509_STORE_get1_all_certs(g->trust);
+}
+
 void
 gate_stats(const struct gate *g, struct gate_stats *st)
 {

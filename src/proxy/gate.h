@@ -36,8 +36,11 @@ void		 gate_apply(struct gate *g, const struct conf *c,
 /* CRLs changed (e.g. a distribution point update): check again. */
 void		 gate_revalidate(struct gate *g, const char *why);
 
-/* The shared CRL store (distribution point updates add to it). */
+/* The shared CRL store and fetcher (distribution point updates use them). */
 struct rev_store *gate_store(struct gate *g);
+struct rev_fetcher *gate_fetcher(struct gate *g);
+/* The trusted CAs now in use (the caller frees the stack). */
+STACK_OF(X509)	*gate_trusted(struct gate *g);
 
 /* Counters for status. */
 struct gate_stats {
