@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl gzip "$PYTHON"
-plan 47
+plan 49
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -135,6 +135,10 @@ expect "OCSP answer signed by an unauthorised key, fallback revoked: rejected" 1
     --chain "$P/good.chain" --name sip.good.example --ocsp --fallback revoked
 expect "... fallback not-revoked: accepted" 0 '^accepted' \
     --chain "$P/good.chain" --name sip.good.example --ocsp --fallback not-revoked
+mode replay
+expect "a replayed OCSP answer (another nonce), fallback revoked: rejected" 1 \
+    '^rejected: .*another nonce.*treated as revoked' \
+    --chain "$P/good.chain" --name sip.good.example --ocsp --fallback revoked
 mode ""
 expect "stale OCSP answer (checked 3 days on), fallback revoked: rejected" 1 \
     '^rejected: .*stale.*treated as revoked' \
@@ -240,3 +244,8 @@ zcheck --zone lenient --chain "$P/bad.chain"
 [ "$RC" -eq 1 ] && head -n 1 <<<"$OUT" | grep -q "revoked by the CRL .*(cdp" &&
     ok "allow_cdp_download = true: the CDP is downloaded and the peer refused" ||
     not_ok "allow_cdp_download = true: the CDP is downloaded and the peer refused" "exit $RC" "$OUT" "$ERR"
+zrev 'allow_cdp_download = false; fallback = "treat-as-revoked";'
+zcheck --zone lenient --chain "$P/bad.chain"
+[ "$RC" -eq 1 ] && head -n 1 <<<"$OUT" | grep -q "treated as revoked (fallback)" &&
+    ok "revocation.fallback = treat-as-revoked, no source: refused by the fallback" ||
+    not_ok "revocation.fallback = treat-as-revoked, no source: refused by the fallback" "exit $RC" "$OUT" "$ERR"

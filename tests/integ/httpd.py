@@ -10,6 +10,7 @@ POST /ocsp   answers an OCSP request by running the real responder,
 How it answers is steered by the file DIR/.mode, read at each request, one
 word per line: "delay N" (sleep N seconds first), "fail" (HTTP 500),
 "wrongkey" (sign OCSP answers with a key the CA never authorised),
+"replay" (answer OCSP with the previous answer, nonce and all),
 "ndays N" (OCSP nextUpdate in N days, default 1).  Every request is
 appended to DIR/.log as "METHOD PATH STATUS".
 
@@ -109,6 +110,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if OCSP is None or not self.path.startswith("/ocsp"):
             self.reply(404, b"no OCSP responder here\n")
             return
+        last = os.path.join(DIR, ".last_ocsp")
+        if "replay" in m and os.path.exists(last):
+            with open(last, "rb") as f:
+                self.reply(200, f.read(), [("Content-Type", "application/ocsp-response")])
+            return
         ca, cakey, index, wcert, wkey = OCSP
         signer, key = (wcert, wkey) if "wrongkey" in m else (ca, cakey)
         with tempfile.TemporaryDirectory(dir=DIR) as tmp:
@@ -125,6 +131,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
             with open(rs, "rb") as f:
                 body = f.read()
+        with open(last, "wb") as f:
+            f.write(body)
         self.reply(200, body, [("Content-Type", "application/ocsp-response")])
 
 
