@@ -28,6 +28,7 @@
 #include "sip/sip_transport.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
 
 /* One open listener and the configuration entry it serves. */
@@ -386,17 +387,6 @@ reload(const char *trigger, struct diaglist *res)
 
 /* --- control socket commands ---------------------------------------- */
 
-/* ISO 8601 UTC of t into buf. */
-static const char *
-iso_time(time_t t, char *buf, size_t bufsz)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
-
 /* reload: like SIGHUP; the reply lists every error and warning. */
 static int
 ctl_reload(const char *args, struct ctl_reply *r, void *arg)
@@ -420,20 +410,6 @@ ctl_reload(const char *args, struct ctl_reply *r, void *arg)
 		    dl.nerrors == 1 ? "" : "s");
 	diag_clear(&dl);
 	return rv;
-}
-
-/* Parse the ISO 8601 UTC time of the identity; -1 when it is not one. */
-static time_t
-iso_parse(const char *s)
-{
-	struct tm tm;
-	const char *end;
-
-	memset(&tm, 0, sizeof tm);
-	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
-	    *end != '\0')
-		return (time_t)-1;
-	return timegm(&tm);
 }
 
 /* Append item to the "; "-separated list *out. */
@@ -468,8 +444,10 @@ ctl_alarms(const struct snapshot *s)
 
 	if (id->temporary)
 		join(&out, "temporary certificate in use");
-	nb = iso_parse(id->not_before);
-	na = iso_parse(id->not_after);
+	if (str_time_parse_iso(id->not_before, &nb) == -1)
+		nb = (time_t)-1;
+	if (str_time_parse_iso(id->not_after, &na) == -1)
+		na = (time_t)-1;
 	if (nb != (time_t)-1 && now < nb) {
 		t = xasprintf("not valid before %s", id->not_before);
 		join(&out, t);
@@ -504,11 +482,11 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	ctl_reply_add(r, "version: %s", PACKAGE_VERSION);
 	ctl_reply_add(r, "protocol: %d", CTL_PROTO_VERSION);
 	ctl_reply_add(r, "pid: %ld", (long)getpid());
-	ctl_reply_add(r, "started: %s", iso_time(d.started, t, sizeof t));
+	ctl_reply_add(r, "started: %s", str_time_iso(d.started, t, sizeof t));
 	up = (long long)(time(NULL) - d.started);
 	ctl_reply_add(r, "uptime: %lld second%s", up, up == 1 ? "" : "s");
 	ctl_reply_add(r, "config: %s", d.conf_path);
-	ctl_reply_add(r, "loaded_at: %s", iso_time(s->loaded_at, t, sizeof t));
+	ctl_reply_add(r, "loaded_at: %s", str_time_iso(s->loaded_at, t, sizeof t));
 	ctl_reply_add(r, "certificate: %s", s->tls->cert_file);
 	ctl_reply_add(r, "subject: %s", s->tls->subject);
 	ctl_reply_add(r, "not_before: %s", s->tls->not_before);
@@ -529,7 +507,7 @@ zone_line(const struct zone_peer_info *i, void *arg)
 
 	ctl_reply_add(r, "%s %s %s:%d %s since %s%s%s", i->zone, i->transport,
 	    i->peer, i->port, zone_peer_state_name(i->state),
-	    iso_time(i->since, t, sizeof t), *i->reason ? ": " : "", i->reason);
+	    str_time_iso(i->since, t, sizeof t), *i->reason ? ": " : "", i->reason);
 }
 
 /* zones: every neighbor zone's peers, their state and why. */
@@ -562,9 +540,9 @@ dp_line(const struct rev_dp_info *i, void *arg)
 	char a[32], b[32], c[32];
 
 	ctl_reply_add(r, "%s crls %zu last_attempt %s last_success %s next %s%s%s",
-	    i->url, i->crls, i->last_attempt ? iso_time(i->last_attempt, a,
-	    sizeof a) : "-", i->last_success ? iso_time(i->last_success, b,
-	    sizeof b) : "-", iso_time(i->next, c, sizeof c),
+	    i->url, i->crls, i->last_attempt ? str_time_iso(i->last_attempt, a,
+	    sizeof a) : "-", i->last_success ? str_time_iso(i->last_success, b,
+	    sizeof b) : "-", str_time_iso(i->next, c, sizeof c),
 	    *i->error ? " error: " : "", i->error);
 }
 

@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "rev/rev_ocsp.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
 
 const char *
@@ -105,17 +106,6 @@ asn1_to_time(const ASN1_GENERALIZEDTIME *t)
 	return timegm(&tm);
 }
 
-static char *
-iso(time_t t)
-{
-	struct tm tm;
-	char buf[32];
-
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(buf);
-}
-
 /* The last OpenSSL error reason, for messages. */
 static const char *
 ossl_why(void)
@@ -190,20 +180,20 @@ rev_ocsp_check(const struct rev_ocsp_query *q, const unsigned char *der,
 	a->this_update = asn1_to_time(thisupd);
 	a->next_update = asn1_to_time(nextupd);
 	if (a->this_update > now + skew) {
-		t = iso(a->this_update);
+		t = str_time_iso_dup(a->this_update);
 		invalid(a, "the OCSP response is from the future (thisUpdate "
 		    "%s)", t);
 		free(t);
 		goto out;
 	}
 	if (nextupd != NULL && a->next_update < now - skew) {
-		t = iso(a->next_update);
+		t = str_time_iso_dup(a->next_update);
 		invalid(a, "the OCSP response is stale (nextUpdate %s)", t);
 		free(t);
 		goto out;
 	}
 	if (max_age > 0 && now - a->this_update > max_age) {
-		t = iso(a->this_update);
+		t = str_time_iso_dup(a->this_update);
 		invalid(a, "the OCSP response is too old (thisUpdate %s)", t);
 		free(t);
 		goto out;
@@ -217,7 +207,7 @@ rev_ocsp_check(const struct rev_ocsp_query *q, const unsigned char *der,
 		a->status = REV_OCSP_REVOKED;
 		a->revoked_at = asn1_to_time(rev);
 		a->reason = reason;
-		t = iso(a->revoked_at);
+		t = str_time_iso_dup(a->revoked_at);
 		a->detail = xasprintf("revoked according to OCSP at %s (reason "
 		    "%s)", t, reason >= 0 ? OCSP_crl_reason_str(reason) :
 		    "none");

@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "rev/rev_store.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
 
 /*
@@ -508,17 +509,6 @@ find_serial(const struct rec *r, const ASN1_INTEGER *serial)
 	return NULL;
 }
 
-static char *
-iso(time_t t)
-{
-	struct tm tm;
-	char buf[32];
-
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(buf);
-}
-
 void
 rev_store_lookup(struct rev_store *st, X509 *cert, X509 *issuer, time_t now,
     struct rev_crl_answer *a)
@@ -557,7 +547,7 @@ rev_store_lookup(struct rev_store *st, X509 *cert, X509 *issuer, time_t now,
 			const struct ent *e = find_serial(r, serial);
 
 			if (e != NULL) {
-				t = iso((time_t)e->when);
+				t = str_time_iso_dup((time_t)e->when);
 				a->status = REV_CRL_REVOKED;
 				a->revoked_at = (time_t)e->when;
 				a->reason = e->reason;
@@ -587,7 +577,7 @@ rev_store_lookup(struct rev_store *st, X509 *cert, X509 *issuer, time_t now,
 		    current->issuer_line, rev_source_name(current->source),
 		    current->origin);
 	} else if (stale != NULL) {
-		t = iso(stale->next_update);
+		t = str_time_iso_dup(stale->next_update);
 		a->status = REV_CRL_EXPIRED;
 		a->next_update = stale->next_update;
 		a->source = stale->source;

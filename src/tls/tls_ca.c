@@ -30,6 +30,7 @@
 #include "tls/tls_ca.h"
 #include "tls/tls_pki.h"
 #include "util/file.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
 
 /* Certificates start an hour in the past: clocks of lab machines drift. */
@@ -765,30 +766,6 @@ path_in(const char *dir, const char *file)
 	return xasprintf("%s/%s", dir, file);
 }
 
-static char *
-iso_time(time_t t)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	return xasprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-static int
-parse_iso_time(const char *s, time_t *tp)
-{
-	struct tm tm;
-	char *end;
-
-	memset(&tm, 0, sizeof tm);
-	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
-	    *end != '\0')
-		return -1;
-	*tp = timegm(&tm);
-	return 0;
-}
-
 /* Whether s is a serial as the index stores it: upper-case hex. */
 static int
 is_index_serial(const char *s)
@@ -839,10 +816,10 @@ index_load(struct tls_ca *ca, char **cause)
 		memset(&e, 0, sizeof e);
 		if (nf != 6 || f[5] == NULL || (strcmp(f[0], "V") != 0 &&
 		    strcmp(f[0], "R") != 0) || !is_index_serial(f[1]) ||
-		    parse_iso_time(f[2], &e.not_after) == -1 ||
+		    str_time_parse_iso(f[2], &e.not_after) == -1 ||
 		    (f[0][0] == 'V' && (strcmp(f[3], "-") != 0 ||
 		    strcmp(f[4], "-") != 0)) ||
-		    (f[0][0] == 'R' && (parse_iso_time(f[3], &e.revoked_at) == -1 ||
+		    (f[0][0] == 'R' && (str_time_parse_iso(f[3], &e.revoked_at) == -1 ||
 		    (e.reason = tls_ca_reason_parse(f[4])) == -1))) {
 			*cause = xasprintf("%s:%d: damaged entry (expected V or R, "
 			    "serial, notAfter, revocation time, reason and "
@@ -880,8 +857,8 @@ index_text(const struct tls_ca_entry *v, size_t n, size_t *lenp)
 	    "# status (V valid, R revoked), serial, notAfter, revocation "
 	    "time, reason, subject\n");
 	for (i = 0; i < n; i++) {
-		na = iso_time(v[i].not_after);
-		ra = v[i].revoked_at ? iso_time(v[i].revoked_at) : xstrdup("-");
+		na = str_time_iso_dup(v[i].not_after);
+		ra = v[i].revoked_at ? str_time_iso_dup(v[i].revoked_at) : xstrdup("-");
 		fprintf(fp, "%s\t%s\t%s\t%s\t%s\t%s\n", v[i].revoked_at ? "R" :
 		    "V", v[i].serial, na, ra, v[i].revoked_at ?
 		    tls_ca_reason_name(v[i].reason) : "-", v[i].subject);
@@ -933,7 +910,7 @@ lock_dir(const char *dir, char **cause)
 			free(path);
 			return -1;
 		}
-		usleep(100000);
+		usleep(100000);	/* sipedge-cert only: no event loop here */
 	}
 	free(path);
 	return fd;
@@ -1256,7 +1233,7 @@ tls_ca_revoke_serial(struct tls_ca *ca, const char *serial, int reason,
 		return -1;
 	}
 	if (e->revoked_at != 0) {
-		when = iso_time(e->revoked_at);
+		when = str_time_iso_dup(e->revoked_at);
 		*cause = xasprintf("the certificate with serial %s (%s) was "
 		    "already revoked at %s (%s)", e->serial, e->subject, when,
 		    tls_ca_reason_name(e->reason));

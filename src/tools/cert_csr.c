@@ -23,6 +23,7 @@
 #include "tls/tls_pki.h"
 #include "tools/cert.h"
 #include "util/file.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
 
 /* Where the pending request lives. */
@@ -73,18 +74,6 @@ self_cmd(const struct cert_env *env)
 	if (env->conf_given)
 		return xasprintf("sipedge-cert -c %s", env->conf_path);
 	return xstrdup("sipedge-cert");
-}
-
-/* ISO 8601 UTC of a file time. */
-static char *
-iso_time(time_t t)
-{
-	char buf[32];
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(buf);
 }
 
 /* The sentence for "no request pending"; always CERT_FAIL. */
@@ -372,7 +361,7 @@ csr_new(struct cert_env *env, int argc, char **argv)
 	self = self_cmd(env);
 	had_pending = stat(p.csr, &st) == 0;
 	if (had_pending && !replace) {
-		e = iso_time(st.st_mtime);
+		e = str_time_iso_dup(st.st_mtime);
 		cert_err("a certificate signing request is already pending "
 		    "(%s, generated at %s); only one may be in progress: see it "
 		    "with `%s csr show`, drop it with `%s csr discard`, or "
@@ -479,7 +468,7 @@ csr_show(struct cert_env *env, int argc, char **argv)
 		rv = CERT_OK;
 		goto out;
 	}
-	when = iso_time(st.st_mtime);
+	when = str_time_iso_dup(st.st_mtime);
 	text = tls_csr_text(r);
 	printf("Pending certificate signing request\n"
 	    "  %-20s %s\n"

@@ -44,6 +44,7 @@
 #include "tools/cert.h"
 #include "util/diag.h"
 #include "util/file.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
 
 #define RELOAD_TIMEOUT_MS	10000
@@ -72,17 +73,6 @@ default_absent(const struct conf_path *p)
 
 	return p->path == NULL || (CONF_PATH_IS_DEFAULT(p) &&
 	    lstat(p->path, &st) == -1 && errno == ENOENT);
-}
-
-static char *
-iso_time(time_t t)
-{
-	char buf[32];
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(buf);
 }
 
 /* Append the certificates of add to chain, skipping ones already there. */
@@ -344,7 +334,7 @@ cert_cmd_install(struct cert_env *env, int argc, char **argv)
 	have_key = lstat(pkey_path, &st_key) == 0;
 	pending = have_csr || have_key;
 	if (pending)
-		generated = iso_time(have_csr ? st_csr.st_mtime :
+		generated = str_time_iso_dup(have_csr ? st_csr.st_mtime :
 		    st_key.st_mtime);
 	if (pending && key_in != NULL) {
 		cert_err("a CSR is pending (%s, generated at %s): its key is "

@@ -4,10 +4,12 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
 #include "util/str.h"
+#include "util/xmalloc.h"
 
 void
 str_random_hex(char *buf, size_t n)
@@ -29,4 +31,37 @@ str_random_hex(char *buf, size_t n)
 	for (i = 0; i < n && i / 2 < want; i++)
 		buf[i] = hex[(r[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
 	buf[i] = '\0';
+}
+
+const char *
+str_time_iso(time_t t, char *buf, size_t bufsz)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	if (strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 && bufsz > 0)
+		buf[0] = '\0';
+	return buf;
+}
+
+char *
+str_time_iso_dup(time_t t)
+{
+	char buf[32];
+
+	return xstrdup(str_time_iso(t, buf, sizeof buf));
+}
+
+int
+str_time_parse_iso(const char *s, time_t *tp)
+{
+	struct tm tm;
+	char *end;
+
+	memset(&tm, 0, sizeof tm);
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) ==
+	    NULL || *end != '\0')
+		return -1;
+	*tp = timegm(&tm);
+	return 0;
 }

@@ -5,8 +5,16 @@
 #define SE_STR_H
 
 #include <stddef.h>
+#include <time.h>
 
 /* n random lowercase hex digits into buf (buf holds n + 1 bytes). */
-void	str_random_hex(char *buf, size_t n);
+void		 str_random_hex(char *buf, size_t n);
+
+/* t as ISO 8601 UTC ("2026-11-26T17:00:00Z") into buf; returns buf. */
+const char	*str_time_iso(time_t t, char *buf, size_t bufsz);
+/* The same, allocated (caller frees). */
+char		*str_time_iso_dup(time_t t);
+/* Parse that form back; 0, or -1 when s is not one. */
+int		 str_time_parse_iso(const char *s, time_t *tp);
 
 #endif
