@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 23
+plan 24
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -20,6 +20,7 @@ leaf pgood "DNS:sip.partner.example" leaf
 leaf pbad "DNS:sip.partner.example" leaf
 leaf plate "DNS:sip.partner.example" leaf
 leaf pslow "DNS:sip.partner.example" leaf
+leaf ptwin "DNS:sip.partner.example" leaf
 leaf pother "DNS:sip.other.example" leaf
 o ca -batch -config "$P/int.cnf" -revoke "$P/pbad.pem" -crl_reason keyCompromise
 
@@ -105,6 +106,25 @@ if [ "$rc" -eq 0 ] && [ "$(statuses "$T/slow.out")" = 200 ]; then
     ok "the held partner gets its 200 once OCSP answers"
 else
     not_ok "the held partner gets its 200 once OCSP answers" "exit $rc" "$(cat "$T/slow.out")"
+fi
+
+# Two connections with the same certificate at once share one OCSP request.
+mode "delay 2"
+: >"$W/.log"
+zclient ptwin --timeout 20 send:"$MSG/options.msg" expect:200 >"$T/twin1.out" 2>&1 &
+t1=$!
+zclient ptwin --timeout 20 send:"$MSG/options.msg" expect:200 >"$T/twin2.out" 2>&1 &
+t2=$!
+track_pid "$t1"
+track_pid "$t2"
+wait_pid "$t1" 30
+wait_pid "$t2" 30
+if [ "$(statuses "$T/twin1.out") $(statuses "$T/twin2.out")" = "200 200" ] &&
+    [ "$(grep -c '^POST /ocsp' "$W/.log")" -eq 1 ]; then
+    ok "two connections with one certificate: both answered, one OCSP request"
+else
+    not_ok "two connections with one certificate: both answered, one OCSP request" \
+        "$(cat "$T/twin1.out" "$T/twin2.out")" "$(cat "$W/.log")"
 fi
 mode ""
 
