@@ -620,6 +620,7 @@ check_free(struct rev_check *c)
 	}
 	free(c->cs);
 	sk_X509_pop_free(c->path, X509_free);
+	X509_STORE_free(c->trust);
 	free(c);
 }
 
@@ -678,7 +679,10 @@ rev_engine_check(struct rev_engine *e, STACK_OF(X509) *path,
 
 	c->e = e;
 	c->path = X509_chain_up_ref(path);
+	/* Referenced: a reload may drop the caller's store meanwhile. */
 	c->trust = trust;
+	if (trust != NULL)
+		X509_STORE_up_ref(trust);
 	c->p = *p;
 	c->now = now;
 	c->cb = cb;
