@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl gzip "$PYTHON"
-plan 49
+plan 50
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -143,6 +143,10 @@ mode ""
 expect "stale OCSP answer (checked 3 days on), fallback revoked: rejected" 1 \
     '^rejected: .*stale.*treated as revoked' \
     --chain "$P/good.chain" --name sip.good.example --ocsp --fallback revoked --time $((NOW + 3 * 86400))
+mode "delay 12"
+expect "OCSP responder slower than the 10 s limit, fallback revoked: timed out, rejected" 1 \
+    '^rejected: .*OCSP responder unreachable.*timed out.*treated as revoked' \
+    --chain "$P/good.chain" --name sip.good.example --ocsp --fallback revoked
 mode fail
 expect "OCSP responder failing, fallback revoked: rejected as unreachable" 1 \
     '^rejected: .*OCSP responder unreachable.*500.*treated as revoked' \
