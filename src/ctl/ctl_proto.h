@@ -32,6 +32,9 @@
  *   status   "name: value" lines: version, protocol, pid, started, uptime,
  *            config, loaded_at, certificate, subject, not_before,
  *            not_after, temporary, alarms ("none" or a "; " list)
+ *   connections  one line per TLS connection: peer, "in"/"out", "zone"
+ *            NAME, "held"/"open", "since" TIME, "subject" SUBJECT, and
+ *            "verdict" TEXT once decided
  *   zones    one line per neighbor zone peer: zone, transport, peer:port,
  *            state ("idle", "resolving", "connecting", "active", "failed"),
  *            "since" and an ISO time, then ": reason" when failed

@@ -565,7 +565,32 @@ ctl_revocation(const char *args, struct ctl_reply *r, void *arg)
 	return 0;
 }
 
+/* One line per TLS connection the gate knows. */
+static void
+conn_line(const struct gate_conn_info *i, void *arg)
+{
+	struct ctl_reply *r = arg;
+	char t[32];
+
+	ctl_reply_add(r, "%s %s zone %s %s since %s subject %s%s%s", i->peer,
+	    i->outbound ? "out" : "in", i->zone, i->state,
+	    str_time_iso(i->since, t, sizeof t), i->subject,
+	    *i->verdict ? " verdict " : "", i->verdict);
+}
+
+/* connections: the TLS connections, their zone, peer and verdict. */
+static int
+ctl_connections(const char *args, struct ctl_reply *r, void *arg)
+{
+	(void)args;
+	(void)arg;
+	gate_walk(d.gate, conn_line, r);
+	return 0;
+}
+
 static const struct ctl_command ctl_cmds[] = {
+	{ "connections", "", "each TLS connection: peer, direction, zone, held "
+	    "or open, certificate subject and verdict", 0, ctl_connections },
 	{ "revocation", "", "peer verdict counters, OCSP cache, and each CRL "
 	    "distribution point with its last update", 0, ctl_revocation },
 	{ "zones", "", "each neighbor zone peer: zone, transport, peer:port, "

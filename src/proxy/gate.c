@@ -44,6 +44,8 @@ struct gconn {
 	int			 in_check;	/* inside rev_engine_check */
 	enum sip_gate		 sync;		/* verdict given during it */
 	char			*why;		/* ... and why, when refused */
+	char			*verdict;	/* how it was let in */
+	time_t			 since;
 	time_t			 not_after;	/* earliest in the path */
 	struct event		*expiry;	/* fires just after it */
 	char			*zone;		/* for logs */
@@ -148,6 +150,7 @@ gconn_free(struct gconn *gc)
 	free(gc->expected);
 	free(gc->subject);
 	free(gc->why);
+	free(gc->verdict);
 	free(gc);
 	g->st.open--;
 }
@@ -211,6 +214,8 @@ rev_done(const struct rev_verdict *v, void *arg)
 	int ok = v->result == REV_GOOD;
 
 	gc->check = NULL;
+	free(gc->verdict);
+	gc->verdict = xasprintf("%s: %s", v->source, v->reason);
 	if (ok)
 		gc->g->st.verified++;
 	else
@@ -331,6 +336,7 @@ gate_cb(struct sip_conn *c, SSL *ssl, const struct sip_origin *o, void *arg)
 	(void)o;
 	gc->g = g;
 	gc->c = c;
+	gc->since = time(NULL);
 	gc->next = g->conns;
 	if (g->conns != NULL)
 		g->conns->prev = gc;
@@ -477,6 +483,26 @@ gate_stats(const struct gate *g, struct gate_stats *st)
 	*st = g->st;
 	rev_engine_stats(g->engine, &st->ocsp_cache, &st->ocsp_hits,
 	    &st->ocsp_misses);
+}
+
+void
+gate_walk(struct gate *g, void (*fn)(const struct gate_conn_info *, void *),
+    void *arg)
+{
+	struct gate_conn_info info;
+	struct gconn *gc;
+
+	for (gc = g->conns; gc != NULL; gc = gc->next) {
+		info.peer = sip_conn_origin(gc->c)->peer_str;
+		info.outbound = sip_conn_outbound(gc->c);
+		info.zone = gc->zone != NULL ? gc->zone : "default";
+		info.state = gc->open ? "open" : "held";
+		info.subject = gc->subject != NULL ? gc->subject : "-";
+		info.verdict = gc->verdict != NULL ? gc->verdict :
+		    gc->chain == NULL ? "no certificate" : "";
+		info.since = gc->since;
+		fn(&info, arg);
+	}
 }
 
 void

@@ -42,6 +42,19 @@ struct rev_fetcher *gate_fetcher(struct gate *g);
 /* The trusted CAs now in use (the caller frees the stack). */
 STACK_OF(X509)	*gate_trusted(struct gate *g);
 
+/* One TLS connection the gate knows, for `sipedge-ctl connections`. */
+struct gate_conn_info {
+	const char	*peer;		/* ip:port */
+	int		 outbound;
+	const char	*zone;
+	const char	*state;		/* "held" or "open" */
+	const char	*subject;	/* peer certificate, or "-" */
+	const char	*verdict;	/* how it was let in, or "" */
+	time_t		 since;
+};
+void		 gate_walk(struct gate *g,
+		    void (*fn)(const struct gate_conn_info *, void *), void *arg);
+
 /* Counters for status. */
 struct gate_stats {
 	unsigned long	 verified, refused, held, revalidated, dropped;
