@@ -32,6 +32,8 @@
  *   status   "name: value" lines: version, protocol, pid, started, uptime,
  *            config, loaded_at, certificate, subject, not_before,
  *            not_after, temporary, alarms ("none" or a "; " list)
+ *   certs    "server FILE", "  subject", "  names", "  expires", then
+ *            "trust FILE: N CAs" and one "  SUBJECT expires TIME" each
  *   connections  one line per TLS connection: peer, "in"/"out", "zone"
  *            NAME, "held"/"open", "since" TIME, "subject" SUBJECT, and
  *            "verdict" TEXT once decided

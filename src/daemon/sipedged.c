@@ -26,6 +26,7 @@
 #include "proxy/zone.h"
 #include "rev/rev_dp.h"
 #include "sip/sip_transport.h"
+#include "tls/tls_pki.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -588,7 +589,54 @@ ctl_connections(const char *args, struct ctl_reply *r, void *arg)
 	return 0;
 }
 
+/* certs: the server certificate and the trust list. */
+static int
+ctl_certs(const char *args, struct ctl_reply *r, void *arg)
+{
+	const struct tls_identity *id = d.current->tls;
+	X509 *leaf = id->ctx != NULL ? SSL_CTX_get0_certificate(id->ctx) : NULL;
+	STACK_OF(X509) *cas;
+	time_t now = time(NULL);
+	char *sans, *subj, *na;
+	long long left;
+	int i;
+
+	(void)args;
+	(void)arg;
+	if (leaf == NULL) {
+		ctl_reply_add(r, "no server certificate loaded");
+		return -1;
+	}
+	sans = pki_san_line(leaf);
+	left = pki_seconds_left(leaf, now);
+	ctl_reply_add(r, "server %s%s", id->cert_file,
+	    id->temporary ? " (temporary)" : "");
+	ctl_reply_add(r, "  subject %s", id->subject);
+	ctl_reply_add(r, "  names %s", *sans ? sans : "(none)");
+	ctl_reply_add(r, "  expires %s (%s%lld days)", id->not_after,
+	    left < 0 ? "expired " : "", (left < 0 ? -left : left) / 86400);
+	free(sans);
+	ctl_reply_add(r, "trust %s: %zu CA%s", id->trust_file != NULL ?
+	    id->trust_file : "(temporary CA only)", id->ntrusted,
+	    id->ntrusted == 1 ? "" : "s");
+	cas = X509_STORE_get1_all_certs(SSL_CTX_get_cert_store(id->ctx));
+	for (i = 0; i < sk_X509_num(cas); i++) {
+		X509 *x = sk_X509_value(cas, i);
+
+		subj = pki_name_line(X509_get_subject_name(x));
+		na = pki_time_iso(X509_get0_notAfter(x));
+		ctl_reply_add(r, "  %s expires %s%s", subj, na,
+		    pki_seconds_left(x, now) < 0 ? " EXPIRED" : "");
+		free(subj);
+		free(na);
+	}
+	sk_X509_pop_free(cas, X509_free);
+	return 0;
+}
+
 static const struct ctl_command ctl_cmds[] = {
+	{ "certs", "", "the server certificate (names, expiry) and the "
+	    "trusted CAs", 0, ctl_certs },
 	{ "connections", "", "each TLS connection: peer, direction, zone, held "
 	    "or open, certificate subject and verdict", 0, ctl_connections },
 	{ "revocation", "", "peer verdict counters, OCSP cache, and each CRL "

@@ -6,7 +6,7 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-plan 10
+plan 11
 
 write_config
 start_sipedged || bail_out "sipedged did not start"
@@ -28,6 +28,11 @@ sctl -s "$T/sipedged.ctl" status
 sctl -c "$CONF" help
 [ "$RC" -eq 0 ] && grep -q "^zones" <<<"$OUT" &&
     ok "help lists zones" || not_ok "help lists zones" "exit $RC" "$OUT" "$ERR"
+sctl -c "$CONF" certs
+[ "$RC" -eq 0 ] && grep -q "^server .*temp-server.pem (temporary)" <<<"$OUT" &&
+    grep -q "^  names .*DNS:localhost" <<<"$OUT" && grep -q "^trust (temporary CA only): 1 CA" <<<"$OUT" &&
+    ok "certs: the temporary server certificate, its names, the trust list" ||
+    not_ok "certs: the temporary server certificate, its names, the trust list" "exit $RC" "$OUT" "$ERR"
 sctl -c "$CONF" reload
 [ "$RC" -eq 0 ] && ok "reload of a good configuration: exit 0" ||
     not_ok "reload of a good configuration: exit 0" "exit $RC" "$OUT" "$ERR"
