@@ -32,6 +32,7 @@
  *   status   "name: value" lines: version, protocol, pid, started, uptime,
  *            config, loaded_at, certificate, subject, not_before,
  *            not_after, temporary, alarms ("none" or a "; " list)
+ *   alarms   "TIME KEY: REASON" per raised alarm, oldest first, or "none"
  *   certs    "server FILE", "  subject", "  names", "  expires", then
  *            "trust FILE: N CAs" and one "  SUBJECT expires TIME" each
  *   connections  one line per TLS connection: peer, "in"/"out", "zone"

@@ -27,6 +27,7 @@
 #include "rev/rev_dp.h"
 #include "sip/sip_transport.h"
 #include "tls/tls_pki.h"
+#include "util/alarm.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -50,6 +51,7 @@ static struct {
 	struct gate		*gate;
 	struct zones		*zones;
 	struct rev_dp		*dp;
+	struct event		*alarm_timer;	/* hourly certificate alarms */
 	struct slot		*slots;
 	size_t			 nslots;
 	char			*pid_file;
@@ -298,6 +300,88 @@ announce_identity(const struct snapshot *s)
 }
 
 /* Make snapshot s current: profile, names, log. */
+/* An expired CRL in the store: one alarm per issuer. */
+static void
+crl_alarm(const struct rev_crl_info *i, void *arg)
+{
+	time_t now = *(time_t *)arg;
+	char key[512], t[32];
+
+	if (i->next_update == 0 || i->next_update >= now)
+		return;
+	snprintf(key, sizeof key, "crl %s", i->issuer);
+	alarm_raise(key, "the CRL of %s (%s, %s) expired at %s: every "
+	    "certificate of that CA counts as revoked until a fresh one "
+	    "arrives", i->issuer, rev_source_name(i->source), i->origin,
+	    str_time_iso(i->next_update, t, sizeof t));
+}
+
+/*
+ * The alarms that follow from time passing: the server certificate
+ * (temporary, expired, not yet valid, expiring), expired trusted CAs and
+ * expired CRLs.  Run at each install, after CRL updates and hourly.
+ */
+static void
+refresh_alarms(void)
+{
+	const struct snapshot *s = d.current;
+	const struct tls_identity *id;
+	X509 *leaf;
+	STACK_OF(X509) *cas;
+	time_t now = time(NULL);
+	long long left;
+	char key[512], *subj;
+	int i;
+
+	if (s == NULL || (id = s->tls) == NULL || id->ctx == NULL)
+		return;
+	if (id->temporary)
+		alarm_raise("temporary-certificate", "the temporary first-start "
+		    "certificate is in use: peers will not trust it (install "
+		    "one with sipedge-cert)");
+	else
+		alarm_clear("temporary-certificate");
+	leaf = SSL_CTX_get0_certificate(id->ctx);
+	left = leaf != NULL ? pki_seconds_left(leaf, now) : 1;
+	if (leaf != NULL && X509_cmp_time(X509_get0_notBefore(leaf), &now) > 0)
+		alarm_raise("server-certificate", "the server certificate %s is "
+		    "not valid before %s", id->cert_file, id->not_before);
+	else if (left <= 0)
+		alarm_raise("server-certificate", "the server certificate %s "
+		    "expired on %s", id->cert_file, id->not_after);
+	else if (left < (long long)s->conf->expiry_warning_days * 86400)
+		alarm_raise("server-certificate", "the server certificate %s "
+		    "expires on %s (in %lld days)", id->cert_file, id->not_after,
+		    left / 86400);
+	else
+		alarm_clear("server-certificate");
+	alarm_clear_prefix("trusted-ca ");
+	cas = X509_STORE_get1_all_certs(SSL_CTX_get_cert_store(id->ctx));
+	for (i = 0; i < sk_X509_num(cas); i++) {
+		X509 *x = sk_X509_value(cas, i);
+
+		if (pki_seconds_left(x, now) > 0)
+			continue;
+		subj = pki_name_line(X509_get_subject_name(x));
+		snprintf(key, sizeof key, "trusted-ca %s", subj);
+		alarm_raise(key, "the trusted CA %s has expired: peers whose "
+		    "chains end there are refused", subj);
+		free(subj);
+	}
+	sk_X509_pop_free(cas, X509_free);
+	alarm_clear_prefix("crl ");
+	rev_store_walk(gate_store(d.gate), crl_alarm, &now);
+}
+
+static void
+alarm_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	refresh_alarms();
+}
+
 static void
 install(struct snapshot *s)
 {
@@ -319,6 +403,7 @@ install(struct snapshot *s)
 	if (d.current != s)
 		snapshot_unref(&d.current);
 	d.current = s;
+	refresh_alarms();
 }
 
 /*
@@ -531,6 +616,7 @@ dp_updated(const char *url, void *arg)
 	(void)arg;
 	gate_revalidate(d.gate, why);
 	free(why);
+	refresh_alarms();
 }
 
 /* One line per distribution point. */
@@ -634,7 +720,32 @@ ctl_certs(const char *args, struct ctl_reply *r, void *arg)
 	return 0;
 }
 
+static void
+alarm_line(const struct alarm_info *i, void *arg)
+{
+	struct ctl_reply *r = arg;
+	char t[32];
+
+	ctl_reply_add(r, "%s %s: %s", str_time_iso(i->since, t, sizeof t),
+	    i->key, i->text);
+}
+
+/* alarms: what is raised now, oldest first; "none" when nothing is. */
+static int
+ctl_alarms_cmd(const char *args, struct ctl_reply *r, void *arg)
+{
+	(void)args;
+	(void)arg;
+	refresh_alarms();
+	if (alarm_count() == 0)
+		ctl_reply_add(r, "none");
+	alarm_walk(alarm_line, r);
+	return 0;
+}
+
 static const struct ctl_command ctl_cmds[] = {
+	{ "alarms", "", "the alarms raised now, oldest first", 0,
+	    ctl_alarms_cmd },
 	{ "certs", "", "the server certificate (names, expiry) and the "
 	    "trusted CAs", 0, ctl_certs },
 	{ "connections", "", "each TLS connection: peer, direction, zone, held "
@@ -676,6 +787,7 @@ stop(const char *sig)
 		return;
 	d.stopping = 1;
 	log_event(LOG_LVL_NOTICE, "daemon", "stopping", "signal", sig, NULL);
+	alarm_reset();		/* what goes away now is not an incident */
 	/* No more commands: a reload now would reopen what is closing. */
 	ctl_server_free(d.ctl);
 	d.ctl = NULL;
@@ -889,6 +1001,12 @@ main(int argc, char **argv)
 	d.zones = zones_new(d.base, d.transport);
 	d.dp = rev_dp_new(d.base, gate_fetcher(d.gate), gate_store(d.gate),
 	    dp_updated, NULL);
+	d.alarm_timer = event_new(d.base, -1, EV_PERSIST, alarm_timer_cb, NULL);
+	{
+		struct timeval hour = { 3600, 0 };
+
+		evtimer_add(d.alarm_timer, &hour);
+	}
 	/* Bind before detaching, so that a busy port fails the start visibly. */
 	if (reconcile_listeners(snap->conf, &cause) == -1) {
 		log_event(LOG_LVL_ERROR, "daemon", "start failed", "reason",
@@ -937,8 +1055,10 @@ main(int argc, char **argv)
 
 	ctl_server_free(d.ctl);
 	free(d.ctl_path);
+	alarm_reset();
 	zones_free(d.zones);
 	rev_dp_free(d.dp);
+	event_free(d.alarm_timer);
 	gate_free(d.gate);
 	sip_transport_free(d.transport);
 	proxy_free(d.proxy);

@@ -20,6 +20,7 @@
 
 #include "net/net_addr.h"
 #include "proxy/zone.h"
+#include "util/alarm.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -96,6 +97,15 @@ set_state(struct zpeer *p, enum zone_peer_state st, const char *reason)
 }
 
 static void
+zone_alarm_clear(struct zzone *z)
+{
+	char *key = xasprintf("zone %s", z->name);
+
+	alarm_clear(key);
+	free(key);
+}
+
+static void
 keepalive_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct zpeer *p = arg;
@@ -141,6 +151,7 @@ conn_ready(struct sip_conn *c, int ok, const char *why, void *arg)
 	p->conn = c;
 	z->active = (int)i;
 	set_state(p, ZP_ACTIVE, NULL);
+	zone_alarm_clear(z);
 	if (p->ka == NULL)
 		p->ka = event_new(z->zs->base, -1, EV_PERSIST, keepalive_cb, p);
 	evtimer_add(p->ka, &tv);
@@ -244,6 +255,15 @@ walk_from(struct zzone *z, size_t i)
 	}
 	log_event(LOG_LVL_WARN, "zone", "zone down", "zone", z->name, "reason",
 	    "no peer could be reached", NULL);
+	{
+		char *key = xasprintf("zone %s", z->name);
+		const struct zpeer *last = &z->peers[z->npeers - 1];
+
+		alarm_raise(key, "zone %s is down: no peer could be reached "
+		    "(last: %s: %s)", z->name, last->name, last->reason != NULL ?
+		    last->reason : "unknown");
+		free(key);
+	}
 	evtimer_add(z->retry, &tv);
 }
 
@@ -269,6 +289,8 @@ zone_clear(struct zzone *z)
 	free(z->peers);
 	if (z->retry != NULL)
 		event_free(z->retry);
+	if (z->name != NULL)
+		zone_alarm_clear(z);
 	free(z->name);
 	free(z->peer_name);
 	free(z);

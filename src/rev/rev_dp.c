@@ -25,6 +25,7 @@
 
 #include "rev/rev_crl.h"
 #include "rev/rev_dp.h"
+#include "util/alarm.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -74,11 +75,27 @@ cache_name(const char *dir, const char *url, const char *ext)
 	return xasprintf("%s/%s.%s", dir, hex, ext);
 }
 
+/* Raise (why != NULL) or clear the alarm of a failing point. */
+static void
+point_alarm(struct point *p, const char *why)
+{
+	char *key = xasprintf("crl-dp %s", p->url);
+
+	if (why != NULL)
+		alarm_raise(key, "CRL distribution point %s failing: %s%s", p->url,
+		    why, p->crls > 0 ? " (the last good CRLs are still used)" :
+		    "");
+	else
+		alarm_clear(key);
+	free(key);
+}
+
 static void
 point_free(struct point *p)
 {
 	if (p->handle != 0)
 		rev_fetch_cancel(p->dp->f, p->handle);
+	point_alarm(p, NULL);
 	free(p->url);
 	free(p->cache);
 	free(p->meta);
@@ -209,6 +226,7 @@ fetched(const struct rev_fetch_result *r, void *arg)
 	p->error = NULL;
 	if (!r->ok) {
 		p->error = xstrdup(r->error);
+		point_alarm(p, r->error);
 		log_event(LOG_LVL_WARN, "rev", "crl update failed", "url", p->url,
 		    "reason", r->error, "kept", p->crls > 0 ? "last good CRLs" :
 		    "none", NULL);
@@ -216,18 +234,21 @@ fetched(const struct rev_fetch_result *r, void *arg)
 	}
 	p->last_success = time(NULL);
 	if (r->not_modified) {
+		point_alarm(p, NULL);
 		log_event(LOG_LVL_DEBUG, "rev", "crl not modified", "url",
 		    p->url, NULL);
 		return;
 	}
 	if ((taken = take_crls(p, r->body, r->len, &why)) == 0) {
 		p->error = why;
+		point_alarm(p, why);
 		log_event(LOG_LVL_WARN, "rev", "crl update failed", "url", p->url,
 		    "reason", why, "kept", p->crls > 0 ? "last good CRLs" :
 		    "none", NULL);
 		return;
 	}
 	free(why);
+	point_alarm(p, NULL);
 	p->crls = taken;
 	save_cache(p, r);
 	snprintf(n, sizeof n, "%zu", taken);

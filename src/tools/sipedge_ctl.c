@@ -31,7 +31,7 @@ usage(FILE *f)
 	    "(default %s)\n"
 	    "  -s SOCKET   the control socket itself\n"
 	    "  -t SECONDS  how long to wait for the answer (default 30)\n"
-	    "commands: status, certs, connections, zones, revocation, reload, help (the daemon lists them)\n"
+	    "commands: status, alarms, certs, connections, zones, revocation, reload, help (the daemon lists them)\n"
 	    "See sipedge-ctl(8).\n", SE_CONFFILE);
 }
 

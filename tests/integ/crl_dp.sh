@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl gzip "$PYTHON"
-plan 17
+plan 18
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -83,6 +83,8 @@ mode fail
 log_mark
 check "a failing point: 'crl update failed', last good CRLs kept" \
     _poll 10 eval "log_since_mark | grep 'event=\"crl update failed\"' | grep -q 'kept=\"last good CRLs\"'"
+check "sipedge-ctl alarms: the failing distribution point" \
+    eval "timeout 30 '$SIPEDGE_CTL' -c '$CONF' alarms | grep -q 'crl-dp $URL/dp.crl: CRL distribution point .* failing: .*HTTP status 500 (the last good CRLs are still used)'"
 zclient plate send:"$MSG/options.msg" expect:closed >"$T/late2.out" 2>&1
 grep -q "^RECV" "$T/late2.out" &&
     not_ok "... and the revoked partner is still refused" "$(cat "$T/late2.out")" ||

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 10
+plan 14
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -58,12 +58,24 @@ check "revoked: failed, revoked according to OCSP" \
 check "the log has 'peer failed' for the revoked peer" \
     wait_for_event -t 5 module=zone 'event="peer failed"' zone=revoked
 
+check "sipedge-ctl alarms: zone revoked is down, with the reason" \
+    _poll 5 eval "timeout 30 '$SIPEDGE_CTL' -c '$CONF' alarms | grep -q 'zone revoked: zone revoked is down: .*revoked according to OCSP'"
+check "... and the temporary certificate is an alarm too" \
+    eval "timeout 30 '$SIPEDGE_CTL' -c '$CONF' alarms | grep -q 'temporary-certificate: '"
+if timeout 30 "$SIPEDGE_CTL" -c "$CONF" alarms | grep -q "zone failover"; then
+    not_ok "no alarm for zone failover while a peer is active" "$(timeout 30 "$SIPEDGE_CTL" -c "$CONF" alarms)"
+else
+    ok "no alarm for zone failover while a peer is active"
+fi
+
 # The active peer goes away: the zone has no peer left.
 log_mark
 kill "$PEER_127_0_0_4"
 check "the last peer gone: zone down in the log" \
     wait_for_event -t 10 module=zone 'event="zone down"' zone=failover
 check "... and its peer shows failed" zone_state failover 127.0.0.4 failed
+check "'alarm raised' logged for zone failover" \
+    wait_for_event -t 5 module=alarm 'event="alarm raised"' 'alarm="zone failover"'
 
 # A reload without the mismatch zone: it is gone from the list.
 rm -f "$T/zones/mismatch.conf"
