@@ -87,6 +87,36 @@ respond(const struct sip_origin *o, osip_message_t *m, int status,
 	free(resp);
 }
 
+/*
+ * 420 Bad Extension with the option-tags of hname that we do not support
+ * in Unsupported (s.8.2.2.3, s.16.3 step 5): sipedge supports none yet.
+ */
+static void
+refuse_extension(struct proxy *px, const struct sip_origin *o,
+    osip_message_t *m, const char *hname, const char *unsup)
+{
+	char *reason, *warning;
+	const char *hdrs[7];
+
+	reason = xasprintf("%s options not supported by sipedge: %s", hname,
+	    unsup);
+	warning = xasprintf("399 %s \"%s\"", px->nnames > 0 ? px->names[0] :
+	    o->local_ip, reason);
+	hdrs[0] = "Unsupported";
+	hdrs[1] = unsup;
+	hdrs[2] = "Warning";
+	hdrs[3] = warning;
+	hdrs[4] = "Server";
+	hdrs[5] = "sipedge/" PACKAGE_VERSION;
+	hdrs[6] = NULL;
+	log_event(LOG_LVL_INFO, "proxy", "request refused", "peer", o->peer_str,
+	    "method", m->sip_method, "call_id", m->call_id->number, "status",
+	    "420", "reason", reason, NULL);
+	respond(o, m, 420, hdrs);
+	free(warning);
+	free(reason);
+}
+
 void
 proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 {
@@ -103,6 +133,7 @@ proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 	struct proxy *px = arg;
 	struct log_line l;
 	osip_header_t *mf = NULL;
+	char *unsup = NULL;
 	int status;
 
 	log_begin(&l, LOG_LVL_DEBUG, "proxy", MSG_IS_REQUEST(m) ? "request" :
@@ -121,7 +152,12 @@ proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 	if (strcmp(m->sip_method, "ACK") == 0)
 		return;		/* never answered (RFC 3261 s.17.2.1) */
 	if (strcmp(m->sip_method, "OPTIONS") == 0 && for_us(px, o, m)) {
-		respond(o, m, 200, options_hdrs);
+		/* As its UAS we honour Require, not Proxy-Require (s.8.2.2.3). */
+		if ((unsup = sip_msg_unsupported(m, "Require", NULL, 0)) != NULL)
+			refuse_extension(px, o, m, "Require", unsup);
+		else
+			respond(o, m, 200, options_hdrs);
+		free(unsup);
 		return;
 	}
 	if (strcmp(m->sip_method, "CANCEL") == 0)
@@ -129,7 +165,13 @@ proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 	else if (osip_message_get_max_forwards(m, 0, &mf) >= 0 && mf != NULL &&
 	    atoi(mf->hvalue) == 0)
 		status = 483;	/* s.16.3 step 3 */
-	else
+	else if ((unsup = sip_msg_unsupported(m, "Proxy-Require", NULL,
+	    0)) != NULL) {
+		/* s.16.3 step 5; CANCEL never carries it (s.8.2.2.3). */
+		refuse_extension(px, o, m, "Proxy-Require", unsup);
+		free(unsup);
+		return;
+	} else
 		status = 404;	/* no search rule routes it */
 	log_event(LOG_LVL_INFO, "proxy", "request refused", "peer", o->peer_str,
 	    "method", m->sip_method, "call_id", m->call_id->number, "status",

@@ -1,9 +1,15 @@
 /*
- * sip_msg.c: parsing with libosip2 plus the validation it lacks, and
- * response building.  Responses to messages we cannot parse are assembled
- * by echoing the transaction headers as text (s.8.2.6).
+ * sip_msg.c: parsing with libosip2 plus the validation it lacks (a table
+ * of rules from RFC 3261 s.7, s.8.2, s.16.3 and s.20), the diagnosis of
+ * what the parser refused, and response building.  Responses to messages
+ * we cannot parse are assembled by echoing the transaction headers as
+ * text (s.8.2.6).  Peer text reaches a reason only quoted and cut short.
  */
 #include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -50,64 +56,745 @@ sip_msg_parse(const char *buf, size_t len)
 	return m;
 }
 
-static int
-all_digits(const char *s, size_t maxlen)
-{
-	size_t n = 0;
+/* --- what the checks are made of ------------------------------------ */
 
-	if (s == NULL || *s == '\0')
+/*
+ * Fill why and return status.  Peer text goes into reasons quoted with
+ * single quotes and cut with "%.60s"; double quotes, backslashes and
+ * control bytes are replaced afterwards, so that the sentence can go into
+ * the quoted string of a Warning header and the log as it is.
+ */
+static int	fail(char *why, size_t whysz, int status, const char *fmt, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+static int
+fail(char *why, size_t whysz, int status, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whysz, fmt, ap);
+	va_end(ap);
+	for (p = why; *p != '\0'; p++)
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20 ||
+		    (unsigned char)*p == 0x7f)
+			*p = '?';
+	return status;
+}
+
+/* token (RFC 3261 s.25.1). */
+static int
+is_token_char(unsigned char c)
+{
+	return c != '\0' && (isalnum(c) || strchr("-.!%*_+`'~", c) != NULL);
+}
+
+/* word (s.25.1), the halves of a Call-ID. */
+static int
+is_word_char(unsigned char c)
+{
+	return is_token_char(c) ||
+	    (c != '\0' && strchr("()<>:\\\"/[]?{}", c) != NULL);
+}
+
+/* URI scheme (RFC 3986 s.3.1): a letter, then letters, digits, + - . */
+static int
+is_scheme(const char *s)
+{
+	if (s == NULL || !isalpha((unsigned char)*s))
 		return 0;
-	for (; *s; s++, n++)
-		if (!isdigit((unsigned char)*s) || n >= maxlen)
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("+-.", *s) == NULL)
 			return 0;
 	return 1;
 }
 
+/* 1 when s is not empty and every byte passes is(). */
+static int
+all_of(const char *s, int (*is)(unsigned char))
+{
+	if (s == NULL || *s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!is((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/* s as a decimal number no larger than max in *vp; -1 when it is not one. */
+static int
+parse_uint(const char *s, unsigned long long max, unsigned long long *vp)
+{
+	unsigned long long v = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		v = v * 10 + (unsigned)(*s - '0');
+		if (v > max)	/* max is far below 2**64 / 10: no overflow */
+			return -1;
+	}
+	*vp = v;
+	return 0;
+}
+
+/* IPv4address of s.25.1 with each part at most 255. */
+static int
+is_ipv4(const char *h)
+{
+	unsigned v;
+	int parts, digits;
+
+	for (parts = 1;; parts++) {
+		for (v = 0, digits = 0; isdigit((unsigned char)*h); h++) {
+			if (++digits > 3)
+				return 0;
+			v = v * 10 + (unsigned)(*h - '0');
+		}
+		if (digits == 0 || v > 255)
+			return 0;
+		if (parts == 4)
+			return *h == '\0';
+		if (*h++ != '.')
+			return 0;
+	}
+}
+
+/*
+ * hostname of s.25.1: labels of letters, digits and inner hyphens joined
+ * by dots, the last one starting with a letter; one final dot is allowed.
+ */
+static int
+is_hostname(const char *h)
+{
+	const char *p, *label = h, *last = h, *end = h + strlen(h);
+
+	if (end > h && end[-1] == '.')
+		end--;
+	if (end == h)
+		return 0;
+	for (p = h; p <= end; p++) {
+		if (p == end || *p == '.') {
+			if (p == label || *label == '-' || p[-1] == '-')
+				return 0;
+			last = label;
+			label = p + 1;
+		} else if (!isalnum((unsigned char)*p) && *p != '-')
+			return 0;
+	}
+	return isalpha((unsigned char)*last);
+}
+
+/* host of s.25.1: hostname, IPv4 or IPv6 (libosip2 drops the brackets). */
+static int
+is_host(const char *h)
+{
+	struct in6_addr a6;
+	char buf[64];
+	size_t n;
+
+	if (h == NULL || *h == '\0')
+		return 0;
+	if (strchr(h, ':') == NULL)
+		return is_ipv4(h) || is_hostname(h);
+	n = strlen(h);
+	if (h[0] == '[' && n > 2 && h[n - 1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if (n >= sizeof buf)
+		return 0;
+	memcpy(buf, h, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET6, buf, &a6) == 1;
+}
+
+/* A port: a number from 1 to 65535. */
+static int
+is_port(const char *p)
+{
+	unsigned long long v;
+
+	return parse_uint(p, 65535, &v) == 0 && v > 0;
+}
+
+/* The pos'th (from 0) generic header called name, or NULL. */
+static const osip_header_t *
+header_nth(const osip_message_t *m, const char *name, int pos)
+{
+	osip_header_t *h = NULL;
+	int i = 0;
+
+	/* osip_message_header_get_byname() searches from a list index. */
+	while ((i = osip_message_header_get_byname(m, name, i, &h)) >= 0 &&
+	    h != NULL) {
+		if (pos-- == 0)
+			return h;
+		i++;
+	}
+	return NULL;
+}
+
+/* The host and port of a SIP or SIPS URI are well formed (s.19.1.1). */
+static int
+check_sip_uri(const osip_uri_t *u, const char *what, char *why, size_t whysz)
+{
+	if (!is_scheme(u->scheme))
+		return fail(why, whysz, 400, "%s scheme '%.60s' is not a URI "
+		    "scheme", what, u->scheme ? u->scheme : "");
+	if (strcasecmp(u->scheme, "sip") != 0 &&
+	    strcasecmp(u->scheme, "sips") != 0)
+		return 0;
+	if (!is_host(u->host))
+		return fail(why, whysz, 400, "%s host '%.60s' is not a host "
+		    "name or IP address", what, u->host ? u->host : "");
+	if (u->port != NULL && !is_port(u->port))
+		return fail(why, whysz, 400, "%s port '%.60s' is not a number "
+		    "from 1 to 65535", what, u->port);
+	return 0;
+}
+
+/* --- the rules ------------------------------------------------------ */
+
+/* s.7.1, s.7.2: the version is the literal SIP/2.0 (without case). */
+static int
+check_version(const osip_message_t *m, char *why, size_t whysz)
+{
+	const char *v = m->sip_version;
+
+	if (v == NULL || strcasecmp(v, "SIP/2.0") != 0)
+		return fail(why, whysz, 505, "SIP version '%.60s' is not "
+		    "supported (only SIP/2.0)", v ? v : "");
+	return 0;
+}
+
+/* s.7.1: the method is a token; a SIP or SIPS request-URI is well formed. */
+static int
+check_request_line(const osip_message_t *m, char *why, size_t whysz)
+{
+	if (m->sip_method == NULL || m->req_uri == NULL)
+		return fail(why, whysz, 400, "request line is malformed");
+	if (!all_of(m->sip_method, is_token_char))
+		return fail(why, whysz, 400, "request method '%.60s' is not a "
+		    "token", m->sip_method);
+	return check_sip_uri(m->req_uri, "request-URI", why, whysz);
+}
+
+/* s.7.2: a status code has three digits, the first from 1 to 6. */
+static int
+check_status_code(const osip_message_t *m, char *why, size_t whysz)
+{
+	if (m->status_code < 100 || m->status_code > 699)
+		return fail(why, whysz, 400, "status code %d is not from 100 "
+		    "to 699", m->status_code);
+	return 0;
+}
+
+/*
+ * s.8.1.1: To, From, CSeq, Call-ID and Via are in every request, and a
+ * response copies them (s.8.2.6.2).  Max-Forwards is not required here: a
+ * proxy adds one to a request that has none (s.16.6 step 3), and a
+ * missing one passes the Max-Forwards check (s.16.3 step 3).
+ */
+static int
+check_mandatory(const osip_message_t *m, char *why, size_t whysz)
+{
+	const struct {
+		const char	*name;
+		int		 present;
+	} need[] = {
+		{ "Via", osip_list_size(&m->vias) > 0 },
+		{ "From", m->from != NULL },
+		{ "To", m->to != NULL },
+		{ "Call-ID", m->call_id != NULL && m->call_id->number != NULL },
+		{ "CSeq", m->cseq != NULL && m->cseq->number != NULL &&
+		    m->cseq->method != NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof need / sizeof need[0]; i++)
+		if (!need[i].present)
+			return fail(why, whysz, 400, "%s header is missing or "
+			    "empty", need[i].name);
+	return 0;
+}
+
+/*
+ * Headers whose grammar is not a comma-separated list, so that a second
+ * row is an error (s.7.3.1); the long and compact forms count together.
+ * libosip2 refuses a second To, From, Call-ID, CSeq, Content-Length or
+ * Content-Type itself (sip_msg_parse_error() names it); the others it
+ * keeps as generic headers, which check_single() counts.
+ */
+static const struct single {
+	const char	*name;
+	const char	*compact;
+} singles[] = {
+	{ "To", "t" },
+	{ "From", "f" },
+	{ "Call-ID", "i" },
+	{ "CSeq", NULL },
+	{ "Max-Forwards", NULL },
+	{ "Content-Length", "l" },
+	{ "Content-Type", "c" },
+	{ "Expires", NULL },
+	{ "Min-Expires", NULL },
+};
+#define NSINGLES	(sizeof singles / sizeof singles[0])
+
+/* s.7.3.1: a single-value header appears at most once. */
+static int
+check_single(const osip_message_t *m, char *why, size_t whysz)
+{
+	size_t i;
+
+	for (i = 0; i < NSINGLES; i++)
+		if (header_nth(m, singles[i].name, 1) != NULL)
+			return fail(why, whysz, 400, "%s header appears more "
+			    "than once", singles[i].name);
+	return 0;
+}
+
+static const char *
+cseq_number(const osip_message_t *m)
+{
+	return m->cseq->number;
+}
+
+static const char *
+content_length(const osip_message_t *m)
+{
+	return m->content_length ? m->content_length->value : NULL;
+}
+
+/* Numeric values and their ranges; value NULL: the generic header name. */
+static const struct number {
+	const char		*name;
+	const char		*(*value)(const osip_message_t *);
+	unsigned long long	 max;
+} numbers[] = {
+	{ "CSeq number", cseq_number, 2147483647ULL },	/* s.8.1.1.5 */
+	{ "Content-Length", content_length, 4294967295ULL },	/* s.20.14 */
+	{ "Max-Forwards", NULL, 255 },			/* s.20.22 */
+	{ "Expires", NULL, 4294967295ULL },		/* s.20.19 */
+	{ "Min-Expires", NULL, 4294967295ULL },		/* s.20.23 */
+};
+
+/* s.20: numbers are decimal integers within their ranges. */
+static int
+check_numbers(const osip_message_t *m, char *why, size_t whysz)
+{
+	const struct number *n;
+	const osip_header_t *h;
+	unsigned long long v;
+	const char *s;
+	size_t i;
+
+	for (i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+		n = &numbers[i];
+		if (n->value != NULL)
+			s = n->value(m);
+		else if ((h = header_nth(m, n->name, 0)) != NULL)
+			s = h->hvalue ? h->hvalue : "";
+		else
+			s = NULL;
+		if (s != NULL && parse_uint(s, n->max, &v) == -1)
+			return fail(why, whysz, 400, "%s '%.60s' is not an "
+			    "integer from 0 to %llu", n->name, s, n->max);
+	}
+	return 0;
+}
+
+/*
+ * s.8.1.1.5, s.20.16: the CSeq method is a token and, in a request, the
+ * request's own method (also for ACK and CANCEL, whose CSeq numbers follow
+ * the INVITE's but whose methods do not).
+ */
+static int
+check_cseq(const osip_message_t *m, char *why, size_t whysz)
+{
+	if (!all_of(m->cseq->method, is_token_char))
+		return fail(why, whysz, 400, "CSeq method '%.60s' is not a "
+		    "token", m->cseq->method);
+	if (MSG_IS_REQUEST(m) && strcmp(m->cseq->method, m->sip_method) != 0)
+		return fail(why, whysz, 400, "CSeq method %.60s does not match "
+		    "the request method %.60s", m->cseq->method, m->sip_method);
+	return 0;
+}
+
+/* s.20.8, s.25.1: Call-ID is word [ "@" word ]. */
+static int
+check_call_id(const osip_message_t *m, char *why, size_t whysz)
+{
+	const osip_call_id_t *c = m->call_id;
+
+	if (!all_of(c->number, is_word_char) ||
+	    (c->host != NULL && !all_of(c->host, is_word_char)))
+		return fail(why, whysz, 400, "Call-ID '%.60s%s%.60s' is not a "
+		    "word or word@word", c->number, c->host ? "@" : "",
+		    c->host ? c->host : "");
+	return 0;
+}
+
+/*
+ * s.20.20, s.20.39: From and To carry a URI; any scheme may appear there
+ * (s.8.1.1.2), but a SIP or SIPS URI must have a valid host and port.
+ */
+static int
+check_from_to(const osip_message_t *m, char *why, size_t whysz)
+{
+	const struct {
+		const char		*what;
+		const osip_from_t	*h;
+	} ends[] = { { "From URI", m->from }, { "To URI", m->to } };
+	size_t i;
+	int st;
+
+	for (i = 0; i < 2; i++) {
+		if (ends[i].h->url == NULL)
+			return fail(why, whysz, 400, "%s is missing",
+			    ends[i].what);
+		if ((st = check_sip_uri(ends[i].h->url, ends[i].what, why,
+		    whysz)) != 0)
+			return st;
+	}
+	return 0;
+}
+
+/*
+ * s.20.42: every Via is SIP/2.0 over a transport token, with a sent-by
+ * host and optional port.  A Via without branch is allowed: RFC 2543
+ * peers send none, and s.17.2.3 matches their requests another way.
+ */
+static int
+check_vias(const osip_message_t *m, char *why, size_t whysz)
+{
+	const osip_via_t *v;
+	int i;
+
+	for (i = 0; (v = osip_list_get(&m->vias, i)) != NULL; i++) {
+		if (v->version == NULL || strcmp(v->version, "2.0") != 0)
+			return fail(why, whysz, 400, "Via protocol version "
+			    "'%.60s' is not 2.0", v->version ? v->version : "");
+		if (!all_of(v->protocol, is_token_char))
+			return fail(why, whysz, 400, "Via transport '%.60s' is not "
+			    "a token", v->protocol ? v->protocol : "");
+		if (!is_host(v->host))
+			return fail(why, whysz, 400, "Via sent-by host '%.60s' is "
+			    "not a host name or IP address", v->host ? v->host : "");
+		if (v->port != NULL && !is_port(v->port))
+			return fail(why, whysz, 400, "Via sent-by port '%.60s' is "
+			    "not a number from 1 to 65535", v->port);
+	}
+	return 0;
+}
+
+/*
+ * s.20.29, s.20.32: Require and Proxy-Require list option-tags, which
+ * are tokens (s.19.2); an empty value is ignored.
+ */
+static int
+check_option_tags(const osip_message_t *m, char *why, size_t whysz)
+{
+	static const char *const names[] = { "Require", "Proxy-Require" };
+	const osip_header_t *h;
+	size_t i;
+	int pos;
+
+	for (i = 0; i < 2; i++)
+		for (pos = 0; (h = header_nth(m, names[i], pos)) != NULL; pos++)
+			if (h->hvalue != NULL && *h->hvalue != '\0' &&
+			    !all_of(h->hvalue, is_token_char))
+				return fail(why, whysz, 400, "%s option '%.60s' is "
+				    "not a token", names[i], h->hvalue);
+	return 0;
+}
+
+/*
+ * s.16.3 step 2: a request-URI scheme the proxy does not understand gets
+ * 416.  sipedge routes sip and sips URIs only; tel and the others would
+ * need a translation it does not make.
+ */
+static int
+check_uri_scheme(const osip_message_t *m, char *why, size_t whysz)
+{
+	const char *s = m->req_uri->scheme;
+
+	if (strcasecmp(s, "sip") != 0 && strcasecmp(s, "sips") != 0)
+		return fail(why, whysz, 416, "request-URI scheme '%.60s' is not "
+		    "supported (only sip and sips)", s);
+	return 0;
+}
+
+#define FOR_REQUEST	0x1
+#define FOR_RESPONSE	0x2
+
+/*
+ * The rules in the order they are tried; the first that fails decides the
+ * answer.  Syntax comes first (s.16.3 step 1), then the URI scheme (step
+ * 2).  A rule runs only after those above it passed, so it may rely on
+ * what they checked (the mandatory headers, above all).
+ */
+static const struct rule {
+	int	  applies;
+	int	(*check)(const osip_message_t *, char *, size_t);
+} rules[] = {
+	{ FOR_REQUEST | FOR_RESPONSE,	check_version },
+	{ FOR_REQUEST,			check_request_line },
+	{ FOR_RESPONSE,			check_status_code },
+	{ FOR_REQUEST | FOR_RESPONSE,	check_mandatory },
+	{ FOR_REQUEST | FOR_RESPONSE,	check_single },
+	{ FOR_REQUEST | FOR_RESPONSE,	check_numbers },
+	{ FOR_REQUEST | FOR_RESPONSE,	check_cseq },
+	{ FOR_REQUEST | FOR_RESPONSE,	check_call_id },
+	{ FOR_REQUEST | FOR_RESPONSE,	check_from_to },
+	{ FOR_REQUEST | FOR_RESPONSE,	check_vias },
+	{ FOR_REQUEST,			check_option_tags },
+	{ FOR_REQUEST,			check_uri_scheme },
+};
+
 int
 sip_msg_check(const osip_message_t *m, char *why, size_t whysz)
 {
-	osip_header_t *mf = NULL;
-	const char *scheme;
+	int kind = MSG_IS_REQUEST(m) ? FOR_REQUEST : FOR_RESPONSE, st;
+	size_t i;
 
-#define BAD(code, ...) do { snprintf(why, whysz, __VA_ARGS__); return code; } while (0)
-	if (m->sip_version == NULL || strcmp(m->sip_version, "SIP/2.0") != 0)
-		BAD(505, "SIP version %s is not supported",
-		    m->sip_version ? m->sip_version : "(none)");
-	if (osip_list_size(&m->vias) == 0)
-		BAD(400, "Via header is missing");
-	if (m->cseq == NULL || m->cseq->number == NULL || m->cseq->method == NULL)
-		BAD(400, "CSeq header is missing or malformed");
-	if (!all_digits(m->cseq->number, 10) ||
-	    strtoul(m->cseq->number, NULL, 10) > 2147483647UL)
-		BAD(400, "CSeq number '%s' is not an integer below 2**31",
-		    m->cseq->number);
-	if (m->from == NULL)
-		BAD(400, "From header is missing");
-	if (m->to == NULL)
-		BAD(400, "To header is missing");
-	if (m->call_id == NULL || m->call_id->number == NULL)
-		BAD(400, "Call-ID header is missing");
-	if (!MSG_IS_REQUEST(m))
-		return 0;
-	if (m->sip_method == NULL || m->req_uri == NULL)
-		BAD(400, "request line is malformed");
-	if (strcmp(m->cseq->method, m->sip_method) != 0)
-		BAD(400, "CSeq method %s does not match the request method %s",
-		    m->cseq->method, m->sip_method);
-	scheme = m->req_uri->scheme;
-	if (scheme == NULL || (strcasecmp(scheme, "sip") != 0 &&
-	    strcasecmp(scheme, "sips") != 0))
-		BAD(416, "request-URI scheme '%s' is not supported",
-		    scheme ? scheme : "");
-	if (osip_message_get_max_forwards(m, 1, &mf) >= 0 && mf != NULL)
-		BAD(400, "Max-Forwards appears more than once");
-	mf = NULL;
-	if (osip_message_get_max_forwards(m, 0, &mf) >= 0 && mf != NULL &&
-	    (!all_digits(mf->hvalue, 3) || atoi(mf->hvalue) > 255))
-		BAD(400, "Max-Forwards '%s' is not an integer from 0 to 255",
-		    mf->hvalue ? mf->hvalue : "");
+	for (i = 0; i < sizeof rules / sizeof rules[0]; i++)
+		if ((rules[i].applies & kind) &&
+		    (st = rules[i].check(m, why, whysz)) != 0)
+			return st;
 	return 0;
-#undef BAD
+}
+
+/* 1 when tag is already in the ", "-separated list (without case). */
+static int
+listed(const char *list, const char *tag)
+{
+	size_t tl = strlen(tag);
+	const char *p;
+
+	for (p = list; p != NULL; p = strchr(p, ',')) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		if (strncasecmp(p, tag, tl) == 0 && (p[tl] == ',' || p[tl] == '\0'))
+			return 1;
+	}
+	return 0;
+}
+
+char *
+sip_msg_unsupported(const osip_message_t *m, const char *hname,
+    const char *const *supported, size_t nsupported)
+{
+	const osip_header_t *h;
+	char *out = NULL, *t;
+	size_t i;
+	int pos;
+
+	for (pos = 0; (h = header_nth(m, hname, pos)) != NULL; pos++) {
+		if (h->hvalue == NULL || *h->hvalue == '\0')
+			continue;
+		for (i = 0; i < nsupported; i++)
+			if (strcasecmp(h->hvalue, supported[i]) == 0)
+				break;
+		if (i < nsupported || listed(out, h->hvalue))
+			continue;
+		t = out ? xasprintf("%s, %s", out, h->hvalue) : xstrdup(h->hvalue);
+		free(out);
+		out = t;
+	}
+	return out;
+}
+
+/* --- why the parser gave up ----------------------------------------- */
+
+/* At most 60 bytes of peer text in a reason, as an int for "%.*s". */
+#define CUT(n)	((int)((n) > 60 ? 60 : (n)))
+
+/* A version is the literal SIP/2.0, compared without case (s.7.1). */
+static int
+is_sip20(const char *v, size_t n)
+{
+	return n == 7 && strncasecmp(v, "SIP/2.0", 7) == 0;
+}
+
+/* The start line p[0..n) of a message libosip2 could not parse. */
+static int
+start_line_error(const char *p, size_t n, char *why, size_t whysz)
+{
+	const char *end, *sp1, *sp2;
+	osip_uri_t *u = NULL;
+	char *uri;
+	int bad;
+
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	end = p + n;
+	sp1 = memchr(p, ' ', n);
+	if (n >= 4 && strncasecmp(p, "SIP/", 4) == 0) {
+		/* Status-Line = SIP-Version SP Status-Code SP Reason (s.7.2) */
+		if (sp1 == NULL || !is_sip20(p, (size_t)(sp1 - p)))
+			return fail(why, whysz, 505, "SIP version '%.*s' is not "
+			    "supported (only SIP/2.0)", CUT((sp1 ? sp1 : end) - p),
+			    p);
+		if (end - sp1 < 4 || !isdigit((unsigned char)sp1[1]) ||
+		    !isdigit((unsigned char)sp1[2]) ||
+		    !isdigit((unsigned char)sp1[3]) ||
+		    (end - sp1 > 4 && sp1[4] != ' '))
+			return fail(why, whysz, 400, "status line '%.*s' is not "
+			    "SIP/2.0, a 3-digit code and a reason phrase", CUT(n),
+			    p);
+		return 0;
+	}
+	/* Request-Line = Method SP Request-URI SP SIP-Version (s.7.1) */
+	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1)) : NULL;
+	if (sp1 == NULL || sp2 == NULL || sp1 == p || sp2 == sp1 + 1 ||
+	    sp2 + 1 == end || memchr(sp2 + 1, ' ', (size_t)(end - sp2 - 1)))
+		return fail(why, whysz, 400, "request line '%.*s' is not a "
+		    "method, a request-URI and a SIP version separated by single "
+		    "spaces", CUT(n), p);
+	if (!is_sip20(sp2 + 1, (size_t)(end - sp2 - 1)))
+		return fail(why, whysz, 505, "SIP version '%.*s' is not "
+		    "supported (only SIP/2.0)", CUT(end - sp2 - 1), sp2 + 1);
+	uri = xstrndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	bad = osip_uri_init(&u) != 0 || osip_uri_parse(u, uri) != 0;
+	osip_uri_free(u);
+	if (bad)
+		fail(why, whysz, 400, "request-URI '%.60s' cannot be parsed", uri);
+	free(uri);
+	return bad ? 400 : 0;
+}
+
+/*
+ * The next header of the section [*pp, end), unfolding continuation lines
+ * (s.7.3.1): 1 with *name and *value (malloc'd), 0 at the empty line that
+ * ends the headers or at the end, -1 for a line without a colon (its text
+ * in *name).
+ */
+static int
+next_header(const char **pp, const char *end, char **name, char **value)
+{
+	const char *line = *pp, *eol, *colon;
+	size_t n;
+	char *v, *t;
+
+	if (line >= end)
+		return 0;
+	eol = memchr(line, '\n', (size_t)(end - line));
+	n = (size_t)((eol ? eol : end) - line);
+	*pp = eol ? eol + 1 : end;
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	if (n == 0)
+		return 0;
+	colon = memchr(line, ':', n);
+	if (colon == NULL) {
+		*name = xstrndup(line, n);
+		return -1;
+	}
+	t = (char *)colon;
+	while (t > line && (t[-1] == ' ' || t[-1] == '\t'))
+		t--;
+	*name = xstrndup(line, (size_t)(t - line));
+	for (colon++; colon < line + n && (*colon == ' ' || *colon == '\t');
+	    colon++)
+		;
+	v = xstrndup(colon, (size_t)(line + n - colon));
+	/* Continuation lines start with a space or a tab. */
+	while (*pp < end && (**pp == ' ' || **pp == '\t')) {
+		line = *pp;
+		eol = memchr(line, '\n', (size_t)(end - line));
+		n = (size_t)((eol ? eol : end) - line);
+		*pp = eol ? eol + 1 : end;
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		while (n > 0 && (*line == ' ' || *line == '\t')) {
+			line++;
+			n--;
+		}
+		t = xasprintf("%s %.*s", v, (int)n, line);
+		free(v);
+		v = t;
+	}
+	*value = v;
+	return 1;
+}
+
+/* Index into singles[] of a header name (long or compact form), or -1. */
+static int
+single_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NSINGLES; i++)
+		if (strcasecmp(name, singles[i].name) == 0 ||
+		    (singles[i].compact != NULL &&
+		    strcasecmp(name, singles[i].compact) == 0))
+			return (int)i;
+	return -1;
+}
+
+/* One header of a message libosip2 could not parse, tried on scratch. */
+static int
+header_error(osip_message_t *scratch, char *name, char *value, int *seen,
+    char *why, size_t whysz)
+{
+	char *lname, *lvalue, *p;
+	int i, r;
+
+	if (!all_of(name, is_token_char))
+		return fail(why, whysz, 400, "header name '%.60s' is not a token",
+		    name);
+	if ((i = single_index(name)) >= 0 && seen[i]++ > 0)
+		return fail(why, whysz, 400, "%s header appears more than once",
+		    singles[i].name);
+	lname = xstrdup(name);
+	for (p = lname; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	lvalue = xstrdup(value);	/* libosip2 may edit it in place */
+	r = osip_message_set_multiple_header(scratch, lname, lvalue);
+	free(lname);
+	free(lvalue);
+	if (r != 0)
+		return fail(why, whysz, 400, "%s header '%.60s' cannot be parsed",
+		    i >= 0 ? singles[i].name : name, value);
+	return 0;
+}
+
+int
+sip_msg_parse_error(const char *buf, size_t len, char *why, size_t whysz)
+{
+	const char *p = buf, *end = buf + len, *eol;
+	osip_message_t *scratch;
+	char *name = NULL, *value = NULL;
+	int seen[NSINGLES] = { 0 }, st = 0, r;
+
+	while (p < end && (*p == '\r' || *p == '\n'))	/* s.7.5 */
+		p++;
+	if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+		return fail(why, whysz, 400, "message has no header section");
+	if ((st = start_line_error(p, (size_t)(eol - p), why, whysz)) != 0)
+		return st;
+	if (osip_message_init(&scratch) != 0)
+		return fail(why, whysz, 400, "message could not be parsed");
+	p = eol + 1;
+	while (st == 0 && (r = next_header(&p, end, &name, &value)) != 0) {
+		if (r < 0)
+			st = fail(why, whysz, 400, "header line '%.60s' has no "
+			    "colon", name);
+		else
+			st = header_error(scratch, name, value, seen, why, whysz);
+		free(name);
+		free(value);
+		name = value = NULL;
+	}
+	osip_message_free(scratch);
+	if (st != 0)
+		return st;
+	return fail(why, whysz, 400, "message could not be parsed");
 }
 
 /* Fill Via received/rport on the top Via from the source address. */
@@ -242,7 +929,8 @@ sip_msg_raw_response(const char *buf, size_t len, int status,
 		n = (size_t)((eol ? eol : end) - line);
 		if (n > 0 && line[n - 1] == '\r')
 			n--;
-		if ((idx = echo_index(line, n)) >= 0) {
+		/* Every Via, but only the first of the single-value ones. */
+		if ((idx = echo_index(line, n)) >= 0 && (idx == 0 || !seen[idx])) {
 			int need_tag = idx == 2 && memmem(line, n, "tag=", 4) == NULL;
 
 			/* Never echo control bytes; they could split lines. */

@@ -1,8 +1,9 @@
 /*
  * sip_msg.h: libosip2 wrapper: parse, check, and build responses.
  * libosip2's parser accepts many malformed messages; sip_msg_check() adds
- * the rules of RFC 3261 s.8.2 and s.16.3 that a proxy must enforce.
- * Pure: no sockets, no loop.
+ * the message rules of RFC 3261 s.7, s.8.2, s.16.3 and s.20 that a proxy
+ * must enforce, and sip_msg_parse_error() names what made the parser give
+ * up.  Pure: no sockets, no loop.
  */
 #ifndef SE_SIP_MSG_H
 #define SE_SIP_MSG_H
@@ -17,10 +18,34 @@ void		 sip_msg_init(void);
 osip_message_t	*sip_msg_parse(const char *buf, size_t len);
 
 /*
+ * Why sip_msg_parse() refused buf: a sentence in why naming the line or
+ * header at fault (a repeated single-value header, a From that is not a
+ * name-addr, ...), and the status to answer a request with: 505 for a
+ * version other than SIP/2.0, 400 otherwise.  Call it only after
+ * sip_msg_parse() returned NULL.
+ */
+int		 sip_msg_parse_error(const char *buf, size_t len, char *why,
+		    size_t whysz);
+
+/*
  * Check a parsed message.  Returns 0 when acceptable; otherwise the status
- * code to answer with (400, 416, 505...) and a sentence in why.
+ * code to answer with (400, 416, 505) and a sentence in why, which quotes
+ * peer text only with double quotes, backslashes and control bytes
+ * replaced, so that it fits in a Warning header.  The checks that depend on
+ * what the proxy does with a request (Max-Forwards 0, Proxy-Require) are
+ * the proxy's: see sip_msg_unsupported().
  */
 int		 sip_msg_check(const osip_message_t *m, char *why, size_t whysz);
+
+/*
+ * The option-tags of the header hname ("Proxy-Require" for a proxy,
+ * s.16.3 step 5; "Require" for a UAS, s.8.2.2.3) that are not among the
+ * nsupported names in supported[], joined by ", " as the value of the
+ * Unsupported header of a 420 response.  NULL when there are none.  The
+ * result is malloc'd; the caller frees it.
+ */
+char		*sip_msg_unsupported(const osip_message_t *m, const char *hname,
+		    const char *const *supported, size_t nsupported);
 
 /* Where a request came from, for Via received/rport (RFC 3261 s.18.2.1, RFC 3581). */
 struct sip_src {
@@ -40,9 +65,9 @@ char		*sip_msg_response(const osip_message_t *req, const struct sip_src *src,
 
 /*
  * Build a response from the raw text of a message that could not be parsed
- * or checked, by echoing its Via, From, To, Call-ID and CSeq lines
- * (s.8.2.6).  NULL when any of them is missing, when the text is a response,
- * or when it is an ACK (never answered).  warning, when set, goes into a
+ * or checked, by echoing its Via lines and the first of its From, To,
+ * Call-ID and CSeq lines (s.8.2.6).  NULL when any of them is missing,
+ * when the text is a response, or when it is an ACK (never answered).  warning, when set, goes into a
  * Warning: 399 header so the sender learns what was wrong.
  */
 char		*sip_msg_raw_response(const char *buf, size_t len, int status,

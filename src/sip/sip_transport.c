@@ -229,7 +229,8 @@ deliver(struct sip_transport *t, const struct sip_origin *o,
 	int status;
 
 	if ((m = sip_msg_parse(msg, len)) == NULL) {
-		refuse_raw(o, p, msg, len, 400, "message could not be parsed");
+		status = sip_msg_parse_error(msg, len, why, sizeof why);
+		refuse_raw(o, p, msg, len, status, why);
 		return;
 	}
 	if ((status = sip_msg_check(m, why, sizeof why)) != 0) {

@@ -5,7 +5,7 @@ Usage:
   sipclient.py --transport tls|tcp|udp --port PORT [--host 127.0.0.1]
                [--cafile CA.pem] [--servername localhost] [--timeout 5]
                [--cert CHAIN.pem --key KEY.pem] [--source IP]
-               STEP...
+               [--show HEADER]... STEP...
 
 It connects once (TCP connect, TLS handshake verified against --cafile, or a
 connected UDP socket), then runs the steps in order on that one connection:
@@ -30,6 +30,8 @@ Output on stdout, one line per event, flushed at once:
   CONNECTED <transport> <host>:<port>
   SENT <n>                    bytes sent
   RECV <status line>          one response (stream: framed by Content-Length)
+  HDR <header line>           after RECV, each of its header lines named by a
+                              --show option (name compared without case)
   CLOSED <seconds>            server closed; seconds since the last send
                               (or since connecting when nothing was sent)
   TIMEOUT <seconds>           nothing (more) arrived in time
@@ -209,6 +211,16 @@ def status_of(msg):
     return (m.group(1) if m else None), first
 
 
+def print_received(conn, msg):
+    """Print the RECV line of msg, then the header lines --show asks for."""
+    out("RECV %s" % status_of(msg)[1])
+    wanted = [name.lower() for name in conn.args.show]
+    for line in msg.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+        name = line.split(b":", 1)[0].strip().decode("utf-8", "replace").lower()
+        if name in wanted:
+            out("HDR %s" % line.decode("utf-8", "replace"))
+
+
 def step_expect(conn, arg):
     """expect:CODES -- read one response and compare its status code."""
     accepted = arg.split("/")
@@ -221,7 +233,7 @@ def step_expect(conn, arg):
         out("TIMEOUT %.2f" % conn.elapsed())
         raise StepFailed("expected %s, nothing received" % arg)
     code, first = status_of(msg)
-    out("RECV %s" % first)
+    print_received(conn, msg)
     if code not in accepted:
         raise StepFailed("expected %s, got: %s" % (arg, first))
 
@@ -235,7 +247,7 @@ def step_closed(conn, arg):
     while not conn.closed:
         msg = conn.take_message()
         if msg is not None:
-            out("RECV %s" % status_of(msg)[1])
+            print_received(conn, msg)
             continue
         if not conn.fill(deadline) and not conn.closed:
             out("TIMEOUT %.2f" % conn.elapsed())
@@ -293,6 +305,8 @@ def main():
     p.add_argument("--key", help="its private key (tls)")
     p.add_argument("--source", help="local address to connect from")
     p.add_argument("--timeout", type=float, default=5.0, help="per read, seconds")
+    p.add_argument("--show", action="append", default=[], metavar="HEADER",
+                   help="print this header of each response (HDR lines)")
     p.add_argument("steps", nargs="*", metavar="STEP")
     args = p.parse_args()
     for step in args.steps:

@@ -24,64 +24,347 @@ msg(const char *start, const char *cseq, const char *extra)
 	    "Content-Length: 0\r\n\r\n", start, cseq, extra);
 }
 
-/* Status sip_msg_check gives the message; 0 when acceptable. */
+/* The parts of a good request, to build the cases from. */
+#define M_RL	"OPTIONS sip:example.com SIP/2.0\r\n"
+#define M_VIA	"Via: SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bKx;rport\r\n"
+#define M_FROM	"From: <sip:a@example.com>;tag=f1\r\n"
+#define M_TO	"To: <sip:b@example.com>\r\n"
+#define M_CID	"Call-ID: c1@example.com\r\n"
+#define M_CSEQ	"CSeq: 1 OPTIONS\r\n"
+#define M_HDRS	M_VIA M_FROM M_TO M_CID M_CSEQ
+
+/*
+ * Where a case is decided: libosip2 refuses it (PARSE: sip_msg_parse()
+ * returns NULL and sip_msg_parse_error() explains), or it parses and
+ * sip_msg_check() decides (CHECK).  This records libosip2 5.3's quirks.
+ */
+enum stage { CHECK, PARSE };
+
+static const struct check_case {
+	const char	*name;
+	const char	*text;		/* a blank line is appended */
+	enum stage	 stage;
+	int		 status;	/* 0: accepted */
+	const char	*why;		/* the exact reason, when refused */
+} cases[] = {
+	/* Accepted. */
+	{ "a plain OPTIONS", M_RL M_HDRS, CHECK, 0, NULL },
+	{ "the version compares without case (s.7.1)",
+	    "OPTIONS sip:example.com sip/2.0\r\n" M_HDRS, CHECK, 0, NULL },
+	{ "no Max-Forwards: a proxy adds one (s.16.6 step 3)", M_RL M_HDRS, CHECK,
+	    0, NULL },
+	{ "Max-Forwards 0 is valid (the proxy answers 483)",
+	    M_RL M_HDRS "Max-Forwards: 0\r\n", CHECK, 0, NULL },
+	{ "Max-Forwards 255", M_RL M_HDRS "Max-Forwards: 255\r\n", CHECK, 0, NULL },
+	{ "Max-Forwards after another header is no repeat",
+	    M_RL M_HDRS "Accept: application/sdp\r\nMax-Forwards: 70\r\n", CHECK, 0,
+	    NULL },
+	{ "Via without branch (RFC 2543)", M_RL "Via: SIP/2.0/UDP 192.0.2.7\r\n"
+	    M_FROM M_TO M_CID M_CSEQ, CHECK, 0, NULL },
+	{ "Via with an IPv6 reference",
+	    M_RL "Via: SIP/2.0/TCP [2001:db8::1]:5060;branch=z9hG4bK1\r\n"
+	    M_FROM M_TO M_CID M_CSEQ, CHECK, 0, NULL },
+	{ "Via host name with a final dot",
+	    M_RL "Via: SIP / 2.0 / TLS edge-1.example.com.:5061;branch=z9hG4bK1\r\n"
+	    M_FROM M_TO M_CID M_CSEQ, CHECK, 0, NULL },
+	{ "compact header names",
+	    M_RL "v: SIP/2.0/UDP 192.0.2.7\r\nf: <sip:a@example.com>;tag=1\r\n"
+	    "t: sip:b@example.com\r\ni: abc\r\n" M_CSEQ "l: 0\r\n", CHECK, 0, NULL },
+	{ "To and From may use other schemes (s.8.1.1.2)",
+	    M_RL M_VIA "From: <http://example.com/a>;tag=1\r\nTo: <tel:+15551234>\r\n"
+	    M_CID M_CSEQ, CHECK, 0, NULL },
+	{ "sips request-URI with user, IPv6 host and port",
+	    "OPTIONS sips:bob@[2001:db8::2]:5061 SIP/2.0\r\n" M_HDRS, CHECK, 0, NULL },
+	{ "CSeq number 2**31-1", M_RL M_VIA M_FROM M_TO M_CID "CSeq: 2147483647 OPTIONS\r\n",
+	    CHECK, 0, NULL },
+	{ "Expires 2**32-1", M_RL M_HDRS "Expires: 4294967295\r\n", CHECK, 0, NULL },
+	{ "a response", "SIP/2.0 200 OK\r\n" M_HDRS, CHECK, 0, NULL },
+	{ "ACK with CSeq method ACK", "ACK sip:b@example.com SIP/2.0\r\n"
+	    M_VIA M_FROM M_TO M_CID "CSeq: 1 ACK\r\n", CHECK, 0, NULL },
+	{ "an unknown method is proxied (s.16.3 step 1)",
+	    "FOO sip:b@example.com SIP/2.0\r\n" M_VIA M_FROM M_TO M_CID "CSeq: 1 FOO\r\n",
+	    CHECK, 0, NULL },
+	{ "Proxy-Require is the proxy's to judge", M_RL M_HDRS
+	    "Proxy-Require: foo, bar\r\nRequire: baz\r\n", CHECK, 0, NULL },
+
+	/* Request line and version. */
+	{ "SIP/3.0", "OPTIONS sip:example.com SIP/3.0\r\n" M_HDRS, CHECK, 505,
+	    "SIP version 'SIP/3.0' is not supported (only SIP/2.0)" },
+	{ "a response in SIP/1.0", "SIP/1.0 200 OK\r\n" M_HDRS, CHECK, 505,
+	    "SIP version 'SIP/1.0' is not supported (only SIP/2.0)" },
+	{ "status code 99", "SIP/2.0 99 Odd\r\n" M_HDRS, CHECK, 400,
+	    "status code 99 is not from 100 to 699" },
+	{ "status code 700", "SIP/2.0 700 Odd\r\n" M_HDRS, CHECK, 400,
+	    "status code 700 is not from 100 to 699" },
+	{ "method not a token", "OPT@ONS sip:example.com SIP/2.0\r\n" M_VIA M_FROM M_TO
+	    M_CID "CSeq: 1 OPT@ONS\r\n", CHECK, 400,
+	    "request method 'OPT@ONS' is not a token" },
+	{ "tel request-URI", "OPTIONS tel:+15551234 SIP/2.0\r\n" M_HDRS, CHECK, 416,
+	    "request-URI scheme 'tel' is not supported (only sip and sips)" },
+	{ "urn request-URI", "OPTIONS urn:service:sos SIP/2.0\r\n" M_HDRS, CHECK,
+	    416, "request-URI scheme 'urn' is not supported (only sip and sips)" },
+	{ "request-URI host with a bang", "OPTIONS sip:exa!mple.com SIP/2.0\r\n"
+	    M_HDRS, CHECK, 400,
+	    "request-URI host 'exa!mple.com' is not a host name or IP address" },
+	{ "request-URI with two @", "OPTIONS sip:a@b@example.com SIP/2.0\r\n"
+	    M_HDRS, CHECK, 400,
+	    "request-URI host 'b@example.com' is not a host name or IP address" },
+	{ "request-URI port 99999", "OPTIONS sip:example.com:99999 SIP/2.0\r\n"
+	    M_HDRS, CHECK, 400,
+	    "request-URI port '99999' is not a number from 1 to 65535" },
+	{ "request-URI IPv4 part 300", "OPTIONS sip:192.0.2.300 SIP/2.0\r\n" M_HDRS,
+	    CHECK, 400,
+	    "request-URI host '192.0.2.300' is not a host name or IP address" },
+	{ "two spaces in the request line: libosip2 skips one",
+	    "OPTIONS  sip:example.com SIP/2.0\r\n" M_HDRS, CHECK, 0, NULL },
+	{ "request line without version", "OPTIONS sip:example.com\r\n" M_HDRS,
+	    PARSE, 400, "request line 'OPTIONS sip:example.com' is not a method, "
+	    "a request-URI and a SIP version separated by single spaces" },
+	{ "request line with four parts", "OPTIONS sip:example.com SIP/2.0 x\r\n"
+	    M_HDRS, PARSE, 400, "request line 'OPTIONS sip:example.com SIP/2.0 x' "
+	    "is not a method, a request-URI and a SIP version separated by single "
+	    "spaces" },
+	{ "request-URI sip: alone", "OPTIONS sip: SIP/2.0\r\n" M_HDRS, PARSE, 400,
+	    "request-URI 'sip:' cannot be parsed" },
+
+	{ "a response in SIP/3.0 with two From", "SIP/3.0 200 OK\r\n" M_HDRS
+	    "From: <sip:c@example.com>;tag=2\r\n", PARSE, 505,
+	    "SIP version 'SIP/3.0' is not supported (only SIP/2.0)" },
+	{ "a status code of two digits", "SIP/2.0 20 OK\r\n" M_HDRS, CHECK, 400,
+	    "status code 20 is not from 100 to 699" },
+	{ "a status line without code", "SIP/2.0 OK\r\n" M_HDRS, PARSE, 400,
+	    "status line 'SIP/2.0 OK' is not SIP/2.0, a 3-digit code and a "
+	    "reason phrase" },
+
+	/* Mandatory headers (s.8.1.1). */
+	{ "no Via", M_RL M_FROM M_TO M_CID M_CSEQ, CHECK, 400,
+	    "Via header is missing or empty" },
+	{ "no From", M_RL M_VIA M_TO M_CID M_CSEQ, CHECK, 400,
+	    "From header is missing or empty" },
+	{ "empty From", M_RL M_VIA "From: \r\n" M_TO M_CID M_CSEQ, CHECK, 400,
+	    "From header is missing or empty" },
+	{ "no To", M_RL M_VIA M_FROM M_CID M_CSEQ, CHECK, 400,
+	    "To header is missing or empty" },
+	{ "no Call-ID", M_RL M_VIA M_FROM M_TO M_CSEQ, CHECK, 400,
+	    "Call-ID header is missing or empty" },
+	{ "no CSeq", M_RL M_VIA M_FROM M_TO M_CID, CHECK, 400,
+	    "CSeq header is missing or empty" },
+
+	/* Single-value headers (s.7.3.1). */
+	{ "two From", M_RL M_HDRS "From: <sip:c@example.com>;tag=2\r\n", PARSE, 400,
+	    "From header appears more than once" },
+	{ "To long and compact", M_RL M_HDRS "t: <sip:c@example.com>\r\n", PARSE, 400,
+	    "To header appears more than once" },
+	{ "two Call-ID", M_RL M_HDRS "i: other\r\n", PARSE, 400,
+	    "Call-ID header appears more than once" },
+	{ "two CSeq", M_RL M_HDRS "CSeq: 2 OPTIONS\r\n", PARSE, 400,
+	    "CSeq header appears more than once" },
+	{ "two equal Content-Length", M_RL M_HDRS "Content-Length: 0\r\n"
+	    "Content-Length: 0\r\n", PARSE, 400,
+	    "Content-Length header appears more than once" },
+	{ "two Content-Type", M_RL M_HDRS "Content-Type: text/plain\r\n"
+	    "c: application/sdp\r\n", PARSE, 400,
+	    "Content-Type header appears more than once" },
+	{ "two Max-Forwards", M_RL M_HDRS "Max-Forwards: 70\r\nMax-Forwards: 69\r\n",
+	    CHECK, 400, "Max-Forwards header appears more than once" },
+	{ "two Expires", M_RL M_HDRS "Expires: 10\r\nAccept: text/plain\r\n"
+	    "Expires: 10\r\n", CHECK, 400, "Expires header appears more than once" },
+	{ "SIP/3.0 comes before a repeated From",
+	    "OPTIONS sip:example.com SIP/3.0\r\n" M_HDRS "From: <sip:c@x.example>\r\n",
+	    PARSE, 505, "SIP version 'SIP/3.0' is not supported (only SIP/2.0)" },
+
+	/* Numbers (s.20). */
+	{ "CSeq number 2**31", M_RL M_VIA M_FROM M_TO M_CID "CSeq: 2147483648 OPTIONS\r\n",
+	    CHECK, 400,
+	    "CSeq number '2147483648' is not an integer from 0 to 2147483647" },
+	{ "CSeq number 2**65", M_RL M_VIA M_FROM M_TO M_CID
+	    "CSeq: 36893488147419103232 OPTIONS\r\n", CHECK, 400,
+	    "CSeq number '36893488147419103232' is not an integer from 0 to "
+	    "2147483647" },
+	{ "CSeq number -1", M_RL M_VIA M_FROM M_TO M_CID "CSeq: -1 OPTIONS\r\n", CHECK, 400,
+	    "CSeq number '-1' is not an integer from 0 to 2147483647" },
+	{ "CSeq without number", M_RL M_VIA M_FROM M_TO M_CID "CSeq: OPTIONS\r\n", PARSE,
+	    400, "CSeq header 'OPTIONS' cannot be parsed" },
+	{ "Max-Forwards 256", M_RL M_HDRS "Max-Forwards: 256\r\n", CHECK, 400,
+	    "Max-Forwards '256' is not an integer from 0 to 255" },
+	{ "Max-Forwards ten", M_RL M_HDRS "Max-Forwards: ten\r\n", CHECK, 400,
+	    "Max-Forwards 'ten' is not an integer from 0 to 255" },
+	{ "Max-Forwards as a list", M_RL M_HDRS "Max-Forwards: 70, 69\r\n", CHECK, 400,
+	    "Max-Forwards '70, 69' is not an integer from 0 to 255" },
+	{ "double quotes never reach a reason", M_RL M_HDRS "Max-Forwards: \"7\"\r\n",
+	    CHECK, 400, "Max-Forwards '?7?' is not an integer from 0 to 255" },
+	{ "Expires 2**32", M_RL M_HDRS "Expires: 4294967296\r\n", CHECK, 400,
+	    "Expires '4294967296' is not an integer from 0 to 4294967295" },
+	{ "Expires as an RFC 2543 date", M_RL M_HDRS
+	    "Expires: Thu, 01 Dec 1994 16:00:00 GMT\r\n", CHECK, 400,
+	    "Expires 'Thu, 01 Dec 1994 16:00:00 GMT' is not an integer from 0 to "
+	    "4294967295" },
+	{ "Min-Expires negative", "SIP/2.0 423 Interval Too Brief\r\n" M_HDRS
+	    "Min-Expires: -5\r\n", CHECK, 400,
+	    "Min-Expires '-5' is not an integer from 0 to 4294967295" },
+	{ "Content-Length not a number", M_RL M_HDRS "Content-Length: abc\r\n", CHECK,
+	    400, "Content-Length 'abc' is not an integer from 0 to 4294967295" },
+
+	/* CSeq method (s.8.1.1.5). */
+	{ "CSeq method differs", M_RL M_VIA M_FROM M_TO M_CID "CSeq: 1 INVITE\r\n", CHECK,
+	    400, "CSeq method INVITE does not match the request method OPTIONS" },
+	{ "CSeq method differs in case", M_RL M_VIA M_FROM M_TO M_CID "CSeq: 1 options\r\n",
+	    CHECK, 400,
+	    "CSeq method options does not match the request method OPTIONS" },
+	{ "ACK with CSeq method INVITE", "ACK sip:b@example.com SIP/2.0\r\n"
+	    M_VIA M_FROM M_TO M_CID "CSeq: 1 INVITE\r\n", CHECK, 400,
+	    "CSeq method INVITE does not match the request method ACK" },
+	{ "CANCEL with CSeq method INVITE", "CANCEL sip:b@example.com SIP/2.0\r\n"
+	    M_VIA M_FROM M_TO M_CID "CSeq: 1 INVITE\r\n", CHECK, 400,
+	    "CSeq method INVITE does not match the request method CANCEL" },
+	{ "CSeq method of two words", M_RL M_VIA M_FROM M_TO M_CID "CSeq: 1 OPTIONS x\r\n",
+	    CHECK, 400, "CSeq method 'OPTIONS x' is not a token" },
+
+	/* Call-ID, From, To (s.20.8, s.20.20, s.20.39). */
+	{ "Call-ID with a space", M_RL M_VIA M_FROM M_TO "Call-ID: a b\r\n" M_CSEQ, CHECK, 400,
+	    "Call-ID 'a b' is not a word or word@word" },
+	{ "From without a URI", M_RL M_VIA "From: garbage;tag=1\r\n" M_TO M_CID M_CSEQ, PARSE,
+	    400, "From header 'garbage;tag=1' cannot be parsed" },
+	{ "From host with a bang", M_RL M_VIA "From: <sip:a@exa!mple.com>;tag=1\r\n" M_TO
+	    M_CID M_CSEQ, CHECK, 400,
+	    "From URI host 'exa!mple.com' is not a host name or IP address" },
+	{ "From host with an underscore", M_RL M_VIA "From: <sip:a@h_x.example>;tag=1\r\n"
+	    M_TO M_CID M_CSEQ, CHECK, 400,
+	    "From URI host 'h_x.example' is not a host name or IP address" },
+	{ "To port 0", M_RL M_VIA M_FROM "To: <sip:b@example.com:0>\r\n" M_CID M_CSEQ, CHECK,
+	    400, "To URI port '0' is not a number from 1 to 65535" },
+	{ "To <>", M_RL M_VIA M_FROM "To: <>\r\n" M_CID M_CSEQ, PARSE, 400,
+	    "To header '<>' cannot be parsed" },
+	{ "To without its >", M_RL M_VIA M_FROM "To: <sip:b@example.com\r\n" M_CID M_CSEQ,
+	    PARSE, 400, "To header '<sip:b@example.com' cannot be parsed" },
+
+	/* Via (s.20.42). */
+	{ "Via sent-by host with @ and !", M_RL "Via: SIP/2.0/UDP h@x!y\r\n" M_FROM M_TO
+	    M_CID M_CSEQ, CHECK, 400,
+	    "Via sent-by host 'h@x!y' is not a host name or IP address" },
+	{ "Via sent-by IPv4 part 300", M_RL "Via: SIP/2.0/UDP 192.0.2.300\r\n" M_FROM M_TO
+	    M_CID M_CSEQ, CHECK, 400,
+	    "Via sent-by host '192.0.2.300' is not a host name or IP address" },
+	{ "Via sent-by port 99999", M_RL "Via: SIP/2.0/UDP h.example:99999\r\n" M_FROM
+	    M_TO M_CID M_CSEQ, CHECK, 400,
+	    "Via sent-by port '99999' is not a number from 1 to 65535" },
+	{ "Via sent-by port abc", M_RL "Via: SIP/2.0/UDP h.example:abc\r\n" M_FROM M_TO
+	    M_CID M_CSEQ, CHECK, 400,
+	    "Via sent-by port 'abc' is not a number from 1 to 65535" },
+	{ "second Via bad", M_RL M_VIA "Via: SIP/2.0/UDP h.example:0\r\n" M_FROM M_TO M_CID
+	    M_CSEQ, CHECK, 400, "Via sent-by port '0' is not a number from 1 to 65535" },
+	{ "Via SIP/3.0", M_RL "Via: SIP/3.0/UDP h.example\r\n" M_FROM M_TO M_CID M_CSEQ,
+	    CHECK, 400, "Via protocol version '3.0' is not 2.0" },
+	{ "Via without protocol", M_RL "Via: 192.0.2.7\r\n" M_FROM M_TO M_CID M_CSEQ, PARSE,
+	    400, "Via header '192.0.2.7' cannot be parsed" },
+	{ "Via without host", M_RL "Via: SIP/2.0/UDP ;branch=z9hG4bK2\r\n" M_FROM M_TO M_CID
+	    M_CSEQ, PARSE, 400, "Via header 'SIP/2.0/UDP ;branch=z9hG4bK2' cannot be "
+	    "parsed" },
+
+	/* Option tags (s.19.2), other lines. */
+	{ "Proxy-Require option with a space", M_RL M_HDRS "Proxy-Require: a b\r\n",
+	    CHECK, 400, "Proxy-Require option 'a b' is not a token" },
+	{ "Require option with a slash", M_RL M_HDRS "Require: a/b\r\n", CHECK, 400,
+	    "Require option 'a/b' is not a token" },
+	{ "Content-Type without subtype", M_RL M_HDRS "Content-Type: garbage\r\n", PARSE,
+	    400, "Content-Type header 'garbage' cannot be parsed" },
+	{ "a header line without colon", M_RL M_HDRS "Garbage line\r\n", PARSE, 400,
+	    "header line 'Garbage line' has no colon" },
+};
+
+/* Status the pipeline of sip_transport gives text; why gets the reason. */
 static int
-check(const char *start, const char *cseq, const char *extra, char *why)
+decide(const char *text, enum stage *stage, char *why, size_t whysz)
 {
-	char *text = msg(start, cseq, extra);
 	osip_message_t *m = sip_msg_parse(text, strlen(text));
 	int st;
 
-	free(text);
-	if (m == NULL)
-		return -1;
-	st = sip_msg_check(m, why, 256);
+	why[0] = '\0';
+	if (m == NULL) {
+		*stage = PARSE;
+		return sip_msg_parse_error(text, strlen(text), why, whysz);
+	}
+	*stage = CHECK;
+	st = sip_msg_check(m, why, whysz);
 	osip_message_free(m);
 	return st;
 }
 
 static void
-test_check(void **state)
+test_check_table(void **state)
 {
-	char why[256];
+	const struct check_case *c;
+	enum stage stage;
+	char why[256], *text;
+	size_t i;
+	int st, failed = 0;
 
-	assert_int_equal(check("OPTIONS sip:example.com SIP/2.0", "1 OPTIONS", "", why), 0);
-	assert_int_equal(check("OPTIONS sip:example.com SIP/2.0", "1 INVITE", "", why), 400);
-	assert_string_equal(why, "CSeq method INVITE does not match the request method OPTIONS");
-	assert_int_equal(check("OPTIONS sip:example.com SIP/3.0", "1 OPTIONS", "", why), 505);
-	assert_int_equal(check("OPTIONS http://example.com SIP/2.0", "1 OPTIONS", "", why), 416);
-	assert_int_equal(check("OPTIONS sip:example.com SIP/2.0", "99999999999 OPTIONS", "",
-	    why), 400);
-	assert_int_equal(check("OPTIONS sip:example.com SIP/2.0", "1 OPTIONS",
-	    "Max-Forwards: 300\r\n", why), 400);
-	assert_int_equal(check("OPTIONS sip:example.com SIP/2.0", "1 OPTIONS",
-	    "Max-Forwards: 70\r\nMax-Forwards: 69\r\n", why), 400);
-	assert_string_equal(why, "Max-Forwards appears more than once");
-	assert_int_equal(check("OPTIONS sip:example.com SIP/2.0", "1 OPTIONS",
-	    "Max-Forwards: 0\r\n", why), 0);
-	assert_int_equal(check("SIP/2.0 200 OK", "1 OPTIONS", "", why), 0);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		c = &cases[i];
+		text = xasprintf("%s\r\n", c->text);
+		st = decide(text, &stage, why, sizeof why);
+		free(text);
+		if (st != c->status || stage != c->stage ||
+		    (c->why != NULL && strcmp(why, c->why) != 0)) {
+			print_error("case '%s': got %s %d \"%s\", expected %s %d "
+			    "\"%s\"\n", c->name, stage == PARSE ? "parse" : "check",
+			    st, why, c->stage == PARSE ? "parse" : "check", c->status,
+			    c->why ? c->why : "");
+			failed++;
+		}
+		if (strchr(why, '"') != NULL || strchr(why, '\\') != NULL) {
+			print_error("case '%s': reason has a quote\n", c->name);
+			failed++;
+		}
+	}
+	assert_int_equal(failed, 0);
+}
+
+/* A short buffer gets a cut sentence, never an overflow. */
+static void
+test_check_short_buffer(void **state)
+{
+	char *text = msg("OPTIONS sip:example.com SIP/2.0", "1 INVITE", "");
+	osip_message_t *m = sip_msg_parse(text, strlen(text));
+	char why[8];
+
+	assert_non_null(m);
+	assert_int_equal(sip_msg_check(m, why, sizeof why), 400);
+	assert_string_equal(why, "CSeq me");
+	osip_message_free(m);
+	free(text);
 }
 
 static void
-test_check_missing_headers(void **state)
+test_unsupported(void **state)
 {
-	const char *no_callid = "OPTIONS sip:x.example SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
-	    "From: <sip:a@x.example>;tag=1\r\nTo: <sip:x.example>\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
-	const char *no_via = "OPTIONS sip:x.example SIP/2.0\r\nFrom: <sip:a@x.example>;tag=1\r\n"
-	    "To: <sip:x.example>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
-	osip_message_t *m;
-	char why[256];
+	char *text = msg("OPTIONS sip:example.com SIP/2.0", "1 OPTIONS",
+	    "Proxy-Require: foo, bar\r\nRequire: x\r\nProxy-Require: FOO\r\n"
+	    "Proxy-Require: baz\r\n");
+	osip_message_t *m = sip_msg_parse(text, strlen(text));
+	const char *some[] = { "bar", "Baz" };
+	char *u;
 
-	m = sip_msg_parse(no_callid, strlen(no_callid));
 	assert_non_null(m);
-	assert_int_equal(sip_msg_check(m, why, sizeof why), 400);
-	assert_string_equal(why, "Call-ID header is missing");
+	u = sip_msg_unsupported(m, "Proxy-Require", NULL, 0);
+	assert_string_equal(u, "foo, bar, baz");	/* FOO listed once */
+	free(u);
+	u = sip_msg_unsupported(m, "Proxy-Require", some, 2);
+	assert_string_equal(u, "foo");
+	free(u);
+	u = sip_msg_unsupported(m, "Require", NULL, 0);
+	assert_string_equal(u, "x");
+	free(u);
+	assert_null(sip_msg_unsupported(m, "Supported", NULL, 0));
 	osip_message_free(m);
-	m = sip_msg_parse(no_via, strlen(no_via));
+	free(text);
+	text = msg("OPTIONS sip:example.com SIP/2.0", "1 OPTIONS",
+	    "Proxy-Require: \r\n");
+	m = sip_msg_parse(text, strlen(text));
 	assert_non_null(m);
-	assert_int_equal(sip_msg_check(m, why, sizeof why), 400);
-	assert_string_equal(why, "Via header is missing");
+	assert_null(sip_msg_unsupported(m, "Proxy-Require", NULL, 0));
 	osip_message_free(m);
+	free(text);
 }
 
 static void
@@ -131,6 +414,19 @@ test_raw_response(void **state)
 	assert_null(strstr(r, "X-Junk"));
 	assert_int_equal(len, strlen(r));
 	free(r);
+	/* Of a repeated single-value header, only the first is echoed. */
+	bad = "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n"
+	    "Via: SIP/2.0/UDP b;branch=z9hG4bK2\r\nFrom: <sip:a@x>;tag=1\r\n"
+	    "From: <sip:z@x>;tag=2\r\nTo: <sip:x>;tag=3\r\ni: abc\r\n"
+	    "Call-ID: def\r\nCSeq: 1 OPTIONS\r\n\r\n";
+	r = sip_msg_raw_response(bad, strlen(bad), 400, "h", NULL, &len);
+	assert_non_null(r);
+	assert_non_null(strstr(r, "Via: SIP/2.0/UDP a;branch=z9hG4bK1\r\n"
+	    "Via: SIP/2.0/UDP b;branch=z9hG4bK2\r\nFrom: <sip:a@x>;tag=1\r\n"
+	    "To: <sip:x>;tag=3\r\ni: abc\r\nCSeq: 1 OPTIONS\r\n"));
+	assert_null(strstr(r, "tag=2"));
+	assert_null(strstr(r, "def"));
+	free(r);
 	/* Never for ACK, never for responses, not without Call-ID. */
 	assert_null(sip_msg_raw_response("ACK sip:x SIP/2.0\r\n\r\n", 21, 400, "h",
 	    NULL, &len));
@@ -162,8 +458,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_check),
-		cmocka_unit_test(test_check_missing_headers),
+		cmocka_unit_test(test_check_table),
+		cmocka_unit_test(test_check_short_buffer),
+		cmocka_unit_test(test_unsupported),
 		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_raw_response),
 		cmocka_unit_test(test_uri_host),
