@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,8 +25,10 @@
 
 /* State of one load: the result being built and where problems go. */
 struct loader {
-	struct conf	*c;
-	struct diaglist	*dl;
+	struct conf		*c;
+	struct diaglist		*dl;
+	config_setting_t	**rule_set;	/* the entry of each c->rules[i] */
+	struct conf_strlist	  bad_zones;	/* zone files with errors */
 };
 
 static const char *
@@ -183,6 +186,7 @@ store(const struct conf_opt *o, void *base, const char *v, const char *file,
 		*(int *)field = strcmp(v, "true") == 0;
 		return 0;
 	case OT_STRING:
+	case OT_TEXT:
 		free(*(char **)field);
 		*(char **)field = xstrdup(v);
 		return 0;
@@ -275,6 +279,7 @@ apply_setting(struct loader *ld, const struct conf_opt *o, void *base,
 		    "false", loc.file, loc.line, &why);
 		return;
 	case OT_STRING:
+	case OT_TEXT:
 	case OT_PATH:
 	case OT_ENUM:
 		if (t != CONFIG_TYPE_STRING) {
@@ -283,7 +288,7 @@ apply_setting(struct loader *ld, const struct conf_opt *o, void *base,
 			return;
 		}
 		sv = config_setting_get_string(s);
-		if (*sv == '\0') {
+		if (*sv == '\0' && o->type != OT_TEXT) {
 			err_at(ld, s, "%s must not be empty", label);
 			return;
 		}
@@ -555,6 +560,19 @@ free_zone(struct conf_zone *z)
 	free_strlist(&z->peers);
 }
 
+/*
+ * A zone file with errors is left out of c->zones; its name (taken) is
+ * kept so that the rules naming it are not also reported as wrong.
+ */
+static void
+remember_bad_zone(struct loader *ld, char *name)
+{
+	struct conf_strlist *sl = &ld->bad_zones;
+
+	sl->v = xreallocarray(sl->v, sl->n + 1, sizeof *sl->v);
+	sl->v[sl->n++] = name;
+}
+
 /* Load one zone file into a new entry of c->zones. */
 static void
 load_zone(struct loader *ld, const char *path, const char *base)
@@ -570,6 +588,8 @@ load_zone(struct loader *ld, const char *path, const char *base)
 	z.loc.file = intern_file(c, path);
 	if (read_file(ld, &cfg, path) == -1) {
 		config_destroy(&cfg);
+		remember_bad_zone(ld, xstrndup(base, strlen(base) -
+		    strlen(".conf")));
 		return;
 	}
 	apply_defaults(conf_zone_opts, NULL, &z, z.loc.file);
@@ -585,6 +605,10 @@ load_zone(struct loader *ld, const char *path, const char *base)
 		diag_add(ld->dl, DIAG_ERROR, z.loc.file, 1,
 		    "zone '%s': a %s zone needs at least one address in peers",
 		    z.name, conf_zone_type_name(z.type));
+	if (strcmp(z.name, CONF_DEFAULT_ZONE) == 0)
+		diag_add(ld->dl, DIAG_ERROR, z.loc.file, 1,
+		    "zone name '%s' is reserved for traffic from no zone's "
+		    "peers; give this zone another name", z.name);
 	for (i = 0; i < c->nzones; i++) {
 		if (strcmp(c->zones[i].name, z.name) == 0) {
 			diag_add(ld->dl, DIAG_ERROR, z.loc.file, 1,
@@ -595,6 +619,8 @@ load_zone(struct loader *ld, const char *path, const char *base)
 	}
 	config_destroy(&cfg);
 	if (ld->dl->nerrors != before) {
+		remember_bad_zone(ld, z.name);
+		z.name = NULL;
 		free_zone(&z);
 		return;
 	}
@@ -651,6 +677,395 @@ next:
 	free(ents);
 }
 
+/* --- search rules ------------------------------------------------------ */
+
+/* The methods of RFC 3261 and its extensions, to catch "invite". */
+static const char *const sip_methods[] = {
+	"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK",
+	"SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE",
+	NULL
+};
+
+/* A token of RFC 3261 s.25.1: what a method name is made of. */
+static int
+is_token(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) &&
+		    strchr("-.!%*_+`'~", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+/* Printable ASCII but space, '<', '>' and '"': what a URI may hold. */
+static int
+is_uri_char(int ch)
+{
+	return ch > 0x20 && ch < 0x7f && ch != '<' && ch != '>' && ch != '"';
+}
+
+/* Is every character of s one a URI may hold? */
+static int
+is_uri_text(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!is_uri_char((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+int
+conf_alias_parse(const char *a, size_t len, size_t *host, size_t *hostlen,
+    int *port)
+{
+	const char *end = a + len, *at = memchr(a, '@', len), *h, *p;
+	long v = 0;
+
+	h = at != NULL ? at + 1 : a;
+	if (at != NULL) {
+		if (at == a || memchr(h, '@', (size_t)(end - h)) != NULL)
+			return -1;
+		for (p = a; p < at; p++)
+			if (!is_uri_char((unsigned char)*p) || *p == ':')
+				return -1;
+	}
+	if (h < end && *h == '[') {
+		for (p = h + 1; p < end && (isxdigit((unsigned char)*p) ||
+		    *p == ':' || *p == '.'); p++)
+			;
+		if (p == end || *p != ']' || p == h + 1)
+			return -1;
+		p++;
+	} else {
+		for (p = h; p < end && (isalnum((unsigned char)*p) ||
+		    *p == '-' || *p == '.' || *p == '_'); p++)
+			;
+		if (p == h)
+			return -1;
+	}
+	*host = (size_t)(h - a);
+	*hostlen = (size_t)(p - h);
+	*port = 0;
+	if (p == end)
+		return 0;
+	if (*p++ != ':' || p == end || end - p > 5)
+		return -1;
+	for (; p < end; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+/* The pattern of a rule: compiled when a regex, checked otherwise. */
+static void
+check_pattern(struct loader *ld, struct conf_rule *r, config_setting_t *e,
+    const char *prefix)
+{
+	config_setting_t *ps = config_setting_get_member(e, "pattern");
+	const char *p;
+	char buf[256];
+	size_t h, hl;
+	int rc, port;
+
+	if (r->match == RULE_ANY) {
+		if (ps != NULL)
+			err_at(ld, ps, "%s.pattern is not used with match = "
+			    "\"any\"; remove it or choose another match", prefix);
+		return;
+	}
+	if (r->match < 0)
+		return;		/* missing or wrong: already reported */
+	if (ps == NULL) {
+		err_at(ld, e, "%s: match = \"%s\" needs a pattern", prefix,
+		    conf_rule_match_name(r->match));
+		return;
+	}
+	if (r->pattern == NULL)
+		return;
+	p = r->pattern + (r->match == RULE_REGEX && r->pattern[0] == '^');
+	if (strncasecmp(p, "sip:", 4) == 0 || strncasecmp(p, "sips:", 5) == 0) {
+		err_at(ld, ps, "%s.pattern = \"%s\" starts with a URI scheme, "
+		    "but rules match the request-URI without it (user@host): "
+		    "leave out \"%.*s\"", prefix, r->pattern,
+		    (int)(strchr(p, ':') - p + 1), p);
+		return;
+	}
+	if (r->match == RULE_REGEX) {
+		r->re = xmalloc(sizeof *r->re);
+		if ((rc = regcomp(r->re, r->pattern, REG_EXTENDED)) != 0) {
+			regerror(rc, r->re, buf, sizeof buf);
+			free(r->re);
+			r->re = NULL;
+			err_at(ld, ps, "%s.pattern = \"%s\" is not a valid "
+			    "regular expression: %s", prefix, r->pattern, buf);
+		}
+		return;
+	}
+	if (!is_uri_text(r->pattern))
+		err_at(ld, ps, "%s.pattern = \"%s\" must not contain spaces, "
+		    "control characters, '<', '>', '\"' or non-ASCII "
+		    "characters", prefix, r->pattern);
+	else if (r->match == RULE_EXACT && (conf_alias_parse(r->pattern,
+	    strlen(r->pattern), &h, &hl, &port) == -1 || port != 0))
+		err_at(ld, ps, "%s.pattern = \"%s\" can never match: the alias "
+		    "of a request-URI is user@host or host, without a port",
+		    prefix, r->pattern);
+}
+
+/* The rewrite of a rule: \0..\9 only for a regex, and groups it has. */
+static void
+check_rewrite(struct loader *ld, struct conf_rule *r, config_setting_t *e,
+    const char *prefix)
+{
+	config_setting_t *s = config_setting_get_member(e, "rewrite");
+	size_t ngroups = r->re != NULL ? r->re->re_nsub : 0, h, hl;
+	const char *p;
+	int port;
+
+	if (r->rewrite == NULL || r->match < 0)
+		return;
+	if (r->match == RULE_ANY) {
+		err_at(ld, s, "%s.rewrite cannot be used with match = \"any\", "
+		    "which matches nothing to replace; use match = \"regex\" "
+		    "and pattern = \"(.*)\"", prefix);
+		return;
+	}
+	if (!is_uri_text(r->rewrite)) {
+		err_at(ld, s, "%s.rewrite = \"%s\" must not contain spaces, "
+		    "control characters, '<', '>', '\"' or non-ASCII "
+		    "characters", prefix, r->rewrite);
+		return;
+	}
+	for (p = r->rewrite; *p != '\0'; p++) {
+		if (*p != '\\')
+			continue;
+		if (!isdigit((unsigned char)p[1])) {
+			err_at(ld, s, "%s.rewrite = \"%s\": a backslash must be "
+			    "followed by a digit, the number of a group of the "
+			    "pattern (\\0 for all of it)", prefix, r->rewrite);
+			return;
+		}
+		p++;
+		if (r->match != RULE_REGEX) {
+			err_at(ld, s, "%s.rewrite = \"%s\" refers to \\%c, but "
+			    "only a regex pattern has groups (match is \"%s\")",
+			    prefix, r->rewrite, *p,
+			    conf_rule_match_name(r->match));
+			return;
+		}
+		if (r->re != NULL && (size_t)(*p - '0') > ngroups) {
+			err_at(ld, s, "%s.rewrite = \"%s\" refers to \\%c, but "
+			    "the pattern has %zu group%s", prefix, r->rewrite,
+			    *p, ngroups, ngroups == 1 ? "" : "s");
+			return;
+		}
+	}
+	if ((r->match == RULE_EXACT || r->match == RULE_REGEX) &&
+	    *r->rewrite == '\0')
+		err_at(ld, s, "%s.rewrite must not be empty with match = \"%s\" "
+		    "(it replaces the whole alias)", prefix,
+		    conf_rule_match_name(r->match));
+	else if (r->match == RULE_EXACT && conf_alias_parse(r->rewrite,
+	    strlen(r->rewrite), &h, &hl, &port) == -1)
+		err_at(ld, s, "%s.rewrite = \"%s\" is not an alias: write "
+		    "user@host, host, or either with :port", prefix, r->rewrite);
+}
+
+/* Method names are tokens, and case-sensitive: "invite" is refused. */
+static void
+check_methods(struct loader *ld, struct conf_rule *r, config_setting_t *e,
+    const char *prefix)
+{
+	config_setting_t *s = config_setting_get_member(e, "methods");
+	size_t i, k;
+
+	for (i = 0; i < r->methods.n; i++) {
+		const char *m = r->methods.v[i];
+
+		if (!is_token(m)) {
+			err_at(ld, s, "%s.methods: \"%s\" is not a method name "
+			    "(a token such as \"INVITE\")", prefix, m);
+			continue;
+		}
+		for (k = 0; sip_methods[k] != NULL; k++)
+			if (strcasecmp(m, sip_methods[k]) == 0 &&
+			    strcmp(m, sip_methods[k]) != 0)
+				err_at(ld, s, "%s.methods: \"%s\" matches no "
+				    "request: method names are case-sensitive "
+				    "(write \"%s\")", prefix, m, sip_methods[k]);
+	}
+}
+
+/* One rule of the list, checked but for its zones (see check_rule_zones). */
+static void
+load_rule(struct loader *ld, config_setting_t *e, const char *prefix)
+{
+	struct conf *c = ld->c;
+	struct conf_rule *r;
+	config_setting_t *ps;
+	size_t i;
+
+	c->rules = xreallocarray(c->rules, c->nrules + 1, sizeof *c->rules);
+	ld->rule_set = xreallocarray(ld->rule_set, c->nrules + 1,
+	    sizeof *ld->rule_set);
+	ld->rule_set[c->nrules] = e;
+	r = &c->rules[c->nrules++];
+	memset(r, 0, sizeof *r);
+	r->match = -1;
+	r->loc = loc_of(ld, e);
+	apply_defaults(conf_rule_opts, NULL, r, r->loc.file);
+	apply_group(ld, conf_rule_opts, "search_rules", prefix, r, e);
+	check_pattern(ld, r, e, prefix);
+	check_rewrite(ld, r, e, prefix);
+	check_methods(ld, r, e, prefix);
+	if (r->priority == 0)
+		return;
+	for (i = 0; i + 1 < c->nrules; i++) {
+		if (c->rules[i].priority != r->priority)
+			continue;
+		ps = config_setting_get_member(e, "priority");
+		err_at(ld, ps, "%s.priority = %d is already used by the rule at "
+		    "line %d; priorities must be unique", prefix, r->priority,
+		    c->rules[i].loc.line);
+		break;
+	}
+}
+
+/* The list search_rules: one group per rule. */
+static void
+load_rules(struct loader *ld, config_setting_t *list)
+{
+	config_setting_t *e;
+	char prefix[32];
+	int i, n, t;
+
+	t = config_setting_type(list);
+	if (t != CONFIG_TYPE_LIST) {
+		err_at(ld, list, "search_rules must be a list of groups like "
+		    "( { priority = 10; match = \"any\"; target_zone = "
+		    "\"partner\"; } ), not %s", type_name(t));
+		return;
+	}
+	n = config_setting_length(list);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(list, (unsigned)i);
+		snprintf(prefix, sizeof prefix, "search_rules[%d]", i);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+			err_at(ld, e, "%s must be a group { ... }", prefix);
+			continue;
+		}
+		load_rule(ld, e, prefix);
+	}
+}
+
+/* Is name a zone (loaded, or left out for errors already reported)? */
+static int
+zone_exists(struct loader *ld, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ld->c->nzones; i++)
+		if (strcmp(ld->c->zones[i].name, name) == 0)
+			return 1;
+	for (i = 0; i < ld->bad_zones.n; i++)
+		if (strcmp(ld->bad_zones.v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Report a rule's zone setting that names no zone, with a hint. */
+static void
+unknown_zone(struct loader *ld, config_setting_t *s, const char *label,
+    const char *name, int with_default)
+{
+	const char **cands, *hint;
+	size_t i, n = 0;
+
+	cands = xcalloc(ld->c->nzones + 1, sizeof *cands);
+	for (i = 0; i < ld->c->nzones; i++)
+		cands[n++] = ld->c->zones[i].name;
+	if (with_default)
+		cands[n++] = CONF_DEFAULT_ZONE;
+	hint = closest(name, cands, n);
+	if (hint != NULL)
+		err_at(ld, s, "%s = \"%s\" is not a zone (did you mean '%s'?)",
+		    label, name, hint);
+	else if (ld->c->nzones == 0)
+		err_at(ld, s, "%s = \"%s\" is not a zone: there are no zone "
+		    "files in %s", label, name, ld->c->zones_dir.path);
+	else
+		err_at(ld, s, "%s = \"%s\" is not a zone of %s", label, name,
+		    ld->c->zones_dir.path);
+	free(cands);
+}
+
+/* The zones the rules name exist; run once the zone files are loaded. */
+static void
+check_rule_zones(struct loader *ld)
+{
+	struct conf_rule *r;
+	config_setting_t *e;
+	char label[64];
+	size_t i;
+	int idx;
+
+	for (i = 0; i < ld->c->nrules; i++) {
+		r = &ld->c->rules[i];
+		e = ld->rule_set[i];
+		idx = config_setting_index(e);
+		if (r->source_zone != NULL &&
+		    strcmp(r->source_zone, CONF_DEFAULT_ZONE) != 0 &&
+		    !zone_exists(ld, r->source_zone)) {
+			snprintf(label, sizeof label,
+			    "search_rules[%d].source_zone", idx);
+			unknown_zone(ld, config_setting_get_member(e,
+			    "source_zone"), label, r->source_zone, 1);
+		}
+		if (r->target_zone == NULL)
+			continue;
+		snprintf(label, sizeof label, "search_rules[%d].target_zone",
+		    idx);
+		if (strcmp(r->target_zone, CONF_DEFAULT_ZONE) == 0)
+			err_at(ld, config_setting_get_member(e, "target_zone"),
+			    "%s cannot be \"%s\": that is where traffic from "
+			    "no zone's peers comes from; name a zone of %s",
+			    label, CONF_DEFAULT_ZONE, ld->c->zones_dir.path);
+		else if (!zone_exists(ld, r->target_zone))
+			unknown_zone(ld, config_setting_get_member(e,
+			    "target_zone"), label, r->target_zone, 0);
+	}
+}
+
+/* By priority, for qsort: the order in which rules are tried. */
+static int
+rule_cmp(const void *a, const void *b)
+{
+	const struct conf_rule *ra = a, *rb = b;
+
+	return (ra->priority > rb->priority) - (ra->priority < rb->priority);
+}
+
+/* Everything a rule holds, its compiled pattern too. */
+static void
+free_rule(struct conf_rule *r)
+{
+	free(r->name);
+	free(r->pattern);
+	if (r->re != NULL) {
+		regfree(r->re);
+		free(r->re);
+	}
+	free(r->source_zone);
+	free_strlist(&r->methods);
+	free(r->rewrite);
+	free(r->target_zone);
+}
+
 static int
 group_is_known(const char *name)
 {
@@ -677,6 +1092,7 @@ conf_load(const char *path, struct diaglist *dl)
 	c = xcalloc(1, sizeof *c);
 	c->main_file = xstrdup(path);
 	(void)intern_file(c, path);
+	memset(&ld, 0, sizeof ld);
 	ld.c = c;
 	ld.dl = dl;
 
@@ -697,6 +1113,8 @@ conf_load(const char *path, struct diaglist *dl)
 		name = config_setting_name(s);
 		if (strcmp(name, "listen") == 0) {
 			load_listen(&ld, s);
+		} else if (strcmp(name, "search_rules") == 0) {
+			load_rules(&ld, s);
 		} else if (group_is_known(name)) {
 			if (config_setting_type(s) != CONFIG_TYPE_GROUP)
 				err_at(&ld, s, "%s must be a group: %s: { ... };",
@@ -704,12 +1122,13 @@ conf_load(const char *path, struct diaglist *dl)
 			else
 				apply_group(&ld, conf_main_opts, name, name, c, s);
 		} else {
-			const char *cands[8];
+			const char *cands[16];
 			size_t k;
 
-			for (k = 0; k < ngroups && k < 7; k++)
+			for (k = 0; k < ngroups && k < 14; k++)
 				cands[k] = conf_main_groups[k];
 			cands[k++] = "listen";
+			cands[k++] = "search_rules";
 			hint = closest(name, cands, k);
 			if (hint != NULL)
 				err_at(&ld, s, "unknown setting '%s' (did you mean '%s'?)",
@@ -731,9 +1150,15 @@ conf_load(const char *path, struct diaglist *dl)
 		host[sizeof host - 1] = '\0';
 		c->fqdn = xstrdup(host);
 	}
-	config_destroy(&cfg);
 
+	/* Rules name zones: check them once the zone files are loaded. */
 	load_zones(&ld);
+	check_rule_zones(&ld);
+	config_destroy(&cfg);
+	free(ld.rule_set);
+	free_strlist(&ld.bad_zones);
+	if (c->nrules > 1)
+		qsort(c->rules, c->nrules, sizeof *c->rules, rule_cmp);
 
 	if (dl->nerrors != before) {
 		conf_free(c);
@@ -773,6 +1198,9 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nzones; i++)
 		free_zone(&c->zones[i]);
 	free(c->zones);
+	for (i = 0; i < c->nrules; i++)
+		free_rule(&c->rules[i]);
+	free(c->rules);
 	for (i = 0; i < c->nfiles; i++)
 		free(c->files[i]);
 	free(c->files);
@@ -804,6 +1232,19 @@ conf_zone_type_name(int type)
 	case ZONE_TRAVERSAL_CLIENT:	return "traversal-client";
 	case ZONE_TRAVERSAL_SERVER:	return "traversal-server";
 	default:			return "?";
+	}
+}
+
+const char *
+conf_rule_match_name(int match)
+{
+	switch (match) {
+	case RULE_ANY:		return "any";
+	case RULE_EXACT:	return "exact";
+	case RULE_PREFIX:	return "prefix";
+	case RULE_SUFFIX:	return "suffix";
+	case RULE_REGEX:	return "regex";
+	default:		return "?";
 	}
 }
 

@@ -9,6 +9,7 @@
 #define SE_CONF_H
 
 #include <stddef.h>
+#include <regex.h>
 
 #include "util/diag.h"
 #include "util/log.h"
@@ -53,6 +54,43 @@ struct conf_listen {
 	char		*address;	/* IPv4 or IPv6 literal */
 	int		 port;		/* 0 in the file: transport default */
 	struct conf_loc	 loc;		/* the list entry */
+};
+
+/* The zone name of traffic that comes from no zone's peer. */
+#define CONF_DEFAULT_ZONE	"default"
+
+/* How a search rule compares the alias of a request-URI (route.h). */
+enum rule_match {
+	RULE_ANY,
+	RULE_EXACT,
+	RULE_PREFIX,
+	RULE_SUFFIX,
+	RULE_REGEX
+};
+
+/* What a search rule does when its target fails. */
+enum rule_on_match {
+	RULE_STOP,	/* the request fails */
+	RULE_CONTINUE	/* the next matching rule is tried */
+};
+
+/*
+ * A search rule (main file, list search_rules), validated: its zones
+ * exist, its regular expression is compiled, its rewrite refers only to
+ * groups the expression has.  struct conf holds them sorted by priority.
+ */
+struct conf_rule {
+	int			 priority;	/* 1..65535, unique; 1 first */
+	char			*name;		/* for logs; NULL: none */
+	int			 match;		/* enum rule_match */
+	char			*pattern;	/* NULL for RULE_ANY */
+	regex_t			*re;		/* compiled RULE_REGEX pattern */
+	char			*source_zone;	/* NULL: any */
+	struct conf_strlist	 methods;	/* empty: any */
+	char			*rewrite;	/* NULL: URI unchanged */
+	char			*target_zone;
+	int			 on_match;	/* enum rule_on_match */
+	struct conf_loc		 loc;		/* the list entry */
 };
 
 struct conf_zone {
@@ -137,6 +175,9 @@ struct conf {
 
 	struct conf_zone	*zones;		/* sorted by file name */
 	size_t			 nzones;
+
+	struct conf_rule	*rules;		/* sorted by priority */
+	size_t			 nrules;
 };
 
 /*
@@ -151,6 +192,15 @@ const char	*conf_transport_name(int transport);
 /* The port of a listener or zone, with the transport default applied. */
 int		 conf_default_port(int transport);
 const char	*conf_zone_type_name(int type);
+const char	*conf_rule_match_name(int match);
+/*
+ * Is a (len bytes, not terminated) an alias as search rules see and write
+ * them: user@host or host, either with :port; the user part without ':'
+ * and the host a name or [IPv6].  0 with the host at a + *host, *hostlen
+ * bytes, and the port (0: none); -1 when it is not.
+ */
+int		 conf_alias_parse(const char *a, size_t len, size_t *host,
+		    size_t *hostlen, int *port);
 /* "file:line" of a location into buf. */
 const char	*conf_loc_str(const struct conf_loc *loc, char *buf, size_t bufsz);
 

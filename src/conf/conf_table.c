@@ -53,8 +53,18 @@ static const struct conf_enum zone_types[] = {
 	{ NULL, 0 }
 };
 
+static const struct conf_enum rule_matches[] = {
+	{ "any", RULE_ANY }, { "exact", RULE_EXACT }, { "prefix", RULE_PREFIX },
+	{ "suffix", RULE_SUFFIX }, { "regex", RULE_REGEX }, { NULL, 0 }
+};
+
+static const struct conf_enum rule_on_matches[] = {
+	{ "stop", RULE_STOP }, { "continue", RULE_CONTINUE }, { NULL, 0 }
+};
+
 #define M(f)	offsetof(struct conf, f)
 #define L(f)	offsetof(struct conf_listen, f)
+#define R(f)	offsetof(struct conf_rule, f)
 #define Z(f)	offsetof(struct conf_zone, f)
 
 const char *const conf_main_groups[] = {
@@ -138,6 +148,26 @@ const struct conf_opt conf_listen_opts[] = {
 	{ "listen", "transport", OT_ENUM, 0, 0, transports, L(transport), NULL, 1 },
 	{ "listen", "address", OT_STRING, 0, 0, NULL, L(address), NULL, 1 },
 	{ "listen", "port", OT_INT, 1, 65535, NULL, L(port), NULL, 0 },
+	{ NULL, NULL, OT_INT, 0, 0, NULL, 0, NULL, 0 }
+};
+
+/* Zone names and the pattern are checked further by conf.c. */
+const struct conf_opt conf_rule_opts[] = {
+	{ "search_rules", "priority", OT_INT, 1, 65535, NULL, R(priority),
+	    NULL, 1 },
+	{ "search_rules", "name", OT_STRING, 0, 0, NULL, R(name), NULL, 0 },
+	{ "search_rules", "match", OT_ENUM, 0, 0, rule_matches, R(match),
+	    NULL, 1 },
+	{ "search_rules", "pattern", OT_STRING, 0, 0, NULL, R(pattern), NULL, 0 },
+	{ "search_rules", "source_zone", OT_STRING, 0, 0, NULL, R(source_zone),
+	    NULL, 0 },
+	{ "search_rules", "methods", OT_STRLIST, 0, 32, NULL, R(methods),
+	    NULL, 0 },
+	{ "search_rules", "rewrite", OT_TEXT, 0, 0, NULL, R(rewrite), NULL, 0 },
+	{ "search_rules", "target_zone", OT_STRING, 0, 0, NULL, R(target_zone),
+	    NULL, 1 },
+	{ "search_rules", "on_match", OT_ENUM, 0, 0, rule_on_matches,
+	    R(on_match), "stop", 0 },
 	{ NULL, NULL, OT_INT, 0, 0, NULL, 0, NULL, 0 }
 };
 

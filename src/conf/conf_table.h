@@ -13,6 +13,7 @@ enum conf_opt_type {
 	OT_INT,		/* int field, min..max */
 	OT_BOOL,	/* int field, 0/1 */
 	OT_STRING,	/* char * field, non-empty */
+	OT_TEXT,	/* char * field, may be empty */
 	OT_PATH,	/* struct conf_path field */
 	OT_ENUM,	/* int field: the value of the matching word */
 	OT_STRLIST	/* struct conf_strlist field, at most max entries */
@@ -34,11 +35,18 @@ struct conf_opt {
 	int			 required;
 };
 
-/* Main file groups, then one table each for listen entries and zone files. */
+/*
+ * Main file groups, then one table each for listen entries, search rules
+ * and zone files.
+ */
 extern const struct conf_opt conf_main_opts[];
 extern const struct conf_opt conf_listen_opts[];
+extern const struct conf_opt conf_rule_opts[];
 extern const struct conf_opt conf_zone_opts[];
-/* Groups allowed at the top of the main file (besides the "listen" list). */
+/*
+ * Groups allowed at the top of the main file (besides the lists "listen"
+ * and "search_rules").
+ */
 extern const char *const conf_main_groups[];
 
 #endif

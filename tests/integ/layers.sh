@@ -34,7 +34,7 @@ fi
 
 missing=""
 man="$src/doc/sipedge.conf.5"
-for name in $(sed -n 's/^	{ "[a-z]*", "\([a-z_]*\)", OT_.*/\1/p' "$src/src/conf/conf_table.c"); do
+for name in $(sed -n 's/^	{ "[a-z_]*", "\([a-z_]*\)", OT_.*/\1/p' "$src/src/conf/conf_table.c"); do
 	grep -q "$name" "$man" || missing="$missing $name"
 done
 if [ -z "$missing" ] && [ -s "$man" ]; then

@@ -343,6 +343,237 @@ test_zones(void **state)
 	free(zd);
 }
 
+/* Search rules: a valid list, sorted by priority, and every field's errors. */
+static void
+test_search_rules(void **state)
+{
+	struct conf *c;
+	char *zd = xasprintf("%s/zones", dir), *p, *d;
+
+	(void)state;
+	mkdir(zd, 0755);
+	free(put("zones/partner.conf", "type = \"neighbor\";\npeers = [ \"192.0.2.1\" ];\n"));
+	free(put("zones/inside.conf", "type = \"neighbor\";\npeers = [ \"192.0.2.2\" ];\n"));
+
+	d = load(LISTEN "search_rules = (\n"
+	    "  { priority = 200; match = \"any\"; target_zone = \"inside\"; },\n"
+	    "  { priority = 10; name = \"uk numbers\"; match = \"regex\";\n"
+	    "    pattern = \"([+]44|0)([0-9]+)@.*\"; rewrite = \"+44\\\\2@uk.example\";\n"
+	    "    source_zone = \"default\"; methods = [ \"INVITE\", \"MESSAGE\" ];\n"
+	    "    target_zone = \"partner\"; on_match = \"continue\"; },\n"
+	    "  { priority = 20; match = \"prefix\"; pattern = \"9\"; rewrite = \"\";\n"
+	    "    source_zone = \"inside\"; target_zone = \"partner\"; }\n);\n", &c);
+	assert_string_equal(d, "");
+	free(d);
+	assert_int_equal(c->nrules, 3);
+	assert_int_equal(c->rules[0].priority, 10);
+	assert_string_equal(c->rules[0].name, "uk numbers");
+	assert_int_equal(c->rules[0].match, RULE_REGEX);
+	assert_non_null(c->rules[0].re);
+	assert_int_equal(c->rules[0].re->re_nsub, 2);
+	assert_string_equal(c->rules[0].rewrite, "+44\\2@uk.example");
+	assert_int_equal(c->rules[0].methods.n, 2);
+	assert_int_equal(c->rules[0].on_match, RULE_CONTINUE);
+	assert_int_equal(c->rules[0].loc.line, 4);
+	assert_int_equal(c->rules[1].priority, 20);
+	assert_string_equal(c->rules[1].rewrite, "");
+	assert_int_equal(c->rules[1].on_match, RULE_STOP);	/* default */
+	assert_null(c->rules[2].pattern);
+	assert_null(c->rules[2].re);
+	assert_null(c->rules[2].source_zone);
+	conf_free(c);
+
+	/* The list and its entries. */
+	d = load(LISTEN "search_rules = { priority = 1; };\n", NULL);
+	expect(d, 2, "search_rules must be a list of groups");
+	free(d);
+	d = load(LISTEN "search_rule = ( );\n", NULL);
+	expect(d, 2, "unknown setting 'search_rule' (did you mean 'search_rules'?)");
+	free(d);
+	d = load(LISTEN "search_rules = ( 5 );\n", NULL);
+	expect(d, 2, "search_rules[0] must be a group { ... }");
+	free(d);
+	d = load(LISTEN "search_rules = (\n{ match = \"any\"; },\n"
+	    "{ priority = 0; match = \"all\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 5; match = \"any\"; target_zone = \"inside\"; on_match = \"next\"; "
+	    "patern = \"x\"; }\n);\n", NULL);
+	expect(d, 3, "search_rules[0]: required setting 'priority' is missing");
+	expect(d, 3, "search_rules[0]: required setting 'target_zone' is missing");
+	expect(d, 4, "search_rules[1].priority = 0 is out of range (1 to 65535)");
+	expect(d, 4, "search_rules[1].match = \"all\" is not one of: any, exact, "
+	    "prefix, suffix, regex");
+	expect(d, 5, "search_rules[2].on_match = \"next\" is not one of: stop, continue");
+	expect(d, 5, "unknown setting 'patern' in search_rules[2] (did you mean 'pattern'?)");
+	free(d);
+
+	/* Priorities are unique. */
+	d = load(LISTEN "search_rules = (\n"
+	    "{ priority = 7; match = \"any\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 7; match = \"any\"; target_zone = \"partner\"; }\n);\n", NULL);
+	expect(d, 4, "search_rules[1].priority = 7 is already used by the rule at "
+	    "line 3; priorities must be unique");
+	free(d);
+
+	/* Patterns. */
+	d = load(LISTEN "search_rules = (\n"
+	    "{ priority = 1; match = \"any\"; pattern = \"x\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 2; match = \"prefix\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 3; match = \"exact\"; pattern = \"sip:bob@example.com\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 4; match = \"regex\"; pattern = \"^SIPS:.*\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 5; match = \"regex\"; pattern = \"(a\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 6; match = \"suffix\"; pattern = \"@a b\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 8; match = \"exact\"; pattern = \"bob@example.com:5060\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 9; match = \"prefix\"; pattern = \"\"; target_zone = \"inside\"; }\n"
+	    ");\n", NULL);
+	expect(d, 3, "search_rules[0].pattern is not used with match = \"any\"");
+	expect(d, 4, "search_rules[1]: match = \"prefix\" needs a pattern");
+	expect(d, 5, "search_rules[2].pattern = \"sip:bob@example.com\" starts with a "
+	    "URI scheme, but rules match the request-URI without it (user@host): "
+	    "leave out \"sip:\"");
+	expect(d, 6, "search_rules[3].pattern = \"^SIPS:.*\" starts with a URI scheme");
+	assert_non_null(strstr(d, "leave out \"SIPS:\""));
+	expect(d, 7, "search_rules[4].pattern = \"(a\" is not a valid regular "
+	    "expression: Unmatched ( or \\(");
+	expect(d, 8, "search_rules[5].pattern = \"@a b\" must not contain spaces");
+	expect(d, 9, "search_rules[6].pattern = \"bob@example.com:5060\" can never "
+	    "match: the alias of a request-URI is user@host or host, without a port");
+	expect(d, 10, "search_rules[7].pattern must not be empty");
+	free(d);
+
+	/* Rewrites. */
+	d = load(LISTEN "search_rules = (\n"
+	    "{ priority = 1; match = \"any\"; rewrite = \"x@y\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 2; match = \"regex\"; pattern = \"(a)(b)@.*\";\n"
+	    "  rewrite = \"\\\\3@x\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 3; match = \"prefix\"; pattern = \"0\"; rewrite = \"\\\\1\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 4; match = \"suffix\"; pattern = \"@a\"; rewrite = \"@b\\\\\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 5; match = \"suffix\"; pattern = \"@a\"; rewrite = \"@<b>\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 6; match = \"exact\"; pattern = \"a@b\"; rewrite = \"a@b@c\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 7; match = \"regex\"; pattern = \"a\"; rewrite = \"\"; target_zone = \"inside\"; },\n"
+	    "{ priority = 8; match = \"regex\"; pattern = \"(a)@(.*)\"; rewrite = \"\\\\2\"; target_zone = \"inside\"; }\n"
+	    ");\n", NULL);
+	expect(d, 3, "search_rules[0].rewrite cannot be used with match = \"any\"");
+	expect(d, 5, "search_rules[1].rewrite = \"\\3@x\" refers to \\3, but the "
+	    "pattern has 2 groups");
+	expect(d, 6, "search_rules[2].rewrite = \"\\1\" refers to \\1, but only a "
+	    "regex pattern has groups (match is \"prefix\")");
+	expect(d, 7, "search_rules[3].rewrite = \"@b\\\": a backslash must be "
+	    "followed by a digit");
+	expect(d, 8, "search_rules[4].rewrite = \"@<b>\" must not contain spaces");
+	expect(d, 9, "search_rules[5].rewrite = \"a@b@c\" is not an alias");
+	expect(d, 10, "search_rules[6].rewrite must not be empty with match = \"regex\"");
+	if (strstr(d, "search_rules[7]") != NULL)
+		fail_msg("a valid rewrite was refused:\n%s", d);
+	free(d);
+
+	/* Methods. */
+	d = load(LISTEN "search_rules = (\n"
+	    "{ priority = 1; match = \"any\"; target_zone = \"inside\";\n"
+	    "  methods = [ \"INVITE\", \"invite\", \"IN VITE\", \"FOO-BAR\" ]; }\n"
+	    ");\n", NULL);
+	expect(d, 4, "search_rules[0].methods: \"invite\" matches no request: "
+	    "method names are case-sensitive (write \"INVITE\")");
+	expect(d, 4, "search_rules[0].methods: \"IN VITE\" is not a method name");
+	if (strstr(d, "FOO-BAR") != NULL)
+		fail_msg("an extension method was refused:\n%s", d);
+	free(d);
+
+	/* Zones: known ones, "default" as a source only, hints. */
+	d = load(LISTEN "search_rules = (\n"
+	    "{ priority = 1; match = \"any\"; source_zone = \"partnr\"; target_zone = \"insid\"; },\n"
+	    "{ priority = 2; match = \"any\"; source_zone = \"elsewhere\";\n"
+	    "  target_zone = \"default\"; },\n"
+	    "{ priority = 3; match = \"any\"; target_zone = \"nowhere\"; }\n"
+	    ");\n", NULL);
+	expect(d, 3, "search_rules[0].source_zone = \"partnr\" is not a zone (did "
+	    "you mean 'partner'?)");
+	expect(d, 3, "search_rules[0].target_zone = \"insid\" is not a zone (did "
+	    "you mean 'inside'?)");
+	expect(d, 4, "search_rules[1].source_zone = \"elsewhere\" is not a zone of ");
+	expect(d, 5, "search_rules[1].target_zone cannot be \"default\"");
+	expect(d, 6, "search_rules[2].target_zone = \"nowhere\" is not a zone of ");
+	free(d);
+
+	/* A zone file with errors is reported once, not again by the rules. */
+	p = put("zones/broken.conf", "type = \"neighbour\";\n");
+	d = load(LISTEN "search_rules = (\n"
+	    "{ priority = 1; match = \"any\"; target_zone = \"broken\"; }\n);\n", NULL);
+	assert_non_null(strstr(d, "zones/broken.conf:1: type = \"neighbour\" is not one of"));
+	if (strstr(d, "search_rules") != NULL)
+		fail_msg("a rule naming a zone with errors was reported:\n%s", d);
+	free(d);
+	unlink(p);
+	free(p);
+	p = put("zones/broken.conf", "peers = [ \"192.0.2.9\" ];\ntype = = \"neighbor\";\n");
+	d = load(LISTEN "search_rules = (\n"
+	    "{ priority = 1; match = \"any\"; target_zone = \"broken\"; }\n);\n", NULL);
+	assert_non_null(strstr(d, "zones/broken.conf:2: syntax error"));
+	if (strstr(d, "search_rules") != NULL)
+		fail_msg("a rule naming an unreadable zone was reported:\n%s", d);
+	free(d);
+	unlink(p);
+	free(p);
+
+	/* "default" is not a zone file's name. */
+	p = put("zones/default.conf", "type = \"traversal-server\";\n");
+	d = load(LISTEN, NULL);
+	assert_non_null(strstr(d, "zones/default.conf:1: zone name 'default' is "
+	    "reserved for traffic from no zone's peers"));
+	free(d);
+	unlink(p);
+	free(p);
+
+	p = xasprintf("rm -rf '%s'", zd);
+	assert_int_equal(system(p), 0);
+	free(p);
+	free(zd);
+
+	/* Without zone files, the message says so. */
+	d = load(LISTEN "search_rules = (\n"
+	    "{ priority = 1; match = \"any\"; target_zone = \"partner\"; }\n);\n", NULL);
+	expect(d, 3, "search_rules[0].target_zone = \"partner\" is not a zone: "
+	    "there are no zone files in ");
+	free(d);
+}
+
+/* Loading, failing and freeing rules again and again leaks nothing. */
+static void
+test_search_rules_reload(void **state)
+{
+	struct conf *c;
+	char *zd = xasprintf("%s/zones", dir), *d;
+	int i;
+
+	(void)state;
+	mkdir(zd, 0755);
+	free(put("zones/partner.conf", "type = \"neighbor\";\npeers = [ \"192.0.2.1\" ];\n"));
+	for (i = 0; i < 3; i++) {
+		d = load(LISTEN "search_rules = (\n"
+		    "{ priority = 1; match = \"regex\"; pattern = \"(.*)@(.*)\";"
+		    " rewrite = \"\\\\1@x\"; target_zone = \"partner\"; },\n"
+		    "{ priority = 2; match = \"regex\"; pattern = \"[0-9]+@.*\";"
+		    " target_zone = \"partner\"; }\n);\n", &c);
+		assert_string_equal(d, "");
+		free(d);
+		conf_free(c);
+		/* Compiled, then the load fails on another rule. */
+		d = load(LISTEN "search_rules = (\n"
+		    "{ priority = 1; match = \"regex\"; pattern = \"(.*)@(.*)\";"
+		    " target_zone = \"partner\"; },\n"
+		    "{ priority = 2; match = \"regex\"; pattern = \"[\";"
+		    " target_zone = \"partner\"; },\n"
+		    "{ priority = 3; match = \"regex\"; pattern = \"x\";"
+		    " target_zone = \"nowhere\"; }\n);\n", NULL);
+		expect(d, 4, "search_rules[1].pattern = \"[\" is not a valid regular "
+		    "expression");
+		free(d);
+	}
+	d = xasprintf("rm -rf '%s'", zd);
+	assert_int_equal(system(d), 0);
+	free(d);
+	free(zd);
+}
+
 static void
 test_tls_file_errors(void **state)
 {
@@ -435,6 +666,8 @@ main(void)
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_revocation_settings),
 		cmocka_unit_test(test_zones),
+		cmocka_unit_test(test_search_rules),
+		cmocka_unit_test(test_search_rules_reload),
 		cmocka_unit_test(test_tls_file_errors),
 		cmocka_unit_test(test_temporary_identity),
 	};
