@@ -1,12 +1,14 @@
 /*
- * zone.c: peers of neighbor zones, connected in order with failover.
+ * zone.c: peers of neighbor zones, each with its persistent connection.
  *
- * A zone walks its peers from the first: resolve (evdns, unless an IP
- * literal), connect (sip_conn_open; for TLS the gate checks the peer's
- * certificate against the identity the zone expects), and on any failure
- * go on with the next peer.  The first peer that becomes ready is the
- * zone's active peer; when its connection closes, the walk starts again
- * from the first peer.  A zone with no peer left waits ZONE_RETRY_SECS.
+ * Every peer of a zone is brought up on its own: resolve (evdns, unless
+ * an IP literal), connect (sip_conn_open; for TLS the gate checks the
+ * peer's certificate against the identity the zone expects).  A peer that
+ * fails is tried again after the retry interval, one whose connection
+ * closed after a second.  Keeping every peer connected makes failover
+ * (s.16: the next peer in order when one fails or answers 503) cost no
+ * handshake while a call waits.  UDP peers have nothing to connect: a
+ * resolved UDP peer is active.
  */
 #include "config.h"
 
@@ -40,6 +42,7 @@ struct zpeer {
 	int			 dns_done;
 	struct sip_conn		*conn;
 	struct event		*ka;		/* CRLF keepalive */
+	struct event		*retry;
 };
 
 struct zzone {
@@ -50,8 +53,7 @@ struct zzone {
 	char			*peer_name;	/* expected identity, or NULL */
 	struct zpeer		*peers;
 	size_t			 npeers;
-	int			 active;	/* index, -1: none */
-	struct event		*retry;
+	int			 down;		/* "zone down" said */
 };
 
 struct zones {
@@ -60,9 +62,10 @@ struct zones {
 	struct evdns_base	*dns;
 	struct zzone		**v;	/* each allocated: callbacks hold them */
 	size_t			 n;
+	int			 retry_secs;
 };
 
-static void walk_from(struct zzone *z, size_t i);
+static void peer_start(struct zpeer *p);
 
 const char *
 zone_peer_state_name(enum zone_peer_state s)
@@ -96,13 +99,62 @@ set_state(struct zpeer *p, enum zone_peer_state st, const char *reason)
 	    reason != NULL ? reason : "-", NULL);
 }
 
+/*
+ * After a peer changed state: the zone is up while one peer is active,
+ * and down (logged once, alarm) when every peer has failed.
+ */
 static void
-zone_alarm_clear(struct zzone *z)
+zone_update(struct zzone *z)
 {
-	char *key = xasprintf("zone %s", z->name);
+	const struct zpeer *last = NULL;
+	char *key;
+	size_t i;
 
-	alarm_clear(key);
+	for (i = 0; i < z->npeers; i++) {
+		if (z->peers[i].state == ZP_ACTIVE) {
+			if (z->down) {
+				z->down = 0;
+				log_event(LOG_LVL_INFO, "zone", "zone up",
+				    "zone", z->name, "peer",
+				    z->peers[i].name, NULL);
+			}
+			key = xasprintf("zone %s", z->name);
+			alarm_clear(key);
+			free(key);
+			return;
+		}
+		if (z->peers[i].state != ZP_FAILED)
+			return;		/* still trying this one */
+		if (last == NULL || z->peers[i].since >= last->since)
+			last = &z->peers[i];
+	}
+	if (z->down || last == NULL)
+		return;
+	z->down = 1;
+	log_event(LOG_LVL_WARN, "zone", "zone down", "zone", z->name, "reason",
+	    "no peer could be reached", NULL);
+	key = xasprintf("zone %s", z->name);
+	alarm_raise(key, "zone %s is down: no peer could be reached "
+	    "(last: %s: %s)", z->name, last->name, last->reason != NULL ?
+	    last->reason : "unknown");
 	free(key);
+}
+
+/* p failed (state set): try it again later. */
+static void
+peer_retry(struct zpeer *p, int secs)
+{
+	struct timeval tv = { secs, 0 };
+
+	evtimer_add(p->retry, &tv);
+	zone_update(p->z);
+}
+
+static void
+peer_failed(struct zpeer *p, const char *why)
+{
+	set_state(p, ZP_FAILED, why);
+	peer_retry(p, p->z->zs->retry_secs);
 }
 
 static void
@@ -116,55 +168,54 @@ keepalive_cb(evutil_socket_t fd, short what, void *arg)
 		sip_conn_send(p->conn, "\r\n\r\n", 4);	/* RFC 5626 ping */
 }
 
-/* The peer's connection went away after it was ready. */
+/* The peer's connection went away after it was ready: reconnect soon. */
 static void
 conn_closed(struct sip_conn *c, void *arg)
 {
 	struct zpeer *p = arg;
-	struct zzone *z = p->z;
 
 	(void)c;
 	p->conn = NULL;
 	if (p->ka != NULL)
 		evtimer_del(p->ka);
 	set_state(p, ZP_FAILED, "the connection closed");
-	if (z->active == (int)(p - z->peers)) {
-		z->active = -1;
-		walk_from(z, 0);
-	}
+	peer_retry(p, 1);
 }
 
 static void
 conn_ready(struct sip_conn *c, int ok, const char *why, void *arg)
 {
 	struct zpeer *p = arg;
-	struct zzone *z = p->z;
 	struct timeval tv = { ZONE_KEEPALIVE_SECS, 0 };
-	size_t i = (size_t)(p - z->peers);
 
 	if (!ok) {
 		p->conn = NULL;
-		set_state(p, ZP_FAILED, why);
-		walk_from(z, i + 1);
+		peer_failed(p, why);
 		return;
 	}
 	p->conn = c;
-	z->active = (int)i;
 	set_state(p, ZP_ACTIVE, NULL);
-	zone_alarm_clear(z);
 	if (p->ka == NULL)
-		p->ka = event_new(z->zs->base, -1, EV_PERSIST, keepalive_cb, p);
+		p->ka = event_new(p->z->zs->base, -1, EV_PERSIST, keepalive_cb,
+		    p);
 	evtimer_add(p->ka, &tv);
+	zone_update(p->z);
 }
 
-/* Connect to p's resolved address; 0 started, -1 failed (state set). */
-static int
+/* Connect to p's resolved address (UDP: nothing to connect). */
+static void
 connect_peer(struct zpeer *p)
 {
 	struct zzone *z = p->z;
 	struct sip_conn_opts o;
 	char *cause = NULL;
 
+	net_addr_str((struct sockaddr *)&p->ss, p->addr, sizeof p->addr);
+	if (z->transport == TP_UDP) {
+		set_state(p, ZP_ACTIVE, NULL);
+		zone_update(z);
+		return;
+	}
 	memset(&o, 0, sizeof o);
 	o.transport = z->transport;
 	o.addr = (struct sockaddr *)&p->ss;
@@ -175,22 +226,17 @@ connect_peer(struct zpeer *p)
 	o.ready = conn_ready;
 	o.closed = conn_closed;
 	o.arg = p;
-	net_addr_str((struct sockaddr *)&p->ss, p->addr, sizeof p->addr);
 	set_state(p, ZP_CONNECTING, NULL);
 	if ((p->conn = sip_conn_open(z->zs->t, &o, &cause)) == NULL) {
-		set_state(p, ZP_FAILED, cause);
+		peer_failed(p, cause);
 		free(cause);
-		return -1;
 	}
-	return 0;
 }
 
 static void
 dns_cb(int err, struct evutil_addrinfo *res, void *arg)
 {
 	struct zpeer *p = arg;
-	struct zzone *z = p->z;
-	size_t i = (size_t)(p - z->peers);
 	char *why;
 
 	p->dnsreq = NULL;
@@ -200,21 +246,20 @@ dns_cb(int err, struct evutil_addrinfo *res, void *arg)
 	if (err != 0 || res == NULL) {
 		why = xasprintf("cannot resolve %s: %s", p->name,
 		    evutil_gai_strerror(err));
-		set_state(p, ZP_FAILED, why);
+		peer_failed(p, why);
 		free(why);
-		walk_from(z, i + 1);
 		return;
 	}
 	memcpy(&p->ss, res->ai_addr, res->ai_addrlen);
 	p->sl = (socklen_t)res->ai_addrlen;
 	if (p->ss.ss_family == AF_INET)
-		((struct sockaddr_in *)&p->ss)->sin_port = htons((uint16_t)z->port);
+		((struct sockaddr_in *)&p->ss)->sin_port =
+		    htons((uint16_t)p->z->port);
 	else
 		((struct sockaddr_in6 *)&p->ss)->sin6_port =
-		    htons((uint16_t)z->port);
+		    htons((uint16_t)p->z->port);
 	evutil_freeaddrinfo(res);
-	if (connect_peer(p) == -1)
-		walk_from(z, i + 1);
+	connect_peer(p);
 }
 
 static void
@@ -222,49 +267,31 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	walk_from(arg, 0);
+	peer_start(arg);
 }
 
-/* Try the peers of z from index i on, until one is under way. */
+/* Resolve p if it is a name, then connect. */
 static void
-walk_from(struct zzone *z, size_t i)
+peer_start(struct zpeer *p)
 {
-	struct timeval tv = { ZONE_RETRY_SECS, 0 };
 	struct evutil_addrinfo hints;
 	char port[16];
 
-	for (; i < z->npeers; i++) {
-		struct zpeer *p = &z->peers[i];
-
-		if (p->is_ip) {
-			if (connect_peer(p) == 0)
-				return;
-			continue;
-		}
-		memset(&hints, 0, sizeof hints);
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		snprintf(port, sizeof port, "%d", z->port);
-		set_state(p, ZP_RESOLVING, NULL);
-		p->dns_done = 0;
-		p->dnsreq = evdns_getaddrinfo(z->zs->dns, p->name, port, &hints,
-		    dns_cb, p);
-		if (p->dns_done)
-			p->dnsreq = NULL;	/* answered at once */
+	if (p->is_ip) {
+		connect_peer(p);
 		return;
 	}
-	log_event(LOG_LVL_WARN, "zone", "zone down", "zone", z->name, "reason",
-	    "no peer could be reached", NULL);
-	{
-		char *key = xasprintf("zone %s", z->name);
-		const struct zpeer *last = &z->peers[z->npeers - 1];
-
-		alarm_raise(key, "zone %s is down: no peer could be reached "
-		    "(last: %s: %s)", z->name, last->name, last->reason != NULL ?
-		    last->reason : "unknown");
-		free(key);
-	}
-	evtimer_add(z->retry, &tv);
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = p->z->transport == TP_UDP ? SOCK_DGRAM :
+	    SOCK_STREAM;
+	snprintf(port, sizeof port, "%d", p->z->port);
+	set_state(p, ZP_RESOLVING, NULL);
+	p->dns_done = 0;
+	p->dnsreq = evdns_getaddrinfo(p->z->zs->dns, p->name, port, &hints,
+	    dns_cb, p);
+	if (p->dns_done)
+		p->dnsreq = NULL;	/* answered at once */
 }
 
 static void
@@ -283,14 +310,18 @@ zone_clear(struct zzone *z)
 		}
 		if (p->ka != NULL)
 			event_free(p->ka);
+		if (p->retry != NULL)
+			event_free(p->retry);
 		free(p->name);
 		free(p->reason);
 	}
 	free(z->peers);
-	if (z->retry != NULL)
-		event_free(z->retry);
-	if (z->name != NULL)
-		zone_alarm_clear(z);
+	if (z->name != NULL) {
+		char *key = xasprintf("zone %s", z->name);
+
+		alarm_clear(key);
+		free(key);
+	}
 	free(z->name);
 	free(z->peer_name);
 	free(z);
@@ -309,6 +340,7 @@ zones_new(struct event_base *base, struct sip_transport *t)
 	if (zs->dns == NULL)
 		zs->dns = evdns_base_new(base, 0);
 	evdns_base_load_hosts(zs->dns, NULL);
+	zs->retry_secs = ZONE_RETRY_SECS;
 	return zs;
 }
 
@@ -354,8 +386,7 @@ zones_apply(struct zones *zs, const struct conf *c)
 		const struct conf_zone *cz = &c->zones[i];
 		int port = cz->port ? cz->port : conf_default_port(cz->transport);
 
-		if (cz->type != ZONE_NEIGHBOR || cz->transport == TP_UDP ||
-		    cz->peers.n == 0)
+		if (cz->type != ZONE_NEIGHBOR || cz->peers.n == 0)
 			continue;
 		for (j = 0; j < zs->n; j++) {
 			if (zs->v[j] != NULL && same_zone(zs->v[j], cz, port)) {
@@ -372,8 +403,6 @@ zones_apply(struct zones *zs, const struct conf *c)
 		z->transport = cz->transport;
 		z->port = port;
 		z->peer_name = cz->peer_name ? xstrdup(cz->peer_name) : NULL;
-		z->active = -1;
-		z->retry = evtimer_new(zs->base, retry_cb, z);
 		z->peers = xcalloc(cz->peers.n + 1, sizeof *z->peers);
 		z->npeers = cz->peers.n;
 		for (k = 0; k < z->npeers; k++) {
@@ -386,9 +415,11 @@ zones_apply(struct zones *zs, const struct conf *c)
 			if (p->is_ip)
 				net_addr_parse(p->name, port, &p->ss, &p->sl);
 			p->since = time(NULL);
+			p->retry = evtimer_new(zs->base, retry_cb, p);
 		}
 		nv[n++] = z;
-		walk_from(z, 0);
+		for (k = 0; k < z->npeers; k++)
+			peer_start(&z->peers[k]);
 	}
 	/* What is left of the old set is gone from the configuration. */
 	for (j = 0; j < zs->n; j++)
@@ -425,13 +456,67 @@ zones_walk(struct zones *zs, void (*fn)(const struct zone_peer_info *, void *),
 	}
 }
 
-struct sip_conn *
-zones_conn(struct zones *zs, const char *zone)
+int
+zones_hop(struct zones *zs, const char *zone, size_t from, struct zone_hop *h)
 {
+	struct zzone *z = NULL;
 	size_t i;
 
-	for (i = 0; i < zs->n; i++)
-		if (strcmp(zs->v[i]->name, zone) == 0 && zs->v[i]->active >= 0)
-			return zs->v[i]->peers[zs->v[i]->active].conn;
+	for (i = 0; i < zs->n && z == NULL; i++)
+		if (strcmp(zs->v[i]->name, zone) == 0)
+			z = zs->v[i];
+	if (z == NULL)
+		return -1;
+	for (i = from; i < z->npeers; i++) {
+		struct zpeer *p = &z->peers[i];
+
+		if (p->state != ZP_ACTIVE)
+			continue;
+		if (z->transport != TP_UDP &&
+		    (p->conn == NULL || !sip_conn_usable(p->conn)))
+			continue;
+		memset(h, 0, sizeof *h);
+		h->index = i;
+		h->transport = z->transport;
+		h->conn = z->transport == TP_UDP ? NULL : p->conn;
+		memcpy(&h->ss, &p->ss, p->sl);
+		h->sl = p->sl;
+		h->peer = p->name;
+		h->expected = z->peer_name != NULL ? z->peer_name : p->name;
+		return 1;
+	}
+	return 0;
+}
+
+const char *
+zones_classify(struct zones *zs, const struct sockaddr *sa)
+{
+	size_t i, k;
+
+	for (i = 0; i < zs->n; i++) {
+		struct zzone *z = zs->v[i];
+
+		for (k = 0; k < z->npeers; k++) {
+			struct zpeer *p = &z->peers[k];
+
+			if (p->sl == 0 || p->ss.ss_family != sa->sa_family)
+				continue;
+			if (sa->sa_family == AF_INET &&
+			    memcmp(&((struct sockaddr_in *)&p->ss)->sin_addr,
+			    &((const struct sockaddr_in *)sa)->sin_addr, 4) == 0)
+				return z->name;
+			if (sa->sa_family == AF_INET6 &&
+			    memcmp(&((struct sockaddr_in6 *)&p->ss)->sin6_addr,
+			    &((const struct sockaddr_in6 *)sa)->sin6_addr,
+			    16) == 0)
+				return z->name;
+		}
+	}
 	return NULL;
+}
+
+void
+zones_set_retry(struct zones *zs, int secs)
+{
+	zs->retry_secs = secs > 0 ? secs : ZONE_RETRY_SECS;
 }

@@ -1,16 +1,17 @@
 /*
  * zone.h: the neighbor zones' peers and their connections.  For each
- * neighbor zone over TCP or TLS, one persistent connection is kept to the
- * first of its peers (in the configured order) that can be reached; a
- * peer that cannot (connect failure, TLS failure, a certificate the gate
- * refuses) is marked failed with the reason, and the next one is tried.
- * When all failed, the zone is down and tried again later.  Peer names
+ * neighbor zone over TCP or TLS, a persistent connection is kept to each
+ * of its peers; a peer that cannot be reached (connect failure, TLS
+ * failure, a certificate the gate refuses) is marked failed with the
+ * reason and tried again later.  When all failed, the zone is down.
+ * Requests take the first active peer in the configured order.  Peer names
  * are resolved with evdns (A/AAAA), never blocking the loop.  Each peer
  * shows a status a person can act on.
  */
 #ifndef SE_ZONE_H
 #define SE_ZONE_H
 
+#include <sys/socket.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -18,7 +19,7 @@
 #include "conf/conf.h"
 #include "sip/sip_transport.h"
 
-/* Seconds before a zone whose peers all failed is tried again. */
+/* Seconds before a failed peer is tried again. */
 #define ZONE_RETRY_SECS		30
 /* Seconds between CRLF keepalives on an idle peer connection (RFC 5626). */
 #define ZONE_KEEPALIVE_SECS	30
@@ -55,7 +56,27 @@ void		 zones_apply(struct zones *zs, const struct conf *c);
 /* Each peer of each zone, in configuration order. */
 void		 zones_walk(struct zones *zs,
 		    void (*fn)(const struct zone_peer_info *, void *), void *arg);
-/* The connection to zone's active peer, or NULL when it is down. */
-struct sip_conn	*zones_conn(struct zones *zs, const char *zone);
+/* A next hop in a zone for a request. */
+struct zone_hop {
+	size_t			 index;		/* of the peer in the zone */
+	int			 transport;	/* enum transport */
+	struct sip_conn		*conn;		/* TCP/TLS: its connection */
+	struct sockaddr_storage	 ss;		/* the peer's address */
+	socklen_t		 sl;
+	const char		*peer;		/* as configured */
+	const char		*expected;	/* identity it proved (TLS) */
+};
+/*
+ * The first active peer of zone at or after index from, in configuration
+ * order: 1 with *h filled (valid until the loop runs again), 0 when no
+ * peer from there on is active, -1 when zone is not a neighbor zone with
+ * peers.
+ */
+int		 zones_hop(struct zones *zs, const char *zone, size_t from,
+		    struct zone_hop *h);
+/* The zone one of whose peers has sa's IP address, or NULL. */
+const char	*zones_classify(struct zones *zs, const struct sockaddr *sa);
+/* Seconds before a failed peer is tried again (0: ZONE_RETRY_SECS). */
+void		 zones_set_retry(struct zones *zs, int secs);
 
 #endif

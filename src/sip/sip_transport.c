@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -66,6 +67,7 @@ struct sip_conn {
 	struct event		*free_ev;	/* deferred free */
 	struct sip_origin	 origin;
 	int			 outbound;
+	unsigned long long	 id;		/* unique in the process, never 0 */
 	char			*zone;		/* outbound: the flow's zone */
 	char			*expected;	/* outbound: identity to prove */
 	void			(*ready)(struct sip_conn *, int, const char *,
@@ -89,6 +91,7 @@ struct sip_transport {
 	struct sip_listener	*listeners;
 	struct sip_conn		*conns;
 	size_t			 nconns;
+	unsigned long long	 next_id;
 	int			 stopping;
 	void			(*done)(void *);
 	void			*done_arg;
@@ -749,6 +752,7 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 	}
 	c = xcalloc(1, sizeof *c);
 	c->magic = CONN_MAGIC;
+	c->id = ++t->next_id;
 	c->t = t;
 	c->transport = o->transport;
 	c->profile = p;
@@ -803,6 +807,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	c = xcalloc(1, sizeof *c);
 	c->magic = CONN_MAGIC;
+	c->id = ++t->next_id;
 	c->t = t;
 	c->transport = l->transport;
 	c->profile = p;
@@ -1045,6 +1050,89 @@ sip_transport_reply(const struct sip_origin *o, const char *buf, size_t len)
 	if (c == NULL || c->magic != CONN_MAGIC || c->state == CONN_CLOSING)
 		return -1;
 	return bufferevent_write(c->bev, buf, len) == 0 ? 0 : -1;
+}
+
+unsigned long long
+sip_conn_id(const struct sip_conn *c)
+{
+	return c->id;
+}
+
+int
+sip_conn_transport(const struct sip_conn *c)
+{
+	return c->transport;
+}
+
+int
+sip_conn_usable(const struct sip_conn *c)
+{
+	return c->state == CONN_OPEN;
+}
+
+struct sip_conn *
+sip_transport_conn(struct sip_transport *t, unsigned long long id)
+{
+	struct sip_conn *c;
+
+	for (c = t->conns; c != NULL; c = c->next)
+		if (c->id == id)
+			return c->state == CONN_OPEN ? c : NULL;
+	return NULL;
+}
+
+/* The first UDP listener of family af (AF_UNSPEC: any). */
+static struct sip_listener *
+udp_listener(struct sip_transport *t, int af)
+{
+	struct sip_listener *l;
+	unsigned char b[16];
+
+	for (l = t->listeners; l != NULL; l = l->next) {
+		if (l->transport != TP_UDP)
+			continue;
+		if (af == AF_UNSPEC ||
+		    inet_pton(af, l->address, b) == 1)
+			return l;
+	}
+	return NULL;
+}
+
+int
+sip_transport_send_udp(struct sip_transport *t, const struct sockaddr *sa,
+    socklen_t sl, const char *buf, size_t len)
+{
+	struct sip_listener *l = udp_listener(t, sa->sa_family);
+	char peer[NET_ADDRSTRLEN];
+
+	if (l == NULL)
+		return -1;
+	if (sendto(l->fd, buf, len, 0, sa, sl) < 0) {
+		net_addr_str(sa, peer, sizeof peer);
+		log_event(LOG_LVL_WARN, "sip", "send failed", "peer", peer,
+		    "transport", "udp", "reason", strerror(errno), NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int
+sip_transport_local(struct sip_transport *t, int transport, int af,
+    char *ip, size_t ipsz, int *port)
+{
+	struct sip_listener *l;
+	unsigned char b[16];
+
+	for (l = t->listeners; l != NULL; l = l->next) {
+		if (l->transport != transport)
+			continue;
+		if (af != AF_UNSPEC && inet_pton(af, l->address, b) != 1)
+			continue;
+		snprintf(ip, ipsz, "%s", l->address);
+		*port = l->port;
+		return 0;
+	}
+	return -1;
 }
 
 /* --- stopping ------------------------------------------------------- */

@@ -132,6 +132,29 @@ int			 sip_conn_outbound(const struct sip_conn *c);
 const char		*sip_conn_zone(const struct sip_conn *c);
 const char		*sip_conn_expected(const struct sip_conn *c);
 
+/* A number naming c for as long as the process runs (flow tokens). */
+unsigned long long	 sip_conn_id(const struct sip_conn *c);
+int			 sip_conn_transport(const struct sip_conn *c);
+/* 1 when messages can be sent on c now (open, not gated, not closing). */
+int			 sip_conn_usable(const struct sip_conn *c);
+/* The usable connection with this id, or NULL. */
+struct sip_conn		*sip_transport_conn(struct sip_transport *t,
+			    unsigned long long id);
+/*
+ * Send a datagram from a UDP listener of sa's address family.  0, or -1
+ * when there is no such listener or the send failed (logged).
+ */
+int			 sip_transport_send_udp(struct sip_transport *t,
+			    const struct sockaddr *sa, socklen_t sl,
+			    const char *buf, size_t len);
+/*
+ * The address of the first listener of transport (and address family af,
+ * or AF_UNSPEC) for Via and Record-Route: 0, or -1 when there is none.
+ */
+int			 sip_transport_local(struct sip_transport *t,
+			    int transport, int af, char *ip, size_t ipsz,
+			    int *port);
+
 /* The profile new connections take (referenced; the old one is dropped). */
 void			 sip_transport_set_profile(struct sip_transport *t,
 			    struct sip_profile *p);
