@@ -25,12 +25,12 @@ require_cmd sipp openssl kamailio "$PYTHON"
 _stunnel_bin >/dev/null || skip_all "stunnel4 is not installed"
 KAM_MODULES=${KAM_MODULES:-/usr/lib/x86_64-linux-gnu/kamailio/modules}
 [ -e "$KAM_MODULES/tls.so" ] || skip_all "kamailio-tls-modules is not installed"
-plan 14
+plan 17
 
 pki_setup
 leaf kam "IP:127.0.0.1" leaf
 leaf uac "IP:127.0.0.3" leaf
-leaf uas "IP:127.0.0.2,IP:127.0.0.5,IP:127.0.0.6" leaf
+leaf uas "IP:127.0.0.2,IP:127.0.0.5,IP:127.0.0.6,IP:127.0.0.7,IP:127.0.0.8" leaf
 
 KTLS=$(free_port)
 KSIP=$(free_port)
@@ -130,8 +130,10 @@ request_route {
         \$du = "sip:127.0.0.5:$PEER;transport=tls";
     } else if (\$rd == "noanswer.test") {
         \$du = "sip:127.0.0.6:$PEER;transport=tls";
+    } else if (\$rd == "silent.test") {
+        \$du = "sip:127.0.0.7:$PEER;transport=tls";
     } else if (\$rd == "options.test") {
-        \$du = "sip:127.0.0.2:$PEER;transport=tls";
+        \$du = "sip:127.0.0.8:$PEER;transport=tls";
     } else if (\$rd == "fo.test") {
         \$du = "sip:127.0.0.4:$PEER;transport=tls";
         t_on_failure("FAILOVER");
@@ -188,10 +190,15 @@ uas() {
 uas main 127.0.0.2 uas.xml
 uas busy 127.0.0.5 uas_busy.xml
 uas noanswer 127.0.0.6 uas_noanswer.xml
+uas silent 127.0.0.7 uas_silent.xml
+uas options 127.0.0.8 uas_options.xml
 
 call() {
     sipp_uac "$@" -s alice
 }
+
+call options 1 options.xml t1 "$UAC_IP" "$FRONT" -key dom options.test
+check "OPTIONS through the proxy: 200 from the UAS" sipp_passed options 1
 
 call c10 10 uac.xml t1 "$UAC_IP" "$FRONT" -key dom uas.test
 check "10 INVITE/ACK/BYE calls over TLS both ways, 0 failed" sipp_passed c10 10
@@ -208,6 +215,11 @@ check "... the UAS answered the CANCEL" sipp_wait_calls noanswer 1 5
 call timeout 1 "$(sipp_expect_scenario 408)" t1 "$UAC_IP" "$FRONT" -key dom noanswer.test
 check "a UAS that never answers: 408 after the proxy's timer" sipp_passed timeout 1
 check "... and the proxy cancelled it at the UAS" sipp_wait_calls noanswer 2 5
+
+call silent 1 "$(sipp_expect_scenario 408)" t1 "$UAC_IP" "$FRONT" -key dom silent.test
+check "a UAS that does not even ring: 408 from the proxy" sipp_passed silent 1
+check "... and the proxy sent it nothing more (no CANCEL)" \
+    eval "[ \"\$(grep -c '^INVITE ' '$T/sipp-silent.messages')\" = 1 ] && ! grep -q '^CANCEL ' '$T/sipp-silent.messages'"
 
 call fo 1 uac.xml t1 "$UAC_IP" "$FRONT" -key dom fo.test
 check "failover from 127.0.0.4 (nothing there) to 127.0.0.2" sipp_passed fo 1
