@@ -386,7 +386,7 @@ static void
 install(struct snapshot *s)
 {
 	sip_transport_set_profile(d.transport, s->profile);
-	proxy_set_names(d.proxy, s->names, s->nnames);
+	proxy_configure(d.proxy, s->conf, s->names, s->nnames);
 	gate_apply(d.gate, s->conf, s->tls);
 	if (d.zones != NULL)
 		zones_apply(d.zones, s->conf);
@@ -995,10 +995,11 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((d.base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
-	d.proxy = proxy_new();
+	d.proxy = proxy_new(d.base);
 	d.transport = sip_transport_new(d.base, proxy_on_message, d.proxy);
 	d.gate = gate_new(d.base, d.transport);
 	d.zones = zones_new(d.base, d.transport);
+	proxy_attach(d.proxy, d.transport, d.zones);
 	d.dp = rev_dp_new(d.base, gate_fetcher(d.gate), gate_store(d.gate),
 	    dp_updated, NULL);
 	d.alarm_timer = event_new(d.base, -1, EV_PERSIST, alarm_timer_cb, NULL);
