@@ -562,6 +562,7 @@ static int
 ctl_status(const char *args, struct ctl_reply *r, void *arg)
 {
 	const struct snapshot *s = d.current;
+	struct proxy_stats ps;
 	char t[32], *alarms;
 	long long up;
 
@@ -581,6 +582,14 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	alarms = ctl_alarms(s);
 	ctl_reply_add(r, "alarms: %s", alarms);
 	free(alarms);
+	proxy_stats(d.proxy, &ps);
+	ctl_reply_add(r, "connections: %zu", sip_transport_nconns(d.transport));
+	ctl_reply_add(r, "requests: %lu", ps.requests);
+	ctl_reply_add(r, "forwarded: %lu", ps.forwarded);
+	ctl_reply_add(r, "failovers: %lu", ps.failovers);
+	ctl_reply_add(r, "local_responses: %lu", ps.local);
+	ctl_reply_add(r, "pending: %zu", ps.pending);
+	ctl_reply_add(r, "transactions: %zu", ps.transactions);
 	return 0;
 }
 
