@@ -1008,7 +1008,9 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 
 	(void)srcd;
 	if (st == NULL) {
-		forward_ack(px, m, o);
+		if (px->conf->def_accept || strcmp(source_zone(px, o),
+		    CONF_DEFAULT_ZONE) != 0)
+			forward_ack(px, m, o);
 		return;
 	}
 	px->st.requests++;
@@ -1036,6 +1038,12 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 	}
 	process_route(px, f->req, o->local_ip, &dh);
 
+	if (!px->conf->def_accept && strcmp(zone, CONF_DEFAULT_ZONE) == 0) {
+		f->final = 1;
+		refuse(px, st, m, &src, o, 403, "requests from outside every "
+		    "zone are refused (default_zone.accept is false)", NULL);
+		goto out;
+	}
 	if (!dh.found && strcmp(m->sip_method, "OPTIONS") == 0 &&
 	    osip_list_size(&f->req->routes) == 0 &&
 	    is_us(px, f->req->req_uri->host, o->local_ip)) {
