@@ -140,6 +140,8 @@ struct conf {
 	int			 max_message_size;	/* bytes */
 	int			 read_timeout;		/* seconds */
 	int			 idle_timeout;		/* seconds */
+	int			 sip_t1;		/* ms, RFC 3261 T1 */
+	int			 sip_timer_c;		/* s, s.16.6 timer C */
 
 	/* tls */
 	struct conf_path	 tls_certificate;	/* default missing: temporary */
@@ -169,6 +171,11 @@ struct conf {
 	char			*rev_update_time;	/* "HH:MM" UTC */
 	int			 rev_update_minute;	/* of the day, UTC */
 	struct conf_path	 rev_https_ca_file;
+
+	/* default_zone: traffic from no zone's peer */
+	int			 def_accept;	/* 0: refused */
+	int			 def_tls_verify;	/* a certificate is required */
+	struct conf_strlist	 def_peer_names;	/* one must match; empty: any */
 
 	struct conf_listen	*listen;
 	size_t			 nlisten;

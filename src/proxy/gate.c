@@ -31,6 +31,7 @@ struct zpol {
 	size_t			 npeers;
 	struct tls_peer_policy	 pp;
 	struct rev_policy	 rp;
+	int			 accept;	/* default zone: 0 refuses all */
 };
 
 /* A TLS connection the gate knows. */
@@ -287,10 +288,22 @@ start_check(struct gconn *gc, int initial)
 	}
 	pp = z != NULL ? z->pp : g->def.pp;
 	pp.role = sip_conn_outbound(gc->c) ? TLS_PEER_SERVER : TLS_PEER_CLIENT;
+	if (z == NULL && !sip_conn_outbound(gc->c) && !g->def.accept) {
+		why = xstrdup("TLS clients from outside every zone are refused "
+		    "(default_zone.accept is false)");
+		g->st.refused++;
+		log_verdict(gc, 0, NULL, NULL, why);
+		decide(gc, 0, why);
+		free(why);
+		gc->in_check = 0;
+		return;
+	}
 	if (gc->chain == NULL || sk_X509_num(gc->chain) == 0) {
-		if (z != NULL && z->tls_verify) {
+		if ((z != NULL && z->tls_verify) || (z == NULL &&
+		    !sip_conn_outbound(gc->c) && g->def.tls_verify)) {
 			why = xasprintf("zone %s requires a client certificate "
-			    "and the peer sent none", z->name);
+			    "and the peer sent none", z != NULL ? z->name :
+			    "default");
 			g->st.refused++;
 			log_verdict(gc, 0, NULL, NULL, why);
 			decide(gc, 0, why);
@@ -305,7 +318,30 @@ start_check(struct gconn *gc, int initial)
 		gc->in_check = 0;
 		return;
 	}
-	if (!tls_peer_verify(gc->chain, g->trust, gc->expected, &pp, 0, &pr)) {
+	if (z == NULL && !sip_conn_outbound(gc->c) && g->def.npeers > 0) {
+		/* The default zone's accepted names: any one will do. */
+		for (i = 0; i < g->def.npeers; i++) {
+			if (tls_peer_verify(gc->chain, g->trust,
+			    g->def.peers[i], &pp, 0, &pr)) {
+				gc->expected = xstrdup(g->def.peers[i]);
+				break;
+			}
+			if (i + 1 < g->def.npeers)
+				tls_peer_result_clear(&pr);
+		}
+		if (i == g->def.npeers) {
+			why = xasprintf("%s (default_zone.peer_names: none "
+			    "matches)", pr.reason);
+			g->st.refused++;
+			log_verdict(gc, 0, NULL, NULL, why);
+			decide(gc, 0, why);
+			free(why);
+			tls_peer_result_clear(&pr);
+			gc->in_check = 0;
+			return;
+		}
+	} else if (!tls_peer_verify(gc->chain, g->trust, gc->expected, &pp, 0,
+	    &pr)) {
 		g->st.refused++;
 		log_verdict(gc, 0, NULL, NULL, pr.reason);
 		decide(gc, 0, pr.reason);
@@ -563,6 +599,11 @@ gate_apply(struct gate *g, const struct conf *c, struct tls_identity *id)
 		rev_policy_from_conf(c, cz, &z->rp);
 	}
 	g->def.name = xstrdup("default");
+	g->def.accept = c->def_accept;
+	g->def.tls_verify = c->def_tls_verify;
+	g->def.peers = xcalloc(c->def_peer_names.n + 1, sizeof *g->def.peers);
+	for (j = 0; j < c->def_peer_names.n; j++)
+		g->def.peers[g->def.npeers++] = xstrdup(c->def_peer_names.v[j]);
 	tls_peer_policy_from_conf(c, NULL, TLS_PEER_CLIENT, &g->def.pp);
 	rev_policy_from_conf(c, NULL, &g->def.rp);
 
