@@ -1,0 +1,211 @@
+#!/bin/bash
+# proxy_calls.sh: SIP calls through sipedged with real SIPp user agents and
+# TLS on both legs (stunnel4 in front of each SIPp, see sipplib.sh):
+#
+#   SIPp UAC -TCP-> stunnel (127.0.0.3, client cert) -TLS-> sipedged
+#   sipedged -TLS (mutual)-> stunnel (127.0.0.x) -TCP-> SIPp UAS
+#
+# OPTIONS; 10 INVITE/200/ACK/BYE calls with zero failed; CANCEL; 486 passed
+# back; a UAS that rings and never answers (timer C: 408, the UAS gets a
+# CANCEL) and one that does not even ring (timer B, 64*T1: 408, no CANCEL);
+# failover to the second peer when the first is down; a loop through
+# sipedged itself (482); Max-Forwards 0 (483); no route (404); a malformed
+# request (400) and then a call on the same TLS connection; TCP-to-TLS and
+# UDP-to-TLS calls.  The search rules pick the zone by the request-URI's
+# domain; each UAS is on its own address, in its own zone.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=pkilib.sh
+. "$INTEG_DIR/pkilib.sh"
+# shellcheck source=sipplib.sh
+. "$INTEG_DIR/sipplib.sh"
+
+require_cmd sipp openssl "$PYTHON"
+_stunnel_bin >/dev/null || skip_all "stunnel4 is not installed"
+plan 26
+
+pki_setup
+leaf server "IP:127.0.0.1,DNS:localhost" leaf
+cp "$P/server.chain" "$P/server.pem"         # tls.certificate, with its chain
+cp "$P/root.pem" "$P/trust.pem"
+leaf uac "DNS:uac.test,IP:127.0.0.3" leaf
+leaf uas "IP:127.0.0.2,IP:127.0.0.5,IP:127.0.0.6,IP:127.0.0.7,IP:127.0.0.8" leaf
+
+PEER=$(free_port)                # the TLS port of every UAS front
+FRONT=$(free_port "$UAC_IP")     # the UAC's TLS front
+
+write_config
+# Timer B (64*T1 = 3.2 s) must fire before timer C (5 s) for the silent UAS.
+insert_after "$CONF" '^sip: \{' '  t1 = 50;' >/dev/null
+insert_after "$CONF" '^sip: \{' '  timer_c = 5;' >/dev/null
+cat >>"$CONF" <<EOF
+default_zone: { tls_verify = true; peer_names = [ "uac.test" ]; };
+search_rules = (
+  { priority = 10; match = "suffix"; pattern = "@uas.test"; target_zone = "uas"; },
+  { priority = 20; match = "suffix"; pattern = "@busy.test"; target_zone = "busy"; },
+  { priority = 30; match = "suffix"; pattern = "@noanswer.test"; target_zone = "noanswer"; },
+  { priority = 40; match = "suffix"; pattern = "@silent.test"; target_zone = "silent"; },
+  { priority = 50; match = "suffix"; pattern = "@options.test"; target_zone = "options"; },
+  { priority = 60; match = "suffix"; pattern = "@fo.test"; target_zone = "fo"; },
+  { priority = 70; match = "suffix"; pattern = "@loop.test"; target_zone = "self"; }
+);
+EOF
+# zone NAME PORT PEER...: a TLS neighbor zone (peer certificates verified).
+zone() {
+    local name=$1 port=$2 peers
+    shift 2
+    peers=$(printf '"%s", ' "$@")
+    printf '%s\n' "name = \"$name\";" 'type = "neighbor";' 'transport = "tls";' \
+        "port = $port;" "peers = [ ${peers%, } ];" >"$T/zones/$name.conf"
+}
+zone uas "$PEER" 127.0.0.2
+zone busy "$PEER" 127.0.0.5
+zone noanswer "$PEER" 127.0.0.6
+zone silent "$PEER" 127.0.0.7
+zone options "$PEER" 127.0.0.8
+zone fo "$PEER" 127.0.0.4 127.0.0.2
+zone self "$TLS_PORT" 127.0.0.1
+
+# uas NAME IP SCENARIO: a SIPp UAS on IP and its TLS front on IP:$PEER,
+# which demands sipedged's client certificate.
+uas() {
+    local port
+    port=$(free_port "$2")
+    sipp_uas "$1" "$2" "$port" "$2:$PEER" "$3" || bail_out "sipp UAS $1 did not start"
+    tls_front_server "front-$1" "$2" "$PEER" "$port" "$P/uas.chain" "$P/uas.key" "$P/root.pem" ||
+        bail_out "the TLS front of UAS $1 did not start"
+}
+uas main 127.0.0.2 uas.xml
+uas busy 127.0.0.5 uas_busy.xml
+uas noanswer 127.0.0.6 uas_noanswer.xml
+uas silent 127.0.0.7 uas_silent.xml
+uas options 127.0.0.8 uas_options.xml
+
+start_sipedged || bail_out "sipedged did not start"
+tls_front_client uac "$FRONT" 127.0.0.1 "$TLS_PORT" "$P/root.pem" "$P/uac.chain" "$P/uac.key" ||
+    bail_out "the UAC's TLS front did not start"
+
+# zone_state ZONE PEER PORT STATE: `zones` on the control socket shows it.
+zone_state() {
+    ctl_cmd zones | grep -E -q "^$1 tls $2:$3 $4( |$)"
+}
+# all_zones_up: every UAS zone has its peer active.
+all_zones_up() {
+    zone_state uas 127.0.0.2 "$PEER" active && zone_state busy 127.0.0.5 "$PEER" active &&
+        zone_state noanswer 127.0.0.6 "$PEER" active && zone_state silent 127.0.0.7 "$PEER" active &&
+        zone_state options 127.0.0.8 "$PEER" active && zone_state fo 127.0.0.2 "$PEER" active &&
+        zone_state self 127.0.0.1 "$TLS_PORT" active
+}
+if _poll 15 all_zones_up; then
+    ok "every zone's peer is active (mutual TLS with each UAS front)"
+else
+    not_ok "every zone's peer is active (mutual TLS with each UAS front)" "$(ctl_cmd zones)"
+fi
+
+# call NAME CALLS SCENARIO MODE HOST PORT DOMAIN: SIPp calls to user alice.
+call() {
+    sipp_uac "$1" "$2" "$3" "$4" "$5" "$6" -s alice -key dom "$7"
+}
+# tls_call NAME CALLS SCENARIO DOMAIN: through the UAC's TLS front.
+tls_call() {
+    call "$1" "$2" "$3" t1 "$UAC_IP" "$FRONT" "$4"
+}
+
+tls_call options 1 options.xml options.test
+check "OPTIONS through sipedged: 200 from the UAS" sipp_passed options 1
+
+tls_call c10 10 uac.xml uas.test
+check "10 INVITE/200/ACK/BYE calls over TLS on both legs, 0 failed" sipp_passed c10 10
+check "... the UAS counted 10 (ACK and BYE came through the Record-Route)" sipp_wait_calls main 10 5
+
+tls_call busy 1 "$(sipp_expect_scenario 486)" busy.test
+check "486 Busy Here passed back to the caller (and ACKed)" sipp_passed busy 1
+check "... the UAS got sipedged's ACK for its 486" sipp_wait_calls busy 1 5
+
+tls_call cancel 1 uac_cancel.xml noanswer.test
+check "CANCEL after 180: 200 for the CANCEL, 487 for the INVITE" sipp_passed cancel 1
+check "... the UAS got the CANCEL and the ACK for its 487" sipp_wait_calls noanswer 1 5
+
+# timed NAME CALLS SCENARIO DOMAIN: tls_call, setting ELAPSED (ms).
+timed() {
+    local start rc
+    start=$(_now_ms)
+    tls_call "$@"
+    rc=$?
+    ELAPSED=$(($(_now_ms) - start))
+    return "$rc"
+}
+# took LOW HIGH: ELAPSED is within LOW..HIGH ms.
+took() {
+    if [ "$ELAPSED" -lt "$1" ] || [ "$ELAPSED" -gt "$2" ]; then
+        echo "took $ELAPSED ms, not $1 to $2"
+        return 1
+    fi
+}
+
+log_mark
+timed ring 1 "$(sipp_expect_scenario 408)" noanswer.test
+check "a UAS that rings and never answers: 408 when timer C (5 s) fires" sipp_passed ring 1
+check "... after 5 s" took 4800 7500
+check "... sipedged cancelled the INVITE at the UAS" sipp_wait_calls noanswer 2 5
+
+log_mark
+timed silent 1 "$(sipp_expect_scenario 408)" silent.test
+check "a UAS that does not even ring: 408 when timer B (64*T1 = 3.2 s) fires" sipp_passed silent 1
+check "... after 3.2 s" took 3000 4700
+if [ "$(grep -c '^INVITE ' "$T/sipp-silent.messages")" = 1 ] &&
+    ! grep -q '^CANCEL ' "$T/sipp-silent.messages"; then
+    ok "... and it got one INVITE and no CANCEL (none may be sent before a 1xx)"
+else
+    not_ok "... and it got one INVITE and no CANCEL" "$(grep -E '^[A-Z]+ sip' "$T/sipp-silent.messages")"
+fi
+
+check "failover zone: the first peer (nothing listening) is failed" \
+    zone_state fo 127.0.0.4 "$PEER" failed
+tls_call fo 1 uac.xml fo.test
+check "... and a call to it goes to the second peer" sipp_passed fo 1
+
+tls_call loop 1 "$(sipp_expect_scenario 482)" loop.test
+check "a request routed back to sipedged itself: 482 Loop Detected" sipp_passed loop 1
+
+tls_call mf0 1 "$(sipp_expect_scenario 483 0)" uas.test
+check "Max-Forwards 0: 483 Too Many Hops" sipp_passed mf0 1
+
+tls_call noroute 1 "$(sipp_expect_scenario 404)" nowhere.test
+check "no search rule matches: 404" sipp_passed noroute 1
+
+log_mark
+tls_call bad 1 uac_malformed.xml uas.test
+check "a malformed request gets 400, and a call follows on the same TLS connection" \
+    sipp_passed bad 1
+bad_peer=$(log_since_mark | grep 'event="bad message"' | sed -n 's/.* peer=\([^ ]*\) .*/\1/p' | head -n 1)
+check "... the BYE came on the connection of the bad request (sipedged's log)" \
+    log_has module=proxy 'event="request"' "peer=${bad_peer:-none}" method=BYE
+
+call tcp 1 uac.xml t1 127.0.0.1 "$TCP_PORT" uas.test
+check "a call from a TCP caller to the TLS UAS" sipp_passed tcp 1
+call udp 1 uac.xml u1 127.0.0.1 "$UDP_PORT" uas.test
+check "a call from a UDP caller to the TLS UAS" sipp_passed udp 1
+
+# Every UAS ends gracefully; none counted a failed call.
+uas_total() {
+    local s f
+    sipp_uas_stop "$1" || {
+        echo "sipp UAS $1 exited with ${SIPP_RC[$1]}"
+        sipp_report "$1"
+        return 1
+    }
+    read -r s f < <(sipp_calls "$1")
+    [ "${s:-x}" = "$2" ] && [ "${f:-x}" = 0 ] && return 0
+    echo "UAS $1: $s successful, $f failed calls; expected $2 and 0"
+    sipp_report "$1"
+    return 1
+}
+check "the main UAS: 14 calls, 0 failed" uas_total main 14
+if uas_total busy 1 >"$T/uas.out" && uas_total noanswer 2 >>"$T/uas.out" &&
+    uas_total options 1 >>"$T/uas.out"; then
+    ok "the busy, ringing and OPTIONS UASes: no failed call"
+else
+    not_ok "the busy, ringing and OPTIONS UASes: no failed call" "$(cat "$T/uas.out")"
+fi
+check "sipedged is still running" sipedged_alive
