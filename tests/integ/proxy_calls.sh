@@ -8,8 +8,10 @@
 # OPTIONS; 10 INVITE/200/ACK/BYE calls with zero failed; CANCEL; 486 passed
 # back; a UAS that rings and never answers (timer C: 408, the UAS gets a
 # CANCEL) and one that does not even ring (timer B, 64*T1: 408, no CANCEL);
-# failover to the second peer when the first is down; a loop through
-# sipedged itself (482); Max-Forwards 0 (483); no route (404); a malformed
+# failover to the second peer when the first is down, and when the first
+# answers 503; a zone with no peer up (503); a loop through sipedged itself
+# (482); a spiral through it, the URI rewritten at each pass, until
+# Max-Forwards runs out (483); Max-Forwards 0 (483); no route (404); a malformed
 # request (400) and then a call on the same TLS connection; TCP-to-TLS and
 # UDP-to-TLS calls.  The search rules pick the zone by the request-URI's
 # domain; each UAS is on its own address, in its own zone.
@@ -22,14 +24,14 @@
 
 require_cmd sipp openssl "$PYTHON"
 _stunnel_bin >/dev/null || skip_all "stunnel4 is not installed"
-plan 26
+plan 32
 
 pki_setup
 leaf server "IP:127.0.0.1,DNS:localhost" leaf
 cp "$P/server.chain" "$P/server.pem"         # tls.certificate, with its chain
 cp "$P/root.pem" "$P/trust.pem"
 leaf uac "DNS:uac.test,IP:127.0.0.3" leaf
-leaf uas "IP:127.0.0.2,IP:127.0.0.5,IP:127.0.0.6,IP:127.0.0.7,IP:127.0.0.8" leaf
+leaf uas "IP:127.0.0.2,IP:127.0.0.5,IP:127.0.0.6,IP:127.0.0.7,IP:127.0.0.8,IP:127.0.0.9" leaf
 
 PEER=$(free_port)                # the TLS port of every UAS front
 FRONT=$(free_port "$UAC_IP")     # the UAC's TLS front
@@ -47,7 +49,11 @@ search_rules = (
   { priority = 40; match = "suffix"; pattern = "@silent.test"; target_zone = "silent"; },
   { priority = 50; match = "suffix"; pattern = "@options.test"; target_zone = "options"; },
   { priority = 60; match = "suffix"; pattern = "@fo.test"; target_zone = "fo"; },
-  { priority = 70; match = "suffix"; pattern = "@loop.test"; target_zone = "self"; }
+  { priority = 61; match = "suffix"; pattern = "@fo503.test"; target_zone = "fo503"; },
+  { priority = 62; match = "suffix"; pattern = "@down.test"; target_zone = "down"; },
+  { priority = 70; match = "suffix"; pattern = "@loop.test"; target_zone = "self"; },
+  { priority = 71; match = "regex"; pattern = "^(.*)@spiral[.]test\$";
+    rewrite = "x\\\\1@spiral.test"; target_zone = "self"; }
 );
 EOF
 # zone NAME PORT PEER...: a TLS neighbor zone (peer certificates verified).
@@ -64,6 +70,8 @@ zone noanswer "$PEER" 127.0.0.6
 zone silent "$PEER" 127.0.0.7
 zone options "$PEER" 127.0.0.8
 zone fo "$PEER" 127.0.0.4 127.0.0.2
+zone fo503 "$PEER" 127.0.0.9 127.0.0.2
+zone down "$PEER" 127.0.0.4
 zone self "$TLS_PORT" 127.0.0.1
 
 # uas NAME IP SCENARIO: a SIPp UAS on IP and its TLS front on IP:$PEER,
@@ -80,6 +88,7 @@ uas busy 127.0.0.5 uas_busy.xml
 uas noanswer 127.0.0.6 uas_noanswer.xml
 uas silent 127.0.0.7 uas_silent.xml
 uas options 127.0.0.8 uas_options.xml
+uas unavailable 127.0.0.9 uas_unavailable.xml
 
 start_sipedged || bail_out "sipedged did not start"
 tls_front_client uac "$FRONT" 127.0.0.1 "$TLS_PORT" "$P/root.pem" "$P/uac.chain" "$P/uac.key" ||
@@ -94,6 +103,7 @@ all_zones_up() {
     zone_state uas 127.0.0.2 "$PEER" active && zone_state busy 127.0.0.5 "$PEER" active &&
         zone_state noanswer 127.0.0.6 "$PEER" active && zone_state silent 127.0.0.7 "$PEER" active &&
         zone_state options 127.0.0.8 "$PEER" active && zone_state fo 127.0.0.2 "$PEER" active &&
+        zone_state fo503 127.0.0.9 "$PEER" active && zone_state fo503 127.0.0.2 "$PEER" active &&
         zone_state self 127.0.0.1 "$TLS_PORT" active
 }
 if _poll 15 all_zones_up; then
@@ -165,8 +175,21 @@ check "failover zone: the first peer (nothing listening) is failed" \
 tls_call fo 1 uac.xml fo.test
 check "... and a call to it goes to the second peer" sipp_passed fo 1
 
+tls_call fo503 1 uac.xml fo503.test
+check "a call whose first peer answers 503 goes to the second peer" sipp_passed fo503 1
+check "... the first peer got the INVITE and sipedged's ACK for its 503" \
+    sipp_wait_calls unavailable 1 5
+
+tls_call down 1 "$(sipp_expect_scenario 503)" down.test
+check "a zone with no peer up: 503" sipp_passed down 1
+check "... with Retry-After" grep -q '^Retry-After: ' "$T/sipp-down.messages"
+
 tls_call loop 1 "$(sipp_expect_scenario 482)" loop.test
 check "a request routed back to sipedged itself: 482 Loop Detected" sipp_passed loop 1
+
+tls_call spiral 1 "$(sipp_expect_scenario 483 10)" spiral.test
+check "a spiral (URI rewritten at each pass) is no loop: 483 when Max-Forwards 10 runs out" \
+    sipp_passed spiral 1
 
 tls_call mf0 1 "$(sipp_expect_scenario 483 0)" uas.test
 check "Max-Forwards 0: 483 Too Many Hops" sipp_passed mf0 1
@@ -201,11 +224,11 @@ uas_total() {
     sipp_report "$1"
     return 1
 }
-check "the main UAS: 14 calls, 0 failed" uas_total main 14
+check "the main UAS: 15 calls, 0 failed" uas_total main 15
 if uas_total busy 1 >"$T/uas.out" && uas_total noanswer 2 >>"$T/uas.out" &&
-    uas_total options 1 >>"$T/uas.out"; then
-    ok "the busy, ringing and OPTIONS UASes: no failed call"
+    uas_total options 1 >>"$T/uas.out" && uas_total unavailable 1 >>"$T/uas.out"; then
+    ok "the busy, ringing, OPTIONS and 503 UASes: no failed call"
 else
-    not_ok "the busy, ringing and OPTIONS UASes: no failed call" "$(cat "$T/uas.out")"
+    not_ok "the busy, ringing, OPTIONS and 503 UASes: no failed call" "$(cat "$T/uas.out")"
 fi
 check "sipedged is still running" sipedged_alive
