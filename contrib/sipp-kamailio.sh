@@ -25,12 +25,12 @@ require_cmd sipp openssl kamailio "$PYTHON"
 _stunnel_bin >/dev/null || skip_all "stunnel4 is not installed"
 KAM_MODULES=${KAM_MODULES:-/usr/lib/x86_64-linux-gnu/kamailio/modules}
 [ -e "$KAM_MODULES/tls.so" ] || skip_all "kamailio-tls-modules is not installed"
-plan 17
+plan 20
 
 pki_setup
 leaf kam "IP:127.0.0.1" leaf
 leaf uac "IP:127.0.0.3" leaf
-leaf uas "IP:127.0.0.2,IP:127.0.0.5,IP:127.0.0.6,IP:127.0.0.7,IP:127.0.0.8" leaf
+leaf uas "IP:127.0.0.2,IP:127.0.0.5,IP:127.0.0.6,IP:127.0.0.7,IP:127.0.0.8,IP:127.0.0.11" leaf
 
 KTLS=$(free_port)
 KSIP=$(free_port)
@@ -130,6 +130,8 @@ request_route {
         \$du = "sip:127.0.0.5:$PEER;transport=tls";
     } else if (\$rd == "noanswer.test") {
         \$du = "sip:127.0.0.6:$PEER;transport=tls";
+    } else if (\$rd == "callee.test") {
+        \$du = "sip:127.0.0.11:$PEER;transport=tls";
     } else if (\$rd == "silent.test") {
         \$du = "sip:127.0.0.7:$PEER;transport=tls";
     } else if (\$rd == "options.test") {
@@ -192,6 +194,7 @@ uas busy 127.0.0.5 uas_busy.xml
 uas noanswer 127.0.0.6 uas_noanswer.xml
 uas silent 127.0.0.7 uas_silent.xml
 uas options 127.0.0.8 uas_options.xml
+uas callee 127.0.0.11 uas_bye.xml
 
 call() {
     sipp_uac "$@" -s alice
@@ -203,6 +206,12 @@ check "OPTIONS through the proxy: 200 from the UAS" sipp_passed options 1
 call c10 10 uac.xml t1 "$UAC_IP" "$FRONT" -key dom uas.test
 check "10 INVITE/ACK/BYE calls over TLS both ways, 0 failed" sipp_passed c10 10
 check "... and the UAS counted 10" sipp_wait_calls main 10 5
+
+call hangup 1 uac_bye.xml t1 "$UAC_IP" "$FRONT" -key dom callee.test
+check "the callee hangs up: its BYE reaches the caller through the proxy" sipp_passed hangup 1
+call udphangup 1 uac_bye.xml u1 127.0.0.1 "$KSIP" -key dom callee.test
+check "... and a UDP caller's" sipp_passed udphangup 1
+check "... the callee got 200 for both BYEs" sipp_wait_calls callee 2 5
 
 call busy 1 "$(sipp_expect_scenario 486)" t1 "$UAC_IP" "$FRONT" -key dom busy.test
 check "486 Busy Here passed back and ACKed" sipp_passed busy 1

@@ -5,7 +5,8 @@
 #   SIPp UAC -TCP-> stunnel (127.0.0.3, client cert) -TLS-> sipedged
 #   sipedged -TLS (mutual)-> stunnel (127.0.0.x) -TCP-> SIPp UAS
 #
-# OPTIONS; 10 INVITE/200/ACK/BYE calls with zero failed; CANCEL; 486 passed
+# OPTIONS; 10 INVITE/200/ACK/BYE calls with zero failed; the callee hanging
+# up (its BYE back down the caller's TLS connection, and to a UDP caller); CANCEL; 486 passed
 # back; a UAS that rings and never answers (timer C: 408, the UAS gets a
 # CANCEL) and one that does not even ring (timer B, 64*T1: 408, no CANCEL);
 # failover to the second peer when the first is down, and when the first
@@ -24,14 +25,14 @@
 
 require_cmd sipp openssl "$PYTHON"
 _stunnel_bin >/dev/null || skip_all "stunnel4 is not installed"
-plan 34
+plan 38
 
 pki_setup
 leaf server "IP:127.0.0.1,DNS:localhost" leaf
 cp "$P/server.chain" "$P/server.pem"         # tls.certificate, with its chain
 cp "$P/root.pem" "$P/trust.pem"
 leaf uac "DNS:uac.test,IP:127.0.0.3" leaf
-leaf uas "IP:127.0.0.2,IP:127.0.0.5,IP:127.0.0.6,IP:127.0.0.7,IP:127.0.0.8,IP:127.0.0.9,IP:127.0.0.10" leaf
+leaf uas "IP:127.0.0.2,IP:127.0.0.5,IP:127.0.0.6,IP:127.0.0.7,IP:127.0.0.8,IP:127.0.0.9,IP:127.0.0.10,IP:127.0.0.11" leaf
 
 PEER=$(free_port)                # the TLS port of every UAS front
 FRONT=$(free_port "$UAC_IP")     # the UAC's TLS front
@@ -44,6 +45,7 @@ cat >>"$CONF" <<EOF
 default_zone: { tls_verify = true; peer_names = [ "uac.test" ]; };
 search_rules = (
   { priority = 10; match = "suffix"; pattern = "@uas.test"; target_zone = "uas"; },
+  { priority = 15; match = "suffix"; pattern = "@callee.test"; target_zone = "callee"; },
   { priority = 20; match = "suffix"; pattern = "@busy.test"; target_zone = "busy"; },
   { priority = 30; match = "suffix"; pattern = "@noanswer.test"; target_zone = "noanswer"; },
   { priority = 40; match = "suffix"; pattern = "@silent.test"; target_zone = "silent"; },
@@ -65,6 +67,7 @@ zone() {
         "port = $port;" "peers = [ ${peers%, } ];" >"$T/zones/$name.conf"
 }
 zone uas "$PEER" 127.0.0.2
+zone callee "$PEER" 127.0.0.11
 zone busy "$PEER" 127.0.0.5
 zone noanswer "$PEER" 127.0.0.6
 zone silent "$PEER" 127.0.0.7
@@ -84,6 +87,7 @@ uas() {
         bail_out "the TLS front of UAS $1 did not start"
 }
 uas main 127.0.0.2 uas.xml
+uas callee 127.0.0.11 uas_bye.xml
 uas busy 127.0.0.5 uas_busy.xml
 uas noanswer 127.0.0.6 uas_noanswer.xml
 uas silent 127.0.0.7 uas_silent.xml
@@ -102,7 +106,7 @@ zone_state() {
 # all_zones_up: every UAS zone has its peer active.
 all_zones_up() {
     zone_state uas 127.0.0.2 "$PEER" active && zone_state busy 127.0.0.5 "$PEER" active &&
-        zone_state noanswer 127.0.0.6 "$PEER" active && zone_state silent 127.0.0.7 "$PEER" active &&
+        zone_state callee 127.0.0.11 "$PEER" active && zone_state noanswer 127.0.0.6 "$PEER" active && zone_state silent 127.0.0.7 "$PEER" active &&
         zone_state options 127.0.0.8 "$PEER" active && zone_state fo 127.0.0.2 "$PEER" active &&
         zone_state fo503 127.0.0.9 "$PEER" active && zone_state fo503 127.0.0.10 "$PEER" active &&
         zone_state self 127.0.0.1 "$TLS_PORT" active
@@ -128,6 +132,16 @@ check "OPTIONS through sipedged: 200 from the UAS" sipp_passed options 1
 tls_call c10 10 uac.xml uas.test
 check "10 INVITE/200/ACK/BYE calls over TLS on both legs, 0 failed" sipp_passed c10 10
 check "... the UAS counted 10 (ACK and BYE came through the Record-Route)" sipp_wait_calls main 10 5
+
+tls_call hangup 1 uac_bye.xml callee.test
+check "the callee hangs up: its BYE reaches the caller, 200 goes back" sipp_passed hangup 1
+# The BYE came from sipedged's TLS side (its Via), down the caller's own
+# connection, not to the caller's Contact.
+check "... down the caller's TLS connection (sipedged's Via says TLS)" \
+    grep -q "^Via: SIP/2.0/TLS 127.0.0.1:$TLS_PORT;" "$T/sipp-hangup.messages"
+call udphangup 1 uac_bye.xml u1 127.0.0.1 "$UDP_PORT" callee.test
+check "... and to a UDP caller, over UDP" sipp_passed udphangup 1
+check "... the callee got 200 for both its BYEs" sipp_wait_calls callee 2 5
 
 tls_call busy 1 "$(sipp_expect_scenario 486)" busy.test
 check "486 Busy Here passed back to the caller (and ACKed)" sipp_passed busy 1
@@ -228,10 +242,10 @@ uas_total() {
 }
 check "the main UAS: 14 calls, 0 failed" uas_total main 14
 if uas_total busy 1 >"$T/uas.out" && uas_total noanswer 2 >>"$T/uas.out" &&
-    uas_total options 1 >>"$T/uas.out"; then
-    ok "the busy, ringing and OPTIONS UASes: no failed call"
+    uas_total options 1 >>"$T/uas.out" && uas_total callee 2 >>"$T/uas.out"; then
+    ok "the busy, ringing, OPTIONS and hanging-up UASes: no failed call"
 else
-    not_ok "the busy, ringing and OPTIONS UASes: no failed call" "$(cat "$T/uas.out")"
+    not_ok "the busy, ringing, OPTIONS and hanging-up UASes: no failed call" "$(cat "$T/uas.out")"
 fi
 if uas_total unavailable 1 >"$T/uas.out" && uas_total second 1 >>"$T/uas.out"; then
     ok "the two UASes of the 503 failover: no failed call"
