@@ -25,7 +25,7 @@
 
 require_cmd sipp openssl "$PYTHON"
 _stunnel_bin >/dev/null || skip_all "stunnel4 is not installed"
-plan 38
+plan 39
 
 pki_setup
 leaf server "IP:127.0.0.1,DNS:localhost" leaf
@@ -132,6 +132,32 @@ check "OPTIONS through sipedged: 200 from the UAS" sipp_passed options 1
 tls_call c10 10 uac.xml uas.test
 check "10 INVITE/200/ACK/BYE calls over TLS on both legs, 0 failed" sipp_passed c10 10
 check "... the UAS counted 10 (ACK and BYE came through the Record-Route)" sipp_wait_calls main 10 5
+# invite_part FILE CALLID: the X-Sipedge-Test header (name in lower case:
+# header names are case-insensitive, RFC 3261 s.7.3.1) and the body of the
+# INVITE of call CALLID in SIPp's message trace FILE.
+invite_part() {
+    awk -v cid="Call-ID: $2" '
+        function flush() { if (inv && hit) { sub(/\n+$/, "", out); print out }; inv = 0 }
+        { sub(/\r$/, "") }
+        /^----------------/ { flush(); hit = 0; body = 0; out = ""; next }
+        /^INVITE / { inv = 1; next }
+        !inv { next }
+        $0 == cid { hit = 1 }
+        !body && tolower(substr($0, 1, 15)) == "x-sipedge-test:" { out = out "x-sipedge-test:" substr($0, 16) "\n" }
+        body { out = out $0 "\n" }
+        /^$/ && !body { body = 1 }
+        END { flush() }' "$1"
+}
+cid=$(sed -n 's/^Call-ID: \(1-[^[:space:]]*\).*/\1/p' "$T/sipp-c10.messages" | head -n 1)
+sent=$(invite_part "$T/sipp-c10.messages" "$cid")
+got=$(invite_part "$T/sipp-main.messages" "$cid")
+if [ -n "$cid" ] && grep -q '^x-sipedge-test: ' <<<"$sent" && grep -q '^m=audio ' <<<"$sent" &&
+    [ "$sent" = "$got" ]; then
+    ok "an unknown header and the SDP body reach the UAS unchanged"
+else
+    not_ok "an unknown header and the SDP body reach the UAS unchanged" \
+        "call $cid, sent:" "$sent" "received:" "$got"
+fi
 
 tls_call hangup 1 uac_bye.xml callee.test
 check "the callee hangs up: its BYE reaches the caller, 200 goes back" sipp_passed hangup 1
