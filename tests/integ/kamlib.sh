@@ -76,6 +76,9 @@ rev_dns=no
 use_dns_cache=no
 listen=tls:$ip:$tls_port
 listen=tcp:$ip:$tcp_port
+# Outgoing TCP and TLS connections start from IP too (otherwise the kernel
+# picks 127.0.0.1), so that the peer can tell who is calling by address.
+tcp_source_ipv4=$ip
 enable_tls=yes
 tcp_accept_no_cl=no
 tcp_connection_lifetime=3600
