@@ -128,10 +128,10 @@ calls_ok() {
     local s f
     s=$(awk -F'|' '/Successful call/ { gsub(/ /, "", $3); v = $3 } END { print v }' "$T/uac-$1.out")
     f=$(awk -F'|' '/Failed call/ { gsub(/ /, "", $3); v = $3 } END { print v }' "$T/uac-$1.out")
-    [ "$s" = "$2" ] && [ "$f" = 0 ] || {
+    if [ "$s" != "$2" ] || [ "$f" != 0 ]; then
         echo "successful: '$s', failed: '$f' (expected $2 and 0)"
         return 1
-    }
+    fi
 }
 
 # uas_done NAME: the UAS ended after its $CALLS calls, all successful.

@@ -137,6 +137,7 @@ request_route {
     record_route();
 EOF
         for pair in "$@"; do
+            # shellcheck disable=SC2016  # $si and $du are Kamailio's
             printf '    if ($si == "%s") {\n        $du = "%s";\n        route(RELAY);\n    }\n' \
                 "${pair%%=*}" "${pair#*=}"
         done
