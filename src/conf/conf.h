@@ -140,6 +140,8 @@ struct conf {
 	int			 max_message_size;	/* bytes */
 	int			 read_timeout;		/* seconds */
 	int			 idle_timeout;		/* seconds */
+	int			 sip_t1;		/* ms, RFC 3261 T1 */
+	int			 sip_timer_c;		/* s, s.16.6 timer C */
 
 	/* tls */
 	struct conf_path	 tls_certificate;	/* default missing: temporary */

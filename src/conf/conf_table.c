@@ -96,6 +96,8 @@ const struct conf_opt conf_main_opts[] = {
 	    M(max_message_size), "65535", 0 },
 	{ "sip", "read_timeout", OT_INT, 1, 300, NULL, M(read_timeout), "10", 0 },
 	{ "sip", "idle_timeout", OT_INT, 10, 86400, NULL, M(idle_timeout), "3600", 0 },
+	{ "sip", "t1", OT_INT, 50, 5000, NULL, M(sip_t1), "500", 0 },
+	{ "sip", "timer_c", OT_INT, 1, 3600, NULL, M(sip_timer_c), "181", 0 },
 
 	{ "tls", "certificate", OT_PATH, 0, 0, NULL, M(tls_certificate),
 	    "pki/server.pem", 0 },

@@ -31,7 +31,9 @@
  *   help     the commands, one per line: name, arguments, what it does
  *   status   "name: value" lines: version, protocol, pid, started, uptime,
  *            config, loaded_at, certificate, subject, not_before,
- *            not_after, temporary, alarms ("none" or a "; " list)
+ *            not_after, temporary, alarms ("none" or a "; " list),
+ *            connections, requests, forwarded, failovers,
+ *            local_responses, pending, transactions (counters)
  *   alarms   "TIME KEY: REASON" per raised alarm, oldest first, or "none"
  *   certs    "server FILE", "  subject", "  names", "  expires", then
  *            "trust FILE: N CAs" and one "  SUBJECT expires TIME" each

@@ -386,7 +386,7 @@ static void
 install(struct snapshot *s)
 {
 	sip_transport_set_profile(d.transport, s->profile);
-	proxy_set_names(d.proxy, s->names, s->nnames);
+	proxy_configure(d.proxy, s->conf, s->names, s->nnames);
 	gate_apply(d.gate, s->conf, s->tls);
 	if (d.zones != NULL)
 		zones_apply(d.zones, s->conf);
@@ -562,6 +562,7 @@ static int
 ctl_status(const char *args, struct ctl_reply *r, void *arg)
 {
 	const struct snapshot *s = d.current;
+	struct proxy_stats ps;
 	char t[32], *alarms;
 	long long up;
 
@@ -581,6 +582,14 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	alarms = ctl_alarms(s);
 	ctl_reply_add(r, "alarms: %s", alarms);
 	free(alarms);
+	proxy_stats(d.proxy, &ps);
+	ctl_reply_add(r, "connections: %zu", sip_transport_nconns(d.transport));
+	ctl_reply_add(r, "requests: %lu", ps.requests);
+	ctl_reply_add(r, "forwarded: %lu", ps.forwarded);
+	ctl_reply_add(r, "failovers: %lu", ps.failovers);
+	ctl_reply_add(r, "local_responses: %lu", ps.local);
+	ctl_reply_add(r, "pending: %zu", ps.pending);
+	ctl_reply_add(r, "transactions: %zu", ps.transactions);
 	return 0;
 }
 
@@ -995,10 +1004,11 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((d.base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
-	d.proxy = proxy_new();
+	d.proxy = proxy_new(d.base);
 	d.transport = sip_transport_new(d.base, proxy_on_message, d.proxy);
 	d.gate = gate_new(d.base, d.transport);
 	d.zones = zones_new(d.base, d.transport);
+	proxy_attach(d.proxy, d.transport, d.zones);
 	d.dp = rev_dp_new(d.base, gate_fetcher(d.gate), gate_store(d.gate),
 	    dp_updated, NULL);
 	d.alarm_timer = event_new(d.base, -1, EV_PERSIST, alarm_timer_cb, NULL);

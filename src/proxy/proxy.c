@@ -1,28 +1,1235 @@
 /*
- * proxy.c: handling of checked SIP messages (the beginning of the proxy
- * core).  Pure policy over sip_transport: no sockets of its own.
+ * proxy.c: the transaction-stateful proxy core (RFC 3261 s.16).
+ *
+ * A request becomes a "forward" (struct fwd): its server transaction, a
+ * private copy of the request after Route processing, and the list of
+ * targets to try.  A target is a neighbor zone (its active peers are
+ * tried in order), a flow (the connection an in-dialog request's caller
+ * is on) or the request-URI's own address.  One branch is in flight at a
+ * time (serial search, s.16.6 with s.16.7 step 5): a branch that cannot
+ * be sent, times out (timer B/F) or answers 503 moves on to the next
+ * peer, then to the next target; any other final response is forwarded
+ * and ends the search.  The forward lives until its server transaction
+ * ends, so that the 2xx retransmissions of an INVITE (RFC 6026) still
+ * pass.
+ *
+ * Record-Route: every dialog-creating request gets two entries (RFC 5658
+ * style), one facing each side, each with the zone of its side and, for
+ * a caller on an inbound TCP/TLS connection, a flow token: the
+ * connection's number and an HMAC under a key made at start, so that a
+ * forged Route header cannot steer requests into someone else's
+ * connection.  An in-dialog request pops our entries and goes where the
+ * last one points.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
 #include "conf/conf.h"
+#include "net/net_addr.h"
 #include "proxy/proxy.h"
+#include "proxy/route.h"
+#include "proxy/txn.h"
 #include "sip/sip_msg.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/xmalloc.h"
 
-struct proxy {
-	char	**names;
-	size_t	  nnames;
+/* Our branches: the cookie, this mark, 16 hex of the loop hash, 16 random. */
+#define BRANCH_MARK	"se"
+#define MF_DEFAULT	70
+#define PX_RETRY_AFTER	"30"
+
+struct target {
+	char			*zone;	/* neighbor zone, or NULL */
+	char			*uri;	/* request-URI to send; NULL: as is */
+	char			*rule;	/* "name (priority N)" for logs */
+	unsigned long long	 flow;	/* in-dialog: the caller's connection */
+	int			 direct;	/* in-dialog: the R-URI's address */
 };
 
-struct proxy *
-proxy_new(void)
+struct fwd {
+	struct proxy		*px;
+	struct fwd		*prev, *next;
+	struct txn		*st;		/* NULL once it ended */
+	osip_message_t		*req;		/* after Route processing */
+	char			*call_id;
+	char			*method;
+	char			*src_zone;
+	char			*rr_in;		/* Record-Route facing the caller */
+	uint64_t		 loop;		/* s.16.6 step 8 hash */
+	struct target		*tg;
+	size_t			 ntg;
+	size_t			 ti;		/* the target being tried */
+	size_t			 peer_from;	/* next peer index in its zone */
+	struct txn		*ct;		/* the branch in flight */
+	char			*ct_zone;	/* its zone and peer, for logs */
+	char			*ct_peer;
+	struct event		*timer_c;
+	int			 got_provisional;
+	int			 cancelled;
+	int			 final;		/* a final response went up */
+	int			 fail_status;	/* 408 or 503: why the last
+						   branch failed */
+	char			*fail_reason;
+};
+
+struct proxy {
+	struct event_base	*base;
+	struct sip_transport	*t;
+	struct zones		*zs;
+	struct txn_layer	*tl;
+	const struct conf	*conf;
+	char			**names;
+	size_t			  nnames;
+	int			  timer_c;
+	unsigned char		  key[32];	/* flow tokens */
+	const struct sip_origin	*cur;		/* during txn_recv_request */
+	struct fwd		*fwds;
+	struct proxy_stats	  st;
+};
+
+static void	try_next(struct fwd *);
+
+/* --- small helpers -------------------------------------------------- */
+
+static const char *
+tp_upper(int transport)
 {
-	return xcalloc(1, sizeof(struct proxy));
+	switch (transport) {
+	case TP_UDP:	return "UDP";
+	case TP_TCP:	return "TCP";
+	default:	return "TLS";
+	}
+}
+
+static uint64_t
+fnv(uint64_t h, const char *s)
+{
+	if (s == NULL)
+		s = "";
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	h ^= 0xff;		/* field separator */
+	h *= 0x100000001b3ULL;
+	return h;
+}
+
+static char *
+uri_text(const osip_uri_t *u)
+{
+	char *s = NULL, *r;
+
+	if (u == NULL || osip_uri_to_str(u, &s) != 0 || s == NULL)
+		return xstrdup("");
+	r = xstrdup(s);
+	osip_free(s);
+	return r;
+}
+
+static const char *
+tag_of(osip_from_t *f)
+{
+	osip_generic_param_t *p = NULL;
+
+	if (f == NULL || osip_from_get_tag(f, &p) != 0 || p == NULL)
+		return NULL;
+	return p->gvalue;
+}
+
+static const char *
+uparam(const osip_uri_t *u, const char *name)
+{
+	osip_uri_param_t *p = NULL;
+
+	if (u == NULL ||
+	    osip_uri_param_get_byname((osip_list_t *)&u->url_params,
+	    (char *)name, &p) != 0 || p == NULL)
+		return NULL;
+	return p->gvalue != NULL ? p->gvalue : "";
+}
+
+static const char *
+vparam(const osip_via_t *v, const char *name)
+{
+	osip_generic_param_t *p = NULL;
+
+	if (osip_via_param_get_byname((osip_via_t *)v, (char *)name, &p) != 0 ||
+	    p == NULL)
+		return NULL;
+	return p->gvalue != NULL ? p->gvalue : "";
+}
+
+/* Is host one of this node's names or addresses (or local)? */
+static int
+is_us(const struct proxy *px, const char *host, const char *local)
+{
+	size_t i, n;
+
+	if (host == NULL)
+		return 0;
+	n = strlen(host);
+	if (n > 2 && host[0] == '[' && host[n - 1] == ']') {
+		char *bare = xstrndup(host + 1, n - 2);
+		int r = is_us(px, bare, local);
+
+		free(bare);
+		return r;
+	}
+	if (local != NULL && strcasecmp(host, local) == 0)
+		return 1;
+	for (i = 0; i < px->nnames; i++)
+		if (strcasecmp(host, px->names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* "ip" or "[ip]" for a URI or Via. */
+static void
+host_for_uri(const char *ip, char *buf, size_t bufsz)
+{
+	if (strchr(ip, ':') != NULL)
+		snprintf(buf, bufsz, "[%s]", ip);
+	else
+		snprintf(buf, bufsz, "%s", ip);
+}
+
+/* The flow token of connection id: "id.hmac" (16 hex of HMAC-SHA256). */
+static void
+flow_token(const struct proxy *px, unsigned long long id, char *buf,
+    size_t bufsz)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	char num[32], hex[17];
+	size_t i;
+
+	snprintf(num, sizeof num, "%llu", id);
+	HMAC(EVP_sha256(), px->key, sizeof px->key, (unsigned char *)num,
+	    strlen(num), mac, &maclen);
+	for (i = 0; i < 8; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	snprintf(buf, bufsz, "%s.%s", num, hex);
+}
+
+/* The connection id in a flow token, or 0 when it is not genuine. */
+static unsigned long long
+flow_check(const struct proxy *px, const char *token)
+{
+	unsigned long long id;
+	char *end, want[64];
+
+	if (token == NULL)
+		return 0;
+	id = strtoull(token, &end, 10);
+	if (end == token || *end != '.' || id == 0)
+		return 0;
+	flow_token(px, id, want, sizeof want);
+	return strcmp(want, token) == 0 ? id : 0;
+}
+
+static void
+target_clear(struct target *t)
+{
+	free(t->zone);
+	free(t->uri);
+	free(t->rule);
+}
+
+/* --- forwards ------------------------------------------------------- */
+
+static void
+fwd_free(struct fwd *f)
+{
+	struct proxy *px = f->px;
+	size_t i;
+
+	if (f->prev != NULL)
+		f->prev->next = f->next;
+	else
+		px->fwds = f->next;
+	if (f->next != NULL)
+		f->next->prev = f->prev;
+	if (f->ct != NULL)
+		txn_detach(f->ct);
+	if (f->st != NULL)
+		txn_detach(f->st);
+	if (f->timer_c != NULL)
+		event_free(f->timer_c);
+	osip_message_free(f->req);
+	for (i = 0; i < f->ntg; i++)
+		target_clear(&f->tg[i]);
+	free(f->tg);
+	free(f->call_id);
+	free(f->method);
+	free(f->src_zone);
+	free(f->rr_in);
+	free(f->ct_zone);
+	free(f->ct_peer);
+	free(f->fail_reason);
+	free(f);
+}
+
+static void
+fail_note(struct fwd *f, int status, const char *why)
+{
+	f->fail_status = status;
+	free(f->fail_reason);
+	f->fail_reason = xstrdup(why);
+}
+
+/*
+ * Answer the request of st ourselves: status, a Warning with why (when
+ * set), extra headers.  req is the request as received.
+ */
+static void
+respond_local(struct proxy *px, struct txn *st, const osip_message_t *req,
+    const struct sip_src *src, int status, const char *why,
+    const char *const *extra)
+{
+	const char *hdrs[16];
+	char tag[17], *text, *warning = NULL;
+	size_t n = 0, len;
+
+	if (why != NULL) {
+		warning = xasprintf("399 %s \"%s\"", px->nnames > 0 ?
+		    px->names[0] : "sipedge", why);
+		hdrs[n++] = "Warning";
+		hdrs[n++] = warning;
+	}
+	hdrs[n++] = "Server";
+	hdrs[n++] = "sipedge/" PACKAGE_VERSION;
+	while (extra != NULL && *extra != NULL && n < 14)
+		hdrs[n++] = *extra++;
+	hdrs[n] = NULL;
+	str_random_hex(tag, 16);
+	text = sip_msg_response(req, src, status, NULL, tag, hdrs, &len);
+	free(warning);
+	if (text == NULL) {
+		log_event(LOG_LVL_ERROR, "proxy", "response failed", "call_id",
+		    req->call_id != NULL ? req->call_id->number : "-", NULL);
+		return;
+	}
+	if (status >= 200)
+		px->st.local++;
+	txn_respond_text(st, text, len);
+	free(text);
+}
+
+/* The final response of f made here, once, with a log line. */
+static void
+fwd_final_local(struct fwd *f, int status, const char *why)
+{
+	static const char *const retry[] = { "Retry-After", PX_RETRY_AFTER, NULL };
+	char code[16];
+
+	if (f->final || f->st == NULL)
+		return;
+	f->final = 1;
+	snprintf(code, sizeof code, "%d", status);
+	log_event(status == 404 ? LOG_LVL_INFO : LOG_LVL_WARN, "proxy",
+	    "request failed", "call_id", f->call_id, "method", f->method,
+	    "zone", f->src_zone, "status", code, "reason",
+	    why != NULL ? why : "-", NULL);
+	respond_local(f->px, f->st, f->req, NULL, status, why,
+	    status == 503 ? retry : NULL);
+}
+
+static void
+timer_c_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fwd *f = arg;
+	struct txn *ct = f->ct;
+
+	(void)fd;
+	(void)what;
+	if (ct == NULL)
+		return;
+	/*
+	 * s.16.8: with a provisional response the branch is cancelled;
+	 * without one it ends as if a 408 came.  Either way the caller
+	 * gets the 408 now rather than whatever the callee says to the
+	 * CANCEL later.
+	 */
+	log_event(LOG_LVL_INFO, "proxy", "timer C fired", "call_id",
+	    f->call_id, "zone", f->ct_zone, "peer", f->ct_peer, NULL);
+	f->ct = NULL;
+	txn_set_user(ct, NULL);
+	if (f->got_provisional)
+		txn_client_cancel(ct);
+	txn_detach(ct);
+	fwd_final_local(f, 408, "no final response before timer C");
+}
+
+static void
+arm_timer_c(struct fwd *f)
+{
+	struct timeval tv = { f->px->timer_c, 0 };
+
+	if (f->timer_c == NULL)
+		f->timer_c = evtimer_new(f->px->base, timer_c_cb, f);
+	evtimer_add(f->timer_c, &tv);
+}
+
+/* --- building the forwarded request ---------------------------------- */
+
+static void
+set_max_forwards(osip_message_t *m)
+{
+	osip_header_t *h = NULL;
+	char buf[16];
+	int mf;
+
+	if (osip_message_get_max_forwards(m, 0, &h) < 0 || h == NULL ||
+	    h->hvalue == NULL) {
+		snprintf(buf, sizeof buf, "%d", MF_DEFAULT);
+		osip_message_set_max_forwards(m, buf);
+		return;
+	}
+	mf = atoi(h->hvalue);
+	snprintf(buf, sizeof buf, "%d", mf > 0 ? mf - 1 : 0);
+	osip_free(h->hvalue);
+	h->hvalue = osip_strdup(buf);
+}
+
+/* Insert a header value of a list-type header at the top. */
+static int
+push_record_route(osip_message_t *m, const char *value)
+{
+	osip_record_route_t *rr = NULL;
+
+	if (osip_record_route_init(&rr) != 0)
+		return -1;
+	if (osip_record_route_parse(rr, value) != 0) {
+		osip_record_route_free(rr);
+		return -1;
+	}
+	osip_list_add(&m->record_routes, rr, 0);
+	return 0;
+}
+
+static int
+push_via(osip_message_t *m, const char *value)
+{
+	osip_via_t *v = NULL;
+
+	if (osip_via_init(&v) != 0)
+		return -1;
+	if (osip_via_parse(v, value) != 0) {
+		osip_via_free(v);
+		return -1;
+	}
+	osip_list_add(&m->vias, v, 0);
+	return 0;
+}
+
+/* s.18.2.1 / RFC 3581: received and rport on the top Via of a request. */
+static void
+mark_received(osip_message_t *m, const struct sip_origin *o)
+{
+	osip_via_t *v = osip_list_get(&m->vias, 0);
+	osip_generic_param_t *p = NULL;
+	char port[16];
+
+	if (v == NULL)
+		return;
+	if (v->host == NULL || strcasecmp(v->host, o->peer_ip) != 0)
+		osip_via_param_add(v, osip_strdup("received"),
+		    osip_strdup(o->peer_ip));
+	if (osip_via_param_get_byname(v, "rport", &p) == 0 && p != NULL &&
+	    p->gvalue == NULL) {
+		snprintf(port, sizeof port, "%d", o->peer_port);
+		p->gvalue = osip_strdup(port);
+	}
+}
+
+/* This node's address for transport toward peer family af: ip and port. */
+static int
+local_addr(struct proxy *px, int transport, int af, const char *fallback_ip,
+    char *host, size_t hostsz, int *port)
+{
+	char ip[NET_ADDRSTRLEN];
+
+	if (sip_transport_local(px->t, transport, af, ip, sizeof ip,
+	    port) == -1 && sip_transport_local(px->t, transport, AF_UNSPEC,
+	    ip, sizeof ip, port) == -1) {
+		if (fallback_ip == NULL)
+			return -1;
+		snprintf(ip, sizeof ip, "%s", fallback_ip);
+		*port = conf_default_port(transport);
+	}
+	host_for_uri(ip, host, hostsz);
+	return 0;
+}
+
+/*
+ * Send one branch of f to dest: a copy of the request with the target's
+ * URI, our Record-Route entries (when f records), Via.  0 when under way.
+ */
+static int
+send_branch(struct fwd *f, const struct target *tg, struct txn_dest *dest,
+    const char *zone, const char *peer, const char *local_ip)
+{
+	struct proxy *px = f->px;
+	osip_message_t *m = NULL;
+	osip_uri_t *u = NULL;
+	char host[NET_ADDRSTRLEN + 2], branch[64], rnd[17], *via, *rr, *cause;
+	int port;
+
+	if (local_addr(px, dest->transport, dest->addr.ss_family, local_ip,
+	    host, sizeof host, &port) == -1) {
+		fail_note(f, 503, "no listener for the zone's transport");
+		return -1;
+	}
+	if (osip_message_clone(f->req, &m) != 0) {
+		fail_note(f, 503, "cannot copy the request");
+		return -1;
+	}
+	if (tg->uri != NULL) {
+		if (osip_uri_init(&u) != 0 || osip_uri_parse(u, tg->uri) != 0) {
+			osip_uri_free(u);
+			osip_message_free(m);
+			fail_note(f, 503, "the rewritten URI does not parse");
+			return -1;
+		}
+		osip_uri_free(m->req_uri);
+		m->req_uri = u;
+	}
+	if (f->rr_in != NULL) {
+		rr = xasprintf("<sip:%s:%d;transport=%s;lr;" PROXY_RR_ZONE
+		    "=%s>", host, port, conf_transport_name(dest->transport),
+		    zone != NULL ? zone : CONF_DEFAULT_ZONE);
+		push_record_route(m, f->rr_in);
+		push_record_route(m, rr);
+		free(rr);
+	}
+	str_random_hex(rnd, 16);
+	snprintf(branch, sizeof branch, TXN_COOKIE BRANCH_MARK "%016" PRIx64
+	    "%s", f->loop, rnd);
+	via = xasprintf("SIP/2.0/%s %s:%d;branch=%s%s",
+	    tp_upper(dest->transport), host, port, branch,
+	    dest->transport == TP_UDP ? ";rport" : "");
+	push_via(m, via);
+	free(via);
+	cause = NULL;
+	f->ct = txn_client_new(px->tl, m, dest, f, &cause);
+	if (f->ct == NULL) {
+		fail_note(f, 503, cause != NULL ? cause : "cannot send");
+		free(cause);
+		return -1;
+	}
+	free(f->ct_zone);
+	free(f->ct_peer);
+	f->ct_zone = xstrdup(zone != NULL ? zone : "-");
+	f->ct_peer = xstrdup(peer);
+	f->got_provisional = 0;
+	px->st.forwarded++;
+	log_event(LOG_LVL_INFO, "proxy", "request forwarded", "call_id",
+	    f->call_id, "method", f->method, "from_zone", f->src_zone,
+	    "zone", f->ct_zone, "peer", peer, "rule",
+	    tg->rule != NULL ? tg->rule : "in-dialog", "uri",
+	    tg->uri != NULL ? tg->uri : "-", NULL);
+	if (strcmp(f->method, "INVITE") == 0)
+		arm_timer_c(f);
+	return 0;
+}
+
+/*
+ * The address of an in-dialog request-URI (sip:ip[:port][;transport=]),
+ * for a target with no zone and no flow: 0 with dest filled, -1.
+ */
+static int
+uri_dest(const osip_uri_t *u, struct txn_dest *dest)
+{
+	const char *tp = uparam(u, "transport");
+	int port;
+
+	memset(dest, 0, sizeof *dest);
+	dest->transport = TP_UDP;
+	if (tp != NULL && strcasecmp(tp, "tcp") == 0)
+		dest->transport = TP_TCP;
+	else if ((tp != NULL && strcasecmp(tp, "tls") == 0) ||
+	    (u->scheme != NULL && strcasecmp(u->scheme, "sips") == 0))
+		dest->transport = TP_TLS;
+	port = u->port != NULL ? atoi(u->port) :
+	    conf_default_port(dest->transport);
+	if (u->host == NULL || net_addr_parse(u->host, port, &dest->addr,
+	    &dest->addrlen) == -1)
+		return -1;
+	return 0;
+}
+
+/* Try the next peer / target until a branch is under way or none is left. */
+static void
+try_next(struct fwd *f)
+{
+	struct proxy *px = f->px;
+	struct txn_dest dest;
+	struct zone_hop h;
+	struct sip_conn *c;
+	char *why;
+	int r;
+
+	while (!f->final && f->st != NULL) {
+		struct target *tg;
+
+		if (f->cancelled) {
+			fwd_final_local(f, 487, NULL);
+			return;
+		}
+		if (f->ti >= f->ntg) {
+			if (f->fail_status == 0)
+				fwd_final_local(f, 404, "no route");
+			else
+				fwd_final_local(f, f->fail_status,
+				    f->fail_reason);
+			return;
+		}
+		tg = &f->tg[f->ti];
+		memset(&dest, 0, sizeof dest);
+		if (tg->flow != 0) {
+			f->ti++;
+			if ((c = sip_transport_conn(px->t, tg->flow)) == NULL) {
+				fail_note(f, 480, "the caller's connection "
+				    "closed");
+				continue;
+			}
+			dest.transport = sip_conn_transport(c);
+			memcpy(&dest.addr, &sip_conn_origin(c)->peer,
+			    sip_conn_origin(c)->peerlen);
+			dest.addrlen = sip_conn_origin(c)->peerlen;
+			dest.flow = (void *)(uintptr_t)tg->flow;
+			if (send_branch(f, tg, &dest, tg->zone,
+			    sip_conn_origin(c)->peer_str,
+			    sip_conn_origin(c)->local_ip) == 0)
+				return;
+			continue;
+		}
+		if (tg->zone != NULL) {
+			r = zones_hop(px->zs, tg->zone, f->peer_from, &h);
+			if (r == 1) {
+				f->peer_from = h.index + 1;
+				dest.transport = h.transport;
+				memcpy(&dest.addr, &h.ss, h.sl);
+				dest.addrlen = h.sl;
+				dest.flow = h.conn != NULL ? (void *)(uintptr_t)
+				    sip_conn_id(h.conn) : NULL;
+				if (send_branch(f, tg, &dest, tg->zone, h.peer,
+				    h.conn != NULL ?
+				    sip_conn_origin(h.conn)->local_ip :
+				    NULL) == 0)
+					return;
+				continue;
+			}
+			if (f->peer_from == 0 || f->fail_status == 0) {
+				why = r == -1 ? xasprintf("zone %s has no "
+				    "peers to forward to", tg->zone) :
+				    xasprintf("zone %s is down: no peer is "
+				    "active", tg->zone);
+				fail_note(f, 503, why);
+				free(why);
+			}
+			f->ti++;
+			f->peer_from = 0;
+			continue;
+		}
+		/* in-dialog, toward the request-URI's own address */
+		f->ti++;
+		if (uri_dest(f->req->req_uri, &dest) == -1 ||
+		    dest.transport != TP_UDP ||
+		    is_us(px, f->req->req_uri->host, NULL)) {
+			fail_note(f, 480, "no connection to the request-URI's "
+			    "address");
+			continue;
+		}
+		if (send_branch(f, tg, &dest, CONF_DEFAULT_ZONE, "request-URI",
+		    NULL) == 0)
+			return;
+	}
+}
+
+/* --- requests ------------------------------------------------------- */
+
+/* The loop-detection hash of a request as received (s.16.3 step 4). */
+static uint64_t
+loop_hash(const osip_message_t *m)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	osip_header_t *hd = NULL;
+	osip_route_t *r;
+	char *s;
+	int i;
+
+	s = uri_text(m->req_uri);
+	h = fnv(h, s);
+	free(s);
+	h = fnv(h, tag_of(m->from));
+	h = fnv(h, tag_of(m->to));
+	h = fnv(h, m->call_id != NULL ? m->call_id->number : NULL);
+	h = fnv(h, m->cseq != NULL ? m->cseq->number : NULL);
+	for (i = 0; (r = osip_list_get(&m->routes, i)) != NULL; i++) {
+		s = uri_text(r->url);
+		h = fnv(h, s);
+		free(s);
+	}
+	for (i = 0; osip_message_header_get_byname(m, "proxy-require", i,
+	    &hd) >= 0; i++)
+		h = fnv(h, hd->hvalue);
+	return h;
+}
+
+/* A Via of ours whose branch carries hash: the request looped. */
+static int
+looped(const struct proxy *px, const osip_message_t *m, uint64_t hash)
+{
+	char want[32];
+	osip_via_t *v;
+	const char *b;
+	int i;
+
+	snprintf(want, sizeof want, TXN_COOKIE BRANCH_MARK "%016" PRIx64,
+	    hash);
+	for (i = 0; (v = osip_list_get(&m->vias, i)) != NULL; i++) {
+		if (!is_us(px, v->host, NULL))
+			continue;
+		b = vparam(v, "branch");
+		if (b != NULL && strncasecmp(b, want, strlen(want)) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Our Record-Route entries that come back in Route. */
+static int
+route_is_ours(const struct proxy *px, const osip_route_t *r, const char *local)
+{
+	return r != NULL && r->url != NULL && is_us(px, r->url->host, local) &&
+	    uparam(r->url, PROXY_RR_ZONE) != NULL;
+}
+
+struct dialog_hop {
+	int			 found;
+	char			*zone;
+	unsigned long long	 flow;
+	int			 bad_flow;
+};
+
+/*
+ * s.16.4: undo a strict router's rewrite, then pop the Route entries
+ * that are ours; the last popped one says where the request goes.
+ */
+static void
+process_route(struct proxy *px, osip_message_t *m, const char *local,
+    struct dialog_hop *dh)
+{
+	osip_route_t *r;
+	int n, popped = 0;
+
+	memset(dh, 0, sizeof *dh);
+	n = osip_list_size(&m->routes);
+	if (n > 0 && m->req_uri != NULL && is_us(px, m->req_uri->host, local) &&
+	    uparam(m->req_uri, PROXY_RR_ZONE) != NULL) {
+		/* The previous hop was a strict router. */
+		r = osip_list_get(&m->routes, n - 1);
+		osip_list_remove(&m->routes, n - 1);
+		dh->found = 1;
+		dh->zone = xstrdup(uparam(m->req_uri, PROXY_RR_ZONE));
+		osip_uri_free(m->req_uri);
+		m->req_uri = r->url;
+		r->url = NULL;
+		osip_route_free(r);
+	}
+	while (popped < 2 &&
+	    route_is_ours(px, r = osip_list_get(&m->routes, 0), local)) {
+		const char *fl = uparam(r->url, PROXY_RR_FLOW);
+
+		free(dh->zone);
+		dh->zone = xstrdup(uparam(r->url, PROXY_RR_ZONE));
+		dh->flow = 0;
+		dh->bad_flow = 0;
+		if (fl != NULL && (dh->flow = flow_check(px, fl)) == 0)
+			dh->bad_flow = 1;
+		dh->found = 1;
+		osip_list_remove(&m->routes, 0);
+		osip_route_free(r);
+		popped++;
+	}
+}
+
+/* The zone a message from o belongs to. */
+static const char *
+source_zone(struct proxy *px, const struct sip_origin *o)
+{
+	const char *z = NULL;
+
+	if (o->conn != NULL && sip_conn_outbound(o->conn))
+		z = sip_conn_zone(o->conn);
+	if (z == NULL)
+		z = zones_classify(px->zs, (const struct sockaddr *)&o->peer);
+	return z != NULL ? z : CONF_DEFAULT_ZONE;
+}
+
+/* The targets of an out-of-dialog request from search rules. */
+static int
+rule_targets(struct fwd *f, char **cause)
+{
+	struct route_target rt;
+	struct route *r;
+	char *ruri = uri_text(f->req->req_uri);
+
+	r = route_new(f->px->conf, ruri, f->src_zone, f->method, cause);
+	free(ruri);
+	if (r == NULL)
+		return -1;
+	while (route_next(r, &rt) == 1) {
+		struct target *t;
+
+		f->tg = xreallocarray(f->tg, f->ntg + 1, sizeof *f->tg);
+		t = &f->tg[f->ntg++];
+		memset(t, 0, sizeof *t);
+		t->zone = xstrdup(rt.zone);
+		t->uri = rt.rewritten ? xstrdup(rt.uri) : NULL;
+		if (rt.rule->name != NULL)
+			t->rule = xasprintf("%s (priority %d)", rt.rule->name,
+			    rt.rule->priority);
+		else
+			t->rule = xasprintf("priority %d", rt.rule->priority);
+	}
+	if (f->ntg == 0 && route_skipped(r) != NULL)
+		fail_note(f, 404, route_skipped(r));
+	route_free(r);
+	return 0;
+}
+
+/* The single target of an in-dialog request. */
+static void
+dialog_target(struct fwd *f, const struct dialog_hop *dh)
+{
+	struct target *t;
+	struct zone_hop h;
+
+	f->tg = xcalloc(1, sizeof *f->tg);
+	f->ntg = 1;
+	t = &f->tg[0];
+	if (dh->flow != 0)
+		t->flow = dh->flow;
+	if (dh->zone != NULL && strcmp(dh->zone, CONF_DEFAULT_ZONE) != 0 &&
+	    zones_hop(f->px->zs, dh->zone, 0, &h) >= 0)
+		t->zone = xstrdup(dh->zone);
+	else if (t->flow == 0)
+		t->direct = 1;
+	if (t->zone != NULL && t->flow != 0)
+		t->flow = 0;	/* a neighbor zone: its own connections */
+}
+
+static int
+dialog_creating(const osip_message_t *m)
+{
+	return tag_of(m->to) == NULL && strcmp(m->sip_method, "REGISTER") != 0;
+}
+
+/* OPTIONS for this node (the URI names us and nothing routes it on). */
+static void
+answer_options(struct proxy *px, struct txn *st, const osip_message_t *m,
+    const struct sip_src *src)
+{
+	static const char *const hdrs[] = {
+		"Allow", PROXY_ALLOW,
+		"Accept", "application/sdp",
+		"Supported", "",
+		NULL
+	};
+	char *unsup;
+
+	/* As its UAS we honour Require, not Proxy-Require (s.8.2.2.3). */
+	if ((unsup = sip_msg_unsupported(m, "Require", NULL, 0)) != NULL) {
+		const char *ex[] = { "Unsupported", unsup, NULL };
+		char *why = xasprintf("Require options not supported by "
+		    "sipedge: %s", unsup);
+
+		respond_local(px, st, m, src, 420, why, ex);
+		free(why);
+		free(unsup);
+		return;
+	}
+	respond_local(px, st, m, src, 200, NULL, hdrs);
+}
+
+static void
+refuse(struct proxy *px, struct txn *st, const osip_message_t *m,
+    const struct sip_src *src, const struct sip_origin *o, int status,
+    const char *why, const char *const *extra)
+{
+	char code[16];
+
+	snprintf(code, sizeof code, "%d", status);
+	log_event(LOG_LVL_INFO, "proxy", "request refused", "peer",
+	    o->peer_str, "method", m->sip_method, "call_id",
+	    m->call_id->number, "status", code, "reason", why, NULL);
+	respond_local(px, st, m, src, status, why, extra);
+}
+
+/* s.16.10: CANCEL is answered here and cancels the pending branch. */
+static void
+handle_cancel(struct proxy *px, struct txn *st, osip_message_t *m,
+    const struct sip_src *src, const struct sip_origin *o)
+{
+	struct txn *inv = txn_find_cancelled(px->tl, m);
+	struct fwd *f = inv != NULL ? txn_user(inv) : NULL;
+
+	if (f == NULL) {
+		refuse(px, st, m, src, o, 481, "no transaction to cancel",
+		    NULL);
+		return;
+	}
+	respond_local(px, st, m, src, 200, NULL, NULL);
+	if (f->final)
+		return;
+	log_event(LOG_LVL_INFO, "proxy", "request cancelled", "call_id",
+	    f->call_id, "zone", f->ct_zone != NULL ? f->ct_zone : "-", NULL);
+	f->cancelled = 1;
+	if (f->ct == NULL || txn_client_cancel(f->ct) == -1)
+		fwd_final_local(f, 487, NULL);
+	/* else the callee's 487 comes back up as the final response */
+}
+
+/*
+ * An ACK for a 2xx (no transaction, s.16.7 / RFC 6026): forwarded end to
+ * end along the route our Record-Route set up, statelessly.
+ */
+static void
+forward_ack(struct proxy *px, osip_message_t *in, const struct sip_origin *o)
+{
+	struct dialog_hop dh;
+	struct txn_dest dest;
+	struct zone_hop h;
+	struct sip_conn *c = NULL;
+	osip_message_t *m = NULL;
+	osip_header_t *mf = NULL;
+	char host[NET_ADDRSTRLEN + 2], rnd[25], *via, *text = NULL;
+	size_t len = 0;
+	int port, sent = -1;
+
+	if (osip_message_clone(in, &m) != 0)
+		return;
+	process_route(px, m, o->local_ip, &dh);
+	if (osip_message_get_max_forwards(m, 0, &mf) >= 0 && mf != NULL &&
+	    atoi(mf->hvalue) == 0)
+		goto drop;
+	memset(&dest, 0, sizeof dest);
+	if (dh.flow != 0 && (c = sip_transport_conn(px->t, dh.flow)) != NULL) {
+		dest.transport = sip_conn_transport(c);
+		memcpy(&dest.addr, &sip_conn_origin(c)->peer,
+		    sip_conn_origin(c)->peerlen);
+		dest.addrlen = sip_conn_origin(c)->peerlen;
+	} else if (dh.zone != NULL && zones_hop(px->zs, dh.zone, 0, &h) == 1) {
+		dest.transport = h.transport;
+		memcpy(&dest.addr, &h.ss, h.sl);
+		dest.addrlen = h.sl;
+		c = h.conn;
+	} else if (!dh.found) {
+		/* An ACK that did not follow our Record-Route: the first
+		 * target of the search rules, as its INVITE went. */
+		struct route_target rt;
+		struct route *r;
+		char *ruri = uri_text(m->req_uri), *cause = NULL;
+
+		r = route_new(px->conf, ruri, source_zone(px, o), "ACK",
+		    &cause);
+		free(ruri);
+		free(cause);
+		if (r == NULL || route_next(r, &rt) != 1 ||
+		    zones_hop(px->zs, rt.zone, 0, &h) != 1) {
+			route_free(r);
+			goto drop;
+		}
+		dh.zone = xstrdup(rt.zone);
+		route_free(r);
+		dest.transport = h.transport;
+		memcpy(&dest.addr, &h.ss, h.sl);
+		dest.addrlen = h.sl;
+		c = h.conn;
+	} else if (uri_dest(m->req_uri, &dest) == -1 ||
+	    dest.transport != TP_UDP || is_us(px, m->req_uri->host, NULL))
+		goto drop;
+	if (local_addr(px, dest.transport, dest.addr.ss_family,
+	    c != NULL ? sip_conn_origin(c)->local_ip : NULL, host, sizeof host,
+	    &port) == -1)
+		goto drop;
+	set_max_forwards(m);
+	str_random_hex(rnd, 24);
+	via = xasprintf("SIP/2.0/%s %s:%d;branch=" TXN_COOKIE "%s",
+	    tp_upper(dest.transport), host, port, rnd);
+	push_via(m, via);
+	free(via);
+	osip_message_force_update(m);
+	if (osip_message_to_str(m, &text, &len) == 0 && text != NULL) {
+		if (c != NULL)
+			sent = sip_conn_send(c, text, len);
+		else
+			sent = sip_transport_send_udp(px->t,
+			    (struct sockaddr *)&dest.addr, dest.addrlen, text,
+			    len);
+		osip_free(text);
+	}
+drop:
+	log_event(sent == 0 ? LOG_LVL_DEBUG : LOG_LVL_INFO, "proxy",
+	    sent == 0 ? "ack forwarded" : "ack dropped", "call_id",
+	    m->call_id != NULL ? m->call_id->number : "-", "zone",
+	    dh.zone != NULL ? dh.zone : "-", NULL);
+	free(dh.zone);
+	osip_message_free(m);
+}
+
+static void
+px_request(void *arg, struct txn *st, osip_message_t *m,
+    const struct txn_dest *srcd)
+{
+	struct proxy *px = arg;
+	const struct sip_origin *o = px->cur;
+	struct sip_src src = { o->peer_ip, o->peer_port };
+	struct dialog_hop dh;
+	struct fwd *f;
+	osip_header_t *mf = NULL;
+	char *unsup, *cause = NULL, host[NET_ADDRSTRLEN + 2], tok[64];
+	const char *zone;
+	int port;
+
+	(void)srcd;
+	if (st == NULL) {
+		forward_ack(px, m, o);
+		return;
+	}
+	px->st.requests++;
+	if (strcmp(m->sip_method, "CANCEL") == 0) {
+		handle_cancel(px, st, m, &src, o);
+		return;
+	}
+	zone = source_zone(px, o);
+	f = xcalloc(1, sizeof *f);
+	f->px = px;
+	f->st = st;
+	f->call_id = xstrdup(m->call_id->number);
+	f->method = xstrdup(m->sip_method);
+	f->src_zone = xstrdup(zone);
+	f->loop = loop_hash(m);
+	if ((f->next = px->fwds) != NULL)
+		f->next->prev = f;
+	px->fwds = f;
+	txn_set_user(st, f);
+	if (osip_message_clone(m, &f->req) != 0) {
+		f->final = 1;
+		refuse(px, st, m, &src, o, 500, "cannot copy the request",
+		    NULL);
+		return;
+	}
+	process_route(px, f->req, o->local_ip, &dh);
+
+	if (!dh.found && strcmp(m->sip_method, "OPTIONS") == 0 &&
+	    osip_list_size(&f->req->routes) == 0 &&
+	    is_us(px, f->req->req_uri->host, o->local_ip)) {
+		f->final = 1;
+		answer_options(px, st, m, &src);
+		goto out;
+	}
+	if (osip_message_get_max_forwards(m, 0, &mf) >= 0 && mf != NULL &&
+	    atoi(mf->hvalue) == 0) {
+		f->final = 1;
+		refuse(px, st, m, &src, o, 483, "Max-Forwards reached 0", NULL);
+		goto out;
+	}
+	if (looped(px, m, f->loop)) {
+		f->final = 1;
+		refuse(px, st, m, &src, o, 482, "the request came back to "
+		    "sipedge unchanged", NULL);
+		goto out;
+	}
+	if ((unsup = sip_msg_unsupported(m, "Proxy-Require", NULL, 0)) != NULL) {
+		const char *ex[] = { "Unsupported", unsup, NULL };
+		char *why = xasprintf("Proxy-Require options not supported by "
+		    "sipedge: %s", unsup);
+
+		f->final = 1;
+		refuse(px, st, m, &src, o, 420, why, ex);
+		free(why);
+		free(unsup);
+		goto out;
+	}
+	if (dh.bad_flow) {
+		f->final = 1;
+		refuse(px, st, m, &src, o, 403, "the Route header carries a "
+		    "flow token sipedge did not make", NULL);
+		goto out;
+	}
+	if (dh.found)
+		dialog_target(f, &dh);
+	else if (rule_targets(f, &cause) == -1) {
+		f->final = 1;
+		refuse(px, st, m, &src, o, 416, cause, NULL);
+		free(cause);
+		goto out;
+	}
+
+	if (!dh.found && dialog_creating(f->req)) {
+		/* The entry facing the caller. */
+		if (o->conn != NULL && sip_conn_outbound(o->conn))
+			local_addr(px, o->transport, o->peer.ss_family,
+			    o->local_ip, host, sizeof host, &port);
+		else {
+			host_for_uri(o->local_ip, host, sizeof host);
+			port = o->local_port;
+		}
+		tok[0] = '\0';
+		if (o->conn != NULL && !sip_conn_outbound(o->conn))
+			flow_token(px, sip_conn_id(o->conn), tok, sizeof tok);
+		f->rr_in = xasprintf("<sip:%s:%d;transport=%s;lr;"
+		    PROXY_RR_ZONE "=%s%s%s>", host, port,
+		    conf_transport_name(o->transport), zone,
+		    tok[0] != '\0' ? ";" PROXY_RR_FLOW "=" : "", tok);
+	}
+	set_max_forwards(f->req);
+	mark_received(f->req, o);
+	try_next(f);
+out:
+	free(dh.zone);
+}
+
+/* --- responses ------------------------------------------------------ */
+
+static void
+px_response(void *arg, struct txn *ct, enum txn_event ev,
+    osip_message_t *resp)
+{
+	struct proxy *px = arg;
+	struct fwd *f = txn_user(ct);
+	osip_via_t *v;
+	int status;
+	char code[16];
+
+	if (f == NULL || f->ct != ct)
+		return;
+	status = resp != NULL ? resp->status_code :
+	    ev == TXN_EV_TIMEOUT ? 408 : 503;
+	if (ev == TXN_EV_RESPONSE && status < 200) {
+		if (status == 100 || f->final || f->st == NULL)
+			return;		/* s.16.7 step 5: 100 stops here */
+		f->got_provisional = 1;
+		if (f->timer_c != NULL)
+			arm_timer_c(f);
+	} else if (status >= 300 || ev != TXN_EV_RESPONSE) {
+		if (f->timer_c != NULL)
+			evtimer_del(f->timer_c);
+		f->ct = NULL;
+		txn_set_user(ct, NULL);
+		if (ev != TXN_EV_RESPONSE || (status == 503 && !f->cancelled)) {
+			/* The peer cannot take it: the next one may. */
+			char *why = ev == TXN_EV_TIMEOUT ?
+			    xasprintf("no response from %s (zone %s)",
+			    f->ct_peer, f->ct_zone) : ev == TXN_EV_TRANSPORT ?
+			    xasprintf("cannot send to %s (zone %s)",
+			    f->ct_peer, f->ct_zone) :
+			    xasprintf("%s (zone %s) answered 503", f->ct_peer,
+			    f->ct_zone);
+
+			px->st.failovers++;
+			log_event(LOG_LVL_WARN, "proxy", "branch failed",
+			    "call_id", f->call_id, "zone", f->ct_zone, "peer",
+			    f->ct_peer, "reason", why, NULL);
+			fail_note(f, ev == TXN_EV_TIMEOUT ? 408 : 503, why);
+			free(why);
+			try_next(f);
+			return;
+		}
+	} else if (f->timer_c != NULL)
+		evtimer_del(f->timer_c);	/* a 2xx */
+	if (f->st == NULL || resp == NULL)
+		return;
+	if (status >= 200 && f->final && !(status < 300 &&
+	    txn_is_invite(f->st)))
+		return;
+	/* s.16.7 step 3: our Via goes. */
+	if ((v = osip_list_get(&resp->vias, 0)) != NULL) {
+		osip_list_remove(&resp->vias, 0);
+		osip_via_free(v);
+	}
+	if (status >= 200) {
+		if (!f->final) {
+			snprintf(code, sizeof code, "%d", status);
+			log_event(LOG_LVL_INFO, "proxy", "request done",
+			    "call_id", f->call_id, "method", f->method,
+			    "zone", f->ct_zone, "peer", f->ct_peer, "status",
+			    code, NULL);
+		}
+		f->final = 1;
+	}
+	txn_respond(f->st, resp);
+}
+
+static void
+px_server_failed(void *arg, struct txn *st, enum txn_event ev)
+{
+	struct fwd *f = txn_user(st);
+
+	(void)arg;
+	log_event(LOG_LVL_WARN, "proxy", "response not delivered", "call_id",
+	    f != NULL ? f->call_id : "-", "reason", ev == TXN_EV_TIMEOUT ?
+	    "no ACK came for the final response" :
+	    "the caller's connection is gone", NULL);
+}
+
+static void
+px_terminated(void *arg, struct txn *t)
+{
+	struct fwd *f = txn_user(t);
+
+	(void)arg;
+	if (f == NULL)
+		return;
+	if (txn_is_server(t)) {
+		f->st = NULL;
+		fwd_free(f);
+	} else if (f->ct == t)
+		f->ct = NULL;
+}
+
+static int
+px_send(void *arg, const struct txn_dest *d, const char *buf, size_t len)
+{
+	struct proxy *px = arg;
+	struct sip_conn *c;
+
+	if (d->transport == TP_UDP)
+		return sip_transport_send_udp(px->t,
+		    (const struct sockaddr *)&d->addr, d->addrlen, buf, len);
+	if (d->flow == NULL ||
+	    (c = sip_transport_conn(px->t, (uintptr_t)d->flow)) == NULL)
+		return -1;
+	return sip_conn_send(c, buf, len);
+}
+
+/* --- entry points --------------------------------------------------- */
+
+struct proxy *
+proxy_new(struct event_base *base)
+{
+	struct proxy *px = xcalloc(1, sizeof *px);
+
+	px->base = base;
+	px->timer_c = 181;
+	if (RAND_bytes(px->key, sizeof px->key) != 1)
+		str_random_hex((char *)px->key, sizeof px->key - 1);
+	return px;
 }
 
 static void
@@ -42,13 +1249,29 @@ proxy_free(struct proxy *px)
 {
 	if (px == NULL)
 		return;
+	while (px->fwds != NULL) {
+		px->fwds->st = NULL;
+		px->fwds->ct = NULL;
+		fwd_free(px->fwds);
+	}
+	txn_layer_free(px->tl);
 	free_names(px);
 	free(px);
 }
 
 void
-proxy_set_names(struct proxy *px, char *const *names, size_t n)
+proxy_attach(struct proxy *px, struct sip_transport *t, struct zones *zs)
 {
+	px->t = t;
+	px->zs = zs;
+}
+
+void
+proxy_configure(struct proxy *px, const struct conf *c, char *const *names,
+    size_t n)
+{
+	struct txn_config tc;
+	struct txn_cbs cbs;
 	size_t i;
 
 	free_names(px);
@@ -56,85 +1279,44 @@ proxy_set_names(struct proxy *px, char *const *names, size_t n)
 	for (i = 0; i < n; i++)
 		px->names[i] = xstrdup(names[i]);
 	px->nnames = n;
+	px->conf = c;
+	px->timer_c = c->sip_timer_c;
+	if (px->tl == NULL) {
+		memset(&tc, 0, sizeof tc);
+		tc.t1 = c->sip_t1;
+		tc.trying = TXN_TRYING_NOW;
+		memset(&cbs, 0, sizeof cbs);
+		cbs.send = px_send;
+		cbs.request = px_request;
+		cbs.response = px_response;
+		cbs.server_failed = px_server_failed;
+		cbs.terminated = px_terminated;
+		cbs.arg = px;
+		px->tl = txn_layer_new(px->base, &tc, &cbs);
+	} else
+		txn_layer_set_t1(px->tl, c->sip_t1);
 }
 
-/* Is the request-URI host this node? */
-static int
-for_us(struct proxy *px, const struct sip_origin *o, osip_message_t *m)
+void
+proxy_stats(const struct proxy *px, struct proxy_stats *st)
 {
-	const char *local[1] = { o->local_ip };
+	struct fwd *f;
 
-	return sip_msg_uri_host_is(m, (const char *const *)px->names,
-	    px->nnames) || sip_msg_uri_host_is(m, local, 1);
-}
-
-static void
-respond(const struct sip_origin *o, osip_message_t *m, int status,
-    const char *const *hdrs)
-{
-	struct sip_src src = { o->peer_ip, o->peer_port };
-	char tag[17], *resp;
-	size_t len;
-
-	str_random_hex(tag, 16);
-	resp = sip_msg_response(m, &src, status, NULL, tag, hdrs, &len);
-	if (resp == NULL) {
-		log_event(LOG_LVL_ERROR, "proxy", "response failed", "peer",
-		    o->peer_str, "call_id", m->call_id->number, NULL);
-		return;
-	}
-	sip_transport_reply(o, resp, len);
-	free(resp);
-}
-
-/*
- * 420 Bad Extension with the option-tags of hname that we do not support
- * in Unsupported (s.8.2.2.3, s.16.3 step 5): sipedge supports none yet.
- */
-static void
-refuse_extension(struct proxy *px, const struct sip_origin *o,
-    osip_message_t *m, const char *hname, const char *unsup)
-{
-	char *reason, *warning;
-	const char *hdrs[7];
-
-	reason = xasprintf("%s options not supported by sipedge: %s", hname,
-	    unsup);
-	warning = xasprintf("399 %s \"%s\"", px->nnames > 0 ? px->names[0] :
-	    o->local_ip, reason);
-	hdrs[0] = "Unsupported";
-	hdrs[1] = unsup;
-	hdrs[2] = "Warning";
-	hdrs[3] = warning;
-	hdrs[4] = "Server";
-	hdrs[5] = "sipedge/" PACKAGE_VERSION;
-	hdrs[6] = NULL;
-	log_event(LOG_LVL_INFO, "proxy", "request refused", "peer", o->peer_str,
-	    "method", m->sip_method, "call_id", m->call_id->number, "status",
-	    "420", "reason", reason, NULL);
-	respond(o, m, 420, hdrs);
-	free(warning);
-	free(reason);
+	*st = px->st;
+	st->transactions = px->tl != NULL ? txn_layer_count(px->tl) : 0;
+	st->pending = 0;
+	for (f = px->fwds; f != NULL; f = f->next)
+		if (!f->final)
+			st->pending++;
 }
 
 void
 proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 {
-	static const char *const options_hdrs[] = {
-		"Allow", PROXY_ALLOW,
-		"Accept", "application/sdp",
-		"Supported", "",
-		"Server", "sipedge/" PACKAGE_VERSION,
-		NULL
-	};
-	static const char *const server_hdr[] = {
-		"Server", "sipedge/" PACKAGE_VERSION, NULL
-	};
 	struct proxy *px = arg;
+	struct txn_dest src;
 	struct log_line l;
-	osip_header_t *mf = NULL;
-	char *unsup = NULL;
-	int status;
+	enum txn_recv r;
 
 	log_begin(&l, LOG_LVL_DEBUG, "proxy", MSG_IS_REQUEST(m) ? "request" :
 	    "response");
@@ -147,34 +1329,23 @@ proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 	log_kvs(&l, "call_id", m->call_id->number);
 	log_end(&l);
 
-	if (!MSG_IS_REQUEST(m))
-		return;		/* no client transactions yet: stray response */
-	if (strcmp(m->sip_method, "ACK") == 0)
-		return;		/* never answered (RFC 3261 s.17.2.1) */
-	if (strcmp(m->sip_method, "OPTIONS") == 0 && for_us(px, o, m)) {
-		/* As its UAS we honour Require, not Proxy-Require (s.8.2.2.3). */
-		if ((unsup = sip_msg_unsupported(m, "Require", NULL, 0)) != NULL)
-			refuse_extension(px, o, m, "Require", unsup);
-		else
-			respond(o, m, 200, options_hdrs);
-		free(unsup);
+	if (px->tl == NULL || px->t == NULL)
+		return;
+	if (!MSG_IS_REQUEST(m)) {
+		if (txn_recv_response(px->tl, m) == TXN_RECV_STRAY)
+			log_event(LOG_LVL_DEBUG, "proxy", "stray response",
+			    "peer", o->peer_str, "call_id", m->call_id->number,
+			    NULL);
 		return;
 	}
-	if (strcmp(m->sip_method, "CANCEL") == 0)
-		status = 481;	/* no INVITE transaction can match yet */
-	else if (osip_message_get_max_forwards(m, 0, &mf) >= 0 && mf != NULL &&
-	    atoi(mf->hvalue) == 0)
-		status = 483;	/* s.16.3 step 3 */
-	else if ((unsup = sip_msg_unsupported(m, "Proxy-Require", NULL,
-	    0)) != NULL) {
-		/* s.16.3 step 5; CANCEL never carries it (s.8.2.2.3). */
-		refuse_extension(px, o, m, "Proxy-Require", unsup);
-		free(unsup);
-		return;
-	} else
-		status = 404;	/* no search rule routes it */
-	log_event(LOG_LVL_INFO, "proxy", "request refused", "peer", o->peer_str,
-	    "method", m->sip_method, "call_id", m->call_id->number, "status",
-	    status == 404 ? "404" : status == 483 ? "483" : "481", NULL);
-	respond(o, m, status, server_hdr);
+	memset(&src, 0, sizeof src);
+	src.transport = o->transport;
+	memcpy(&src.addr, &o->peer, o->peerlen);
+	src.addrlen = o->peerlen;
+	src.flow = o->conn != NULL ? (void *)(uintptr_t)sip_conn_id(o->conn) :
+	    NULL;
+	px->cur = o;
+	r = txn_recv_request(px->tl, m, &src);
+	px->cur = NULL;
+	(void)r;
 }

@@ -1,31 +1,67 @@
 /*
- * proxy.h: what sipedged does with a checked SIP message.  For now: answer
- * OPTIONS addressed to this node with 200 OK, absorb ACK, and give every
- * other request the final response of a proxy with no route for it.
- * The transaction-stateful proxy core (RFC 3261 s.16) grows here.
+ * proxy.h: the transaction-stateful proxy core (RFC 3261 s.16).
+ *
+ * Every request gets a server transaction (proxy/txn); the core checks it
+ * (Max-Forwards, loops, Proxy-Require), processes its Route header,
+ * chooses targets (search rules, proxy/route, or for an in-dialog request
+ * the zone and flow its Record-Route entry remembers) and tries them in
+ * order: within a target zone its active peers in configuration order
+ * (proxy/zone), a branch at a time, each a client transaction.  A branch
+ * that cannot be sent, times out or answers 503 moves on to the next peer,
+ * then to the next target; any other final response ends the search.
+ * Responses go back along the Via path; ACKs for 2xx responses and CANCEL
+ * are handled as s.16.7 and s.16.10 say.  The core answers OPTIONS
+ * addressed to this node itself.  sipedge.conf(5) describes the routing
+ * for operators, DESIGN.md the reasons.
  */
 #ifndef SE_PROXY_H
 #define SE_PROXY_H
 
 #include <stddef.h>
 
+#include <event2/event.h>
+
+#include "conf/conf.h"
+#include "proxy/zone.h"
 #include "sip/sip_transport.h"
 
 struct proxy;
 
-struct proxy	*proxy_new(void);
+struct proxy	*proxy_new(struct event_base *base);
+/* Forget every transaction (no responses are sent) and free. */
 void		 proxy_free(struct proxy *px);
+/* The transport it sends with and the zones it forwards to. */
+void		 proxy_attach(struct proxy *px, struct sip_transport *t,
+		    struct zones *zs);
 /*
- * The names and addresses this node answers for (request-URI hosts);
- * copied.  The local address a message arrived on always counts too.
+ * Take a new configuration: search rules, timers.  c must stay valid
+ * until the next call (the core reads it only while it handles a
+ * message).  names are the names and addresses this node answers for
+ * (request-URI and Via hosts); copied.  The local address a message
+ * arrived on always counts too.
  */
-void		 proxy_set_names(struct proxy *px, char *const *names, size_t n);
+void		 proxy_configure(struct proxy *px, const struct conf *c,
+		    char *const *names, size_t n);
 /* sip_message_cb for sip_transport_new(); arg is the proxy. */
 void		 proxy_on_message(const struct sip_origin *o, osip_message_t *m,
 		    void *arg);
 
+struct proxy_stats {
+	unsigned long	requests;	/* new requests (not retransmissions) */
+	unsigned long	forwarded;	/* branches sent */
+	unsigned long	local;		/* final responses made here */
+	unsigned long	failovers;	/* branches that moved on */
+	size_t		transactions;	/* live ones */
+	size_t		pending;	/* requests waiting for a final */
+};
+void		 proxy_stats(const struct proxy *px, struct proxy_stats *st);
+
 /* Methods listed in Allow, for OPTIONS answers. */
 #define PROXY_ALLOW	"INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, " \
 			"PRACK, REFER, NOTIFY, SUBSCRIBE, MESSAGE"
+
+/* Record-Route URI parameters: the zone of that side, and its flow. */
+#define PROXY_RR_ZONE	"sez"
+#define PROXY_RR_FLOW	"sef"
 
 #endif

@@ -1394,6 +1394,13 @@ txn_layer_free(struct txn_layer *tl)
 	free(tl);
 }
 
+void
+txn_layer_set_t1(struct txn_layer *tl, int t1)
+{
+	if (t1 > 0)
+		tl->cfg.t1 = t1;
+}
+
 size_t
 txn_layer_count(const struct txn_layer *tl)
 {

@@ -147,6 +147,8 @@ struct txn_layer	*txn_layer_new(struct event_base *base,
 			    const struct txn_cbs *cbs);
 /* Free every transaction (no callbacks run) and the layer.  NULL is fine. */
 void			 txn_layer_free(struct txn_layer *tl);
+/* T1 for timers armed from now on (a reload). */
+void			 txn_layer_set_t1(struct txn_layer *tl, int t1);
 /* Live transactions (server and client). */
 size_t			 txn_layer_count(const struct txn_layer *tl);
 

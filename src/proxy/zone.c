@@ -4,8 +4,8 @@
  * Every peer of a zone is brought up on its own: resolve (evdns, unless
  * an IP literal), connect (sip_conn_open; for TLS the gate checks the
  * peer's certificate against the identity the zone expects).  A peer that
- * fails is tried again after the retry interval, one whose connection
- * closed after a second.  Keeping every peer connected makes failover
+ * fails is tried again after 1, 2, 4 ... seconds up to the retry
+ * interval; one whose connection closed, at once.  Keeping every peer connected makes failover
  * (s.16: the next peer in order when one fails or answers 503) cost no
  * handshake while a call waits.  UDP peers have nothing to connect: a
  * resolved UDP peer is active.
@@ -43,6 +43,7 @@ struct zpeer {
 	struct sip_conn		*conn;
 	struct event		*ka;		/* CRLF keepalive */
 	struct event		*retry;
+	int			 backoff;	/* s before the next try */
 };
 
 struct zzone {
@@ -150,11 +151,21 @@ peer_retry(struct zpeer *p, int secs)
 	zone_update(p->z);
 }
 
+/*
+ * p failed: try again after 1 s, then 2, 4 ... up to the retry interval,
+ * so that a restarted peer is back within seconds while a dead one costs
+ * little.
+ */
 static void
 peer_failed(struct zpeer *p, const char *why)
 {
+	int max = p->z->zs->retry_secs;
+
 	set_state(p, ZP_FAILED, why);
-	peer_retry(p, p->z->zs->retry_secs);
+	p->backoff = p->backoff <= 0 ? 1 : p->backoff * 2;
+	if (p->backoff > max)
+		p->backoff = max;
+	peer_retry(p, p->backoff);
 }
 
 static void
@@ -179,7 +190,8 @@ conn_closed(struct sip_conn *c, void *arg)
 	if (p->ka != NULL)
 		evtimer_del(p->ka);
 	set_state(p, ZP_FAILED, "the connection closed");
-	peer_retry(p, 1);
+	p->backoff = 0;
+	peer_retry(p, 0);
 }
 
 static void
@@ -194,6 +206,7 @@ conn_ready(struct sip_conn *c, int ok, const char *why, void *arg)
 		return;
 	}
 	p->conn = c;
+	p->backoff = 0;
 	set_state(p, ZP_ACTIVE, NULL);
 	if (p->ka == NULL)
 		p->ka = event_new(p->z->zs->base, -1, EV_PERSIST, keepalive_cb,

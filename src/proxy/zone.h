@@ -19,7 +19,7 @@
 #include "conf/conf.h"
 #include "sip/sip_transport.h"
 
-/* Seconds before a failed peer is tried again. */
+/* Most seconds before a failed peer is tried again (backoff from 1 s). */
 #define ZONE_RETRY_SECS		30
 /* Seconds between CRLF keepalives on an idle peer connection (RFC 5626). */
 #define ZONE_KEEPALIVE_SECS	30
