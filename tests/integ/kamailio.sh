@@ -24,7 +24,7 @@ require_cmd openssl sipp "$PYTHON"
 # shellcheck source=kamlib.sh
 . "$INTEG_DIR/kamlib.sh"
 kam_available || skip_all "kamailio and kamailio-tls-modules are not installed"
-plan 17
+plan 18
 
 SIPP_DIR=$top_srcdir/tests/sipp
 CALLS=20
@@ -196,3 +196,4 @@ else
     ok "... and the mismatched Kamailio never got the INVITE"
 fi
 check "zone kam is still active" zone_state kam "127.0.0.2:$KAM_TLS" active
+check "sipedged stops cleanly (exit status 0)" stop_sipedged
