@@ -13,7 +13,8 @@
 # the second way only passes when sipedged puts Kamailio's requests in zone
 # kam (the rule to zone uas requires source_zone kam).  Zone kambad is a
 # Kamailio whose certificate names someone else: `zones` shows its peer
-# failed naming the mismatch, and a call to it gets 503.  SIPp has no TLS
+# failed naming the mismatch, a call to it gets 503, and its own TLS
+# connection to sipedged (from a kambad peer address) is refused.  SIPp has no TLS
 # here, so SIPp talks TCP and the TLS legs are sipedged <-> Kamailio.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -24,7 +25,7 @@ require_cmd openssl sipp "$PYTHON"
 # shellcheck source=kamlib.sh
 . "$INTEG_DIR/kamlib.sh"
 kam_available || skip_all "kamailio and kamailio-tls-modules are not installed"
-plan 18
+plan 20
 
 SIPP_DIR=$top_srcdir/tests/sipp
 CALLS=20
@@ -71,7 +72,7 @@ check "Kamailio (certificate DNS:kam.example, IP:127.0.0.2) starts on 127.0.0.2 
     kam_start kam 127.0.0.2 "$KAM_TLS" "$KAM_TCP" kam "sip:127.0.0.1:$TLS_PORT;transport=tls" \
     "127.0.0.1=sip:127.0.0.4:$UAS_A;transport=tcp" || bail_out "Kamailio did not start"
 check "Kamailio (certificate DNS:other.example) starts on 127.0.0.5" \
-    kam_start bad 127.0.0.5 "$BAD_TLS" "$BAD_TCP" other "sip:127.0.0.4:$UAS_A;transport=tcp" ||
+    kam_start bad 127.0.0.5 "$BAD_TLS" "$BAD_TCP" other "sip:127.0.0.1:$TLS_PORT;transport=tls" ||
     bail_out "Kamailio did not start"
 
 # start_uas NAME IP PORT: a SIPp UAS (kam_uas.xml) for $CALLS calls on
@@ -195,5 +196,26 @@ if kam_log bad | grep -q -E 'request INVITE'; then
 else
     ok "... and the mismatched Kamailio never got the INVITE"
 fi
+# Inbound too: the mismatched Kamailio (a kambad peer by its address)
+# relays an OPTIONS to sipedged; its TLS connection is refused.
+log_mark
+if sipp_options tcp 127.0.0.5 "$BAD_TCP" >"$T/options-bad.out" 2>&1; then
+    not_ok "inbound from the mismatched Kamailio: the request fails" "$(cat "$T/options-bad.out")"
+else
+    ok "inbound from the mismatched Kamailio: the request fails"
+fi
+# peer_refused_inbound: sipedged refused a connection from 127.0.0.5 (not its
+# own to the Kamailio port) for zone kambad, naming the mismatch.
+peer_refused_inbound() {
+    log_since_mark | grep -E 'event="peer refused" peer=127\.0\.0\.5:[0-9]+ zone=kambad ' |
+        grep -v -F "peer=127.0.0.5:$BAD_TLS " | grep -q -F 'no identity matches \"127.0.0.5\"'
+}
+if _poll 5 peer_refused_inbound; then
+    ok "... sipedged refused its client certificate under zone kambad, naming the mismatch"
+else
+    not_ok "... sipedged refused its client certificate under zone kambad, naming the mismatch" \
+        "$(log_since_mark | grep -E 'event="(peer verified|peer refused|handshake ok|request)')"
+fi
+
 check "zone kam is still active" zone_state kam "127.0.0.2:$KAM_TLS" active
 check "sipedged stops cleanly (exit status 0)" stop_sipedged
