@@ -138,7 +138,13 @@ calls_ok() {
 # uas_done NAME: the UAS ended after its $CALLS calls, all successful.
 uas_done() {
     local var="UAS_PID_$1" rc
-    wait_pid "${!var}" 10
+    # The PID is timeout's: TERM (which it passes on to SIPp), never KILL,
+    # or SIPp would be left running.
+    if ! _poll 10 _pid_gone "${!var}"; then
+        kill -TERM "${!var}" 2>/dev/null
+        _poll 5 _pid_gone "${!var}"
+    fi
+    wait "${!var}"
     rc=$?
     [ "$rc" -eq 0 ] || {
         echo "SIPp UAS $1 exited with $rc"
