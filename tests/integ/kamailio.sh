@@ -123,19 +123,25 @@ uac() {
     return "$rc"
 }
 
-# calls_ok NAME COUNT: the UAC's final screen counts COUNT successful calls
-# and no failed one.
-calls_ok() {
+# counts_ok FILE COUNT: SIPp's last statistics screen in FILE counts COUNT
+# successful calls and no failed one.
+counts_ok() {
     local s f
-    s=$(awk -F'|' '/Successful call/ { gsub(/ /, "", $3); v = $3 } END { print v }' "$T/uac-$1.out")
-    f=$(awk -F'|' '/Failed call/ { gsub(/ /, "", $3); v = $3 } END { print v }' "$T/uac-$1.out")
+    s=$(awk -F'|' '/Successful call/ { gsub(/ /, "", $3); v = $3 } END { print v }' "$1")
+    f=$(awk -F'|' '/Failed call/ { gsub(/ /, "", $3); v = $3 } END { print v }' "$1")
     if [ "$s" != "$2" ] || [ "$f" != 0 ]; then
         echo "successful: '$s', failed: '$f' (expected $2 and 0)"
         return 1
     fi
 }
 
-# uas_done NAME: the UAS ended after its $CALLS calls, all successful.
+# calls_ok NAME COUNT: UAC NAME counted COUNT successful calls, none failed.
+calls_ok() {
+    counts_ok "$T/uac-$1.out" "$2"
+}
+
+# uas_done NAME: the UAS ended by itself after its $CALLS calls, all
+# successful (a SIPp stopped by a signal may exit with 0: count the calls).
 uas_done() {
     local var="UAS_PID_$1" rc
     # The PID is timeout's: TERM (which it passes on to SIPp), never KILL,
@@ -152,6 +158,7 @@ uas_done() {
         tail -n 40 "$T/uas-$1.errors" 2>/dev/null
         return 1
     }
+    counts_ok "$T/uas-$1.out" "$CALLS"
 }
 
 # kam_count PATTERN: how many lines of Kamailio kam's log match the ERE.
