@@ -222,6 +222,12 @@ rev_done(const struct rev_verdict *v, void *arg)
 	else
 		gc->g->st.refused++;
 	log_verdict(gc, ok, v->source, v->serial, v->reason);
+	/* A zone peer that proved its identity may carry requests to it. */
+	if (ok && !sip_conn_outbound(gc->c) && gc->expected != NULL &&
+	    strcmp(gc->zone, "default") != 0)
+		sip_conn_set_authenticated(gc->c, gc->zone, gc->expected);
+	else
+		sip_conn_set_authenticated(gc->c, NULL, NULL);
 	decide(gc, ok, v->reason);
 }
 

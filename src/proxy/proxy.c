@@ -833,10 +833,14 @@ dialog_target(struct fwd *f, const struct dialog_hop *dh)
 		t->flow = 0;	/* a neighbor zone: its own connections */
 }
 
+/* Requests that can make a dialog (RFC 3261, 6665, 3515), out of one. */
 static int
 dialog_creating(const osip_message_t *m)
 {
-	return tag_of(m->to) == NULL && strcmp(m->sip_method, "REGISTER") != 0;
+	return tag_of(m->to) == NULL && (strcmp(m->sip_method, "INVITE") == 0 ||
+	    strcmp(m->sip_method, "SUBSCRIBE") == 0 ||
+	    strcmp(m->sip_method, "REFER") == 0 ||
+	    strcmp(m->sip_method, "NOTIFY") == 0);
 }
 
 /* OPTIONS for this node (the URI names us and nothing routes it on). */

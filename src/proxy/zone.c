@@ -483,19 +483,26 @@ zones_hop(struct zones *zs, const char *zone, size_t from, struct zone_hop *h)
 	for (i = from; i < z->npeers; i++) {
 		struct zpeer *p = &z->peers[i];
 
-		if (p->state != ZP_ACTIVE)
-			continue;
-		if (z->transport != TP_UDP &&
-		    (p->conn == NULL || !sip_conn_usable(p->conn)))
+		const char *id = z->peer_name != NULL ? z->peer_name : p->name;
+		struct sip_conn *c = NULL;
+
+		if (p->state == ZP_ACTIVE && (z->transport == TP_UDP ||
+		    (p->conn != NULL && sip_conn_usable(p->conn))))
+			c = p->conn;
+		else if (z->transport == TP_TLS && p->sl > 0 &&
+		    (c = sip_transport_find_flow(zs->t,
+		    (struct sockaddr *)&p->ss, z->name, id)) == NULL)
+			continue;	/* RFC 5923: its own TLS connection */
+		else if (z->transport != TP_TLS || p->sl == 0)
 			continue;
 		memset(h, 0, sizeof *h);
 		h->index = i;
 		h->transport = z->transport;
-		h->conn = z->transport == TP_UDP ? NULL : p->conn;
+		h->conn = z->transport == TP_UDP ? NULL : c;
 		memcpy(&h->ss, &p->ss, p->sl);
 		h->sl = p->sl;
 		h->peer = p->name;
-		h->expected = z->peer_name != NULL ? z->peer_name : p->name;
+		h->expected = id;
 		return 1;
 	}
 	return 0;
