@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "proxy/gate.h"
+#include "proxy/zone.h"
 #include "rev/rev_engine.h"
 #include "rev/rev_fetch.h"
 #include "tls/tls_peer.h"
@@ -66,6 +67,7 @@ struct gate {
 	struct zpol		 def;		/* peers of no zone */
 	struct gconn		*conns;
 	struct gate_stats	 st;
+	struct zones		*zs;		/* resolved peer addresses */
 };
 
 static void start_check(struct gconn *gc, int initial);
@@ -288,6 +290,18 @@ start_check(struct gconn *gc, int initial)
 		    xstrdup(sip_conn_expected(gc->c)) : NULL;
 	} else {
 		z = classify(g, o->peer_ip, &which);
+		if (z == NULL && g->zs != NULL) {
+			/* An FQDN peer, by the address it resolved to. */
+			const char *zn = zones_classify(g->zs,
+			    (const struct sockaddr *)&o->peer);
+
+			for (i = 0; zn != NULL && i < g->nzones; i++)
+				if (strcmp(g->zones[i].name, zn) == 0) {
+					z = &g->zones[i];
+					which = zones_peer_of(g->zs,
+					    (const struct sockaddr *)&o->peer);
+				}
+		}
 		gc->zone = xstrdup(z != NULL ? z->name : "default");
 		gc->expected = z == NULL ? NULL : xstrdup(z->peer_name != NULL ?
 		    z->peer_name : which);
@@ -499,6 +513,12 @@ gate_free(struct gate *g)
 	X509_STORE_free(g->trust);
 	zones_clear(g);
 	free(g);
+}
+
+void
+gate_set_zones(struct gate *g, struct zones *zs)
+{
+	g->zs = zs;
 }
 
 struct rev_store *

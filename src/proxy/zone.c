@@ -508,8 +508,9 @@ zones_hop(struct zones *zs, const char *zone, size_t from, struct zone_hop *h)
 	return 0;
 }
 
-const char *
-zones_classify(struct zones *zs, const struct sockaddr *sa)
+/* The peer of a zone with sa's IP address, or NULL. */
+static const struct zpeer *
+peer_by_ip(struct zones *zs, const struct sockaddr *sa)
 {
 	size_t i, k;
 
@@ -524,15 +525,31 @@ zones_classify(struct zones *zs, const struct sockaddr *sa)
 			if (sa->sa_family == AF_INET &&
 			    memcmp(&((struct sockaddr_in *)&p->ss)->sin_addr,
 			    &((const struct sockaddr_in *)sa)->sin_addr, 4) == 0)
-				return z->name;
+				return p;
 			if (sa->sa_family == AF_INET6 &&
 			    memcmp(&((struct sockaddr_in6 *)&p->ss)->sin6_addr,
 			    &((const struct sockaddr_in6 *)sa)->sin6_addr,
 			    16) == 0)
-				return z->name;
+				return p;
 		}
 	}
 	return NULL;
+}
+
+const char *
+zones_classify(struct zones *zs, const struct sockaddr *sa)
+{
+	const struct zpeer *p = peer_by_ip(zs, sa);
+
+	return p != NULL ? p->z->name : NULL;
+}
+
+const char *
+zones_peer_of(struct zones *zs, const struct sockaddr *sa)
+{
+	const struct zpeer *p = peer_by_ip(zs, sa);
+
+	return p != NULL ? p->name : NULL;
 }
 
 void
