@@ -1177,6 +1177,7 @@ conf_free(struct conf *c)
 	free(c->main_file);
 	free(c->fqdn);
 	free_strlist(&c->aliases);
+	free_strlist(&c->def_peer_names);
 	free(c->cluster_fqdn);
 	free_strlist(&c->cluster_peers);
 	free(c->control_socket.path);

@@ -172,6 +172,11 @@ struct conf {
 	int			 rev_update_minute;	/* of the day, UTC */
 	struct conf_path	 rev_https_ca_file;
 
+	/* default_zone: traffic from no zone's peer */
+	int			 def_accept;	/* 0: refused */
+	int			 def_tls_verify;	/* a certificate is required */
+	struct conf_strlist	 def_peer_names;	/* one must match; empty: any */
+
 	struct conf_listen	*listen;
 	size_t			 nlisten;
 

@@ -68,7 +68,7 @@ static const struct conf_enum rule_on_matches[] = {
 #define Z(f)	offsetof(struct conf_zone, f)
 
 const char *const conf_main_groups[] = {
-	"node", "daemon", "log", "sip", "tls", "revocation", NULL
+	"node", "daemon", "log", "sip", "tls", "revocation", "default_zone", NULL
 };
 
 const struct conf_opt conf_main_opts[] = {
@@ -96,6 +96,12 @@ const struct conf_opt conf_main_opts[] = {
 	    M(max_message_size), "65535", 0 },
 	{ "sip", "read_timeout", OT_INT, 1, 300, NULL, M(read_timeout), "10", 0 },
 	{ "sip", "idle_timeout", OT_INT, 10, 86400, NULL, M(idle_timeout), "3600", 0 },
+	{ "default_zone", "accept", OT_BOOL, 0, 1, NULL, M(def_accept), "true",
+	    0 },
+	{ "default_zone", "tls_verify", OT_BOOL, 0, 1, NULL, M(def_tls_verify),
+	    "false", 0 },
+	{ "default_zone", "peer_names", OT_STRLIST, 0, 32, NULL,
+	    M(def_peer_names), NULL, 0 },
 	{ "sip", "t1", OT_INT, 50, 5000, NULL, M(sip_t1), "500", 0 },
 	{ "sip", "timer_c", OT_INT, 1, 3600, NULL, M(sip_timer_c), "181", 0 },
 

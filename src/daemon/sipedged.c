@@ -1009,6 +1009,7 @@ main(int argc, char **argv)
 	d.gate = gate_new(d.base, d.transport);
 	d.zones = zones_new(d.base, d.transport);
 	proxy_attach(d.proxy, d.transport, d.zones);
+	gate_set_zones(d.gate, d.zones);
 	d.dp = rev_dp_new(d.base, gate_fetcher(d.gate), gate_store(d.gate),
 	    dp_updated, NULL);
 	d.alarm_timer = event_new(d.base, -1, EV_PERSIST, alarm_timer_cb, NULL);

@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "proxy/gate.h"
+#include "proxy/zone.h"
 #include "rev/rev_engine.h"
 #include "rev/rev_fetch.h"
 #include "tls/tls_peer.h"
@@ -31,6 +32,7 @@ struct zpol {
 	size_t			 npeers;
 	struct tls_peer_policy	 pp;
 	struct rev_policy	 rp;
+	int			 accept;	/* default zone: 0 refuses all */
 };
 
 /* A TLS connection the gate knows. */
@@ -65,6 +67,7 @@ struct gate {
 	struct zpol		 def;		/* peers of no zone */
 	struct gconn		*conns;
 	struct gate_stats	 st;
+	struct zones		*zs;		/* resolved peer addresses */
 };
 
 static void start_check(struct gconn *gc, int initial);
@@ -221,6 +224,12 @@ rev_done(const struct rev_verdict *v, void *arg)
 	else
 		gc->g->st.refused++;
 	log_verdict(gc, ok, v->source, v->serial, v->reason);
+	/* A zone peer that proved its identity may carry requests to it. */
+	if (ok && !sip_conn_outbound(gc->c) && gc->expected != NULL &&
+	    strcmp(gc->zone, "default") != 0)
+		sip_conn_set_authenticated(gc->c, gc->zone, gc->expected);
+	else
+		sip_conn_set_authenticated(gc->c, NULL, NULL);
 	decide(gc, ok, v->reason);
 }
 
@@ -281,16 +290,40 @@ start_check(struct gconn *gc, int initial)
 		    xstrdup(sip_conn_expected(gc->c)) : NULL;
 	} else {
 		z = classify(g, o->peer_ip, &which);
+		if (z == NULL && g->zs != NULL) {
+			/* An FQDN peer, by the address it resolved to. */
+			const char *zn = zones_classify(g->zs,
+			    (const struct sockaddr *)&o->peer);
+
+			for (i = 0; zn != NULL && i < g->nzones; i++)
+				if (strcmp(g->zones[i].name, zn) == 0) {
+					z = &g->zones[i];
+					which = zones_peer_of(g->zs,
+					    (const struct sockaddr *)&o->peer);
+				}
+		}
 		gc->zone = xstrdup(z != NULL ? z->name : "default");
 		gc->expected = z == NULL ? NULL : xstrdup(z->peer_name != NULL ?
 		    z->peer_name : which);
 	}
 	pp = z != NULL ? z->pp : g->def.pp;
 	pp.role = sip_conn_outbound(gc->c) ? TLS_PEER_SERVER : TLS_PEER_CLIENT;
+	if (z == NULL && !sip_conn_outbound(gc->c) && !g->def.accept) {
+		why = xstrdup("TLS clients from outside every zone are refused "
+		    "(default_zone.accept is false)");
+		g->st.refused++;
+		log_verdict(gc, 0, NULL, NULL, why);
+		decide(gc, 0, why);
+		free(why);
+		gc->in_check = 0;
+		return;
+	}
 	if (gc->chain == NULL || sk_X509_num(gc->chain) == 0) {
-		if (z != NULL && z->tls_verify) {
+		if ((z != NULL && z->tls_verify) || (z == NULL &&
+		    !sip_conn_outbound(gc->c) && g->def.tls_verify)) {
 			why = xasprintf("zone %s requires a client certificate "
-			    "and the peer sent none", z->name);
+			    "and the peer sent none", z != NULL ? z->name :
+			    "default");
 			g->st.refused++;
 			log_verdict(gc, 0, NULL, NULL, why);
 			decide(gc, 0, why);
@@ -305,7 +338,30 @@ start_check(struct gconn *gc, int initial)
 		gc->in_check = 0;
 		return;
 	}
-	if (!tls_peer_verify(gc->chain, g->trust, gc->expected, &pp, 0, &pr)) {
+	if (z == NULL && !sip_conn_outbound(gc->c) && g->def.npeers > 0) {
+		/* The default zone's accepted names: any one will do. */
+		for (i = 0; i < g->def.npeers; i++) {
+			if (tls_peer_verify(gc->chain, g->trust,
+			    g->def.peers[i], &pp, 0, &pr)) {
+				gc->expected = xstrdup(g->def.peers[i]);
+				break;
+			}
+			if (i + 1 < g->def.npeers)
+				tls_peer_result_clear(&pr);
+		}
+		if (i == g->def.npeers) {
+			why = xasprintf("%s (default_zone.peer_names: none "
+			    "matches)", pr.reason);
+			g->st.refused++;
+			log_verdict(gc, 0, NULL, NULL, why);
+			decide(gc, 0, why);
+			free(why);
+			tls_peer_result_clear(&pr);
+			gc->in_check = 0;
+			return;
+		}
+	} else if (!tls_peer_verify(gc->chain, g->trust, gc->expected, &pp, 0,
+	    &pr)) {
 		g->st.refused++;
 		log_verdict(gc, 0, NULL, NULL, pr.reason);
 		decide(gc, 0, pr.reason);
@@ -459,6 +515,12 @@ gate_free(struct gate *g)
 	free(g);
 }
 
+void
+gate_set_zones(struct gate *g, struct zones *zs)
+{
+	g->zs = zs;
+}
+
 struct rev_store *
 gate_store(struct gate *g)
 {
@@ -563,6 +625,11 @@ gate_apply(struct gate *g, const struct conf *c, struct tls_identity *id)
 		rev_policy_from_conf(c, cz, &z->rp);
 	}
 	g->def.name = xstrdup("default");
+	g->def.accept = c->def_accept;
+	g->def.tls_verify = c->def_tls_verify;
+	g->def.peers = xcalloc(c->def_peer_names.n + 1, sizeof *g->def.peers);
+	for (j = 0; j < c->def_peer_names.n; j++)
+		g->def.peers[g->def.npeers++] = xstrdup(c->def_peer_names.v[j]);
 	tls_peer_policy_from_conf(c, NULL, TLS_PEER_CLIENT, &g->def.pp);
 	rev_policy_from_conf(c, NULL, &g->def.rp);
 

@@ -833,10 +833,14 @@ dialog_target(struct fwd *f, const struct dialog_hop *dh)
 		t->flow = 0;	/* a neighbor zone: its own connections */
 }
 
+/* Requests that can make a dialog (RFC 3261, 6665, 3515), out of one. */
 static int
 dialog_creating(const osip_message_t *m)
 {
-	return tag_of(m->to) == NULL && strcmp(m->sip_method, "REGISTER") != 0;
+	return tag_of(m->to) == NULL && (strcmp(m->sip_method, "INVITE") == 0 ||
+	    strcmp(m->sip_method, "SUBSCRIBE") == 0 ||
+	    strcmp(m->sip_method, "REFER") == 0 ||
+	    strcmp(m->sip_method, "NOTIFY") == 0);
 }
 
 /* OPTIONS for this node (the URI names us and nothing routes it on). */
@@ -1008,7 +1012,9 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 
 	(void)srcd;
 	if (st == NULL) {
-		forward_ack(px, m, o);
+		if (px->conf->def_accept || strcmp(source_zone(px, o),
+		    CONF_DEFAULT_ZONE) != 0)
+			forward_ack(px, m, o);
 		return;
 	}
 	px->st.requests++;
@@ -1036,6 +1042,12 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 	}
 	process_route(px, f->req, o->local_ip, &dh);
 
+	if (!px->conf->def_accept && strcmp(zone, CONF_DEFAULT_ZONE) == 0) {
+		f->final = 1;
+		refuse(px, st, m, &src, o, 403, "requests from outside every "
+		    "zone are refused (default_zone.accept is false)", NULL);
+		goto out;
+	}
 	if (!dh.found && strcmp(m->sip_method, "OPTIONS") == 0 &&
 	    osip_list_size(&f->req->routes) == 0 &&
 	    is_us(px, f->req->req_uri->host, o->local_ip)) {

@@ -68,6 +68,8 @@ struct sip_conn {
 	struct sip_origin	 origin;
 	int			 outbound;
 	unsigned long long	 id;		/* unique in the process, never 0 */
+	char			*auth_zone;	/* inbound: the gate verified */
+	char			*auth_id;	/* ... this identity for it */
 	char			*zone;		/* outbound: the flow's zone */
 	char			*expected;	/* outbound: identity to prove */
 	void			(*ready)(struct sip_conn *, int, const char *,
@@ -278,6 +280,8 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->closed != NULL)
 		c->closed(c, c->ready_arg);
 	free(c->zone);
+	free(c->auth_zone);
+	free(c->auth_id);
 	free(c->expected);
 
 	if (c->prev)
@@ -1078,6 +1082,51 @@ sip_transport_conn(struct sip_transport *t, unsigned long long id)
 	for (c = t->conns; c != NULL; c = c->next)
 		if (c->id == id)
 			return c->state == CONN_OPEN ? c : NULL;
+	return NULL;
+}
+
+void
+sip_conn_set_authenticated(struct sip_conn *c, const char *zone,
+    const char *identity)
+{
+	free(c->auth_zone);
+	free(c->auth_id);
+	c->auth_zone = zone != NULL ? xstrdup(zone) : NULL;
+	c->auth_id = identity != NULL ? xstrdup(identity) : NULL;
+}
+
+const char *
+sip_conn_authenticated(const struct sip_conn *c)
+{
+	return c->auth_id;
+}
+
+static int
+same_ip(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return 0;
+	if (a->sa_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+		    &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
+	if (a->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+	return 0;
+}
+
+struct sip_conn *
+sip_transport_find_flow(struct sip_transport *t, const struct sockaddr *sa,
+    const char *zone, const char *identity)
+{
+	struct sip_conn *c;
+
+	for (c = t->conns; c != NULL; c = c->next)
+		if (!c->outbound && c->state == CONN_OPEN &&
+		    c->auth_zone != NULL && strcmp(c->auth_zone, zone) == 0 &&
+		    c->auth_id != NULL && strcmp(c->auth_id, identity) == 0 &&
+		    same_ip((struct sockaddr *)&c->origin.peer, sa))
+			return c;
 	return NULL;
 }
 

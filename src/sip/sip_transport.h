@@ -137,6 +137,21 @@ unsigned long long	 sip_conn_id(const struct sip_conn *c);
 int			 sip_conn_transport(const struct sip_conn *c);
 /* 1 when messages can be sent on c now (open, not gated, not closing). */
 int			 sip_conn_usable(const struct sip_conn *c);
+/*
+ * The gate verified the certificate of inbound connection c as identity
+ * (a zone's expected name) for zone; NULL, NULL forgets it.  Only such a
+ * connection is used in the backward direction (RFC 5923 style).
+ */
+void			 sip_conn_set_authenticated(struct sip_conn *c,
+			    const char *zone, const char *identity);
+const char		*sip_conn_authenticated(const struct sip_conn *c);
+/*
+ * A usable inbound connection from sa's IP address authenticated for zone
+ * as identity, or NULL.
+ */
+struct sip_conn		*sip_transport_find_flow(struct sip_transport *t,
+			    const struct sockaddr *sa, const char *zone,
+			    const char *identity);
 /* The usable connection with this id, or NULL. */
 struct sip_conn		*sip_transport_conn(struct sip_transport *t,
 			    unsigned long long id);
