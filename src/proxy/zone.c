@@ -552,6 +552,12 @@ zones_peer_of(struct zones *zs, const struct sockaddr *sa)
 	return p != NULL ? p->name : NULL;
 }
 
+struct evdns_base *
+zones_dns(struct zones *zs)
+{
+	return zs->dns;
+}
+
 void
 zones_set_retry(struct zones *zs, int secs)
 {
