@@ -16,7 +16,7 @@ esac
 BUILD_DEPS="build-essential autoconf automake pkg-config libssl-dev openssl
 libosip2-dev libevent-dev libcurl4-openssl-dev zlib1g-dev libminizip-dev
 libconfig-dev libcmocka-dev ca-certificates"
-TEST_DEPS="sip-tester stunnel4 python3 valgrind"
+TEST_DEPS="sip-tester stunnel4 python3 valgrind kamailio kamailio-tls-modules"
 
 missing=""
 for p in $BUILD_DEPS $([ "$mode" = test ] && echo "$TEST_DEPS"); do
@@ -29,6 +29,18 @@ if [ -n "$missing" ]; then
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	# The tests start their own Kamailio on loopback.  Debian's package
+	# enables kamailio.service and, under systemd, starts it with the stock
+	# configuration on port 5060 of every address (without systemd its init
+	# script does nothing until RUN_KAMAILIO=yes).  Stop and disable the
+	# service this run installed, so that port 5060 stays free.
+	case " $missing " in
+	*" kamailio "*)
+		if [ -d /run/systemd/system ]; then
+			systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+		fi
+		;;
+	esac
 fi
 
 [ -x configure ] || autoreconf -fi

@@ -558,6 +558,13 @@ free_zone(struct conf_zone *z)
 	free(z->name);
 	free(z->peer_name);
 	free_strlist(&z->peers);
+	free(z->username);
+	free(z->password_file.path);
+	if (z->password != NULL) {
+		explicit_bzero(z->password, strlen(z->password));
+		free(z->password);
+	}
+	free(z->address);
 }
 
 /*
@@ -571,6 +578,216 @@ remember_bad_zone(struct loader *ld, char *name)
 
 	sl->v = xreallocarray(sl->v, sl->n + 1, sizeof *sl->v);
 	sl->v[sl->n++] = name;
+}
+
+/*
+ * A secret file (a password, digest hashes) must not be readable by group
+ * or others: 0 when it is private, -1 with a sentence in why.
+ */
+static int
+check_private(const char *path, char *why, size_t whysz)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1) {
+		snprintf(why, whysz, "cannot read %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(why, whysz, "%s is readable by group or others "
+		    "(mode %04o): chmod 600 %s", path,
+		    (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The settings of a traversal zone, and the client's password file. */
+static void
+check_traversal_zone(struct loader *ld, struct conf_zone *z,
+    config_setting_t *root)
+{
+	const char *file = z->loc.file;
+	const char *kind = conf_zone_type_name(z->type);
+	char why[512], buf[1024];
+	unsigned char b[16];
+	size_t n;
+	FILE *fp;
+
+	if (z->transport != TP_TLS)
+		diag_add(ld->dl, DIAG_ERROR, file, 1, "zone '%s': a %s zone "
+		    "runs over TLS: transport must be \"tls\"", z->name, kind);
+	if (z->username == NULL)
+		diag_add(ld->dl, DIAG_ERROR, file, 1, "zone '%s': a %s zone "
+		    "needs username (the SIP digest user %s)", z->name, kind,
+		    z->type == ZONE_TRAVERSAL_CLIENT ? "it authenticates as" :
+		    "its client must authenticate as");
+	if (z->type == ZONE_TRAVERSAL_SERVER) {
+		if (config_setting_get_member(root, "port") == NULL)
+			diag_add(ld->dl, DIAG_ERROR, file, 1, "zone '%s': a "
+			    "traversal-server zone needs the port its "
+			    "clients connect to (port = 7001;), apart from "
+			    "the listeners", z->name);
+		if (z->tls_verify && z->peer_name == NULL)
+			diag_add(ld->dl, DIAG_ERROR, file, 1, "zone '%s': a "
+			    "traversal-server zone needs peer_name, the name "
+			    "its clients' certificates must show (TLS verify "
+			    "subject name)", z->name);
+		if (z->peers.n > 0)
+			diag_add(ld->dl, DIAG_ERROR, file, 1, "zone '%s': a "
+			    "traversal-server zone has no peers: its client "
+			    "connects in", z->name);
+		if (z->address != NULL && inet_pton(AF_INET, z->address, b) != 1 &&
+		    inet_pton(AF_INET6, z->address, b) != 1)
+			diag_add(ld->dl, DIAG_ERROR, file, 1, "zone '%s': address "
+			    "'%s' is not an IPv4 or IPv6 address", z->name,
+			    z->address);
+		return;
+	}
+	if (z->password_file.path == NULL) {
+		diag_add(ld->dl, DIAG_ERROR, file, 1, "zone '%s': a "
+		    "traversal-client zone needs password_file (a file, mode "
+		    "0600, holding the digest password)", z->name);
+		return;
+	}
+	if (check_private(z->password_file.path, why, sizeof why) == -1) {
+		diag_add(ld->dl, DIAG_ERROR, file, z->password_file.loc.line,
+		    "zone '%s': password_file: %s", z->name, why);
+		return;
+	}
+	if ((fp = fopen(z->password_file.path, "r")) == NULL ||
+	    fgets(buf, sizeof buf, fp) == NULL) {
+		diag_add(ld->dl, DIAG_ERROR, file, z->password_file.loc.line,
+		    "zone '%s': password_file: cannot read a password from %s",
+		    z->name, z->password_file.path);
+		if (fp != NULL)
+			fclose(fp);
+		return;
+	}
+	fclose(fp);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	if (n == 0)
+		diag_add(ld->dl, DIAG_ERROR, file, z->password_file.loc.line,
+		    "zone '%s': password_file: the first line of %s is empty",
+		    z->name, z->password_file.path);
+	else
+		z->password = xstrdup(buf);
+	explicit_bzero(buf, sizeof buf);
+}
+
+/*
+ * auth.credentials_file: "USER REALM ALGORITHM HA1" lines (ALGORITHM MD5
+ * or SHA-256), '#' comments; read when a traversal-server zone needs it.
+ */
+static void
+load_credentials(struct loader *ld)
+{
+	struct conf *c = ld->c;
+	const struct conf_path *cp = &c->auth_credentials;
+	char why[512], line[1024], user[256], realm[256], algo[32], ha1[128];
+	int lineno = 0, need = 0;
+	size_t i, hl;
+	FILE *fp;
+
+	for (i = 0; i < c->nzones; i++)
+		if (c->zones[i].type == ZONE_TRAVERSAL_SERVER)
+			need = 1;
+	if (!need)
+		return;
+	if (check_private(cp->path, why, sizeof why) == -1) {
+		diag_add(ld->dl, DIAG_ERROR, cp->loc.file, cp->loc.line,
+		    "auth.credentials_file (needed by traversal-server zones): "
+		    "%s; add one with sipedge-cert credential add", why);
+		return;
+	}
+	if ((fp = fopen(cp->path, "r")) == NULL) {
+		diag_add(ld->dl, DIAG_ERROR, cp->loc.file, cp->loc.line,
+		    "auth.credentials_file: cannot read %s: %s", cp->path,
+		    strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof line, fp) != NULL) {
+		struct conf_cred *cr;
+
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[strspn(line, " \t")] == '\0' ||
+		    line[strspn(line, " \t")] == '#')
+			continue;
+		if (sscanf(line, "%255s %255s %31s %127s", user, realm, algo,
+		    ha1) != 4 || (strcmp(algo, "MD5") != 0 &&
+		    strcmp(algo, "SHA-256") != 0) ||
+		    (hl = strlen(ha1)) != (strcmp(algo, "MD5") == 0 ? 32 : 64) ||
+		    strspn(ha1, "0123456789abcdef") != hl) {
+			diag_add(ld->dl, DIAG_ERROR, intern_file(c, cp->path),
+			    lineno, "not a credential: want USER REALM MD5|SHA-256 "
+			    "HA1 (lower-case hex), as sipedge-cert credential "
+			    "add writes");
+			continue;
+		}
+		c->creds = xreallocarray(c->creds, c->ncreds + 1,
+		    sizeof *c->creds);
+		cr = &c->creds[c->ncreds++];
+		cr->user = xstrdup(user);
+		cr->realm = xstrdup(realm);
+		cr->sha256 = strcmp(algo, "SHA-256") == 0;
+		cr->ha1 = xstrdup(ha1);
+	}
+	fclose(fp);
+	explicit_bzero(line, sizeof line);
+	explicit_bzero(ha1, sizeof ha1);
+}
+
+/*
+ * Each traversal-server zone listens on its own TLS port: a listener
+ * entry for it, so that reloads open and close it like the others.
+ */
+static void
+traversal_listeners(struct loader *ld)
+{
+	struct conf *c = ld->c;
+	struct conf_listen *l;
+	const char *addr;
+	size_t i, j;
+
+	for (i = 0; i < c->nzones; i++) {
+		const struct conf_zone *z = &c->zones[i];
+
+		if (z->type != ZONE_TRAVERSAL_SERVER)
+			continue;
+		addr = z->address;
+		for (j = 0; addr == NULL && j < c->nlisten; j++)
+			if (c->listen[j].transport == TP_TLS &&
+			    c->listen[j].zone == NULL)
+				addr = c->listen[j].address;
+		if (addr == NULL) {
+			diag_add(ld->dl, DIAG_ERROR, z->loc.file, 1, "zone '%s': "
+			    "set address (no TLS listener to take it from)",
+			    z->name);
+			continue;
+		}
+		for (j = 0; j < c->nlisten; j++)
+			if (c->listen[j].port == z->port &&
+			    c->listen[j].transport != TP_UDP &&
+			    c->listen[j].address != NULL &&
+			    strcmp(c->listen[j].address, addr) == 0)
+				diag_add(ld->dl, DIAG_ERROR, z->loc.file, 1,
+				    "zone '%s': port %d on %s is already a "
+				    "listener (%s)", z->name, z->port, addr,
+				    c->listen[j].zone != NULL ?
+				    c->listen[j].zone : "listen");
+		c->listen = xreallocarray(c->listen, c->nlisten + 1,
+		    sizeof *c->listen);
+		l = &c->listen[c->nlisten++];
+		memset(l, 0, sizeof *l);
+		l->transport = TP_TLS;
+		l->address = xstrdup(addr);
+		l->port = z->port;
+		l->zone = xstrdup(z->name);
+		l->loc = z->loc;
+	}
 }
 
 /* Load one zone file into a new entry of c->zones. */
@@ -598,6 +815,8 @@ load_zone(struct loader *ld, const char *path, const char *base)
 	apply_group(ld, conf_zone_opts, "", "", &z, root);
 	if (z.name == NULL)
 		z.name = xstrndup(base, strlen(base) - strlen(".conf"));
+	if (z.type == ZONE_TRAVERSAL_SERVER || z.type == ZONE_TRAVERSAL_CLIENT)
+		check_traversal_zone(ld, &z, root);
 	if (z.port == 0)
 		z.port = conf_default_port(z.transport);
 	if ((z.type == ZONE_NEIGHBOR || z.type == ZONE_TRAVERSAL_CLIENT) &&
@@ -1154,6 +1373,10 @@ conf_load(const char *path, struct diaglist *dl)
 	/* Rules name zones: check them once the zone files are loaded. */
 	load_zones(&ld);
 	check_rule_zones(&ld);
+	if (c->auth_realm == NULL)
+		c->auth_realm = xstrdup(c->fqdn);
+	load_credentials(&ld);
+	traversal_listeners(&ld);
 	config_destroy(&cfg);
 	free(ld.rule_set);
 	free_strlist(&ld.bad_zones);
@@ -1193,8 +1416,19 @@ conf_free(struct conf *c)
 	free(c->tls_certificate.path);
 	free(c->tls_private_key.path);
 	free(c->tls_trust.path);
-	for (i = 0; i < c->nlisten; i++)
+	for (i = 0; i < c->nlisten; i++) {
 		free(c->listen[i].address);
+		free(c->listen[i].zone);
+	}
+	for (i = 0; i < c->ncreds; i++) {
+		free(c->creds[i].user);
+		free(c->creds[i].realm);
+		explicit_bzero(c->creds[i].ha1, strlen(c->creds[i].ha1));
+		free(c->creds[i].ha1);
+	}
+	free(c->creds);
+	free(c->auth_credentials.path);
+	free(c->auth_realm);
 	free(c->listen);
 	for (i = 0; i < c->nzones; i++)
 		free_zone(&c->zones[i]);

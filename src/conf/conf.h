@@ -53,7 +53,16 @@ struct conf_listen {
 	int		 transport;	/* enum transport */
 	char		*address;	/* IPv4 or IPv6 literal */
 	int		 port;		/* 0 in the file: transport default */
+	char		*zone;		/* a traversal-server zone's own, or NULL */
 	struct conf_loc	 loc;		/* the list entry */
+};
+
+/* A line of the credentials file: an HA1 hash, never a password. */
+struct conf_cred {
+	char		*user;
+	char		*realm;
+	int		 sha256;	/* 1: SHA-256, 0: MD5 */
+	char		*ha1;		/* lower-case hex */
 };
 
 /* The zone name of traffic that comes from no zone's peer. */
@@ -109,6 +118,15 @@ struct conf_zone {
 	int			 fb_unknown;	/* -1 global, 0 not revoked, 1 */
 	int			 fb_unreachable;
 	int			 fb_nosource;
+	/* traversal zones */
+	char			*username;	/* digest user (client: ours;
+						   server: whom it accepts) */
+	struct conf_path	 password_file;	/* client: holds the password */
+	char			*password;	/* client: read from it */
+	char			*address;	/* server: listen address */
+	int			 keepalive_interval;	/* client: s */
+	int			 pong_timeout;		/* client: s */
+	int			 retry_max;		/* client: backoff cap, s */
 	struct conf_loc		 loc;		/* the zone file */
 };
 
@@ -171,6 +189,12 @@ struct conf {
 	char			*rev_update_time;	/* "HH:MM" UTC */
 	int			 rev_update_minute;	/* of the day, UTC */
 	struct conf_path	 rev_https_ca_file;
+
+	/* auth: SIP digest for traversal clients (RFC 7616) */
+	struct conf_path	 auth_credentials;
+	char			*auth_realm;	/* default: node.fqdn */
+	struct conf_cred	*creds;
+	size_t			 ncreds;
 
 	/* default_zone: traffic from no zone's peer */
 	int			 def_accept;	/* 0: refused */

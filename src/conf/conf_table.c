@@ -68,7 +68,8 @@ static const struct conf_enum rule_on_matches[] = {
 #define Z(f)	offsetof(struct conf_zone, f)
 
 const char *const conf_main_groups[] = {
-	"node", "daemon", "log", "sip", "tls", "revocation", "default_zone", NULL
+	"node", "daemon", "log", "sip", "tls", "revocation", "default_zone",
+	"auth", NULL
 };
 
 const struct conf_opt conf_main_opts[] = {
@@ -96,6 +97,9 @@ const struct conf_opt conf_main_opts[] = {
 	    M(max_message_size), "65535", 0 },
 	{ "sip", "read_timeout", OT_INT, 1, 300, NULL, M(read_timeout), "10", 0 },
 	{ "sip", "idle_timeout", OT_INT, 10, 86400, NULL, M(idle_timeout), "3600", 0 },
+	{ "auth", "credentials_file", OT_PATH, 0, 0, NULL,
+	    M(auth_credentials), "credentials", 0 },
+	{ "auth", "realm", OT_STRING, 0, 0, NULL, M(auth_realm), NULL, 0 },
 	{ "default_zone", "accept", OT_BOOL, 0, 1, NULL, M(def_accept), "true",
 	    0 },
 	{ "default_zone", "tls_verify", OT_BOOL, 0, 1, NULL, M(def_tls_verify),
@@ -194,6 +198,13 @@ const struct conf_opt conf_zone_opts[] = {
 	{ "", "min_rsa_bits", OT_INT, 1024, 16384, NULL, Z(min_rsa_bits),
 	    "2048", 0 },
 	{ "", "revocation", OT_BOOL, 0, 1, NULL, Z(revocation), "true", 0 },
+	{ "", "username", OT_STRING, 0, 0, NULL, Z(username), NULL, 0 },
+	{ "", "password_file", OT_PATH, 0, 0, NULL, Z(password_file), NULL, 0 },
+	{ "", "address", OT_STRING, 0, 0, NULL, Z(address), NULL, 0 },
+	{ "", "keepalive_interval", OT_INT, 1, 3600, NULL,
+	    Z(keepalive_interval), "30", 0 },
+	{ "", "pong_timeout", OT_INT, 1, 600, NULL, Z(pong_timeout), "10", 0 },
+	{ "", "retry_max", OT_INT, 1, 3600, NULL, Z(retry_max), "60", 0 },
 	{ "", "fallback_unknown", OT_ENUM, 0, 0, zone_fallbacks,
 	    Z(fb_unknown), "default", 0 },
 	{ "", "fallback_unreachable", OT_ENUM, 0, 0, zone_fallbacks,

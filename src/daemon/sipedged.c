@@ -23,6 +23,7 @@
 #include "daemon/snapshot.h"
 #include "proxy/gate.h"
 #include "proxy/proxy.h"
+#include "proxy/trav.h"
 #include "proxy/zone.h"
 #include "rev/rev_dp.h"
 #include "sip/sip_transport.h"
@@ -50,6 +51,7 @@ static struct {
 	struct proxy		*proxy;
 	struct gate		*gate;
 	struct zones		*zones;
+	struct trav		*trav;
 	struct rev_dp		*dp;
 	struct event		*alarm_timer;	/* hourly certificate alarms */
 	struct slot		*slots;
@@ -232,6 +234,10 @@ reconcile_listeners(const struct conf *c, char **cause)
 	free_slots(d.slots, d.nslots);
 	d.slots = nv;
 	d.nslots = c->nlisten;
+	/* A traversal-server zone's own port says whose clients come in. */
+	for (i = 0; i < c->nlisten; i++)
+		if (nv[i].l != NULL)
+			sip_listener_set_zone(nv[i].l, c->listen[i].zone);
 	return 0;
 }
 
@@ -390,6 +396,8 @@ install(struct snapshot *s)
 	gate_apply(d.gate, s->conf, s->tls);
 	if (d.zones != NULL)
 		zones_apply(d.zones, s->conf);
+	if (d.trav != NULL)
+		trav_apply(d.trav, s->conf);
 	if (d.dp != NULL) {
 		STACK_OF(X509) *trusted = gate_trusted(d.gate);
 		char *cache = xasprintf("%s/crl-cache", s->conf->state_dir.path);
@@ -605,6 +613,29 @@ zone_line(const struct zone_peer_info *i, void *arg)
 	    str_time_iso(i->since, t, sizeof t), *i->reason ? ": " : "", i->reason);
 }
 
+/* One line per traversal zone. */
+static void
+trav_line(const struct trav_info *i, void *arg)
+{
+	struct ctl_reply *r = arg;
+	char t[32];
+	int server = strcmp(i->type, "traversal-server") == 0;
+
+	if (*i->tls_version != '\0')
+		ctl_reply_add(r, "%s %s tls %s %s since %s: %s %s, %s %lu",
+		    i->zone, i->type, *i->peer ? i->peer : "-", i->state,
+		    str_time_iso(i->since, t, sizeof t), i->tls_version,
+		    i->cipher, server ? "flows" : "reconnects", i->reconnects);
+	else
+		ctl_reply_add(r, "%s %s tls %s %s since %s%s%s%s, %s %lu",
+		    i->zone, i->type, *i->peer ? i->peer : "-", i->state,
+		    str_time_iso(i->since, t, sizeof t),
+		    server && *i->last_failure == '\0' ?
+		    ": no traversal client connected" : "",
+		    *i->last_failure ? ": " : "", i->last_failure,
+		    server ? "flows" : "reconnects", i->reconnects);
+}
+
 /* zones: every neighbor zone's peers, their state and why. */
 static int
 ctl_zones(const char *args, struct ctl_reply *r, void *arg)
@@ -613,6 +644,8 @@ ctl_zones(const char *args, struct ctl_reply *r, void *arg)
 	(void)arg;
 	if (d.zones != NULL)
 		zones_walk(d.zones, zone_line, r);
+	if (d.trav != NULL)
+		trav_walk(d.trav, trav_line, r);
 	return 0;
 }
 
@@ -800,7 +833,12 @@ stop(const char *sig)
 	/* No more commands: a reload now would reopen what is closing. */
 	ctl_server_free(d.ctl);
 	d.ctl = NULL;
-	/* Zone connections close with the rest, without reconnecting. */
+	/* Zone connections close with the rest, without reconnecting; the
+	 * proxy forwards nothing more. */
+	proxy_attach(d.proxy, d.transport, NULL, NULL);
+	gate_on_refused(d.gate, NULL, NULL);
+	trav_free(d.trav);
+	d.trav = NULL;
 	zones_free(d.zones);
 	d.zones = NULL;
 	rev_dp_free(d.dp);
@@ -1008,7 +1046,10 @@ main(int argc, char **argv)
 	d.transport = sip_transport_new(d.base, proxy_on_message, d.proxy);
 	d.gate = gate_new(d.base, d.transport);
 	d.zones = zones_new(d.base, d.transport);
-	proxy_attach(d.proxy, d.transport, d.zones);
+	d.trav = trav_new(d.base, d.transport, zones_dns(d.zones));
+	proxy_attach(d.proxy, d.transport, d.zones, d.trav);
+	gate_on_refused(d.gate, trav_peer_refused, d.trav);
+	gate_set_zones(d.gate, d.zones);
 	d.dp = rev_dp_new(d.base, gate_fetcher(d.gate), gate_store(d.gate),
 	    dp_updated, NULL);
 	d.alarm_timer = event_new(d.base, -1, EV_PERSIST, alarm_timer_cb, NULL);
@@ -1066,6 +1107,9 @@ main(int argc, char **argv)
 	ctl_server_free(d.ctl);
 	free(d.ctl_path);
 	alarm_reset();
+	proxy_attach(d.proxy, d.transport, NULL, NULL);
+	gate_on_refused(d.gate, NULL, NULL);
+	trav_free(d.trav);
 	zones_free(d.zones);
 	rev_dp_free(d.dp);
 	event_free(d.alarm_timer);

@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "proxy/gate.h"
+#include "proxy/zone.h"
 #include "rev/rev_engine.h"
 #include "rev/rev_fetch.h"
 #include "tls/tls_peer.h"
@@ -66,6 +67,10 @@ struct gate {
 	struct zpol		 def;		/* peers of no zone */
 	struct gconn		*conns;
 	struct gate_stats	 st;
+	struct zones		*zs;		/* resolved peer addresses */
+	void			(*refused_cb)(const char *, const char *,
+				    const char *, void *);
+	void			*refused_arg;
 };
 
 static void start_check(struct gconn *gc, int initial);
@@ -178,6 +183,9 @@ log_verdict(struct gconn *gc, int ok, const char *source, const char *serial,
 		log_kvs(&l, "source", source);
 	log_kvs(&l, "reason", reason);
 	log_end(&l);
+	if (!ok && gc->g->refused_cb != NULL && !sip_conn_outbound(gc->c))
+		gc->g->refused_cb(gc->zone, o->peer_str, reason,
+		    gc->g->refused_arg);
 }
 
 /* Act on a verdict: open the connection or close it. */
@@ -222,6 +230,12 @@ rev_done(const struct rev_verdict *v, void *arg)
 	else
 		gc->g->st.refused++;
 	log_verdict(gc, ok, v->source, v->serial, v->reason);
+	/* A zone peer that proved its identity may carry requests to it. */
+	if (ok && !sip_conn_outbound(gc->c) && gc->expected != NULL &&
+	    strcmp(gc->zone, "default") != 0)
+		sip_conn_set_authenticated(gc->c, gc->zone, gc->expected);
+	else
+		sip_conn_set_authenticated(gc->c, NULL, NULL);
 	decide(gc, ok, v->reason);
 }
 
@@ -280,8 +294,36 @@ start_check(struct gconn *gc, int initial)
 		    sip_conn_zone(gc->c) : "default");
 		gc->expected = sip_conn_expected(gc->c) != NULL ?
 		    xstrdup(sip_conn_expected(gc->c)) : NULL;
+	} else if (sip_listener_zone(o->listener) != NULL) {
+		/* A traversal-server zone's own port: its client, whatever
+		 * its address, must prove the zone's subject name. */
+		z = NULL;
+		for (i = 0; i < g->nzones; i++)
+			if (strcmp(g->zones[i].name,
+			    sip_listener_zone(o->listener)) == 0)
+				z = &g->zones[i];
+		gc->zone = xstrdup(sip_listener_zone(o->listener));
+		gc->expected = z != NULL && z->peer_name != NULL ?
+		    xstrdup(z->peer_name) : NULL;
+		if (z == NULL) {
+			decide(gc, 0, "the zone of this port is gone");
+			gc->in_check = 0;
+			return;
+		}
 	} else {
 		z = classify(g, o->peer_ip, &which);
+		if (z == NULL && g->zs != NULL) {
+			/* An FQDN peer, by the address it resolved to. */
+			const char *zn = zones_classify(g->zs,
+			    (const struct sockaddr *)&o->peer);
+
+			for (i = 0; zn != NULL && i < g->nzones; i++)
+				if (strcmp(g->zones[i].name, zn) == 0) {
+					z = &g->zones[i];
+					which = zones_peer_of(g->zs,
+					    (const struct sockaddr *)&o->peer);
+				}
+		}
 		gc->zone = xstrdup(z != NULL ? z->name : "default");
 		gc->expected = z == NULL ? NULL : xstrdup(z->peer_name != NULL ?
 		    z->peer_name : which);
@@ -493,6 +535,20 @@ gate_free(struct gate *g)
 	X509_STORE_free(g->trust);
 	zones_clear(g);
 	free(g);
+}
+
+void
+gate_set_zones(struct gate *g, struct zones *zs)
+{
+	g->zs = zs;
+}
+
+void
+gate_on_refused(struct gate *g, void (*fn)(const char *zone,
+    const char *peer, const char *reason, void *arg), void *arg)
+{
+	g->refused_cb = fn;
+	g->refused_arg = arg;
 }
 
 struct rev_store *

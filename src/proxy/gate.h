@@ -1,7 +1,8 @@
 /*
  * gate.h: the peer gate (DESIGN.md decision 2).  After each TLS handshake
  * the connection's peer is classified to a zone (by its address among the
- * zones' IP peers; otherwise the default policy), its certificate chain
+ * zones' peers, IP literals or resolved names; otherwise the default
+ * policy), its certificate chain
  * checked synchronously (chain, key usage for its role, key size, RFC 5922
  * name against the zone's expected identity), and then held while the
  * revocation engine asks OCSP responders and CRLs; nothing is read from
@@ -32,6 +33,18 @@ void		 gate_free(struct gate *g);
  */
 void		 gate_apply(struct gate *g, const struct conf *c,
 		    struct tls_identity *id);
+
+/*
+ * Classify peers also by the addresses zones resolved their FQDN peers
+ * to (the gate alone knows only IP-literal peers).
+ */
+struct zones;
+void		 gate_set_zones(struct gate *g, struct zones *zs);
+
+/* Be told of each inbound peer refused (zone, peer ip:port, reason). */
+void		 gate_on_refused(struct gate *g, void (*fn)(const char *zone,
+		    const char *peer, const char *reason, void *arg),
+		    void *arg);
 
 /* CRLs changed (e.g. a distribution point update): check again. */
 void		 gate_revalidate(struct gate *g, const char *why);

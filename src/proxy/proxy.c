@@ -38,6 +38,7 @@
 #include "net/net_addr.h"
 #include "proxy/proxy.h"
 #include "proxy/route.h"
+#include "proxy/trav.h"
 #include "proxy/txn.h"
 #include "sip/sip_msg.h"
 #include "util/log.h"
@@ -87,6 +88,7 @@ struct proxy {
 	struct event_base	*base;
 	struct sip_transport	*t;
 	struct zones		*zs;
+	struct trav		*trav;
 	struct txn_layer	*tl;
 	const struct conf	*conf;
 	char			**names;
@@ -632,6 +634,36 @@ try_next(struct fwd *f)
 					return;
 				continue;
 			}
+			if (r == -1 && f->peer_from == 0 && px->trav != NULL) {
+				const char *tw = NULL;
+
+				r = trav_flow(px->trav, tg->zone, &c, &tw);
+				if (r == 1) {
+					f->peer_from = 1;
+					dest.transport = TP_TLS;
+					memcpy(&dest.addr,
+					    &sip_conn_origin(c)->peer,
+					    sip_conn_origin(c)->peerlen);
+					dest.addrlen =
+					    sip_conn_origin(c)->peerlen;
+					dest.flow = (void *)(uintptr_t)
+					    sip_conn_id(c);
+					if (send_branch(f, tg, &dest, tg->zone,
+					    sip_conn_origin(c)->peer_str,
+					    sip_conn_origin(c)->local_ip) == 0)
+						return;
+					continue;
+				}
+				if (r == 0) {
+					why = xasprintf("traversal zone %s is "
+					    "down: %s", tg->zone, tw);
+					fail_note(f, 503, why);
+					free(why);
+					f->ti++;
+					f->peer_from = 0;
+					continue;
+				}
+			}
 			if (f->peer_from == 0 || f->fail_status == 0) {
 				why = r == -1 ? xasprintf("zone %s has no "
 				    "peers to forward to", tg->zone) :
@@ -701,7 +733,10 @@ looped(const struct proxy *px, const osip_message_t *m, uint64_t hash)
 	snprintf(want, sizeof want, TXN_COOKIE BRANCH_MARK "%016" PRIx64,
 	    hash);
 	for (i = 0; (v = osip_list_get(&m->vias, i)) != NULL; i++) {
-		if (!is_us(px, v->host, NULL))
+		/* Our Vias carry a listener's address and port: two nodes
+		 * on one host are not one node. */
+		if (v->host == NULL || !sip_transport_listens(px->t, v->host,
+		    v->port != NULL ? atoi(v->port) : 5060))
 			continue;
 		b = vparam(v, "branch");
 		if (b != NULL && strncasecmp(b, want, strlen(want)) == 0)
@@ -773,7 +808,9 @@ source_zone(struct proxy *px, const struct sip_origin *o)
 {
 	const char *z = NULL;
 
-	if (o->conn != NULL && sip_conn_outbound(o->conn))
+	if (o->conn != NULL && px->trav != NULL)
+		z = trav_conn_zone(px->trav, o->conn);
+	if (z == NULL && o->conn != NULL && sip_conn_outbound(o->conn))
 		z = sip_conn_zone(o->conn);
 	if (z == NULL)
 		z = zones_classify(px->zs, (const struct sockaddr *)&o->peer);
@@ -824,8 +861,13 @@ dialog_target(struct fwd *f, const struct dialog_hop *dh)
 	t = &f->tg[0];
 	if (dh->flow != 0)
 		t->flow = dh->flow;
+	struct sip_conn *tc;
+	const char *tw;
+
 	if (dh->zone != NULL && strcmp(dh->zone, CONF_DEFAULT_ZONE) != 0 &&
-	    zones_hop(f->px->zs, dh->zone, 0, &h) >= 0)
+	    (zones_hop(f->px->zs, dh->zone, 0, &h) >= 0 ||
+	    (f->px->trav != NULL &&
+	    trav_flow(f->px->trav, dh->zone, &tc, &tw) >= 0)))
 		t->zone = xstrdup(dh->zone);
 	else if (t->flow == 0)
 		t->direct = 1;
@@ -833,10 +875,14 @@ dialog_target(struct fwd *f, const struct dialog_hop *dh)
 		t->flow = 0;	/* a neighbor zone: its own connections */
 }
 
+/* Requests that can make a dialog (RFC 3261, 6665, 3515), out of one. */
 static int
 dialog_creating(const osip_message_t *m)
 {
-	return tag_of(m->to) == NULL && strcmp(m->sip_method, "REGISTER") != 0;
+	return tag_of(m->to) == NULL && (strcmp(m->sip_method, "INVITE") == 0 ||
+	    strcmp(m->sip_method, "SUBSCRIBE") == 0 ||
+	    strcmp(m->sip_method, "REFER") == 0 ||
+	    strcmp(m->sip_method, "NOTIFY") == 0);
 }
 
 /* OPTIONS for this node (the URI names us and nothing routes it on). */
@@ -918,6 +964,7 @@ forward_ack(struct proxy *px, osip_message_t *in, const struct sip_origin *o)
 	osip_message_t *m = NULL;
 	osip_header_t *mf = NULL;
 	char host[NET_ADDRSTRLEN + 2], rnd[25], *via, *text = NULL;
+	const char *tw = NULL;
 	size_t len = 0;
 	int port, sent = -1;
 
@@ -938,6 +985,12 @@ forward_ack(struct proxy *px, osip_message_t *in, const struct sip_origin *o)
 		memcpy(&dest.addr, &h.ss, h.sl);
 		dest.addrlen = h.sl;
 		c = h.conn;
+	} else if (dh.zone != NULL && px->trav != NULL &&
+	    trav_flow(px->trav, dh.zone, &c, &tw) == 1) {
+		dest.transport = TP_TLS;
+		memcpy(&dest.addr, &sip_conn_origin(c)->peer,
+		    sip_conn_origin(c)->peerlen);
+		dest.addrlen = sip_conn_origin(c)->peerlen;
 	} else if (!dh.found) {
 		/* An ACK that did not follow our Record-Route: the first
 		 * target of the search rules, as its INVITE went. */
@@ -1268,10 +1321,12 @@ proxy_free(struct proxy *px)
 }
 
 void
-proxy_attach(struct proxy *px, struct sip_transport *t, struct zones *zs)
+proxy_attach(struct proxy *px, struct sip_transport *t, struct zones *zs,
+    struct trav *tv)
 {
 	px->t = t;
 	px->zs = zs;
+	px->trav = tv;
 }
 
 void
@@ -1337,7 +1392,9 @@ proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 	log_kvs(&l, "call_id", m->call_id->number);
 	log_end(&l);
 
-	if (px->tl == NULL || px->t == NULL)
+	if (px->tl == NULL || px->t == NULL || px->zs == NULL)
+		return;		/* not started, or stopping */
+	if (px->trav != NULL && trav_on_message(px->trav, o, m))
 		return;
 	if (!MSG_IS_REQUEST(m)) {
 		if (txn_recv_response(px->tl, m) == TXN_RECV_STRAY)

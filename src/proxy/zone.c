@@ -483,26 +483,34 @@ zones_hop(struct zones *zs, const char *zone, size_t from, struct zone_hop *h)
 	for (i = from; i < z->npeers; i++) {
 		struct zpeer *p = &z->peers[i];
 
-		if (p->state != ZP_ACTIVE)
-			continue;
-		if (z->transport != TP_UDP &&
-		    (p->conn == NULL || !sip_conn_usable(p->conn)))
+		const char *id = z->peer_name != NULL ? z->peer_name : p->name;
+		struct sip_conn *c = NULL;
+
+		if (p->state == ZP_ACTIVE && (z->transport == TP_UDP ||
+		    (p->conn != NULL && sip_conn_usable(p->conn))))
+			c = p->conn;
+		else if (z->transport == TP_TLS && p->sl > 0 &&
+		    (c = sip_transport_find_flow(zs->t,
+		    (struct sockaddr *)&p->ss, z->name, id)) == NULL)
+			continue;	/* RFC 5923: its own TLS connection */
+		else if (z->transport != TP_TLS || p->sl == 0)
 			continue;
 		memset(h, 0, sizeof *h);
 		h->index = i;
 		h->transport = z->transport;
-		h->conn = z->transport == TP_UDP ? NULL : p->conn;
+		h->conn = z->transport == TP_UDP ? NULL : c;
 		memcpy(&h->ss, &p->ss, p->sl);
 		h->sl = p->sl;
 		h->peer = p->name;
-		h->expected = z->peer_name != NULL ? z->peer_name : p->name;
+		h->expected = id;
 		return 1;
 	}
 	return 0;
 }
 
-const char *
-zones_classify(struct zones *zs, const struct sockaddr *sa)
+/* The peer of a zone with sa's IP address, or NULL. */
+static const struct zpeer *
+peer_by_ip(struct zones *zs, const struct sockaddr *sa)
 {
 	size_t i, k;
 
@@ -517,15 +525,37 @@ zones_classify(struct zones *zs, const struct sockaddr *sa)
 			if (sa->sa_family == AF_INET &&
 			    memcmp(&((struct sockaddr_in *)&p->ss)->sin_addr,
 			    &((const struct sockaddr_in *)sa)->sin_addr, 4) == 0)
-				return z->name;
+				return p;
 			if (sa->sa_family == AF_INET6 &&
 			    memcmp(&((struct sockaddr_in6 *)&p->ss)->sin6_addr,
 			    &((const struct sockaddr_in6 *)sa)->sin6_addr,
 			    16) == 0)
-				return z->name;
+				return p;
 		}
 	}
 	return NULL;
+}
+
+const char *
+zones_classify(struct zones *zs, const struct sockaddr *sa)
+{
+	const struct zpeer *p = peer_by_ip(zs, sa);
+
+	return p != NULL ? p->z->name : NULL;
+}
+
+const char *
+zones_peer_of(struct zones *zs, const struct sockaddr *sa)
+{
+	const struct zpeer *p = peer_by_ip(zs, sa);
+
+	return p != NULL ? p->name : NULL;
+}
+
+struct evdns_base *
+zones_dns(struct zones *zs)
+{
+	return zs->dns;
 }
 
 void

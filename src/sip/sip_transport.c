@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,6 +53,7 @@ struct sip_listener {
 	int			 fd;		/* UDP socket */
 	struct evconnlistener	*lev;		/* TCP/TLS acceptor */
 	struct event		*ev;		/* UDP read event */
+	char			*zone;		/* traversal-server zone, or NULL */
 	struct sip_listener	*next;
 };
 
@@ -68,6 +70,9 @@ struct sip_conn {
 	struct sip_origin	 origin;
 	int			 outbound;
 	unsigned long long	 id;		/* unique in the process, never 0 */
+	struct timeval		 crlf_at;	/* outbound: last bare CRLF (pong) */
+	char			*auth_zone;	/* inbound: the gate verified */
+	char			*auth_id;	/* ... this identity for it */
 	char			*zone;		/* outbound: the flow's zone */
 	char			*expected;	/* outbound: identity to prove */
 	void			(*ready)(struct sip_conn *, int, const char *,
@@ -278,6 +283,8 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->closed != NULL)
 		c->closed(c, c->ready_arg);
 	free(c->zone);
+	free(c->auth_zone);
+	free(c->auth_id);
 	free(c->expected);
 
 	if (c->prev)
@@ -593,6 +600,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		r = sip_frame_stream(data, len, p->max_message_size, &f);
 		switch (r) {
 		case FRAME_NEED_MORE:
+			if (c->outbound && f.skip > 0) {
+				/* RFC 5626 pongs from the server we opened
+				 * to: bare CRLFs, noted and dropped. */
+				evutil_gettimeofday(&c->crlf_at, NULL);
+				evbuffer_drain(in, f.skip);
+				continue;
+			}
 			if (f.skip > 0 && f.skip < len)
 				evbuffer_drain(in, f.skip);
 			if (f.skip < len && !evtimer_pending(c->rd_timer, NULL))
@@ -600,6 +614,10 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		case FRAME_KEEPALIVE:
 			evbuffer_drain(in, f.skip);
+			if (c->outbound) {
+				evutil_gettimeofday(&c->crlf_at, NULL);
+				continue;
+			}
 			bufferevent_write(bev, "\r\n", 2);	/* RFC 5626 pong */
 			continue;
 		case FRAME_ERROR:
@@ -1025,6 +1043,7 @@ sip_listener_close(struct sip_listener *l)
 		close(l->fd);
 	}
 	free(l->address);
+	free(l->zone);
 	free(l);
 }
 
@@ -1081,6 +1100,100 @@ sip_transport_conn(struct sip_transport *t, unsigned long long id)
 	return NULL;
 }
 
+void
+sip_conn_watch(struct sip_conn *c, void (*closed)(struct sip_conn *, void *),
+    void *arg)
+{
+	if (c->outbound)
+		return;		/* the opener's callbacks */
+	c->closed = closed;
+	c->ready_arg = arg;
+}
+
+void
+sip_listener_set_zone(struct sip_listener *l, const char *zone)
+{
+	free(l->zone);
+	l->zone = zone != NULL ? xstrdup(zone) : NULL;
+}
+
+const char *
+sip_listener_zone(const struct sip_listener *l)
+{
+	return l != NULL ? l->zone : NULL;
+}
+
+void
+sip_conn_last_crlf(const struct sip_conn *c, struct timeval *tv)
+{
+	*tv = c->crlf_at;
+}
+
+const char *
+sip_conn_auth_zone(const struct sip_conn *c)
+{
+	return c->auth_zone;
+}
+
+int
+sip_conn_tls_info(const struct sip_conn *c, const char **version,
+    const char **cipher)
+{
+	SSL *ssl;
+
+	if (c->transport != TP_TLS || c->bev == NULL ||
+	    (ssl = bufferevent_openssl_get_ssl(c->bev)) == NULL)
+		return -1;
+	*version = SSL_get_version(ssl);
+	*cipher = SSL_get_cipher_name(ssl);
+	return 0;
+}
+
+void
+sip_conn_set_authenticated(struct sip_conn *c, const char *zone,
+    const char *identity)
+{
+	free(c->auth_zone);
+	free(c->auth_id);
+	c->auth_zone = zone != NULL ? xstrdup(zone) : NULL;
+	c->auth_id = identity != NULL ? xstrdup(identity) : NULL;
+}
+
+const char *
+sip_conn_authenticated(const struct sip_conn *c)
+{
+	return c->auth_id;
+}
+
+static int
+same_ip(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return 0;
+	if (a->sa_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+		    &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
+	if (a->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+	return 0;
+}
+
+struct sip_conn *
+sip_transport_find_flow(struct sip_transport *t, const struct sockaddr *sa,
+    const char *zone, const char *identity)
+{
+	struct sip_conn *c;
+
+	for (c = t->conns; c != NULL; c = c->next)
+		if (!c->outbound && c->state == CONN_OPEN &&
+		    c->auth_zone != NULL && strcmp(c->auth_zone, zone) == 0 &&
+		    c->auth_id != NULL && strcmp(c->auth_id, identity) == 0 &&
+		    same_ip((struct sockaddr *)&c->origin.peer, sa))
+			return c;
+	return NULL;
+}
+
 /* The first UDP listener of family af (AF_UNSPEC: any). */
 static struct sip_listener *
 udp_listener(struct sip_transport *t, int af)
@@ -1113,6 +1226,17 @@ sip_transport_send_udp(struct sip_transport *t, const struct sockaddr *sa,
 		    "transport", "udp", "reason", strerror(errno), NULL);
 		return -1;
 	}
+	return 0;
+}
+
+int
+sip_transport_listens(struct sip_transport *t, const char *ip, int port)
+{
+	struct sip_listener *l;
+
+	for (l = t->listeners; l != NULL; l = l->next)
+		if (l->port == port && strcasecmp(l->address, ip) == 0)
+			return 1;
 	return 0;
 }
 

@@ -163,9 +163,12 @@ else
     not_ok "SIGTERM stops it with exit status 0"
 fi
 
-# 17: the example zone files shipped in zones/ are valid as they stand.
+# 17: the example zone files shipped in zones/ are valid as they stand,
+# given the secret files they name (mode 0600).
 f=$(new_case examples)
 cp "$top_srcdir"/zones/*.conf "$T/examples/zones/"
+(umask 077; echo "example password" >"$T/examples/zones/edge.password"
+ echo "inside1 example.test SHA-256 $(printf '%064d' 0)" >"$(dirname "$f")/credentials")
 expect_ok "the shipped example zones pass -t" "$f"
 
 # 18: an empty listen list.

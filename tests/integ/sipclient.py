@@ -19,6 +19,11 @@ connected UDP socket), then runs the steps in order on that one connection:
                    closed by the server (e.g. expect:513/closed)
   closed[:SECS]    wait up to SECS (default --timeout) for the server to close
                    the connection; responses read meanwhile are printed
+  request:METHOD   read one message within --timeout: it must be a request
+                   with METHOD (a proxy sending down our connection); print
+                   REQ and its --show headers
+  reply:CODE       answer the last request received with CODE (its Via,
+                   From, To with a tag, Call-ID and CSeq)
   sleep:SECS       sleep
   waitfile:PATH[:SECS]  wait (default 30 s) until PATH exists
 
@@ -30,6 +35,7 @@ Output on stdout, one line per event, flushed at once:
   CONNECTED <transport> <host>:<port>
   SENT <n>                    bytes sent
   RECV <status line>          one response (stream: framed by Content-Length)
+  REQ <request line>          one request (request: step)
   HDR <header line>           after RECV, each of its header lines named by a
                               --show option (name compared without case)
   CLOSED <seconds>            server closed; seconds since the last send
@@ -238,6 +244,41 @@ def step_expect(conn, arg):
         raise StepFailed("expected %s, got: %s" % (arg, first))
 
 
+def step_request(conn, arg):
+    """request:METHOD -- read one message; it must be a METHOD request."""
+    msg = conn.read_message(conn.args.timeout)
+    if msg is None:
+        if not conn.closed:
+            out("TIMEOUT %.2f" % conn.elapsed())
+        raise StepFailed("expected a %s request, nothing received" % arg)
+    first = msg.split(b"\r\n", 1)[0].decode("utf-8", "replace")
+    out("REQ %s" % first)
+    wanted = [name.lower() for name in conn.args.show]
+    for line in msg.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+        name = line.split(b":", 1)[0].strip().decode("utf-8", "replace").lower()
+        if name in wanted:
+            out("HDR %s" % line.decode("utf-8", "replace"))
+    if first.split(" ", 1)[0] != arg:
+        raise StepFailed("expected a %s request, got: %s" % (arg, first))
+    conn.last_request = msg
+
+
+def step_reply(conn, arg):
+    """reply:CODE -- answer the last request received."""
+    req = getattr(conn, "last_request", None)
+    if req is None:
+        raise StepFailed("reply: no request received yet")
+    keep = []
+    for line in req.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+        name = line.split(b":", 1)[0].strip().lower()
+        if name in (b"via", b"v", b"from", b"f", b"call-id", b"i", b"cseq"):
+            keep.append(line)
+        elif name in (b"to", b"t"):
+            keep.append(line if b";tag=" in line else line + b";tag=sc" + uuid.uuid4().hex[:8].encode())
+    resp = b"SIP/2.0 %s Reply\r\n" % arg.encode() + b"\r\n".join(keep) + b"\r\nContent-Length: 0\r\n\r\n"
+    conn.send(resp)
+
+
 def step_closed(conn, arg):
     """closed[:SECS] -- wait for the server to close the connection."""
     if conn.transport == "udp":
@@ -284,6 +325,10 @@ def run_step(conn, step):
         step_expect(conn, arg)
     elif name == "closed":
         step_closed(conn, arg)
+    elif name == "request":
+        step_request(conn, arg)
+    elif name == "reply":
+        step_reply(conn, arg)
     elif name == "sleep":
         time.sleep(float(arg))
     elif name == "waitfile":
@@ -310,7 +355,8 @@ def main():
     p.add_argument("steps", nargs="*", metavar="STEP")
     args = p.parse_args()
     for step in args.steps:
-        if step.partition(":")[0] not in ("send", "sendraw", "expect", "closed", "sleep", "waitfile"):
+        if step.partition(":")[0] not in ("send", "sendraw", "expect", "closed", "request", "reply",
+                                        "sleep", "waitfile"):
             p.error("unknown step: %s" % step)
     if args.transport == "tls" and not args.cafile:
         p.error("--cafile is required with --transport tls")

@@ -296,7 +296,13 @@ test_zones(void **state)
 	mkdir(zd, 0755);
 	free(put("zones/b-partner.conf", "type = \"neighbor\";\npeers = [ \"192.0.2.1\", "
 	    "\"sip.example.com\" ];\n"));
-	free(put("zones/a-edge.conf", "name = \"edge\";\ntype = \"traversal-server\";\n"));
+	free(put("zones/a-edge.conf", "name = \"edge\";\ntype = \"traversal-server\";\n"
+	    "port = 7001;\npeer_name = \"inside.example.com\";\n"
+	    "username = \"inside\";\n"));
+	p = put("credentials", "# user realm algorithm ha1\ninside r MD5 "
+	    "0123456789abcdef0123456789abcdef\n");
+	chmod(p, 0600);
+	free(p);
 	free(put("zones/README.txt", "not a zone\n"));
 	d = load(LISTEN, &c);
 	assert_non_null(c);
