@@ -5,17 +5,18 @@
 #   SIPp UAC -TCP-> stunnel (127.0.0.3, client cert) -TLS-> sipedged
 #   sipedged -TLS (mutual)-> stunnel (127.0.0.x) -TCP-> SIPp UAS
 #
-# OPTIONS; 10 INVITE/200/ACK/BYE calls with zero failed; the callee hanging
-# up (its BYE back down the caller's TLS connection, and to a UDP caller); CANCEL; 486 passed
-# back; a UAS that rings and never answers (timer C: 408, the UAS gets a
-# CANCEL) and one that does not even ring (timer B, 64*T1: 408, no CANCEL);
+# OPTIONS; 10 INVITE/200/ACK/BYE calls with zero failed, an unknown header
+# and the SDP body passed unchanged; the callee hanging up (its BYE down the
+# caller's TLS connection, and to a UDP caller); 486 passed back; CANCEL; a
+# UAS that rings and never answers (timer C: 408, the UAS gets a CANCEL)
+# and one that does not even ring (timer B, 64*T1: 408, no CANCEL);
 # failover to the second peer when the first is down, and when the first
 # answers 503; a zone with no peer up (503); a loop through sipedged itself
 # (482); a spiral through it, the URI rewritten at each pass, until
-# Max-Forwards runs out (483); Max-Forwards 0 (483); no route (404); a malformed
-# request (400) and then a call on the same TLS connection; TCP-to-TLS and
-# UDP-to-TLS calls.  The search rules pick the zone by the request-URI's
-# domain; each UAS is on its own address, in its own zone.
+# Max-Forwards runs out (483); Max-Forwards 0 (483); no route (404); a
+# malformed request (400) and then a call on the same TLS connection;
+# TCP-to-TLS and UDP-to-TLS calls.  The search rules pick the zone by the
+# request-URI's domain; each UAS is on its own address, in its own zone.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=pkilib.sh
@@ -105,11 +106,12 @@ zone_state() {
 }
 # all_zones_up: every UAS zone has its peer active.
 all_zones_up() {
-    zone_state uas 127.0.0.2 "$PEER" active && zone_state busy 127.0.0.5 "$PEER" active &&
-        zone_state callee 127.0.0.11 "$PEER" active && zone_state noanswer 127.0.0.6 "$PEER" active && zone_state silent 127.0.0.7 "$PEER" active &&
-        zone_state options 127.0.0.8 "$PEER" active && zone_state fo 127.0.0.2 "$PEER" active &&
-        zone_state fo503 127.0.0.9 "$PEER" active && zone_state fo503 127.0.0.10 "$PEER" active &&
-        zone_state self 127.0.0.1 "$TLS_PORT" active
+    local z
+    for z in uas:127.0.0.2 callee:127.0.0.11 busy:127.0.0.5 noanswer:127.0.0.6 \
+        silent:127.0.0.7 options:127.0.0.8 fo:127.0.0.2 fo503:127.0.0.9 fo503:127.0.0.10; do
+        zone_state "${z%%:*}" "${z#*:}" "$PEER" active || return 1
+    done
+    zone_state self 127.0.0.1 "$TLS_PORT" active
 }
 if _poll 15 all_zones_up; then
     ok "every zone's peer is active (mutual TLS with each UAS front)"
@@ -132,6 +134,7 @@ check "OPTIONS through sipedged: 200 from the UAS" sipp_passed options 1
 tls_call c10 10 uac.xml uas.test
 check "10 INVITE/200/ACK/BYE calls over TLS on both legs, 0 failed" sipp_passed c10 10
 check "... the UAS counted 10 (ACK and BYE came through the Record-Route)" sipp_wait_calls main 10 5
+
 # invite_part FILE CALLID: the X-Sipedge-Test header (name in lower case:
 # header names are case-insensitive, RFC 3261 s.7.3.1) and the body of the
 # INVITE of call CALLID in SIPp's message trace FILE.
@@ -194,13 +197,11 @@ took() {
     fi
 }
 
-log_mark
 timed ring 1 "$(sipp_expect_scenario 408)" noanswer.test
 check "a UAS that rings and never answers: 408 when timer C (5 s) fires" sipp_passed ring 1
 check "... after 5 s" took 4800 7500
 check "... sipedged cancelled the INVITE at the UAS" sipp_wait_calls noanswer 2 5
 
-log_mark
 timed silent 1 "$(sipp_expect_scenario 408)" silent.test
 check "a UAS that does not even ring: 408 when timer B (64*T1 = 3.2 s) fires" sipp_passed silent 1
 check "... after 3.2 s" took 3000 4700
