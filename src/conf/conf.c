@@ -696,6 +696,15 @@ load_credentials(struct loader *ld)
 			need = 1;
 	if (!need)
 		return;
+	if (access(cp->path, F_OK) == -1 && errno == ENOENT) {
+		/* Not an error: the first credential is added after the zone
+		 * (sipedge-cert reads this configuration to know where). */
+		diag_add(ld->dl, DIAG_WARN, cp->loc.file, cp->loc.line,
+		    "auth.credentials_file %s does not exist: traversal "
+		    "clients cannot authenticate until a credential is added "
+		    "(sipedge-cert credential add USER)", cp->path);
+		return;
+	}
 	if (check_private(cp->path, why, sizeof why) == -1) {
 		diag_add(ld->dl, DIAG_ERROR, cp->loc.file, cp->loc.line,
 		    "auth.credentials_file (needed by traversal-server zones): "

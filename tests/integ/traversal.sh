@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 26
+plan 28
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -40,14 +40,17 @@ printf '%s\n' "auth: { realm = \"$REALM\"; };" 'search_rules = (' \
     '  { priority = 10; match = "suffix"; pattern = "@inside.example"; target_zone = "inside"; },' \
     '  { priority = 20; match = "suffix"; pattern = "@pstn.example"; source_zone = "inside"; target_zone = "pstn"; }' \
     ');' >>"$CONF"
-ha1() { printf '%s' "inside1:$REALM:$1" | "$2" | cut -d' ' -f1; }
-(umask 077
- printf 'inside1 %s MD5 %s\ninside1 %s SHA-256 %s\n' "$REALM" "$(ha1 'good secret' md5sum)" \
-     "$REALM" "$(ha1 'good secret' sha256sum)" >"$T/credentials")
 printf '%s\n' 'type = "traversal-server";' "port = $TRAV_PORT;" \
     'peer_name = "inside1.example.com";' 'username = "inside1";' >"$T/zones/inside.conf"
 printf '%s\n' 'type = "neighbor";' 'transport = "udp";' 'peers = [ "127.0.0.5" ];' \
     "port = $PSTN_PORT;" >"$T/zones/pstn.conf"
+# The credential, as an operator adds it: HA1 hashes only, mode 0600.
+check "sipedge-cert credential add writes the edge's credentials" \
+    eval "echo 'good secret' | '$SIPEDGE_CERT' -c '$CONF' credential add inside1 >'$T/cred.out' 2>&1"
+check "... MD5 and SHA-256 HA1 of user:realm:password, no password, mode 0600" \
+    eval "grep -qx \"inside1 $REALM MD5 \$(printf 'inside1:$REALM:good secret' | md5sum | cut -d' ' -f1)\" '$T/credentials' &&
+          grep -qx \"inside1 $REALM SHA-256 \$(printf 'inside1:$REALM:good secret' | sha256sum | cut -d' ' -f1)\" '$T/credentials' &&
+          ! grep -q 'good secret' '$T/credentials' && [ \$(stat -c %a '$T/credentials') = 600 ]"
 LISTENERS+=("tls 127.0.0.1 $TRAV_PORT")
 start_sipedged || bail_out "the edge sipedged did not start"
 EDGE_SIP=$UDP_PORT
