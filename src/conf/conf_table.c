@@ -68,7 +68,8 @@ static const struct conf_enum rule_on_matches[] = {
 #define Z(f)	offsetof(struct conf_zone, f)
 
 const char *const conf_main_groups[] = {
-	"node", "daemon", "log", "sip", "tls", "revocation", "default_zone", NULL
+	"node", "daemon", "log", "sip", "tls", "revocation", "default_zone",
+	"dns", NULL
 };
 
 const struct conf_opt conf_main_opts[] = {
@@ -149,6 +150,8 @@ const struct conf_opt conf_main_opts[] = {
 	    M(rev_update_time), "03:00", 0 },
 	{ "revocation", "https_ca_file", OT_PATH, 0, 0, NULL,
 	    M(rev_https_ca_file), NULL, 0 },
+
+	{ "dns", "servers", OT_STRLIST, 0, 8, NULL, M(dns_servers), NULL, 0 },
 	{ NULL, NULL, OT_INT, 0, 0, NULL, 0, NULL, 0 }
 };
 
