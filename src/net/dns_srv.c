@@ -841,8 +841,15 @@ dns_configure(struct evdns_base *dns, const struct conf_strlist *servers,
 {
 	size_t i;
 
-	if (servers == NULL || servers->n == 0)
+	if (servers == NULL || servers->n == 0) {
+		/* back to resolv.conf's nameservers (a reload may drop the
+		 * setting); its other options were applied at creation */
+		evdns_base_clear_nameservers_and_suspend(dns);
+		(void)evdns_base_resolv_conf_parse(dns, DNS_OPTION_NAMESERVERS,
+		    "/etc/resolv.conf");
+		evdns_base_resume(dns);
 		return 0;
+	}
 	for (i = 0; i < servers->n; i++) {
 		if (!dns_server_is_valid(servers->v[i])) {
 			*cause = xasprintf("dns server \"%s\" is not IP, IP:port "

@@ -86,10 +86,13 @@ const char	*dns_srv_strerror(int err);
 
 /*
  * Point dns at the servers "IP", "IP:port", "[IPv6]" or "[IPv6]:port"
- * (port 53 by default) instead of the ones it was created with; an empty
- * list changes nothing (resolv.conf stays).  0, or -1 with *cause (freed
- * by the caller) when an entry is not an address (dns is then unchanged)
- * or libevent refuses one (dns keeps those added before it).
+ * (port 53 by default) instead of its current ones; an empty list (or
+ * NULL) puts back the nameservers of /etc/resolv.conf (127.0.0.1 when it
+ * has none), so a reload that drops dns.servers works.  For the
+ * dns.servers setting: call it after evdns_base_new() and on every reload.
+ * Lookups in flight are resent to the new servers.  0, or -1 with *cause
+ * (freed by the caller) when an entry is not an address (dns is then
+ * unchanged) or libevent refuses one (dns keeps those added before it).
  */
 int		 dns_configure(struct evdns_base *dns,
 		    const struct conf_strlist *servers, char **cause);

@@ -16,6 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
 
 #include "net/dns_srv.h"
 #include "util/xmalloc.h"
@@ -882,6 +888,50 @@ test_strerror_and_servers(void **state)
 	assert_false(dns_server_is_valid("[127.0.0.1]:53"));
 }
 
+/* dns_configure on an evdns_base (no query is sent). */
+static void
+test_configure(void **state)
+{
+	char *v[] = { "127.0.0.1:5353", "127.0.0.2" }, *bad[] = { "ns.example" };
+	struct conf_strlist two = { v, 2 }, wrong = { bad, 1 }, none = { NULL, 0 };
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct event_base *base = event_base_new();
+	struct evdns_base *dns = evdns_base_new(base, 0), *ref;
+	char *cause = NULL;
+	int i, found = 0;
+
+	(void)state;
+	assert_int_equal(dns_configure(dns, &two, &cause), 0);
+	assert_int_equal(evdns_base_count_nameservers(dns), 2);
+	for (i = 0; i < 2; i++) {
+		assert_true(evdns_base_get_nameserver_addr(dns, i,
+		    (struct sockaddr *)&ss, sizeof ss) > 0);
+		assert_int_equal(ss.ss_family, AF_INET);
+		if (ntohs(s4->sin_port) == 5353 &&
+		    ntohl(s4->sin_addr.s_addr) == 0x7f000001)
+			found |= 1;
+		if (ntohs(s4->sin_port) == 53 &&
+		    ntohl(s4->sin_addr.s_addr) == 0x7f000002)
+			found |= 2;
+	}
+	assert_int_equal(found, 3);
+	/* a bad entry: refused, the servers stay */
+	assert_int_equal(dns_configure(dns, &wrong, &cause), -1);
+	assert_non_null(strstr(cause, "\"ns.example\" is not IP"));
+	free(cause);
+	assert_int_equal(evdns_base_count_nameservers(dns), 2);
+	/* an empty list: resolv.conf's servers, as a fresh base has them */
+	assert_int_equal(dns_configure(dns, &none, &cause), 0);
+	ref = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	assert_non_null(ref);
+	assert_int_equal(evdns_base_count_nameservers(dns),
+	    evdns_base_count_nameservers(ref));
+	evdns_base_free(ref, 0);
+	evdns_base_free(dns, 0);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -900,6 +950,7 @@ main(void)
 		cmocka_unit_test(test_many_records),
 		cmocka_unit_test(test_sort),
 		cmocka_unit_test(test_strerror_and_servers),
+		cmocka_unit_test(test_configure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
