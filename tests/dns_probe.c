@@ -218,6 +218,9 @@ main(int argc, char **argv)
 	if (dns_configure(dns, &servers, &cause) == -1) {
 		fprintf(stderr, "dns_probe: %s\n", cause);
 		free(cause);
+		free(servers.v);
+		evdns_base_free(dns, 0);
+		event_base_free(base);
 		return 1;
 	}
 	free(servers.v);

@@ -44,9 +44,14 @@ port_of() {
     cat "$T/$1.port"
 }
 
-# probe ARGS...: run dns_probe (bounded) with output in $T/probe.out.
+# probe ARGS...: run dns_probe (bounded) with output in $T/probe.out;
+# sanitizer reports (ASan builds) are collected in $T/san.out.
 probe() {
+    local rc
     timeout 30 "$PROBE" "$@" >"$T/probe.out" 2>&1
+    rc=$?
+    grep -E -A 30 'Sanitizer|runtime error:' "$T/probe.out" >>"$T/san.out"
+    return "$rc"
 }
 
 # result NAME: the "srv NAME ..." line of the last probe.
@@ -257,8 +262,20 @@ else
     not_ok "sipedged -t reports a dns.servers entry that is not an address, with its line" "exit $rc" "$out"
 fi
 
-# --- valgrind: lookups, timeouts, a cancel, the resolver freed ---------
-if command -v valgrind >/dev/null 2>&1; then
+# --- memory: lookups, timeouts, a cancel, the resolver freed -----------
+# An ASan build cannot run under valgrind: there, every probe run above
+# must have been free of sanitizer reports instead.
+if ldd "$PROBE" 2>/dev/null | grep -q libasan; then
+    probe -s "$SILENT" -s "$GOOD" -s "$FAIL" -t 300 -a sip1.example.test \
+        -c _sips._tcp.alias.test "$SRVNAME" _sip._udp.none.test \
+        _sips._tcp.missing.test
+    rc=$?
+    if [ "$rc" -eq 0 ] && [ ! -s "$T/san.out" ]; then
+        ok "dns_probe runs have no sanitizer reports"
+    else
+        not_ok "dns_probe runs have no sanitizer reports" "exit $rc" "$(cat "$T/san.out")"
+    fi
+elif command -v valgrind >/dev/null 2>&1; then
     timeout 60 valgrind -q --error-exitcode=9 --leak-check=full \
         --errors-for-leak-kinds=definite,indirect \
         "$PROBE" -s "$SILENT" -s "$GOOD" -s "$FAIL" -t 300 -a sip1.example.test \
