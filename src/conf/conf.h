@@ -201,6 +201,9 @@ struct conf {
 	int			 def_tls_verify;	/* a certificate is required */
 	struct conf_strlist	 def_peer_names;	/* one must match; empty: any */
 
+	/* dns */
+	struct conf_strlist	 dns_servers;	/* "IP[:port]"; empty: resolv.conf */
+
 	struct conf_listen	*listen;
 	size_t			 nlisten;
 
