@@ -878,6 +878,7 @@ load_zone(struct loader *ld, const char *path, const char *base)
 		z.name = xstrndup(base, strlen(base) - strlen(".conf"));
 	if (z.type == ZONE_TRAVERSAL_SERVER || z.type == ZONE_TRAVERSAL_CLIENT)
 		check_traversal_zone(ld, &z, root);
+	z.port_set = z.port != 0;
 	if (z.port == 0)
 		z.port = conf_default_port(z.transport);
 	if ((z.type == ZONE_NEIGHBOR || z.type == ZONE_TRAVERSAL_CLIENT) &&
