@@ -61,8 +61,9 @@ void		 proxy_stats(const struct proxy *px, struct proxy_stats *st);
 #define PROXY_ALLOW	"INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, " \
 			"PRACK, REFER, NOTIFY, SUBSCRIBE, MESSAGE"
 
-/* Record-Route URI parameters: the zone of that side, and its flow. */
+/* Record-Route URI parameters: the zone of that side, its flow, its peer. */
 #define PROXY_RR_ZONE	"sez"
 #define PROXY_RR_FLOW	"sef"
+#define PROXY_RR_PEER	"sep"	/* the zone peer (index) of the dialog */
 
 #endif

@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 26
+plan 30
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -36,18 +36,22 @@ tls_files() {
 # ---- the edge: this test's main sipedged ($T).
 write_config
 tls_files "$CONF" pki/edge.chain pki/edge.key
+sed -i 's/^  idle_timeout = 3600;/  idle_timeout = 10;/' "$CONF"
 printf '%s\n' "auth: { realm = \"$REALM\"; };" 'search_rules = (' \
     '  { priority = 10; match = "suffix"; pattern = "@inside.example"; target_zone = "inside"; },' \
     '  { priority = 20; match = "suffix"; pattern = "@pstn.example"; source_zone = "inside"; target_zone = "pstn"; }' \
     ');' >>"$CONF"
-ha1() { printf '%s' "inside1:$REALM:$1" | "$2" | cut -d' ' -f1; }
-(umask 077
- printf 'inside1 %s MD5 %s\ninside1 %s SHA-256 %s\n' "$REALM" "$(ha1 'good secret' md5sum)" \
-     "$REALM" "$(ha1 'good secret' sha256sum)" >"$T/credentials")
 printf '%s\n' 'type = "traversal-server";' "port = $TRAV_PORT;" \
     'peer_name = "inside1.example.com";' 'username = "inside1";' >"$T/zones/inside.conf"
 printf '%s\n' 'type = "neighbor";' 'transport = "udp";' 'peers = [ "127.0.0.5" ];' \
     "port = $PSTN_PORT;" >"$T/zones/pstn.conf"
+# The credential, as an operator adds it: HA1 hashes only, mode 0600.
+check "sipedge-cert credential add writes the edge's credentials" \
+    eval "echo 'good secret' | '$SIPEDGE_CERT' -c '$CONF' credential add inside1 >'$T/cred.out' 2>&1"
+check "... MD5 and SHA-256 HA1 of user:realm:password, no password, mode 0600" \
+    eval "grep -qx \"inside1 $REALM MD5 \$(printf 'inside1:$REALM:good secret' | md5sum | cut -d' ' -f1)\" '$T/credentials' &&
+          grep -qx \"inside1 $REALM SHA-256 \$(printf 'inside1:$REALM:good secret' | sha256sum | cut -d' ' -f1)\" '$T/credentials' &&
+          ! grep -q 'good secret' '$T/credentials' && [ \$(stat -c %a '$T/credentials') = 600 ]"
 LISTENERS+=("tls 127.0.0.1 $TRAV_PORT")
 start_sipedged || bail_out "the edge sipedged did not start"
 EDGE_SIP=$UDP_PORT
@@ -66,6 +70,7 @@ INSIDE_SIP=$UDP_PORT
 TLS_PORT=${save[0]} SIP_PORT=${save[1]} TCP_PORT=${save[2]} UDP_PORT=${save[3]}
 LISTENERS=("${save[@]:4}")
 tls_files "$I/sipedge.conf" pki/inside.chain pki/inside.key
+sed -i 's/^  idle_timeout = 3600;/  idle_timeout = 10;/' "$I/sipedge.conf"
 printf '%s\n' 'search_rules = (' \
     '  { priority = 10; match = "suffix"; pattern = "@pstn.example"; target_zone = "edge"; },' \
     '  { priority = 20; match = "suffix"; pattern = "@inside.example"; source_zone = "edge"; target_zone = "lan"; }' \
@@ -155,6 +160,19 @@ check "inside -> edge: a request for bob@pstn.example gets the PSTN's 200" grep 
 wait_pid "$UAS_PID" 10
 check "... the edge took it from zone inside (source_zone rule)" \
     log_has module=proxy 'event="request forwarded"' from_zone=inside zone=pstn
+
+# ---- idle: both sides close connections idle for 10 s (sip.idle_timeout);
+# the keepalive (every second here) keeps the flow, as it would for ten
+# minutes with the defaults.
+flows_before=$(ctl_cmd zones | sed -n 's/^inside traversal-server .*flows \([0-9]*\)$/\1/p')
+sleep 13
+check "after 13 s without a request the flow is still the same one (keepalive)" \
+    eval "ctl_cmd zones | grep -q '^inside traversal-server tls .* connected since .*flows $flows_before\$' &&
+          ictl zones | grep -q '^edge traversal-client tls .* connected since .*reconnects 0\$'"
+uas 127.0.0.6 "$LAN_PORT" "$T/lan-idle.req"
+sipclient udp "$EDGE_SIP" --source 127.0.0.3 --timeout 10 send:"$T/to-inside.msg" expect:200 >"$T/idle.out" 2>&1
+check "... and carries a request" grep -q "^RECV SIP/2.0 200" "$T/idle.out"
+wait_pid "$UAS_PID" 10
 
 # ---- the edge goes away and comes back: the inside reconnects.
 stop_sipedged || diag "edge stop status $?"
