@@ -363,7 +363,7 @@ peer_start(struct zpeer *p)
 }
 
 static void
-zone_clear(struct zzone *z)
+zone_clear(struct zzone *z, const char *why)
 {
 	size_t i;
 
@@ -377,7 +377,7 @@ zone_clear(struct zzone *z)
 		free(p->via);
 		if (p->conn != NULL) {
 			sip_conn_forget(p->conn);
-			sip_conn_refuse(p->conn, "zone changed or removed");
+			sip_conn_close(p->conn, why);
 		}
 		if (p->ka != NULL)
 			event_free(p->ka);
@@ -424,7 +424,7 @@ zones_free(struct zones *zs)
 	if (zs == NULL)
 		return;
 	for (i = 0; i < zs->n; i++)
-		zone_clear(zs->v[i]);
+		zone_clear(zs->v[i], "shutting down");
 	free(zs->v);
 	dns_srv_free(zs->srv);
 	evdns_base_free(zs->dns, 1);
@@ -506,7 +506,7 @@ zones_apply(struct zones *zs, const struct conf *c)
 	/* What is left of the old set is gone from the configuration. */
 	for (j = 0; j < zs->n; j++)
 		if (zs->v[j] != NULL)
-			zone_clear(zs->v[j]);
+			zone_clear(zs->v[j], "zone changed or removed");
 	free(zs->v);
 	zs->v = nv;
 	zs->n = n;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,18 @@ struct sip_transport {
 
 static void conn_close(struct sip_conn *, enum log_level, const char *);
 static void fill_local(struct sip_conn *);
+
+/*
+ * SIP messages are small and each is written whole: Nagle would only hold
+ * a response (a 180 behind a 100) for the peer's delayed ACK.
+ */
+static void
+no_delay(int fd)
+{
+	int on = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
 
 /* Tell an outbound connection's opener, once, how it went. */
 static void
@@ -438,6 +451,13 @@ sip_conn_refuse(struct sip_conn *c, const char *reason)
 }
 
 void
+sip_conn_close(struct sip_conn *c, const char *reason)
+{
+	conn_ready(c, 0, reason);
+	conn_close(c, LOG_LVL_INFO, reason);
+}
+
+void
 sip_conn_forget(struct sip_conn *c)
 {
 	c->ready = NULL;
@@ -756,6 +776,8 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 	}
 	fd = socket(o->addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
+	if (fd != -1)
+		no_delay(fd);
 	if (fd == -1 || (connect(fd, o->addr, o->addrlen) == -1 &&
 	    errno != EINPROGRESS)) {
 		char peer[NET_ADDRSTRLEN + 8];
@@ -831,6 +853,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	c->profile = p;
 	sip_profile_ref(p);
 	fill_origin(&c->origin, l->transport, fd, sa, (socklen_t)salen);
+	no_delay(fd);
 	c->origin.conn = c;
 	c->origin.listener = l;
 	c->hs_timer = evtimer_new(t->base, conn_hs_timeout_cb, c);

@@ -94,6 +94,8 @@ void			 sip_conn_gate_open(struct sip_conn *c);
  * is queued is flushed, then it closes; reason is logged with it.
  */
 void			 sip_conn_refuse(struct sip_conn *c, const char *reason);
+/* The same for an ordinary reason (logged at info): a zone goes away. */
+void			 sip_conn_close(struct sip_conn *c, const char *reason);
 /* The connection's peer, as the gate saw it. */
 const struct sip_origin	*sip_conn_origin(const struct sip_conn *c);
 

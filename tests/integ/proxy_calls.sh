@@ -26,7 +26,7 @@
 
 require_cmd sipp openssl "$PYTHON"
 _stunnel_bin >/dev/null || skip_all "stunnel4 is not installed"
-plan 39
+plan 38
 
 pki_setup
 leaf server "IP:127.0.0.1,DNS:localhost" leaf
