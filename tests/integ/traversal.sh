@@ -12,10 +12,13 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 30
+plan 37
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
+# shellcheck source=sipplib.sh
+. "$INTEG_DIR/sipplib.sh"
+require_cmd sipp
 pki_setup
 leaf edge "IP:127.0.0.1,DNS:edge.example" leaf
 leaf inside "DNS:inside1.example.com" leaf
@@ -26,6 +29,8 @@ o ca -batch -config "$P/int.cnf" -revoke "$P/revoked.pem" -crl_reason keyComprom
 TRAV_PORT=$(free_port)
 PSTN_PORT=$(free_port)
 LAN_PORT=$(free_port)
+PSTN_SIPP=$(free_port 127.0.0.5)
+LAN_SIPP=$(free_port 127.0.0.6)
 REALM=edge.example
 
 # tls_files FILE CHAIN KEY: point FILE's tls group at these files and the root.
@@ -38,6 +43,8 @@ write_config
 tls_files "$CONF" pki/edge.chain pki/edge.key
 sed -i 's/^  idle_timeout = 3600;/  idle_timeout = 10;/' "$CONF"
 printf '%s\n' "auth: { realm = \"$REALM\"; };" 'search_rules = (' \
+    '  { priority = 5; match = "suffix"; pattern = "@sipp.inside"; target_zone = "inside"; },' \
+    '  { priority = 6; match = "suffix"; pattern = "@sipp.pstn"; source_zone = "inside"; target_zone = "pstnsipp"; },' \
     '  { priority = 10; match = "suffix"; pattern = "@inside.example"; target_zone = "inside"; },' \
     '  { priority = 20; match = "suffix"; pattern = "@pstn.example"; source_zone = "inside"; target_zone = "pstn"; }' \
     ');' >>"$CONF"
@@ -45,6 +52,8 @@ printf '%s\n' 'type = "traversal-server";' "port = $TRAV_PORT;" \
     'peer_name = "inside1.example.com";' 'username = "inside1";' >"$T/zones/inside.conf"
 printf '%s\n' 'type = "neighbor";' 'transport = "udp";' 'peers = [ "127.0.0.5" ];' \
     "port = $PSTN_PORT;" >"$T/zones/pstn.conf"
+printf '%s\n' 'type = "neighbor";' 'transport = "tcp";' 'peers = [ "127.0.0.5" ];' \
+    "port = $PSTN_SIPP;" >"$T/zones/pstnsipp.conf"
 # The credential, as an operator adds it: HA1 hashes only, mode 0600.
 check "sipedge-cert credential add writes the edge's credentials" \
     eval "echo 'good secret' | '$SIPEDGE_CERT' -c '$CONF' credential add inside1 >'$T/cred.out' 2>&1"
@@ -72,6 +81,8 @@ LISTENERS=("${save[@]:4}")
 tls_files "$I/sipedge.conf" pki/inside.chain pki/inside.key
 sed -i 's/^  idle_timeout = 3600;/  idle_timeout = 10;/' "$I/sipedge.conf"
 printf '%s\n' 'search_rules = (' \
+    '  { priority = 5; match = "suffix"; pattern = "@sipp.pstn"; target_zone = "edge"; },' \
+    '  { priority = 6; match = "suffix"; pattern = "@sipp.inside"; source_zone = "edge"; target_zone = "lansipp"; },' \
     '  { priority = 10; match = "suffix"; pattern = "@pstn.example"; target_zone = "edge"; },' \
     '  { priority = 20; match = "suffix"; pattern = "@inside.example"; source_zone = "edge"; target_zone = "lan"; }' \
     ');' >>"$I/sipedge.conf"
@@ -80,6 +91,8 @@ printf '%s\n' 'type = "traversal-client";' 'peers = [ "127.0.0.1" ];' "port = $T
     'keepalive_interval = 1;' 'pong_timeout = 2;' 'retry_max = 2;' >"$I/zones/edge.conf"
 printf '%s\n' 'type = "neighbor";' 'transport = "udp";' 'peers = [ "127.0.0.6" ];' \
     "port = $LAN_PORT;" >"$I/zones/lan.conf"
+printf '%s\n' 'type = "neighbor";' 'transport = "tcp";' 'peers = [ "127.0.0.6" ];' \
+    "port = $LAN_SIPP;" >"$I/zones/lansipp.conf"
 "$SIPEDGED" -t -c "$I/sipedge.conf" >"$T/inside-t.out" 2>&1 ||
     bail_out "inside config: $(cat "$T/inside-t.out")"
 
@@ -160,6 +173,43 @@ check "inside -> edge: a request for bob@pstn.example gets the PSTN's 200" grep 
 wait_pid "$UAS_PID" 10
 check "... the edge took it from zone inside (source_zone rule)" \
     log_has module=proxy 'event="request forwarded"' from_zone=inside zone=pstn
+
+# ---- SIPp calls both ways over the flow (UDP callers, TCP callees).
+sipp_uas lan 127.0.0.6 "$LAN_SIPP" "127.0.0.6:$LAN_SIPP" uas.xml ||
+    bail_out "the LAN SIPp UAS did not start"
+sipp_uas pstn 127.0.0.5 "$PSTN_SIPP" "127.0.0.5:$PSTN_SIPP" uas.xml ||
+    bail_out "the PSTN SIPp UAS did not start"
+# zone peers connect: wait for both TCP zones to be up
+_poll 10 eval "ctl_cmd zones | grep -q '^pstnsipp tcp .* active' && ictl zones | grep -q '^lansipp tcp .* active'" ||
+    diag "the SIPp zones are not up"
+UAC_IP=127.0.0.3
+sipp_uac inbound 5 uac.xml u1 127.0.0.1 "$EDGE_SIP" -s alice -key dom sipp.inside
+check "5 calls from outside to inside through the edge and the flow, 0 failed" sipp_passed inbound 5
+UAC_IP=127.0.0.4
+sipp_uac outbound 5 uac.xml u1 127.0.0.1 "$INSIDE_SIP" -s carol -key dom sipp.pstn
+check "5 calls from inside to outside over the flow, 0 failed" sipp_passed outbound 5
+
+# A call in progress survives a SIGHUP of either side (and of both).
+sed 's/<pause milliseconds="100" \/>/<pause milliseconds="3000" \/>/' "$SIPP_DIR/uac.xml" >"$T/uac_long.xml"
+UAC_IP=127.0.0.3
+(sipp_uac hup 2 "$T/uac_long.xml" u1 127.0.0.1 "$EDGE_SIP" -s alice -key dom sipp.inside
+ echo $? >"$T/hup.rc") &
+HUP_RUN=$!
+track_pid "$HUP_RUN"
+_poll 5 eval "grep -q '^ACK ' '$T/sipp-hup.messages' 2>/dev/null"
+kill -HUP "$SIPEDGED_PID"
+kill -HUP "$INSIDE_PID"
+wait_pid "$HUP_RUN" 30
+check "2 calls answered before SIGHUP of both sides end normally after it (BYE passes)" \
+    eval "[ \"\$(cat '$T/hup.rc')\" = 0 ] && sipp_calls hup | grep -qx '2 0'"
+check "... both sides reloaded" \
+    eval "log_has module=conf 'event=\"reload ok\"' && ilog 'event=\"reload ok\"'"
+check "... and the flow is still the first one" \
+    eval "ictl zones | grep -q '^edge traversal-client tls .* connected since .*reconnects 0\$'"
+sipp_uas_stop lan
+check "the LAN callee: 7 calls, none failed" eval "sipp_calls lan | grep -qx '7 0'"
+sipp_uas_stop pstn
+check "the PSTN callee: 5 calls, none failed" eval "sipp_calls pstn | grep -qx '5 0'"
 
 # ---- idle: both sides close connections idle for 10 s (sip.idle_timeout);
 # the keepalive (every second here) keeps the flow, as it would for ten
