@@ -94,6 +94,23 @@ peer_matches(const char *v, size_t vlen, const char *want)
 	    v[wl + 1] == ']' && v[wl + 2] == ':';
 }
 
+/*
+ * Does a "call_id" field match want: exactly, or, when want is
+ * local@host, a value that is its local part alone (the form the proxy
+ * logs today).
+ */
+static int
+call_id_matches(const char *v, size_t vlen, const char *want)
+{
+	const char *at = strchr(want, '@');
+	size_t wl = strlen(want);
+
+	if (vlen == wl && memcmp(v, want, wl) == 0)
+		return 1;
+	return at != NULL && memchr(v, '@', vlen) == NULL &&
+	    vlen == (size_t)(at - want) && memcmp(v, want, vlen) == 0;
+}
+
 /* Does the line (len bytes, no newline) pass every filter? */
 static int
 passes(const struct filter *fl, const struct logfmt *lf)
@@ -122,6 +139,9 @@ passes(const struct filter *fl, const struct logfmt *lf)
 			return 0;
 		if (strcmp(fl->m[i].key, "peer") == 0) {
 			if (!peer_matches(f->val, f->vlen, fl->m[i].value))
+				return 0;
+		} else if (strcmp(fl->m[i].key, "call_id") == 0) {
+			if (!call_id_matches(f->val, f->vlen, fl->m[i].value))
 				return 0;
 		} else if (f->vlen != strlen(fl->m[i].value) ||
 		    memcmp(f->val, fl->m[i].value, f->vlen) != 0)
