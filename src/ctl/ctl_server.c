@@ -298,7 +298,7 @@ client_error(struct ctl_client *cl, int json, const char *fmt, ...)
  * "message" when it succeeded), then "ok".  Returns the reply body.
  */
 static struct evbuffer *
-json_finish(struct ctl_reply *r, int rv)
+reply_json_close(struct ctl_reply *r, int rv)
 {
 	struct evbuffer *out = evbuffer_new();
 	size_t n = evbuffer_get_length(r->text);
@@ -409,7 +409,7 @@ client_run(struct ctl_client *cl, char *line, size_t len)
 	}
 	rv = c->fn(args, &r, c == &help_entry ? (void *)s : s->arg);
 	client_log(cl, "command", line, len, rv == 0 ? "ok" : "error");
-	body = json ? json_finish(&r, rv) : NULL;
+	body = json ? reply_json_close(&r, rv) : NULL;
 	client_reply(cl, rv == 0 ? REPLY_OK : REPLY_ERROR,
 	    body != NULL ? body : r.text);
 	if (body != NULL)

@@ -60,6 +60,7 @@ static struct {
 	int			 stopping;
 	struct ctl_server	*ctl;		/* the control socket */
 	char			*ctl_path;	/* its path, fixed at start */
+	long			 ctl_gid;	/* its group, -1: our own */
 	time_t			 started;
 } d;
 
@@ -466,14 +467,17 @@ reload(const char *trigger, struct diaglist *res)
 		diag_add(res, DIAG_WARN, NULL, 0, "daemon.control_socket: the "
 		    "new value takes effect at the next start");
 	}
-	if (d.ctl != NULL && s->conf->control_gid != d.current->conf->control_gid &&
-	    ctl_server_set_group(d.ctl, s->conf->control_gid,
-	    s->conf->control_group, &cause) == -1) {
-		log_event(LOG_LVL_WARN, "conf", "control group not changed",
-		    "reason", cause, NULL);
-		diag_add(res, DIAG_WARN, NULL, 0, "daemon.control_group not "
-		    "changed: %s", cause);
-		free(cause);
+	if (d.ctl != NULL && s->conf->control_gid != d.ctl_gid) {
+		if (ctl_server_set_group(d.ctl, s->conf->control_gid,
+		    s->conf->control_group, &cause) == 0)
+			d.ctl_gid = s->conf->control_gid;
+		else {
+			log_event(LOG_LVL_WARN, "conf", "control group not "
+			    "changed", "reason", cause, NULL);
+			diag_add(res, DIAG_WARN, NULL, 0, "daemon.control_group "
+			    "not changed: %s", cause);
+			free(cause);
+		}
 	}
 	install(s);
 	announce_identity(s);
@@ -1363,6 +1367,7 @@ main(int argc, char **argv)
 	/* The control socket too: a start without it fails visibly. */
 	if (snap->conf->control_socket.path != NULL) {
 		d.ctl_path = xstrdup(snap->conf->control_socket.path);
+		d.ctl_gid = snap->conf->control_gid;
 		d.ctl = ctl_server_open(d.base, d.ctl_path,
 		    snap->conf->control_gid, snap->conf->control_group,
 		    ctl_cmds, NULL, &cause);

@@ -361,7 +361,7 @@ ctl_log_main(const char *conf_path, int conf_given, int json, int argc,
 	fl.since = fl.until = -1;
 	fl.level = -1;
 	fl.json = json;
-	optind = 1;
+	optind = 0;	/* glibc: start over, argv[0] is "log" */
 	while ((ch = getopt_long(argc, argv, "fjh", opts, NULL)) != -1) {
 		key = NULL;
 		switch (ch) {
