@@ -563,6 +563,58 @@ check_control_group(struct loader *ld, config_t *cfg)
 		c->control_gid = (long)gr->gr_gid;
 }
 
+/* dns.servers entries are IP, IP:port, [IPv6] or [IPv6]:port. */
+static void
+check_dns_servers(struct loader *ld, config_setting_t *list)
+{
+	unsigned char addr[16];
+	char ip[64], extra;
+	const char *v, *end;
+	unsigned int port;
+	size_t len;
+	int i, n, good;
+
+	if (list == NULL || (config_setting_type(list) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(list) != CONFIG_TYPE_LIST))
+		return;
+	n = config_setting_length(list);
+	for (i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+
+		if ((v = config_setting_get_string(e)) == NULL)
+			continue;
+		good = 0;
+		end = v[0] == '[' ? strchr(v, ']') : strchr(v, ':');
+		if (inet_pton(AF_INET6, v, addr) == 1)
+			good = 1;
+		else if (v[0] == '[' && end != NULL) {
+			len = (size_t)(end - v - 1);
+			if (len > 0 && len < sizeof ip) {
+				memcpy(ip, v + 1, len);
+				ip[len] = '\0';
+				good = inet_pton(AF_INET6, ip, addr) == 1 &&
+				    (end[1] == '\0' || (end[1] == ':' &&
+				    sscanf(end + 2, "%5u%c", &port, &extra) == 1 &&
+				    end[2] >= '0' && end[2] <= '9' &&
+				    port >= 1 && port <= 65535));
+			}
+		} else if (v[0] != '[') {
+			len = end != NULL ? (size_t)(end - v) : strlen(v);
+			if (len > 0 && len < sizeof ip) {
+				memcpy(ip, v, len);
+				ip[len] = '\0';
+				good = inet_pton(AF_INET, ip, addr) == 1 &&
+				    (end == NULL || (sscanf(end + 1, "%5u%c",
+				    &port, &extra) == 1 && end[1] >= '0' &&
+				    end[1] <= '9' && port >= 1 && port <= 65535));
+			}
+		}
+		if (!good)
+			err_at(ld, e, "dns.servers[%d] = \"%s\" must be an IP "
+			    "address, IP:port or [IPv6]:port", i, v);
+	}
+}
+
 static void
 free_strlist(struct conf_strlist *sl)
 {
@@ -719,6 +771,15 @@ load_credentials(struct loader *ld)
 			need = 1;
 	if (!need)
 		return;
+	if (access(cp->path, F_OK) == -1 && errno == ENOENT) {
+		/* Not an error: the first credential is added after the zone
+		 * (sipedge-cert reads this configuration to know where). */
+		diag_add(ld->dl, DIAG_WARN, cp->loc.file, cp->loc.line,
+		    "auth.credentials_file %s does not exist: traversal "
+		    "clients cannot authenticate until a credential is added "
+		    "(sipedge-cert credential add USER)", cp->path);
+		return;
+	}
 	if (check_private(cp->path, why, sizeof why) == -1) {
 		diag_add(ld->dl, DIAG_ERROR, cp->loc.file, cp->loc.line,
 		    "auth.credentials_file (needed by traversal-server zones): "
@@ -840,6 +901,7 @@ load_zone(struct loader *ld, const char *path, const char *base)
 		z.name = xstrndup(base, strlen(base) - strlen(".conf"));
 	if (z.type == ZONE_TRAVERSAL_SERVER || z.type == ZONE_TRAVERSAL_CLIENT)
 		check_traversal_zone(ld, &z, root);
+	z.port_set = z.port != 0;
 	if (z.port == 0)
 		z.port = conf_default_port(z.transport);
 	if ((z.type == ZONE_NEIGHBOR || z.type == ZONE_TRAVERSAL_CLIENT) &&
@@ -1387,6 +1449,7 @@ conf_load(const char *path, struct diaglist *dl)
 	check_extra_names(&ld, config_lookup(&cfg, "tls.extra_names"));
 	check_revocation(&ld, &cfg);
 	check_control_group(&ld, &cfg);
+	check_dns_servers(&ld, config_lookup(&cfg, "dns.servers"));
 	if (c->fqdn == NULL) {
 		if (gethostname(host, sizeof host) == -1 || host[0] == '\0')
 			snprintf(host, sizeof host, "localhost");
@@ -1425,6 +1488,7 @@ conf_free(struct conf *c)
 	free(c->fqdn);
 	free_strlist(&c->aliases);
 	free_strlist(&c->def_peer_names);
+	free_strlist(&c->dns_servers);
 	free(c->cluster_fqdn);
 	free_strlist(&c->cluster_peers);
 	free(c->control_socket.path);

@@ -106,7 +106,8 @@ struct conf_zone {
 	char			*name;
 	int			 type;		/* enum zone_type */
 	int			 transport;	/* enum transport */
-	int			 port;		/* 0: transport default */
+	int			 port;		/* transport default if unset */
+	int			 port_set;	/* written: no SRV lookup */
 	struct conf_strlist	 peers;		/* FQDN or IP literal, 0..6 */
 	int			 tls_verify;	/* peer certificate checked by name */
 	char			*peer_name;	/* expected identity; NULL: peers */
@@ -202,6 +203,9 @@ struct conf {
 	int			 def_accept;	/* 0: refused */
 	int			 def_tls_verify;	/* a certificate is required */
 	struct conf_strlist	 def_peer_names;	/* one must match; empty: any */
+
+	/* dns */
+	struct conf_strlist	 dns_servers;	/* "IP[:port]"; empty: resolv.conf */
 
 	struct conf_listen	*listen;
 	size_t			 nlisten;

@@ -69,7 +69,7 @@ static const struct conf_enum rule_on_matches[] = {
 
 const char *const conf_main_groups[] = {
 	"node", "daemon", "log", "sip", "tls", "revocation", "default_zone",
-	"auth", NULL
+	"auth", "dns", NULL
 };
 
 const struct conf_opt conf_main_opts[] = {
@@ -155,6 +155,8 @@ const struct conf_opt conf_main_opts[] = {
 	    M(rev_update_time), "03:00", 0 },
 	{ "revocation", "https_ca_file", OT_PATH, 0, 0, NULL,
 	    M(rev_https_ca_file), NULL, 0 },
+
+	{ "dns", "servers", OT_STRLIST, 0, 8, NULL, M(dns_servers), NULL, 0 },
 	{ NULL, NULL, OT_INT, 0, 0, NULL, 0, NULL, 0 }
 };
 

@@ -23,6 +23,7 @@
 #include "daemon/snapshot.h"
 #include "proxy/gate.h"
 #include "proxy/proxy.h"
+#include "proxy/trav.h"
 #include "proxy/zone.h"
 #include "rev/rev_dp.h"
 #include "sip/sip_transport.h"
@@ -51,6 +52,7 @@ static struct {
 	struct proxy		*proxy;
 	struct gate		*gate;
 	struct zones		*zones;
+	struct trav		*trav;
 	struct rev_dp		*dp;
 	struct event		*alarm_timer;	/* hourly certificate alarms */
 	struct slot		*slots;
@@ -234,6 +236,10 @@ reconcile_listeners(const struct conf *c, char **cause)
 	free_slots(d.slots, d.nslots);
 	d.slots = nv;
 	d.nslots = c->nlisten;
+	/* A traversal-server zone's own port says whose clients come in. */
+	for (i = 0; i < c->nlisten; i++)
+		if (nv[i].l != NULL)
+			sip_listener_set_zone(nv[i].l, c->listen[i].zone);
 	return 0;
 }
 
@@ -392,6 +398,8 @@ install(struct snapshot *s)
 	gate_apply(d.gate, s->conf, s->tls);
 	if (d.zones != NULL)
 		zones_apply(d.zones, s->conf);
+	if (d.trav != NULL)
+		trav_apply(d.trav, s->conf);
 	if (d.dp != NULL) {
 		STACK_OF(X509) *trusted = gate_trusted(d.gate);
 		char *cache = xasprintf("%s/crl-cache", s->conf->state_dir.path);
@@ -696,6 +704,54 @@ zone_line(const struct zone_peer_info *i, void *arg)
 	    str_time_iso(i->since, t, sizeof t), *i->reason ? ": " : "", i->reason);
 }
 
+/* A traversal zone as a JSON object (key NULL in an array). */
+static void
+trav_json(struct json *j, const char *key, const struct trav_info *i)
+{
+	char t[32];
+	int server = strcmp(i->type, "traversal-server") == 0;
+
+	json_object_begin(j, key);
+	json_string(j, "zone", i->zone);
+	json_string(j, "type", i->type);
+	json_string(j, "state", i->state);
+	json_string(j, "since", str_time_iso(i->since, t, sizeof t));
+	json_string(j, "peer", i->peer);
+	json_string(j, "tls_version", i->tls_version);
+	json_string(j, "cipher", i->cipher);
+	json_string(j, "last_failure", i->last_failure);
+	json_uint(j, server ? "flows" : "reconnects", i->reconnects);
+	json_object_end(j);
+}
+
+/* One line (or object) per traversal zone. */
+static void
+trav_line(const struct trav_info *i, void *arg)
+{
+	struct ctl_reply *r = arg;
+	struct json *j = ctl_reply_json(r);
+	char t[32];
+	int server = strcmp(i->type, "traversal-server") == 0;
+
+	if (j != NULL) {
+		trav_json(j, NULL, i);
+		return;
+	}
+	if (*i->tls_version != '\0')
+		ctl_reply_add(r, "%s %s tls %s %s since %s: %s %s, %s %lu",
+		    i->zone, i->type, *i->peer ? i->peer : "-", i->state,
+		    str_time_iso(i->since, t, sizeof t), i->tls_version,
+		    i->cipher, server ? "flows" : "reconnects", i->reconnects);
+	else
+		ctl_reply_add(r, "%s %s tls %s %s since %s%s%s%s, %s %lu",
+		    i->zone, i->type, *i->peer ? i->peer : "-", i->state,
+		    str_time_iso(i->since, t, sizeof t),
+		    server && *i->last_failure == '\0' ?
+		    ": no traversal client connected" : "",
+		    *i->last_failure ? ": " : "", i->last_failure,
+		    server ? "flows" : "reconnects", i->reconnects);
+}
+
 /* zones: every neighbor zone's peers, their state and why. */
 static int
 ctl_zones(const char *args, struct ctl_reply *r, void *arg)
@@ -708,6 +764,12 @@ ctl_zones(const char *args, struct ctl_reply *r, void *arg)
 		json_array_begin(j, "peers");
 	if (d.zones != NULL)
 		zones_walk(d.zones, zone_line, r);
+	if (j != NULL) {
+		json_array_end(j);
+		json_array_begin(j, "traversal");
+	}
+	if (d.trav != NULL)
+		trav_walk(d.trav, trav_line, r);
 	if (j != NULL)
 		json_array_end(j);
 	return 0;
@@ -718,7 +780,24 @@ struct zone_one {
 	const char		*name;
 	struct ctl_reply	*r;
 	size_t			 npeers;
+	size_t			 ntrav;		/* traversal zone: its flow */
 };
+
+/* "zone NAME" for a traversal zone: its flow, as "zones" shows it. */
+static void
+zone_one_trav(const struct trav_info *i, void *arg)
+{
+	struct zone_one *z = arg;
+	struct json *j = ctl_reply_json(z->r);
+
+	if (strcmp(i->zone, z->name) != 0)
+		return;
+	z->ntrav++;
+	if (j != NULL)
+		trav_json(j, "traversal", i);
+	else
+		trav_line(i, z->r);
+}
 
 static void
 zone_one_line(const struct zone_peer_info *i, void *arg)
@@ -747,7 +826,7 @@ ctl_zone(const char *args, struct ctl_reply *r, void *arg)
 	const struct conf *c = d.current->conf;
 	const struct conf_zone *cz = NULL;
 	struct json *j = ctl_reply_json(r);
-	struct zone_one z = { args, r, 0 };
+	struct zone_one z = { args, r, 0, 0 };
 	char *names = NULL;
 	size_t i;
 
@@ -776,6 +855,10 @@ ctl_zone(const char *args, struct ctl_reply *r, void *arg)
 		if (d.zones != NULL)
 			zones_walk(d.zones, zone_one_line, &z);
 		json_array_end(j);
+		if (d.trav != NULL)
+			trav_walk(d.trav, zone_one_trav, &z);
+		if (z.ntrav == 0)
+			json_null(j, "traversal");
 		return 0;
 	}
 	ctl_reply_add(r, "zone %s type %s transport %s peers %zu", cz->name,
@@ -783,7 +866,9 @@ ctl_zone(const char *args, struct ctl_reply *r, void *arg)
 	    cz->peers.n);
 	if (d.zones != NULL)
 		zones_walk(d.zones, zone_one_line, &z);
-	if (z.npeers == 0)
+	if (d.trav != NULL)
+		trav_walk(d.trav, zone_one_trav, &z);
+	if (z.npeers == 0 && z.ntrav == 0)
 		ctl_reply_add(r, "  no peer connections are kept for this zone");
 	return 0;
 }
@@ -1138,7 +1223,12 @@ stop(const char *sig)
 	/* No more commands: a reload now would reopen what is closing. */
 	ctl_server_free(d.ctl);
 	d.ctl = NULL;
-	/* Zone connections close with the rest, without reconnecting. */
+	/* Zone connections close with the rest, without reconnecting; the
+	 * proxy forwards nothing more. */
+	proxy_attach(d.proxy, d.transport, NULL, NULL);
+	gate_on_refused(d.gate, NULL, NULL);
+	trav_free(d.trav);
+	d.trav = NULL;
 	zones_free(d.zones);
 	d.zones = NULL;
 	rev_dp_free(d.dp);
@@ -1346,7 +1436,9 @@ main(int argc, char **argv)
 	d.transport = sip_transport_new(d.base, proxy_on_message, d.proxy);
 	d.gate = gate_new(d.base, d.transport);
 	d.zones = zones_new(d.base, d.transport);
-	proxy_attach(d.proxy, d.transport, d.zones);
+	d.trav = trav_new(d.base, d.transport, zones_dns(d.zones));
+	proxy_attach(d.proxy, d.transport, d.zones, d.trav);
+	gate_on_refused(d.gate, trav_peer_refused, d.trav);
 	gate_set_zones(d.gate, d.zones);
 	d.dp = rev_dp_new(d.base, gate_fetcher(d.gate), gate_store(d.gate),
 	    dp_updated, NULL);
@@ -1407,6 +1499,9 @@ main(int argc, char **argv)
 	ctl_server_free(d.ctl);
 	free(d.ctl_path);
 	alarm_reset();
+	proxy_attach(d.proxy, d.transport, NULL, NULL);
+	gate_on_refused(d.gate, NULL, NULL);
+	trav_free(d.trav);
 	zones_free(d.zones);
 	rev_dp_free(d.dp);
 	event_free(d.alarm_timer);

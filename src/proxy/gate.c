@@ -68,6 +68,9 @@ struct gate {
 	struct gconn		*conns;
 	struct gate_stats	 st;
 	struct zones		*zs;		/* resolved peer addresses */
+	void			(*refused_cb)(const char *, const char *,
+				    const char *, void *);
+	void			*refused_arg;
 };
 
 static void start_check(struct gconn *gc, int initial);
@@ -180,6 +183,9 @@ log_verdict(struct gconn *gc, int ok, const char *source, const char *serial,
 		log_kvs(&l, "source", source);
 	log_kvs(&l, "reason", reason);
 	log_end(&l);
+	if (!ok && gc->g->refused_cb != NULL && !sip_conn_outbound(gc->c))
+		gc->g->refused_cb(gc->zone, o->peer_str, reason,
+		    gc->g->refused_arg);
 }
 
 /* Act on a verdict: open the connection or close it. */
@@ -288,6 +294,22 @@ start_check(struct gconn *gc, int initial)
 		    sip_conn_zone(gc->c) : "default");
 		gc->expected = sip_conn_expected(gc->c) != NULL ?
 		    xstrdup(sip_conn_expected(gc->c)) : NULL;
+	} else if (sip_listener_zone(o->listener) != NULL) {
+		/* A traversal-server zone's own port: its client, whatever
+		 * its address, must prove the zone's subject name. */
+		z = NULL;
+		for (i = 0; i < g->nzones; i++)
+			if (strcmp(g->zones[i].name,
+			    sip_listener_zone(o->listener)) == 0)
+				z = &g->zones[i];
+		gc->zone = xstrdup(sip_listener_zone(o->listener));
+		gc->expected = z != NULL && z->peer_name != NULL ?
+		    xstrdup(z->peer_name) : NULL;
+		if (z == NULL) {
+			decide(gc, 0, "the zone of this port is gone");
+			gc->in_check = 0;
+			return;
+		}
 	} else {
 		z = classify(g, o->peer_ip, &which);
 		if (z == NULL && g->zs != NULL) {
@@ -519,6 +541,14 @@ void
 gate_set_zones(struct gate *g, struct zones *zs)
 {
 	g->zs = zs;
+}
+
+void
+gate_on_refused(struct gate *g, void (*fn)(const char *zone,
+    const char *peer, const char *reason, void *arg), void *arg)
+{
+	g->refused_cb = fn;
+	g->refused_arg = arg;
 }
 
 struct rev_store *

@@ -41,6 +41,11 @@ void		 gate_apply(struct gate *g, const struct conf *c,
 struct zones;
 void		 gate_set_zones(struct gate *g, struct zones *zs);
 
+/* Be told of each inbound peer refused (zone, peer ip:port, reason). */
+void		 gate_on_refused(struct gate *g, void (*fn)(const char *zone,
+		    const char *peer, const char *reason, void *arg),
+		    void *arg);
+
 /* CRLs changed (e.g. a distribution point update): check again. */
 void		 gate_revalidate(struct gate *g, const char *why);
 

@@ -38,6 +38,7 @@
 #include "net/net_addr.h"
 #include "proxy/proxy.h"
 #include "proxy/route.h"
+#include "proxy/trav.h"
 #include "proxy/txn.h"
 #include "sip/sip_msg.h"
 #include "util/log.h"
@@ -55,6 +56,8 @@ struct target {
 	char			*rule;	/* "name (priority N)" for logs */
 	unsigned long long	 flow;	/* in-dialog: the caller's connection */
 	int			 direct;	/* in-dialog: the R-URI's address */
+	int			 peer;	/* in-dialog: the zone peer of the
+					   dialog, tried first; -1 */
 };
 
 struct fwd {
@@ -72,6 +75,7 @@ struct fwd {
 	size_t			 ti;		/* the target being tried */
 	size_t			 peer_from;	/* next peer index in its zone */
 	struct txn		*ct;		/* the branch in flight */
+	int			 cur_peer;	/* its zone peer index, -1 */
 	char			*ct_zone;	/* its zone and peer, for logs */
 	char			*ct_peer;
 	struct event		*timer_c;
@@ -87,6 +91,7 @@ struct proxy {
 	struct event_base	*base;
 	struct sip_transport	*t;
 	struct zones		*zs;
+	struct trav		*trav;
 	struct txn_layer	*tl;
 	const struct conf	*conf;
 	char			**names;
@@ -507,9 +512,14 @@ send_branch(struct fwd *f, const struct target *tg, struct txn_dest *dest,
 		m->req_uri = u;
 	}
 	if (f->rr_in != NULL) {
+		char sep[32] = "";
+
+		if (f->cur_peer >= 0)
+			snprintf(sep, sizeof sep, ";" PROXY_RR_PEER "=%d",
+			    f->cur_peer);
 		rr = xasprintf("<sip:%s:%d;transport=%s;lr;" PROXY_RR_ZONE
-		    "=%s>", host, port, conf_transport_name(dest->transport),
-		    zone != NULL ? zone : CONF_DEFAULT_ZONE);
+		    "=%s%s>", host, port, conf_transport_name(dest->transport),
+		    zone != NULL ? zone : CONF_DEFAULT_ZONE, sep);
 		push_record_route(m, f->rr_in);
 		push_record_route(m, rr);
 		free(rr);
@@ -610,6 +620,7 @@ try_next(struct fwd *f)
 			    sip_conn_origin(c)->peerlen);
 			dest.addrlen = sip_conn_origin(c)->peerlen;
 			dest.flow = (void *)(uintptr_t)tg->flow;
+			f->cur_peer = -1;
 			if (send_branch(f, tg, &dest, tg->zone,
 			    sip_conn_origin(c)->peer_str,
 			    sip_conn_origin(c)->local_ip) == 0)
@@ -617,9 +628,25 @@ try_next(struct fwd *f)
 			continue;
 		}
 		if (tg->zone != NULL) {
-			r = zones_hop(px->zs, tg->zone, f->peer_from, &h);
+			r = -2;
+			if (tg->peer >= 0 && f->peer_from == 0) {
+				/* In-dialog: the peer the dialog is with. */
+				r = zones_hop(px->zs, tg->zone, (size_t)tg->peer,
+				    &h);
+				if (r == 1 && h.index != (size_t)tg->peer)
+					r = -2;
+				tg->peer = -1;
+			}
+			if (r == 1)
+				f->peer_from = 0;	/* then all, in order */
+			else {
+				r = zones_hop(px->zs, tg->zone, f->peer_from,
+				    &h);
+				if (r == 1)
+					f->peer_from = h.index + 1;
+			}
 			if (r == 1) {
-				f->peer_from = h.index + 1;
+				f->cur_peer = (int)h.index;
 				dest.transport = h.transport;
 				memcpy(&dest.addr, &h.ss, h.sl);
 				dest.addrlen = h.sl;
@@ -631,6 +658,37 @@ try_next(struct fwd *f)
 				    NULL) == 0)
 					return;
 				continue;
+			}
+			if (r == -1 && f->peer_from == 0 && px->trav != NULL) {
+				const char *tw = NULL;
+
+				r = trav_flow(px->trav, tg->zone, &c, &tw);
+				if (r == 1) {
+					f->peer_from = 1;
+					dest.transport = TP_TLS;
+					memcpy(&dest.addr,
+					    &sip_conn_origin(c)->peer,
+					    sip_conn_origin(c)->peerlen);
+					dest.addrlen =
+					    sip_conn_origin(c)->peerlen;
+					dest.flow = (void *)(uintptr_t)
+					    sip_conn_id(c);
+					f->cur_peer = -1;
+					if (send_branch(f, tg, &dest, tg->zone,
+					    sip_conn_origin(c)->peer_str,
+					    sip_conn_origin(c)->local_ip) == 0)
+						return;
+					continue;
+				}
+				if (r == 0) {
+					why = xasprintf("traversal zone %s is "
+					    "down: %s", tg->zone, tw);
+					fail_note(f, 503, why);
+					free(why);
+					f->ti++;
+					f->peer_from = 0;
+					continue;
+				}
 			}
 			if (f->peer_from == 0 || f->fail_status == 0) {
 				why = r == -1 ? xasprintf("zone %s has no "
@@ -653,6 +711,7 @@ try_next(struct fwd *f)
 			    "address");
 			continue;
 		}
+		f->cur_peer = -1;
 		if (send_branch(f, tg, &dest, CONF_DEFAULT_ZONE, "request-URI",
 		    NULL) == 0)
 			return;
@@ -701,7 +760,10 @@ looped(const struct proxy *px, const osip_message_t *m, uint64_t hash)
 	snprintf(want, sizeof want, TXN_COOKIE BRANCH_MARK "%016" PRIx64,
 	    hash);
 	for (i = 0; (v = osip_list_get(&m->vias, i)) != NULL; i++) {
-		if (!is_us(px, v->host, NULL))
+		/* Our Vias carry a listener's address and port: two nodes
+		 * on one host are not one node. */
+		if (v->host == NULL || !sip_transport_listens(px->t, v->host,
+		    v->port != NULL ? atoi(v->port) : 5060))
 			continue;
 		b = vparam(v, "branch");
 		if (b != NULL && strncasecmp(b, want, strlen(want)) == 0)
@@ -721,6 +783,7 @@ route_is_ours(const struct proxy *px, const osip_route_t *r, const char *local)
 struct dialog_hop {
 	int			 found;
 	char			*zone;
+	int			 peer;		/* zone peer index, -1 */
 	unsigned long long	 flow;
 	int			 bad_flow;
 };
@@ -737,6 +800,7 @@ process_route(struct proxy *px, osip_message_t *m, const char *local,
 	int n, popped = 0;
 
 	memset(dh, 0, sizeof *dh);
+	dh->peer = -1;
 	n = osip_list_size(&m->routes);
 	if (n > 0 && m->req_uri != NULL && is_us(px, m->req_uri->host, local) &&
 	    uparam(m->req_uri, PROXY_RR_ZONE) != NULL) {
@@ -753,9 +817,12 @@ process_route(struct proxy *px, osip_message_t *m, const char *local,
 	while (popped < 2 &&
 	    route_is_ours(px, r = osip_list_get(&m->routes, 0), local)) {
 		const char *fl = uparam(r->url, PROXY_RR_FLOW);
+		const char *pe = uparam(r->url, PROXY_RR_PEER);
 
 		free(dh->zone);
 		dh->zone = xstrdup(uparam(r->url, PROXY_RR_ZONE));
+		dh->peer = pe != NULL && *pe >= '0' && *pe <= '9' ? atoi(pe) :
+		    -1;
 		dh->flow = 0;
 		dh->bad_flow = 0;
 		if (fl != NULL && (dh->flow = flow_check(px, fl)) == 0)
@@ -773,7 +840,9 @@ source_zone(struct proxy *px, const struct sip_origin *o)
 {
 	const char *z = NULL;
 
-	if (o->conn != NULL && sip_conn_outbound(o->conn))
+	if (o->conn != NULL && px->trav != NULL)
+		z = trav_conn_zone(px->trav, o->conn);
+	if (z == NULL && o->conn != NULL && sip_conn_outbound(o->conn))
 		z = sip_conn_zone(o->conn);
 	if (z == NULL)
 		z = zones_classify(px->zs, (const struct sockaddr *)&o->peer);
@@ -798,6 +867,7 @@ rule_targets(struct fwd *f, char **cause)
 		f->tg = xreallocarray(f->tg, f->ntg + 1, sizeof *f->tg);
 		t = &f->tg[f->ntg++];
 		memset(t, 0, sizeof *t);
+		t->peer = -1;
 		t->zone = xstrdup(rt.zone);
 		t->uri = rt.rewritten ? xstrdup(rt.uri) : NULL;
 		if (rt.rule->name != NULL)
@@ -822,10 +892,16 @@ dialog_target(struct fwd *f, const struct dialog_hop *dh)
 	f->tg = xcalloc(1, sizeof *f->tg);
 	f->ntg = 1;
 	t = &f->tg[0];
+	t->peer = dh->peer;
 	if (dh->flow != 0)
 		t->flow = dh->flow;
+	struct sip_conn *tc;
+	const char *tw;
+
 	if (dh->zone != NULL && strcmp(dh->zone, CONF_DEFAULT_ZONE) != 0 &&
-	    zones_hop(f->px->zs, dh->zone, 0, &h) >= 0)
+	    (zones_hop(f->px->zs, dh->zone, 0, &h) >= 0 ||
+	    (f->px->trav != NULL &&
+	    trav_flow(f->px->trav, dh->zone, &tc, &tw) >= 0)))
 		t->zone = xstrdup(dh->zone);
 	else if (t->flow == 0)
 		t->direct = 1;
@@ -922,6 +998,7 @@ forward_ack(struct proxy *px, osip_message_t *in, const struct sip_origin *o)
 	osip_message_t *m = NULL;
 	osip_header_t *mf = NULL;
 	char host[NET_ADDRSTRLEN + 2], rnd[25], *via, *text = NULL;
+	const char *tw = NULL;
 	size_t len = 0;
 	int port, sent = -1;
 
@@ -937,11 +1014,19 @@ forward_ack(struct proxy *px, osip_message_t *in, const struct sip_origin *o)
 		memcpy(&dest.addr, &sip_conn_origin(c)->peer,
 		    sip_conn_origin(c)->peerlen);
 		dest.addrlen = sip_conn_origin(c)->peerlen;
-	} else if (dh.zone != NULL && zones_hop(px->zs, dh.zone, 0, &h) == 1) {
+	} else if (dh.zone != NULL && ((dh.peer >= 0 && zones_hop(px->zs,
+	    dh.zone, (size_t)dh.peer, &h) == 1 && h.index == (size_t)dh.peer) ||
+	    zones_hop(px->zs, dh.zone, 0, &h) == 1)) {
 		dest.transport = h.transport;
 		memcpy(&dest.addr, &h.ss, h.sl);
 		dest.addrlen = h.sl;
 		c = h.conn;
+	} else if (dh.zone != NULL && px->trav != NULL &&
+	    trav_flow(px->trav, dh.zone, &c, &tw) == 1) {
+		dest.transport = TP_TLS;
+		memcpy(&dest.addr, &sip_conn_origin(c)->peer,
+		    sip_conn_origin(c)->peerlen);
+		dest.addrlen = sip_conn_origin(c)->peerlen;
 	} else if (!dh.found) {
 		/* An ACK that did not follow our Record-Route: the first
 		 * target of the search rules, as its INVITE went. */
@@ -1030,6 +1115,7 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 	f->method = xstrdup(m->sip_method);
 	f->src_zone = xstrdup(zone);
 	f->loop = loop_hash(m);
+	f->cur_peer = -1;
 	if ((f->next = px->fwds) != NULL)
 		f->next->prev = f;
 	px->fwds = f;
@@ -1272,10 +1358,12 @@ proxy_free(struct proxy *px)
 }
 
 void
-proxy_attach(struct proxy *px, struct sip_transport *t, struct zones *zs)
+proxy_attach(struct proxy *px, struct sip_transport *t, struct zones *zs,
+    struct trav *tv)
 {
 	px->t = t;
 	px->zs = zs;
+	px->trav = tv;
 }
 
 void
@@ -1341,7 +1429,9 @@ proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 	log_kvs(&l, "call_id", m->call_id->number);
 	log_end(&l);
 
-	if (px->tl == NULL || px->t == NULL)
+	if (px->tl == NULL || px->t == NULL || px->zs == NULL)
+		return;		/* not started, or stopping */
+	if (px->trav != NULL && trav_on_message(px->trav, o, m))
 		return;
 	if (!MSG_IS_REQUEST(m)) {
 		if (txn_recv_response(px->tl, m) == TXN_RECV_STRAY)

@@ -31,8 +31,9 @@ struct proxy	*proxy_new(struct event_base *base);
 /* Forget every transaction (no responses are sent) and free. */
 void		 proxy_free(struct proxy *px);
 /* The transport it sends with and the zones it forwards to. */
+struct trav;
 void		 proxy_attach(struct proxy *px, struct sip_transport *t,
-		    struct zones *zs);
+		    struct zones *zs, struct trav *tv);
 /*
  * Take a new configuration: search rules, timers.  c must stay valid
  * until the next call (the core reads it only while it handles a
@@ -60,8 +61,9 @@ void		 proxy_stats(const struct proxy *px, struct proxy_stats *st);
 #define PROXY_ALLOW	"INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, " \
 			"PRACK, REFER, NOTIFY, SUBSCRIBE, MESSAGE"
 
-/* Record-Route URI parameters: the zone of that side, and its flow. */
+/* Record-Route URI parameters: the zone of that side, its flow, its peer. */
 #define PROXY_RR_ZONE	"sez"
 #define PROXY_RR_FLOW	"sef"
+#define PROXY_RR_PEER	"sep"	/* the zone peer (index) of the dialog */
 
 #endif

@@ -20,6 +20,7 @@
 #include <event2/dns.h>
 #include <event2/util.h>
 
+#include "net/dns_srv.h"
 #include "net/net_addr.h"
 #include "proxy/zone.h"
 #include "util/alarm.h"
@@ -39,7 +40,10 @@ struct zpeer {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl;
 	struct evdns_getaddrinfo_request *dnsreq;
+	struct dns_srv_req	*srvreq;
 	int			 dns_done;
+	int			 port;		/* this peer's (SRV may say) */
+	char			*via;		/* the SRV target, or NULL */
 	struct sip_conn		*conn;
 	struct event		*ka;		/* CRLF keepalive */
 	struct event		*retry;
@@ -51,6 +55,7 @@ struct zzone {
 	char			*name;
 	int			 transport;
 	int			 port;
+	int			 port_set;	/* no SRV when the port is written */
 	char			*peer_name;	/* expected identity, or NULL */
 	struct zpeer		*peers;
 	size_t			 npeers;
@@ -61,6 +66,7 @@ struct zones {
 	struct event_base	*base;
 	struct sip_transport	*t;
 	struct evdns_base	*dns;
+	struct dns_srv		*srv;
 	struct zzone		**v;	/* each allocated: callbacks hold them */
 	size_t			 n;
 	int			 retry_secs;
@@ -257,8 +263,8 @@ dns_cb(int err, struct evutil_addrinfo *res, void *arg)
 	if (err == EVUTIL_EAI_CANCEL)
 		return;
 	if (err != 0 || res == NULL) {
-		why = xasprintf("cannot resolve %s: %s", p->name,
-		    evutil_gai_strerror(err));
+		why = xasprintf("cannot resolve %s: %s", p->via != NULL ?
+		    p->via : p->name, evutil_gai_strerror(err));
 		peer_failed(p, why);
 		free(why);
 		return;
@@ -267,10 +273,10 @@ dns_cb(int err, struct evutil_addrinfo *res, void *arg)
 	p->sl = (socklen_t)res->ai_addrlen;
 	if (p->ss.ss_family == AF_INET)
 		((struct sockaddr_in *)&p->ss)->sin_port =
-		    htons((uint16_t)p->z->port);
+		    htons((uint16_t)p->port);
 	else
 		((struct sockaddr_in6 *)&p->ss)->sin6_port =
-		    htons((uint16_t)p->z->port);
+		    htons((uint16_t)p->port);
 	evutil_freeaddrinfo(res);
 	connect_peer(p);
 }
@@ -283,28 +289,77 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 	peer_start(arg);
 }
 
-/* Resolve p if it is a name, then connect. */
+/* A and AAAA of host (the peer, or its SRV target), then connect. */
 static void
-peer_start(struct zpeer *p)
+resolve_host(struct zpeer *p, const char *host)
 {
 	struct evutil_addrinfo hints;
 	char port[16];
 
-	if (p->is_ip) {
-		connect_peer(p);
-		return;
-	}
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = p->z->transport == TP_UDP ? SOCK_DGRAM :
 	    SOCK_STREAM;
-	snprintf(port, sizeof port, "%d", p->z->port);
-	set_state(p, ZP_RESOLVING, NULL);
+	snprintf(port, sizeof port, "%d", p->port);
 	p->dns_done = 0;
-	p->dnsreq = evdns_getaddrinfo(p->z->zs->dns, p->name, port, &hints,
+	p->dnsreq = evdns_getaddrinfo(p->z->zs->dns, host, port, &hints,
 	    dns_cb, p);
 	if (p->dns_done)
 		p->dnsreq = NULL;	/* answered at once */
+}
+
+/*
+ * RFC 3263 s.4.2: the SRV records of the peer name give the host and port
+ * (the first by RFC 2782 order); without any, the name itself on the
+ * transport's port.
+ */
+static void
+srv_cb(int err, const struct dns_srv_rr *rrs, size_t n, void *arg)
+{
+	struct zpeer *p = arg;
+	char *why;
+
+	p->srvreq = NULL;
+	free(p->via);
+	p->via = NULL;
+	if (err == DNS_SRV_EUNAVAIL) {
+		why = xasprintf("%s: the SRV record says the service is not "
+		    "available there", p->name);
+		peer_failed(p, why);
+		free(why);
+		return;
+	}
+	if (err == DNS_SRV_OK && n > 0) {
+		p->via = xstrdup(rrs[0].target);
+		p->port = (int)rrs[0].port;
+		log_event(LOG_LVL_DEBUG, "zone", "srv", "zone", p->z->name,
+		    "peer", p->name, "target", p->via, NULL);
+		resolve_host(p, p->via);
+		return;
+	}
+	resolve_host(p, p->name);	/* no SRV: A/AAAA of the name */
+}
+
+/* Resolve p if it is a name (SRV, then A/AAAA), then connect. */
+static void
+peer_start(struct zpeer *p)
+{
+	char *name;
+
+	p->port = p->z->port;
+	if (p->is_ip) {
+		connect_peer(p);
+		return;
+	}
+	set_state(p, ZP_RESOLVING, NULL);
+	if (p->z->port_set || p->z->zs->srv == NULL) {
+		resolve_host(p, p->name);
+		return;
+	}
+	name = xasprintf("%s.%s", p->z->transport == TP_TLS ? "_sips._tcp" :
+	    p->z->transport == TP_TCP ? "_sip._tcp" : "_sip._udp", p->name);
+	p->srvreq = dns_srv_lookup(p->z->zs->srv, name, srv_cb, p);
+	free(name);
 }
 
 static void
@@ -317,6 +372,9 @@ zone_clear(struct zzone *z)
 
 		if (p->dnsreq != NULL)
 			evdns_getaddrinfo_cancel(p->dnsreq);
+		if (p->srvreq != NULL)
+			dns_srv_cancel(p->srvreq);
+		free(p->via);
 		if (p->conn != NULL) {
 			sip_conn_forget(p->conn);
 			sip_conn_refuse(p->conn, "zone changed or removed");
@@ -353,6 +411,7 @@ zones_new(struct event_base *base, struct sip_transport *t)
 	if (zs->dns == NULL)
 		zs->dns = evdns_base_new(base, 0);
 	evdns_base_load_hosts(zs->dns, NULL);
+	zs->srv = dns_srv_new(base, zs->dns);
 	zs->retry_secs = ZONE_RETRY_SECS;
 	return zs;
 }
@@ -367,6 +426,7 @@ zones_free(struct zones *zs)
 	for (i = 0; i < zs->n; i++)
 		zone_clear(zs->v[i]);
 	free(zs->v);
+	dns_srv_free(zs->srv);
 	evdns_base_free(zs->dns, 1);
 	free(zs);
 }
@@ -378,7 +438,8 @@ same_zone(const struct zzone *z, const struct conf_zone *cz, int port)
 	size_t i;
 
 	if (strcmp(z->name, cz->name) != 0 || z->transport != cz->transport ||
-	    z->port != port || z->npeers != cz->peers.n ||
+	    z->port != port || z->port_set != cz->port_set ||
+	    z->npeers != cz->peers.n ||
 	    (z->peer_name == NULL) != (cz->peer_name == NULL) ||
 	    (z->peer_name != NULL && strcmp(z->peer_name, cz->peer_name) != 0))
 		return 0;
@@ -394,6 +455,13 @@ zones_apply(struct zones *zs, const struct conf *c)
 	struct zzone **nv = xcalloc(c->nzones + 1, sizeof *nv), *z;
 	size_t n = 0, i, j, k;
 	unsigned char b[16];
+	char *cause = NULL;
+
+	if (dns_configure(zs->dns, &c->dns_servers, &cause) == -1) {
+		log_event(LOG_LVL_ERROR, "zone", "dns servers not applied",
+		    "reason", cause, NULL);
+		free(cause);
+	}
 
 	for (i = 0; i < c->nzones; i++) {
 		const struct conf_zone *cz = &c->zones[i];
@@ -415,6 +483,7 @@ zones_apply(struct zones *zs, const struct conf *c)
 		z->name = xstrdup(cz->name);
 		z->transport = cz->transport;
 		z->port = port;
+		z->port_set = cz->port_set;
 		z->peer_name = cz->peer_name ? xstrdup(cz->peer_name) : NULL;
 		z->peers = xcalloc(cz->peers.n + 1, sizeof *z->peers);
 		z->npeers = cz->peers.n;
@@ -459,7 +528,7 @@ zones_walk(struct zones *zs, void (*fn)(const struct zone_peer_info *, void *),
 			info.zone = z->name;
 			info.transport = conf_transport_name(z->transport);
 			info.peer = p->name;
-			info.port = z->port;
+			info.port = p->port != 0 ? p->port : z->port;
 			info.address = p->addr;
 			info.state = p->state;
 			info.since = p->since;
@@ -550,6 +619,12 @@ zones_peer_of(struct zones *zs, const struct sockaddr *sa)
 	const struct zpeer *p = peer_by_ip(zs, sa);
 
 	return p != NULL ? p->name : NULL;
+}
+
+struct evdns_base *
+zones_dns(struct zones *zs)
+{
+	return zs->dns;
 }
 
 void

@@ -78,6 +78,9 @@ int		 zones_hop(struct zones *zs, const char *zone, size_t from,
 const char	*zones_classify(struct zones *zs, const struct sockaddr *sa);
 /* That peer, as configured (an FQDN or IP), or NULL. */
 const char	*zones_peer_of(struct zones *zs, const struct sockaddr *sa);
+/* The resolver zones use (traversal clients share it). */
+struct evdns_base;
+struct evdns_base *zones_dns(struct zones *zs);
 /* Seconds before a failed peer is tried again (0: ZONE_RETRY_SECS). */
 void		 zones_set_retry(struct zones *zs, int secs);
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,6 +53,7 @@ struct sip_listener {
 	int			 fd;		/* UDP socket */
 	struct evconnlistener	*lev;		/* TCP/TLS acceptor */
 	struct event		*ev;		/* UDP read event */
+	char			*zone;		/* traversal-server zone, or NULL */
 	struct sip_listener	*next;
 };
 
@@ -68,6 +70,7 @@ struct sip_conn {
 	struct sip_origin	 origin;
 	int			 outbound;
 	unsigned long long	 id;		/* unique in the process, never 0 */
+	struct timeval		 crlf_at;	/* outbound: last bare CRLF (pong) */
 	char			*auth_zone;	/* inbound: the gate verified */
 	char			*auth_id;	/* ... this identity for it */
 	char			*zone;		/* outbound: the flow's zone */
@@ -597,6 +600,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		r = sip_frame_stream(data, len, p->max_message_size, &f);
 		switch (r) {
 		case FRAME_NEED_MORE:
+			if (c->outbound && f.skip > 0) {
+				/* RFC 5626 pongs from the server we opened
+				 * to: bare CRLFs, noted and dropped. */
+				evutil_gettimeofday(&c->crlf_at, NULL);
+				evbuffer_drain(in, f.skip);
+				continue;
+			}
 			if (f.skip > 0 && f.skip < len)
 				evbuffer_drain(in, f.skip);
 			if (f.skip < len && !evtimer_pending(c->rd_timer, NULL))
@@ -604,6 +614,10 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		case FRAME_KEEPALIVE:
 			evbuffer_drain(in, f.skip);
+			if (c->outbound) {
+				evutil_gettimeofday(&c->crlf_at, NULL);
+				continue;
+			}
 			bufferevent_write(bev, "\r\n", 2);	/* RFC 5626 pong */
 			continue;
 		case FRAME_ERROR:
@@ -1029,6 +1043,7 @@ sip_listener_close(struct sip_listener *l)
 		close(l->fd);
 	}
 	free(l->address);
+	free(l->zone);
 	free(l);
 }
 
@@ -1083,6 +1098,55 @@ sip_transport_conn(struct sip_transport *t, unsigned long long id)
 		if (c->id == id)
 			return c->state == CONN_OPEN ? c : NULL;
 	return NULL;
+}
+
+void
+sip_conn_watch(struct sip_conn *c, void (*closed)(struct sip_conn *, void *),
+    void *arg)
+{
+	if (c->outbound)
+		return;		/* the opener's callbacks */
+	c->closed = closed;
+	c->ready_arg = arg;
+}
+
+void
+sip_listener_set_zone(struct sip_listener *l, const char *zone)
+{
+	free(l->zone);
+	l->zone = zone != NULL ? xstrdup(zone) : NULL;
+}
+
+const char *
+sip_listener_zone(const struct sip_listener *l)
+{
+	return l != NULL ? l->zone : NULL;
+}
+
+void
+sip_conn_last_crlf(const struct sip_conn *c, struct timeval *tv)
+{
+	*tv = c->crlf_at;
+}
+
+const char *
+sip_conn_auth_zone(const struct sip_conn *c)
+{
+	return c->auth_zone;
+}
+
+int
+sip_conn_tls_info(const struct sip_conn *c, const char **version,
+    const char **cipher)
+{
+	SSL *ssl;
+
+	if (c->transport != TP_TLS || c->bev == NULL ||
+	    (ssl = bufferevent_openssl_get_ssl(c->bev)) == NULL)
+		return -1;
+	*version = SSL_get_version(ssl);
+	*cipher = SSL_get_cipher_name(ssl);
+	return 0;
 }
 
 void
@@ -1162,6 +1226,17 @@ sip_transport_send_udp(struct sip_transport *t, const struct sockaddr *sa,
 		    "transport", "udp", "reason", strerror(errno), NULL);
 		return -1;
 	}
+	return 0;
+}
+
+int
+sip_transport_listens(struct sip_transport *t, const char *ip, int port)
+{
+	struct sip_listener *l;
+
+	for (l = t->listeners; l != NULL; l = l->next)
+		if (l->port == port && strcasecmp(l->address, ip) == 0)
+			return 1;
 	return 0;
 }
 

@@ -152,6 +152,27 @@ const char		*sip_conn_authenticated(const struct sip_conn *c);
 struct sip_conn		*sip_transport_find_flow(struct sip_transport *t,
 			    const struct sockaddr *sa, const char *zone,
 			    const char *identity);
+/*
+ * Be told when inbound connection c goes away (one watcher; NULL stops).
+ * Outbound connections keep their opener's callbacks.
+ */
+void			 sip_conn_watch(struct sip_conn *c,
+			    void (*closed)(struct sip_conn *, void *), void *arg);
+/* The zone a listener's connections belong to (traversal-server). */
+void			 sip_listener_set_zone(struct sip_listener *l,
+			    const char *zone);
+const char		*sip_listener_zone(const struct sip_listener *l);
+/* The zone set with sip_conn_set_authenticated, or NULL. */
+const char		*sip_conn_auth_zone(const struct sip_conn *c);
+/*
+ * When an outbound connection last received a bare CRLF (an RFC 5626
+ * pong); zero if never.
+ */
+void			 sip_conn_last_crlf(const struct sip_conn *c,
+			    struct timeval *tv);
+/* TLS protocol version and cipher of c: 0, or -1 when not TLS (yet). */
+int			 sip_conn_tls_info(const struct sip_conn *c,
+			    const char **version, const char **cipher);
 /* The usable connection with this id, or NULL. */
 struct sip_conn		*sip_transport_conn(struct sip_transport *t,
 			    unsigned long long id);
@@ -162,6 +183,9 @@ struct sip_conn		*sip_transport_conn(struct sip_transport *t,
 int			 sip_transport_send_udp(struct sip_transport *t,
 			    const struct sockaddr *sa, socklen_t sl,
 			    const char *buf, size_t len);
+/* 1 when a listener of any transport has this IP literal and port. */
+int			 sip_transport_listens(struct sip_transport *t,
+			    const char *ip, int port);
 /*
  * The address of the first listener of transport (and address family af,
  * or AF_UNSPEC) for Via and Record-Route: 0, or -1 when there is none.

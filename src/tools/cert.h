@@ -55,6 +55,7 @@ int	cert_cmd_decode(struct cert_env *env, int argc, char **argv);
 int	cert_cmd_convert(struct cert_env *env, int argc, char **argv);
 int	cert_cmd_lab_ca(struct cert_env *env, int argc, char **argv);
 int	cert_cmd_check(struct cert_env *env, int argc, char **argv);
+int	cert_cmd_credential(struct cert_env *env, int argc, char **argv);
 
 /*
  * The trust list as sipedged would use it (cert_trust.c), shared by the

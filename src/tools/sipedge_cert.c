@@ -29,6 +29,7 @@ static const struct {
 	{ "decode", cert_cmd_decode, "FILE" },
 	{ "convert", cert_cmd_convert, "FILE --to pem|der [-o OUT]" },
 	{ "lab-ca", cert_cmd_lab_ca, "init|issue|revoke|crl|list ..." },
+	{ "credential", cert_cmd_credential, "add|remove|list USER ..." },
 	{ "check", cert_cmd_check, "--trust CA.pem --chain chain.pem "
 	    "[--name NAME] ..." },
 };

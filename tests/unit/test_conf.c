@@ -313,6 +313,39 @@ test_revocation_settings(void **state)
 }
 
 static void
+test_dns_servers(void **state)
+{
+	struct conf *c;
+	char *d;
+
+	(void)state;
+	d = load(LISTEN, &c);
+	assert_string_equal(d, "");
+	assert_int_equal(c->dns_servers.n, 0);	/* resolv.conf */
+	conf_free(c);
+	free(d);
+	d = load(LISTEN "dns: { servers = [ \"127.0.0.1:5353\", \"192.0.2.1\",\n"
+	    "\"::1\", \"[2001:db8::1]\", \"[::1]:53\" ]; };\n", &c);
+	assert_string_equal(d, "");
+	assert_int_equal(c->dns_servers.n, 5);
+	assert_string_equal(c->dns_servers.v[0], "127.0.0.1:5353");
+	conf_free(c);
+	free(d);
+	d = load(LISTEN "dns: { servers = [ \"127.0.0.1\",\n\"ns.example\",\n"
+	    "\"127.0.0.1:0\", \"[::1]x\", \"1.2.3.4:99999\", \"::1:53x\" ]; };\n",
+	    NULL);
+	expect(d, 3, "dns.servers[1] = \"ns.example\" must be an IP address");
+	expect(d, 4, "dns.servers[2] = \"127.0.0.1:0\" must be");
+	expect(d, 4, "dns.servers[3] = \"[::1]x\" must be");
+	expect(d, 4, "dns.servers[4] = \"1.2.3.4:99999\" must be");
+	expect(d, 4, "dns.servers[5] = \"::1:53x\" must be");
+	free(d);
+	d = load(LISTEN "dns: { servers = \"127.0.0.1\"; };\n", NULL);
+	expect(d, 2, "dns.servers must be a list of strings");
+	free(d);
+}
+
+static void
 test_zones(void **state)
 {
 	struct conf *c;
@@ -697,6 +730,7 @@ main(void)
 		cmocka_unit_test(test_unreadable_main_file),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_revocation_settings),
+		cmocka_unit_test(test_dns_servers),
 		cmocka_unit_test(test_zones),
 		cmocka_unit_test(test_search_rules),
 		cmocka_unit_test(test_search_rules_reload),
