@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 33
+plan 37
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -29,6 +29,11 @@ revocation: {
 EOF
 printf '%s\n' 'name = "partner";' 'type = "neighbor";' 'transport = "tls";' \
     "port = $DEAD_PORT;" 'peers = [ "127.0.0.2" ];' >"$T/zones/partner.conf"
+# A traversal-server zone that no client has reached yet.
+TRAV_PORT=$(free_port)
+printf '%s\n' 'name = "inside";' 'type = "traversal-server";' 'transport = "tls";' \
+    "port = $TRAV_PORT;" 'peer_name = "inside1.example";' 'username = "inside1";' \
+    >"$T/zones/inside.conf"
 : >"$W/.log"
 start_sipedged || bail_out "sipedged did not start"
 
@@ -97,8 +102,19 @@ check "... the peer: failed, since, address and reason" \
 sctl --json zone partner
 jcheck "zone partner --json: type, transport, the failed peer with its address" \
     "$RC == 0 and d['zone'] == 'partner' and d['type'] == 'neighbor' and d['transport'] == 'tls' and d['configured_peers'] == 1 and d['peers'][0]['state'] == 'failed' and d['peers'][0]['address'] == '127.0.0.2:$DEAD_PORT' and d['peers'][0]['reason'] != '' and 'zone' not in d['peers'][0]"
+sctl --json zones
+jcheck "zones --json: the traversal-server zone in traversal, no flow yet" \
+    "len(d['traversal']) == 1 and d['traversal'][0]['zone'] == 'inside' and d['traversal'][0]['type'] == 'traversal-server' and d['traversal'][0]['flows'] == 0 and d['traversal'][0]['tls_version'] == ''"
+sctl zone inside
+check "zone inside (traversal): the zone line and its flow's line" \
+    eval "grep -q '^zone inside type traversal-server transport tls peers 0$' '$T/out' && grep -q '^inside traversal-server tls .*flows 0$' '$T/out'"
+sctl --json zone inside
+jcheck "zone inside --json: no peers, the traversal object" \
+    "$RC == 0 and d['type'] == 'traversal-server' and d['peers'] == [] and d['traversal']['zone'] == 'inside' and d['traversal']['flows'] == 0"
+sctl --json zone partner
+jcheck "zone partner --json: traversal null for a neighbor zone" "d['traversal'] is None"
 sctl zone nosuch
-if [ "$RC" -eq 1 ] && grep -q "^no zone 'nosuch' in the configuration (zones: partner)$" "$T/err"; then
+if [ "$RC" -eq 1 ] && grep -q "^no zone 'nosuch' in the configuration (zones: inside; partner)$" "$T/err"; then
     ok "zone nosuch: exit 1, the zones there are"
 else
     not_ok "zone nosuch: exit 1, the zones there are" "exit $RC" "$OUT" "$ERR"
