@@ -4,12 +4,13 @@
 # daemon's real state and the text answers); zone NAME (a failed peer
 # with its reason, an unknown zone, no name); crl update (a real fetch
 # from a loopback HTTP distribution point, none configured, a bad
-# argument); the OCSP hit rate in revocation; reload errors as JSON.
+# argument); traversal zones; the OCSP hit rate in revocation (before any
+# lookup, then after a miss and a cache hit); reload errors as JSON.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 37
+plan 40
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -193,6 +194,26 @@ if [ "$RC" -eq 1 ] && grep -q "no CRL distribution points are configured" "$T/er
 else
     not_ok "crl update without points: exit 1 and why" "exit $RC" "$OUT" "$ERR"
 fi
+
+# The OCSP hit rate: two connections with the same certificate, the
+# second answered from the cache.
+leaf pok "DNS:sip.ocsp.example" leaf
+printf '%s\n' 'name = "ocspz";' 'type = "neighbor";' 'transport = "tls";' \
+    "port = $DEAD_PORT;" 'peers = [ "127.0.0.4" ];' 'peer_name = "sip.ocsp.example";' \
+    >"$T/zones/ocspz.conf"
+sed -i 's/use_ocsp = false;/use_ocsp = true;/' "$CONF"
+sctl reload
+check "reload with OCSP on and a zone at 127.0.0.4" test "$RC" -eq 0
+for i in 1 2; do
+    sipclient tls "$TLS_PORT" --source 127.0.0.4 --cert "$P/pok.chain" --key "$P/pok.key" \
+        send:"$MSG/options.msg" expect:200 >"$T/ocsp-$i.out" 2>&1 ||
+        diag "OCSP client $i: $(tail -3 "$T/ocsp-$i.out")"
+done
+sctl --json revocation
+jcheck "revocation --json: OCSP hits and misses, the hit rate they give, the cache" \
+    "$RC == 0 and d['ocsp']['hits'] >= 1 and d['ocsp']['misses'] >= 1 and d['ocsp']['cache'] >= 1 and d['ocsp']['hit_rate'] == round(100.0 * d['ocsp']['hits'] / (d['ocsp']['hits'] + d['ocsp']['misses']), 1)"
+sctl revocation
+check "revocation: the hit rate in percent" grep -Eq '^ocsp cache [1-9][0-9]* hits [1-9][0-9]* misses [1-9][0-9]* hit_rate [0-9]+\.[0-9]%$' "$T/out"
 
 check "SIGTERM: exit status 0" stop_sipedged
 sctl --json status
