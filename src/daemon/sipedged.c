@@ -684,6 +684,12 @@ zone_peer_json(struct json *j, const struct zone_peer_info *i, int with_zone)
 	json_string(j, "state", zone_peer_state_name(i->state));
 	json_string(j, "since", str_time_iso(i->since, t, sizeof t));
 	json_string(j, "reason", i->reason);
+	json_string(j, "last_failure", i->last_failure);
+	if (i->last_failure_at != 0)
+		json_string(j, "last_failure_at", str_time_iso(
+		    i->last_failure_at, t, sizeof t));
+	else
+		json_null(j, "last_failure_at");
 	json_object_end(j);
 }
 
@@ -817,6 +823,9 @@ zone_one_line(const struct zone_peer_info *i, void *arg)
 	    i->port, zone_peer_state_name(i->state),
 	    str_time_iso(i->since, t, sizeof t), *i->address ? i->address : "-",
 	    *i->reason ? " reason " : "", i->reason);
+	if (*i->last_failure != '\0' && i->state == ZP_ACTIVE)
+		ctl_reply_add(z->r, "    last failure %s: %s", str_time_iso(
+		    i->last_failure_at, t, sizeof t), i->last_failure);
 }
 
 /* zone NAME: one zone's peers, with their addresses and failures. */

@@ -36,6 +36,8 @@ struct zpeer {
 	enum zone_peer_state	 state;
 	time_t			 since;
 	char			*reason;
+	char			*last_failure;	/* kept after recovery */
+	time_t			 last_failure_at;
 	char			 addr[NET_ADDRSTRLEN + 8];
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl;
@@ -96,6 +98,11 @@ set_state(struct zpeer *p, enum zone_peer_state st, const char *reason)
 	p->since = time(NULL);
 	free(p->reason);
 	p->reason = reason != NULL ? xstrdup(reason) : NULL;
+	if (st == ZP_FAILED && reason != NULL) {
+		free(p->last_failure);
+		p->last_failure = xstrdup(reason);
+		p->last_failure_at = p->since;
+	}
 	if (st != ZP_ACTIVE && st != ZP_FAILED)
 		return;
 	snprintf(port, sizeof port, "%d", p->z->port);
@@ -385,6 +392,7 @@ zone_clear(struct zzone *z, const char *why)
 			event_free(p->retry);
 		free(p->name);
 		free(p->reason);
+		free(p->last_failure);
 	}
 	free(z->peers);
 	if (z->name != NULL) {
@@ -533,6 +541,9 @@ zones_walk(struct zones *zs, void (*fn)(const struct zone_peer_info *, void *),
 			info.state = p->state;
 			info.since = p->since;
 			info.reason = p->reason != NULL ? p->reason : "";
+			info.last_failure = p->last_failure != NULL ?
+			    p->last_failure : "";
+			info.last_failure_at = p->last_failure_at;
 			fn(&info, arg);
 		}
 	}

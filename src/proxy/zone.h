@@ -44,6 +44,9 @@ struct zone_peer_info {
 	enum zone_peer_state	 state;
 	time_t			 since;
 	const char		*reason;	/* why failed, or "" */
+	const char		*last_failure;	/* the last one, kept after
+						   recovery; "" if none */
+	time_t			 last_failure_at;	/* 0 if none */
 };
 
 struct zones	*zones_new(struct event_base *base, struct sip_transport *t);
