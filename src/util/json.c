@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "util/json.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
 
 struct json {
@@ -50,40 +51,6 @@ put(struct json *j, const char *s, size_t n)
 	j->buf[j->len] = '\0';
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
-static size_t
-utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len, i;
-	unsigned int cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		cp = p[0] & 0x07;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 void
 json_escape(char **buf, size_t *used, size_t *cap, const void *s, size_t len)
 {
@@ -106,7 +73,7 @@ json_escape(char **buf, size_t *used, size_t *cap, const void *s, size_t len)
 		default:
 			if (p[i] < 0x20 || p[i] == 0x7f)
 				snprintf(esc, sizeof esc, "\\u%04x", p[i]);
-			else if ((u = utf8_len(p + i, len - i)) == 0) {
+			else if ((u = str_utf8_len(p + i, len - i)) == 0) {
 				/* Not UTF-8: the replacement character. */
 				memcpy(esc, "\xef\xbf\xbd", 4);
 				u = 1;

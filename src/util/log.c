@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
 
 static struct {
@@ -134,40 +135,6 @@ log_timestamp(char *buf, size_t bufsz)
 	    tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
 }
 
-/* Length of the valid UTF-8 sequence at p (max n bytes), or 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len, i;
-	unsigned int cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		cp = p[0] & 0x07;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 static int
 is_bare(const unsigned char *p, size_t len)
 {
@@ -216,7 +183,7 @@ quote_value(char *dst, size_t dstsz, const void *val, size_t len, int force)
 		case '\t': piece = "\\t"; break;
 		default:
 			if (p[i] < 0x20 || p[i] == 0x7f ||
-			    (u = utf8_len(p + i, len - i)) == 0)
+			    (u = str_utf8_len(p + i, len - i)) == 0)
 				snprintf(esc, sizeof esc, "\\x%02x", p[i]);
 			else {
 				memcpy(esc, p + i, u);

@@ -16,5 +16,10 @@ const char	*str_time_iso(time_t t, char *buf, size_t bufsz);
 char		*str_time_iso_dup(time_t t);
 /* Parse that form back; 0, or -1 when s is not one. */
 int		 str_time_parse_iso(const char *s, time_t *tp);
+/*
+ * Length of the valid UTF-8 sequence at p (at most n bytes, n > 0), or 0
+ * when it is not one (overlong, surrogate, past U+10FFFF, cut short).
+ */
+size_t		 str_utf8_len(const unsigned char *p, size_t n);
 
 #endif

@@ -650,8 +650,8 @@ sipclient() {
     timeout 60 "$PYTHON" "$SIPCLIENT" --transport "$transport" --port "$port" "${tls[@]}" "$@"
 }
 
-# ctl_cmd COMMAND: send one command to the daemon's control socket
-# ($T/sipedged.ctl, as write_config sets it) and print the reply.
+# ctl_cmd COMMAND [SOCKET]: send one command to the daemon's control socket
+# (default $T/sipedged.ctl, as write_config sets it) and print the reply.
 ctl_cmd() {
     timeout 15 "$PYTHON" -c 'import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -664,7 +664,7 @@ while True:
     if not b:
         break
     data += b
-sys.stdout.write(data.decode("utf-8", "replace"))' "$T/sipedged.ctl" "$1"
+sys.stdout.write(data.decode("utf-8", "replace"))' "${2:-$T/sipedged.ctl}" "$1"
 }
 
 # statuses FILE: print the status codes of the RECV lines of sipclient output.

@@ -110,20 +110,7 @@ stop_inside() {
     wait_pid "$INSIDE_PID" 10
 }
 # ictl COMMAND: the inside node's control socket.
-ictl() {
-    timeout 15 "$PYTHON" -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(10)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-data = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    data += b
-sys.stdout.write(data.decode("utf-8", "replace"))' "$I/sipedged.ctl" "$1" 2>/dev/null
-}
+ictl() { ctl_cmd "$1" "$I/sipedged.ctl" 2>/dev/null; }
 ilog() { grep -F -q -e "$1" "$I/sipedged.log" 2>/dev/null; }
 # uas IP PORT OUT: a UDP server answering one request 200; the request's
 # header goes to OUT.
