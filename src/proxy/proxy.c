@@ -454,11 +454,11 @@ edit_request_line(struct sip_edit *e, const char *method, const char *uri)
 static char *
 via_marked(const char *v, size_t n, const char *ip, int port)
 {
-	size_t i, ns, ne, at = n;
-	int quoted = 0;
+	size_t i, ns, ne, at = 0;
+	int quoted = 0, empty = 0;
 	char pv[16];
 
-	for (i = 0; i < n && at == n; i++) {
+	for (i = 0; i < n; i++) {
 		if (quoted) {
 			if (v[i] == '\\' && i + 1 < n)
 				i++;
@@ -480,15 +480,19 @@ via_marked(const char *v, size_t n, const char *ip, int port)
 			continue;
 		for (i = ne; i < n && (v[i] == ' ' || v[i] == '\t'); i++)
 			;
-		if (i == n || v[i] != '=')
-			at = ne;	/* rport without a value */
+		if (i == n || v[i] != '=') {
+			empty = 1;	/* rport without a value */
+			at = ne;
+		}
 		break;
 	}
-	if (at == n && ip == NULL)
+	if (!empty && ip == NULL)
 		return NULL;
 	pv[0] = '\0';
-	if (at < n)
+	if (empty)
 		snprintf(pv, sizeof pv, "=%d", port);
+	else
+		at = n;
 	return xasprintf("%.*s%s%.*s%s%s", (int)at, v, pv, (int)(n - at),
 	    v + at, ip != NULL ? ";received=" : "", ip != NULL ? ip : "");
 }
