@@ -2,8 +2,11 @@
  * proxy.c: the transaction-stateful proxy core (RFC 3261 s.16).
  *
  * A request becomes a "forward" (struct fwd): its server transaction, a
- * private copy of the request after Route processing, and the list of
- * targets to try.  A target is a neighbor zone (its active peers are
+ * private copy of the parsed request after Route processing (for the
+ * decisions and our own responses), the text to forward, and the list of
+ * targets to try.  What is forwarded, requests and responses, is the text
+ * that came with a few lines edited (sip_edit): never libosip2's
+ * re-serialisation, which would change header names, order and spacing.  A target is a neighbor zone (its active peers are
  * tried in order), a flow (the connection an in-dialog request's caller
  * is on) or the request-URI's own address.  One branch is in flight at a
  * time (serial search, s.16.6 with s.16.7 step 5): a branch that cannot
