@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <stdio.h>
@@ -538,6 +539,28 @@ check_revocation(struct loader *ld, config_t *cfg)
 			err_at(ld, e, "revocation.distribution_points[%d] = "
 			    "\"%s\" must be an http:// or https:// URL", i, v);
 	}
+}
+
+/*
+ * daemon.control_group names a group of this system: the control socket
+ * is given to it.  Resolved here so that a typo is a configuration error
+ * with its line, not a failed start.
+ */
+static void
+check_control_group(struct loader *ld, config_t *cfg)
+{
+	struct conf *c = ld->c;
+	struct group *gr;
+
+	c->control_gid = -1;
+	if (c->control_group == NULL)
+		return;
+	if ((gr = getgrnam(c->control_group)) == NULL)
+		err_at(ld, config_lookup(cfg, "daemon.control_group"),
+		    "daemon.control_group = \"%s\" is not a group of this "
+		    "system (see getent group)", c->control_group);
+	else
+		c->control_gid = (long)gr->gr_gid;
 }
 
 /* dns.servers entries are IP, IP:port, [IPv6] or [IPv6]:port. */
@@ -1425,6 +1448,7 @@ conf_load(const char *path, struct diaglist *dl)
 		    "address = \"127.0.0.1\"; } ); list");
 	check_extra_names(&ld, config_lookup(&cfg, "tls.extra_names"));
 	check_revocation(&ld, &cfg);
+	check_control_group(&ld, &cfg);
 	check_dns_servers(&ld, config_lookup(&cfg, "dns.servers"));
 	if (c->fqdn == NULL) {
 		if (gethostname(host, sizeof host) == -1 || host[0] == '\0')
@@ -1468,6 +1492,7 @@ conf_free(struct conf *c)
 	free(c->cluster_fqdn);
 	free_strlist(&c->cluster_peers);
 	free(c->control_socket.path);
+	free(c->control_group);
 	free_strlist(&c->extra_names);
 	free(c->manual_crl.path);
 	free_strlist(&c->rev_dps);

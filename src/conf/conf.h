@@ -147,6 +147,8 @@ struct conf {
 	struct conf_path	 pid_file;
 	struct conf_path	 zones_dir;
 	struct conf_path	 control_socket;
+	char			*control_group;	/* NULL: the daemon's own */
+	long			 control_gid;	/* its gid, -1 when NULL */
 	int			 shutdown_grace;	/* seconds */
 
 	/* log */

@@ -85,6 +85,8 @@ const struct conf_opt conf_main_opts[] = {
 	{ "daemon", "zones_dir", OT_PATH, 0, 0, NULL, M(zones_dir), "zones", 0 },
 	{ "daemon", "control_socket", OT_PATH, 0, 0, NULL, M(control_socket),
 	    SE_RUNSTATEDIR "/sipedged.ctl", 0 },
+	{ "daemon", "control_group", OT_STRING, 0, 0, NULL, M(control_group),
+	    NULL, 0 },
 	{ "daemon", "shutdown_grace", OT_INT, 0, 300, NULL, M(shutdown_grace), "5", 0 },
 
 	{ "log", "level", OT_ENUM, 0, 0, levels, M(log_level), "info", 0 },

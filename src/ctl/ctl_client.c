@@ -8,12 +8,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -73,6 +75,24 @@ fail(int fd, int err, char **cause, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * The hint for a permission denied on path: the group the socket belongs
+ * to, when it can be seen.  Caller frees.
+ */
+static char *
+group_hint(const char *path)
+{
+	struct stat st;
+	struct group *gr;
+
+	if (stat(path, &st) == -1)
+		return xstrdup("are you root, sipedged's user or in its "
+		    "daemon.control_group?");
+	if ((gr = getgrgid(st.st_gid)) != NULL)
+		return xasprintf("are you in group %s?", gr->gr_name);
+	return xasprintf("are you in group %ld?", (long)st.st_gid);
+}
+
 /* Connect fd to sun, waiting at most until deadline (a full backlog). */
 static int
 connect_by(int fd, const struct sockaddr_un *sun, long long deadline)
@@ -119,17 +139,24 @@ ctl_request(const char *socket_path, const char *command, int timeout_ms,
 	if (connect_by(fd, &sun, deadline) == -1) {
 		int err = errno;
 
+		char *hint;
+		int rv;
+
 		switch (err) {
 		case ENOENT:
+			return fail(fd, err, cause, "sipedged is not running "
+			    "(no socket at %s)", socket_path);
 		case ECONNREFUSED:
-			return fail(fd, err, cause, "cannot reach sipedged at "
-			    "%s: %s (is sipedged running?)", socket_path,
-			    strerror(err));
+			return fail(fd, err, cause, "sipedged is not running "
+			    "(connection refused on %s: the socket is left, but "
+			    "nothing listens)", socket_path);
 		case EACCES:
 		case EPERM:
-			return fail(fd, err, cause, "cannot reach sipedged at "
-			    "%s: %s (run as the socket's owner, a member of its "
-			    "group, or root)", socket_path, strerror(err));
+			hint = group_hint(socket_path);
+			rv = fail(fd, err, cause, "permission denied on %s (%s)",
+			    socket_path, hint);
+			free(hint);
+			return rv;
 		case EAGAIN:
 		case EINPROGRESS:
 		case ETIMEDOUT:
@@ -211,7 +238,19 @@ ctl_request(const char *socket_path, const char *command, int timeout_ms,
 		status = 0;
 	else if (strcmp(buf, CTL_STATUS_ERROR) == 0)
 		status = 1;
-	else {
+	else if (strcmp(buf, CTL_STATUS_DENIED) == 0) {
+		char *why = eol != NULL ? eol + 1 : buf;
+		size_t wl = strlen(why);
+
+		while (wl > 0 && why[wl - 1] == '\n')
+			why[--wl] = '\0';
+		if (wl == 0)
+			why = "it gave no reason";
+		fail(-1, EACCES, cause, "permission denied on %s: sipedged "
+		    "refused to serve you (%s)", socket_path, why);
+		free(buf);
+		return -1;
+	} else {
 		free(buf);
 		return fail(-1, EPROTO, cause, "sipedged at %s answered "
 		    "something that is not of the control protocol",

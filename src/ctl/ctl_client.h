@@ -14,10 +14,12 @@
  * status (0 ok, 1 the daemon refused or failed the command) with the reply
  * text (the lines after the status line, "" when none) in *reply, or -1
  * with *cause when the daemon could not be reached or did not answer:
- * "cannot reach sipedged at PATH: No such file or directory (is sipedged
- * running?)", permission denied, timed out, a reply that is not of the
- * protocol.  On -1, errno is ENOENT or ECONNREFUSED when nothing listens
- * on the socket (the daemon is not running), something else otherwise.
+ * "sipedged is not running (no socket at PATH)" (errno ENOENT),
+ * "sipedged is not running (connection refused on PATH ...)"
+ * (ECONNREFUSED), "permission denied on PATH (are you in group G?)" from
+ * the filesystem or "permission denied on PATH: sipedged refused ..."
+ * from the daemon's credential check (both EACCES), timed out, a reply
+ * that is not of the protocol (other errno values).
  * Caller frees *reply or *cause; the other is set to NULL.
  */
 int	ctl_request(const char *socket_path, const char *command,

@@ -3,14 +3,24 @@
  * (ctl_server.c) and its clients (ctl_client.c, sipedge-ctl).  Plain
  * constants only: a client may include it without linking anything else.
  *
- * The socket is a unix stream socket (daemon.control_socket), mode 0660;
- * who may talk to it is decided by the filesystem (owner and group).  One
- * connection carries one request:
+ * The socket is a unix stream socket (daemon.control_socket), mode 0660,
+ * group daemon.control_group (default: the daemon's own group).  The
+ * filesystem decides who may connect; the daemon then checks the peer's
+ * credentials (SO_PEERCRED) itself and serves only root, its own user and
+ * members of that group.  One connection carries one request:
  *
- *   request  = command [ SP args ] LF
+ *   request  = [ "json" SP ] command [ SP args ] LF
  *   reply    = status LF *( text LF )    then the daemon closes
- *   status   = "ok" / "error"
+ *   status   = "ok" / "error" / "denied"
  *
+ * - "denied" (CTL_PROTO_VERSION 2) is sent at once, before the request is
+ *   read, to a peer that is not served; one text line says why.
+ * - With the "json" prefix the text of the reply is one JSON object on one
+ *   line: the command's data as members, "ok" (true or false), and
+ *   "error" (a failure's reason) or "message" (a note) when the command
+ *   said one.  The members per command are listed in sipedge-ctl(8).
+ *   Strings are UTF-8; bytes that were not become U+FFFD.  A line that
+ *   is too long is answered in text, as its prefix was not read.
  * - The request line is at most CTL_LINE_MAX bytes including the LF; a CR
  *   before the LF is ignored, as are spaces around the command.  A client
  *   that half-closes its end (shutdown(SHUT_WR)) may omit the LF.
@@ -27,7 +37,8 @@
  *   at most CTL_MAX_CLIENTS connections at once; one more gets
  *   "error" and "too many control connections" at once.
  *
- * Commands (CTL_PROTO_VERSION 1):
+ * Commands (CTL_PROTO_VERSION 2; "zone", "crl", "denied" and "json" are
+ * new in 2):
  *   help     the commands, one per line: name, arguments, what it does
  *   status   "name: value" lines: version, protocol, pid, started, uptime,
  *            config, loaded_at, certificate, subject, not_before,
@@ -43,9 +54,14 @@
  *   zones    one line per neighbor zone peer: zone, transport, peer:port,
  *            state ("idle", "resolving", "connecting", "active", "failed"),
  *            "since" and an ISO time, then ": reason" when failed
+ *   zone NAME  "zone NAME type TYPE transport T peers N", then per peer
+ *            "  PEER:PORT STATE since TIME address ADDR[ reason REASON]";
+ *            "error" for a zone the configuration does not have
+ *   crl update  fetch every CRL distribution point now; "ok" with the
+ *            number started, "error" when none is configured
  *   revocation  "peers verified N refused N held N revalidated N dropped
- *            N", "ocsp cache N hits N misses N", then one line per CRL
- *            distribution point
+ *            N", "ocsp cache N hits N misses N hit_rate P%" (P "-" before
+ *            any lookup), then one line per CRL distribution point
  *   reload   like SIGHUP: "ok" when the new configuration is serving,
  *            "error" when it was refused (the previous one keeps serving);
  *            either way the text holds every error and warning, then one
@@ -54,7 +70,7 @@
 #ifndef SE_CTL_PROTO_H
 #define SE_CTL_PROTO_H
 
-#define CTL_PROTO_VERSION	1
+#define CTL_PROTO_VERSION	2
 #define CTL_LINE_MAX		4096	/* bytes of a request line, LF included */
 #define CTL_TIMEOUT		10	/* s for the request line, then for the reply */
 #define CTL_MAX_CLIENTS		64	/* connections served at once */
@@ -62,5 +78,7 @@
 
 #define CTL_STATUS_OK		"ok"
 #define CTL_STATUS_ERROR	"error"
+#define CTL_STATUS_DENIED	"denied"	/* not served (version 2) */
+#define CTL_JSON_PREFIX		"json"		/* before the command */
 
 #endif

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "ctl/ctl_proto.h"
 #include "ctl/ctl_server.h"
 #include "util/file.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -37,6 +39,7 @@ struct ctl_client {
 	struct event		*free_ev;	/* deferred free */
 	struct event		*timer;		/* request, then reply deadline */
 	long			 uid;		/* peer credentials, -1 unknown */
+	long			 gid;
 	long			 pid;
 	int			 replied;	/* the reply is queued: flushing */
 	size_t			 discarded;	/* bytes read after the reply */
@@ -51,13 +54,21 @@ struct ctl_server {
 	ino_t			 ino;
 	const struct ctl_command *cmds;
 	void			*arg;
+	gid_t			 gid;		/* whose members are served */
+	char			*group;		/* its name, for messages */
 	struct ctl_client	*clients;
 	size_t			 nclients;
 };
 
 struct ctl_reply {
 	struct evbuffer		*text;
+	struct json		*j;		/* NULL: a text reply */
 };
+
+/* Reply status words, as client_reply() takes them. */
+#define REPLY_OK	0
+#define REPLY_ERROR	-1
+#define REPLY_DENIED	-2
 
 static int	help_cmd(const char *, struct ctl_reply *, void *);
 static void	client_event_cb(struct bufferevent *, short, void *);
@@ -95,6 +106,22 @@ help_cmd(const char *args, struct ctl_reply *r, void *arg)
 	const struct ctl_command *c;
 	char name[64];
 
+	if (r->j != NULL) {
+		json_array_begin(r->j, "commands");
+		for (c = s->cmds; ; c++) {
+			if (c->name == NULL)
+				c = &help_entry;
+			json_object_begin(r->j, NULL);
+			json_string(r->j, "name", c->name);
+			json_string(r->j, "args", c->args);
+			json_string(r->j, "help", c->help);
+			json_object_end(r->j);
+			if (c == &help_entry)
+				break;
+		}
+		json_array_end(r->j);
+		return 0;
+	}
 	for (c = s->cmds; c->name != NULL; c++) {
 		snprintf(name, sizeof name, "%s%s%s", c->name, *c->args ? " " :
 		    "", c->args);
@@ -102,6 +129,12 @@ help_cmd(const char *args, struct ctl_reply *r, void *arg)
 	}
 	ctl_reply_add(r, "%-16s %s", help_entry.name, help_entry.help);
 	return 0;
+}
+
+struct json *
+ctl_reply_json(struct ctl_reply *r)
+{
+	return r->j;
 }
 
 /* --- clients -------------------------------------------------------- */
@@ -167,6 +200,8 @@ client_log(const struct ctl_client *cl, const char *event, const char *cmd,
 		log_kvs(&l, "result", result);
 	if (cl->uid >= 0)
 		log_kv(&l, "uid", "%ld", cl->uid);
+	if (cl->gid >= 0)
+		log_kv(&l, "gid", "%ld", cl->gid);
 	if (cl->pid >= 0)
 		log_kv(&l, "client_pid", "%ld", cl->pid);
 	log_end(&l);
@@ -218,8 +253,8 @@ client_reply(struct ctl_client *cl, int status, struct evbuffer *text)
 	cl->replied = 1;
 	evtimer_add(cl->timer, &tv);	/* a new deadline for the answer */
 	bufferevent_disable(cl->bev, EV_READ);
-	evbuffer_add_printf(out, "%s\n", status == 0 ? CTL_STATUS_OK :
-	    CTL_STATUS_ERROR);
+	evbuffer_add_printf(out, "%s\n", status == REPLY_OK ? CTL_STATUS_OK :
+	    status == REPLY_DENIED ? CTL_STATUS_DENIED : CTL_STATUS_ERROR);
 	if (text != NULL)
 		evbuffer_add_buffer(out, text);
 	bufferevent_setcb(cl->bev, NULL, client_flushed_cb, client_event_cb,
@@ -227,23 +262,61 @@ client_reply(struct ctl_client *cl, int status, struct evbuffer *text)
 	bufferevent_enable(cl->bev, EV_WRITE);
 }
 
-/* A reply of one error line. */
+/* A reply of one error line, or {"ok":false,"error":...} for json. */
 static void
-client_error(struct ctl_client *cl, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+client_error(struct ctl_client *cl, int json, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
-client_error(struct ctl_client *cl, const char *fmt, ...)
+client_error(struct ctl_client *cl, int json, const char *fmt, ...)
 {
 	struct evbuffer *text = evbuffer_new();
+	struct json *j;
 	va_list ap;
+	char *msg;
 
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(text, fmt, ap);
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	evbuffer_add(text, "\n", 1);
-	client_reply(cl, -1, text);
+	if (json) {
+		j = json_new();
+		json_object_begin(j, NULL);
+		json_bool(j, "ok", 0);
+		json_string(j, "error", msg);
+		json_object_end(j);
+		evbuffer_add_printf(text, "%s\n", json_text(j, NULL));
+		json_free(j);
+	} else
+		evbuffer_add_printf(text, "%s\n", msg);
+	free(msg);
+	client_reply(cl, REPLY_ERROR, text);
 	evbuffer_free(text);
+}
+
+/*
+ * Close a json reply: what the handler said as text becomes "error" (or
+ * "message" when it succeeded), then "ok".  Returns the reply body.
+ */
+static struct evbuffer *
+reply_json_close(struct ctl_reply *r, int rv)
+{
+	struct evbuffer *out = evbuffer_new();
+	size_t n = evbuffer_get_length(r->text);
+	char *t;
+
+	if (n > 0) {
+		t = xmalloc(n + 1);
+		evbuffer_remove(r->text, t, n);
+		while (n > 0 && t[n - 1] == '\n')
+			n--;
+		t[n] = '\0';
+		json_string(r->j, rv == 0 ? "message" : "error", t);
+		free(t);
+	}
+	json_bool(r->j, "ok", rv == 0);
+	json_object_end(r->j);
+	evbuffer_add_printf(out, "%s\n", json_text(r->j, NULL));
+	return out;
 }
 
 /* The command word of line as printable text, for an error message. */
@@ -269,9 +342,10 @@ client_run(struct ctl_client *cl, char *line, size_t len)
 	struct ctl_server *s = cl->s;
 	const struct ctl_command *c = NULL, *k;
 	struct ctl_reply r;
+	struct evbuffer *body;
 	char shown[80], *args;
 	size_t wlen, i;
-	int rv;
+	int rv, json = 0;
 
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
@@ -289,10 +363,24 @@ client_run(struct ctl_client *cl, char *line, size_t len)
 	args = line + wlen;
 	while (*args == ' ' || *args == '\t')
 		args++;
+	/* "json COMMAND ...": the same command, answered in JSON. */
+	if (wlen == strlen(CTL_JSON_PREFIX) &&
+	    memcmp(line, CTL_JSON_PREFIX, wlen) == 0) {
+		json = 1;
+		len -= (size_t)(args - line);
+		line = args;
+		for (wlen = 0; wlen < len && line[wlen] != ' ' &&
+		    line[wlen] != '\t'; wlen++)
+			;
+		args = line + wlen;
+		while (*args == ' ' || *args == '\t')
+			args++;
+	}
 
 	if (wlen == 0) {
 		client_log(cl, "command", "", 0, "error");
-		client_error(cl, "empty request: send a command, e.g. help");
+		client_error(cl, json, "empty request: send a command, e.g. "
+		    "help");
 		return;
 	}
 	if (wlen == strlen(help_entry.name) &&
@@ -304,19 +392,29 @@ client_run(struct ctl_client *cl, char *line, size_t len)
 	if (c == NULL || memchr(line, '\0', len) != NULL) {
 		client_log(cl, "command", line, wlen, "unknown");
 		printable(shown, sizeof shown, line, wlen);
-		client_error(cl, "unknown command '%s': send help for the list",
-		    shown);
+		client_error(cl, json, "unknown command '%s': send help for the "
+		    "list", shown);
 		return;
 	}
 	if (!c->takes_args && *args != '\0') {
 		client_log(cl, "command", line, len, "error");
-		client_error(cl, "%s takes no arguments", c->name);
+		client_error(cl, json, "%s takes no arguments", c->name);
 		return;
 	}
 	r.text = evbuffer_new();
+	r.j = NULL;
+	if (json) {
+		r.j = json_new();
+		json_object_begin(r.j, NULL);
+	}
 	rv = c->fn(args, &r, c == &help_entry ? (void *)s : s->arg);
 	client_log(cl, "command", line, len, rv == 0 ? "ok" : "error");
-	client_reply(cl, rv == 0 ? 0 : -1, r.text);
+	body = json ? reply_json_close(&r, rv) : NULL;
+	client_reply(cl, rv == 0 ? REPLY_OK : REPLY_ERROR,
+	    body != NULL ? body : r.text);
+	if (body != NULL)
+		evbuffer_free(body);
+	json_free(r.j);
 	evbuffer_free(r.text);
 }
 
@@ -337,8 +435,8 @@ client_read_cb(struct bufferevent *bev, void *arg)
 		if (len >= CTL_LINE_MAX || eol.pos >= 0) {
 			client_log(cl, "command refused", NULL, 0,
 			    "line too long");
-			client_error(cl, "request line longer than %d bytes",
-			    CTL_LINE_MAX);
+			client_error(cl, 0, "request line longer than %d "
+			    "bytes", CTL_LINE_MAX);
 		}
 		return;
 	}
@@ -374,6 +472,81 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	client_drop(cl);
 }
 
+/* Is the peer of fd, whose primary group is pgid, a member of gid? */
+static int
+peer_in_group(int fd, gid_t pgid, gid_t gid)
+{
+#ifdef SO_PEERGROUPS
+	gid_t fixed[64], *v = fixed;
+	socklen_t len = sizeof fixed;
+	size_t i, n;
+	int in = 0;
+
+	if (pgid == gid)
+		return 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, v, &len) == -1) {
+		if (errno != ERANGE)
+			return 0;
+		v = xmalloc(len);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, v, &len) == -1) {
+			free(v);
+			return 0;
+		}
+	}
+	n = len / sizeof *v;
+	for (i = 0; i < n && !in; i++)
+		in = v[i] == gid;
+	if (v != fixed)
+		free(v);
+	return in;
+#else
+	/* Without the supplementary groups, only the primary one counts. */
+	return pgid == gid;
+#endif
+}
+
+/*
+ * Served: root, the daemon's own user, and members of its control group.
+ * The socket's mode says the same, but the check here also holds when
+ * someone loosens the mode or the directory by hand.
+ */
+static int
+peer_permitted(const struct ctl_server *s, int fd, int have, const struct
+    ucred *uc)
+{
+	if (!have)
+		return 0;
+	if (uc->uid == 0 || uc->uid == geteuid())
+		return 1;
+	return peer_in_group(fd, uc->gid, s->gid);
+}
+
+/* Refuse cl with the reason and a log line (CTL_STATUS_DENIED). */
+static void
+client_deny(struct ctl_client *cl)
+{
+	struct ctl_server *s = cl->s;
+	struct evbuffer *text = evbuffer_new();
+	struct log_line l;
+
+	log_begin(&l, LOG_LVL_WARN, "ctl", "client refused");
+	log_kvs(&l, "reason", "not permitted");
+	log_kv(&l, "uid", "%ld", cl->uid);
+	log_kv(&l, "gid", "%ld", cl->gid);
+	log_kv(&l, "client_pid", "%ld", cl->pid);
+	log_kvs(&l, "group", s->group);
+	log_end(&l);
+	if (cl->uid < 0)
+		evbuffer_add_printf(text, "permission denied: sipedged cannot "
+		    "tell who you are\n");
+	else
+		evbuffer_add_printf(text, "permission denied: uid %ld is not "
+		    "root, sipedged's user (uid %ld) or a member of group %s\n",
+		    cl->uid, (long)geteuid(), s->group);
+	client_reply(cl, REPLY_DENIED, text);
+	evbuffer_free(text);
+}
+
 static void
 accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
@@ -383,10 +556,11 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	struct ctl_server *s = arg;
 	struct ctl_client *cl;
 	struct timeval tv = { CTL_TIMEOUT, 0 };
-	struct ucred uc;
+	struct ucred uc = { 0, 0, 0 };
 	socklen_t ul = sizeof uc;
 	char scratch[CTL_LINE_MAX];
 	ssize_t n;
+	int have = 0;
 
 	if (s->nclients >= CTL_MAX_CLIENTS) {
 		n = send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -403,9 +577,11 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	cl = xcalloc(1, sizeof *cl);
 	cl->magic = CTL_CLIENT_MAGIC;
 	cl->s = s;
-	cl->uid = cl->pid = -1;
+	cl->uid = cl->gid = cl->pid = -1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0) {
+		have = 1;
 		cl->uid = (long)uc.uid;
+		cl->gid = (long)uc.gid;
 		cl->pid = (long)uc.pid;
 	}
 	cl->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE |
@@ -422,6 +598,8 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		s->clients->prev = cl;
 	s->clients = cl;
 	s->nclients++;
+	if (!peer_permitted(s, fd, have, &uc))
+		client_deny(cl);
 }
 
 static void
@@ -489,9 +667,37 @@ clear_stale(const char *path, const struct sockaddr_un *sun, char **cause)
 	return 0;
 }
 
+/* The name of group gid, or its number. */
+static char *
+group_name(gid_t gid)
+{
+	struct group *gr = getgrgid(gid);
+
+	return gr != NULL ? xstrdup(gr->gr_name) : xasprintf("%ld", (long)gid);
+}
+
+int
+ctl_server_set_group(struct ctl_server *s, long gid, const char *name,
+    char **cause)
+{
+	gid_t g = gid >= 0 ? (gid_t)gid : getegid();
+
+	if (chown(s->path, (uid_t)-1, g) == -1) {
+		*cause = xasprintf("cannot give control socket %s to group "
+		    "%s: %s", s->path, name != NULL ? name : "(own)",
+		    strerror(errno));
+		return -1;
+	}
+	s->gid = g;
+	free(s->group);
+	s->group = name != NULL ? xstrdup(name) : group_name(g);
+	return 0;
+}
+
 struct ctl_server *
-ctl_server_open(struct event_base *base, const char *path,
-    const struct ctl_command *cmds, void *arg, char **cause)
+ctl_server_open(struct event_base *base, const char *path, long gid,
+    const char *group, const struct ctl_command *cmds, void *arg,
+    char **cause)
 {
 	struct ctl_server *s;
 	struct sockaddr_un sun;
@@ -552,19 +758,28 @@ ctl_server_open(struct event_base *base, const char *path,
 	s->ino = st.st_ino;
 	s->cmds = cmds;
 	s->arg = arg;
-	s->lev = evconnlistener_new(base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE |
-	    LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-	if (s->lev == NULL) {
-		*cause = xasprintf("cannot listen on control socket %s", path);
+	/* The group before the first accept: no moment with the wrong one. */
+	if (ctl_server_set_group(s, gid, group, cause) == -1) {
 		close(fd);
 		unlink(path);
 		free(s->path);
 		free(s);
 		return NULL;
 	}
+	s->lev = evconnlistener_new(base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE |
+	    LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (s->lev == NULL) {
+		*cause = xasprintf("cannot listen on control socket %s", path);
+		close(fd);
+		unlink(path);
+		free(s->group);
+		free(s->path);
+		free(s);
+		return NULL;
+	}
 	evconnlistener_set_error_cb(s->lev, accept_error_cb);
 	log_event(LOG_LVL_INFO, "ctl", "control socket open", "path", path,
-	    NULL);
+	    "group", s->group, NULL);
 	return s;
 }
 
@@ -602,6 +817,7 @@ ctl_server_free(struct ctl_server *s)
 			log_event(LOG_LVL_INFO, "ctl", "control socket closed",
 			    "path", s->path, NULL);
 	}
+	free(s->group);
 	free(s->path);
 	free(s);
 }

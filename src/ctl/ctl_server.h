@@ -33,15 +33,26 @@ struct ctl_command {
 /*
  * Listen on the unix socket at path: its directory is created (0750) if
  * missing, a stale socket left by a process that died is replaced, the
- * socket gets mode 0660.  A path that exists and is not a socket, or a
- * socket someone still listens on, is refused.  cmds (ended by a NULL
- * name, not copied: it must outlive the server) is served with "help"
- * added; arg goes to every handler.  Returns the server, or NULL with
- * *cause (caller frees).
+ * socket gets mode 0660 and group gid (named group, for messages), or
+ * the daemon's own group when gid is -1 (group NULL).  A path that
+ * exists and is not a socket, or a socket someone still listens on, is
+ * refused.  Only peers (SO_PEERCRED) that are root, the daemon's user or
+ * members of that group are served; others get CTL_STATUS_DENIED and a
+ * log line.  cmds (ended by a NULL name, not copied: it must outlive the
+ * server) is served with "help" added; arg goes to every handler.
+ * Returns the server, or NULL with *cause (caller frees).
  */
 struct ctl_server	*ctl_server_open(struct event_base *base,
-			    const char *path, const struct ctl_command *cmds,
-			    void *arg, char **cause);
+			    const char *path, long gid, const char *group,
+			    const struct ctl_command *cmds, void *arg,
+			    char **cause);
+/*
+ * Give the socket to another group (gid -1: the daemon's own) and serve
+ * its members from now on: for a reload.  -1 with *cause when the socket
+ * cannot be chowned; the previous group then stays.
+ */
+int			 ctl_server_set_group(struct ctl_server *s, long gid,
+			    const char *group, char **cause);
 /*
  * Stop listening, remove the socket file (when it is still the one we
  * made), and drop every connection without an answer.  Accepts NULL.
@@ -58,5 +69,13 @@ size_t			 ctl_server_nclients(const struct ctl_server *s);
  */
 void			 ctl_reply_add(struct ctl_reply *r, const char *fmt, ...)
 			     __attribute__((format(printf, 2, 3)));
+/*
+ * The JSON writer of a request sent with the "json" prefix, with the
+ * reply's object open: the handler adds its members and leaves it open.
+ * NULL for a text request.  In a JSON reply, text added with
+ * ctl_reply_add() becomes the member "error" (the handler failed) or
+ * "message"; the server adds "ok" and closes the object.
+ */
+struct json		*ctl_reply_json(struct ctl_reply *r);
 
 #endif

@@ -30,6 +30,7 @@
 #include "tls/tls_pki.h"
 #include "util/alarm.h"
 #include "util/file.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/xmalloc.h"
@@ -61,6 +62,7 @@ static struct {
 	int			 stopping;
 	struct ctl_server	*ctl;		/* the control socket */
 	char			*ctl_path;	/* its path, fixed at start */
+	long			 ctl_gid;	/* its group, -1: our own */
 	time_t			 started;
 } d;
 
@@ -473,6 +475,18 @@ reload(const char *trigger, struct diaglist *res)
 		diag_add(res, DIAG_WARN, NULL, 0, "daemon.control_socket: the "
 		    "new value takes effect at the next start");
 	}
+	if (d.ctl != NULL && s->conf->control_gid != d.ctl_gid) {
+		if (ctl_server_set_group(d.ctl, s->conf->control_gid,
+		    s->conf->control_group, &cause) == 0)
+			d.ctl_gid = s->conf->control_gid;
+		else {
+			log_event(LOG_LVL_WARN, "conf", "control group not "
+			    "changed", "reason", cause, NULL);
+			diag_add(res, DIAG_WARN, NULL, 0, "daemon.control_group "
+			    "not changed: %s", cause);
+			free(cause);
+		}
+	}
 	install(s);
 	announce_identity(s);
 	log_event(LOG_LVL_NOTICE, "conf", "reload ok", "file", d.conf_path, NULL);
@@ -485,17 +499,29 @@ reload(const char *trigger, struct diaglist *res)
 static int
 ctl_reload(const char *args, struct ctl_reply *r, void *arg)
 {
+	struct json *j = ctl_reply_json(r);
 	struct diaglist dl = { 0 };
 	size_t i;
-	int rv;
+	int rv, pass;
 
 	if (d.stopping) {
 		ctl_reply_add(r, "sipedged is stopping");
 		return -1;
 	}
 	rv = reload("control socket", &dl);
-	for (i = 0; i < dl.n; i++)
-		ctl_reply_add(r, "%s", dl.v[i].text);
+	if (j != NULL) {
+		/* errors, then warnings, each "file:line: message" */
+		for (pass = 0; pass < 2; pass++) {
+			json_array_begin(j, pass == 0 ? "errors" : "warnings");
+			for (i = 0; i < dl.n; i++)
+				if ((dl.v[i].sev == DIAG_ERROR) == (pass == 0))
+					json_string(j, NULL, dl.v[i].text);
+			json_array_end(j);
+		}
+		json_string(j, "config", d.conf_path);
+	} else
+		for (i = 0; i < dl.n; i++)
+			ctl_reply_add(r, "%s", dl.v[i].text);
 	if (rv == 0)
 		ctl_reply_add(r, "reloaded %s", d.conf_path);
 	else
@@ -526,25 +552,26 @@ join(char **out, const char *item)
  * load time, so that "expires in N days" keeps counting between reloads:
  * the temporary certificate, expired, not yet valid, expiring within
  * tls.expiry_warning_days (the TLS_ALARM_* findings of tls_check.h).
- * "none" when there is none.  Caller frees.
+ * Each one goes to fn.
  */
-static char *
-ctl_alarms(const struct snapshot *s)
+static void
+ctl_alarms(const struct snapshot *s, void (*fn)(const char *, void *),
+    void *arg)
 {
 	const struct tls_identity *id = s->tls;
 	time_t now = time(NULL), nb, na;
-	char *out = NULL, *t;
+	char *t;
 	long long left;
 
 	if (id->temporary)
-		join(&out, "temporary certificate in use");
+		fn("temporary certificate in use", arg);
 	if (str_time_parse_iso(id->not_before, &nb) == -1)
 		nb = (time_t)-1;
 	if (str_time_parse_iso(id->not_after, &na) == -1)
 		na = (time_t)-1;
 	if (nb != (time_t)-1 && now < nb) {
 		t = xasprintf("not valid before %s", id->not_before);
-		join(&out, t);
+		fn(t, arg);
 		free(t);
 	}
 	if (na != (time_t)-1) {
@@ -559,10 +586,22 @@ ctl_alarms(const struct snapshot *s)
 		else
 			t = NULL;
 		if (t != NULL)
-			join(&out, t);
+			fn(t, arg);
 		free(t);
 	}
-	return out != NULL ? out : xstrdup("none");
+}
+
+/* ctl_alarms() callbacks: into a "; " list, into a JSON array. */
+static void
+alarm_join(const char *text, void *arg)
+{
+	join(arg, text);
+}
+
+static void
+alarm_json(const char *text, void *arg)
+{
+	json_string(arg, NULL, text);
 }
 
 /* status: "name: value" lines (ctl_proto.h lists the names). */
@@ -570,15 +609,43 @@ static int
 ctl_status(const char *args, struct ctl_reply *r, void *arg)
 {
 	const struct snapshot *s = d.current;
+	struct json *j = ctl_reply_json(r);
 	struct proxy_stats ps;
-	char t[32], *alarms;
+	char t[32], *alarms = NULL;
 	long long up;
 
+	up = (long long)(time(NULL) - d.started);
+	proxy_stats(d.proxy, &ps);
+	if (j != NULL) {
+		json_string(j, "version", PACKAGE_VERSION);
+		json_int(j, "protocol", CTL_PROTO_VERSION);
+		json_int(j, "pid", (long long)getpid());
+		json_string(j, "started", str_time_iso(d.started, t, sizeof t));
+		json_int(j, "uptime", up);
+		json_string(j, "config", d.conf_path);
+		json_string(j, "loaded_at", str_time_iso(s->loaded_at, t,
+		    sizeof t));
+		json_string(j, "certificate", s->tls->cert_file);
+		json_string(j, "subject", s->tls->subject);
+		json_string(j, "not_before", s->tls->not_before);
+		json_string(j, "not_after", s->tls->not_after);
+		json_bool(j, "temporary", s->tls->temporary);
+		json_array_begin(j, "alarms");
+		ctl_alarms(s, alarm_json, j);
+		json_array_end(j);
+		json_uint(j, "connections", sip_transport_nconns(d.transport));
+		json_uint(j, "requests", ps.requests);
+		json_uint(j, "forwarded", ps.forwarded);
+		json_uint(j, "failovers", ps.failovers);
+		json_uint(j, "local_responses", ps.local);
+		json_uint(j, "pending", ps.pending);
+		json_uint(j, "transactions", ps.transactions);
+		return 0;
+	}
 	ctl_reply_add(r, "version: %s", PACKAGE_VERSION);
 	ctl_reply_add(r, "protocol: %d", CTL_PROTO_VERSION);
 	ctl_reply_add(r, "pid: %ld", (long)getpid());
 	ctl_reply_add(r, "started: %s", str_time_iso(d.started, t, sizeof t));
-	up = (long long)(time(NULL) - d.started);
 	ctl_reply_add(r, "uptime: %lld second%s", up, up == 1 ? "" : "s");
 	ctl_reply_add(r, "config: %s", d.conf_path);
 	ctl_reply_add(r, "loaded_at: %s", str_time_iso(s->loaded_at, t, sizeof t));
@@ -587,10 +654,9 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	ctl_reply_add(r, "not_before: %s", s->tls->not_before);
 	ctl_reply_add(r, "not_after: %s", s->tls->not_after);
 	ctl_reply_add(r, "temporary: %s", s->tls->temporary ? "yes" : "no");
-	alarms = ctl_alarms(s);
-	ctl_reply_add(r, "alarms: %s", alarms);
+	ctl_alarms(s, alarm_join, &alarms);
+	ctl_reply_add(r, "alarms: %s", alarms != NULL ? alarms : "none");
 	free(alarms);
-	proxy_stats(d.proxy, &ps);
 	ctl_reply_add(r, "connections: %zu", sip_transport_nconns(d.transport));
 	ctl_reply_add(r, "requests: %lu", ps.requests);
 	ctl_reply_add(r, "forwarded: %lu", ps.forwarded);
@@ -601,26 +667,82 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	return 0;
 }
 
-/* One line per zone peer. */
+/* One zone peer as a JSON object; with its zone for "zones". */
+static void
+zone_peer_json(struct json *j, const struct zone_peer_info *i, int with_zone)
+{
+	char t[32];
+
+	json_object_begin(j, NULL);
+	if (with_zone) {
+		json_string(j, "zone", i->zone);
+		json_string(j, "transport", i->transport);
+	}
+	json_string(j, "peer", i->peer);
+	json_int(j, "port", i->port);
+	json_string(j, "address", i->address);
+	json_string(j, "state", zone_peer_state_name(i->state));
+	json_string(j, "since", str_time_iso(i->since, t, sizeof t));
+	json_string(j, "reason", i->reason);
+	json_string(j, "last_failure", i->last_failure);
+	if (i->last_failure_at != 0)
+		json_string(j, "last_failure_at", str_time_iso(
+		    i->last_failure_at, t, sizeof t));
+	else
+		json_null(j, "last_failure_at");
+	json_object_end(j);
+}
+
+/* One line (or object) per zone peer. */
 static void
 zone_line(const struct zone_peer_info *i, void *arg)
 {
 	struct ctl_reply *r = arg;
+	struct json *j = ctl_reply_json(r);
 	char t[32];
 
+	if (j != NULL) {
+		zone_peer_json(j, i, 1);
+		return;
+	}
 	ctl_reply_add(r, "%s %s %s:%d %s since %s%s%s", i->zone, i->transport,
 	    i->peer, i->port, zone_peer_state_name(i->state),
 	    str_time_iso(i->since, t, sizeof t), *i->reason ? ": " : "", i->reason);
 }
 
-/* One line per traversal zone. */
+/* A traversal zone as a JSON object (key NULL in an array). */
+static void
+trav_json(struct json *j, const char *key, const struct trav_info *i)
+{
+	char t[32];
+	int server = strcmp(i->type, "traversal-server") == 0;
+
+	json_object_begin(j, key);
+	json_string(j, "zone", i->zone);
+	json_string(j, "type", i->type);
+	json_string(j, "state", i->state);
+	json_string(j, "since", str_time_iso(i->since, t, sizeof t));
+	json_string(j, "peer", i->peer);
+	json_string(j, "tls_version", i->tls_version);
+	json_string(j, "cipher", i->cipher);
+	json_string(j, "last_failure", i->last_failure);
+	json_uint(j, server ? "flows" : "reconnects", i->reconnects);
+	json_object_end(j);
+}
+
+/* One line (or object) per traversal zone. */
 static void
 trav_line(const struct trav_info *i, void *arg)
 {
 	struct ctl_reply *r = arg;
+	struct json *j = ctl_reply_json(r);
 	char t[32];
 	int server = strcmp(i->type, "traversal-server") == 0;
 
+	if (j != NULL) {
+		trav_json(j, NULL, i);
+		return;
+	}
 	if (*i->tls_version != '\0')
 		ctl_reply_add(r, "%s %s tls %s %s since %s: %s %s, %s %lu",
 		    i->zone, i->type, *i->peer ? i->peer : "-", i->state,
@@ -640,12 +762,123 @@ trav_line(const struct trav_info *i, void *arg)
 static int
 ctl_zones(const char *args, struct ctl_reply *r, void *arg)
 {
+	struct json *j = ctl_reply_json(r);
+
 	(void)args;
 	(void)arg;
+	if (j != NULL)
+		json_array_begin(j, "peers");
 	if (d.zones != NULL)
 		zones_walk(d.zones, zone_line, r);
+	if (j != NULL) {
+		json_array_end(j);
+		json_array_begin(j, "traversal");
+	}
 	if (d.trav != NULL)
 		trav_walk(d.trav, trav_line, r);
+	if (j != NULL)
+		json_array_end(j);
+	return 0;
+}
+
+/* What "zone NAME" collects from zones_walk(). */
+struct zone_one {
+	const char		*name;
+	struct ctl_reply	*r;
+	size_t			 npeers;
+	size_t			 ntrav;		/* traversal zone: its flow */
+};
+
+/* "zone NAME" for a traversal zone: its flow, as "zones" shows it. */
+static void
+zone_one_trav(const struct trav_info *i, void *arg)
+{
+	struct zone_one *z = arg;
+	struct json *j = ctl_reply_json(z->r);
+
+	if (strcmp(i->zone, z->name) != 0)
+		return;
+	z->ntrav++;
+	if (j != NULL)
+		trav_json(j, "traversal", i);
+	else
+		trav_line(i, z->r);
+}
+
+static void
+zone_one_line(const struct zone_peer_info *i, void *arg)
+{
+	struct zone_one *z = arg;
+	struct json *j = ctl_reply_json(z->r);
+	char t[32];
+
+	if (strcmp(i->zone, z->name) != 0)
+		return;
+	z->npeers++;
+	if (j != NULL) {
+		zone_peer_json(j, i, 0);
+		return;
+	}
+	ctl_reply_add(z->r, "  %s:%d %s since %s address %s%s%s", i->peer,
+	    i->port, zone_peer_state_name(i->state),
+	    str_time_iso(i->since, t, sizeof t), *i->address ? i->address : "-",
+	    *i->reason ? " reason " : "", i->reason);
+	if (*i->last_failure != '\0' && i->state == ZP_ACTIVE)
+		ctl_reply_add(z->r, "    last failure %s: %s", str_time_iso(
+		    i->last_failure_at, t, sizeof t), i->last_failure);
+}
+
+/* zone NAME: one zone's peers, with their addresses and failures. */
+static int
+ctl_zone(const char *args, struct ctl_reply *r, void *arg)
+{
+	const struct conf *c = d.current->conf;
+	const struct conf_zone *cz = NULL;
+	struct json *j = ctl_reply_json(r);
+	struct zone_one z = { args, r, 0, 0 };
+	char *names = NULL;
+	size_t i;
+
+	(void)arg;
+	if (*args == '\0' || strpbrk(args, " \t") != NULL) {
+		ctl_reply_add(r, "zone takes one zone name: zone NAME");
+		return -1;
+	}
+	for (i = 0; i < c->nzones && cz == NULL; i++)
+		if (strcmp(c->zones[i].name, args) == 0)
+			cz = &c->zones[i];
+	if (cz == NULL) {
+		for (i = 0; i < c->nzones; i++)
+			join(&names, c->zones[i].name);
+		ctl_reply_add(r, "no zone '%s' in the configuration (zones: %s)",
+		    args, names != NULL ? names : "none");
+		free(names);
+		return -1;
+	}
+	if (j != NULL) {
+		json_string(j, "zone", cz->name);
+		json_string(j, "type", conf_zone_type_name(cz->type));
+		json_string(j, "transport", conf_transport_name(cz->transport));
+		json_uint(j, "configured_peers", cz->peers.n);
+		json_array_begin(j, "peers");
+		if (d.zones != NULL)
+			zones_walk(d.zones, zone_one_line, &z);
+		json_array_end(j);
+		if (d.trav != NULL)
+			trav_walk(d.trav, zone_one_trav, &z);
+		if (z.ntrav == 0)
+			json_null(j, "traversal");
+		return 0;
+	}
+	ctl_reply_add(r, "zone %s type %s transport %s peers %zu", cz->name,
+	    conf_zone_type_name(cz->type), conf_transport_name(cz->transport),
+	    cz->peers.n);
+	if (d.zones != NULL)
+		zones_walk(d.zones, zone_one_line, &z);
+	if (d.trav != NULL)
+		trav_walk(d.trav, zone_one_trav, &z);
+	if (z.npeers == 0 && z.ntrav == 0)
+		ctl_reply_add(r, "  no peer connections are kept for this zone");
 	return 0;
 }
 
@@ -661,13 +894,27 @@ dp_updated(const char *url, void *arg)
 	refresh_alarms();
 }
 
-/* One line per distribution point. */
+/* One line (or object) per distribution point. */
 static void
 dp_line(const struct rev_dp_info *i, void *arg)
 {
 	struct ctl_reply *r = arg;
+	struct json *j = ctl_reply_json(r);
 	char a[32], b[32], c[32];
 
+	if (j != NULL) {
+		json_object_begin(j, NULL);
+		json_string(j, "url", i->url);
+		json_uint(j, "crls", i->crls);
+		json_string(j, "last_attempt", i->last_attempt ?
+		    str_time_iso(i->last_attempt, a, sizeof a) : NULL);
+		json_string(j, "last_success", i->last_success ?
+		    str_time_iso(i->last_success, b, sizeof b) : NULL);
+		json_string(j, "next", str_time_iso(i->next, c, sizeof c));
+		json_string(j, "error", i->error);
+		json_object_end(j);
+		return;
+	}
 	ctl_reply_add(r, "%s crls %zu last_attempt %s last_success %s next %s%s%s",
 	    i->url, i->crls, i->last_attempt ? str_time_iso(i->last_attempt, a,
 	    sizeof a) : "-", i->last_success ? str_time_iso(i->last_success, b,
@@ -675,32 +922,112 @@ dp_line(const struct rev_dp_info *i, void *arg)
 	    *i->error ? " error: " : "", i->error);
 }
 
-/* revocation: the gate's counters and the distribution points. */
+/* revocation: the gate's counters, the OCSP cache, the distribution points. */
 static int
 ctl_revocation(const char *args, struct ctl_reply *r, void *arg)
 {
+	struct json *j = ctl_reply_json(r);
 	struct gate_stats st;
+	unsigned long looked;
+	double rate;
+	char pct[16];
 
 	(void)args;
 	(void)arg;
 	gate_stats(d.gate, &st);
+	looked = st.ocsp_hits + st.ocsp_misses;
+	rate = looked > 0 ? 100.0 * (double)st.ocsp_hits / (double)looked : 0;
+	if (j != NULL) {
+		json_object_begin(j, "peers");
+		json_uint(j, "verified", st.verified);
+		json_uint(j, "refused", st.refused);
+		json_uint(j, "held", st.held);
+		json_uint(j, "revalidated", st.revalidated);
+		json_uint(j, "dropped", st.dropped);
+		json_object_end(j);
+		json_object_begin(j, "ocsp");
+		json_uint(j, "cache", st.ocsp_cache);
+		json_uint(j, "hits", st.ocsp_hits);
+		json_uint(j, "misses", st.ocsp_misses);
+		if (looked > 0)
+			json_double(j, "hit_rate", rate, 1);
+		else
+			json_null(j, "hit_rate");
+		json_object_end(j);
+		json_array_begin(j, "distribution_points");
+		if (d.dp != NULL)
+			rev_dp_walk(d.dp, dp_line, r);
+		json_array_end(j);
+		return 0;
+	}
 	ctl_reply_add(r, "peers verified %lu refused %lu held %lu revalidated "
 	    "%lu dropped %lu", st.verified, st.refused, st.held,
 	    st.revalidated, st.dropped);
-	ctl_reply_add(r, "ocsp cache %zu hits %lu misses %lu", st.ocsp_cache,
-	    st.ocsp_hits, st.ocsp_misses);
+	if (looked > 0)
+		snprintf(pct, sizeof pct, "%.1f%%", rate);
+	else
+		snprintf(pct, sizeof pct, "-");
+	ctl_reply_add(r, "ocsp cache %zu hits %lu misses %lu hit_rate %s",
+	    st.ocsp_cache, st.ocsp_hits, st.ocsp_misses, pct);
 	if (d.dp != NULL)
 		rev_dp_walk(d.dp, dp_line, r);
 	return 0;
 }
 
-/* One line per TLS connection the gate knows. */
+/* crl update: fetch every distribution point now, not at update_time. */
+static int
+ctl_crl(const char *args, struct ctl_reply *r, void *arg)
+{
+	const struct conf *c = d.current->conf;
+	struct json *j = ctl_reply_json(r);
+	size_t i;
+
+	(void)arg;
+	if (strcmp(args, "update") != 0) {
+		ctl_reply_add(r, "crl takes one argument: crl update");
+		return -1;
+	}
+	if (c->rev_dps.n == 0 || d.dp == NULL) {
+		ctl_reply_add(r, "no CRL distribution points are configured "
+		    "(revocation.distribution_points)");
+		return -1;
+	}
+	log_event(LOG_LVL_NOTICE, "rev", "crl update requested", "trigger",
+	    "control socket", NULL);
+	rev_dp_update_now(d.dp);
+	if (j != NULL) {
+		json_array_begin(j, "fetching");
+		for (i = 0; i < c->rev_dps.n; i++)
+			json_string(j, NULL, c->rev_dps.v[i]);
+		json_array_end(j);
+		return 0;
+	}
+	for (i = 0; i < c->rev_dps.n; i++)
+		ctl_reply_add(r, "fetching %s", c->rev_dps.v[i]);
+	ctl_reply_add(r, "sipedge-ctl revocation shows the result");
+	return 0;
+}
+
+/* One line (or object) per TLS connection the gate knows. */
 static void
 conn_line(const struct gate_conn_info *i, void *arg)
 {
 	struct ctl_reply *r = arg;
+	struct json *j = ctl_reply_json(r);
 	char t[32];
 
+	if (j != NULL) {
+		json_object_begin(j, NULL);
+		json_string(j, "peer", i->peer);
+		json_string(j, "direction", i->outbound ? "out" : "in");
+		json_string(j, "zone", i->zone);
+		json_string(j, "state", i->state);
+		json_string(j, "since", str_time_iso(i->since, t, sizeof t));
+		json_string(j, "subject", i->subject);
+		json_string(j, "verdict", i->verdict);
+		json_object_end(j);
+		return;
+	}
 	ctl_reply_add(r, "%s %s zone %s %s since %s subject %s%s%s", i->peer,
 	    i->outbound ? "out" : "in", i->zone, i->state,
 	    str_time_iso(i->since, t, sizeof t), i->subject,
@@ -711,10 +1038,30 @@ conn_line(const struct gate_conn_info *i, void *arg)
 static int
 ctl_connections(const char *args, struct ctl_reply *r, void *arg)
 {
+	struct json *j = ctl_reply_json(r);
+
 	(void)args;
 	(void)arg;
+	if (j != NULL)
+		json_array_begin(j, "connections");
 	gate_walk(d.gate, conn_line, r);
+	if (j != NULL)
+		json_array_end(j);
 	return 0;
+}
+
+/* Each entry of a "DNS:a, IP:b" line as a JSON string. */
+static void
+json_split(struct json *j, const char *line)
+{
+	const char *p = line, *e;
+
+	while (*p != '\0') {
+		if ((e = strstr(p, ", ")) == NULL)
+			e = p + strlen(p);
+		json_stringn(j, NULL, p, (size_t)(e - p));
+		p = *e != '\0' ? e + 2 : e;
+	}
 }
 
 /* certs: the server certificate and the trust list. */
@@ -723,6 +1070,7 @@ ctl_certs(const char *args, struct ctl_reply *r, void *arg)
 {
 	const struct tls_identity *id = d.current->tls;
 	X509 *leaf = id->ctx != NULL ? SSL_CTX_get0_certificate(id->ctx) : NULL;
+	struct json *j = ctl_reply_json(r);
 	STACK_OF(X509) *cas;
 	time_t now = time(NULL);
 	char *sans, *subj, *na;
@@ -737,28 +1085,57 @@ ctl_certs(const char *args, struct ctl_reply *r, void *arg)
 	}
 	sans = pki_san_line(leaf);
 	left = pki_seconds_left(leaf, now);
-	ctl_reply_add(r, "server %s%s", id->cert_file,
-	    id->temporary ? " (temporary)" : "");
-	ctl_reply_add(r, "  subject %s", id->subject);
-	ctl_reply_add(r, "  names %s", *sans ? sans : "(none)");
-	ctl_reply_add(r, "  expires %s (%s%lld days)", id->not_after,
-	    left < 0 ? "expired " : "", (left < 0 ? -left : left) / 86400);
+	if (j != NULL) {
+		json_object_begin(j, "server");
+		json_string(j, "file", id->cert_file);
+		json_bool(j, "temporary", id->temporary);
+		json_string(j, "subject", id->subject);
+		json_array_begin(j, "names");
+		json_split(j, sans);
+		json_array_end(j);
+		json_string(j, "not_after", id->not_after);
+		json_int(j, "days_left", left / 86400);
+		json_bool(j, "expired", left < 0);
+		json_object_end(j);
+		json_object_begin(j, "trust");
+		json_string(j, "file", id->trust_file);
+		json_uint(j, "cas", id->ntrusted);
+		json_array_begin(j, "certificates");
+	} else {
+		ctl_reply_add(r, "server %s%s", id->cert_file,
+		    id->temporary ? " (temporary)" : "");
+		ctl_reply_add(r, "  subject %s", id->subject);
+		ctl_reply_add(r, "  names %s", *sans ? sans : "(none)");
+		ctl_reply_add(r, "  expires %s (%s%lld days)", id->not_after,
+		    left < 0 ? "expired " : "", (left < 0 ? -left : left) / 86400);
+		ctl_reply_add(r, "trust %s: %zu CA%s", id->trust_file != NULL ?
+		    id->trust_file : "(temporary CA only)", id->ntrusted,
+		    id->ntrusted == 1 ? "" : "s");
+	}
 	free(sans);
-	ctl_reply_add(r, "trust %s: %zu CA%s", id->trust_file != NULL ?
-	    id->trust_file : "(temporary CA only)", id->ntrusted,
-	    id->ntrusted == 1 ? "" : "s");
 	cas = X509_STORE_get1_all_certs(SSL_CTX_get_cert_store(id->ctx));
 	for (i = 0; i < sk_X509_num(cas); i++) {
 		X509 *x = sk_X509_value(cas, i);
 
 		subj = pki_name_line(X509_get_subject_name(x));
 		na = pki_time_iso(X509_get0_notAfter(x));
-		ctl_reply_add(r, "  %s expires %s%s", subj, na,
-		    pki_seconds_left(x, now) < 0 ? " EXPIRED" : "");
+		if (j != NULL) {
+			json_object_begin(j, NULL);
+			json_string(j, "subject", subj);
+			json_string(j, "not_after", na);
+			json_bool(j, "expired", pki_seconds_left(x, now) < 0);
+			json_object_end(j);
+		} else
+			ctl_reply_add(r, "  %s expires %s%s", subj, na,
+			    pki_seconds_left(x, now) < 0 ? " EXPIRED" : "");
 		free(subj);
 		free(na);
 	}
 	sk_X509_pop_free(cas, X509_free);
+	if (j != NULL) {
+		json_array_end(j);
+		json_object_end(j);
+	}
 	return 0;
 }
 
@@ -766,8 +1143,17 @@ static void
 alarm_line(const struct alarm_info *i, void *arg)
 {
 	struct ctl_reply *r = arg;
+	struct json *j = ctl_reply_json(r);
 	char t[32];
 
+	if (j != NULL) {
+		json_object_begin(j, NULL);
+		json_string(j, "key", i->key);
+		json_string(j, "since", str_time_iso(i->since, t, sizeof t));
+		json_string(j, "text", i->text);
+		json_object_end(j);
+		return;
+	}
 	ctl_reply_add(r, "%s %s: %s", str_time_iso(i->since, t, sizeof t),
 	    i->key, i->text);
 }
@@ -776,9 +1162,17 @@ alarm_line(const struct alarm_info *i, void *arg)
 static int
 ctl_alarms_cmd(const char *args, struct ctl_reply *r, void *arg)
 {
+	struct json *j = ctl_reply_json(r);
+
 	(void)args;
 	(void)arg;
 	refresh_alarms();
+	if (j != NULL) {
+		json_array_begin(j, "alarms");
+		alarm_walk(alarm_line, r);
+		json_array_end(j);
+		return 0;
+	}
 	if (alarm_count() == 0)
 		ctl_reply_add(r, "none");
 	alarm_walk(alarm_line, r);
@@ -792,14 +1186,19 @@ static const struct ctl_command ctl_cmds[] = {
 	    "trusted CAs", 0, ctl_certs },
 	{ "connections", "", "each TLS connection: peer, direction, zone, held "
 	    "or open, certificate subject and verdict", 0, ctl_connections },
-	{ "revocation", "", "peer verdict counters, OCSP cache, and each CRL "
-	    "distribution point with its last update", 0, ctl_revocation },
+	{ "crl", "update", "fetch every CRL distribution point now", 1,
+	    ctl_crl },
+	{ "revocation", "", "peer verdict counters, OCSP cache and hit rate, "
+	    "and each CRL distribution point with its last update", 0,
+	    ctl_revocation },
+	{ "zone", "NAME", "one zone: its type and each peer's state, since, "
+	    "address and failure reason", 1, ctl_zone },
 	{ "zones", "", "each neighbor zone peer: zone, transport, peer:port, "
 	    "state, since, and why it failed", 0, ctl_zones },
 	{ "reload", "", "reload the configuration, like SIGHUP, and answer "
 	    "with its errors", 0, ctl_reload },
-	{ "status", "", "version, uptime, configuration and server "
-	    "certificate", 0, ctl_status },
+	{ "status", "", "version, uptime, configuration, server certificate "
+	    "and proxy counters", 0, ctl_status },
 	{ NULL, NULL, NULL, 0, NULL }
 };
 
@@ -1069,8 +1468,10 @@ main(int argc, char **argv)
 	/* The control socket too: a start without it fails visibly. */
 	if (snap->conf->control_socket.path != NULL) {
 		d.ctl_path = xstrdup(snap->conf->control_socket.path);
-		d.ctl = ctl_server_open(d.base, d.ctl_path, ctl_cmds, NULL,
-		    &cause);
+		d.ctl_gid = snap->conf->control_gid;
+		d.ctl = ctl_server_open(d.base, d.ctl_path,
+		    snap->conf->control_gid, snap->conf->control_group,
+		    ctl_cmds, NULL, &cause);
 		if (d.ctl == NULL) {
 			log_event(LOG_LVL_ERROR, "daemon", "start failed",
 			    "reason", cause, NULL);

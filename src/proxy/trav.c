@@ -463,9 +463,13 @@ ka_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (z->conn == NULL || z->state != TC_UP)
 		return;
-	evutil_gettimeofday(&z->ping_at, NULL);
 	sip_conn_send(z->conn, "\r\n\r\n", 4);	/* RFC 5626 ping */
-	evtimer_add(z->pong, &to);
+	/* The deadline runs from the oldest ping not yet answered: pings
+	 * more often than pong_timeout must not keep pushing it away. */
+	if (!evtimer_pending(z->pong, NULL)) {
+		evutil_gettimeofday(&z->ping_at, NULL);
+		evtimer_add(z->pong, &to);
+	}
 }
 
 static void

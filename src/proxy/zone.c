@@ -36,6 +36,8 @@ struct zpeer {
 	enum zone_peer_state	 state;
 	time_t			 since;
 	char			*reason;
+	char			*last_failure;	/* kept after recovery */
+	time_t			 last_failure_at;
 	char			 addr[NET_ADDRSTRLEN + 8];
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl;
@@ -60,6 +62,8 @@ struct zzone {
 	struct zpeer		*peers;
 	size_t			 npeers;
 	int			 down;		/* "zone down" said */
+	int			 draining;	/* removed by a reload */
+	struct event		*drain_ev;	/* its end */
 };
 
 struct zones {
@@ -69,10 +73,13 @@ struct zones {
 	struct dns_srv		*srv;
 	struct zzone		**v;	/* each allocated: callbacks hold them */
 	size_t			 n;
+	struct zzone		**drain;	/* removed, still carrying dialogs */
+	size_t			 ndrain;
 	int			 retry_secs;
 };
 
 static void peer_start(struct zpeer *p);
+static void zone_drained(struct zzone *z);
 
 const char *
 zone_peer_state_name(enum zone_peer_state s)
@@ -83,6 +90,7 @@ zone_peer_state_name(enum zone_peer_state s)
 	case ZP_CONNECTING:	return "connecting";
 	case ZP_ACTIVE:		return "active";
 	case ZP_FAILED:		return "failed";
+	case ZP_DRAINING:	return "draining";
 	}
 	return "?";
 }
@@ -96,6 +104,11 @@ set_state(struct zpeer *p, enum zone_peer_state st, const char *reason)
 	p->since = time(NULL);
 	free(p->reason);
 	p->reason = reason != NULL ? xstrdup(reason) : NULL;
+	if (st == ZP_FAILED && reason != NULL) {
+		free(p->last_failure);
+		p->last_failure = xstrdup(reason);
+		p->last_failure_at = p->since;
+	}
 	if (st != ZP_ACTIVE && st != ZP_FAILED)
 		return;
 	snprintf(port, sizeof port, "%d", p->z->port);
@@ -153,6 +166,10 @@ peer_retry(struct zpeer *p, int secs)
 {
 	struct timeval tv = { secs, 0 };
 
+	if (p->z->draining) {
+		zone_drained(p->z);
+		return;
+	}
 	evtimer_add(p->retry, &tv);
 	zone_update(p->z);
 }
@@ -195,6 +212,11 @@ conn_closed(struct sip_conn *c, void *arg)
 	p->conn = NULL;
 	if (p->ka != NULL)
 		evtimer_del(p->ka);
+	if (p->z->draining) {
+		p->state = ZP_FAILED;
+		zone_drained(p->z);
+		return;
+	}
 	set_state(p, ZP_FAILED, "the connection closed");
 	p->backoff = 0;
 	peer_retry(p, 0);
@@ -385,9 +407,12 @@ zone_clear(struct zzone *z, const char *why)
 			event_free(p->retry);
 		free(p->name);
 		free(p->reason);
+		free(p->last_failure);
 	}
 	free(z->peers);
-	if (z->name != NULL) {
+	if (z->drain_ev != NULL)
+		event_free(z->drain_ev);
+	if (z->name != NULL && !z->draining) {
 		char *key = xasprintf("zone %s", z->name);
 
 		alarm_clear(key);
@@ -396,6 +421,92 @@ zone_clear(struct zzone *z, const char *why)
 	free(z->name);
 	free(z->peer_name);
 	free(z);
+}
+
+static void
+drain_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct zzone *z = arg;
+	struct zones *zs = z->zs;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < zs->ndrain; i++)
+		if (zs->drain[i] == z) {
+			zs->drain[i] = zs->drain[--zs->ndrain];
+			break;
+		}
+	log_event(LOG_LVL_INFO, "zone", "zone drained", "zone", z->name,
+	    NULL);
+	zone_clear(z, "the removed zone's drain time is over");
+}
+
+/* A draining zone with no connection left ends (from the loop). */
+static void
+zone_drained(struct zzone *z)
+{
+	struct timeval now = { 0, 0 };
+	size_t i;
+
+	if (z->transport == TP_UDP)
+		return;		/* nothing closes: the drain time decides */
+	for (i = 0; i < z->npeers; i++)
+		if (z->peers[i].conn != NULL)
+			return;
+	evtimer_add(z->drain_ev, &now);
+}
+
+/*
+ * A zone the new configuration no longer has: nothing new goes to it, but
+ * its connections stay (no reconnecting) for the dialogs routed over them,
+ * until they close or ZONE_DRAIN_SECS pass.
+ */
+static void
+zone_drain(struct zones *zs, struct zzone *z)
+{
+	struct timeval tv = { ZONE_DRAIN_SECS, 0 };
+	char *key;
+	size_t i, open = 0;
+
+	for (i = 0; i < z->npeers; i++) {
+		struct zpeer *p = &z->peers[i];
+
+		if (p->retry != NULL)
+			evtimer_del(p->retry);
+		if (p->dnsreq != NULL) {
+			evdns_getaddrinfo_cancel(p->dnsreq);
+			p->dnsreq = NULL;
+		}
+		if (p->srvreq != NULL) {
+			dns_srv_cancel(p->srvreq);
+			p->srvreq = NULL;
+		}
+		if ((p->conn != NULL && sip_conn_usable(p->conn)) ||
+		    (z->transport == TP_UDP && p->state == ZP_ACTIVE)) {
+			p->state = ZP_DRAINING;
+			open++;
+		} else if (p->conn != NULL) {
+			sip_conn_forget(p->conn);
+			sip_conn_close(p->conn, "zone removed");
+			p->conn = NULL;
+		}
+	}
+	key = xasprintf("zone %s", z->name);
+	alarm_clear(key);
+	free(key);
+	if (open == 0) {
+		zone_clear(z, "zone changed or removed");
+		return;
+	}
+	z->draining = 1;
+	z->drain_ev = evtimer_new(zs->base, drain_free_cb, z);
+	evtimer_add(z->drain_ev, &tv);
+	zs->drain = xreallocarray(zs->drain, zs->ndrain + 1, sizeof *zs->drain);
+	zs->drain[zs->ndrain++] = z;
+	log_event(LOG_LVL_INFO, "zone", "zone draining", "zone", z->name,
+	    "reason", "removed by a reload; its connections stay for the "
+	    "dialogs on them", NULL);
 }
 
 struct zones *
@@ -425,6 +536,9 @@ zones_free(struct zones *zs)
 		return;
 	for (i = 0; i < zs->n; i++)
 		zone_clear(zs->v[i], "shutting down");
+	for (i = 0; i < zs->ndrain; i++)
+		zone_clear(zs->drain[i], "shutting down");
+	free(zs->drain);
 	free(zs->v);
 	dns_srv_free(zs->srv);
 	evdns_base_free(zs->dns, 1);
@@ -506,7 +620,7 @@ zones_apply(struct zones *zs, const struct conf *c)
 	/* What is left of the old set is gone from the configuration. */
 	for (j = 0; j < zs->n; j++)
 		if (zs->v[j] != NULL)
-			zone_clear(zs->v[j], "zone changed or removed");
+			zone_drain(zs, zs->v[j]);
 	free(zs->v);
 	zs->v = nv;
 	zs->n = n;
@@ -519,8 +633,8 @@ zones_walk(struct zones *zs, void (*fn)(const struct zone_peer_info *, void *),
 	struct zone_peer_info info;
 	size_t i, k;
 
-	for (i = 0; i < zs->n; i++) {
-		struct zzone *z = zs->v[i];
+	for (i = 0; i < zs->n + zs->ndrain; i++) {
+		struct zzone *z = i < zs->n ? zs->v[i] : zs->drain[i - zs->n];
 
 		for (k = 0; k < z->npeers; k++) {
 			struct zpeer *p = &z->peers[k];
@@ -533,6 +647,9 @@ zones_walk(struct zones *zs, void (*fn)(const struct zone_peer_info *, void *),
 			info.state = p->state;
 			info.since = p->since;
 			info.reason = p->reason != NULL ? p->reason : "";
+			info.last_failure = p->last_failure != NULL ?
+			    p->last_failure : "";
+			info.last_failure_at = p->last_failure_at;
 			fn(&info, arg);
 		}
 	}
@@ -547,6 +664,9 @@ zones_hop(struct zones *zs, const char *zone, size_t from, struct zone_hop *h)
 	for (i = 0; i < zs->n && z == NULL; i++)
 		if (strcmp(zs->v[i]->name, zone) == 0)
 			z = zs->v[i];
+	for (i = 0; i < zs->ndrain && z == NULL; i++)
+		if (strcmp(zs->drain[i]->name, zone) == 0)
+			z = zs->drain[i];	/* in-dialog requests only */
 	if (z == NULL)
 		return -1;
 	for (i = from; i < z->npeers; i++) {
@@ -555,7 +675,8 @@ zones_hop(struct zones *zs, const char *zone, size_t from, struct zone_hop *h)
 		const char *id = z->peer_name != NULL ? z->peer_name : p->name;
 		struct sip_conn *c = NULL;
 
-		if (p->state == ZP_ACTIVE && (z->transport == TP_UDP ||
+		if ((p->state == ZP_ACTIVE || p->state == ZP_DRAINING) &&
+		    (z->transport == TP_UDP ||
 		    (p->conn != NULL && sip_conn_usable(p->conn))))
 			c = p->conn;
 		else if (z->transport == TP_TLS && p->sl > 0 &&

@@ -21,6 +21,12 @@
 
 /* Most seconds before a failed peer is tried again (backoff from 1 s). */
 #define ZONE_RETRY_SECS		30
+/*
+ * A zone a reload removed keeps its connections this long at most (or
+ * until they close) for the dialogs that use them; nothing new is routed
+ * to it.
+ */
+#define ZONE_DRAIN_SECS		3600
 /* Seconds between CRLF keepalives on an idle peer connection (RFC 5626). */
 #define ZONE_KEEPALIVE_SECS	30
 
@@ -31,7 +37,8 @@ enum zone_peer_state {
 	ZP_RESOLVING,
 	ZP_CONNECTING,
 	ZP_ACTIVE,
-	ZP_FAILED
+	ZP_FAILED,
+	ZP_DRAINING	/* its zone was removed: kept for the dialogs on it */
 };
 const char	*zone_peer_state_name(enum zone_peer_state s);
 
@@ -44,6 +51,9 @@ struct zone_peer_info {
 	enum zone_peer_state	 state;
 	time_t			 since;
 	const char		*reason;	/* why failed, or "" */
+	const char		*last_failure;	/* the last one, kept after
+						   recovery; "" if none */
+	time_t			 last_failure_at;	/* 0 if none */
 };
 
 struct zones	*zones_new(struct event_base *base, struct sip_transport *t);

@@ -2,7 +2,9 @@
  * sipedge_ctl.c: sipedge-ctl, the command line of a running sipedged.
  * Sends one command over the control socket (ctl_proto.h) and prints the
  * reply: the text on stdout when the daemon says "ok", on stderr when it
- * says "error".
+ * says "error"; with --json the daemon's JSON object on stdout either
+ * way.  "log" is the exception: it reads the event log file itself
+ * (ctl_log.c).
  */
 #include "config.h"
 
@@ -14,11 +16,13 @@
 
 #include "conf/conf.h"
 #include "ctl/ctl_client.h"
+#include "ctl/ctl_proto.h"
+#include "tools/ctl_log.h"
 #include "util/diag.h"
 #include "util/xmalloc.h"
 
 #define EXIT_OK		0	/* the daemon did it */
-#define EXIT_REFUSED	1	/* the daemon answered "error" */
+#define EXIT_REFUSED	1	/* the daemon answered "error"; log: no file */
 #define EXIT_USAGE	2
 #define EXIT_UNREACHED	3	/* not running, no permission, no answer */
 
@@ -26,12 +30,17 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: sipedge-ctl [-c FILE | -s SOCKET] [-t SECONDS] "
-	    "COMMAND [ARGS...]\n"
+	    "[--json] COMMAND [ARGS...]\n"
 	    "  -c FILE     the daemon's configuration, for its control socket "
-	    "(default %s)\n"
+	    "and log file\n"
+	    "              (default %s)\n"
 	    "  -s SOCKET   the control socket itself\n"
 	    "  -t SECONDS  how long to wait for the answer (default 30)\n"
-	    "commands: status, alarms, certs, connections, zones, revocation, reload, help (the daemon lists them)\n"
+	    "  -j, --json  answer in JSON, for scripts\n"
+	    "commands: status, alarms, certs, connections, zones, zone NAME, "
+	    "revocation,\n"
+	    "          crl update, reload, help (the daemon lists them), "
+	    "log [FILTERS] (sipedge-ctl log --help)\n"
 	    "See sipedge-ctl(8).\n", SE_CONFFILE);
 }
 
@@ -60,12 +69,18 @@ socket_of(const char *path, int given)
 int
 main(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *conf = SE_CONFFILE, *sockarg = NULL;
 	char *sock, *cmd = NULL, *reply = NULL, *cause = NULL, *end, *t;
-	int ch, i, rv, given = 0;
+	int ch, i, rv, given = 0, json = 0;
 	long secs = 30;
 
-	while ((ch = getopt(argc, argv, "+c:s:t:hV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:s:t:jhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			conf = optarg;
@@ -83,6 +98,9 @@ main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'j':
+			json = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -99,6 +117,15 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (strcmp(argv[optind], "log") == 0) {
+		if (sockarg != NULL) {
+			fprintf(stderr, "sipedge-ctl: log reads the file of the "
+			    "configuration: give -c FILE, not -s SOCKET\n");
+			return EXIT_USAGE;
+		}
+		return ctl_log_main(conf, given, json, argc - optind,
+		    argv + optind);
+	}
 	/* The command line, as one request line. */
 	for (i = optind; i < argc; i++) {
 		if (strchr(argv[i], '\n') != NULL) {
@@ -109,6 +136,11 @@ main(int argc, char **argv)
 		}
 		t = cmd == NULL ? xstrdup(argv[i]) :
 		    xasprintf("%s %s", cmd, argv[i]);
+		free(cmd);
+		cmd = t;
+	}
+	if (json) {
+		t = xasprintf("%s %s", CTL_JSON_PREFIX, cmd);
 		free(cmd);
 		cmd = t;
 	}
@@ -125,7 +157,8 @@ main(int argc, char **argv)
 		fputs(reply, stdout);
 		rv = EXIT_OK;
 	} else {
-		fputs(reply, stderr);
+		/* A script reads the JSON error where it reads the data. */
+		fputs(reply, json ? stdout : stderr);
 		rv = EXIT_REFUSED;
 	}
 	free(reply);

@@ -56,6 +56,6 @@ sctl -t 0 -c "$CONF" status
 
 check "SIGTERM: exit status 0" stop_sipedged
 sctl -c "$CONF" status
-[ "$RC" -eq 3 ] && grep -q "is sipedged running" <<<"$ERR" &&
+[ "$RC" -eq 3 ] && grep -q "^sipedge-ctl: sipedged is not running (no socket at $T/sipedged.ctl)$" <<<"$ERR" &&
     ok "the daemon stopped: exit 3 with a sentence" ||
     not_ok "the daemon stopped: exit 3 with a sentence" "exit $RC" "$ERR"

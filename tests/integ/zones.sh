@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 14
+plan 16
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -76,6 +76,15 @@ check "the last peer gone: zone down in the log" \
 check "... and its peer shows failed" zone_state failover 127.0.0.4 failed
 check "'alarm raised' logged for zone failover" \
     wait_for_event -t 5 module=alarm 'event="alarm raised"' 'alarm="zone failover"'
+
+# The peer comes back: retried within its backoff (1, 2, 4 ... s), active
+# again, and `zone NAME` still tells what last went wrong.
+log_mark
+peer 127.0.0.4 srv4
+check "the peer back: active again within its backoff, 'zone up' logged" \
+    wait_for_event -t 20 module=zone 'event="zone up"' zone=failover
+check "... zone failover shows the peer active with its last failure kept" \
+    _poll 5 eval "ctl_cmd 'zone failover' | grep -A1 '127.0.0.4:$PEER_PORT active' | grep -q '^    last failure [^ ]*: '"
 
 # A reload without the mismatch zone: it is gone from the list.
 rm -f "$T/zones/mismatch.conf"

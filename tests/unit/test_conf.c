@@ -161,6 +161,31 @@ test_wrong_type(void **state)
 	free(d);
 }
 
+/* daemon.control_group: a group of this system, resolved to its gid. */
+static void
+test_control_group(void **state)
+{
+	struct conf *c;
+	char *d = load(LISTEN "daemon: {\n  control_group = \"root\";\n};\n",
+	    &c);
+
+	assert_string_equal(d, "");
+	assert_string_equal(c->control_group, "root");
+	assert_int_equal(c->control_gid, 0);
+	conf_free(c);
+	free(d);
+	d = load(LISTEN, &c);
+	assert_null(c->control_group);
+	assert_int_equal(c->control_gid, -1);
+	conf_free(c);
+	free(d);
+	d = load(LISTEN "daemon: {\n  control_group = \"no-such-group-x\";\n"
+	    "};\n", NULL);
+	expect(d, 3, "daemon.control_group = \"no-such-group-x\" is not a "
+	    "group of this system");
+	free(d);
+}
+
 static void
 test_out_of_range(void **state)
 {
@@ -697,6 +722,7 @@ main(void)
 		cmocka_unit_test(test_default_ports),
 		cmocka_unit_test(test_unknown_key_with_hint),
 		cmocka_unit_test(test_wrong_type),
+		cmocka_unit_test(test_control_group),
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_bad_words_and_addresses),
 		cmocka_unit_test(test_missing_required_and_duplicates),
