@@ -2,8 +2,11 @@
  * proxy.c: the transaction-stateful proxy core (RFC 3261 s.16).
  *
  * A request becomes a "forward" (struct fwd): its server transaction, a
- * private copy of the request after Route processing, and the list of
- * targets to try.  A target is a neighbor zone (its active peers are
+ * private copy of the parsed request after Route processing (for the
+ * decisions and our own responses), the text to forward, and the list of
+ * targets to try.  What is forwarded, requests and responses, is the text
+ * that came with a few lines edited (sip_edit): never libosip2's
+ * re-serialisation, which would change header names, order and spacing.  A target is a neighbor zone (its active peers are
  * tried in order), a flow (the connection an in-dialog request's caller
  * is on) or the request-URI's own address.  One branch is in flight at a
  * time (serial search, s.16.6 with s.16.7 step 5): a branch that cannot
@@ -40,6 +43,7 @@
 #include "proxy/route.h"
 #include "proxy/trav.h"
 #include "proxy/txn.h"
+#include "sip/sip_edit.h"
 #include "sip/sip_msg.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -65,6 +69,11 @@ struct fwd {
 	struct fwd		*prev, *next;
 	struct txn		*st;		/* NULL once it ended */
 	osip_message_t		*req;		/* after Route processing */
+	char			*text;		/* the request to send: the
+						   received text with Route,
+						   Max-Forwards and the top Via
+						   edited; branches add theirs */
+	size_t			 textlen;
 	char			*call_id;
 	char			*method;
 	char			*src_zone;
@@ -98,7 +107,8 @@ struct proxy {
 	size_t			  nnames;
 	int			  timer_c;
 	unsigned char		  key[32];	/* flow tokens */
-	const struct sip_origin	*cur;		/* during txn_recv_request */
+	const struct sip_origin	*cur;		/* during txn_recv_request
+						   and txn_recv_response */
 	struct fwd		*fwds;
 	struct proxy_stats	  st;
 };
@@ -273,6 +283,7 @@ fwd_free(struct fwd *f)
 	if (f->timer_c != NULL)
 		event_free(f->timer_c);
 	osip_message_free(f->req);
+	free(f->text);
 	for (i = 0; i < f->ntg; i++)
 		target_clear(&f->tg[i]);
 	free(f->tg);
@@ -389,54 +400,124 @@ arm_timer_c(struct fwd *f)
 
 /* --- building the forwarded request ---------------------------------- */
 
+/*
+ * Forwarded messages are the received text with a few lines edited
+ * (sip_edit): header names, order and spacing, unknown headers and the
+ * body pass as they came.  The decisions are made on the parsed message.
+ */
+
+/* s.16.6 step 3: Max-Forwards one less, or 70 when there was none. */
 static void
-set_max_forwards(osip_message_t *m)
+edit_max_forwards(struct sip_edit *e, osip_message_t *m)
 {
 	osip_header_t *h = NULL;
-	char buf[16];
+	char line[48];
+	const char *lines[1] = { line };
 	int mf;
 
 	if (osip_message_get_max_forwards(m, 0, &h) < 0 || h == NULL ||
 	    h->hvalue == NULL) {
-		snprintf(buf, sizeof buf, "%d", MF_DEFAULT);
-		osip_message_set_max_forwards(m, buf);
+		snprintf(line, sizeof line, "Max-Forwards: %d", MF_DEFAULT);
+		sip_edit_insert(e, NULL, line);
 		return;
 	}
 	mf = atoi(h->hvalue);
-	snprintf(buf, sizeof buf, "%d", mf > 0 ? mf - 1 : 0);
-	osip_free(h->hvalue);
-	h->hvalue = osip_strdup(buf);
+	snprintf(line, sizeof line, "Max-Forwards: %d", mf > 0 ? mf - 1 : 0);
+	sip_edit_replace(e, "Max-Forwards", lines, 1);
 }
 
-/* Insert a header value of a list-type header at the top. */
-static int
-push_record_route(osip_message_t *m, const char *value)
+/* A body without Content-Length (UDP) may go on a stream: add it. */
+static void
+edit_length(struct sip_edit *e)
 {
-	osip_record_route_t *rr = NULL;
+	char line[48];
 
-	if (osip_record_route_init(&rr) != 0)
-		return -1;
-	if (osip_record_route_parse(rr, value) != 0) {
-		osip_record_route_free(rr);
-		return -1;
-	}
-	osip_list_add(&m->record_routes, rr, 0);
-	return 0;
+	if (sip_edit_count(e, "Content-Length") > 0)
+		return;
+	snprintf(line, sizeof line, "Content-Length: %zu",
+	    sip_edit_body_len(e));
+	sip_edit_append(e, line);
 }
 
-static int
-push_via(osip_message_t *m, const char *value)
+/* The request line "METHOD uri SIP/2.0". */
+static void
+edit_request_line(struct sip_edit *e, const char *method, const char *uri)
 {
-	osip_via_t *v = NULL;
+	char *line = xasprintf("%s %s SIP/2.0", method, uri);
 
-	if (osip_via_init(&v) != 0)
-		return -1;
-	if (osip_via_parse(v, value) != 0) {
-		osip_via_free(v);
-		return -1;
+	sip_edit_start_line(e, line);
+	free(line);
+}
+
+/*
+ * The top Via value v (n bytes) with received=ip added (when ip is set)
+ * and a value for an empty rport param (RFC 3581); NULL when nothing
+ * changes.
+ */
+static char *
+via_marked(const char *v, size_t n, const char *ip, int port)
+{
+	size_t i, ns, ne, at = 0;
+	int quoted = 0, empty = 0;
+	char pv[16];
+
+	for (i = 0; i < n; i++) {
+		if (quoted) {
+			if (v[i] == '\\' && i + 1 < n)
+				i++;
+			else if (v[i] == '"')
+				quoted = 0;
+			continue;
+		}
+		if (v[i] == '"')
+			quoted = 1;
+		if (v[i] != ';')
+			continue;
+		for (ns = i + 1; ns < n && (v[ns] == ' ' || v[ns] == '\t');
+		    ns++)
+			;
+		for (ne = ns; ne < n && v[ne] != '=' && v[ne] != ';' &&
+		    v[ne] != ' ' && v[ne] != '\t'; ne++)
+			;
+		if (ne - ns != 5 || strncasecmp(v + ns, "rport", 5) != 0)
+			continue;
+		for (i = ne; i < n && (v[i] == ' ' || v[i] == '\t'); i++)
+			;
+		if (i == n || v[i] != '=') {
+			empty = 1;	/* rport without a value */
+			at = ne;
+		}
+		break;
 	}
-	osip_list_add(&m->vias, v, 0);
-	return 0;
+	if (!empty && ip == NULL)
+		return NULL;
+	pv[0] = '\0';
+	if (empty)
+		snprintf(pv, sizeof pv, "=%d", port);
+	else
+		at = n;
+	return xasprintf("%.*s%s%.*s%s%s", (int)at, v, pv, (int)(n - at),
+	    v + at, ip != NULL ? ";received=" : "", ip != NULL ? ip : "");
+}
+
+/* s.18.2.1 / RFC 3581: received and rport on the top Via of the text. */
+static void
+edit_received(struct sip_edit *e, const osip_message_t *m,
+    const struct sip_origin *o)
+{
+	osip_via_t *v = osip_list_get(&m->vias, 0);
+	const char *text;
+	char *nv;
+	size_t n;
+
+	if (v == NULL || (text = sip_edit_first_value(e, "Via", &n)) == NULL)
+		return;
+	nv = via_marked(text, n, v->host == NULL ||
+	    strcasecmp(v->host, o->peer_ip) != 0 ? o->peer_ip : NULL,
+	    o->peer_port);
+	if (nv != NULL)
+		sip_edit_replace_first(e, "Via", nv, strlen(nv));
+	free(nv);
 }
 
 /* s.18.2.1 / RFC 3581: received and rport on the top Via of a request. */
@@ -479,17 +560,19 @@ local_addr(struct proxy *px, int transport, int af, const char *fallback_ip,
 }
 
 /*
- * Send one branch of f to dest: a copy of the request with the target's
- * URI, our Record-Route entries (when f records), Via.  0 when under way.
+ * Send one branch of f to dest: its text with the target's URI, our
+ * Record-Route entries (when f records) and our Via.  0 when under way.
  */
 static int
 send_branch(struct fwd *f, const struct target *tg, struct txn_dest *dest,
     const char *zone, const char *peer, const char *local_ip)
 {
 	struct proxy *px = f->px;
-	osip_message_t *m = NULL;
-	osip_uri_t *u = NULL;
-	char host[NET_ADDRSTRLEN + 2], branch[64], rnd[17], *via, *rr, *cause;
+	struct sip_edit *e;
+	osip_message_t *m;
+	char host[NET_ADDRSTRLEN + 2], branch[64], rnd[17], *line, *text;
+	char *cause;
+	size_t len;
 	int port;
 
 	if (local_addr(px, dest->transport, dest->addr.ss_family, local_ip,
@@ -497,43 +580,48 @@ send_branch(struct fwd *f, const struct target *tg, struct txn_dest *dest,
 		fail_note(f, 503, "no listener for the zone's transport");
 		return -1;
 	}
-	if (osip_message_clone(f->req, &m) != 0) {
-		fail_note(f, 503, "cannot copy the request");
+	if ((e = sip_edit_new(f->text, f->textlen)) == NULL) {
+		fail_note(f, 503, "cannot edit the request");
 		return -1;
 	}
-	if (tg->uri != NULL) {
-		if (osip_uri_init(&u) != 0 || osip_uri_parse(u, tg->uri) != 0) {
-			osip_uri_free(u);
-			osip_message_free(m);
-			fail_note(f, 503, "the rewritten URI does not parse");
-			return -1;
-		}
-		osip_uri_free(m->req_uri);
-		m->req_uri = u;
-	}
+	if (tg->uri != NULL)
+		edit_request_line(e, f->method, tg->uri);
 	if (f->rr_in != NULL) {
 		char sep[32] = "";
 
 		if (f->cur_peer >= 0)
 			snprintf(sep, sizeof sep, ";" PROXY_RR_PEER "=%d",
 			    f->cur_peer);
-		rr = xasprintf("<sip:%s:%d;transport=%s;lr;" PROXY_RR_ZONE
-		    "=%s%s>", host, port, conf_transport_name(dest->transport),
+		/* Ours on top of any there: outbound first, then inbound. */
+		line = xasprintf("Record-Route: %s", f->rr_in);
+		sip_edit_insert(e, "Record-Route", line);
+		free(line);
+		line = xasprintf("Record-Route: <sip:%s:%d;transport=%s;lr;"
+		    PROXY_RR_ZONE "=%s%s>", host, port,
+		    conf_transport_name(dest->transport),
 		    zone != NULL ? zone : CONF_DEFAULT_ZONE, sep);
-		push_record_route(m, f->rr_in);
-		push_record_route(m, rr);
-		free(rr);
+		sip_edit_insert(e, "Record-Route", line);
+		free(line);
 	}
 	str_random_hex(rnd, 16);
 	snprintf(branch, sizeof branch, TXN_COOKIE BRANCH_MARK "%016" PRIx64
 	    "%s", f->loop, rnd);
-	via = xasprintf("SIP/2.0/%s %s:%d;branch=%s%s",
+	line = xasprintf("Via: SIP/2.0/%s %s:%d;branch=%s%s",
 	    tp_upper(dest->transport), host, port, branch,
 	    dest->transport == TP_UDP ? ";rport" : "");
-	push_via(m, via);
-	free(via);
+	sip_edit_insert(e, "Via", line);
+	free(line);
+	text = sip_edit_output(e, &len);
+	sip_edit_free(e);
+	/* Parsed once more for the transaction: matching, CANCEL, ACK. */
+	if ((m = sip_msg_parse(text, len)) == NULL) {
+		free(text);
+		fail_note(f, 503, tg->uri != NULL ? "the rewritten URI does "
+		    "not parse" : "the forwarded request does not parse");
+		return -1;
+	}
 	cause = NULL;
-	f->ct = txn_client_new(px->tl, m, dest, f, &cause);
+	f->ct = txn_client_new_text(px->tl, m, text, len, dest, f, &cause);
 	if (f->ct == NULL) {
 		fail_note(f, 503, cause != NULL ? cause : "cannot send");
 		free(cause);
@@ -786,6 +874,9 @@ struct dialog_hop {
 	int			 peer;		/* zone peer index, -1 */
 	unsigned long long	 flow;
 	int			 bad_flow;
+	int			 strict;	/* the R-URI came from the last
+						   Route (a strict router) */
+	int			 popped;	/* our Route entries removed */
 };
 
 /*
@@ -808,6 +899,7 @@ process_route(struct proxy *px, osip_message_t *m, const char *local,
 		r = osip_list_get(&m->routes, n - 1);
 		osip_list_remove(&m->routes, n - 1);
 		dh->found = 1;
+		dh->strict = 1;
 		dh->zone = xstrdup(uparam(m->req_uri, PROXY_RR_ZONE));
 		osip_uri_free(m->req_uri);
 		m->req_uri = r->url;
@@ -832,6 +924,29 @@ process_route(struct proxy *px, osip_message_t *m, const char *local,
 		osip_route_free(r);
 		popped++;
 	}
+	dh->popped = popped;
+}
+
+/*
+ * The same on the text (process_route() ran on m, its parsed form): the
+ * request line when a strict router put our entry there, and our Route
+ * entries removed.
+ */
+static void
+edit_routes(struct sip_edit *e, const osip_message_t *m,
+    const struct dialog_hop *dh)
+{
+	char *uri;
+	int i;
+
+	if (dh->strict) {
+		uri = uri_text(m->req_uri);
+		edit_request_line(e, m->sip_method, uri);
+		free(uri);
+		sip_edit_remove_last(e, "Route");
+	}
+	for (i = 0; i < dh->popped; i++)
+		sip_edit_remove_first(e, "Route");
 }
 
 /* The zone a message from o belongs to. */
@@ -989,21 +1104,20 @@ handle_cancel(struct proxy *px, struct txn *st, osip_message_t *m,
  * end along the route our Record-Route set up, statelessly.
  */
 static void
-forward_ack(struct proxy *px, osip_message_t *in, const struct sip_origin *o)
+forward_ack(struct proxy *px, osip_message_t *m, const struct sip_origin *o)
 {
 	struct dialog_hop dh;
 	struct txn_dest dest;
 	struct zone_hop h;
 	struct sip_conn *c = NULL;
-	osip_message_t *m = NULL;
+	struct sip_edit *e;
 	osip_header_t *mf = NULL;
-	char host[NET_ADDRSTRLEN + 2], rnd[25], *via, *text = NULL;
+	char host[NET_ADDRSTRLEN + 2], rnd[25], *via, *text;
 	const char *tw = NULL;
 	size_t len = 0;
 	int port, sent = -1;
 
-	if (osip_message_clone(in, &m) != 0)
-		return;
+	/* m is ours for the call: Route processing edits it in place. */
 	process_route(px, m, o->local_ip, &dh);
 	if (osip_message_get_max_forwards(m, 0, &mf) >= 0 && mf != NULL &&
 	    atoi(mf->hvalue) == 0)
@@ -1056,29 +1170,30 @@ forward_ack(struct proxy *px, osip_message_t *in, const struct sip_origin *o)
 	    c != NULL ? sip_conn_origin(c)->local_ip : NULL, host, sizeof host,
 	    &port) == -1)
 		goto drop;
-	set_max_forwards(m);
+	if (o->raw == NULL || (e = sip_edit_new(o->raw, o->rawlen)) == NULL)
+		goto drop;
+	edit_routes(e, m, &dh);
+	edit_max_forwards(e, m);
 	str_random_hex(rnd, 24);
-	via = xasprintf("SIP/2.0/%s %s:%d;branch=" TXN_COOKIE "%s",
+	via = xasprintf("Via: SIP/2.0/%s %s:%d;branch=" TXN_COOKIE "%s",
 	    tp_upper(dest.transport), host, port, rnd);
-	push_via(m, via);
+	sip_edit_insert(e, "Via", via);
 	free(via);
-	osip_message_force_update(m);
-	if (osip_message_to_str(m, &text, &len) == 0 && text != NULL) {
-		if (c != NULL)
-			sent = sip_conn_send(c, text, len);
-		else
-			sent = sip_transport_send_udp(px->t,
-			    (struct sockaddr *)&dest.addr, dest.addrlen, text,
-			    len);
-		osip_free(text);
-	}
+	edit_length(e);
+	text = sip_edit_output(e, &len);
+	sip_edit_free(e);
+	if (c != NULL)
+		sent = sip_conn_send(c, text, len);
+	else
+		sent = sip_transport_send_udp(px->t,
+		    (struct sockaddr *)&dest.addr, dest.addrlen, text, len);
+	free(text);
 drop:
 	log_event(sent == 0 ? LOG_LVL_DEBUG : LOG_LVL_INFO, "proxy",
 	    sent == 0 ? "ack forwarded" : "ack dropped", "call_id",
 	    m->call_id != NULL ? m->call_id->number : "-", "zone",
 	    dh.zone != NULL ? dh.zone : "-", NULL);
 	free(dh.zone);
-	osip_message_free(m);
 }
 
 static void
@@ -1089,6 +1204,7 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 	const struct sip_origin *o = px->cur;
 	struct sip_src src = { o->peer_ip, o->peer_port };
 	struct dialog_hop dh;
+	struct sip_edit *e;
 	struct fwd *f;
 	osip_header_t *mf = NULL;
 	char *unsup, *cause = NULL, host[NET_ADDRSTRLEN + 2], tok[64];
@@ -1196,7 +1312,20 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 		    conf_transport_name(o->transport), zone,
 		    tok[0] != '\0' ? ";" PROXY_RR_FLOW "=" : "", tok);
 	}
-	set_max_forwards(f->req);
+	/* The text every branch starts from (the raw text lives only
+	   during this call; failover comes later). */
+	if (o->raw == NULL || (e = sip_edit_new(o->raw, o->rawlen)) == NULL) {
+		f->final = 1;
+		refuse(px, st, m, &src, o, 500, "cannot edit the request", NULL);
+		goto out;
+	}
+	edit_routes(e, f->req, &dh);
+	edit_max_forwards(e, m);
+	edit_received(e, m, o);
+	edit_length(e);
+	f->text = sip_edit_output(e, &f->textlen);
+	sip_edit_free(e);
+	/* Local responses (404, 408, 503) echo the marked Via too. */
 	mark_received(f->req, o);
 	try_next(f);
 out:
@@ -1211,9 +1340,12 @@ px_response(void *arg, struct txn *ct, enum txn_event ev,
 {
 	struct proxy *px = arg;
 	struct fwd *f = txn_user(ct);
+	const struct sip_origin *o;
+	struct sip_edit *e;
 	osip_via_t *v;
+	char code[16], *text = NULL;
+	size_t len = 0;
 	int status;
-	char code[16];
 
 	if (f == NULL || f->ct != ct)
 		return;
@@ -1256,8 +1388,16 @@ px_response(void *arg, struct txn *ct, enum txn_event ev,
 	if (status >= 200 && f->final && !(status < 300 &&
 	    txn_is_invite(f->st)))
 		return;
-	/* s.16.7 step 3: our Via goes. */
-	if ((v = osip_list_get(&resp->vias, 0)) != NULL) {
+	/* s.16.7 step 3: our Via goes; the rest passes as it came. */
+	o = px->cur;
+	e = NULL;
+	if (o != NULL && o->raw != NULL &&
+	    (e = sip_edit_new(o->raw, o->rawlen)) != NULL) {
+		sip_edit_remove_first(e, "Via");
+		edit_length(e);
+		text = sip_edit_output(e, &len);
+		sip_edit_free(e);
+	} else if ((v = osip_list_get(&resp->vias, 0)) != NULL) {
 		osip_list_remove(&resp->vias, 0);
 		osip_via_free(v);
 	}
@@ -1271,7 +1411,11 @@ px_response(void *arg, struct txn *ct, enum txn_event ev,
 		}
 		f->final = 1;
 	}
-	txn_respond(f->st, resp);
+	if (text != NULL)
+		txn_respond_as(f->st, resp, text, len);
+	else
+		txn_respond(f->st, resp);
+	free(text);
 }
 
 static void
@@ -1434,7 +1578,10 @@ proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 	if (px->trav != NULL && trav_on_message(px->trav, o, m))
 		return;
 	if (!MSG_IS_REQUEST(m)) {
-		if (txn_recv_response(px->tl, m) == TXN_RECV_STRAY)
+		px->cur = o;
+		r = txn_recv_response(px->tl, m);
+		px->cur = NULL;
+		if (r == TXN_RECV_STRAY)
 			log_event(LOG_LVL_DEBUG, "proxy", "stray response",
 			    "peer", o->peer_str, "call_id", m->call_id->number,
 			    NULL);

@@ -115,7 +115,8 @@ static void	end_cb(evutil_socket_t, short, void *);
 static void	aux_cb(evutil_socket_t, short, void *);
 static void	err_cb(evutil_socket_t, short, void *);
 static struct txn *client_start(struct txn_layer *, osip_message_t *,
-		    const struct txn_dest *, void *, int, char **);
+		    char *, size_t, const struct txn_dest *, void *, int,
+		    char **);
 
 /* Microseconds on the monotonic clock. */
 static int64_t
@@ -580,7 +581,7 @@ cancel_send(struct txn *t)
 
 	t->cancel_sent = 1;
 	if ((c = hop_request(t->req, "CANCEL", t->req->to)) != NULL)
-		client_start(t->tl, c, &t->dest, NULL, 1, NULL);
+		client_start(t->tl, c, NULL, 0, &t->dest, NULL, 1, NULL);
 	/*
 	 * "If there is no final response for the original request in 64*T1
 	 * seconds ..., the client SHOULD then consider the original
@@ -680,24 +681,27 @@ client_lookup(struct txn_layer *tl, const char *branch, const char *method)
 	return NULL;
 }
 
-/* Start client transaction for req (taken), with its branch set. */
+/*
+ * Start client transaction for req (taken), with its branch set; text
+ * (taken, len bytes) is what is sent, or NULL to serialise req.
+ */
 static struct txn *
-client_start(struct txn_layer *tl, osip_message_t *req,
-    const struct txn_dest *dest, void *user, int internal, char **cause)
+client_start(struct txn_layer *tl, osip_message_t *req, char *text,
+    size_t len, const struct txn_dest *dest, void *user, int internal,
+    char **cause)
 {
 	const char *branch = via_param(top_via(req), "branch");
 	struct txn *t;
-	size_t len;
-	char *text;
 
 	if (client_lookup(tl, branch, req->sip_method) != NULL) {
 		if (cause != NULL)
 			*cause = xasprintf("branch %s is already used by "
 			    "another %s transaction", branch, req->sip_method);
 		osip_message_free(req);
+		free(text);
 		return NULL;
 	}
-	if ((text = msg_text(req, &len)) == NULL) {
+	if (text == NULL && (text = msg_text(req, &len)) == NULL) {
 		if (cause != NULL)
 			*cause = xstrdup("the request could not be serialised");
 		osip_message_free(req);
@@ -728,9 +732,12 @@ client_start(struct txn_layer *tl, osip_message_t *req,
 	return t;
 }
 
-struct txn *
-txn_client_new(struct txn_layer *tl, osip_message_t *req,
-    const struct txn_dest *dest, void *user, char **cause)
+/*
+ * Why req cannot start a client transaction, or NULL.  A top Via without
+ * a branch gets one when add_branch is set.
+ */
+static const char *
+client_check(osip_message_t *req, int add_branch)
 {
 	char branch[TXN_BRANCH_LEN + 1];
 	const char *why = NULL, *b;
@@ -751,19 +758,46 @@ txn_client_new(struct txn_layer *tl, osip_message_t *req,
 		p = NULL;
 		if (osip_via_param_get_byname(v, "branch", &p) == 0 && p != NULL)
 			why = "the top Via has an empty branch";
+		else if (!add_branch)
+			why = "the top Via has no branch";
 		else {
 			txn_branch_new(branch);
 			osip_via_set_branch(v, osip_strdup(branch));
 		}
 	} else if (!is_cookie(b))
 		why = "the top Via branch does not begin with z9hG4bK";
-	if (why != NULL) {
+	return why;
+}
+
+struct txn *
+txn_client_new(struct txn_layer *tl, osip_message_t *req,
+    const struct txn_dest *dest, void *user, char **cause)
+{
+	const char *why;
+
+	if ((why = client_check(req, 1)) != NULL) {
 		if (cause != NULL)
 			*cause = xstrdup(why);
 		osip_message_free(req);
 		return NULL;
 	}
-	return client_start(tl, req, dest, user, 0, cause);
+	return client_start(tl, req, NULL, 0, dest, user, 0, cause);
+}
+
+struct txn *
+txn_client_new_text(struct txn_layer *tl, osip_message_t *req, char *text,
+    size_t len, const struct txn_dest *dest, void *user, char **cause)
+{
+	const char *why;
+
+	if ((why = client_check(req, 0)) != NULL) {
+		if (cause != NULL)
+			*cause = xstrdup(why);
+		osip_message_free(req);
+		free(text);
+		return NULL;
+	}
+	return client_start(tl, req, text, len, dest, user, 0, cause);
 }
 
 int
@@ -1185,6 +1219,15 @@ txn_respond(struct txn *t, osip_message_t *resp)
 	r = respond(t, resp->status_code, text, len, tag_of(resp->to));
 	free(text);
 	return r;
+}
+
+int
+txn_respond_as(struct txn *t, const osip_message_t *resp, const char *buf,
+    size_t len)
+{
+	if (!(t->kind == IST || t->kind == NIST) || !MSG_IS_RESPONSE(resp))
+		return -1;
+	return respond(t, resp->status_code, buf, len, tag_of(resp->to));
 }
 
 int

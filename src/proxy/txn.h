@@ -183,6 +183,13 @@ int			 txn_respond(struct txn *st, osip_message_t *resp);
 /* The same with a response as text (sip_msg_response()). */
 int			 txn_respond_text(struct txn *st, const char *buf,
 			    size_t len);
+/*
+ * The same with buf (len bytes) sent as it is: resp is its parsed form,
+ * read for the status and the To tag only (a proxy forwards the text it
+ * received, edited).
+ */
+int			 txn_respond_as(struct txn *st, const osip_message_t *resp,
+			    const char *buf, size_t len);
 
 /*
  * s.9.2: the server transaction a CANCEL request cancels, found by the
@@ -203,6 +210,15 @@ struct txn		*txn_find_cancelled(struct txn_layer *tl,
 struct txn		*txn_client_new(struct txn_layer *tl,
 			    osip_message_t *req, const struct txn_dest *dest,
 			    void *user, char **cause);
+/*
+ * The same, sending text (len bytes, malloc'd; taken like req) as it is:
+ * req is its parsed form, kept for matching responses and for the CANCEL
+ * and the non-2xx ACK, so its top Via must carry our branch already.
+ */
+struct txn		*txn_client_new_text(struct txn_layer *tl,
+			    osip_message_t *req, char *text, size_t len,
+			    const struct txn_dest *dest, void *user,
+			    char **cause);
 /*
  * CANCEL an INVITE client transaction (s.9.1): the CANCEL goes to the
  * same destination with the same branch once a provisional response has

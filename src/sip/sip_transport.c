@@ -238,9 +238,9 @@ refuse_raw(const struct sip_origin *o, struct sip_profile *p, const char *msg,
 	}
 }
 
-/* Parse, check, and deliver one framed message. */
+/* Parse, check, and deliver one framed message (with its text in o). */
 static void
-deliver(struct sip_transport *t, const struct sip_origin *o,
+deliver(struct sip_transport *t, struct sip_origin *o,
     struct sip_profile *p, const char *msg, size_t len)
 {
 	osip_message_t *m;
@@ -278,7 +278,11 @@ deliver(struct sip_transport *t, const struct sip_origin *o,
 		osip_message_free(m);
 		return;
 	}
+	o->raw = msg;
+	o->rawlen = len;
 	t->cb(o, m, t->cb_arg);
+	o->raw = NULL;
+	o->rawlen = 0;
 	osip_message_free(m);
 }
 

@@ -55,9 +55,19 @@ struct sip_origin {
 	int			 local_port;
 	struct sip_conn		*conn;		/* stream transports */
 	struct sip_listener	*listener;	/* the UDP socket, or the acceptor */
+	/*
+	 * The framed text of the message being delivered (start line to
+	 * the end of its body; not NUL-terminated), for forwarding it with
+	 * a few lines edited; NULL outside the message callback.
+	 */
+	const char		*raw;
+	size_t			 rawlen;
 };
 
-/* A parsed, checked message; m is freed by the transport after the call. */
+/*
+ * A parsed, checked message; m is freed by the transport after the call.
+ * o->raw is m's text as it came.
+ */
 typedef void	(*sip_message_cb)(const struct sip_origin *o, osip_message_t *m,
 		    void *arg);
 

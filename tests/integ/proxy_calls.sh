@@ -6,7 +6,8 @@
 #   sipedged -TLS (mutual)-> stunnel (127.0.0.x) -TCP-> SIPp UAS
 #
 # OPTIONS; 10 INVITE/200/ACK/BYE calls with zero failed, an unknown header
-# and the SDP body passed unchanged; the callee hanging up (its BYE down the
+# and the SDP body passed unchanged, header names in the order and case
+# sent, Max-Forwards one less; the callee hanging up (its BYE down the
 # caller's TLS connection, and to a UDP caller); 486 passed back; CANCEL; a
 # UAS that rings and never answers (timer C: 408, the UAS gets a CANCEL)
 # and one that does not even ring (timer B, 64*T1: 408, no CANCEL);
@@ -26,7 +27,7 @@
 
 require_cmd sipp openssl "$PYTHON"
 _stunnel_bin >/dev/null || skip_all "stunnel4 is not installed"
-plan 38
+plan 40
 
 pki_setup
 leaf server "IP:127.0.0.1,DNS:localhost" leaf
@@ -135,9 +136,10 @@ tls_call c10 10 uac.xml uas.test
 check "10 INVITE/200/ACK/BYE calls over TLS on both legs, 0 failed" sipp_passed c10 10
 check "... the UAS counted 10 (ACK and BYE came through the Record-Route)" sipp_wait_calls main 10 5
 
-# invite_part FILE CALLID: the X-Sipedge-Test header (name in lower case:
-# header names are case-insensitive, RFC 3261 s.7.3.1) and the body of the
-# INVITE of call CALLID in SIPp's message trace FILE.
+# invite_part FILE CALLID: the X-Sipedge-Test line (exactly as written:
+# sipedged forwards the text it received, so even the name's case must
+# pass) and the body of the INVITE of call CALLID in SIPp's message trace
+# FILE.
 invite_part() {
     awk -v cid="Call-ID: $2" '
         function flush() { if (inv && hit) { sub(/\n+$/, "", out); print out }; inv = 0 }
@@ -146,20 +148,52 @@ invite_part() {
         /^INVITE / { inv = 1; next }
         !inv { next }
         $0 == cid { hit = 1 }
-        !body && tolower(substr($0, 1, 15)) == "x-sipedge-test:" { out = out "x-sipedge-test:" substr($0, 16) "\n" }
+        !body && substr($0, 1, 15) == "X-Sipedge-Test:" { out = out $0 "\n" }
         body { out = out $0 "\n" }
         /^$/ && !body { body = 1 }
+        END { flush() }' "$1"
+}
+# invite_head FILE CALLID: the header names of that INVITE, one a line, in
+# order and as written, without the Via and Record-Route lines a proxy
+# adds; then its Max-Forwards line.
+invite_head() {
+    awk -v cid="Call-ID: $2" '
+        function flush() { if (inv && hit) { printf "%s", names; print mf }; inv = 0 }
+        { sub(/\r$/, "") }
+        /^----------------/ { flush(); hit = 0; head = 0; names = ""; mf = ""; next }
+        /^INVITE / { inv = 1; head = 1; next }
+        !head { next }
+        /^$/ { head = 0; next }
+        $0 == cid { hit = 1 }
+        /^Max-Forwards:/ { mf = $0 }
+        { n = $0; sub(/[ \t]*:.*/, "", n); if (n != "Via" && n != "Record-Route") names = names n "\n" }
         END { flush() }' "$1"
 }
 cid=$(sed -n 's/^Call-ID: \(1-[^[:space:]]*\).*/\1/p' "$T/sipp-c10.messages" | head -n 1)
 sent=$(invite_part "$T/sipp-c10.messages" "$cid")
 got=$(invite_part "$T/sipp-main.messages" "$cid")
-if [ -n "$cid" ] && grep -q '^x-sipedge-test: ' <<<"$sent" && grep -q '^m=audio ' <<<"$sent" &&
-    [ "$sent" = "$got" ]; then
-    ok "an unknown header and the SDP body reach the UAS unchanged"
+if [ -n "$cid" ] && grep -q '^X-Sipedge-Test: an unknown header' <<<"$sent" &&
+    grep -q '^m=audio ' <<<"$sent" && [ "$sent" = "$got" ]; then
+    ok "an unknown header (name case too) and the SDP body reach the UAS unchanged"
 else
-    not_ok "an unknown header and the SDP body reach the UAS unchanged" \
+    not_ok "an unknown header (name case too) and the SDP body reach the UAS unchanged" \
         "call $cid, sent:" "$sent" "received:" "$got"
+fi
+sent=$(invite_head "$T/sipp-c10.messages" "$cid")
+got=$(invite_head "$T/sipp-main.messages" "$cid")
+if [ -n "$cid" ] && [ "$(tail -n 1 <<<"$sent")" = "Max-Forwards: 70" ] &&
+    [ "$(tail -n 1 <<<"$got")" = "Max-Forwards: 69" ]; then
+    ok "... Max-Forwards arrives one less, as 'Max-Forwards: 69'"
+else
+    not_ok "... Max-Forwards arrives one less, as 'Max-Forwards: 69'" \
+        "sent: $(tail -n 1 <<<"$sent")" "received: $(tail -n 1 <<<"$got")"
+fi
+if [ "$(sed '$d' <<<"$sent" | grep -c .)" -ge 9 ] &&
+    [ "$(sed '$d' <<<"$sent")" = "$(sed '$d' <<<"$got")" ]; then
+    ok "... the other header names arrive in the order and case they were sent"
+else
+    not_ok "... the other header names arrive in the order and case they were sent" \
+        "sent:" "$(sed '$d' <<<"$sent")" "received:" "$(sed '$d' <<<"$got")"
 fi
 
 tls_call hangup 1 uac_bye.xml callee.test

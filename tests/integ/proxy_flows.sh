@@ -3,14 +3,16 @@
 # neighbor zone whose peer (127.0.0.2) cannot be connected to, but which
 # connected to sipedged itself with a certificate the gate verified: a
 # request routed to the zone goes down the peer's own connection (RFC 5923
-# style), unknown headers pass unchanged, and the response comes back.  A
+# style), unknown headers pass unchanged (the text is forwarded, not
+# rebuilt: names keep their case and order, Max-Forwards is one less, the
+# caller's Via gets its rport value), and the response comes back.  A
 # peer whose connection was not verified (zone without tls_verify) is not
 # used: the caller gets 503 with a Warning naming the zone.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 9
+plan 12
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -39,7 +41,8 @@ check "the partner's peer cannot be connected to (zone shows failed)" \
 
 # The partner connects in, proves sip.partner.example, then waits for a request.
 sipclient tls "$TLS_PORT" --source 127.0.0.2 --cert "$P/partner.chain" --key "$P/partner.key" \
-    --timeout 20 --show X-Sipedge-Test \
+    --timeout 20 --show X-Sipedge-Test --show Max-Forwards --show Via \
+    --show From --show To --show Call-ID --show CSeq \
     send:"$MSG/options.msg" expect:200 request:OPTIONS reply:200 >"$T/partner.out" 2>&1 &
 track_pid $!
 PARTNER=$!
@@ -53,8 +56,18 @@ check "a request for bob@partner.example gets the partner's 200" \
     grep -q "^RECV SIP/2.0 200" "$T/caller.out"
 check "... it came down the partner's own connection" \
     grep -q "^REQ OPTIONS sip:bob@partner.example SIP/2.0" "$T/partner.out"
-check "... with the unknown header unchanged (names compare without case, s.7.3.1)" \
-    grep -i -q "^HDR X-Sipedge-Test: unknown headers pass unchanged$" "$T/partner.out"
+check "... with the unknown header unchanged, its name's case too" \
+    grep -q "^HDR X-Sipedge-Test: unknown headers pass unchanged$" "$T/partner.out"
+check "... Max-Forwards one less, as 'Max-Forwards: 69'" \
+    grep -q "^HDR Max-Forwards: 69$" "$T/partner.out"
+check "... the caller's Via below sipedged's, its rport filled in (RFC 3581)" \
+    eval "sed -n '/^REQ OPTIONS/,\$p' '$T/partner.out' | grep '^HDR Via: ' | sed -n 2p |
+        grep -E -q '^HDR Via: SIP/2.0/UDP 127\.0\.0\.3:[0-9]+;branch=[^;]+;rport=[0-9]+$'"
+# The names of the request's headers as they came down, in order (the
+# sent order is that of options-partner.msg).
+check "... its headers in the order they were sent" \
+    eval "[ \"\$(sed -n '/^REQ OPTIONS/,\$s/^HDR \([^:]*\):.*/\1/p' '$T/partner.out' |
+        uniq | tr '\n' ' ')\" = 'Via Max-Forwards From To Call-ID CSeq X-Sipedge-Test ' ]"
 check "... logged as forwarded to zone partner by the rule" \
     log_has module=proxy 'event="request forwarded"' zone=partner peer=127.0.0.2 'rule="priority 10"'
 wait_pid "$PARTNER" 10

@@ -1171,6 +1171,82 @@ test_many(void **state)
 	assert_int_equal(R.nreq, 400);
 }
 
+/*
+ * Given text goes out byte for byte (and again on retransmission); the
+ * parsed request is what the CANCEL and the ACK are made from.  A text
+ * response is sent as given too.
+ */
+static void
+test_text(void **state)
+{
+	static const char inv[] = "INVITE sip:bob@example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP edge.example.net;branch=z9hG4bKtext1\r\n"
+	    "X-Odd-CASE :  kept  \r\n"
+	    "Route: <sip:next.example.net;lr>\r\n"
+	    "From: <sip:alice@example.com>;tag=f1\r\n"
+	    "To: <sip:bob@example.com>\r\n"
+	    "Call-ID: c1@example.com\r\nCSeq: 5 INVITE\r\n"
+	    "max-forwards: 69\r\nContent-Length: 0\r\n\r\n";
+	static const char nobranch[] = "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP edge.example.net\r\n"
+	    "From: <sip:alice@example.com>;tag=f1\r\n"
+	    "To: <sip:bob@example.com>\r\n"
+	    "Call-ID: c2@example.com\r\nCSeq: 1 OPTIONS\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	static const char resp[] = "SIP/2.0 200 OK\r\n"
+	    "Via: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKo1\r\n"
+	    "x-odd: 1\r\nFrom: <sip:alice@example.com>;tag=f1\r\n"
+	    "To: <sip:bob@example.com>;tag=t9\r\n"
+	    "Call-ID: c1@example.com\r\nCSeq: 7 OPTIONS\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	struct txn_dest d = dest(TP_UDP);
+	osip_message_t *m, *r;
+	char *cause = NULL;
+	struct txn *ct;
+	int n;
+
+	ct = txn_client_new_text(R.tl, parse(inv), xstrdup(inv),
+	    sizeof inv - 1, &d, &R, &cause);
+	assert_null(cause);
+	assert_non_null(ct);
+	assert_string_equal(txn_branch(ct), "z9hG4bKtext1");
+	assert_int_equal(R.nsent, 1);
+	assert_string_equal(R.sent[0].text, inv);
+	run_ms(T1 + 10);
+	assert_int_equal(R.nsent, 2);
+	assert_string_equal(R.sent[1].text, inv);
+	assert_int_equal(reply(ct, 180), TXN_RECV_MATCHED);
+	assert_int_equal(txn_client_cancel(ct), 0);
+	assert_true(starts(R.nsent - 1, "CANCEL sip:bob@example.com SIP/2.0\r\n"));
+	assert_non_null(strstr(R.sent[R.nsent - 1].text, "z9hG4bKtext1"));
+	assert_non_null(strstr(R.sent[R.nsent - 1].text, "next.example.net"));
+	assert_int_equal(reply(ct, 487), TXN_RECV_MATCHED);
+	assert_true(starts(R.nsent - 1, "ACK sip:bob@example.com SIP/2.0\r\n"));
+	assert_non_null(strstr(R.sent[R.nsent - 1].text, "z9hG4bKtext1"));
+
+	/* No branch in the text: refused (one cannot be added to text). */
+	ct = txn_client_new_text(R.tl, parse(nobranch), xstrdup(nobranch),
+	    sizeof nobranch - 1, &d, &R, &cause);
+	assert_null(ct);
+	assert_non_null(cause);
+	free(cause);
+
+	/* A response given as text goes out as it is. */
+	m = request("OPTIONS", "192.0.2.7", ";branch=z9hG4bKo1", 7, NULL, "",
+	    NULL);
+	assert_int_equal(txn_recv_request(R.tl, m, &d), TXN_RECV_NEW);
+	r = parse(resp);
+	n = R.nsent;
+	assert_int_equal(txn_respond_as(R.st, r, resp, sizeof resp - 1), 0);
+	assert_int_equal(txn_state(R.st), TXN_COMPLETED);
+	assert_int_equal(R.nsent, n + 1);
+	assert_string_equal(R.sent[n].text, resp);
+	assert_int_equal(txn_respond_as(R.st, r, resp, sizeof resp - 1), -1);
+	osip_message_free(r);
+	osip_message_free(m);
+	run_until_empty(3000);
+}
+
 int
 main(void)
 {
@@ -1199,6 +1275,7 @@ main(void)
 		T(test_stray_and_refused),
 		T(test_detach),
 		T(test_many),
+		T(test_text),
 	};
 #undef T
 
