@@ -119,6 +119,7 @@ struct conf_zone {
 	int			 fb_unknown;	/* -1 global, 0 not revoked, 1 */
 	int			 fb_unreachable;
 	int			 fb_nosource;
+	int			 log_messages;	/* each SIP message, debug level */
 	/* traversal zones */
 	char			*username;	/* digest user (client: ours;
 						   server: whom it accepts) */
@@ -203,6 +204,7 @@ struct conf {
 	int			 def_accept;	/* 0: refused */
 	int			 def_tls_verify;	/* a certificate is required */
 	struct conf_strlist	 def_peer_names;	/* one must match; empty: any */
+	int			 def_log_messages;
 
 	/* dns */
 	struct conf_strlist	 dns_servers;	/* "IP[:port]"; empty: resolv.conf */

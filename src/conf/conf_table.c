@@ -108,6 +108,8 @@ const struct conf_opt conf_main_opts[] = {
 	    "false", 0 },
 	{ "default_zone", "peer_names", OT_STRLIST, 0, 32, NULL,
 	    M(def_peer_names), NULL, 0 },
+	{ "default_zone", "log_messages", OT_BOOL, 0, 1, NULL,
+	    M(def_log_messages), "false", 0 },
 	{ "sip", "t1", OT_INT, 50, 5000, NULL, M(sip_t1), "500", 0 },
 	{ "sip", "timer_c", OT_INT, 1, 3600, NULL, M(sip_timer_c), "181", 0 },
 
@@ -202,6 +204,7 @@ const struct conf_opt conf_zone_opts[] = {
 	{ "", "min_rsa_bits", OT_INT, 1024, 16384, NULL, Z(min_rsa_bits),
 	    "2048", 0 },
 	{ "", "revocation", OT_BOOL, 0, 1, NULL, Z(revocation), "true", 0 },
+	{ "", "log_messages", OT_BOOL, 0, 1, NULL, Z(log_messages), "false", 0 },
 	{ "", "username", OT_STRING, 0, 0, NULL, Z(username), NULL, 0 },
 	{ "", "password_file", OT_PATH, 0, 0, NULL, Z(password_file), NULL, 0 },
 	{ "", "address", OT_STRING, 0, 0, NULL, Z(address), NULL, 0 },

@@ -262,6 +262,65 @@ target_clear(struct target *t)
 	free(t->rule);
 }
 
+/* --- message log ---------------------------------------------------- */
+
+/* The zone a message to or from (c, sa) belongs to. */
+static const char *
+message_zone(struct proxy *px, struct sip_conn *c, const struct sockaddr *sa)
+{
+	const char *z = NULL;
+
+	if (c != NULL && px->trav != NULL)
+		z = trav_conn_zone(px->trav, c);
+	if (z == NULL && c != NULL && sip_conn_outbound(c))
+		z = sip_conn_zone(c);
+	if (z == NULL && c != NULL)
+		sa = (const struct sockaddr *)&sip_conn_origin(c)->peer;
+	if (z == NULL && sa != NULL)
+		z = zones_classify(px->zs, sa);
+	return z != NULL ? z : CONF_DEFAULT_ZONE;
+}
+
+/*
+ * With log_messages on for its zone (and the log at debug level), the
+ * whole text of a message received or sent, one event.
+ */
+static void
+log_message(struct proxy *px, const char *event, int transport,
+    const struct sockaddr *sa, struct sip_conn *c, const char *buf,
+    size_t len)
+{
+	char peer[NET_ADDRSTRLEN + 8];
+	const char *zone;
+	struct log_line l;
+	int on = 0;
+	size_t i;
+
+	if (!log_enabled(LOG_LVL_DEBUG) || buf == NULL || px->conf == NULL ||
+	    px->zs == NULL)
+		return;
+	zone = message_zone(px, c, sa);
+	if (strcmp(zone, CONF_DEFAULT_ZONE) == 0)
+		on = px->conf->def_log_messages;
+	for (i = 0; !on && i < px->conf->nzones; i++)
+		if (strcmp(px->conf->zones[i].name, zone) == 0)
+			on = px->conf->zones[i].log_messages;
+	if (!on)
+		return;
+	if (c != NULL)
+		sa = (const struct sockaddr *)&sip_conn_origin(c)->peer;
+	if (sa != NULL)
+		net_addr_str(sa, peer, sizeof peer);
+	else
+		snprintf(peer, sizeof peer, "-");
+	log_begin(&l, LOG_LVL_DEBUG, "sip", event);
+	log_kvs(&l, "zone", zone);
+	log_kvs(&l, "peer", peer);
+	log_kvs(&l, "transport", conf_transport_name(transport));
+	log_kvn(&l, "message", buf, len);
+	log_end(&l);
+}
+
 /* --- forwards ------------------------------------------------------- */
 
 static void
@@ -333,8 +392,10 @@ respond_local(struct proxy *px, struct txn *st, const osip_message_t *req,
 	text = sip_msg_response(req, src, status, NULL, tag, hdrs, &len);
 	free(warning);
 	if (text == NULL) {
+		char cid[SIP_CALL_ID_MAX];
+
 		log_event(LOG_LVL_ERROR, "proxy", "response failed", "call_id",
-		    req->call_id != NULL ? req->call_id->number : "-", NULL);
+		    sip_msg_call_id(req, cid, sizeof cid), NULL);
 		return;
 	}
 	if (status >= 200)
@@ -1066,12 +1127,13 @@ refuse(struct proxy *px, struct txn *st, const osip_message_t *m,
     const struct sip_src *src, const struct sip_origin *o, int status,
     const char *why, const char *const *extra)
 {
-	char code[16];
+	char code[16], cid[SIP_CALL_ID_MAX];
 
 	snprintf(code, sizeof code, "%d", status);
 	log_event(LOG_LVL_INFO, "proxy", "request refused", "peer",
 	    o->peer_str, "method", m->sip_method, "call_id",
-	    m->call_id->number, "status", code, "reason", why, NULL);
+	    sip_msg_call_id(m, cid, sizeof cid), "status", code, "reason", why,
+	    NULL);
 	respond_local(px, st, m, src, status, why, extra);
 }
 
@@ -1113,6 +1175,7 @@ forward_ack(struct proxy *px, osip_message_t *m, const struct sip_origin *o)
 	struct sip_edit *e;
 	osip_header_t *mf = NULL;
 	char host[NET_ADDRSTRLEN + 2], rnd[25], *via, *text;
+	char cid[SIP_CALL_ID_MAX];
 	const char *tw = NULL;
 	size_t len = 0;
 	int port, sent = -1;
@@ -1182,6 +1245,8 @@ forward_ack(struct proxy *px, osip_message_t *m, const struct sip_origin *o)
 	edit_length(e);
 	text = sip_edit_output(e, &len);
 	sip_edit_free(e);
+	log_message(px, "message out", dest.transport,
+	    (const struct sockaddr *)&dest.addr, c, text, len);
 	if (c != NULL)
 		sent = sip_conn_send(c, text, len);
 	else
@@ -1191,7 +1256,7 @@ forward_ack(struct proxy *px, osip_message_t *m, const struct sip_origin *o)
 drop:
 	log_event(sent == 0 ? LOG_LVL_DEBUG : LOG_LVL_INFO, "proxy",
 	    sent == 0 ? "ack forwarded" : "ack dropped", "call_id",
-	    m->call_id != NULL ? m->call_id->number : "-", "zone",
+	    sip_msg_call_id(m, cid, sizeof cid), "zone",
 	    dh.zone != NULL ? dh.zone : "-", NULL);
 	free(dh.zone);
 }
@@ -1208,6 +1273,7 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 	struct fwd *f;
 	osip_header_t *mf = NULL;
 	char *unsup, *cause = NULL, host[NET_ADDRSTRLEN + 2], tok[64];
+	char cid[SIP_CALL_ID_MAX];
 	const char *zone;
 	int port;
 
@@ -1227,7 +1293,7 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 	f = xcalloc(1, sizeof *f);
 	f->px = px;
 	f->st = st;
-	f->call_id = xstrdup(m->call_id->number);
+	f->call_id = xstrdup(sip_msg_call_id(m, cid, sizeof cid));
 	f->method = xstrdup(m->sip_method);
 	f->src_zone = xstrdup(zone);
 	f->loop = loop_hash(m);
@@ -1451,12 +1517,16 @@ px_send(void *arg, const struct txn_dest *d, const char *buf, size_t len)
 	struct proxy *px = arg;
 	struct sip_conn *c;
 
-	if (d->transport == TP_UDP)
+	if (d->transport == TP_UDP) {
+		log_message(px, "message out", TP_UDP,
+		    (const struct sockaddr *)&d->addr, NULL, buf, len);
 		return sip_transport_send_udp(px->t,
 		    (const struct sockaddr *)&d->addr, d->addrlen, buf, len);
+	}
 	if (d->flow == NULL ||
 	    (c = sip_transport_conn(px->t, (uintptr_t)d->flow)) == NULL)
 		return -1;
+	log_message(px, "message out", d->transport, NULL, c, buf, len);
 	return sip_conn_send(c, buf, len);
 }
 
@@ -1561,6 +1631,7 @@ proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 	struct txn_dest src;
 	struct log_line l;
 	enum txn_recv r;
+	char cid[SIP_CALL_ID_MAX];
 
 	log_begin(&l, LOG_LVL_DEBUG, "proxy", MSG_IS_REQUEST(m) ? "request" :
 	    "response");
@@ -1570,8 +1641,10 @@ proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 		log_kvs(&l, "method", m->sip_method);
 	else
 		log_kv(&l, "status", "%d", m->status_code);
-	log_kvs(&l, "call_id", m->call_id->number);
+	log_kvs(&l, "call_id", sip_msg_call_id(m, cid, sizeof cid));
 	log_end(&l);
+	log_message(px, "message in", o->transport,
+	    (const struct sockaddr *)&o->peer, o->conn, o->raw, o->rawlen);
 
 	if (px->tl == NULL || px->t == NULL || px->zs == NULL)
 		return;		/* not started, or stopping */
@@ -1583,8 +1656,7 @@ proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 		px->cur = NULL;
 		if (r == TXN_RECV_STRAY)
 			log_event(LOG_LVL_DEBUG, "proxy", "stray response",
-			    "peer", o->peer_str, "call_id", m->call_id->number,
-			    NULL);
+			    "peer", o->peer_str, "call_id", cid, NULL);
 		return;
 	}
 	memset(&src, 0, sizeof src);

@@ -989,3 +989,17 @@ sip_msg_uri_host_is(const osip_message_t *m, const char *const *names,
 			return 1;
 	return 0;
 }
+
+const char *
+sip_msg_call_id(const osip_message_t *m, char *buf, size_t bufsz)
+{
+	const osip_call_id_t *c = m != NULL ? m->call_id : NULL;
+
+	if (c == NULL || c->number == NULL)
+		snprintf(buf, bufsz, "-");
+	else if (c->host != NULL)
+		snprintf(buf, bufsz, "%s@%s", c->number, c->host);
+	else
+		snprintf(buf, bufsz, "%s", c->number);
+	return buf;
+}

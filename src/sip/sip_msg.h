@@ -73,6 +73,13 @@ char		*sip_msg_response(const osip_message_t *req, const struct sip_src *src,
 char		*sip_msg_raw_response(const char *buf, size_t len, int status,
 		    const char *warn_host, const char *warning, size_t *lenp);
 
+/*
+ * The whole Call-ID (libosip2 keeps the part after '@' apart), "-" when
+ * there is none, in buf; returns buf.  For logs: one call is one value.
+ */
+#define SIP_CALL_ID_MAX	512
+const char	*sip_msg_call_id(const osip_message_t *m, char *buf, size_t bufsz);
+
 /* 1 when the request-URI host is one of names[] (case-insensitive). */
 int		 sip_msg_uri_host_is(const osip_message_t *m,
 		    const char *const *names, size_t nnames);

@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 12
+plan 16
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -24,7 +24,7 @@ cp "$P/root.pem" "$P/trust.pem"
 DEAD_PORT=$(free_port)
 printf '%s\n' 'name = "partner";' 'type = "neighbor";' 'transport = "tls";' \
     'peers = [ "127.0.0.2" ];' 'peer_name = "sip.partner.example";' \
-    "port = $DEAD_PORT;" >"$T/zones/partner.conf"
+    "port = $DEAD_PORT;" 'log_messages = true;' >"$T/zones/partner.conf"
 printf '%s\n' 'name = "loose";' 'type = "neighbor";' 'transport = "tls";' \
     'peers = [ "127.0.0.4" ];' 'tls_verify = false;' \
     "port = $DEAD_PORT;" >"$T/zones/loose.conf"
@@ -72,6 +72,20 @@ check "... logged as forwarded to zone partner by the rule" \
     log_has module=proxy 'event="request forwarded"' zone=partner peer=127.0.0.2 'rule="priority 10"'
 wait_pid "$PARTNER" 10
 check "the partner's client finished all its steps" eval "! grep -q '^FAIL' '$T/partner.out'"
+
+# log_messages on zone partner: the whole messages to and from it are in
+# the log (debug), and one call is traced end to end by its Call-ID.
+check "log_messages: the request sent to zone partner is logged whole" \
+    eval "log_since_mark | grep 'event=\"message out\" zone=partner' | grep -q 'X-Sipedge-Test: unknown headers pass unchanged'"
+check "... and the partner's 200 as it came in" \
+    eval "log_since_mark | grep 'event=\"message in\" zone=partner' | grep -q 'message=\"SIP/2.0 200 Reply'"
+check "... but nothing of the default zone's traffic (off by default)" \
+    eval "! log_since_mark | grep -q 'event=\"message in\" zone=default'"
+cid=$(log_since_mark | sed -n 's/.*event="request forwarded" call_id=\([^ ]*\) .*zone=partner .*/\1/p' | head -n 1)
+timeout 30 "$SIPEDGE_CTL" -c "$CONF" log --call-id "$cid" >"$T/trace.out" 2>&1
+check "sipedge-ctl log --call-id traces the call: received, forwarded, done" \
+    eval "grep -q 'event=\"request\"' '$T/trace.out' && grep -q 'event=\"request forwarded\"' '$T/trace.out' &&
+          grep -q 'event=\"request done\"' '$T/trace.out' && ! grep -v 'call_id=$cid' '$T/trace.out' | grep -q ."
 
 # An unverified peer's connection (zone loose, tls_verify off) is not used.
 sipclient tls "$TLS_PORT" --source 127.0.0.4 --timeout 8 \
