@@ -95,20 +95,26 @@ peer_matches(const char *v, size_t vlen, const char *want)
 }
 
 /*
- * Does a "call_id" field match want: exactly, or, when want is
- * local@host, a value that is its local part alone (the form the proxy
- * logs today).
+ * Does a "call_id" field match want: exactly; or, when want has no '@',
+ * a value with that local part and any host (the whole Call-ID is
+ * logged, people often copy only its first part); or, when want is
+ * local@host, a value that is its local part alone (logs written before
+ * the whole Call-ID was logged).
  */
 static int
 call_id_matches(const char *v, size_t vlen, const char *want)
 {
 	const char *at = strchr(want, '@');
+	const char *vat = memchr(v, '@', vlen);
 	size_t wl = strlen(want);
 
 	if (vlen == wl && memcmp(v, want, wl) == 0)
 		return 1;
-	return at != NULL && memchr(v, '@', vlen) == NULL &&
-	    vlen == (size_t)(at - want) && memcmp(v, want, vlen) == 0;
+	if (at == NULL)
+		return vat != NULL && (size_t)(vat - v) == wl &&
+		    memcmp(v, want, wl) == 0;
+	return vat == NULL && vlen == (size_t)(at - want) &&
+	    memcmp(v, want, vlen) == 0;
 }
 
 /* Does the line (len bytes, no newline) pass every filter? */

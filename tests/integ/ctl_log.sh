@@ -58,18 +58,19 @@ check "the partner's peer fails" wait_for_event -t 15 module=zone 'event="peer f
 check "call 1 is refused with 483" call 1
 sleep 1.1    # the calls' lines get distinct timestamps
 check "call 2 is refused with 483" call 2
-check "both refusals are logged" wait_for_event 'event="request refused"' call_id=trace-2
+check "both refusals are logged, with the whole Call-ID" \
+    wait_for_event 'event="request refused"' call_id=trace-2@sipedge.test
 
 same "--event 'request refused': both refusals, unchanged" \
     --event "request refused" -- -F 'event="request refused"'
 same "--call-id: every line of call 1 and no other" \
-    --call-id trace-1 -- -E ' call_id=trace-1( |$)'
-same "--call-id LOCAL@HOST also finds lines with the local part only" \
-    --call-id trace-1@sipedge.test -- -E ' call_id=trace-1( |$)'
+    --call-id trace-1@sipedge.test -- -E ' call_id=trace-1@sipedge[.]test( |$)'
+same "--call-id LOCAL (without @host) finds the same lines" \
+    --call-id trace-1 -- -E ' call_id=trace-1@sipedge[.]test( |$)'
 lg --call-id trace-1 --call-id trace-2
 if [ "$RC" -eq 0 ] && [ ! -s "$T/out" ]; then ok "two different --call-id: nothing (AND)"; else not_ok "two different --call-id: nothing (AND)" "exit $RC" "$(head -3 "$T/out")"; fi
 same "--event and --call-id together (AND): the one refusal of call 2" \
-    --event "request refused" --call-id trace-2@sipedge.test -- -E 'event="request refused".* call_id=trace-2( |$)'
+    --event "request refused" --call-id trace-2@sipedge.test -- -E 'event="request refused".* call_id=trace-2@sipedge[.]test( |$)'
 PEER=$(grep -o -m 1 ' peer=127\.0\.0\.3:[0-9]*' "$LOG" | cut -d= -f2)
 same "--peer ADDRESS:PORT: that peer's lines exactly" \
     --peer "$PEER" -- -E " peer=$PEER( |\$)"
@@ -83,12 +84,12 @@ same "--level warn: warn and error lines only" \
 same "--level warn --zone partner --module zone" \
     --level warn --zone partner --module zone -- -E '^ts=[^ ]* level=(warn|error) module=zone .* zone=partner( |$)'
 
-TS1=$(grep -E 'call_id=trace-1( |$)' "$LOG" | grep -F 'event="request refused"' | sed 's/^ts=\([^ ]*\) .*/\1/')
-TS2=$(grep -E 'call_id=trace-2( |$)' "$LOG" | grep -F 'event="request refused"' | sed 's/^ts=\([^ ]*\) .*/\1/')
+TS1=$(grep -E 'call_id=trace-1@sipedge[.]test( |$)' "$LOG" | grep -F 'event="request refused"' | sed 's/^ts=\([^ ]*\) .*/\1/')
+TS2=$(grep -E 'call_id=trace-2@sipedge[.]test( |$)' "$LOG" | grep -F 'event="request refused"' | sed 's/^ts=\([^ ]*\) .*/\1/')
 same "--since the second refusal's time: only call 2" \
-    --event "request refused" --since "$TS2" -- -E 'event="request refused".* call_id=trace-2( |$)'
+    --event "request refused" --since "$TS2" -- -E 'event="request refused".* call_id=trace-2@sipedge[.]test( |$)'
 same "--until the first refusal's time: only call 1" \
-    --event "request refused" --until "$TS1" -- -E 'event="request refused".* call_id=trace-1( |$)'
+    --event "request refused" --until "$TS1" -- -E 'event="request refused".* call_id=trace-1@sipedge[.]test( |$)'
 same "--since 1h (relative): both" \
     --event "request refused" --since 1h -- -F 'event="request refused"'
 lg --until 1h
@@ -100,7 +101,7 @@ if why=$("$PYTHON" -c 'import json, sys
 lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
 objs = [json.loads(l) for l in lines]
 assert len(objs) == 2, objs
-assert [o["call_id"] for o in objs] == ["trace-1", "trace-2"], objs
+assert [o["call_id"] for o in objs] == ["trace-1@sipedge.test", "trace-2@sipedge.test"], objs
 assert all(o["event"] == "request refused" and o["module"] == "proxy" and o["status"] == "483" and o["ts"].endswith("Z") for o in objs), objs' "$T/out" 2>&1) && [ "$RC" -eq 0 ]; then
     ok "--json: one object per line, the fields unquoted"
 else
@@ -135,13 +136,13 @@ check "-f: prints the lines already there" \
     _poll 10 eval "[ \$(grep -c 'event=\"request refused\"' '$T/follow.out') -eq 2 ]"
 call 3
 check "-f: a new refusal shows as it is logged" \
-    _poll 10 grep -q 'call_id=trace-3 ' "$T/follow.out"
+    _poll 10 grep -q 'call_id=trace-3@sipedge.test ' "$T/follow.out"
 mv "$LOG" "$LOG.1"
 kill -USR1 "$SIPEDGED_PID"
 _poll 10 test -s "$LOG" || diag "sipedged did not reopen its log"
 call 4
 check "-f: after rotation (mv, SIGUSR1) the new file is followed" \
-    _poll 10 grep -q 'call_id=trace-4 ' "$T/follow.out"
+    _poll 10 grep -q 'call_id=trace-4@sipedge.test ' "$T/follow.out"
 want=$(cat "$LOG.1" "$LOG" | grep -F 'event="request refused"')
 check "-f: exactly the matching lines, unchanged, in order" \
     test "$(cat "$T/follow.out")" = "$want"
