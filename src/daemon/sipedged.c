@@ -1025,13 +1025,19 @@ conn_line(const struct gate_conn_info *i, void *arg)
 		json_string(j, "since", str_time_iso(i->since, t, sizeof t));
 		json_string(j, "subject", i->subject);
 		json_string(j, "verdict", i->verdict);
+		json_string(j, "transport", "tls");
+		json_string(j, "tls_version", i->tls_version);
+		json_string(j, "cipher", i->cipher);
+		json_int(j, "age", (long long)(time(NULL) - i->since));
 		json_object_end(j);
 		return;
 	}
-	ctl_reply_add(r, "%s %s zone %s %s since %s subject %s%s%s", i->peer,
-	    i->outbound ? "out" : "in", i->zone, i->state,
-	    str_time_iso(i->since, t, sizeof t), i->subject,
-	    *i->verdict ? " verdict " : "", i->verdict);
+	ctl_reply_add(r, "%s %s zone %s %s since %s age %llds tls %s %s "
+	    "subject %s%s%s", i->peer, i->outbound ? "out" : "in", i->zone,
+	    i->state, str_time_iso(i->since, t, sizeof t),
+	    (long long)(time(NULL) - i->since),
+	    *i->tls_version ? i->tls_version : "-", *i->cipher ? i->cipher : "-",
+	    i->subject, *i->verdict ? " verdict " : "", i->verdict);
 }
 
 /* connections: the TLS connections, their zone, peer and verdict. */

@@ -593,6 +593,9 @@ gate_walk(struct gate *g, void (*fn)(const struct gate_conn_info *, void *),
 		info.verdict = gc->verdict != NULL ? gc->verdict :
 		    gc->chain == NULL ? "no certificate" : "";
 		info.since = gc->since;
+		info.tls_version = "";
+		info.cipher = "";
+		sip_conn_tls_info(gc->c, &info.tls_version, &info.cipher);
 		fn(&info, arg);
 	}
 }

@@ -64,6 +64,8 @@ struct gate_conn_info {
 	const char	*subject;	/* peer certificate, or "-" */
 	const char	*verdict;	/* how it was let in, or "" */
 	time_t		 since;
+	const char	*tls_version;	/* "" before the handshake ends */
+	const char	*cipher;
 };
 void		 gate_walk(struct gate *g,
 		    void (*fn)(const struct gate_conn_info *, void *), void *arg);

@@ -157,8 +157,8 @@ zclient plate send:"$MSG/options.msg" expect:200 waitfile:"$T/revoked":60 \
 late=$!
 track_pid "$late"
 check "the late partner is connected and answered" wait_for_text "$T/late.out" "RECV SIP/2.0 200"
-check "sipedge-ctl connections shows it: zone, open, subject, verdict" \
-    eval "timeout 30 '$SIPEDGE_CTL' -c '$CONF' connections | grep -q '^127.0.0.2:[0-9]* in zone partner open since .* subject /CN=plate verdict fallback'"
+check "sipedge-ctl connections shows it: zone, open, age, TLS version and cipher, subject, verdict" \
+    eval "timeout 30 '$SIPEDGE_CTL' -c '$CONF' connections | grep -q '^127.0.0.2:[0-9]* in zone partner open since [^ ]* age [0-9]*s tls TLSv1.[23] [A-Z0-9_-]* subject /CN=plate verdict fallback'"
 o ca -batch -config "$P/int.cnf" -revoke "$P/plate.pem" -crl_reason superseded
 o ca -batch -config "$P/int.cnf" -gencrl -out "$P/new.crl"
 log_mark
