@@ -734,8 +734,9 @@ check_traversal_zone(struct loader *ld, struct conf_zone *z,
 	if ((fp = fopen(z->password_file.path, "r")) == NULL ||
 	    fgets(buf, sizeof buf, fp) == NULL) {
 		diag_add(ld->dl, DIAG_ERROR, file, z->password_file.loc.line,
-		    "zone '%s': password_file: cannot read a password from %s",
-		    z->name, z->password_file.path);
+		    "zone '%s': password_file: %s %s", z->name,
+		    z->password_file.path, fp == NULL ? "cannot be read" :
+		    "is empty: its first line must hold the password");
 		if (fp != NULL)
 			fclose(fp);
 		return;

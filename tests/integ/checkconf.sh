@@ -5,7 +5,7 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-plan 19
+plan 25
 
 # new_case NAME: make $T/NAME/ holding a copy of $T/base.conf as sipedge.conf
 # (with its own state and zones directories); print the config's path.
@@ -167,7 +167,7 @@ fi
 # given the secret files they name (mode 0600).
 f=$(new_case examples)
 cp "$top_srcdir"/zones/*.conf "$T/examples/zones/"
-(umask 077; echo "example password" >"$T/examples/zones/edge.password"
+(umask 077; echo "example password" >"$T/examples/edge.password"
  echo "inside1 example.test SHA-256 $(printf '%064d' 0)" >"$(dirname "$f")/credentials")
 expect_ok "the shipped example zones pass -t" "$f"
 
@@ -183,3 +183,31 @@ f=$(new_case notype)
 printf 'name = "partner";\npeers = [ "127.0.0.1" ];\n' >"$T/notype/zones/partner.conf"
 expect_error "a zone without type names the file and the setting" "$f" \
     "partner\.conf: required setting 'type' is missing" ""
+
+# 20-25: traversal zones and their secrets.
+f=$(new_case trav)
+d=$T/trav
+printf '%s\n' 'type = "traversal-client";' 'peers = [ "192.0.2.1" ];' 'port = 7001;' \
+    'username = "inside1";' 'password_file = "edge.password";' >"$d/zones/edge.conf"
+(umask 022; echo "secret" >"$d/zones/edge.password")
+expect_error "a password file readable by others is refused, with the fix" "$f" \
+    "edge\.conf:5: zone 'edge': password_file: .*edge\.password is readable by group or others \(mode 0644\)" "chmod 600"
+chmod 600 "$d/zones/edge.password"
+: >"$d/zones/edge.password"
+expect_error "an empty password file is refused" "$f" "edge\.conf:5:" "edge\.password is empty: its first line must hold the password"
+echo "secret" >"$d/zones/edge.password"
+printf '%s\n' 'type = "traversal-client";' 'peers = [ "192.0.2.1" ];' 'port = 7001;' \
+    'password_file = "edge.password";' 'transport = "tcp";' >"$d/zones/edge.conf"
+expect_error "a traversal client without username, and not over TLS" "$f" \
+    "edge\.conf:1: zone 'edge': a traversal-client zone" "needs username"
+printf '%s\n' 'type = "traversal-server";' 'username = "inside1";' >"$d/zones/edge.conf"
+expect_error "a traversal server without its own port or subject name" "$f" \
+    "edge\.conf:1: zone 'edge': a traversal-server zone" "needs the port its clients connect to"
+printf '%s\n' 'type = "traversal-server";' 'username = "inside1";' 'port = 7001;' \
+    'peer_name = "inside1.example.com";' >"$d/zones/edge.conf"
+(umask 077; printf '%s\n' '# user realm algorithm ha1' 'inside1 r MD5 0123' >"$d/credentials")
+expect_error "a malformed credential names its file and line" "$f" \
+    "credentials:2:" "not a credential"
+chmod 644 "$d/credentials"
+expect_error "a credentials file readable by others is refused" "$f" \
+    "auth.credentials_file" "readable by group or others"
