@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 42
+plan 44
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -273,11 +273,17 @@ H = lambda x: hashlib.md5(x.encode()).hexdigest()
 ha1 = H("inside1:%s:good secret" % realm)
 resp = H("%s:%s:00000001:c0ffee:auth:%s" % (ha1, nonce, H("REGISTER:sip:127.0.0.1")))
 auth = ('Authorization: Digest username="inside1", realm="%s", nonce="%s", uri="sip:127.0.0.1", '
-        'response="%s", algorithm=MD5, cnonce="c0ffee", qop=auth, nc=00000001\r\n') % (realm, nonce, resp)
-print(register(2, auth).split("\r\n")[0])
+        'response="%s", algorithm=MD5, cnonce="c0ffee", qop=auth, nc=00000001\r\n')
+forged = nonce.split(".")[0] + "." + "0" * 32
+print("forged", register(2, auth % (realm, forged, resp)).split("\r\n")[0])
+print("garbage", register(3, 'Authorization: Digest realm="unterminated\r\n').split("\r\n")[0])
+print(register(4, auth % (realm, nonce, resp)).split("\r\n")[0])
 PY
 grep -q "^SIP/2.0 200" "$T/md5.out" || diag "md5:" "$(cat "$T/md5.out")"
-check "an MD5 digest client is accepted (200 to its REGISTER)" grep -q "^SIP/2.0 200" "$T/md5.out"
+check "a nonce sipedged did not make gets 403 (the connection lives on)" grep -q "^forged SIP/2.0 403" "$T/md5.out"
+
+check "a malformed Authorization header is not taken: challenged again (401)" grep -q "^garbage SIP/2.0 401" "$T/md5.out"
+check "an MD5 digest client is accepted on that same connection (200 to its REGISTER)" grep -q "^SIP/2.0 200" "$T/md5.out"
 check "... and logged as the zone's flow" log_has module=trav 'event="flow up"' zone=inside
 
 # ---- a wrong password.
