@@ -638,10 +638,10 @@ tc_dns_cb(int err, struct evutil_addrinfo *res, void *arg)
 	struct tzone *z = arg;
 	char *why;
 
+	if (err == EVUTIL_EAI_CANCEL)
+		return;		/* z may be freed already: touch nothing */
 	z->dnsreq = NULL;
 	z->dns_done = 1;
-	if (err == EVUTIL_EAI_CANCEL)
-		return;
 	if (err != 0 || res == NULL) {
 		why = xasprintf("cannot resolve %s: %s", z->peers[z->pi],
 		    evutil_gai_strerror(err));

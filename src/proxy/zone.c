@@ -280,10 +280,10 @@ dns_cb(int err, struct evutil_addrinfo *res, void *arg)
 	struct zpeer *p = arg;
 	char *why;
 
+	if (err == EVUTIL_EAI_CANCEL)
+		return;		/* p may be freed already: touch nothing */
 	p->dnsreq = NULL;
 	p->dns_done = 1;
-	if (err == EVUTIL_EAI_CANCEL)
-		return;
 	if (err != 0 || res == NULL) {
 		why = xasprintf("cannot resolve %s: %s", p->via != NULL ?
 		    p->via : p->name, evutil_gai_strerror(err));
