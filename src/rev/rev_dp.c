@@ -384,8 +384,25 @@ rev_dp_configure(struct rev_dp *dp, char *const *urls, size_t n,
 		schedule(dp);
 		return;
 	}
-	for (i = 0; i < dp->n; i++)
-		point_free(dp->v[i]);
+	for (i = 0; i < dp->n; i++) {
+		struct point *p = dp->v[i];
+		size_t k;
+
+		/* A point no longer configured: its cache goes with it, or
+		 * it would be loaded again should the URL come back months
+		 * later, and pile up meanwhile. */
+		for (k = 0; k < n && strcmp(urls[k], p->url) != 0; k++)
+			;
+		if (k == n) {
+			int gone = unlink(p->cache) == 0;
+
+			gone |= unlink(p->meta) == 0;
+			if (gone)
+				log_event(LOG_LVL_INFO, "rev",
+				    "crl cache removed", "url", p->url, NULL);
+		}
+		point_free(p);
+	}
 	free(dp->v);
 	rev_store_clear_source(dp->st, REV_SRC_DP);
 	dp->v = xcalloc(n + 1, sizeof *dp->v);

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl gzip "$PYTHON"
-plan 18
+plan 19
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -113,6 +113,10 @@ check "gzip content is recognised" \
     wait_for_event -t 10 module=rev 'event="crl updated"' url="$URL/gz.crl"
 check "ZIP content is recognised" \
     wait_for_event -t 10 module=rev 'event="crl updated"' url="$URL/zip.crl"
+old_cache=$T/state/crl-cache/$(printf '%s' "$URL/dp.crl" | sha256sum | cut -c1-16)
+check "the cache of the point no longer configured is removed (.crl and .meta), logged" \
+    eval "[ ! -e '$old_cache.crl' ] && [ ! -e '$old_cache.meta' ] &&
+          log_has module=rev 'event=\"crl cache removed\"' url=$URL/dp.crl"
 
 # An https point whose certificate nobody trusts: the fetch fails, logged.
 leaf https "IP:127.0.0.1" leaf
