@@ -51,6 +51,13 @@ is_ws(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* Linear white space inside a (possibly folded) value: SP, HTAB, CR, LF. */
+static int
+is_lws(char c)
+{
+	return is_ws(c) || c == '\r' || c == '\n';
+}
+
 /* The full name of a header name of n bytes (a compact form expanded). */
 static const char *
 full_name(const char *name, size_t *n)
@@ -122,10 +129,9 @@ line_value(const struct line *l, size_t *vs, size_t *ve)
 	size_t s = colon != NULL ? (size_t)(colon - l->p) + 1 : l->n;
 	size_t e = l->n - eol_len(l);
 
-	while (s < e && (is_ws(l->p[s]) || l->p[s] == '\r' || l->p[s] == '\n'))
+	while (s < e && is_lws(l->p[s]))
 		s++;
-	while (e > s && (is_ws(l->p[e - 1]) || l->p[e - 1] == '\r' ||
-	    l->p[e - 1] == '\n'))
+	while (e > s && is_lws(l->p[e - 1]))
 		e--;
 	*vs = s;
 	*ve = e;
@@ -361,8 +367,7 @@ sip_edit_first_value(const struct sip_edit *e, const char *name,
 	l = &e->h[i];
 	line_value(l, &vs, &ve);
 	c = top_comma(l->p, vs, ve);
-	while (c > vs && (is_ws(l->p[c - 1]) || l->p[c - 1] == '\r' ||
-	    l->p[c - 1] == '\n'))
+	while (c > vs && is_lws(l->p[c - 1]))
 		c--;
 	*lenp = c - vs;
 	return l->p + vs;
@@ -384,8 +389,7 @@ sip_edit_remove_first(struct sip_edit *e, const char *name)
 		return 0;
 	}
 	/* The rest begins after the comma and its white space (folds too). */
-	for (r = c + 1; r < ve && (is_ws(l->p[r]) || l->p[r] == '\r' ||
-	    l->p[r] == '\n'); r++)
+	for (r = c + 1; r < ve && is_lws(l->p[r]); r++)
 		;
 	if (r == ve) {			/* "a," : nothing after the comma */
 		remove_at(e, i);
@@ -410,8 +414,7 @@ sip_edit_remove_last(struct sip_edit *e, const char *name)
 		remove_at(e, i);
 		return 0;
 	}
-	while (c > vs && (is_ws(l->p[c - 1]) || l->p[c - 1] == '\r' ||
-	    l->p[c - 1] == '\n'))
+	while (c > vs && is_lws(l->p[c - 1]))
 		c--;
 	if (c == vs) {			/* ", a" : nothing before the comma */
 		remove_at(e, i);
@@ -434,8 +437,7 @@ sip_edit_replace_first(struct sip_edit *e, const char *name,
 	l = &e->h[i];
 	line_value(l, &vs, &ve);
 	c = top_comma(l->p, vs, ve);
-	while (c > vs && (is_ws(l->p[c - 1]) || l->p[c - 1] == '\r' ||
-	    l->p[c - 1] == '\n'))
+	while (c > vs && is_lws(l->p[c - 1]))
 		c--;
 	line_set(l, l->p, vs, value, len, l->p + c, l->n - c);
 	return 0;
