@@ -395,6 +395,16 @@ install(struct snapshot *s)
 {
 	sip_transport_set_profile(d.transport, s->profile);
 	proxy_configure(d.proxy, s->conf, s->names, s->nnames);
+	proxy_set_keys(d.proxy, s->keys);
+	if (s->keys_created) {
+		char *kf = xasprintf("%s/%s", s->conf->state_dir.path,
+		    RRTOK_FILE);
+
+		log_event(LOG_LVL_NOTICE, "proxy", "route key created", "file",
+		    kf, NULL);
+		free(kf);
+		s->keys_created = 0;
+	}
 	gate_apply(d.gate, s->conf, s->tls);
 	if (d.zones != NULL)
 		zones_apply(d.zones, s->conf);

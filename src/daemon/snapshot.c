@@ -3,13 +3,43 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "daemon/snapshot.h"
 #include "util/xmalloc.h"
+
+/*
+ * The Record-Route keys: state_dir/route.key, made at the first start
+ * (never under -t, which only checks a file that exists).  0, or -1 with
+ * the error in dl.
+ */
+static int
+load_keys(struct snapshot *s, enum tls_load_mode mode, struct diaglist *dl)
+{
+	struct stat st;
+	char *path, *cause = NULL;
+	int rv = 0;
+
+	path = xasprintf("%s/%s", s->conf->state_dir.path, RRTOK_FILE);
+	if (mode == TLS_LOAD_CHECK && stat(path, &st) == -1 && errno == ENOENT) {
+		free(path);
+		return 0;
+	}
+	s->keys = rrtok_keys_load(path, mode == TLS_LOAD_RUN,
+	    &s->keys_created, &cause);
+	if (s->keys == NULL) {
+		diag_add(dl, DIAG_ERROR, NULL, 0, "%s", cause);
+		free(cause);
+		rv = -1;
+	}
+	free(path);
+	return rv;
+}
 
 static void
 add_name(struct snapshot *s, const char *name)
@@ -37,6 +67,10 @@ snapshot_build(const char *path, enum tls_load_mode mode, struct diaglist *dl)
 	s->conf = c;
 	s->loaded_at = time(NULL);
 	if ((s->tls = tls_identity_load(c, mode, dl)) == NULL) {
+		snapshot_unref(&s);
+		return NULL;
+	}
+	if (load_keys(s, mode, dl) == -1) {
 		snapshot_unref(&s);
 		return NULL;
 	}
@@ -68,6 +102,7 @@ snapshot_unref(struct snapshot **sp)
 	sip_profile_unref(s->profile);
 	tls_identity_free(s->tls);
 	conf_free(s->conf);
+	rrtok_keys_free(s->keys);
 	for (i = 0; i < s->nnames; i++)
 		free(s->names[i]);
 	free(s->names);

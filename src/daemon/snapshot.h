@@ -1,7 +1,7 @@
 /*
  * snapshot.h: one complete, validated runtime configuration: the parsed
- * conf, the TLS identity with its SSL_CTX, the connection profile and the
- * names this node answers for.  Built aside (at start, -t, SIGHUP), used
+ * conf, the TLS identity with its SSL_CTX, the connection profile, the
+ * names this node answers for and the Record-Route keys.  Built aside (at start, -t, SIGHUP), used
  * only when all of it is valid, never modified after that; reference
  * counted so that whoever started under it can keep it.
  */
@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "conf/conf.h"
+#include "proxy/rrtok.h"
 #include "sip/sip_transport.h"
 #include "tls/tls_ctx.h"
 #include "util/diag.h"
@@ -23,6 +24,9 @@ struct snapshot {
 	char			**names;	/* node names and listener addresses */
 	size_t			 nnames;
 	time_t			 loaded_at;
+	/* state_dir/route.key (proxy/rrtok); NULL under -t when absent */
+	struct rrtok_keys	*keys;
+	int			 keys_created;	/* this build made the file */
 };
 
 /*

@@ -17,12 +17,18 @@
  * pass.
  *
  * Record-Route: every dialog-creating request gets two entries (RFC 5658
- * style), one facing each side, each with the zone of its side and, for
- * a caller on an inbound TCP/TLS connection, a flow token: the
- * connection's number and an HMAC under a key made at start, so that a
- * forged Route header cannot steer requests into someone else's
- * connection.  An in-dialog request pops our entries and goes where the
- * last one points.
+ * style), one facing each side, each with one opaque parameter (set=, see
+ * proxy/rrtok): the zone of its side, the zone peer, the caller's
+ * connection, the side it faces and a pair id, sealed under the key file
+ * and bound to the Call-ID.  Nothing from the network chooses a next hop
+ * unless this node sealed it (DESIGN.md decision 14): an out-of-dialog
+ * request loses the Route entries naming this node and goes where the
+ * search rules say; an in-dialog request (To-tag) that names this node in
+ * Route must pop both entries of one genuine pair, the first facing where
+ * it came from (its zone, and for a flow its very connection), and goes
+ * where the second says; anything else is refused with 403.  Sending to
+ * the request-URI's own address happens only when that second entry says
+ * so (a UDP caller of the default zone).
  */
 #include "config.h"
 
@@ -33,14 +39,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include "conf/conf.h"
 #include "net/net_addr.h"
 #include "proxy/proxy.h"
 #include "proxy/route.h"
+#include "proxy/rrtok.h"
 #include "proxy/trav.h"
 #include "proxy/txn.h"
 #include "sip/sip_edit.h"
@@ -59,7 +63,8 @@ struct target {
 	char			*uri;	/* request-URI to send; NULL: as is */
 	char			*rule;	/* "name (priority N)" for logs */
 	unsigned long long	 flow;	/* in-dialog: the caller's connection */
-	int			 direct;	/* in-dialog: the R-URI's address */
+	int			 direct;	/* in-dialog: the R-URI's address,
+					   as the sealed entry says */
 	int			 peer;	/* in-dialog: the zone peer of the
 					   dialog, tried first; -1 */
 };
@@ -78,6 +83,8 @@ struct fwd {
 	char			*method;
 	char			*src_zone;
 	char			*rr_in;		/* Record-Route facing the caller */
+	uint64_t		 pair;		/* the pair id of ours */
+	char			*dialog;	/* its Call-ID, as tokens bind it */
 	uint64_t		 loop;		/* s.16.6 step 8 hash */
 	struct target		*tg;
 	size_t			 ntg;
@@ -106,7 +113,8 @@ struct proxy {
 	char			**names;
 	size_t			  nnames;
 	int			  timer_c;
-	unsigned char		  key[32];	/* flow tokens */
+	const struct rrtok_keys	 *keys;		/* Record-Route tokens */
+	struct rrtok_keys	 *own_keys;	/* when given none */
 	const struct sip_origin	*cur;		/* during txn_recv_request
 						   and txn_recv_response */
 	struct fwd		*fwds;
@@ -220,38 +228,38 @@ host_for_uri(const char *ip, char *buf, size_t bufsz)
 		snprintf(buf, bufsz, "%s", ip);
 }
 
-/* The flow token of connection id: "id.hmac" (16 hex of HMAC-SHA256). */
-static void
-flow_token(const struct proxy *px, unsigned long long id, char *buf,
-    size_t bufsz)
+/* The Call-ID of m as one string (its dialog binding); malloc'd. */
+static char *
+dialog_id(const osip_message_t *m)
 {
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
-	char num[32], hex[17];
-	size_t i;
+	char *s = NULL, *r;
 
-	snprintf(num, sizeof num, "%llu", id);
-	HMAC(EVP_sha256(), px->key, sizeof px->key, (unsigned char *)num,
-	    strlen(num), mac, &maclen);
-	for (i = 0; i < 8; i++)
-		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
-	snprintf(buf, bufsz, "%s.%s", num, hex);
+	if (m->call_id == NULL || osip_call_id_to_str(m->call_id, &s) != 0 ||
+	    s == NULL)
+		return xstrdup("");
+	r = xstrdup(s);
+	osip_free(s);
+	return r;
 }
 
-/* The connection id in a flow token, or 0 when it is not genuine. */
-static unsigned long long
-flow_check(const struct proxy *px, const char *token)
+/*
+ * One Record-Route entry of ours: <sip:host:port;transport=T;lr;set=TOKEN>
+ * with t sealed for the dialog call_id; NULL when it cannot be sealed.
+ */
+static char *
+rr_entry(const struct proxy *px, const char *host, int port, int transport,
+    const struct rrtok *t, const char *call_id)
 {
-	unsigned long long id;
-	char *end, want[64];
+	char tok[RRTOK_TEXT_MAX];
 
-	if (token == NULL)
-		return 0;
-	id = strtoull(token, &end, 10);
-	if (end == token || *end != '.' || id == 0)
-		return 0;
-	flow_token(px, id, want, sizeof want);
-	return strcmp(want, token) == 0 ? id : 0;
+	if (rrtok_seal(px->keys, t, call_id, tok, sizeof tok) == -1) {
+		log_event(LOG_LVL_ERROR, "proxy", "record-route failed",
+		    "call_id", call_id, "zone", t->zone, "reason",
+		    "cannot seal the entry (zone name too long?)", NULL);
+		return NULL;
+	}
+	return xasprintf("<sip:%s:%d;transport=%s;lr;" RRTOK_PARAM "=%s>",
+	    host, port, conf_transport_name(transport), tok);
 }
 
 static void
@@ -350,6 +358,7 @@ fwd_free(struct fwd *f)
 	free(f->method);
 	free(f->src_zone);
 	free(f->rr_in);
+	free(f->dialog);
 	free(f->ct_zone);
 	free(f->ct_peer);
 	free(f->fail_reason);
@@ -648,21 +657,30 @@ send_branch(struct fwd *f, const struct target *tg, struct txn_dest *dest,
 	if (tg->uri != NULL)
 		edit_request_line(e, f->method, tg->uri);
 	if (f->rr_in != NULL) {
-		char sep[32] = "";
+		struct rrtok t;
+		char *out;
 
-		if (f->cur_peer >= 0)
-			snprintf(sep, sizeof sep, ";" PROXY_RR_PEER "=%d",
-			    f->cur_peer);
+		/* The entry facing the callee: its zone and peer. */
+		memset(&t, 0, sizeof t);
+		t.side = RRTOK_CALLEE;
+		t.pair = f->pair;
+		t.peer = f->cur_peer;
+		snprintf(t.zone, sizeof t.zone, "%s",
+		    zone != NULL ? zone : CONF_DEFAULT_ZONE);
+		if ((out = rr_entry(px, host, port, dest->transport, &t,
+		    f->dialog)) == NULL) {
+			sip_edit_free(e);
+			fail_note(f, 500, "cannot make the Record-Route entry");
+			return -1;
+		}
 		/* Ours on top of any there: outbound first, then inbound. */
 		line = xasprintf("Record-Route: %s", f->rr_in);
 		sip_edit_insert(e, "Record-Route", line);
 		free(line);
-		line = xasprintf("Record-Route: <sip:%s:%d;transport=%s;lr;"
-		    PROXY_RR_ZONE "=%s%s>", host, port,
-		    conf_transport_name(dest->transport),
-		    zone != NULL ? zone : CONF_DEFAULT_ZONE, sep);
+		line = xasprintf("Record-Route: %s", out);
 		sip_edit_insert(e, "Record-Route", line);
 		free(line);
+		free(out);
 	}
 	str_random_hex(rnd, 16);
 	snprintf(branch, sizeof branch, TXN_COOKIE BRANCH_MARK "%016" PRIx64
@@ -851,8 +869,13 @@ try_next(struct fwd *f)
 			f->peer_from = 0;
 			continue;
 		}
-		/* in-dialog, toward the request-URI's own address */
+		/* in-dialog, toward the request-URI's own address: only
+		   when our sealed entry says so */
 		f->ti++;
+		if (!tg->direct) {
+			fail_note(f, 404, "no route");
+			continue;
+		}
 		if (uri_dest(f->req->req_uri, &dest) == -1 ||
 		    dest.transport != TP_UDP ||
 		    is_us(px, f->req->req_uri->host, NULL)) {
@@ -874,10 +897,10 @@ static uint64_t
 loop_hash(const osip_message_t *m)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
-	osip_header_t *hd = NULL;
+	osip_list_iterator_t it;
+	osip_header_t *hd;
 	osip_route_t *r;
 	char *s;
-	int i;
 
 	s = uri_text(m->req_uri);
 	h = fnv(h, s);
@@ -886,14 +909,18 @@ loop_hash(const osip_message_t *m)
 	h = fnv(h, tag_of(m->to));
 	h = fnv(h, m->call_id != NULL ? m->call_id->number : NULL);
 	h = fnv(h, m->cseq != NULL ? m->cseq->number : NULL);
-	for (i = 0; (r = osip_list_get(&m->routes, i)) != NULL; i++) {
+	/* Each list walked once: never an indexed get inside a loop. */
+	for (r = osip_list_get_first(&m->routes, &it); r != NULL;
+	    r = osip_list_get_next(&it)) {
 		s = uri_text(r->url);
 		h = fnv(h, s);
 		free(s);
 	}
-	for (i = 0; osip_message_header_get_byname(m, "proxy-require", i,
-	    &hd) >= 0; i++)
-		h = fnv(h, hd->hvalue);
+	for (hd = osip_list_get_first(&m->headers, &it); hd != NULL;
+	    hd = osip_list_get_next(&it))
+		if (hd->hname != NULL &&
+		    osip_strcasecmp(hd->hname, "proxy-require") == 0)
+			h = fnv(h, hd->hvalue);
 	return h;
 }
 
@@ -901,14 +928,15 @@ loop_hash(const osip_message_t *m)
 static int
 looped(const struct proxy *px, const osip_message_t *m, uint64_t hash)
 {
+	osip_list_iterator_t it;
 	char want[32];
 	osip_via_t *v;
 	const char *b;
-	int i;
 
 	snprintf(want, sizeof want, TXN_COOKIE BRANCH_MARK "%016" PRIx64,
 	    hash);
-	for (i = 0; (v = osip_list_get(&m->vias, i)) != NULL; i++) {
+	for (v = osip_list_get_first(&m->vias, &it); v != NULL;
+	    v = osip_list_get_next(&it)) {
 		/* Our Vias carry a listener's address and port: two nodes
 		 * on one host are not one node. */
 		if (v->host == NULL || !sip_transport_listens(px->t, v->host,
@@ -921,71 +949,146 @@ looped(const struct proxy *px, const osip_message_t *m, uint64_t hash)
 	return 0;
 }
 
-/* Our Record-Route entries that come back in Route. */
+/* Does URI u name this node (one of its names or addresses)? */
 static int
-route_is_ours(const struct proxy *px, const osip_route_t *r, const char *local)
+names_us(const struct proxy *px, const osip_uri_t *u, const char *local)
 {
-	return r != NULL && r->url != NULL && is_us(px, r->url->host, local) &&
-	    uparam(r->url, PROXY_RR_ZONE) != NULL;
+	return u != NULL && is_us(px, u->host, local);
 }
 
 struct dialog_hop {
-	int			 found;
+	int			 ours;		/* in-dialog and our Route entries
+						   were there: verified, or
+						   refused */
+	const char		*refused;	/* why they are not followed */
+	char			*detail;	/* more for the log, or NULL */
+	/* where the request goes: the last entry popped */
 	char			*zone;
 	int			 peer;		/* zone peer index, -1 */
 	unsigned long long	 flow;
-	int			 bad_flow;
+	int			 direct;	/* the R-URI's own address */
 	int			 strict;	/* the R-URI came from the last
 						   Route (a strict router) */
-	int			 popped;	/* our Route entries removed */
+	int			 popped;	/* Route entries removed from the
+						   top */
 };
 
 /*
- * s.16.4: undo a strict router's rewrite, then pop the Route entries
- * that are ours; the last popped one says where the request goes.
+ * Check the pair a (first popped) and b (last popped) of an in-dialog
+ * request from o (zone src): NULL when it may be followed, else why not.
+ */
+static const char *
+pair_check(const struct rrtok *a, const struct rrtok *b,
+    const struct sip_origin *o, const char *src, char **detail)
+{
+	if (a->pair != b->pair || a->side == b->side)
+		return "the Route entries naming sipedge are not one of its "
+		    "Record-Route pairs";
+	if (strcmp(a->zone, src) != 0) {
+		*detail = xasprintf("first entry faces zone %s, the request "
+		    "came from zone %s", a->zone, src);
+		return "the first Route entry naming sipedge does not face "
+		    "where the request came from";
+	}
+	if (a->flow != 0 && (o->conn == NULL || sip_conn_outbound(o->conn) ||
+	    sip_conn_id(o->conn) != a->flow))
+		return "the first Route entry naming sipedge belongs to "
+		    "another connection";
+	return NULL;
+}
+
+/*
+ * s.16.4 with DESIGN.md decision 14.  Out of dialog (no To-tag): the Route
+ * entries naming this node at the top (at most a pair) are removed and
+ * nothing else is decided here.  In dialog, when the first Route entry
+ * (or a strict router's request-URI) names this node: both entries of one
+ * genuine pair of ours are popped, the first must face the request's
+ * source (src zone, o's connection), the last says where it goes; when
+ * they do not verify, dh->refused says why and nothing is popped.
  */
 static void
-process_route(struct proxy *px, osip_message_t *m, const char *local,
-    struct dialog_hop *dh)
+process_route(struct proxy *px, osip_message_t *m, const struct sip_origin *o,
+    const char *src, struct dialog_hop *dh)
 {
-	osip_route_t *r;
-	int n, popped = 0;
+	osip_list_iterator_t it;
+	osip_route_t *r, *second;
+	struct rrtok a, b;
+	const char *ta, *tb = NULL, *why = NULL;
+	char *cid;
+	int n;
 
 	memset(dh, 0, sizeof *dh);
 	dh->peer = -1;
+	if (tag_of(m->to) == NULL) {
+		/* The list's head each time: constant work per entry. */
+		while (dh->popped < 2 &&
+		    (r = osip_list_get(&m->routes, 0)) != NULL &&
+		    names_us(px, r->url, o->local_ip)) {
+			osip_list_remove(&m->routes, 0);
+			osip_route_free(r);
+			dh->popped++;
+		}
+		return;
+	}
 	n = osip_list_size(&m->routes);
-	if (n > 0 && m->req_uri != NULL && is_us(px, m->req_uri->host, local) &&
-	    uparam(m->req_uri, PROXY_RR_ZONE) != NULL) {
-		/* The previous hop was a strict router. */
+	r = osip_list_get_first(&m->routes, &it);
+	if (n >= 2 && names_us(px, m->req_uri, o->local_ip) &&
+	    uparam(m->req_uri, RRTOK_PARAM) != NULL) {
+		/* The previous hop was a strict router: our first entry is
+		   the request-URI, the remote target the last Route. */
+		dh->strict = 1;
+		ta = uparam(m->req_uri, RRTOK_PARAM);
+		second = r;
+	} else if (r != NULL && names_us(px, r->url, o->local_ip)) {
+		ta = uparam(r->url, RRTOK_PARAM);
+		second = osip_list_get_next(&it);
+	} else
+		return;		/* not ours: the search rules decide */
+	dh->ours = 1;
+	if (second != NULL && names_us(px, second->url, o->local_ip))
+		tb = uparam(second->url, RRTOK_PARAM);
+	cid = dialog_id(m);
+	if (ta == NULL)
+		dh->refused = "the Route names sipedge but carries no "
+		    "Record-Route state of its own";
+	else if (tb == NULL)
+		dh->refused = "the Route holds one entry of a sipedge "
+		    "Record-Route pair, not both";
+	else if (rrtok_open(px->keys, ta, cid, &a, &why) == -1 ||
+	    rrtok_open(px->keys, tb, cid, &b, &why) == -1) {
+		dh->refused = "the Route names sipedge with state it did not "
+		    "seal for this dialog";
+		dh->detail = xstrdup(why);
+	} else
+		dh->refused = pair_check(&a, &b, o, src, &dh->detail);
+	free(cid);
+	if (dh->refused != NULL)
+		return;
+	dh->zone = xstrdup(b.zone);
+	dh->peer = b.peer;
+	dh->flow = b.flow;
+	dh->direct = b.direct;
+	if (dh->strict) {
 		r = osip_list_get(&m->routes, n - 1);
 		osip_list_remove(&m->routes, n - 1);
-		dh->found = 1;
-		dh->strict = 1;
-		dh->zone = xstrdup(uparam(m->req_uri, PROXY_RR_ZONE));
 		osip_uri_free(m->req_uri);
 		m->req_uri = r->url;
 		r->url = NULL;
 		osip_route_free(r);
 	}
-	while (popped < 2 &&
-	    route_is_ours(px, r = osip_list_get(&m->routes, 0), local)) {
-		const char *fl = uparam(r->url, PROXY_RR_FLOW);
-		const char *pe = uparam(r->url, PROXY_RR_PEER);
-
-		free(dh->zone);
-		dh->zone = xstrdup(uparam(r->url, PROXY_RR_ZONE));
-		dh->peer = pe != NULL && *pe >= '0' && *pe <= '9' ? atoi(pe) :
-		    -1;
-		dh->flow = 0;
-		dh->bad_flow = 0;
-		if (fl != NULL && (dh->flow = flow_check(px, fl)) == 0)
-			dh->bad_flow = 1;
-		dh->found = 1;
+	for (n = dh->strict ? 1 : 2; n > 0; n--) {
+		r = osip_list_get(&m->routes, 0);
 		osip_list_remove(&m->routes, 0);
 		osip_route_free(r);
-		popped++;
+		dh->popped++;
 	}
-	dh->popped = popped;
+}
+
+static void
+dialog_hop_clear(struct dialog_hop *dh)
+{
+	free(dh->zone);
+	free(dh->detail);
 }
 
 /*
@@ -1058,31 +1161,37 @@ rule_targets(struct fwd *f, char **cause)
 	return 0;
 }
 
-/* The single target of an in-dialog request. */
-static void
-dialog_target(struct fwd *f, const struct dialog_hop *dh)
+/*
+ * The single target of an in-dialog request: where the last entry popped
+ * says (the caller's connection, the request-URI's own address, or a zone
+ * that still exists).  0, or -1 with nothing to try (*why).
+ */
+static int
+dialog_target(struct fwd *f, const struct dialog_hop *dh, const char **why)
 {
 	struct target *t;
 	struct zone_hop h;
+	struct sip_conn *tc;
+	const char *tw;
 
+	if (dh->flow == 0 && !dh->direct && (dh->zone == NULL ||
+	    (zones_hop(f->px->zs, dh->zone, 0, &h) < 0 &&
+	    (f->px->trav == NULL ||
+	    trav_flow(f->px->trav, dh->zone, &tc, &tw) < 0)))) {
+		*why = "the dialog's zone no longer exists";
+		return -1;
+	}
 	f->tg = xcalloc(1, sizeof *f->tg);
 	f->ntg = 1;
 	t = &f->tg[0];
 	t->peer = dh->peer;
 	if (dh->flow != 0)
 		t->flow = dh->flow;
-	struct sip_conn *tc;
-	const char *tw;
-
-	if (dh->zone != NULL && strcmp(dh->zone, CONF_DEFAULT_ZONE) != 0 &&
-	    (zones_hop(f->px->zs, dh->zone, 0, &h) >= 0 ||
-	    (f->px->trav != NULL &&
-	    trav_flow(f->px->trav, dh->zone, &tc, &tw) >= 0)))
-		t->zone = xstrdup(dh->zone);
-	else if (t->flow == 0)
+	else if (dh->direct)
 		t->direct = 1;
-	if (t->zone != NULL && t->flow != 0)
-		t->flow = 0;	/* a neighbor zone: its own connections */
+	else
+		t->zone = xstrdup(dh->zone);
+	return 0;
 }
 
 /* Requests that can make a dialog (RFC 3261, 6665, 3515), out of one. */
@@ -1163,7 +1272,10 @@ handle_cancel(struct proxy *px, struct txn *st, osip_message_t *m,
 
 /*
  * An ACK for a 2xx (no transaction, s.16.7 / RFC 6026): forwarded end to
- * end along the route our Record-Route set up, statelessly.
+ * end along the route our Record-Route set up, statelessly, when its
+ * Route entries verify as for any in-dialog request; without our entries
+ * it takes the first target of the search rules, as its INVITE did.
+ * Anything else is dropped with the reason in the log.
  */
 static void
 forward_ack(struct proxy *px, osip_message_t *m, const struct sip_origin *o)
@@ -1176,48 +1288,68 @@ forward_ack(struct proxy *px, osip_message_t *m, const struct sip_origin *o)
 	osip_header_t *mf = NULL;
 	char host[NET_ADDRSTRLEN + 2], rnd[25], *via, *text;
 	char cid[SIP_CALL_ID_MAX];
-	const char *tw = NULL;
+	const char *tw = NULL, *why = NULL, *src = source_zone(px, o);
 	size_t len = 0;
 	int port, sent = -1;
 
 	/* m is ours for the call: Route processing edits it in place. */
-	process_route(px, m, o->local_ip, &dh);
-	if (osip_message_get_max_forwards(m, 0, &mf) >= 0 && mf != NULL &&
-	    atoi(mf->hvalue) == 0)
-		goto drop;
+	process_route(px, m, o, src, &dh);
 	memset(&dest, 0, sizeof dest);
-	if (dh.flow != 0 && (c = sip_transport_conn(px->t, dh.flow)) != NULL) {
+	if (dh.refused != NULL) {
+		why = dh.refused;
+		goto drop;
+	}
+	if (osip_message_get_max_forwards(m, 0, &mf) >= 0 && mf != NULL &&
+	    atoi(mf->hvalue) == 0) {
+		why = "Max-Forwards reached 0";
+		goto drop;
+	}
+	if (dh.ours && dh.flow != 0) {
+		if ((c = sip_transport_conn(px->t, dh.flow)) == NULL) {
+			why = "the caller's connection closed";
+			goto drop;
+		}
 		dest.transport = sip_conn_transport(c);
 		memcpy(&dest.addr, &sip_conn_origin(c)->peer,
 		    sip_conn_origin(c)->peerlen);
 		dest.addrlen = sip_conn_origin(c)->peerlen;
-	} else if (dh.zone != NULL && ((dh.peer >= 0 && zones_hop(px->zs,
-	    dh.zone, (size_t)dh.peer, &h) == 1 && h.index == (size_t)dh.peer) ||
+	} else if (dh.ours && dh.direct) {
+		if (uri_dest(m->req_uri, &dest) == -1 ||
+		    dest.transport != TP_UDP ||
+		    is_us(px, m->req_uri->host, NULL)) {
+			why = "no connection to the request-URI's address";
+			goto drop;
+		}
+	} else if (dh.ours && ((dh.peer >= 0 && zones_hop(px->zs, dh.zone,
+	    (size_t)dh.peer, &h) == 1 && h.index == (size_t)dh.peer) ||
 	    zones_hop(px->zs, dh.zone, 0, &h) == 1)) {
 		dest.transport = h.transport;
 		memcpy(&dest.addr, &h.ss, h.sl);
 		dest.addrlen = h.sl;
 		c = h.conn;
-	} else if (dh.zone != NULL && px->trav != NULL &&
+	} else if (dh.ours && px->trav != NULL &&
 	    trav_flow(px->trav, dh.zone, &c, &tw) == 1) {
 		dest.transport = TP_TLS;
 		memcpy(&dest.addr, &sip_conn_origin(c)->peer,
 		    sip_conn_origin(c)->peerlen);
 		dest.addrlen = sip_conn_origin(c)->peerlen;
-	} else if (!dh.found) {
+	} else if (dh.ours) {
+		why = "the dialog's zone has no active peer";
+		goto drop;
+	} else {
 		/* An ACK that did not follow our Record-Route: the first
 		 * target of the search rules, as its INVITE went. */
 		struct route_target rt;
 		struct route *r;
 		char *ruri = uri_text(m->req_uri), *cause = NULL;
 
-		r = route_new(px->conf, ruri, source_zone(px, o), "ACK",
-		    &cause);
+		r = route_new(px->conf, ruri, src, "ACK", &cause);
 		free(ruri);
 		free(cause);
 		if (r == NULL || route_next(r, &rt) != 1 ||
 		    zones_hop(px->zs, rt.zone, 0, &h) != 1) {
 			route_free(r);
+			why = "no route";
 			goto drop;
 		}
 		dh.zone = xstrdup(rt.zone);
@@ -1226,9 +1358,8 @@ forward_ack(struct proxy *px, osip_message_t *m, const struct sip_origin *o)
 		memcpy(&dest.addr, &h.ss, h.sl);
 		dest.addrlen = h.sl;
 		c = h.conn;
-	} else if (uri_dest(m->req_uri, &dest) == -1 ||
-	    dest.transport != TP_UDP || is_us(px, m->req_uri->host, NULL))
-		goto drop;
+	}
+	why = "cannot send";
 	if (local_addr(px, dest.transport, dest.addr.ss_family,
 	    c != NULL ? sip_conn_origin(c)->local_ip : NULL, host, sizeof host,
 	    &port) == -1)
@@ -1254,11 +1385,32 @@ forward_ack(struct proxy *px, osip_message_t *m, const struct sip_origin *o)
 		    (struct sockaddr *)&dest.addr, dest.addrlen, text, len);
 	free(text);
 drop:
-	log_event(sent == 0 ? LOG_LVL_DEBUG : LOG_LVL_INFO, "proxy",
-	    sent == 0 ? "ack forwarded" : "ack dropped", "call_id",
-	    sip_msg_call_id(m, cid, sizeof cid), "zone",
-	    dh.zone != NULL ? dh.zone : "-", NULL);
-	free(dh.zone);
+	if (sent == 0)
+		log_event(LOG_LVL_DEBUG, "proxy", "ack forwarded", "call_id",
+		    sip_msg_call_id(m, cid, sizeof cid), "zone",
+		    dh.zone != NULL ? dh.zone : "-", NULL);
+	else
+		log_event(dh.refused != NULL ? LOG_LVL_WARN : LOG_LVL_INFO,
+		    "proxy", "ack dropped", "call_id",
+		    sip_msg_call_id(m, cid, sizeof cid), "peer", o->peer_str,
+		    "zone", dh.zone != NULL ? dh.zone : "-", "reason", why,
+		    "detail", dh.detail != NULL ? dh.detail : "-", NULL);
+	dialog_hop_clear(&dh);
+}
+
+/* A Route naming this node that is not followed: 403, and a log line. */
+static void
+route_refused(struct proxy *px, struct txn *st, const osip_message_t *m,
+    const struct sip_src *src, const struct sip_origin *o, const char *zone,
+    const struct dialog_hop *dh)
+{
+	char cid[SIP_CALL_ID_MAX];
+
+	log_event(LOG_LVL_WARN, "proxy", "route refused", "peer", o->peer_str,
+	    "zone", zone, "method", m->sip_method, "call_id",
+	    sip_msg_call_id(m, cid, sizeof cid), "reason", dh->refused,
+	    "detail", dh->detail != NULL ? dh->detail : "-", NULL);
+	respond_local(px, st, m, src, 403, dh->refused, NULL);
 }
 
 static void
@@ -1272,9 +1424,9 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 	struct sip_edit *e;
 	struct fwd *f;
 	osip_header_t *mf = NULL;
-	char *unsup, *cause = NULL, host[NET_ADDRSTRLEN + 2], tok[64];
+	char *unsup, *cause = NULL, host[NET_ADDRSTRLEN + 2];
 	char cid[SIP_CALL_ID_MAX];
-	const char *zone;
+	const char *zone, *why = NULL;
 	int port;
 
 	(void)srcd;
@@ -1286,6 +1438,7 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 	}
 	px->st.requests++;
 	if (strcmp(m->sip_method, "CANCEL") == 0) {
+		/* Hop by hop: it cancels our branch and is never routed. */
 		handle_cancel(px, st, m, &src, o);
 		return;
 	}
@@ -1294,6 +1447,7 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 	f->px = px;
 	f->st = st;
 	f->call_id = xstrdup(sip_msg_call_id(m, cid, sizeof cid));
+	f->dialog = dialog_id(m);
 	f->method = xstrdup(m->sip_method);
 	f->src_zone = xstrdup(zone);
 	f->loop = loop_hash(m);
@@ -1308,7 +1462,7 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 		    NULL);
 		return;
 	}
-	process_route(px, f->req, o->local_ip, &dh);
+	process_route(px, f->req, o, zone, &dh);
 
 	if (!px->conf->def_accept && strcmp(zone, CONF_DEFAULT_ZONE) == 0) {
 		f->final = 1;
@@ -1316,7 +1470,7 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 		    "zone are refused (default_zone.accept is false)", NULL);
 		goto out;
 	}
-	if (!dh.found && strcmp(m->sip_method, "OPTIONS") == 0 &&
+	if (!dh.ours && strcmp(m->sip_method, "OPTIONS") == 0 &&
 	    osip_list_size(&f->req->routes) == 0 &&
 	    is_us(px, f->req->req_uri->host, o->local_ip)) {
 		f->final = 1;
@@ -1337,31 +1491,36 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 	}
 	if ((unsup = sip_msg_unsupported(m, "Proxy-Require", NULL, 0)) != NULL) {
 		const char *ex[] = { "Unsupported", unsup, NULL };
-		char *why = xasprintf("Proxy-Require options not supported by "
+		char *w = xasprintf("Proxy-Require options not supported by "
 		    "sipedge: %s", unsup);
 
 		f->final = 1;
-		refuse(px, st, m, &src, o, 420, why, ex);
-		free(why);
+		refuse(px, st, m, &src, o, 420, w, ex);
+		free(w);
 		free(unsup);
 		goto out;
 	}
-	if (dh.bad_flow) {
+	if (dh.refused != NULL) {
 		f->final = 1;
-		refuse(px, st, m, &src, o, 403, "the Route header carries a "
-		    "flow token sipedge did not make", NULL);
+		route_refused(px, st, m, &src, o, zone, &dh);
 		goto out;
 	}
-	if (dh.found)
-		dialog_target(f, &dh);
-	else if (rule_targets(f, &cause) == -1) {
+	if (dh.ours) {
+		if (dialog_target(f, &dh, &why) == -1) {
+			f->final = 1;
+			refuse(px, st, m, &src, o, 404, why, NULL);
+			goto out;
+		}
+	} else if (rule_targets(f, &cause) == -1) {
 		f->final = 1;
 		refuse(px, st, m, &src, o, 416, cause, NULL);
 		free(cause);
 		goto out;
 	}
 
-	if (!dh.found && dialog_creating(f->req)) {
+	if (!dh.ours && dialog_creating(f->req)) {
+		struct rrtok t;
+
 		/* The entry facing the caller. */
 		if (o->conn != NULL && sip_conn_outbound(o->conn))
 			local_addr(px, o->transport, o->peer.ss_family,
@@ -1370,13 +1529,29 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 			host_for_uri(o->local_ip, host, sizeof host);
 			port = o->local_port;
 		}
-		tok[0] = '\0';
-		if (o->conn != NULL && !sip_conn_outbound(o->conn))
-			flow_token(px, sip_conn_id(o->conn), tok, sizeof tok);
-		f->rr_in = xasprintf("<sip:%s:%d;transport=%s;lr;"
-		    PROXY_RR_ZONE "=%s%s%s>", host, port,
-		    conf_transport_name(o->transport), zone,
-		    tok[0] != '\0' ? ";" PROXY_RR_FLOW "=" : "", tok);
+		memset(&t, 0, sizeof t);
+		t.side = RRTOK_CALLER;
+		t.pair = f->pair = rrtok_pair_new();
+		t.peer = -1;
+		snprintf(t.zone, sizeof t.zone, "%s", zone);
+		/*
+		 * A default-zone caller is reached again on its own
+		 * connection (TCP/TLS) or, over UDP, at the request-URI's
+		 * address; a zone's peers through the zone.
+		 */
+		if (strcmp(zone, CONF_DEFAULT_ZONE) == 0) {
+			if (o->conn != NULL && !sip_conn_outbound(o->conn))
+				t.flow = sip_conn_id(o->conn);
+			else if (o->conn == NULL)
+				t.direct = 1;
+		}
+		if ((f->rr_in = rr_entry(px, host, port, o->transport, &t,
+		    f->dialog)) == NULL) {
+			f->final = 1;
+			refuse(px, st, m, &src, o, 500, "cannot make the "
+			    "Record-Route entry", NULL);
+			goto out;
+		}
 	}
 	/* The text every branch starts from (the raw text lives only
 	   during this call; failover comes later). */
@@ -1395,7 +1570,7 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 	mark_received(f->req, o);
 	try_next(f);
 out:
-	free(dh.zone);
+	dialog_hop_clear(&dh);
 }
 
 /* --- responses ------------------------------------------------------ */
@@ -1539,8 +1714,8 @@ proxy_new(struct event_base *base)
 
 	px->base = base;
 	px->timer_c = 181;
-	if (RAND_bytes(px->key, sizeof px->key) != 1)
-		str_random_hex((char *)px->key, sizeof px->key - 1);
+	px->own_keys = rrtok_keys_random();
+	px->keys = px->own_keys;
 	return px;
 }
 
@@ -1568,6 +1743,7 @@ proxy_free(struct proxy *px)
 	}
 	txn_layer_free(px->tl);
 	free_names(px);
+	rrtok_keys_free(px->own_keys);
 	free(px);
 }
 
@@ -1609,6 +1785,12 @@ proxy_configure(struct proxy *px, const struct conf *c, char *const *names,
 		px->tl = txn_layer_new(px->base, &tc, &cbs);
 	} else
 		txn_layer_set_t1(px->tl, c->sip_t1);
+}
+
+void
+proxy_set_keys(struct proxy *px, const struct rrtok_keys *k)
+{
+	px->keys = k != NULL ? k : px->own_keys;
 }
 
 void

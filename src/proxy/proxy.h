@@ -4,7 +4,8 @@
  * Every request gets a server transaction (proxy/txn); the core checks it
  * (Max-Forwards, loops, Proxy-Require), processes its Route header,
  * chooses targets (search rules, proxy/route, or for an in-dialog request
- * the zone and flow its Record-Route entry remembers) and tries them in
+ * the zone and flow its sealed Record-Route pair remembers, proxy/rrtok)
+ * and tries them in
  * order: within a target zone its active peers in configuration order
  * (proxy/zone), a branch at a time, each a client transaction.  A branch
  * that cannot be sent, times out or answers 503 moves on to the next peer,
@@ -43,6 +44,13 @@ void		 proxy_attach(struct proxy *px, struct sip_transport *t,
  */
 void		 proxy_configure(struct proxy *px, const struct conf *c,
 		    char *const *names, size_t n);
+/*
+ * The keys that seal and open Record-Route state (the key file, loaded
+ * with the snapshot); k must stay valid until the next call.  NULL: a
+ * random key of the proxy's own, which dies with the process.
+ */
+struct rrtok_keys;
+void		 proxy_set_keys(struct proxy *px, const struct rrtok_keys *k);
 /* sip_message_cb for sip_transport_new(); arg is the proxy. */
 void		 proxy_on_message(const struct sip_origin *o, osip_message_t *m,
 		    void *arg);
@@ -60,10 +68,5 @@ void		 proxy_stats(const struct proxy *px, struct proxy_stats *st);
 /* Methods listed in Allow, for OPTIONS answers. */
 #define PROXY_ALLOW	"INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, " \
 			"PRACK, REFER, NOTIFY, SUBSCRIBE, MESSAGE"
-
-/* Record-Route URI parameters: the zone of that side, its flow, its peer. */
-#define PROXY_RR_ZONE	"sez"
-#define PROXY_RR_FLOW	"sef"
-#define PROXY_RR_PEER	"sep"	/* the zone peer (index) of the dialog */
 
 #endif

@@ -1,0 +1,476 @@
+/*
+ * rrtok.c: sealed Record-Route state and its key file.
+ *
+ * A token is base64url (no padding) of: the key id (1 byte), a random
+ * nonce (12), the AES-256-GCM ciphertext of the claims, the tag (16).
+ * The associated data is a label, the key id and the Call-ID, so a token
+ * opens only under its key and for its dialog.  The claims: a version,
+ * flags (side, direct), the pair id (8), the flow (8), the peer (2,
+ * 0xffff for none), the zone name (length byte, bytes).  It must not log
+ * (the proxy decides what a failure means) nor know SIP messages.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "proxy/rrtok.h"
+#include "util/file.h"
+#include "util/xmalloc.h"
+
+#define TOK_VERSION	1
+#define TOK_NONCE	12
+#define TOK_TAG		16
+#define TOK_AAD_LABEL	"sipedge-rr"
+#define FLAG_CALLEE	0x01
+#define FLAG_DIRECT	0x02
+/* version, flags, pair, flow, peer, zone length */
+#define CLAIMS_FIXED	(1 + 1 + 8 + 8 + 2 + 1)
+#define TOK_BIN_MAX	(1 + TOK_NONCE + CLAIMS_FIXED + RRTOK_ZONE_MAX + TOK_TAG)
+
+struct rrtok_key {
+	int		id;
+	unsigned char	key[RRTOK_KEY_LEN];
+};
+
+struct rrtok_keys {
+	struct rrtok_key	k[RRTOK_MAX_KEYS];
+	size_t			n;	/* k[0] seals */
+};
+
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* base64url of n bytes, no padding, into out (room for 4n/3+2). */
+static size_t
+b64_encode(const unsigned char *p, size_t n, char *out)
+{
+	size_t i, o = 0;
+	unsigned v;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+		out[o++] = b64[v >> 18 & 63];
+		out[o++] = b64[v >> 12 & 63];
+		out[o++] = b64[v >> 6 & 63];
+		out[o++] = b64[v & 63];
+	}
+	if (n - i == 1) {
+		v = (unsigned)p[i] << 16;
+		out[o++] = b64[v >> 18 & 63];
+		out[o++] = b64[v >> 12 & 63];
+	} else if (n - i == 2) {
+		v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
+		out[o++] = b64[v >> 18 & 63];
+		out[o++] = b64[v >> 12 & 63];
+		out[o++] = b64[v >> 6 & 63];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static int
+b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/* Decode base64url text (no padding) into out (max bytes): length, -1. */
+static long
+b64_decode(const char *s, unsigned char *out, size_t max)
+{
+	size_t n = strlen(s), i, o = 0;
+	unsigned v = 0;
+	int bits = 0, d;
+
+	if (n % 4 == 1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((d = b64_value(s[i])) < 0)
+			return -1;
+		v = (v << 6 | (unsigned)d) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == max)
+				return -1;
+			out[o++] = (unsigned char)(v >> bits);
+		}
+	}
+	/* The unused low bits must be zero: one text per token. */
+	if (bits > 0 && (v & ((1u << bits) - 1)) != 0)
+		return -1;
+	return (long)o;
+}
+
+static const struct rrtok_key *
+key_by_id(const struct rrtok_keys *k, int id)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		if (k->k[i].id == id)
+			return &k->k[i];
+	return NULL;
+}
+
+/* AES-256-GCM over in (n bytes) into out; tag in or out: 0, -1. */
+static int
+gcm(int enc, const unsigned char *key, const unsigned char *nonce,
+    const unsigned char *aad, size_t aadlen, const unsigned char *in,
+    size_t n, unsigned char *out, unsigned char *tag)
+{
+	EVP_CIPHER_CTX *ctx;
+	int len, ok;
+
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL,
+	    enc) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TOK_NONCE,
+	    NULL) == 1 &&
+	    EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) == 1 &&
+	    EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aadlen) == 1 &&
+	    EVP_CipherUpdate(ctx, out, &len, in, (int)n) == 1;
+	if (ok && !enc)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TOK_TAG,
+		    tag) == 1;
+	if (ok)
+		ok = EVP_CipherFinal_ex(ctx, out + len, &len) == 1;
+	if (ok && enc)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TOK_TAG,
+		    tag) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+/* The associated data: label, key id, Call-ID (malloc'd). */
+static unsigned char *
+make_aad(int id, const char *call_id, size_t *lenp)
+{
+	size_t ll = sizeof TOK_AAD_LABEL, cl = strlen(call_id);
+	unsigned char *a = xmalloc(ll + 1 + cl);
+
+	memcpy(a, TOK_AAD_LABEL, ll);		/* with its NUL */
+	a[ll] = (unsigned char)id;
+	memcpy(a + ll + 1, call_id, cl);
+	*lenp = ll + 1 + cl;
+	return a;
+}
+
+static void
+put_u64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)(v & 0xff);
+}
+
+static uint64_t
+get_u64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int
+rrtok_seal(const struct rrtok_keys *k, const struct rrtok *t,
+    const char *call_id, char *buf, size_t bufsz)
+{
+	unsigned char claims[CLAIMS_FIXED + RRTOK_ZONE_MAX];
+	unsigned char bin[TOK_BIN_MAX], *aad;
+	size_t zl = strlen(t->zone), n, aadlen;
+	unsigned peer = t->peer >= 0 && t->peer < 0xffff ? (unsigned)t->peer :
+	    0xffff;
+	int rv;
+
+	if (k == NULL || k->n == 0 || zl > RRTOK_ZONE_MAX ||
+	    bufsz < (TOK_BIN_MAX * 4 + 2) / 3 + 1)
+		return -1;
+	claims[0] = TOK_VERSION;
+	claims[1] = (t->side == RRTOK_CALLEE ? FLAG_CALLEE : 0) |
+	    (t->direct ? FLAG_DIRECT : 0);
+	put_u64(claims + 2, t->pair);
+	put_u64(claims + 10, (uint64_t)t->flow);
+	claims[18] = (unsigned char)(peer >> 8);
+	claims[19] = (unsigned char)(peer & 0xff);
+	claims[20] = (unsigned char)zl;
+	memcpy(claims + CLAIMS_FIXED, t->zone, zl);
+	n = CLAIMS_FIXED + zl;
+	bin[0] = (unsigned char)k->k[0].id;
+	if (RAND_bytes(bin + 1, TOK_NONCE) != 1)
+		return -1;
+	aad = make_aad(k->k[0].id, call_id, &aadlen);
+	rv = gcm(1, k->k[0].key, bin + 1, aad, aadlen, claims, n,
+	    bin + 1 + TOK_NONCE, bin + 1 + TOK_NONCE + n);
+	free(aad);
+	OPENSSL_cleanse(claims, sizeof claims);
+	if (rv == -1)
+		return -1;
+	b64_encode(bin, 1 + TOK_NONCE + n + TOK_TAG, buf);
+	return 0;
+}
+
+int
+rrtok_open(const struct rrtok_keys *k, const char *text, const char *call_id,
+    struct rrtok *t, const char **why)
+{
+	unsigned char bin[TOK_BIN_MAX], claims[TOK_BIN_MAX], *aad;
+	const struct rrtok_key *key;
+	size_t n, aadlen, zl;
+	unsigned peer;
+	long len;
+	int rv;
+
+	memset(t, 0, sizeof *t);
+	t->peer = -1;
+	if (text == NULL || strlen(text) > RRTOK_TEXT_MAX ||
+	    (len = b64_decode(text, bin, sizeof bin)) < 1 + TOK_NONCE +
+	    CLAIMS_FIXED + TOK_TAG) {
+		*why = "a malformed token";
+		return -1;
+	}
+	if (k == NULL || (key = key_by_id(k, bin[0])) == NULL) {
+		*why = "a token under a key this node does not hold";
+		return -1;
+	}
+	n = (size_t)len - 1 - TOK_NONCE - TOK_TAG;
+	aad = make_aad(key->id, call_id, &aadlen);
+	rv = gcm(0, key->key, bin + 1, aad, aadlen, bin + 1 + TOK_NONCE, n,
+	    claims, bin + 1 + TOK_NONCE + n);
+	free(aad);
+	if (rv == -1) {
+		*why = "a token that is not genuine for this dialog";
+		return -1;
+	}
+	zl = claims[20];
+	if (claims[0] != TOK_VERSION || CLAIMS_FIXED + zl != n) {
+		*why = "a token of an unknown format";
+		return -1;
+	}
+	t->side = claims[1] & FLAG_CALLEE ? RRTOK_CALLEE : RRTOK_CALLER;
+	t->direct = (claims[1] & FLAG_DIRECT) != 0;
+	t->pair = get_u64(claims + 2);
+	t->flow = (unsigned long long)get_u64(claims + 10);
+	peer = (unsigned)claims[18] << 8 | claims[19];
+	t->peer = peer == 0xffff ? -1 : (int)peer;
+	memcpy(t->zone, claims + CLAIMS_FIXED, zl);
+	t->zone[zl] = '\0';
+	OPENSSL_cleanse(claims, sizeof claims);
+	return 0;
+}
+
+uint64_t
+rrtok_pair_new(void)
+{
+	unsigned char b[8];
+
+	if (RAND_bytes(b, sizeof b) != 1)
+		abort();	/* no randomness: nothing is safe any more */
+	return get_u64(b);
+}
+
+/* --- keys ------------------------------------------------------------ */
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* One "ID HEX" line into *key: 0, or -1 with *why. */
+static int
+parse_line(char *s, struct rrtok_key *key, const char **why)
+{
+	char *end;
+	long id;
+	size_t i;
+
+	id = strtol(s, &end, 10);
+	if (end == s || (*end != ' ' && *end != '\t') || id < 0 || id > 255) {
+		*why = "expected a key id from 0 to 255, then the key";
+		return -1;
+	}
+	for (s = end; *s == ' ' || *s == '\t'; s++)
+		;
+	for (end = s + strlen(s); end > s && (end[-1] == ' ' ||
+	    end[-1] == '\t' || end[-1] == '\r'); end--)
+		;
+	if (end - s != 2 * RRTOK_KEY_LEN) {
+		*why = "a key is 64 hex digits (32 random bytes)";
+		return -1;
+	}
+	for (i = 0; i < RRTOK_KEY_LEN; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			*why = "a key is 64 hex digits (32 random bytes)";
+			return -1;
+		}
+		key->key[i] = (unsigned char)(hi << 4 | lo);
+	}
+	key->id = (int)id;
+	return 0;
+}
+
+/* A new key file at path: one random key, id 1. */
+static int
+create_file(const char *path, char **cause)
+{
+	unsigned char key[RRTOK_KEY_LEN];
+	char text[256], *copy, *dir;
+	size_t i, o;
+	int rv;
+
+	copy = xstrdup(path);
+	dir = dirname(copy);
+	rv = file_mkdir_p(dir, 0750, cause);
+	free(copy);
+	if (rv == -1)
+		return -1;
+	if (RAND_bytes(key, sizeof key) != 1) {
+		*cause = xasprintf("%s: no random bytes for a new key", path);
+		return -1;
+	}
+	o = (size_t)snprintf(text, sizeof text, "# sipedge Record-Route keys "
+	    "(sipedged(8)): ID HEX, the first seals.\n1 ");
+	for (i = 0; i < sizeof key; i++)
+		o += (size_t)snprintf(text + o, sizeof text - o, "%02x", key[i]);
+	o += (size_t)snprintf(text + o, sizeof text - o, "\n");
+	OPENSSL_cleanse(key, sizeof key);
+	rv = file_write_atomic(path, text, o, 0600, cause);
+	OPENSSL_cleanse(text, sizeof text);
+	return rv;
+}
+
+struct rrtok_keys *
+rrtok_keys_load(const char *path, int create, int *created, char **cause)
+{
+	struct rrtok_keys *k;
+	struct stat st;
+	const char *why;
+	char line[512];
+	FILE *fp;
+	int lineno = 0;
+
+	if (created != NULL)
+		*created = 0;
+	if (create && stat(path, &st) == -1 && errno == ENOENT) {
+		if (create_file(path, cause) == -1)
+			return NULL;
+		if (created != NULL)
+			*created = 1;
+	}
+	if ((fp = fopen(path, "r")) == NULL) {
+		*cause = xasprintf("%s: cannot read the Record-Route key file: "
+		    "%s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(fp), &st) == -1 || (st.st_mode & 077) != 0) {
+		*cause = xasprintf("%s: the Record-Route key file must not be "
+		    "accessible by group or others (chmod 600)", path);
+		fclose(fp);
+		return NULL;
+	}
+	k = xcalloc(1, sizeof *k);
+	while (fgets(line, sizeof line, fp) != NULL) {
+		char *s = line;
+		struct rrtok_key key;
+
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0' || *s == '#' || *s == '\r')
+			continue;
+		if (parse_line(s, &key, &why) == -1)
+			goto bad;
+		if (key_by_id(k, key.id) != NULL) {
+			why = "this key id is already used above";
+			goto bad;
+		}
+		if (k->n == RRTOK_MAX_KEYS) {
+			why = "too many keys (at most 16)";
+			goto bad;
+		}
+		k->k[k->n++] = key;
+		OPENSSL_cleanse(&key, sizeof key);
+	}
+	OPENSSL_cleanse(line, sizeof line);
+	fclose(fp);
+	if (k->n == 0) {
+		*cause = xasprintf("%s: the Record-Route key file holds no key",
+		    path);
+		rrtok_keys_free(k);
+		return NULL;
+	}
+	return k;
+bad:
+	OPENSSL_cleanse(line, sizeof line);
+	*cause = xasprintf("%s:%d: %s", path, lineno, why);
+	fclose(fp);
+	rrtok_keys_free(k);
+	return NULL;
+}
+
+struct rrtok_keys *
+rrtok_keys_random(void)
+{
+	struct rrtok_keys *k = xcalloc(1, sizeof *k);
+
+	if (RAND_bytes(k->k[0].key, RRTOK_KEY_LEN) != 1)
+		abort();	/* no randomness: nothing is safe any more */
+	k->k[0].id = 0;
+	k->n = 1;
+	return k;
+}
+
+void
+rrtok_keys_free(struct rrtok_keys *k)
+{
+	if (k == NULL)
+		return;
+	OPENSSL_cleanse(k, sizeof *k);
+	free(k);
+}
+
+int
+rrtok_keys_current(const struct rrtok_keys *k)
+{
+	return k != NULL && k->n > 0 ? k->k[0].id : -1;
+}
+
+size_t
+rrtok_keys_count(const struct rrtok_keys *k)
+{
+	return k != NULL ? k->n : 0;
+}
