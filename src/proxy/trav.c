@@ -500,7 +500,8 @@ client_response(struct tzone *z, osip_message_t *m)
 	struct digest_params p;
 	osip_www_authenticate_t *wa;
 	char *value, *why;
-	int i, found = 0;
+	osip_list_iterator_t it;
+	int found = 0;
 
 	if (m->call_id == NULL || m->call_id->number == NULL ||
 	    strcmp(m->call_id->number, z->call_id) != 0 || m->cseq == NULL ||
@@ -528,8 +529,8 @@ client_response(struct tzone *z, osip_message_t *m)
 	if (m->status_code == 401 && !z->authed) {
 		/* Take the strongest challenge: SHA-256 before MD5. */
 		memset(&p, 0, sizeof p);
-		for (i = 0; (wa = osip_list_get(&m->www_authenticates, i)) !=
-		    NULL; i++) {
+		for (wa = osip_list_get_first(&m->www_authenticates, &it);
+		    wa != NULL; wa = osip_list_get_next(&it)) {
 			struct digest_params q;
 
 			value = NULL;

@@ -461,8 +461,9 @@ hop_request(const osip_message_t *req, const char *method,
 	osip_message_t *m;
 	osip_uri_t *u = NULL;
 	osip_via_t *v = NULL;
-	osip_route_t *r, *rc;
-	int pos;
+	osip_list_iterator_t it;
+	osip_route_t *r, **rc;
+	int n, i;
 
 	if (osip_message_init(&m) != 0)
 		return NULL;
@@ -481,11 +482,26 @@ hop_request(const osip_message_t *req, const char *method,
 		goto fail;
 	osip_cseq_set_number(m->cseq, osip_strdup(req->cseq->number));
 	osip_cseq_set_method(m->cseq, osip_strdup(method));
-	for (pos = 0; (r = osip_list_get(&req->routes, pos)) != NULL; pos++) {
-		if (osip_route_clone(r, &rc) != 0)
-			goto fail;
-		osip_list_add(&m->routes, rc, -1);
+	/*
+	 * One walk of req's Routes; the copies go in from the last at the
+	 * head, which costs nothing (osip_list_add at the end walks the
+	 * whole list each time).
+	 */
+	n = osip_list_size(&req->routes);
+	rc = n > 0 ? xcalloc((size_t)n, sizeof *rc) : NULL;
+	for (i = 0, r = osip_list_get_first(&req->routes, &it);
+	    r != NULL && i < n; r = osip_list_get_next(&it), i++)
+		if (osip_route_clone(r, &rc[i]) != 0)
+			break;
+	if (i < n) {
+		while (i-- > 0)
+			osip_route_free(rc[i]);
+		free(rc);
+		goto fail;
 	}
+	while (i-- > 0)
+		osip_list_add(&m->routes, rc[i], 0);
+	free(rc);
 	osip_message_set_max_forwards(m, "70");
 	osip_message_set_content_length(m, "0");
 	return m;
