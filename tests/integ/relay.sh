@@ -13,12 +13,13 @@
 # naming sipedged in Route has it removed and the search rules decide.
 # The key lives in state/route.key (0600): a dialog survives a restart,
 # a rotated key (new one first, old one kept) still verifies old dialogs,
-# and once the old key is removed they are refused.
+# and once the old key is removed they are refused; a malformed key file
+# or one readable by others fails the reload and the running keys stay.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd "$PYTHON"
-plan 30
+plan 33
 
 DIALOG="$INTEG_DIR/dialog.py"
 UAS_PORT=$(free_port 127.0.0.2)
@@ -159,4 +160,20 @@ uac d1 req,MESSAGE,403 >"$T/old.out" 2>&1
 check "with the old key removed, the old dialog's request gets 403" refused old "$T/old.out"
 uac d2 req,BYE,200 >"$T/d2b.out" 2>&1
 check "... while the new dialog's BYE passes" grep -q '^RECV SIP/2.0 200' "$T/d2b.out"
+# A broken key file is a configuration error: the reload fails, the keys stay.
+cp "$T/state/route.key" "$T/route.key.good"
+printf '%s\n' '# sipedge keys' '7 not-hex' >"$T/state/route.key"
+log_mark
+kill -HUP "$SIPEDGED_PID"
+check "a malformed key file fails the reload, naming its line" \
+    eval "wait_for_event module=conf 'event=\"reload failed\"' && log_grep 'route.key:2: '"
+chmod 644 "$T/route.key.good"
+cp -p "$T/route.key.good" "$T/state/route.key"
+log_mark
+kill -HUP "$SIPEDGED_PID"
+check "... and so does one readable by others" \
+    eval "wait_for_event module=conf 'event=\"reload failed\"' && log_grep 'must not be accessible by group or others'"
+uac d3 invite,sip:erin@uas.test,200 ack req,BYE,200 >"$T/d3.out" 2>&1
+check "... while the running keys keep serving dialogs" \
+    eval "[ \$(grep -c '^RECV SIP/2.0 200' '$T/d3.out') = 2 ]"
 check "the victim still received nothing" victim_quiet 1
