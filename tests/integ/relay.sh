@@ -9,7 +9,7 @@
 # an old-style sez=, the caller's own entry alone (recombination), the
 # pair reversed, the pair under another Call-ID, a token with one byte
 # changed, a genuine pair sent from another TCP connection; an ACK that
-# matches no transaction is dropped likewise.  An out-of-dialog request
+# matches no transaction is dropped likewise; a CANCEL is never routed.  An out-of-dialog request
 # naming sipedged in Route has it removed and the search rules decide.
 # The key lives in state/route.key (0600): a dialog survives a restart,
 # a rotated key (new one first, old one kept) still verifies old dialogs,
@@ -19,7 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd "$PYTHON"
-plan 33
+plan 34
 
 DIALOG="$INTEG_DIR/dialog.py"
 UAS_PORT=$(free_port 127.0.0.2)
@@ -111,6 +111,9 @@ log_mark
 uac d1 "req,ACK,none,sez,$VICTIM" "req,ACK,none,self,$VICTIM" >"$T/ack.out" 2>&1
 check "forged ACKs (no transaction) are dropped with the reason" \
     wait_for_event -t 5 module=proxy 'event="ack dropped"'
+uac d1 "req,CANCEL,481,sez,$VICTIM" >"$T/cancel.out" 2>&1
+check "a CANCEL with a forged Route is hop by hop: 481, never routed" \
+    grep -q '^RECV SIP/2.0 481' "$T/cancel.out"
 check "the victim received nothing at all" victim_quiet 2
 
 # ---- TCP: a flow entry must come back on its very connection
