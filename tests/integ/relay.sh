@@ -19,7 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd "$PYTHON"
-plan 34
+plan 35
 
 DIALOG="$INTEG_DIR/dialog.py"
 UAS_PORT=$(free_port 127.0.0.2)
@@ -128,8 +128,12 @@ check "... its genuine route set from another TCP connection: 403" refused t2 "$
 # ---- the key: a file in the state directory that outlives the process
 check "the key file state/route.key exists, mode 0600" \
     eval "[ \"\$(stat -c %a '$T/state/route.key')\" = 600 ]"
+uac dr invite,sip:frank@uas.test,200 ack >"$T/dr.out" 2>&1 || diag "dialog dr failed: $(cat "$T/dr.out")"
 stop_sipedged || diag "sipedged did not stop cleanly"
 start_sipedged || bail_out "sipedged did not restart"
+uac dr req,BYE,200 >"$T/drbye.out" 2>&1
+check "after a restart a dialog's BYE is routed to the UAS (the key persisted)" \
+    eval "grep -q '^RECV SIP/2.0 200' '$T/drbye.out' && grep -q '^REQ BYE sip:uas@127.0.0.2:$UAS_PORT ' '$T/uas.out'"
 uac d1 req,MESSAGE,200 >"$T/restart.out" 2>&1
 check "after a restart the dialog's in-dialog request still reaches the UAS" \
     grep -q '^RECV SIP/2.0 200' "$T/restart.out"
