@@ -39,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "conf/conf.h"
 #include "net/net_addr.h"
 #include "proxy/proxy.h"
@@ -1084,6 +1083,7 @@ process_route(struct proxy *px, osip_message_t *m, const struct sip_origin *o,
 	}
 }
 
+/* Free what process_route() put in dh. */
 static void
 dialog_hop_clear(struct dialog_hop *dh)
 {
