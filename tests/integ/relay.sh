@@ -19,7 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd "$PYTHON"
-plan 35
+plan 36
 
 DIALOG="$INTEG_DIR/dialog.py"
 UAS_PORT=$(free_port 127.0.0.2)
@@ -174,6 +174,10 @@ log_mark
 kill -HUP "$SIPEDGED_PID"
 check "a malformed key file fails the reload, naming its line" \
     eval "wait_for_event module=conf 'event=\"reload failed\"' && log_grep 'route.key:2: '"
+"$SIPEDGED" -t -c "$CONF" >"$T/t.out" 2>&1
+rc=$?
+check "... and sipedged -t reports it (exit 1)" \
+    eval "[ $rc = 1 ] && grep -q 'route.key:2: a key is 64 hex digits' '$T/t.out'"
 chmod 644 "$T/route.key.good"
 cp -p "$T/route.key.good" "$T/state/route.key"
 log_mark
