@@ -7,11 +7,14 @@
 # once: a bounded number of connections with growing gaps, a bounded
 # number of log lines for the zone, the zone alarm raised once (then only
 # updated), and `zones` / `zone b` show the peer failed with the reason.
+# Then the same for a traversal client (a third sipedged, C) whose server
+# (trav_server below, a small TLS server) answers its REGISTER 200 and
+# closes the flow at once.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 12
+plan 17
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -104,16 +107,97 @@ check "A's log: peer failed with the reason" \
 check "A still answers OPTIONS" sipp_options udp 127.0.0.1 "$UDP_PORT"
 
 # B accepts A from now on (reload without the other name): A's next try,
-# within its backoff, stays up; after ZONE_STABLE_SECS (5 s) the zone is up
+# within its backoff (at most 36 s), stays up; after ZONE_STABLE_SECS (5 s) the zone is up
 # and the alarm cleared, once.
 log_mark
 sed -i '/peer_name/d' "$B/zones/a.conf"
 kill -HUP "$B_PID"
 check "B reloaded" wait_for_text "$B/sipedged.log" 'event="reload ok"' 10
 check "A: zone up once the connection stayed up, alarm cleared" \
-    wait_for_event -t 25 module=alarm 'event="alarm cleared"' 'alarm="zone b"'
+    wait_for_event -t 45 module=alarm 'event="alarm cleared"' 'alarm="zone b"'
 check "... the peer active, 'zone up' logged once, no new raise" \
     eval "ctl_cmd zones | grep -E -q '^b tls 127.0.0.2:$B_TLS active' &&
           [ \$(grep -c 'event=\"zone up\" zone=b' '$LOG') -eq 1 ] &&
           [ \$(grep -c 'event=\"alarm raised\" alarm=\"zone b\"' '$LOG') -eq 1 ]"
 diag "window $START .. $STOP: refusals=$refusals lines=$lines raised=$raised cleared=$cleared dials=$dials"
+
+# ---- C: a traversal client whose server accepts, then drops, every flow.
+leaf tsrv "IP:127.0.0.1" leaf
+TSRV_PORT=$(free_port)
+"$PYTHON" - "$TSRV_PORT" "$P/tsrv.chain" "$P/tsrv.key" >"$T/tsrv.out" 2>&1 <<'PY' &
+# A traversal server that answers each REGISTER 200 and closes the flow
+# 0.2 s later; prints REGISTERED per flow.  Bounded: 60 s.
+import re, socket, ssl, sys, time
+port, chain, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(chain, key)
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port))
+srv.listen(8)
+srv.settimeout(1)
+print("LISTENING", flush=True)
+end = time.time() + 60
+while time.time() < end:
+    try:
+        c, _ = srv.accept()
+    except socket.timeout:
+        continue
+    try:
+        c.settimeout(5)
+        t = ctx.wrap_socket(c, server_side=True)
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = t.recv(4096)
+            if not d:
+                break
+            buf += d
+        hdrs = [l for l in buf.decode("utf-8", "replace").split("\r\n")
+                if re.match(r"(?i)(via|from|to|call-id|cseq):", l)]
+        t.sendall(("SIP/2.0 200 OK\r\n" + "\r\n".join(hdrs) +
+                   "\r\nContent-Length: 0\r\n\r\n").encode())
+        print("REGISTERED %.3f" % time.time(), flush=True)
+        time.sleep(0.2)
+        t.close()
+    except (OSError, ssl.SSLError) as e:
+        print("ERROR %s" % e, flush=True)
+        c.close()
+PY
+track_pid $!
+wait_for_text "$T/tsrv.out" LISTENING 10 || bail_out "the traversal server did not start"
+C=$T/c
+mkdir -p "$C/zones" "$C/state" "$C/pki"
+cp "$P/root.pem" "$C/pki/"
+(umask 077; echo "secret" >"$C/edge.password")
+C_SIP=$(free_port)
+TLS_PORT=$(free_port) SIP_PORT=$C_SIP TCP_PORT=$C_SIP UDP_PORT=$C_SIP write_config "$C/sipedge.conf"
+sed -i 's|^tls: {$|tls: {\n  trust = "pki/root.pem";|' "$C/sipedge.conf"
+printf '%s\n' 'type = "traversal-client";' 'peers = [ "127.0.0.1" ];' "port = $TSRV_PORT;" \
+    'username = "inside1";' 'password_file = "../edge.password";' 'revocation = false;' \
+    'retry_max = 30;' >"$C/zones/edge.conf"
+"$SIPEDGED" -t -c "$C/sipedge.conf" >"$T/c-t.out" 2>&1 || bail_out "C config: $(cat "$T/c-t.out")"
+"${_RESET_SIGNALS[@]}" "$SIPEDGED" -f -c "$C/sipedge.conf" >>"$T/c.out" 2>&1 </dev/null &
+track_pid $!
+sleep 7.5
+flows=$(grep -c '^REGISTERED' "$T/tsrv.out")
+mapfile -t fts < <(sed -n 's/^REGISTERED //p' "$T/tsrv.out")
+if [ "$flows" -ge 2 ] && [ "$flows" -le 5 ]; then
+    ok "traversal: the client came back a bounded number of times in 7.5 s ($flows flows)"
+else
+    not_ok "traversal: the client came back a bounded number of times in 7.5 s ($flows flows)" \
+        "$(head -n 5 "$T/tsrv.out")"
+fi
+if [ "${#fts[@]}" -ge 3 ] && awk -v a="${fts[0]}" -v b="${fts[1]}" -v c="${fts[2]}" \
+    'BEGIN { exit !((c - b) >= 1.7 && (c - b) > (b - a)) }'; then
+    ok "traversal: the gaps between flows grow (${fts[*]:0:3})"
+else
+    not_ok "traversal: the gaps between flows grow" "${fts[*]:0:10}"
+fi
+craised=$(grep -c 'event="alarm raised" alarm="zone edge"' "$C/sipedged.log")
+ccleared=$(grep -c 'event="alarm cleared" alarm="zone edge"' "$C/sipedged.log")
+check "traversal: the alarm was raised once ($craised) and never cleared ($ccleared)" \
+    test "$craised" -eq 1 -a "$ccleared" -eq 0
+check "traversal: the log names the early close" \
+    grep -q 'event="flow down" zone=edge .*closed the flow right after accepting it' "$C/sipedged.log"
+check "traversal: zones shows the failure" \
+    eval "ctl_cmd zones '$C/sipedged.ctl' | grep -q '^edge traversal-client tls .*closed the flow right after accepting it'"
