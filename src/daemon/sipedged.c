@@ -314,12 +314,11 @@ apply_log(const struct conf *c, char **cause)
 	int to_syslog = c->log_syslog || (!d.foreground &&
 	    c->log_file.path == NULL);
 
-	if (log_configure(c->log_file.path, to_stderr, to_syslog,
-	    c->log_facility, (enum log_level)c->log_level, cause) == -1)
-		return -1;
+	/* The limits apply even when the sinks cannot change. */
 	log_limit_configure((unsigned int)c->log_rate_burst,
 	    (unsigned int)c->log_rate_interval);
-	return 0;
+	return log_configure(c->log_file.path, to_stderr, to_syslog,
+	    c->log_facility, (enum log_level)c->log_level, cause);
 }
 
 /* Log the identity in use: certificate, alarms, trust list and CRLs. */

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd "$PYTHON"
-plan 10
+plan 12
 
 write_config
 # Production level: the flood must be bounded where operators run.
@@ -87,6 +87,18 @@ assert d[\"log_suppressed\"] == $supp
 assert any(x[\"module\"] == \"tls\" and x[\"event\"] == \"handshake failed\" for x in d[\"log_limits\"])
 '"
 check "sipedged still answers OPTIONS" sipp_options udp 127.0.0.1 "$UDP_PORT"
+
+# log.rate_limit_burst = 3 by a reload: 3 written of a burst of 10, then
+# the summary says 7.
+sed -i 's/^  level = "info";/  level = "info"; rate_limit_burst = 3;/' "$CONF"
+log_mark
+kill -HUP "$SIPEDGED_PID"
+check "reload with log.rate_limit_burst = 3" wait_for_event module=conf 'event="reload ok"'
+sleep 1.2
+log_mark
+flood 10 || bail_out "the flood client failed"
+check "... 3 bad message lines, then 'suppressed=7 logged=3'" \
+    eval "_poll 5 eval \"log_since_mark | grep -q 'kind=\\\"bad message\\\" suppressed=7 logged=3 interval=1 '\" && [ \$(bad_lines) -eq 3 ]"
 
 # A burst, then SIGTERM at once: what was dropped is said before "stopped".
 sleep 1.2
