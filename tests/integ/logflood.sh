@@ -49,6 +49,7 @@ flood 20000 || bail_out "the flood client failed"
 t1=$(date +%s)
 secs=$((t1 - t0 + 2))
 # The last interval's summary comes within two seconds.
+# shellcheck disable=SC2016  # expanded by eval, at each try
 _poll 5 eval '[ $(( $(suppressed_sum) + $(bad_lines) )) -ge "$(status_count 1)" ]' || true
 after=$(stat -c %s "$LOG")
 grown=$((after - before))
@@ -104,6 +105,7 @@ check "... 3 bad message lines, then 'suppressed=7 logged=3'" \
 sleep 1.2
 log_mark
 flood 40 || bail_out "the flood client failed"
+# shellcheck disable=SC2016  # expanded by eval, at each try
 _poll 5 eval '[ "$(status_count 1)" -ge $((total + 40)) ]' || true
 stop_sipedged TERM >/dev/null
 n=$(($(suppressed_sum) + $(bad_lines)))
