@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,12 @@ static struct {
 	unsigned int	 interval;
 	double		(*now)(void);
 } limits = { NULL, 0, LOG_LIMIT_BURST, LOG_LIMIT_INTERVAL, NULL };
+/*
+ * The counters may be touched from more than one thread (DESIGN.md
+ * decision 18 lets TLS handshakes run on workers); the registry itself is
+ * filled once at start, before any thread.
+ */
+static pthread_mutex_t limit_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static struct limit	*limit_find(enum log_level, const char *, const char *);
 static int		 limit_pass(struct limit *);
@@ -398,6 +405,8 @@ log_limit_register(const char *module, const char *event,
 	struct limit *k;
 	size_t i;
 
+	if (strcmp(event, "similar events suppressed") == 0)
+		return;		/* written under the lock: never limited */
 	for (i = 0; i < limits.n; i++)
 		if (strcmp(limits.v[i].module, module) == 0 &&
 		    strcmp(limits.v[i].event, event) == 0) {
@@ -415,8 +424,10 @@ log_limit_register(const char *module, const char *event,
 void
 log_limit_configure(unsigned int burst, unsigned int interval)
 {
+	pthread_mutex_lock(&limit_mu);
 	limits.burst = burst;
 	limits.interval = interval > 0 ? interval : 1;
+	pthread_mutex_unlock(&limit_mu);
 }
 
 void
@@ -448,8 +459,10 @@ log_limit_walk(void (*fn)(const struct log_limit_info *, void *), void *arg)
 	for (i = 0; i < limits.n; i++) {
 		info.module = limits.v[i].module;
 		info.event = limits.v[i].event;
+		pthread_mutex_lock(&limit_mu);
 		info.total = limits.v[i].total;
 		info.suppressed = limits.v[i].suppressed;
+		pthread_mutex_unlock(&limit_mu);
 		fn(&info, arg);
 	}
 }
@@ -497,43 +510,51 @@ static int
 limit_pass(struct limit *k)
 {
 	double now = limit_now();
+	int pass = 1;
 
-	if (limits.burst == 0) {
+	pthread_mutex_lock(&limit_mu);
+	if (limits.burst == 0)
 		k->total++;
-		return 1;
+	else {
+		if (k->seen == 0 || now - k->start >= limits.interval ||
+		    now < k->start)
+			limit_close(k, now);
+		k->total++;
+		if (++k->seen > limits.burst) {
+			k->dropped++;
+			k->suppressed++;
+			pass = 0;
+		}
 	}
-	if (k->seen == 0 || now - k->start >= limits.interval ||
-	    now < k->start)
-		limit_close(k, now);
-	k->total++;
-	if (++k->seen <= limits.burst)
-		return 1;
-	k->dropped++;
-	k->suppressed++;
-	return 0;
+	pthread_mutex_unlock(&limit_mu);
+	return pass;
+}
+
+/* Close the interval of every kind with drops: all, or those that ended. */
+static void
+flush(int all)
+{
+	double now = limit_now();
+	size_t i;
+
+	pthread_mutex_lock(&limit_mu);
+	for (i = 0; i < limits.n; i++)
+		if (limits.v[i].dropped > 0 && (all ||
+		    now - limits.v[i].start >= limits.interval))
+			limit_close(&limits.v[i], now);
+	pthread_mutex_unlock(&limit_mu);
 }
 
 void
 log_flush_suppressed(void)
 {
-	double now = limit_now();
-	size_t i;
-
-	for (i = 0; i < limits.n; i++)
-		if (limits.v[i].dropped > 0 &&
-		    now - limits.v[i].start >= limits.interval)
-			limit_close(&limits.v[i], now);
+	flush(0);
 }
 
 void
 log_flush_suppressed_all(void)
 {
-	double now = limit_now();
-	size_t i;
-
-	for (i = 0; i < limits.n; i++)
-		if (limits.v[i].dropped > 0)
-			limit_close(&limits.v[i], now);
+	flush(1);
 }
 
 void
