@@ -157,6 +157,8 @@ struct conf {
 	struct conf_path	 log_file;	/* NULL: no file */
 	int			 log_syslog;
 	int			 log_facility;	/* syslog facility value */
+	int			 log_rate_burst;	/* per kind and interval; 0 off */
+	int			 log_rate_interval;	/* s */
 
 	/* sip */
 	int			 max_message_size;	/* bytes */

@@ -94,6 +94,10 @@ const struct conf_opt conf_main_opts[] = {
 	{ "log", "syslog", OT_BOOL, 0, 1, NULL, M(log_syslog), "false", 0 },
 	{ "log", "syslog_facility", OT_ENUM, 0, 0, facilities, M(log_facility),
 	    "daemon", 0 },
+	{ "log", "rate_limit_burst", OT_INT, 0, 1000000, NULL,
+	    M(log_rate_burst), "10", 0 },
+	{ "log", "rate_limit_interval", OT_INT, 1, 3600, NULL,
+	    M(log_rate_interval), "1", 0 },
 
 	{ "sip", "max_message_size", OT_INT, 1024, 1048576, NULL,
 	    M(max_message_size), "65535", 0 },

@@ -44,7 +44,9 @@
  *            config, loaded_at, certificate, subject, not_before,
  *            not_after, temporary, alarms ("none" or a "; " list),
  *            connections, requests, forwarded, failovers,
- *            local_responses, pending, transactions (counters)
+ *            local_responses, pending, transactions (counters),
+ *            log_suppressed, then "log_limit: MODULE \"EVENT\" total N
+ *            suppressed S" per rate-limited log kind
  *   alarms   "TIME KEY: REASON" per raised alarm, oldest first, or "none"
  *   certs    "server FILE", "  subject", "  names", "  expires", then
  *            "trust FILE: N CAs" and one "  SUBJECT expires TIME" each

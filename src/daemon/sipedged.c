@@ -55,6 +55,7 @@ static struct {
 	struct trav		*trav;
 	struct rev_dp		*dp;
 	struct event		*alarm_timer;	/* hourly certificate alarms */
+	struct event		*logflush_timer; /* "similar events suppressed" */
 	struct slot		*slots;
 	size_t			 nslots;
 	char			*pid_file;
@@ -256,6 +257,54 @@ log_diags(const struct diaglist *dl)
 		    NULL);
 }
 
+/*
+ * The log events that unauthenticated input can trigger at will, rate
+ * limited per kind (log.h): whoever floods the edge with garbage,
+ * handshakes or refused certificates writes a bounded number of lines a
+ * second.  The counts stay true (sipedge-ctl status).  A level limits
+ * that kind from that level up only (an ordinary "connection closed" is
+ * info and not limited; one that closes on bad input is warn).
+ */
+static const struct {
+	const char	*module;
+	const char	*event;
+	enum log_level	 min_level;
+} limited_events[] = {
+	{ "sip", "bad message", LOG_LVL_DEBUG },
+	{ "sip", "connection closed", LOG_LVL_WARN },
+	{ "sip", "send failed", LOG_LVL_DEBUG },
+	{ "sip", "connections refused", LOG_LVL_DEBUG },
+	{ "net", "accept failed", LOG_LVL_DEBUG },
+	{ "net", "connections refused", LOG_LVL_DEBUG },
+	{ "tls", "handshake failed", LOG_LVL_DEBUG },
+	{ "tls", "handshake timeout", LOG_LVL_DEBUG },
+	{ "tls", "peer refused", LOG_LVL_DEBUG },
+	{ "tls", "connections refused", LOG_LVL_DEBUG },
+	{ "proxy", "request refused", LOG_LVL_DEBUG },
+	{ NULL, NULL, LOG_LVL_DEBUG }
+};
+
+/* Register the limited event kinds (once, at start). */
+static void
+register_limited_events(void)
+{
+	size_t i;
+
+	for (i = 0; limited_events[i].module != NULL; i++)
+		log_limit_register(limited_events[i].module,
+		    limited_events[i].event, limited_events[i].min_level);
+}
+
+/* Each second: the summaries of rate-limited kinds whose interval ended. */
+static void
+logflush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_flush_suppressed();
+}
+
 /* Point the log at the sinks the configuration names. */
 static int
 apply_log(const struct conf *c, char **cause)
@@ -265,6 +314,9 @@ apply_log(const struct conf *c, char **cause)
 	int to_syslog = c->log_syslog || (!d.foreground &&
 	    c->log_file.path == NULL);
 
+	/* The limits apply even when the sinks cannot change. */
+	log_limit_configure((unsigned int)c->log_rate_burst,
+	    (unsigned int)c->log_rate_interval);
 	return log_configure(c->log_file.path, to_stderr, to_syslog,
 	    c->log_facility, (enum log_level)c->log_level, cause);
 }
@@ -614,6 +666,37 @@ alarm_json(const char *text, void *arg)
 	json_string(arg, NULL, text);
 }
 
+/* Rate-limited log kinds in status: a sum, then one line or object each. */
+struct limit_status {
+	struct ctl_reply	*r;
+	struct json		*j;
+	unsigned long long	 suppressed;
+};
+
+static void
+limit_sum(const struct log_limit_info *i, void *arg)
+{
+	((struct limit_status *)arg)->suppressed += i->suppressed;
+}
+
+static void
+limit_line(const struct log_limit_info *i, void *arg)
+{
+	struct limit_status *ls = arg;
+
+	if (ls->j != NULL) {
+		json_object_begin(ls->j, NULL);
+		json_string(ls->j, "module", i->module);
+		json_string(ls->j, "event", i->event);
+		json_uint(ls->j, "total", i->total);
+		json_uint(ls->j, "suppressed", i->suppressed);
+		json_object_end(ls->j);
+		return;
+	}
+	ctl_reply_add(ls->r, "log_limit: %s \"%s\" total %llu suppressed %llu",
+	    i->module, i->event, i->total, i->suppressed);
+}
+
 /* status: "name: value" lines (ctl_proto.h lists the names). */
 static int
 ctl_status(const char *args, struct ctl_reply *r, void *arg)
@@ -621,11 +704,13 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	const struct snapshot *s = d.current;
 	struct json *j = ctl_reply_json(r);
 	struct proxy_stats ps;
+	struct limit_status ls = { r, j, 0 };
 	char t[32], *alarms = NULL;
 	long long up;
 
 	up = (long long)(time(NULL) - d.started);
 	proxy_stats(d.proxy, &ps);
+	log_limit_walk(limit_sum, &ls);
 	if (j != NULL) {
 		json_string(j, "version", PACKAGE_VERSION);
 		json_int(j, "protocol", CTL_PROTO_VERSION);
@@ -650,6 +735,10 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 		json_uint(j, "local_responses", ps.local);
 		json_uint(j, "pending", ps.pending);
 		json_uint(j, "transactions", ps.transactions);
+		json_uint(j, "log_suppressed", ls.suppressed);
+		json_array_begin(j, "log_limits");
+		log_limit_walk(limit_line, &ls);
+		json_array_end(j);
 		return 0;
 	}
 	ctl_reply_add(r, "version: %s", PACKAGE_VERSION);
@@ -674,6 +763,8 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	ctl_reply_add(r, "local_responses: %lu", ps.local);
 	ctl_reply_add(r, "pending: %zu", ps.pending);
 	ctl_reply_add(r, "transactions: %zu", ps.transactions);
+	ctl_reply_add(r, "log_suppressed: %llu", ls.suppressed);
+	log_limit_walk(limit_line, &ls);
 	return 0;
 }
 
@@ -1451,6 +1542,7 @@ main(int argc, char **argv)
 	}
 	if (pid_file_check(snap->conf->pid_file.path) == -1)
 		return 1;
+	register_limited_events();
 	if (apply_log(snap->conf, &cause) == -1)
 		fatal("%s", cause);
 
@@ -1472,6 +1564,12 @@ main(int argc, char **argv)
 		struct timeval hour = { 3600, 0 };
 
 		evtimer_add(d.alarm_timer, &hour);
+	}
+	d.logflush_timer = event_new(d.base, -1, EV_PERSIST, logflush_cb, NULL);
+	{
+		struct timeval sec = { 1, 0 };
+
+		evtimer_add(d.logflush_timer, &sec);
 	}
 	/* Bind before detaching, so that a busy port fails the start visibly. */
 	if (reconcile_listeners(snap->conf, &cause) == -1) {
@@ -1530,6 +1628,7 @@ main(int argc, char **argv)
 	zones_free(d.zones);
 	rev_dp_free(d.dp);
 	event_free(d.alarm_timer);
+	event_free(d.logflush_timer);
 	gate_free(d.gate);
 	sip_transport_free(d.transport);
 	proxy_free(d.proxy);
@@ -1544,8 +1643,10 @@ main(int argc, char **argv)
 		log_event(LOG_LVL_WARN, "daemon", "pid file not removed",
 		    "file", d.pid_file, "reason", strerror(errno), NULL);
 	free(d.pid_file);
+	log_flush_suppressed_all();	/* what the last interval dropped */
 	log_event(LOG_LVL_NOTICE, "daemon", "stopped", NULL);
 	log_close();
+	log_limit_reset();
 	free(abs_conf);
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include "net/net_addr.h"
 #include "proxy/digest.h"
 #include "proxy/trav.h"
+#include "proxy/zone.h"
 #include "sip/sip_msg.h"
 #include "util/alarm.h"
 #include "util/log.h"
@@ -76,6 +77,8 @@ struct tzone {
 	struct event		*ka;		/* ping */
 	struct event		*pong;		/* pong deadline */
 	struct event		*regto;		/* REGISTER timeout */
+	struct event		*stable;	/* ZONE_STABLE_SECS after up */
+	time_t			 up_at;		/* monotonic s, when it came up */
 	struct timeval		 ping_at;
 	char			 call_id[40];
 	char			 from_tag[20];
@@ -322,6 +325,17 @@ server_message(struct trav *tv, struct tzone *z, const struct sip_origin *o,
 
 /* --- client side ------------------------------------------------------ */
 
+/* Seconds on a clock that never jumps. */
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Stop the flow's timers. */
 static void
 tc_disarm(struct tzone *z)
 {
@@ -331,6 +345,8 @@ tc_disarm(struct tzone *z)
 		evtimer_del(z->pong);
 	if (z->regto != NULL)
 		evtimer_del(z->regto);
+	if (z->stable != NULL)
+		evtimer_del(z->stable);
 }
 
 /* Drop the connection (if any) without hearing of it again. */
@@ -514,15 +530,20 @@ client_response(struct tzone *z, osip_message_t *m)
 	if (m->status_code >= 200 && m->status_code < 300) {
 		const char *ver = "", *cipher = "";
 
+		/* The backoff starts over and the alarm clears only once the
+		 * flow stayed up ZONE_STABLE_SECS (stable_cb): a server that
+		 * accepts and then drops us must not be redialled at once. */
+		struct timeval st = { ZONE_STABLE_SECS, 0 };
+
 		z->state = TC_UP;
-		z->attempts = 0;
+		z->up_at = mono_now();
+		evtimer_add(z->stable, &st);
 		z->since = time(NULL);
 		set_failure(z, NULL);
 		sip_conn_tls_info(z->conn, &ver, &cipher);
 		log_event(LOG_LVL_INFO, "trav", "flow up", "zone", z->name,
 		    "peer", z->peers[z->pi], "address", z->peer, "tls", ver,
 		    "cipher", cipher, NULL);
-		zone_alarm(z, 0, NULL);
 		evtimer_add(z->ka, &ka);
 		return 1;
 	}
@@ -568,13 +589,41 @@ client_response(struct tzone *z, osip_message_t *m)
 	return 1;
 }
 
+/* The flow stayed up ZONE_STABLE_SECS: backoff from 1 s again, alarm off. */
+static void
+stable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tzone *z = arg;
+
+	(void)fd;
+	(void)what;
+	if (z->state != TC_UP)
+		return;
+	z->attempts = 0;
+	zone_alarm(z, 0, NULL);
+}
+
+/*
+ * The flow's connection went away; within ZONE_STABLE_SECS of its 200 it
+ * says so (the backoff grows either way: tc_fail).
+ */
 static void
 tc_closed(struct sip_conn *c, void *arg)
 {
 	struct tzone *z = arg;
+	char *why;
 
 	(void)c;
 	z->conn = NULL;
+	if (z->state == TC_UP && mono_now() - z->up_at < ZONE_STABLE_SECS) {
+		why = xasprintf("the server closed the flow right after "
+		    "accepting it (within %d s): another client with this "
+		    "username may have replaced it, or the server refused "
+		    "this node (its log says why)", ZONE_STABLE_SECS);
+		tc_fail(z, why);
+		free(why);
+		return;
+	}
 	tc_fail(z, z->state == TC_UP ? "the flow's connection closed" :
 	    "the connection closed while authenticating");
 }
@@ -720,6 +769,8 @@ tzone_free(struct tzone *z)
 		event_free(z->pong);
 	if (z->regto != NULL)
 		event_free(z->regto);
+	if (z->stable != NULL)
+		event_free(z->stable);
 	zone_alarm(z, 0, NULL);
 	for (i = 0; i < z->npeers; i++)
 		free(z->peers[i]);
@@ -865,6 +916,7 @@ trav_apply(struct trav *tv, const struct conf *c)
 		z->ka = event_new(tv->base, -1, EV_PERSIST, ka_cb, z);
 		z->pong = evtimer_new(tv->base, pong_cb, z);
 		z->regto = evtimer_new(tv->base, regto_cb, z);
+		z->stable = evtimer_new(tv->base, stable_cb, z);
 		tc_start(z);
 	}
 	for (j = 0; j < tv->n; j++)

@@ -4,8 +4,11 @@
  * Every peer of a zone is brought up on its own: resolve (evdns, unless
  * an IP literal), connect (sip_conn_open; for TLS the gate checks the
  * peer's certificate against the identity the zone expects).  A peer that
- * fails is tried again after 1, 2, 4 ... seconds up to the retry
- * interval; one whose connection closed, at once.  Keeping every peer connected makes failover
+ * fails is tried again after 1, 2, 4 ... seconds (+-20% jitter) up to the
+ * retry interval.  A connection that closes within ZONE_STABLE_SECS of
+ * becoming ready is such a failure too (a peer that refuses our
+ * certificate after the handshake must not be redialled at once); one that
+ * stayed up longer resets the backoff.  Keeping every peer connected makes failover
  * (s.16: the next peer in order when one fails or answers 503) cost no
  * handshake while a call waits.  UDP peers have nothing to connect: a
  * resolved UDP peer is active.
@@ -13,6 +16,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +54,9 @@ struct zpeer {
 	struct event		*ka;		/* CRLF keepalive */
 	struct event		*retry;
 	int			 backoff;	/* s before the next try */
+	struct event		*stable_ev;	/* ZONE_STABLE_SECS after ready */
+	int			 stable;	/* up longer than that (or UDP) */
+	time_t			 ready_at;	/* monotonic s, when it was ready */
 };
 
 struct zzone {
@@ -119,9 +126,23 @@ set_state(struct zpeer *p, enum zone_peer_state st, const char *reason)
 	    reason != NULL ? reason : "-", NULL);
 }
 
+/* Seconds on a clock that never jumps. */
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 /*
  * After a peer changed state: the zone is up while one peer is active,
- * and down (logged once, alarm) when every peer has failed.
+ * and down (logged once, alarm) when every peer has failed.  While the
+ * zone is down, a peer whose new connection is still within
+ * ZONE_STABLE_SECS does not bring it up: a peer that accepts and then
+ * drops us must not flap the alarm.  The alarm is raised once and its
+ * text updated when the last reason changes.
  */
 static void
 zone_update(struct zzone *z)
@@ -131,6 +152,9 @@ zone_update(struct zzone *z)
 	size_t i;
 
 	for (i = 0; i < z->npeers; i++) {
+		if (z->peers[i].state == ZP_ACTIVE && z->down &&
+		    !z->peers[i].stable)
+			return;		/* on probation: still down */
 		if (z->peers[i].state == ZP_ACTIVE) {
 			if (z->down) {
 				z->down = 0;
@@ -148,27 +172,37 @@ zone_update(struct zzone *z)
 		if (last == NULL || z->peers[i].since >= last->since)
 			last = &z->peers[i];
 	}
-	if (z->down || last == NULL)
+	if (last == NULL)
 		return;
+	if (!z->down)
+		log_event(LOG_LVL_WARN, "zone", "zone down", "zone", z->name,
+		    "reason", "no peer could be reached", NULL);
 	z->down = 1;
-	log_event(LOG_LVL_WARN, "zone", "zone down", "zone", z->name, "reason",
-	    "no peer could be reached", NULL);
-	key = xasprintf("zone %s", z->name);
+	key = xasprintf("zone %s", z->name);	/* raised, or its text updated */
 	alarm_raise(key, "zone %s is down: no peer could be reached "
 	    "(last: %s: %s)", z->name, last->name, last->reason != NULL ?
 	    last->reason : "unknown");
 	free(key);
 }
 
-/* p failed (state set): try it again later. */
+/* p failed (state set): try it again in about secs s (+-20% jitter). */
 static void
 peer_retry(struct zpeer *p, int secs)
 {
 	struct timeval tv = { secs, 0 };
+	unsigned int r = 0;
+	double d;
 
 	if (p->z->draining) {
 		zone_drained(p->z);
 		return;
+	}
+	if (secs > 0) {
+		/* Jitter, so that peers that failed together spread out. */
+		RAND_bytes((unsigned char *)&r, sizeof r);
+		d = secs * (0.8 + 0.4 * (r / 4294967295.0));
+		tv.tv_sec = (time_t)d;
+		tv.tv_usec = (suseconds_t)((d - (double)tv.tv_sec) * 1e6);
 	}
 	evtimer_add(p->retry, &tv);
 	zone_update(p->z);
@@ -202,44 +236,99 @@ keepalive_cb(evutil_socket_t fd, short what, void *arg)
 		sip_conn_send(p->conn, "\r\n\r\n", 4);	/* RFC 5626 ping */
 }
 
-/* The peer's connection went away after it was ready: reconnect soon. */
+/*
+ * The peer's connection went away after it was ready.  After a short life
+ * (under ZONE_STABLE_SECS) it is a failure and the backoff grows; after a
+ * long one, reconnect at once.
+ */
 static void
 conn_closed(struct sip_conn *c, void *arg)
 {
 	struct zpeer *p = arg;
+	char *why;
 
 	(void)c;
 	p->conn = NULL;
 	if (p->ka != NULL)
 		evtimer_del(p->ka);
+	if (p->stable_ev != NULL)
+		evtimer_del(p->stable_ev);
 	if (p->z->draining) {
 		p->state = ZP_FAILED;
 		zone_drained(p->z);
 		return;
 	}
-	set_state(p, ZP_FAILED, "the connection closed");
+	if (!p->stable) {
+		why = p->z->transport == TP_TLS ? xasprintf("closed by the "
+		    "peer right after the TLS handshake: it may have refused "
+		    "our certificate (the connection lasted less than %d s; "
+		    "the peer's log says why)", ZONE_STABLE_SECS) :
+		    xasprintf("closed by the peer right after it was "
+		    "connected (the connection lasted less than %d s)",
+		    ZONE_STABLE_SECS);
+		peer_failed(p, why);
+		free(why);
+		return;
+	}
+	why = xasprintf("the connection closed after %lld s",
+	    (long long)(mono_now() - p->ready_at));
+	p->stable = 0;
+	set_state(p, ZP_FAILED, why);
+	free(why);
 	p->backoff = 0;
 	peer_retry(p, 0);
 }
 
+/* p's connection stayed up ZONE_STABLE_SECS: the backoff starts over. */
+static void
+stable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct zpeer *p = arg;
+
+	(void)fd;
+	(void)what;
+	if (p->state != ZP_ACTIVE || p->conn == NULL)
+		return;
+	p->stable = 1;
+	p->backoff = 0;
+	zone_update(p->z);
+}
+
+/*
+ * The connection is ready (or failed before).  Ready is not yet proof that
+ * the peer accepts us: the backoff is reset only once it stayed up
+ * ZONE_STABLE_SECS (stable_cb).
+ */
 static void
 conn_ready(struct sip_conn *c, int ok, const char *why, void *arg)
 {
 	struct zpeer *p = arg;
 	struct timeval tv = { ZONE_KEEPALIVE_SECS, 0 };
+	struct timeval st = { ZONE_STABLE_SECS, 0 };
+	char *w = NULL;
 
 	if (!ok) {
 		p->conn = NULL;
+		if (why != NULL && strstr(why, "closed before it was ready") !=
+		    NULL && p->z->transport == TP_TLS)
+			why = w = xasprintf("%s: the peer closed it right after "
+			    "the TLS handshake (it may have refused our "
+			    "certificate; the peer's log says why)", why);
 		peer_failed(p, why);
+		free(w);
 		return;
 	}
 	p->conn = c;
-	p->backoff = 0;
+	p->stable = 0;
+	p->ready_at = mono_now();
 	set_state(p, ZP_ACTIVE, NULL);
 	if (p->ka == NULL)
 		p->ka = event_new(p->z->zs->base, -1, EV_PERSIST, keepalive_cb,
 		    p);
 	evtimer_add(p->ka, &tv);
+	if (p->stable_ev == NULL)
+		p->stable_ev = evtimer_new(p->z->zs->base, stable_cb, p);
+	evtimer_add(p->stable_ev, &st);
 	zone_update(p->z);
 }
 
@@ -253,6 +342,7 @@ connect_peer(struct zpeer *p)
 
 	net_addr_str((struct sockaddr *)&p->ss, p->addr, sizeof p->addr);
 	if (z->transport == TP_UDP) {
+		p->stable = 1;		/* nothing can close */
 		set_state(p, ZP_ACTIVE, NULL);
 		zone_update(z);
 		return;
@@ -403,6 +493,8 @@ zone_clear(struct zzone *z, const char *why)
 		}
 		if (p->ka != NULL)
 			event_free(p->ka);
+		if (p->stable_ev != NULL)
+			event_free(p->stable_ev);
 		if (p->retry != NULL)
 			event_free(p->retry);
 		free(p->name);
@@ -474,6 +566,8 @@ zone_drain(struct zones *zs, struct zzone *z)
 
 		if (p->retry != NULL)
 			evtimer_del(p->retry);
+		if (p->stable_ev != NULL)
+			evtimer_del(p->stable_ev);
 		if (p->dnsreq != NULL) {
 			evdns_getaddrinfo_cancel(p->dnsreq);
 			p->dnsreq = NULL;

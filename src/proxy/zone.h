@@ -29,6 +29,18 @@
 #define ZONE_DRAIN_SECS		3600
 /* Seconds between CRLF keepalives on an idle peer connection (RFC 5626). */
 #define ZONE_KEEPALIVE_SECS	30
+/*
+ * A connection to a zone peer or a traversal server that closes within
+ * this many seconds of becoming ready counts as a failure: the backoff
+ * keeps growing, and only a connection that stayed up this long resets it
+ * and clears the zone's alarm.  A peer that completes the TLS handshake
+ * and then refuses us (its gate rejects our certificate) is thus retried
+ * after 1, 2, 4 ... s, not at once.  Five seconds is longer than any gate
+ * verdict (revocation checks are bounded by revocation.timeout, default
+ * 5 s, but a refusal on the name or the chain comes within milliseconds)
+ * and short enough that a restarted peer is trusted again quickly.
+ */
+#define ZONE_STABLE_SECS	5
 
 struct zones;
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,35 @@ static struct {
 	int		 to_stderr;
 	int		 to_syslog;
 } sink = { LOG_LVL_INFO, -1, NULL, 1, 0 };
+
+/* A limited event kind (see log.h). */
+struct limit {
+	char			*module;
+	char			*event;
+	enum log_level		 min_level;
+	double			 start;		/* this interval's start */
+	unsigned long		 seen;		/* events in this interval */
+	unsigned long		 dropped;	/* of which not written */
+	unsigned long long	 total;
+	unsigned long long	 suppressed;
+};
+
+static struct {
+	struct limit	*v;
+	size_t		 n;
+	unsigned int	 burst;
+	unsigned int	 interval;
+	double		(*now)(void);
+} limits = { NULL, 0, LOG_LIMIT_BURST, LOG_LIMIT_INTERVAL, NULL };
+/*
+ * The counters may be touched from more than one thread (DESIGN.md
+ * decision 18 lets TLS handshakes run on workers); the registry itself is
+ * filled once at start, before any thread.
+ */
+static pthread_mutex_t limit_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static struct limit	*limit_find(enum log_level, const char *, const char *);
+static int		 limit_pass(struct limit *);
 
 static const char *const level_names[] = {
 	"debug", "info", "notice", "warn", "error"
@@ -257,11 +287,15 @@ log_begin(struct log_line *l, enum log_level lvl, const char *module,
     const char *event)
 {
 	char ts[32];
+	struct limit *lim;
 
 	l->level = lvl;
 	l->len = 0;
 	l->buf[0] = '\0';
 	l->enabled = log_enabled(lvl);
+	if ((lim = limit_find(lvl, module, event)) != NULL &&
+	    !limit_pass(lim))
+		l->enabled = 0;
 	if (!l->enabled)
 		return;
 	log_timestamp(ts, sizeof ts);
@@ -346,16 +380,200 @@ log_end(struct log_line *l)
 		write_all(STDERR_FILENO, l->buf, l->len);
 }
 
+/* --- rate limiting ------------------------------------------------- */
+
+/* Seconds on the monotonic clock. */
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+limit_now(void)
+{
+	return limits.now != NULL ? limits.now() : mono_now();
+}
+
+void
+log_limit_register(const char *module, const char *event,
+    enum log_level min_level)
+{
+	struct limit *k;
+	size_t i;
+
+	if (strcmp(event, "similar events suppressed") == 0)
+		return;		/* written under the lock: never limited */
+	for (i = 0; i < limits.n; i++)
+		if (strcmp(limits.v[i].module, module) == 0 &&
+		    strcmp(limits.v[i].event, event) == 0) {
+			limits.v[i].min_level = min_level;
+			return;
+		}
+	limits.v = xreallocarray(limits.v, limits.n + 1, sizeof *limits.v);
+	k = &limits.v[limits.n++];
+	memset(k, 0, sizeof *k);
+	k->module = xstrdup(module);
+	k->event = xstrdup(event);
+	k->min_level = min_level;
+}
+
+void
+log_limit_configure(unsigned int burst, unsigned int interval)
+{
+	pthread_mutex_lock(&limit_mu);
+	limits.burst = burst;
+	limits.interval = interval > 0 ? interval : 1;
+	pthread_mutex_unlock(&limit_mu);
+}
+
+void
+log_limit_set_clock(double (*now)(void))
+{
+	limits.now = now;
+}
+
+void
+log_limit_reset(void)
+{
+	size_t i;
+
+	for (i = 0; i < limits.n; i++) {
+		free(limits.v[i].module);
+		free(limits.v[i].event);
+	}
+	free(limits.v);
+	limits.v = NULL;
+	limits.n = 0;
+}
+
+void
+log_limit_walk(void (*fn)(const struct log_limit_info *, void *), void *arg)
+{
+	struct log_limit_info info;
+	size_t i;
+
+	for (i = 0; i < limits.n; i++) {
+		info.module = limits.v[i].module;
+		info.event = limits.v[i].event;
+		pthread_mutex_lock(&limit_mu);
+		info.total = limits.v[i].total;
+		info.suppressed = limits.v[i].suppressed;
+		pthread_mutex_unlock(&limit_mu);
+		fn(&info, arg);
+	}
+}
+
+/* The limited kind of this event, or NULL (found by name: few kinds). */
+static struct limit *
+limit_find(enum log_level lvl, const char *module, const char *event)
+{
+	size_t i;
+
+	for (i = 0; i < limits.n; i++)
+		if (lvl >= limits.v[i].min_level &&
+		    strcmp(limits.v[i].event, event) == 0 &&
+		    strcmp(limits.v[i].module, module) == 0)
+			return &limits.v[i];
+	return NULL;
+}
+
+/*
+ * End k's interval: one line for what it dropped (never itself limited:
+ * the event name is not a registered kind), then a fresh interval.
+ */
+static void
+limit_close(struct limit *k, double now)
+{
+	struct log_line l;
+
+	if (k->dropped > 0) {
+		log_begin(&l, LOG_LVL_WARN, k->module,
+		    "similar events suppressed");
+		log_kvs(&l, "kind", k->event);
+		log_kv(&l, "suppressed", "%lu", k->dropped);
+		log_kv(&l, "logged", "%lu", k->seen - k->dropped);
+		log_kv(&l, "interval", "%u", limits.interval);
+		log_kv(&l, "total", "%llu", k->total);
+		log_end(&l);
+	}
+	k->start = now;
+	k->seen = 0;
+	k->dropped = 0;
+}
+
+/* Count one event of k: 1 to write it, 0 to drop it. */
+static int
+limit_pass(struct limit *k)
+{
+	double now = limit_now();
+	int pass = 1;
+
+	pthread_mutex_lock(&limit_mu);
+	if (limits.burst == 0)
+		k->total++;
+	else {
+		if (k->seen == 0 || now - k->start >= limits.interval ||
+		    now < k->start)
+			limit_close(k, now);
+		k->total++;
+		if (++k->seen > limits.burst) {
+			k->dropped++;
+			k->suppressed++;
+			pass = 0;
+		}
+	}
+	pthread_mutex_unlock(&limit_mu);
+	return pass;
+}
+
+/* Close the interval of every kind with drops: all, or those that ended. */
+static void
+flush(int all)
+{
+	double now = limit_now();
+	size_t i;
+
+	pthread_mutex_lock(&limit_mu);
+	for (i = 0; i < limits.n; i++)
+		if (limits.v[i].dropped > 0 && (all ||
+		    now - limits.v[i].start >= limits.interval))
+			limit_close(&limits.v[i], now);
+	pthread_mutex_unlock(&limit_mu);
+}
+
+void
+log_flush_suppressed(void)
+{
+	flush(0);
+}
+
+void
+log_flush_suppressed_all(void)
+{
+	flush(1);
+}
+
 void
 log_event(enum log_level lvl, const char *module, const char *event, ...)
 {
 	struct log_line l;
 	const char *k, *v;
 	va_list ap;
+	struct limit *lim;
 
-	if (!log_enabled(lvl))
+	if (!log_enabled(lvl)) {
+		/* Not written, but a limited kind still counts it. */
+		if ((lim = limit_find(lvl, module, event)) != NULL)
+			(void)limit_pass(lim);
 		return;
+	}
 	log_begin(&l, lvl, module, event);
+	if (!l.enabled)
+		return;		/* suppressed */
 	va_start(ap, event);
 	while ((k = va_arg(ap, const char *)) != NULL) {
 		v = va_arg(ap, const char *);

@@ -75,6 +75,53 @@ void		 log_event(enum log_level lvl, const char *module,
  */
 size_t		 log_quote(char *dst, size_t dstsz, const void *val, size_t len);
 
+/*
+ * Rate limiting (DESIGN.md decision 15).  Events that unauthenticated
+ * input can trigger at will (a bad datagram, a failed handshake, a
+ * refused peer) are registered as limited kinds at daemon start, by
+ * module and event name, at or above a level; call sites do not change.
+ * Of each kind, the first `burst` events of an interval of `interval`
+ * seconds are written; the rest of that interval are counted and
+ * dropped, and once it is over one line
+ *   module=M event="similar events suppressed" kind="E" suppressed=N
+ *   logged=B interval=S total=T
+ * says how many (written by log_flush_suppressed(), which the daemon calls
+ * every second and at exit, or by the kind's next event).  The counts are
+ * true totals whatever was written.  util/ owns no loop: the caller drives
+ * the flush.
+ */
+#define LOG_LIMIT_BURST		10	/* events written per interval */
+#define LOG_LIMIT_INTERVAL	1	/* s */
+
+/*
+ * Limit the events (module, event) at level min_level or above.  The
+ * strings are copied; registering a kind twice updates its level.
+ */
+void		 log_limit_register(const char *module, const char *event,
+		     enum log_level min_level);
+/* burst events per interval seconds; burst 0 turns limiting off. */
+void		 log_limit_configure(unsigned int burst, unsigned int interval);
+/* Write the summary line of every kind whose interval is over. */
+void		 log_flush_suppressed(void);
+/* At exit: flush every pending summary now (interval over or not). */
+void		 log_flush_suppressed_all(void);
+/* The counters of one limited kind. */
+struct log_limit_info {
+	const char		*module;
+	const char		*event;
+	unsigned long long	 total;		/* every event of the kind */
+	unsigned long long	 suppressed;	/* of which not written */
+};
+void		 log_limit_walk(void (*fn)(const struct log_limit_info *,
+		     void *), void *arg);
+/* Forget every kind (at exit; also for tests). */
+void		 log_limit_reset(void);
+/*
+ * The clock of the intervals, in seconds (monotonic by default); tests
+ * set their own.  NULL restores the default.
+ */
+void		 log_limit_set_clock(double (*now)(void));
+
 /* Format a timestamp as 2026-11-26T17:00:00.123Z into buf (>= 25 bytes). */
 void		 log_timestamp(char *buf, size_t bufsz);
 

@@ -119,7 +119,29 @@ test_valid_and_defaults(void **state)
 	assert_string_equal(c->manual_crl.path, want);
 	free(want);
 	assert_int_equal(c->expiry_warning_days, 30);
+	assert_int_equal(c->log_rate_burst, 10);
+	assert_int_equal(c->log_rate_interval, 1);
 	conf_free(c);
+	free(d);
+}
+
+/* log.rate_limit_*: set, and their ranges. */
+static void
+test_log_rate_limit(void **state)
+{
+	struct conf *c;
+	char *d = load(LISTEN "log: { rate_limit_burst = 0; "
+	    "rate_limit_interval = 60; };\n", &c);
+
+	assert_string_equal(d, "");
+	assert_int_equal(c->log_rate_burst, 0);
+	assert_int_equal(c->log_rate_interval, 60);
+	conf_free(c);
+	free(d);
+	d = load(LISTEN "log: {\n  rate_limit_interval = 0;\n"
+	    "  rate_limit_burst = -1;\n};\n", NULL);
+	expect(d, 3, "log.rate_limit_interval = 0 is out of range (1 to 3600)");
+	expect(d, 4, "log.rate_limit_burst = -1 is out of range (0 to 1000000)");
 	free(d);
 }
 
@@ -720,6 +742,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_and_defaults),
 		cmocka_unit_test(test_default_ports),
+		cmocka_unit_test(test_log_rate_limit),
 		cmocka_unit_test(test_unknown_key_with_hint),
 		cmocka_unit_test(test_wrong_type),
 		cmocka_unit_test(test_control_group),

@@ -169,6 +169,168 @@ test_levels(void **state)
 	assert_string_equal(log_level_name(LOG_LVL_NOTICE), "notice");
 }
 
+/* A clock the rate-limit tests move by hand. */
+static double fake_now_s = 1000.0;
+
+static double
+fake_now(void)
+{
+	return fake_now_s;
+}
+
+/* The log file's text so far (a static buffer). */
+static const char *
+slurp(const char *path)
+{
+	static char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* How many times needle occurs in hay. */
+static int
+count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+/* Counters of one kind, through log_limit_walk. */
+struct kind_counts {
+	const char		*event;
+	unsigned long long	 total;
+	unsigned long long	 suppressed;
+};
+
+static void
+walk_cb(const struct log_limit_info *i, void *arg)
+{
+	struct kind_counts *k = arg;
+
+	if (strcmp(i->event, k->event) == 0) {
+		k->total = i->total;
+		k->suppressed = i->suppressed;
+	}
+}
+
+static void
+test_rate_limit(void **state)
+{
+	const char *t = getenv("TMPDIR");
+	char dir[4096], path[4200];
+	struct kind_counts kc = { "bad message", 0, 0 };
+	struct log_line l;
+	const char *text;
+	int i;
+
+	snprintf(dir, sizeof dir, "%s/sipedge-logtest-XXXXXX",
+	    t != NULL && *t != '\0' ? t : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/r.log", dir);
+	assert_int_equal(log_configure(path, 0, 0, 0, LOG_LVL_INFO, NULL), 0);
+	log_limit_set_clock(fake_now);
+	log_limit_configure(10, 1);
+	log_limit_register("sip", "bad message", LOG_LVL_DEBUG);
+	log_limit_register("sip", "connection closed", LOG_LVL_WARN);
+
+	/* 1000 in one interval: 10 written, then nothing until it ends. */
+	for (i = 0; i < 1000; i++) {
+		fake_now_s = 1000.0 + i * 0.0005;
+		log_event(LOG_LVL_WARN, "sip", "bad message", "n", "x", NULL);
+	}
+	/* log_begin users are limited the same way. */
+	log_begin(&l, LOG_LVL_WARN, "sip", "bad message");
+	log_kvs(&l, "via", "begin");
+	log_end(&l);
+	text = slurp(path);
+	assert_int_equal(count(text, "event=\"bad message\""), 10);
+	assert_null(strstr(text, "suppressed"));
+	/* The flush before the interval is over writes nothing... */
+	fake_now_s = 1000.9;
+	log_flush_suppressed();
+	assert_null(strstr(slurp(path), "suppressed"));
+	/* ... after it, one line with the counts. */
+	fake_now_s = 1001.0;
+	log_flush_suppressed();
+	text = slurp(path);
+	assert_int_equal(count(text, "event=\"similar events suppressed\""), 1);
+	assert_non_null(strstr(text, "level=warn module=sip event=\"similar "
+	    "events suppressed\" kind=\"bad message\" suppressed=991 "
+	    "logged=10 interval=1 total=1001\n"));
+	log_flush_suppressed();		/* nothing more to say */
+	assert_int_equal(count(slurp(path), "suppressed="), 1);
+
+	/* The next interval writes 10 again. */
+	for (i = 0; i < 30; i++)
+		log_event(LOG_LVL_WARN, "sip", "bad message", NULL);
+	assert_int_equal(count(slurp(path), "event=\"bad message\""), 20);
+
+	/* An event met after its interval ended flushes the summary first. */
+	fake_now_s = 1003.0;
+	log_event(LOG_LVL_WARN, "sip", "bad message", "n", "late", NULL);
+	text = slurp(path);
+	assert_non_null(strstr(text, "suppressed=20 logged=10 interval=1 "
+	    "total=1031\n"));
+	assert_non_null(strstr(strstr(text, "suppressed=20"), "n=late"));
+
+	/* Below its level a kind is not limited; other events never are. */
+	for (i = 0; i < 50; i++) {
+		log_event(LOG_LVL_INFO, "sip", "connection closed", NULL);
+		log_event(LOG_LVL_WARN, "sip", "other", NULL);
+		log_event(LOG_LVL_WARN, "tls", "bad message", NULL);
+	}
+	text = slurp(path);
+	assert_int_equal(count(text, "event=\"connection closed\""), 50);
+	assert_int_equal(count(text, "event=\"other\""), 50);
+	assert_int_equal(count(text, "module=tls event=\"bad message\""), 50);
+
+	/* Filtered by level: not written, still counted. */
+	log_limit_register("sip", "dbg", LOG_LVL_DEBUG);
+	for (i = 0; i < 5; i++)
+		log_event(LOG_LVL_DEBUG, "sip", "dbg", NULL);
+	kc.event = "dbg";
+	log_limit_walk(walk_cb, &kc);
+	assert_int_equal(kc.total, 5);
+
+	/* True totals: every event, and how many were not written. */
+	kc.event = "bad message";
+	log_limit_walk(walk_cb, &kc);
+	assert_int_equal(kc.total, 1032);
+	assert_int_equal(kc.suppressed, 1011);
+
+	/* At exit, what is pending is flushed whether the interval is over
+	 * or not (the late event was the first of this interval). */
+	for (i = 0; i < 15; i++)
+		log_event(LOG_LVL_WARN, "sip", "bad message", NULL);
+	log_flush_suppressed_all();
+	assert_non_null(strstr(slurp(path), "suppressed=6 logged=10 interval=1 "
+	    "total=1047\n"));
+
+	/* burst 0: no limit. */
+	log_limit_configure(0, 1);
+	for (i = 0; i < 40; i++)
+		log_event(LOG_LVL_WARN, "sip", "bad message", "off", "1", NULL);
+	assert_int_equal(count(slurp(path), "off=1"), 40);
+
+	log_limit_reset();
+	log_limit_set_clock(NULL);
+	log_limit_configure(LOG_LIMIT_BURST, LOG_LIMIT_INTERVAL);
+	log_close();
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -182,6 +344,7 @@ main(void)
 		cmocka_unit_test(test_long_value_stays_one_line),
 		cmocka_unit_test(test_file_sink_and_reopen),
 		cmocka_unit_test(test_levels),
+		cmocka_unit_test(test_rate_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
