@@ -44,7 +44,12 @@
  *            config, loaded_at, certificate, subject, not_before,
  *            not_after, temporary, alarms ("none" or a "; " list),
  *            connections, requests, forwarded, failovers,
- *            local_responses, pending, transactions (counters)
+ *            local_responses, pending, transactions (counters),
+ *            inbound, handshakes, sources, limits ("max_connections N
+ *            per_source N handshakes N"), refused ("max_connections N
+ *            per_source N handshakes N descriptors N"), deadlines
+ *            ("connect N handshake N gate N partial N idle N flush N"),
+ *            accept_paused (yes/no)
  *   alarms   "TIME KEY: REASON" per raised alarm, oldest first, or "none"
  *   certs    "server FILE", "  subject", "  names", "  expires", then
  *            "trust FILE: N CAs" and one "  SUBJECT expires TIME" each
