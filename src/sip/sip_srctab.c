@@ -24,6 +24,7 @@
 struct src_entry {
 	unsigned char		 key[SRC_KEYLEN];
 	size_t			 count;
+	size_t			 hs;		/* handshakes in progress */
 	struct src_entry	*next;
 };
 
@@ -230,6 +231,32 @@ sip_srctab_dec(struct sip_srctab *st, const struct sockaddr *sa)
 	*pp = e->next;
 	free(e);
 	st->nentries--;
+}
+
+size_t
+sip_srctab_hs(const struct sip_srctab *st, const struct sockaddr *sa)
+{
+	unsigned char key[SRC_KEYLEN];
+	struct src_entry **pp;
+
+	if (!src_key(sa, key) || (pp = find(st, key)) == NULL)
+		return 0;
+	return (*pp)->hs;
+}
+
+void
+sip_srctab_hs_add(struct sip_srctab *st, const struct sockaddr *sa,
+    int delta)
+{
+	unsigned char key[SRC_KEYLEN];
+	struct src_entry **pp;
+
+	if (!src_key(sa, key) || (pp = find(st, key)) == NULL)
+		return;
+	if (delta > 0)
+		(*pp)->hs++;
+	else if ((*pp)->hs > 0)
+		(*pp)->hs--;
 }
 
 size_t

@@ -26,6 +26,15 @@ size_t			 sip_srctab_inc(struct sip_srctab *st,
 /* One connection from sa's source went away; its entry goes at zero. */
 void			 sip_srctab_dec(struct sip_srctab *st,
 			    const struct sockaddr *sa);
+/*
+ * TLS handshakes in progress from sa's source (0 for an unknown one);
+ * sip_srctab_hs_add() counts one more (+1) or one fewer (-1), for a source
+ * that has a connection counted.
+ */
+size_t			 sip_srctab_hs(const struct sip_srctab *st,
+			    const struct sockaddr *sa);
+void			 sip_srctab_hs_add(struct sip_srctab *st,
+			    const struct sockaddr *sa, int delta);
 /* How many sources have at least one connection counted. */
 size_t			 sip_srctab_sources(const struct sip_srctab *st);
 /*

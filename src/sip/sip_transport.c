@@ -46,6 +46,8 @@
 #define SHED_PER_PAUSE	8	/* backlog connections shed per pause */
 #define FD_MARGIN_MIN	32	/* descriptors kept for all but connections */
 #define ALARM_DESCRIPTORS "descriptors"
+/* The handshakes in progress one source may hold: a tenth of them. */
+#define HS_SHARE(max)	((max) / 10 > 0 ? (max) / 10 : 1)
 
 enum conn_state {
 	CONN_CONNECTING,	/* outbound: TCP connect in progress */
@@ -171,11 +173,19 @@ conn_ready(struct sip_conn *c, int ok, const char *why)
 static void
 conn_set_state(struct sip_conn *c, enum conn_state s)
 {
+	int delta = 0;
+
 	if (c->state == CONN_HANDSHAKE && s != CONN_HANDSHAKE)
-		c->t->nhandshakes--;
+		delta = -1;
 	else if (c->state != CONN_HANDSHAKE && s == CONN_HANDSHAKE)
-		c->t->nhandshakes++;
+		delta = 1;
 	c->state = s;
+	if (delta == 0)
+		return;
+	c->t->nhandshakes += (size_t)(long)delta;
+	if (c->src_counted)
+		sip_srctab_hs_add(c->t->src,
+		    (struct sockaddr *)&c->origin.peer, delta);
 }
 
 /* Count a deadline that closed a connection. */
@@ -419,11 +429,11 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->next)
 		c->next->prev = c->prev;
 	t->nconns--;
+	conn_set_state(c, CONN_CLOSING);
 	if (c->src_counted) {
 		sip_srctab_dec(t->src, (struct sockaddr *)&c->origin.peer);
 		t->ninbound--;
 	}
-	conn_set_state(c, CONN_CLOSING);
 	if (c->bev)
 		bufferevent_free(c->bev);
 	else if (c->fd >= 0 && c->outbound)
@@ -1257,7 +1267,8 @@ over_limit(struct sip_transport *t, struct sip_listener *l,
 	    sip_srctab_count(t->src, sa) >= t->limits.max_per_source)
 		return SIP_REFUSED_SOURCE;
 	if (l->transport == TP_TLS && t->limits.max_handshakes != 0 &&
-	    t->nhandshakes >= t->limits.max_handshakes)
+	    (t->nhandshakes >= t->limits.max_handshakes ||
+	    sip_srctab_hs(t->src, sa) >= HS_SHARE(t->limits.max_handshakes)))
 		return SIP_REFUSED_HANDSHAKES;
 	return -1;
 }
@@ -1301,6 +1312,9 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	c->profile = p;
 	sip_profile_ref(p);
 	fill_origin(&c->origin, l->transport, fd, sa, (socklen_t)salen);
+	sip_srctab_inc(t->src, sa);
+	c->src_counted = 1;
+	t->ninbound++;
 	no_delay(fd);
 	c->origin.conn = c;
 	c->origin.listener = l;
@@ -1315,6 +1329,8 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 			    c->origin.peer_str, "reason", "no TLS context", NULL);
 			close(fd);
 			ERR_clear_error();
+			sip_srctab_dec(t->src, sa);
+			t->ninbound--;
 			event_free(c->hs_timer);
 			event_free(c->rd_timer);
 			event_free(c->idle_timer);
@@ -1347,9 +1363,6 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		t->conns->prev = c;
 	t->conns = c;
 	t->nconns++;
-	t->ninbound++;
-	sip_srctab_inc(t->src, sa);
-	c->src_counted = 1;
 	log_event(LOG_LVL_DEBUG, "sip", "connection accepted", "peer",
 	    c->origin.peer_str, "transport", conf_transport_name(c->transport),
 	    NULL);

@@ -16,7 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd "$PYTHON" openssl prlimit
-plan 36
+plan 38
 
 HOLD="$INTEG_DIR/connhold.py"
 
@@ -66,8 +66,8 @@ cpu_ticks() {
 }
 
 CONF_MAX_MESSAGE_SIZE=1024
+CONF_HANDSHAKE_TIMEOUT=10
 write_config
-sed -i -e 's/idle_timeout = 3600;/idle_timeout = 10;/' "$CONF"
 set_sip max_connections_per_source 3
 set_sip max_connections 1000
 set_sip max_handshakes 1000
@@ -121,26 +121,27 @@ check "status shows the total in force: limits max_connections 4" \
 release b1 "$pb1"
 release b2 "$pb2"
 
-# ---- TLS handshakes in progress: 2 at most; silent clients hold them
-# until the handshake deadline (tls.handshake_timeout = 2).
+# ---- TLS handshakes in progress: 2 at most, 1 per source (a tenth, at
+# least 1); silent clients hold them until the handshake deadline
+# (tls.handshake_timeout = 10).
 set_sip max_connections 1000
 set_sip max_handshakes 2
 reload_conf || diag "reload failed: $(log_since_mark)"
-hold c1 --port "$TLS_PORT" --count 1 --send none --probe 0.5 --hold 20
+hold c1 --port "$TLS_PORT" --count 1 --send none --probe 0.5 --hold 30
 pc1=$HOLD_PID
-hold c2 --port "$TLS_PORT" --count 1 --send hello --probe 0.5 --hold 20
+hold c2 --port "$TLS_PORT" --source 127.0.0.2 --count 1 --send hello --probe 0.5 --hold 30
 pc2=$HOLD_PID
 r="$(summary c1) $(summary c2)"
 [ "$r" = "1 0 1 0" ] && ok "a silent client and a partial ClientHello take the two slots" ||
     not_ok "a silent client and a partial ClientHello take the two slots" "$r"
-timeout 20 "$PYTHON" "$HOLD" --port "$TLS_PORT" --count 1 --probe 1 >"$T/c3.out" 2>&1
+timeout 20 "$PYTHON" "$HOLD" --port "$TLS_PORT" --source 127.0.0.3 --count 1 --probe 1 >"$T/c3.out" 2>&1
 grep -q '^SUMMARY open=0 refused=1' "$T/c3.out" &&
     ok "a third TLS client is closed at once" ||
     not_ok "a third TLS client is closed at once" "$(cat "$T/c3.out")"
-if _poll 8 eval "grep -q '^CLOSED' '$T/c1.out' && grep -q '^CLOSED' '$T/c2.out'"; then
+if _poll 16 eval "grep -q '^CLOSED' '$T/c1.out' && grep -q '^CLOSED' '$T/c2.out'"; then
     s1=$(awk '$1 == "CLOSED" { print $3 }' "$T/c1.out")
     s2=$(awk '$1 == "CLOSED" { print $3 }' "$T/c2.out")
-    if between "$s1" 1.5 5 && between "$s2" 1.5 5; then
+    if between "$s1" 9.5 14 && between "$s2" 9.5 14; then
         ok "both are closed at the handshake deadline (${s1} s, ${s2} s)"
     else
         not_ok "both are closed at the handshake deadline" "$s1 $s2"
@@ -152,9 +153,20 @@ check "then the slots are free: a TLS client gets 200" \
     sipclient tls "$TLS_PORT" send:"$MSG/options.msg" expect:200
 wait_pid "$pc1" 5
 wait_pid "$pc2" 5
+hold c4 --port "$TLS_PORT" --source 127.0.0.1 --count 1 --probe 0.5 --hold 30
+pc4=$HOLD_PID
+summary c4 >/dev/null
+timeout 20 "$PYTHON" "$HOLD" --port "$TLS_PORT" --source 127.0.0.1 --count 1 --probe 1 >"$T/c5.out" 2>&1
+grep -q '^SUMMARY open=0 refused=1' "$T/c5.out" &&
+    ok "one source holds at most its share: a second silent client from 127.0.0.1 is closed at once" ||
+    not_ok "one source holds at most its share: a second silent client from 127.0.0.1 is closed at once" "$(cat "$T/c5.out")"
+check "... while a TLS client from 127.0.0.2 gets 200" \
+    sipclient tls "$TLS_PORT" --source 127.0.0.2 send:"$MSG/options.msg" expect:200
+_poll 16 grep -q '^CLOSED' "$T/c4.out"
+wait_pid "$pc4" 5
 ctl status >"$T/status.out" 2>&1
-check "status: refused handshakes 1" grep -q '^refused: .* handshakes 1 ' "$T/status.out"
-check "status: deadlines handshake 2" grep -q '^deadlines: .* handshake 2 ' "$T/status.out"
+check "status: refused handshakes 2" grep -q '^refused: .* handshakes 2 ' "$T/status.out"
+check "status: deadlines handshake 3" grep -q '^deadlines: .* handshake 3 ' "$T/status.out"
 check "status: handshakes in progress 0" grep -q '^handshakes: 0$' "$T/status.out"
 ctl --json status >"$T/status.json" 2>&1
 check "status --json has the limits, refusals and deadlines" \
@@ -162,9 +174,9 @@ check "status --json has the limits, refusals and deadlines" \
 d = json.load(open(sys.argv[1]))
 assert d["refused"]["per_source"] == 1, d
 assert d["refused"]["max_connections"] == 1, d
-assert d["refused"]["handshakes"] == 1, d
+assert d["refused"]["handshakes"] == 2, d
 assert d["refused"]["descriptors"] == 0, d
-assert d["deadlines"]["handshake"] == 2, d
+assert d["deadlines"]["handshake"] == 3, d
 for k in ("connect", "gate", "partial", "idle", "flush"):
     assert k in d["deadlines"], k
 assert d["limits"]["handshakes"] == 2, d
@@ -173,6 +185,8 @@ assert d["handshakes"] == 0 and d["accept_paused"] is False, d' "$T/status.json"
 # ---- idle deadline while reading is suspended: bare line feeds fill the
 # input buffer up to its watermark (max_message_size + 4 KB) and reading
 # stops; sip.idle_timeout = 10 must still close the connection.
+sed -i -e 's/idle_timeout = 3600;/idle_timeout = 10;/' "$CONF"
+reload_conf || diag "reload failed: $(log_since_mark)"
 hold d --port "$TCP_PORT" --count 1 --send lf:30000 --probe 0.5 --hold 25
 pd=$HOLD_PID
 if _poll 20 grep -q '^CLOSED' "$T/d.out"; then
@@ -193,6 +207,7 @@ stop_sipedged >/dev/null
 pki_setup
 leaf pslow "DNS:sip.partner.example" leaf
 cp "$P/root.pem" "$P/trust.pem"
+CONF_HANDSHAKE_TIMEOUT=2
 write_config
 echo 'revocation: { timeout = 3; connect_timeout = 1; use_ocsp = true; allow_cdp_download = true; };' >>"$CONF"
 printf '%s\n' 'name = "partner";' 'type = "neighbor";' 'transport = "tls";' \
