@@ -4,9 +4,12 @@
 # closed at once, 127.0.0.2 is still served), in total, TLS handshakes in
 # progress (silent clients and a partial ClientHello hold the slots until
 # the handshake deadline frees them); a connection fed bare line feeds
-# until reading is suspended still meets its idle deadline; a peer held at
-# the gate by an OCSP responder that never answers is closed at the gate
-# deadline; counters in `sipedge-ctl status` and --json.  Then file
+# until reading is suspended still meets its idle deadline; a closing
+# connection whose client reads nothing is cut at the flush deadline; a
+# peer held at the gate by an OCSP responder that never answers is closed
+# at the gate deadline; an outbound connect to a zone peer whose SYNs are
+# dropped meets the connect deadline; counters in `sipedge-ctl status` and
+# --json.  Then file
 # descriptors: under `ulimit -n 64` with more clients than descriptors the
 # daemon stays idle, logs a bounded number of lines and serves a new
 # client once the others leave; with its limit lowered under it (prlimit)
@@ -16,7 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd "$PYTHON" openssl prlimit
-plan 38
+plan 41
 
 HOLD="$INTEG_DIR/connhold.py"
 
@@ -199,6 +202,25 @@ fi
 wait_pid "$pd" 5
 ctl status >"$T/status.out" 2>&1
 check "status: deadlines idle 1" grep -q '^deadlines: .* idle 1 ' "$T/status.out"
+
+# ---- the flush deadline: a client that never reads sends 20,000 OPTIONS
+# (megabytes of answers queue up), then garbage: the connection closes,
+# and what it cannot flush within 5 s is dropped with it.
+timeout 60 "$PYTHON" -c 'import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+m = ("OPTIONS sip:localhost SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-%d\r\n"
+     "Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=a\r\nTo: <sip:localhost>\r\n"
+     "Call-ID: flush-%d\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+s.sendall(b"".join((m % (i, i)).encode() for i in range(20000)))
+s.sendall(bytes(range(256)) * 2)
+time.sleep(20)' "$TCP_PORT" >/dev/null 2>&1 &
+pg=$!
+track_pid "$pg"
+check "a closing connection whose peer takes nothing is cut at the flush deadline" \
+    _poll 30 eval "ctl status | grep -q '^deadlines: .* flush 1\$'"
+kill "$pg" 2>/dev/null
 stop_sipedged >/dev/null
 
 # ---- the gate deadline: an OCSP responder that never answers in time.
@@ -213,6 +235,28 @@ echo 'revocation: { timeout = 3; connect_timeout = 1; use_ocsp = true; allow_cdp
 printf '%s\n' 'name = "partner";' 'type = "neighbor";' 'transport = "tls";' \
     'peers = [ "127.0.0.2" ];' 'peer_name = "sip.partner.example";' \
     >"$T/zones/partner.conf"
+# A zone peer whose TCP connect never completes: a listener whose backlog
+# is full drops further SYNs.
+TARPIT=$(free_port 127.0.0.4)
+timeout 90 "$PYTHON" -c 'import socket, sys, time
+l = socket.socket()
+l.bind(("127.0.0.4", int(sys.argv[1])))
+l.listen(0)
+cs = []
+for _ in range(4):
+    c = socket.socket()
+    c.setblocking(False)
+    try:
+        c.connect(("127.0.0.4", int(sys.argv[1])))
+    except BlockingIOError:
+        pass
+    cs.append(c)
+open(sys.argv[2], "w").close()
+time.sleep(80)' "$TARPIT" "$T/tarpit.ready" >/dev/null 2>&1 &
+track_pid $!
+_poll 10 test -e "$T/tarpit.ready"
+printf '%s\n' 'name = "tarpit";' 'type = "neighbor";' 'transport = "tcp";' \
+    'peers = [ "127.0.0.4" ];' "port = $TARPIT;" >"$T/zones/tarpit.conf"
 mode "delay 30"
 start_sipedged || bail_out "sipedged did not start (gate)"
 log_mark
@@ -225,6 +269,10 @@ check "... and is closed at the gate deadline (handshake_timeout + revocation.ti
     wait_for_event -t 10 module=tls 'event="gate timeout"'
 ctl status >"$T/status.out" 2>&1
 check "status: deadlines gate 1" grep -q '^deadlines: .* gate 1 ' "$T/status.out"
+check "an outbound TCP connect that never completes meets its deadline" \
+    wait_for_event -t 10 'event="connect failed"' 'reason="no connection in time"'
+ctl status >"$T/status.out" 2>&1
+check "status: deadlines connect counted" grep -q '^deadlines: connect [1-9]' "$T/status.out"
 mode ""
 # The check went with the connection, but its CRL fetch runs on to its own
 # timeout (revocation.timeout after the OCSP one); a daemon stopped before
@@ -232,7 +280,7 @@ mode ""
 # nobody waits for): let it end first.
 sleep 4
 stop_sipedged >/dev/null
-rm -f "$T/zones/partner.conf"
+rm -f "$T/zones/partner.conf" "$T/zones/tarpit.conf"
 
 # ---- descriptors: the daemon under ulimit -n 64, 150 clients.
 printf '#!/bin/sh\nulimit -n 64 || exit 1\nexec "%s" "$@"\n' "$SIPEDGED" >"$T/sipedged64"
