@@ -1,7 +1,7 @@
 /*
  * test_srctab.c: the per-source connection table: counts per IPv4
- * address and per IPv6 /64, entries gone at zero, growth past many
- * sources, and the names the log uses.
+ * address and per IPv6 /64, handshakes in progress, entries gone at zero,
+ * growth past many sources, and the names the log uses.
  */
 #include "config.h"
 
@@ -55,6 +55,14 @@ test_counts(void **state)
 	assert_int_equal(sip_srctab_sources(st), 1);
 	sip_srctab_dec(st, addr("192.0.2.9", &b));	/* unknown: nothing */
 	assert_int_equal(sip_srctab_sources(st), 1);
+	/* Handshakes in progress, per source. */
+	sip_srctab_hs_add(st, addr("192.0.2.1", &a), 1);
+	sip_srctab_hs_add(st, addr("192.0.2.1", &a), 1);
+	assert_int_equal(sip_srctab_hs(st, addr("192.0.2.1", &a)), 2);
+	sip_srctab_hs_add(st, addr("192.0.2.1", &a), -1);
+	assert_int_equal(sip_srctab_hs(st, addr("192.0.2.1", &a)), 1);
+	sip_srctab_hs_add(st, addr("192.0.2.9", &b), 1);	/* no entry */
+	assert_int_equal(sip_srctab_hs(st, addr("192.0.2.9", &b)), 0);
 	sip_srctab_free(st);
 }
 
