@@ -166,6 +166,9 @@ struct conf {
 	int			 idle_timeout;		/* seconds */
 	int			 sip_t1;		/* ms, RFC 3261 T1 */
 	int			 sip_timer_c;		/* s, s.16.6 timer C */
+	int			 max_connections;	/* in total, in and out */
+	int			 max_conns_per_source;	/* inbound, per address */
+	int			 max_handshakes;	/* inbound TLS in progress */
 
 	/* tls */
 	struct conf_path	 tls_certificate;	/* default missing: temporary */

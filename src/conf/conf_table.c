@@ -116,6 +116,12 @@ const struct conf_opt conf_main_opts[] = {
 	    M(def_log_messages), "false", 0 },
 	{ "sip", "t1", OT_INT, 50, 5000, NULL, M(sip_t1), "500", 0 },
 	{ "sip", "timer_c", OT_INT, 1, 3600, NULL, M(sip_timer_c), "181", 0 },
+	{ "sip", "max_connections", OT_INT, 1, 16777216, NULL,
+	    M(max_connections), "200000", 0 },
+	{ "sip", "max_connections_per_source", OT_INT, 1, 16777216, NULL,
+	    M(max_conns_per_source), "1000", 0 },
+	{ "sip", "max_handshakes", OT_INT, 1, 1000000, NULL,
+	    M(max_handshakes), "1000", 0 },
 
 	{ "tls", "certificate", OT_PATH, 0, 0, NULL, M(tls_certificate),
 	    "pki/server.pem", 0 },

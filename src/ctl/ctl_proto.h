@@ -45,6 +45,11 @@
  *            not_after, temporary, alarms ("none" or a "; " list),
  *            connections, requests, forwarded, failovers,
  *            local_responses, pending, transactions (counters),
+ *            inbound, handshakes, sources, limits ("max_connections N
+ *            per_source N handshakes N"), refused ("max_connections N
+ *            per_source N handshakes N descriptors N"), deadlines
+ *            ("connect N handshake N gate N partial N idle N flush N"),
+ *            accept_paused (yes/no),
  *            log_suppressed, then "log_limit: MODULE \"EVENT\" total N
  *            suppressed S" per rate-limited log kind
  *   alarms   "TIME KEY: REASON" per raised alarm, oldest first, or "none"

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,6 +59,10 @@ struct ctl_server {
 	char			*group;		/* its name, for messages */
 	struct ctl_client	*clients;
 	size_t			 nclients;
+	int			 reserve_fd;	/* /dev/null: one client's slot
+						   when descriptors run out */
+	struct event		*pause_ev;	/* accepting again after that */
+	int			 pause_ms;	/* the last pause, 0: none */
 };
 
 struct ctl_reply {
@@ -176,6 +181,8 @@ client_free_cb(evutil_socket_t fd, short what, void *arg)
 	event_free(cl->timer);
 	cl->magic = 0;
 	free(cl);
+	if (s->reserve_fd < 0)		/* given to a client: take it back */
+		s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 /* Free cl on a later loop turn; nothing more is read or written. */
@@ -562,6 +569,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	ssize_t n;
 	int have = 0;
 
+	s->pause_ms = 0;
 	if (s->nclients >= CTL_MAX_CLIENTS) {
 		n = send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 		/* Best effort: read what was sent already, so that the close
@@ -602,15 +610,58 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		client_deny(cl);
 }
 
+/* A pause after running out of descriptors is over: accept again. */
+static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_server *s = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(s->lev);
+}
+
+/*
+ * accept() failed.  Out of descriptors (EMFILE...), the listening socket
+ * stays readable: rather than spin on it, give the reserve descriptor to
+ * the waiting operator (served as usual; the reserve comes back when that
+ * client goes), or without one pause accepting for 100 ms doubling to 1 s.
+ * Logged once per shortage, not per attempt.
+ */
 static void
 accept_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct ctl_server *s = arg;
+	int err = EVUTIL_SOCKET_ERROR(), fd;
+	struct timeval tv;
 
-	/* EMFILE and friends: log and keep listening. */
-	log_event(LOG_LVL_ERROR, "ctl", "accept failed", "path", s->path,
-	    "reason", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()),
-	    NULL);
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		log_event(LOG_LVL_ERROR, "ctl", "accept failed", "path",
+		    s->path, "reason", evutil_socket_error_to_string(err),
+		    NULL);
+		return;
+	}
+	if (s->reserve_fd >= 0) {
+		close(s->reserve_fd);
+		s->reserve_fd = -1;
+		fd = accept4(evconnlistener_get_fd(lev), NULL, NULL,
+		    SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd >= 0) {
+			accept_cb(lev, fd, NULL, 0, s);
+			return;
+		}
+		s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (s->pause_ms == 0)
+		log_event(LOG_LVL_ERROR, "ctl", "accept failed", "path",
+		    s->path, "reason", evutil_socket_error_to_string(err),
+		    NULL);
+	s->pause_ms = s->pause_ms == 0 ? 100 :
+	    s->pause_ms * 2 > 1000 ? 1000 : s->pause_ms * 2;
+	tv.tv_sec = s->pause_ms / 1000;
+	tv.tv_usec = (s->pause_ms % 1000) * 1000;
+	evconnlistener_disable(lev);
+	evtimer_add(s->pause_ev, &tv);
 }
 
 /* --- the socket ----------------------------------------------------- */
@@ -778,6 +829,8 @@ ctl_server_open(struct event_base *base, const char *path, long gid,
 		return NULL;
 	}
 	evconnlistener_set_error_cb(s->lev, accept_error_cb);
+	s->pause_ev = evtimer_new(base, accept_resume_cb, s);
+	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	log_event(LOG_LVL_INFO, "ctl", "control socket open", "path", path,
 	    "group", s->group, NULL);
 	return s;
@@ -798,6 +851,9 @@ ctl_server_free(struct ctl_server *s)
 	if (s == NULL)
 		return;
 	evconnlistener_free(s->lev);
+	event_free(s->pause_ev);
+	if (s->reserve_fd >= 0)
+		close(s->reserve_fd);
 	for (cl = s->clients; cl != NULL; cl = next) {
 		next = cl->next;
 		bufferevent_free(cl->bev);

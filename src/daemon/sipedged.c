@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -445,7 +446,14 @@ alarm_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 install(struct snapshot *s)
 {
+	struct sip_limits lim = {
+		(size_t)s->conf->max_connections,
+		(size_t)s->conf->max_conns_per_source,
+		(size_t)s->conf->max_handshakes
+	};
+
 	sip_transport_set_profile(d.transport, s->profile);
+	sip_transport_set_limits(d.transport, &lim);
 	proxy_configure(d.proxy, s->conf, s->names, s->nnames);
 	proxy_set_keys(d.proxy, s->keys);
 	if (s->keys_created) {
@@ -705,12 +713,15 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	struct json *j = ctl_reply_json(r);
 	struct proxy_stats ps;
 	struct limit_status ls = { r, j, 0 };
-	char t[32], *alarms = NULL;
+	struct sip_transport_stats ts;
+	char t[32], *alarms = NULL, *line;
 	long long up;
+	int i;
 
 	up = (long long)(time(NULL) - d.started);
 	proxy_stats(d.proxy, &ps);
 	log_limit_walk(limit_sum, &ls);
+	sip_transport_stats(d.transport, &ts);
 	if (j != NULL) {
 		json_string(j, "version", PACKAGE_VERSION);
 		json_int(j, "protocol", CTL_PROTO_VERSION);
@@ -735,6 +746,23 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 		json_uint(j, "local_responses", ps.local);
 		json_uint(j, "pending", ps.pending);
 		json_uint(j, "transactions", ps.transactions);
+		json_uint(j, "inbound", ts.inbound);
+		json_uint(j, "handshakes", ts.handshakes);
+		json_uint(j, "sources", ts.sources);
+		json_object_begin(j, "limits");
+		json_uint(j, "max_connections", ts.max_connections);
+		json_uint(j, "per_source", ts.max_per_source);
+		json_uint(j, "handshakes", ts.max_handshakes);
+		json_object_end(j);
+		json_object_begin(j, "refused");
+		for (i = 0; i < SIP_REFUSED_N; i++)
+			json_uint(j, sip_refusal_name(i), ts.refused[i]);
+		json_object_end(j);
+		json_object_begin(j, "deadlines");
+		for (i = 0; i < SIP_DEADLINE_N; i++)
+			json_uint(j, sip_deadline_name(i), ts.deadlines[i]);
+		json_object_end(j);
+		json_bool(j, "accept_paused", ts.accept_paused);
 		json_uint(j, "log_suppressed", ls.suppressed);
 		json_array_begin(j, "log_limits");
 		log_limit_walk(limit_line, &ls);
@@ -763,6 +791,33 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	ctl_reply_add(r, "local_responses: %lu", ps.local);
 	ctl_reply_add(r, "pending: %zu", ps.pending);
 	ctl_reply_add(r, "transactions: %zu", ps.transactions);
+	ctl_reply_add(r, "inbound: %zu", ts.inbound);
+	ctl_reply_add(r, "handshakes: %zu", ts.handshakes);
+	ctl_reply_add(r, "sources: %zu", ts.sources);
+	ctl_reply_add(r, "limits: max_connections %zu per_source %zu "
+	    "handshakes %zu", ts.max_connections, ts.max_per_source,
+	    ts.max_handshakes);
+	line = xstrdup("refused:");
+	for (i = 0; i < SIP_REFUSED_N; i++) {
+		char *n = xasprintf("%s %s %llu", line, sip_refusal_name(i),
+		    ts.refused[i]);
+
+		free(line);
+		line = n;
+	}
+	ctl_reply_add(r, "%s", line);
+	free(line);
+	line = xstrdup("deadlines:");
+	for (i = 0; i < SIP_DEADLINE_N; i++) {
+		char *n = xasprintf("%s %s %llu", line, sip_deadline_name(i),
+		    ts.deadlines[i]);
+
+		free(line);
+		line = n;
+	}
+	ctl_reply_add(r, "%s", line);
+	free(line);
+	ctl_reply_add(r, "accept_paused: %s", ts.accept_paused ? "yes" : "no");
 	ctl_reply_add(r, "log_suppressed: %llu", ls.suppressed);
 	log_limit_walk(limit_line, &ls);
 	return 0;
@@ -1466,6 +1521,50 @@ daemonize(void)
 	}
 }
 
+/*
+ * Raise the soft limit on open files to the hard one (each connection is
+ * a descriptor) and log what we got, in one line.  A hard limit of
+ * "unlimited" is capped by the kernel's fs.nr_open.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+	unsigned long long was, n = 0;
+	struct log_line l;
+	FILE *f;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	was = (unsigned long long)rl.rlim_cur;
+	if (rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1 &&
+		    (f = fopen("/proc/sys/fs/nr_open", "r")) != NULL) {
+			if (fscanf(f, "%llu", &n) == 1 && n > was &&
+			    (rl.rlim_max == RLIM_INFINITY ||
+			    n < (unsigned long long)rl.rlim_max)) {
+				rl.rlim_cur = (rlim_t)n;
+				(void)setrlimit(RLIMIT_NOFILE, &rl);
+			}
+			fclose(f);
+		}
+		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return;
+	}
+	log_begin(&l, LOG_LVL_INFO, "daemon", "descriptor limit");
+	if (rl.rlim_cur == RLIM_INFINITY)
+		log_kvs(&l, "soft", "unlimited");
+	else
+		log_kv(&l, "soft", "%llu", (unsigned long long)rl.rlim_cur);
+	if (rl.rlim_max == RLIM_INFINITY)
+		log_kvs(&l, "hard", "unlimited");
+	else
+		log_kv(&l, "hard", "%llu", (unsigned long long)rl.rlim_max);
+	log_kv(&l, "was", "%llu", was);
+	log_end(&l);
+}
+
 static int
 check_only(void)
 {
@@ -1545,6 +1644,7 @@ main(int argc, char **argv)
 	register_limited_events();
 	if (apply_log(snap->conf, &cause) == -1)
 		fatal("%s", cause);
+	raise_nofile();
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((d.base = event_base_new()) == NULL)

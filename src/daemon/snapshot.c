@@ -76,6 +76,9 @@ snapshot_build(const char *path, enum tls_load_mode mode, struct diaglist *dl)
 	}
 	s->profile = sip_profile_new(s->tls->ctx, (size_t)c->max_message_size,
 	    c->read_timeout, c->idle_timeout, c->handshake_timeout, c->fqdn);
+	/* Held at the gate: the handshake's time again plus one revocation
+	 * fetch; a verdict that never comes closes the connection. */
+	s->profile->gate_timeout = c->handshake_timeout + c->rev_timeout;
 	add_name(s, c->fqdn);
 	for (i = 0; i < c->aliases.n; i++)
 		add_name(s, c->aliases.v[i]);

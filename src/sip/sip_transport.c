@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,13 +31,23 @@
 #include "conf/conf.h"
 #include "sip/sip_frame.h"
 #include "sip/sip_msg.h"
+#include "sip/sip_srctab.h"
 #include "sip/sip_transport.h"
+#include "util/alarm.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
 #define CONN_MAGIC	0x5e1f0c0eU
 #define UDP_BATCH	64	/* datagrams read per wake-up, then yield */
 #define FLUSH_TIMEOUT	5	/* s to flush output before a forced close */
+#define REFUSED_LOG_INTERVAL 10	/* s: at most one refusal log line per */
+#define PAUSE_MIN_MS	10	/* accept pause after EMFILE: first, */
+#define PAUSE_MAX_MS	1000	/* ... doubling up to this */
+#define SHED_PER_PAUSE	8	/* backlog connections shed per pause */
+#define FD_MARGIN_MIN	32	/* descriptors kept for all but connections */
+#define ALARM_DESCRIPTORS "descriptors"
+/* The handshakes in progress one source may hold: a tenth of them. */
+#define HS_SHARE(max)	((max) / 10 > 0 ? (max) / 10 : 1)
 
 enum conn_state {
 	CONN_CONNECTING,	/* outbound: TCP connect in progress */
@@ -55,6 +66,8 @@ struct sip_listener {
 	struct evconnlistener	*lev;		/* TCP/TLS acceptor */
 	struct event		*ev;		/* UDP read event */
 	char			*zone;		/* traversal-server zone, or NULL */
+	struct event		*pause_ev;	/* accepting again after EMFILE */
+	int			 pause_ms;	/* the last pause, 0: none */
 	struct sip_listener	*next;
 };
 
@@ -65,8 +78,12 @@ struct sip_conn {
 	enum conn_state		 state;
 	int			 transport;
 	struct bufferevent	*bev;
-	struct event		*hs_timer;	/* TLS handshake deadline */
+	struct event		*hs_timer;	/* deadline of the state: connect,
+						   handshake, gate, flush */
 	struct event		*rd_timer;	/* incomplete message deadline */
+	struct event		*idle_timer;	/* nothing received in time */
+	struct timeval		 last_rx;	/* when bytes last came in */
+	int			 src_counted;	/* inbound: in t->src */
 	struct event		*free_ev;	/* deferred free */
 	struct sip_origin	 origin;
 	int			 outbound;
@@ -97,6 +114,23 @@ struct sip_transport {
 	struct sip_listener	*listeners;
 	struct sip_conn		*conns;
 	size_t			 nconns;
+	size_t			 ninbound;
+	size_t			 nhandshakes;	/* conns in CONN_HANDSHAKE */
+	struct sip_limits	 limits;	/* as configured; 0: none */
+	size_t			 max_total;	/* in force (descriptors too) */
+	long			 fd_base;	/* descriptors in use at first */
+	struct sip_srctab	*src;		/* inbound connections per source */
+	unsigned long long	 refused[SIP_REFUSED_N];
+	unsigned long long	 deadlines[SIP_DEADLINE_N];
+	unsigned long		 win[SIP_REFUSED_N];	/* since the last line */
+	char			 top[NET_ADDRSTRLEN + 4];	/* most refused */
+	unsigned long		 top_votes;
+	struct event		*refused_ev;	/* the refusal log interval */
+	int			 reserve_fd;	/* /dev/null, given up on EMFILE */
+	int			 exhausted;	/* descriptors ran out: alarm */
+	struct event		*exhausted_ev;	/* clears it after a calm */
+	struct timeval		 paused_logged;	/* last "accept paused" line */
+	unsigned long		 pauses;	/* since that line */
 	unsigned long long	 next_id;
 	int			 stopping;
 	void			(*done)(void *);
@@ -106,6 +140,8 @@ struct sip_transport {
 
 static void conn_close(struct sip_conn *, enum log_level, const char *);
 static void fill_local(struct sip_conn *);
+static void refused_log_cb(evutil_socket_t, short, void *);
+static void exhausted_clear_cb(evutil_socket_t, short, void *);
 
 /*
  * SIP messages are small and each is written whole: Nagle would only hold
@@ -131,6 +167,81 @@ conn_ready(struct sip_conn *c, int ok, const char *why)
 	if (!ok)
 		c->closed = NULL;	/* never ready: nothing to close */
 	ready(c, ok, why, c->ready_arg);
+}
+
+/* Move c to state s, keeping the count of handshakes in progress. */
+static void
+conn_set_state(struct sip_conn *c, enum conn_state s)
+{
+	int delta = 0;
+
+	if (c->state == CONN_HANDSHAKE && s != CONN_HANDSHAKE)
+		delta = -1;
+	else if (c->state != CONN_HANDSHAKE && s == CONN_HANDSHAKE)
+		delta = 1;
+	c->state = s;
+	if (delta == 0)
+		return;
+	c->t->nhandshakes += (size_t)(long)delta;
+	if (c->src_counted)
+		sip_srctab_hs_add(c->t->src,
+		    (struct sockaddr *)&c->origin.peer, delta);
+}
+
+/* Count a deadline that closed a connection. */
+static void
+deadline_hit(struct sip_conn *c, enum sip_deadline which)
+{
+	c->t->deadlines[which]++;
+}
+
+/* Bytes came in on c (any: the idle deadline counts from the last). */
+static void
+conn_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct sip_conn *c = arg;
+
+	(void)buf;
+	if (info->n_added > 0)
+		event_base_gettimeofday_cached(c->t->base, &c->last_rx);
+}
+
+/*
+ * Start the idle deadline of c (open or held at the gate): a timer of its
+ * own rather than the bufferevent's read timeout, which stops while
+ * reading is suspended (read watermark reached, input held at the gate).
+ */
+static void
+conn_idle_start(struct sip_conn *c)
+{
+	struct timeval tv = { c->profile->idle_timeout, 0 };
+
+	event_base_gettimeofday_cached(c->t->base, &c->last_rx);
+	evbuffer_add_cb(bufferevent_get_input(c->bev), conn_input_cb, c);
+	evtimer_add(c->idle_timer, &tv);
+}
+
+static void
+conn_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_conn *c = arg;
+	struct timeval now, since, left;
+	struct timeval idle = { c->profile->idle_timeout, 0 };
+
+	(void)fd;
+	(void)what;
+	if (c->state != CONN_OPEN && c->state != CONN_GATED)
+		return;
+	event_base_gettimeofday_cached(c->t->base, &now);
+	evutil_timersub(&now, &c->last_rx, &since);
+	if (evutil_timercmp(&since, &idle, <)) {
+		evutil_timersub(&idle, &since, &left);
+		evtimer_add(c->idle_timer, &left);
+		return;
+	}
+	deadline_hit(c, SIP_DEADLINE_IDLE);
+	conn_close(c, LOG_LVL_INFO, "idle timeout");
 }
 
 /* --- profiles ------------------------------------------------------- */
@@ -178,6 +289,13 @@ sip_transport_new(struct event_base *base, sip_message_cb cb, void *arg)
 	t->base = base;
 	t->cb = cb;
 	t->cb_arg = arg;
+	t->max_total = (size_t)-1;
+	t->fd_base = -1;
+	t->src = sip_srctab_new();
+	/* Given up when descriptors run out, to shed the backlog with. */
+	t->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	t->refused_ev = evtimer_new(base, refused_log_cb, t);
+	t->exhausted_ev = evtimer_new(base, exhausted_clear_cb, t);
 	sip_msg_init();
 	return t;
 }
@@ -311,6 +429,11 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->next)
 		c->next->prev = c->prev;
 	t->nconns--;
+	conn_set_state(c, CONN_CLOSING);
+	if (c->src_counted) {
+		sip_srctab_dec(t->src, (struct sockaddr *)&c->origin.peer);
+		t->ninbound--;
+	}
 	if (c->bev)
 		bufferevent_free(c->bev);
 	else if (c->fd >= 0 && c->outbound)
@@ -320,6 +443,7 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 	SSL_free(c->ssl);
 	event_free(c->hs_timer);
 	event_free(c->rd_timer);
+	event_free(c->idle_timer);
 	event_free(c->free_ev);
 	sip_profile_unref(c->profile);
 	c->magic = 0;
@@ -331,9 +455,10 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_schedule_free(struct sip_conn *c)
 {
-	c->state = CONN_CLOSING;
+	conn_set_state(c, CONN_CLOSING);
 	event_del(c->hs_timer);
 	event_del(c->rd_timer);
+	event_del(c->idle_timer);
 	if (c->conn_ev != NULL)
 		event_del(c->conn_ev);
 	if (c->bev)
@@ -353,7 +478,11 @@ conn_flushed_cb(struct bufferevent *bev, void *arg)
 static void
 conn_close_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	conn_schedule_free(arg);
+	struct sip_conn *c = arg;
+
+	if (what & BEV_EVENT_TIMEOUT)
+		deadline_hit(c, SIP_DEADLINE_FLUSH);
+	conn_schedule_free(c);
 }
 
 /*
@@ -370,9 +499,10 @@ conn_close(struct sip_conn *c, enum log_level lvl, const char *reason)
 	log_event(lvl, "sip", "connection closed", "peer", c->origin.peer_str,
 	    "transport", conf_transport_name(c->transport), "reason", reason,
 	    NULL);
-	c->state = CONN_CLOSING;
+	conn_set_state(c, CONN_CLOSING);
 	event_del(c->hs_timer);
 	event_del(c->rd_timer);
+	event_del(c->idle_timer);
 	if (c->bev == NULL ||
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
 		conn_schedule_free(c);
@@ -382,6 +512,9 @@ conn_close(struct sip_conn *c, enum log_level lvl, const char *reason)
 	bufferevent_setcb(c->bev, NULL, conn_flushed_cb, conn_close_event_cb, c);
 	bufferevent_set_timeouts(c->bev, NULL, &tv);
 	bufferevent_enable(c->bev, EV_WRITE);
+	/* The write timeout restarts with every byte the peer takes; this
+	 * one does not: a peer reading a byte at a time is cut too. */
+	evtimer_add(c->hs_timer, &tv);
 }
 
 /*
@@ -441,7 +574,8 @@ sip_conn_gate_open(struct sip_conn *c)
 {
 	if (c->state != CONN_GATED)
 		return;
-	c->state = CONN_OPEN;
+	event_del(c->hs_timer);		/* the gate deadline */
+	conn_set_state(c, CONN_OPEN);
 	conn_ready(c, 1, NULL);
 	if (c->state == CONN_OPEN)
 		conn_read_cb(c->bev, c);	/* what arrived while held */
@@ -499,14 +633,16 @@ static void
 conn_handshake_done(struct sip_conn *c)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-	struct timeval idle = { c->profile->idle_timeout, 0 };
+	struct timeval gate = { c->profile->gate_timeout > 0 ?
+	    c->profile->gate_timeout : c->profile->handshake_timeout + 10, 0 };
 	struct log_line l;
 	X509 *peer;
 	char *subj;
 
-	event_del(c->hs_timer);
-	c->state = CONN_GATED;
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	/* Held at the gate until the verdict, which may never come. */
+	evtimer_add(c->hs_timer, &gate);
+	conn_set_state(c, CONN_GATED);
+	conn_idle_start(c);
 	log_begin(&l, LOG_LVL_INFO, "tls", "handshake ok");
 	log_kvs(&l, "peer", c->origin.peer_str);
 	log_kvs(&l, "version", SSL_get_version(ssl));
@@ -545,6 +681,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
+		deadline_hit(c, SIP_DEADLINE_IDLE);
 		conn_close(c, LOG_LVL_INFO, "idle timeout");
 		return;
 	}
@@ -582,17 +719,39 @@ conn_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sip_conn *c = arg;
 
-	if (c->state == CONN_CONNECTING) {
+	switch (c->state) {
+	case CONN_CONNECTING:
+		deadline_hit(c, SIP_DEADLINE_CONNECT);
 		log_event(LOG_LVL_WARN, "sip", "connect failed", "peer",
 		    c->origin.peer_str, "transport",
 		    conf_transport_name(c->transport), "reason",
 		    "no connection in time", NULL);
 		conn_ready(c, 0, "connect failed: timed out");
-	} else {
+		break;
+	case CONN_HANDSHAKE:
+		deadline_hit(c, SIP_DEADLINE_HANDSHAKE);
 		log_event(LOG_LVL_WARN, "tls", "handshake timeout", "peer",
 		    c->origin.peer_str, "reason", "no TLS handshake completed "
 		    "in time", NULL);
 		conn_ready(c, 0, "TLS negotiation failure: timed out");
+		break;
+	case CONN_GATED:
+		deadline_hit(c, SIP_DEADLINE_GATE);
+		log_event(LOG_LVL_WARN, "tls", "gate timeout", "peer",
+		    c->origin.peer_str, "reason", "no revocation verdict for "
+		    "the peer's certificate in time", NULL);
+		conn_ready(c, 0, "no revocation verdict for the peer's "
+		    "certificate in time");
+		conn_close(c, LOG_LVL_WARN, "held at the gate too long");
+		return;
+	case CONN_CLOSING:
+		deadline_hit(c, SIP_DEADLINE_FLUSH);
+		log_event(LOG_LVL_DEBUG, "sip", "flush timeout", "peer",
+		    c->origin.peer_str, "transport",
+		    conf_transport_name(c->transport), NULL);
+		break;
+	case CONN_OPEN:
+		return;
 	}
 	conn_schedule_free(c);
 }
@@ -602,6 +761,7 @@ conn_rd_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sip_conn *c = arg;
 
+	deadline_hit(c, SIP_DEADLINE_PARTIAL);
 	conn_close(c, LOG_LVL_WARN, "incomplete message timed out "
 	    "(Content-Length larger than the data sent?)");
 }
@@ -713,7 +873,6 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sip_conn *c = arg;
 	struct sip_profile *p = c->profile;
-	struct timeval idle = { p->idle_timeout, 0 };
 	socklen_t len = sizeof(int);
 	int err = 0;
 	char *why;
@@ -738,13 +897,13 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 		    BEV_OPT_DEFER_CALLBACKS);
 		c->ssl = NULL;		/* the bufferevent owns it now */
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-		c->state = CONN_HANDSHAKE;
+		conn_set_state(c, CONN_HANDSHAKE);
 	} else {
 		c->bev = bufferevent_socket_new(c->t->base, fd,
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		event_del(c->hs_timer);
-		bufferevent_set_timeouts(c->bev, &idle, NULL);
-		c->state = CONN_OPEN;
+		conn_set_state(c, CONN_OPEN);
+		conn_idle_start(c);
 	}
 	c->fd = -1;
 	bufferevent_setwatermark(c->bev, EV_READ, 0, p->max_message_size + 4096);
@@ -815,9 +974,10 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 	c->origin.conn = c;
 	c->hs_timer = evtimer_new(t->base, conn_hs_timeout_cb, c);
 	c->rd_timer = evtimer_new(t->base, conn_rd_timeout_cb, c);
+	c->idle_timer = evtimer_new(t->base, conn_idle_cb, c);
 	c->free_ev = event_new(t->base, -1, 0, conn_free_cb, c);
 	c->conn_ev = event_new(t->base, fd, EV_WRITE, outbound_connected_cb, c);
-	c->state = CONN_CONNECTING;
+	conn_set_state(c, CONN_CONNECTING);
 	c->next = t->conns;
 	if (t->conns)
 		t->conns->prev = c;
@@ -834,6 +994,285 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 	return c;
 }
 
+/* --- limits --------------------------------------------------------- */
+
+static const char *const refusal_names[SIP_REFUSED_N] = {
+	"max_connections", "per_source", "handshakes", "descriptors"
+};
+static const char *const deadline_names[SIP_DEADLINE_N] = {
+	"connect", "handshake", "gate", "partial", "idle", "flush"
+};
+
+const char *
+sip_refusal_name(int reason)
+{
+	return reason >= 0 && reason < SIP_REFUSED_N ? refusal_names[reason] :
+	    "?";
+}
+
+const char *
+sip_deadline_name(int deadline)
+{
+	return deadline >= 0 && deadline < SIP_DEADLINE_N ?
+	    deadline_names[deadline] : "?";
+}
+
+/*
+ * Descriptors in use now, roughly: the lowest free one (they are handed
+ * out lowest first, and few holes are left at start).
+ */
+static long
+fds_in_use(const struct sip_transport *t)
+{
+	int fd;
+
+	if (t->reserve_fd < 0 ||
+	    (fd = fcntl(t->reserve_fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		return 16;
+	close(fd);
+	return fd;
+}
+
+void
+sip_transport_set_limits(struct sip_transport *t, const struct sip_limits *l)
+{
+	struct rlimit rl;
+	size_t total = l->max_connections != 0 ? l->max_connections :
+	    (size_t)-1, margin = 0, nofile = 0;
+	struct log_line ll;
+
+	if (t->fd_base < 0)
+		t->fd_base = fds_in_use(t);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		/* Connections stop before the kernel's limit: the rest is
+		 * for listeners, the log, fetches, DNS and the control
+		 * socket. */
+		nofile = (size_t)rl.rlim_cur;
+		margin = (size_t)t->fd_base + (nofile / 64 > FD_MARGIN_MIN ?
+		    nofile / 64 : FD_MARGIN_MIN);
+		if (nofile <= margin)
+			total = 1;
+		else if (nofile - margin < total)
+			total = nofile - margin;
+	}
+	if (total == t->max_total && l->max_per_source ==
+	    t->limits.max_per_source && l->max_handshakes ==
+	    t->limits.max_handshakes)
+		return;
+	t->limits = *l;
+	t->max_total = total;
+	log_begin(&ll, LOG_LVL_INFO, "net", "connection limits");
+	log_kv(&ll, "max_connections", "%zu", total);
+	log_kv(&ll, "configured", "%zu", l->max_connections);
+	log_kv(&ll, "per_source", "%zu", l->max_per_source);
+	log_kv(&ll, "handshakes", "%zu", l->max_handshakes);
+	if (nofile != 0) {
+		log_kv(&ll, "descriptors", "%zu", nofile);
+		log_kv(&ll, "reserved", "%zu", margin);
+	} else
+		log_kvs(&ll, "descriptors", "unlimited");
+	log_end(&ll);
+}
+
+void
+sip_transport_stats(const struct sip_transport *t,
+    struct sip_transport_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	st->connections = t->nconns;
+	st->inbound = t->ninbound;
+	st->handshakes = t->nhandshakes;
+	st->sources = sip_srctab_sources(t->src);
+	st->max_connections = t->max_total;
+	st->max_per_source = t->limits.max_per_source;
+	st->max_handshakes = t->limits.max_handshakes;
+	memcpy(st->refused, t->refused, sizeof st->refused);
+	memcpy(st->deadlines, t->deadlines, sizeof st->deadlines);
+	st->accept_paused = t->exhausted;
+}
+
+/* One line for the refusals since the last, then the interval restarts. */
+static void
+refused_log(struct sip_transport *t)
+{
+	struct timeval tv = { REFUSED_LOG_INTERVAL, 0 };
+	struct log_line l;
+	int i;
+
+	log_begin(&l, LOG_LVL_WARN, "net", "connections refused");
+	for (i = 0; i < SIP_REFUSED_N; i++) {
+		log_kv(&l, refusal_names[i], "%lu", t->win[i]);
+		t->win[i] = 0;
+	}
+	log_kvs(&l, "top_source", t->top);
+	log_kv(&l, "interval", "%d", REFUSED_LOG_INTERVAL);
+	log_end(&l);
+	t->top_votes = 0;
+	evtimer_add(t->refused_ev, &tv);
+}
+
+static void
+refused_log_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_transport *t = arg;
+	int i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < SIP_REFUSED_N; i++)
+		if (t->win[i] != 0) {
+			refused_log(t);
+			return;
+		}
+}
+
+/*
+ * Count a refused connection from sa; the first of a quiet spell is
+ * logged at once, the rest in one line per interval with the source
+ * refused most (majority vote: exact when one source dominates).
+ */
+static void
+refused(struct sip_transport *t, enum sip_refusal why,
+    const struct sockaddr *sa)
+{
+	char src[sizeof t->top];
+
+	t->refused[why]++;
+	t->win[why]++;
+	sip_srctab_name(sa, src, sizeof src);
+	if (t->top_votes == 0) {
+		snprintf(t->top, sizeof t->top, "%s", src);
+		t->top_votes = 1;
+	} else if (strcmp(t->top, src) == 0)
+		t->top_votes++;
+	else
+		t->top_votes--;
+	if (!evtimer_pending(t->refused_ev, NULL))
+		refused_log(t);
+}
+
+/* Close an accepted socket at once, with a reset: no TIME_WAIT here. */
+static void
+drop_fd(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	close(fd);
+}
+
+/* Descriptors have been available for a while again: clear the alarm. */
+static void
+exhausted_clear_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_transport *t = arg;
+
+	(void)fd;
+	(void)what;
+	if (!t->exhausted)
+		return;
+	t->exhausted = 0;
+	alarm_clear(ALARM_DESCRIPTORS);
+	log_event(LOG_LVL_NOTICE, "net", "accept resumed", NULL);
+}
+
+/* The listener's pause after EMFILE is over: try accepting again. */
+static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_listener *l = arg;
+
+	(void)fd;
+	(void)what;
+	if (l->lev != NULL)
+		evconnlistener_enable(l->lev);
+}
+
+/*
+ * No descriptor for the next connection (EMFILE, ENFILE...): stop
+ * accepting on l for a while (10 ms doubling to 1 s) instead of spinning
+ * on a listener that stays readable; give up the reserve descriptor to
+ * accept and reset a few waiting connections, so that their clients learn
+ * at once; raise an alarm.  Logged at most once per interval.
+ */
+static void
+descriptors_exhausted(struct sip_listener *l, int err)
+{
+	struct sip_transport *t = l->t;
+	struct sockaddr_storage ss;
+	struct timeval tv, now, since;
+	struct rlimit rl;
+	struct log_line ll;
+	socklen_t sl;
+	int i, fd;
+
+	evconnlistener_disable(l->lev);
+	if (t->reserve_fd >= 0) {
+		close(t->reserve_fd);
+		t->reserve_fd = -1;
+	}
+	for (i = 0; i < SHED_PER_PAUSE; i++) {
+		sl = sizeof ss;
+		fd = accept4(evconnlistener_get_fd(l->lev),
+		    (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd == -1)
+			break;
+		drop_fd(fd);
+		refused(t, SIP_REFUSED_DESCRIPTORS, (struct sockaddr *)&ss);
+	}
+	t->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	l->pause_ms = l->pause_ms == 0 ? PAUSE_MIN_MS :
+	    l->pause_ms * 2 > PAUSE_MAX_MS ? PAUSE_MAX_MS : l->pause_ms * 2;
+	tv.tv_sec = l->pause_ms / 1000;
+	tv.tv_usec = (l->pause_ms % 1000) * 1000;
+	evtimer_add(l->pause_ev, &tv);
+	evtimer_del(t->exhausted_ev);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		rl.rlim_cur = 0;
+	if (!t->exhausted) {
+		t->exhausted = 1;
+		alarm_raise(ALARM_DESCRIPTORS, "out of file descriptors "
+		    "(limit %llu): new connections are not accepted until "
+		    "some close", (unsigned long long)rl.rlim_cur);
+	}
+	t->pauses++;
+	event_base_gettimeofday_cached(t->base, &now);
+	evutil_timersub(&now, &t->paused_logged, &since);
+	if (t->paused_logged.tv_sec != 0 && since.tv_sec < REFUSED_LOG_INTERVAL)
+		return;
+	t->paused_logged = now;
+	log_begin(&ll, LOG_LVL_ERROR, "net", "accept paused");
+	log_kvs(&ll, "transport", conf_transport_name(l->transport));
+	log_kvs(&ll, "address", l->address);
+	log_kv(&ll, "port", "%d", l->port);
+	log_kvs(&ll, "reason", evutil_socket_error_to_string(err));
+	log_kv(&ll, "descriptors", "%llu", (unsigned long long)rl.rlim_cur);
+	log_kv(&ll, "pause_ms", "%d", l->pause_ms);
+	log_kv(&ll, "pauses", "%lu", t->pauses);
+	log_end(&ll);
+	t->pauses = 0;
+}
+
+/*
+ * Which limit refuses an inbound connection from sa on l now, or -1 when
+ * none does.
+ */
+static int
+over_limit(struct sip_transport *t, struct sip_listener *l,
+    const struct sockaddr *sa)
+{
+	if (t->nconns >= t->max_total)
+		return SIP_REFUSED_TOTAL;
+	if (t->limits.max_per_source != 0 &&
+	    sip_srctab_count(t->src, sa) >= t->limits.max_per_source)
+		return SIP_REFUSED_SOURCE;
+	if (l->transport == TP_TLS && t->limits.max_handshakes != 0 &&
+	    (t->nhandshakes >= t->limits.max_handshakes ||
+	    sip_srctab_hs(t->src, sa) >= HS_SHARE(t->limits.max_handshakes)))
+		return SIP_REFUSED_HANDSHAKES;
+	return -1;
+}
+
 static void
 accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
@@ -844,9 +1283,25 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	struct sip_conn *c;
 	struct timeval tv;
 	SSL *ssl;
+	int why;
 
+	if (l->pause_ms != 0) {
+		/* Descriptors again: the next pause starts short, and the
+		 * alarm clears after a calm interval. */
+		l->pause_ms = 0;
+		if (t->exhausted && !evtimer_pending(t->exhausted_ev, NULL)) {
+			tv.tv_sec = REFUSED_LOG_INTERVAL;
+			tv.tv_usec = 0;
+			evtimer_add(t->exhausted_ev, &tv);
+		}
+	}
 	if (t->stopping || p == NULL) {
 		close(fd);
+		return;
+	}
+	if ((why = over_limit(t, l, sa)) >= 0) {
+		drop_fd(fd);
+		refused(t, why, sa);
 		return;
 	}
 	c = xcalloc(1, sizeof *c);
@@ -857,11 +1312,15 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	c->profile = p;
 	sip_profile_ref(p);
 	fill_origin(&c->origin, l->transport, fd, sa, (socklen_t)salen);
+	sip_srctab_inc(t->src, sa);
+	c->src_counted = 1;
+	t->ninbound++;
 	no_delay(fd);
 	c->origin.conn = c;
 	c->origin.listener = l;
 	c->hs_timer = evtimer_new(t->base, conn_hs_timeout_cb, c);
 	c->rd_timer = evtimer_new(t->base, conn_rd_timeout_cb, c);
+	c->idle_timer = evtimer_new(t->base, conn_idle_cb, c);
 	c->free_ev = event_new(t->base, -1, 0, conn_free_cb, c);
 
 	if (l->transport == TP_TLS) {
@@ -870,8 +1329,11 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 			    c->origin.peer_str, "reason", "no TLS context", NULL);
 			close(fd);
 			ERR_clear_error();
+			sip_srctab_dec(t->src, sa);
+			t->ninbound--;
 			event_free(c->hs_timer);
 			event_free(c->rd_timer);
+			event_free(c->idle_timer);
 			event_free(c->free_ev);
 			sip_profile_unref(p);
 			free(c);
@@ -881,17 +1343,15 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
 		    BEV_OPT_DEFER_CALLBACKS);
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-		c->state = CONN_HANDSHAKE;
+		conn_set_state(c, CONN_HANDSHAKE);
 		tv.tv_sec = p->handshake_timeout;
 		tv.tv_usec = 0;
 		evtimer_add(c->hs_timer, &tv);
 	} else {
 		c->bev = bufferevent_socket_new(t->base, fd,
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-		c->state = CONN_OPEN;
-		tv.tv_sec = p->idle_timeout;
-		tv.tv_usec = 0;
-		bufferevent_set_timeouts(c->bev, &tv, NULL);
+		conn_set_state(c, CONN_OPEN);
+		conn_idle_start(c);
 	}
 	/* Stop reading well before a peer can make us buffer without bound. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, p->max_message_size + 4096);
@@ -915,7 +1375,10 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 	char port[16];
 	int err = EVUTIL_SOCKET_ERROR();
 
-	/* EMFILE and friends: log and keep listening; the loop goes on. */
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		descriptors_exhausted(l, err);
+		return;
+	}
 	snprintf(port, sizeof port, "%d", l->port);
 	log_event(LOG_LVL_ERROR, "net", "accept failed", "transport",
 	    conf_transport_name(l->transport), "address", l->address, "port",
@@ -1042,6 +1505,7 @@ sip_listener_open(struct sip_transport *t, int transport, const char *address,
 			return NULL;
 		}
 		evconnlistener_set_error_cb(l->lev, accept_error_cb);
+		l->pause_ev = evtimer_new(t->base, accept_resume_cb, l);
 	}
 	l->next = t->listeners;
 	t->listeners = l;
@@ -1063,6 +1527,8 @@ sip_listener_close(struct sip_listener *l)
 			break;
 		}
 	}
+	if (l->pause_ev != NULL)
+		event_free(l->pause_ev);
 	if (l->lev != NULL)
 		evconnlistener_free(l->lev);	/* closes fd */
 	if (l->ev != NULL) {
@@ -1335,6 +1801,11 @@ sip_transport_free(struct sip_transport *t)
 	}
 	if (t->done_ev != NULL)
 		event_free(t->done_ev);
+	event_free(t->refused_ev);
+	event_free(t->exhausted_ev);
+	sip_srctab_free(t->src);
+	if (t->reserve_fd >= 0)
+		close(t->reserve_fd);
 	sip_profile_unref(t->profile);
 	free(t);
 }

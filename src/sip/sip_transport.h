@@ -29,6 +29,8 @@ struct sip_profile {
 	int		 read_timeout;		/* s: incomplete message */
 	int		 idle_timeout;		/* s: no traffic */
 	int		 handshake_timeout;	/* s: whole TLS handshake */
+	int		 gate_timeout;		/* s: held at the gate; 0:
+						   handshake_timeout + 10 */
 	char		*server_name;		/* for Warning headers */
 };
 
@@ -205,6 +207,61 @@ int			 sip_transport_listens(struct sip_transport *t,
 int			 sip_transport_local(struct sip_transport *t,
 			    int transport, int af, char *ip, size_t ipsz,
 			    int *port);
+
+/*
+ * Limits on inbound connections (sip.max_connections,
+ * sip.max_connections_per_source, sip.max_handshakes).  An inbound
+ * connection over one of them is closed as soon as it is accepted (no TLS
+ * work spent), counted by reason and logged in aggregate.  Outbound
+ * connections are never refused but count toward the total.  The total
+ * in force is the smaller of max_connections and what the descriptor
+ * limit (RLIMIT_NOFILE) leaves after a reserve for everything else.
+ */
+struct sip_limits {
+	size_t		 max_connections;
+	size_t		 max_per_source;	/* IPv4 address or IPv6 /64 */
+	size_t		 max_handshakes;	/* TLS handshakes in progress */
+};
+/* Apply limits from now on (logged when they change). */
+void			 sip_transport_set_limits(struct sip_transport *t,
+			    const struct sip_limits *l);
+
+/* Why an inbound connection was refused (sip_transport_stats.refused). */
+enum sip_refusal {
+	SIP_REFUSED_TOTAL,		/* "max_connections" */
+	SIP_REFUSED_SOURCE,		/* "per_source" */
+	SIP_REFUSED_HANDSHAKES,		/* "handshakes" */
+	SIP_REFUSED_DESCRIPTORS,	/* "descriptors": EMFILE, shed */
+	SIP_REFUSED_N
+};
+/* Which deadline closed a connection (sip_transport_stats.deadlines). */
+enum sip_deadline {
+	SIP_DEADLINE_CONNECT,		/* "connect": outbound TCP connect */
+	SIP_DEADLINE_HANDSHAKE,		/* "handshake": TLS handshake */
+	SIP_DEADLINE_GATE,		/* "gate": no revocation verdict */
+	SIP_DEADLINE_PARTIAL,		/* "partial": incomplete message */
+	SIP_DEADLINE_IDLE,		/* "idle": nothing received */
+	SIP_DEADLINE_FLUSH,		/* "flush": output not taken on close */
+	SIP_DEADLINE_N
+};
+/* The words above, as logs and sipedge-ctl status show them. */
+const char		*sip_refusal_name(int reason);
+const char		*sip_deadline_name(int deadline);
+
+struct sip_transport_stats {
+	size_t			 connections;	/* open, in and out */
+	size_t			 inbound;
+	size_t			 handshakes;	/* TLS handshakes in progress */
+	size_t			 sources;	/* addresses with a connection */
+	size_t			 max_connections;	/* the total in force */
+	size_t			 max_per_source;
+	size_t			 max_handshakes;
+	unsigned long long	 refused[SIP_REFUSED_N];
+	unsigned long long	 deadlines[SIP_DEADLINE_N];
+	int			 accept_paused;	/* descriptors exhausted now */
+};
+void			 sip_transport_stats(const struct sip_transport *t,
+			    struct sip_transport_stats *st);
 
 /* The profile new connections take (referenced; the old one is dropped). */
 void			 sip_transport_set_profile(struct sip_transport *t,

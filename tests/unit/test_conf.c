@@ -146,6 +146,31 @@ test_log_rate_limit(void **state)
 }
 
 static void
+test_connection_limits(void **state)
+{
+	struct conf *c;
+	char *d = load("sip: { max_connections = 5000; "
+	    "max_connections_per_source = 7; };\n" LISTEN, &c);
+
+	assert_string_equal(d, "");
+	assert_int_equal(c->max_connections, 5000);
+	assert_int_equal(c->max_conns_per_source, 7);
+	assert_int_equal(c->max_handshakes, 1000);	/* default */
+	conf_free(c);
+	free(d);
+	d = load("sip: { max_handshakes = 0; max_connections = 0; };\n"
+	    LISTEN, NULL);
+	expect(d, 1, "sip.max_handshakes = 0 is out of range (1 to 1000000)");
+	expect(d, 1, "sip.max_connections = 0 is out of range (1 to 16777216)");
+	free(d);
+	d = load("sip: { };\n" LISTEN, &c);
+	assert_int_equal(c->max_connections, 200000);
+	assert_int_equal(c->max_conns_per_source, 1000);
+	conf_free(c);
+	free(d);
+}
+
+static void
 test_default_ports(void **state)
 {
 	struct conf *c;
@@ -741,6 +766,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_and_defaults),
+		cmocka_unit_test(test_connection_limits),
 		cmocka_unit_test(test_default_ports),
 		cmocka_unit_test(test_log_rate_limit),
 		cmocka_unit_test(test_unknown_key_with_hint),
