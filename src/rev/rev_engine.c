@@ -235,16 +235,27 @@ cache_ent_free(struct cache_ent *ce)
 }
 
 static void check_free(struct rev_check *c);
+static void pending_free(struct pending *pf);
 
 void
 rev_engine_free(struct rev_engine *e)
 {
 	struct cache_ent *ce, *cn;
+	struct pending *pf;
 
 	if (e == NULL)
 		return;
 	while (e->checks != NULL)
 		rev_check_cancel(e->checks);
+	/*
+	 * Fetches nobody waits for any more (their checks ended) run on
+	 * to fill the cache; at the end they are cancelled and freed here.
+	 */
+	while ((pf = e->pending) != NULL) {
+		e->pending = pf->next;
+		rev_fetch_cancel(e->fetcher, pf->handle);
+		pending_free(pf);
+	}
 	for (ce = e->cache; ce != NULL; ce = cn) {
 		cn = ce->next;
 		cache_ent_free(ce);
