@@ -8,8 +8,13 @@
 
 #include <stddef.h>
 
-/* The default sip.max_message_size. */
-#define FUZZ_SIP_MAX	65535
+/*
+ * The sip.max_message_size of the harnesses: smaller than the default
+ * (65535) so that inputs of a few KB reach the size limits and the
+ * high-water mark.
+ */
+#define FUZZ_SIP_MAX_STREAM	4096
+#define FUZZ_SIP_MAX_DATAGRAM	8192
 
 /* Once, from LLVMFuzzerInitialize. */
 void	fuzz_sip_init(void);

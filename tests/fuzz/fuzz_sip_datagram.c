@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct frame f;
 	char *buf, *msg;
 
-	if (size > FUZZ_SIP_MAX) {
+	if (size > FUZZ_SIP_MAX_DATAGRAM) {
 		fuzz_sip_refuse((const char *)data, size, 513,
 		    "datagram larger than the maximum message size");
 		return 0;
@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 	buf[size] = '\0';
 	memset(&f, 0xa5, sizeof f);
-	switch (sip_frame_datagram(buf, size, FUZZ_SIP_MAX, &f)) {
+	switch (sip_frame_datagram(buf, size, FUZZ_SIP_MAX_DATAGRAM, &f)) {
 	case FRAME_KEEPALIVE:
 	case FRAME_NEED_MORE:
 		break;

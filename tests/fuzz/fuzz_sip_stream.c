@@ -24,7 +24,7 @@ int	LLVMFuzzerInitialize(int *argc, char ***argv);
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* sip_transport.c: bufferevent_setwatermark(EV_READ, 0, max + 4096). */
-#define HIGH_WATER	(FUZZ_SIP_MAX + 4096)
+#define HIGH_WATER	(FUZZ_SIP_MAX_STREAM + 4096)
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -66,7 +66,8 @@ read_cb(struct inbuf *b)
 
 	while (b->len > 0) {
 		memset(&f, 0xa5, sizeof f);
-		switch (sip_frame_stream(b->p, b->len, FUZZ_SIP_MAX, &f)) {
+		switch (sip_frame_stream(b->p, b->len, FUZZ_SIP_MAX_STREAM,
+		    &f)) {
 		case FRAME_NEED_MORE:
 			if (f.skip > b->len)
 				abort();
@@ -92,7 +93,7 @@ read_cb(struct inbuf *b)
 			if (f.total == 0 || f.skip > b->len ||
 			    f.total > b->len - f.skip ||
 			    f.hdr_len + f.body_len != f.total ||
-			    f.total > FUZZ_SIP_MAX)
+			    f.total > FUZZ_SIP_MAX_STREAM)
 				abort();
 			msg = xmalloc(f.total);
 			memcpy(msg, b->p + f.skip, f.total);
