@@ -83,7 +83,8 @@ run_one() {
 		echo "PASS: $n: ${runs:-?} inputs in ${secs} s, ${cov:-cov: ?}" >"$d.result"
 		return
 	fi
-	what=$(grep -o -m 1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|libFuzzer): [a-z-]*[^ ]*|runtime error: .*|deadly signal|timeout after [0-9]+ seconds|out-of-memory' "$d.log" | head -n 1)
+	what=$(sed -n 's/^SUMMARY: //p' "$d.log" | head -n 1)
+	[ -n "$what" ] || what=$(grep -m 1 -o -E 'ERROR: .*|runtime error: .*' "$d.log")
 	repro=$(sed -n 's/.*Test unit written to //p' "$d.log" | head -n 1)
 	echo "FAIL: $n: ${what:-exit $rc}; reproducer: ${repro:-none};" \
 	    "log: $d.log" >"$d.result"
