@@ -48,6 +48,7 @@ cleanup(void)
 	rmdir(dir);
 }
 
+/* The private directory and its zones/. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -103,6 +104,7 @@ section_end(const uint8_t *p, size_t n)
 	return n;
 }
 
+/* Split the input into files, load, check the verdict, free. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -34,6 +34,7 @@ static X509 *ca;
 static X509 *leaf[NLEAF];
 static STACK_OF(X509) *issuers;
 
+/* The CA, its key and the leaves the lookups ask about. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -76,6 +77,7 @@ resign(X509_CRL *crl)
 	return c;
 }
 
+/* Add crl to the store; the harness frees it when the store refuses it. */
 static void
 add(struct rev_store *st, X509_CRL *crl, enum rev_source src,
     STACK_OF(X509) *iss)
@@ -92,6 +94,7 @@ add(struct rev_store *st, X509_CRL *crl, enum rev_source src,
 	}
 }
 
+/* Count the CRLs rev_store_walk() shows. */
 static void
 walk_cb(const struct rev_crl_info *info, void *arg)
 {
@@ -102,6 +105,7 @@ walk_cb(const struct rev_crl_info *info, void *arg)
 	(*n)++;
 }
 
+/* Parse, store twice, look up, walk, clear. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

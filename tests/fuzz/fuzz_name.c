@@ -36,6 +36,7 @@ struct rd {
 	size_t		 n;
 };
 
+/* The next byte, 0 past the end. */
 static unsigned
 u8(struct rd *r)
 {
@@ -58,6 +59,7 @@ take(struct rd *r, size_t max, size_t *lenp)
 	return p;
 }
 
+/* An IA5String of n bytes, whatever they are. */
 static ASN1_IA5STRING *
 ia5(const uint8_t *p, size_t n)
 {
@@ -195,6 +197,7 @@ build(struct rd *r)
 	return x;
 }
 
+/* Abort unless s (may be NULL) is printable ASCII. */
 static void
 printable(const char *s, const char *what)
 {
@@ -208,6 +211,7 @@ printable(const char *s, const char *what)
 		}
 }
 
+/* One tls_name_check() and the contract of its result. */
 static void
 check(const X509 *x, const char *expected, const struct tls_name_policy *p)
 {
@@ -232,6 +236,7 @@ check(const X509 *x, const char *expected, const struct tls_name_policy *p)
 	tls_name_result_clear(&res);
 }
 
+/* Policy, expected name, certificate; then the checks. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -35,6 +35,7 @@ static X509_STORE *trust;
 static struct rev_ocsp_query query;
 static OCSP_CERTID *other_id;
 
+/* The CA, the leaf and its query, the responders, the trust store. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -83,6 +84,7 @@ struct rd {
 	size_t		 n;
 };
 
+/* The next byte, 0 past the end. */
 static unsigned
 u8(struct rd *r)
 {
@@ -92,6 +94,7 @@ u8(struct rd *r)
 	return *r->p++;
 }
 
+/* The next four bytes, big-endian, as a signed offset. */
 static int32_t
 s32(struct rd *r)
 {
@@ -212,6 +215,7 @@ build(struct rd *r, int *lenp)
 	return der;
 }
 
+/* One response, raw or built, checked. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

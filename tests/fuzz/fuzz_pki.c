@@ -10,6 +10,7 @@
 
 #include "fuzz_pki.h"
 
+/* A P-256 key. */
 EVP_PKEY *
 fuzz_key(void)
 {
@@ -20,6 +21,7 @@ fuzz_key(void)
 	return k;
 }
 
+/* A certificate as fuzz_pki.h says. */
 X509 *
 fuzz_cert(const char *cn, long serial, EVP_PKEY *key, X509 *issuer,
     EVP_PKEY *ikey, const char *const *ext)

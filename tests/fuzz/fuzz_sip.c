@@ -12,6 +12,7 @@
 #include "fuzz_sip.h"
 #include "sip/sip_msg.h"
 
+/* libosip2's parser tables (sip_msg_init). */
 void
 fuzz_sip_init(void)
 {
@@ -38,6 +39,7 @@ consume(char *resp, size_t len)
 	free(resp);
 }
 
+/* refuse_raw(): the raw error response, built and dropped. */
 void
 fuzz_sip_refuse(const char *buf, size_t len, int status, const char *reason)
 {
@@ -76,6 +78,7 @@ checked_request(const osip_message_t *m)
 	consume(resp, rlen);
 }
 
+/* deliver(): parse, check, answer. */
 void
 fuzz_sip_message(const char *msg, size_t len, int has_length)
 {

@@ -17,6 +17,7 @@
 int	LLVMFuzzerInitialize(int *argc, char ***argv);
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* libosip2's parser tables. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -26,6 +27,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* One datagram, as udp_read_cb() handles it. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

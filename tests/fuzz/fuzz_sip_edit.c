@@ -71,6 +71,7 @@ check_output(const struct sip_edit *e, const char *body, size_t blen)
 	free(out);
 }
 
+/* Apply the PROG operations of prog to e, checking each. */
 static void
 run(struct sip_edit *e, const uint8_t *prog, const char *body, size_t blen)
 {
@@ -145,6 +146,7 @@ run(struct sip_edit *e, const uint8_t *prog, const char *body, size_t blen)
 	check_output(e, body, blen);
 }
 
+/* Frame, split, check the unedited output, edit. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -26,6 +26,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* sip_transport.c: bufferevent_setwatermark(EV_READ, 0, max + 4096). */
 #define HIGH_WATER	(FUZZ_SIP_MAX_STREAM + 4096)
 
+/* libosip2's parser tables. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -46,6 +47,7 @@ struct inbuf {
 	size_t	 len;
 };
 
+/* Consume n bytes (evbuffer_drain). */
 static void
 drain(struct inbuf *b, size_t n)
 {
@@ -121,6 +123,7 @@ read_cb(struct inbuf *b)
 	return 0;
 }
 
+/* The input as a connection's reads, each followed by read_cb(). */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
