@@ -306,7 +306,7 @@ rev_crl_parse(const char *name, const unsigned char *data, size_t len,
 	unsigned char *inner;
 	size_t innerlen;
 	char *why = NULL;
-	int n, members = 0;
+	int n, members = 0, start = sk_X509_CRL_num(out);
 
 	if (len == 0) {
 		*cause = xasprintf("%s is empty", name);
@@ -332,6 +332,9 @@ rev_crl_parse(const char *name, const unsigned char *data, size_t len,
 		fmt = REV_CRL_ZIP;
 		if ((n = parse_zip(data, len, max_expanded, out, &members,
 		    &why)) == -1) {
+			/* Members before the bad one may have given CRLs. */
+			while (sk_X509_CRL_num(out) > start)
+				X509_CRL_free(sk_X509_CRL_pop(out));
 			*cause = xasprintf("%s: ZIP content not usable: %s",
 			    name, why);
 			free(why);

@@ -30,7 +30,8 @@ const char	*rev_crl_format_name(enum rev_crl_format f);
  * itself be PEM or DER.  Members that are not CRLs are skipped (counted in
  * the error when nothing was found).  Returns the number of CRLs appended
  * (>= 1), or -1 with *cause: nothing recognisable, a damaged archive, or
- * more than max_expanded bytes after decompression.
+ * more than max_expanded bytes after decompression; on -1 nothing is
+ * appended (out holds what it held before).
  */
 int	rev_crl_parse(const char *name, const unsigned char *data, size_t len,
 	    size_t max_expanded, STACK_OF(X509_CRL) *out,

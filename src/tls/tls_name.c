@@ -85,14 +85,28 @@ buf_add(struct buf *b, const char *fmt, ...)
 static void
 buf_add_escaped(struct buf *b, const unsigned char *p, size_t n)
 {
+	static const char hex[] = "0123456789abcdef";
 	size_t i, show = n > SHOW_MAX ? SHOW_MAX : n;
+	char *o;
 
+	/* Room for every byte as \xNN: one allocation, not one per byte. */
+	if (b->len + show * 4 + 1 > b->size) {
+		b->size = (b->len + show * 4 + 1) * 2;
+		b->s = xrealloc(b->s, b->size);
+	}
+	o = b->s + b->len;
 	for (i = 0; i < show; i++) {
 		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
-			buf_add(b, "%c", p[i]);
-		else
-			buf_add(b, "\\x%02x", p[i]);
+			*o++ = (char)p[i];
+		else {
+			*o++ = '\\';
+			*o++ = 'x';
+			*o++ = hex[p[i] >> 4];
+			*o++ = hex[p[i] & 0x0f];
+		}
 	}
+	*o = '\0';
+	b->len = (size_t)(o - b->s);
 	if (show < n)
 		buf_add(b, "...(%zu bytes)", n);
 }

@@ -302,6 +302,39 @@ test_bomb_refused(void **state)
 	free(z.p);
 }
 
+/*
+ * A ZIP whose first member is a CRL and whose second fails (too big
+ * here; a bad CRC does the same): -1, and nothing of it is left in the
+ * caller's stack, whose earlier entries stay.  The callers free only the
+ * stack on -1, so CRLs appended before the failure leaked (found by
+ * tests/fuzz/fuzz_crl).
+ */
+static void
+test_zip_failure_appends_nothing(void **state)
+{
+	X509_CRL *a = make_crl("CA zip a", 2), *mine = make_crl("CA mine", 0);
+	unsigned char *zeros = xcalloc(1, 2 * 1024 * 1024);
+	const char *names[2] = { "a.crl", "big.bin" };
+	struct blob m[2] = { der_of(a), { zeros, 2 * 1024 * 1024 } }, z;
+	STACK_OF(X509_CRL) *out = sk_X509_CRL_new_null();
+	char *cause = NULL;
+
+	(void)state;
+	z = zip_of(2, names, m);
+	sk_X509_CRL_push(out, mine);
+	assert_int_equal(rev_crl_parse("test.zip", z.p, z.len, 1024 * 1024,
+	    out, NULL, &cause), -1);
+	assert_non_null(strstr(cause, "expands to more than"));
+	assert_int_equal(sk_X509_CRL_num(out), 1);
+	assert_ptr_equal(sk_X509_CRL_value(out, 0), mine);
+	free(cause);
+	sk_X509_CRL_pop_free(out, X509_CRL_free);
+	X509_CRL_free(a);
+	OPENSSL_free(m[0].p);
+	free(zeros);
+	free(z.p);
+}
+
 static void
 test_garbage(void **state)
 {
@@ -336,6 +369,7 @@ main(void)
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_zip),
 		cmocka_unit_test(test_bomb_refused),
+		cmocka_unit_test(test_zip_failure_appends_nothing),
 		cmocka_unit_test(test_garbage),
 	};
 
