@@ -135,6 +135,7 @@ check "'control socket open' logged with its path" \
 
 # An idle client from now on: it must not block anything, and is dropped
 # after the 10 s request timeout.
+idle_start=$(_now_ms)
 "$PYTHON" "$T/ctl.py" "$SOCK" idle "$T/idle.flag" >"$T/idle.out" 2>&1 &
 idle=$!
 track_pid "$idle"
@@ -234,8 +235,12 @@ if [ "$count" = 40 ]; then
 else
     not_ok "40 clients connected at once all get their status" "got: $count"
 fi
+# The client is dropped at 10 s: on a slow machine the commands above may
+# already have taken that long, and then there is nothing left to judge.
 if sipedged_alive && ! [ -s "$T/idle.out" ]; then
     ok "the idle client is still connected"
+elif sipedged_alive && [ $(($(_now_ms) - idle_start)) -ge 9500 ]; then
+    skip "the idle client is still connected" "the commands above took its whole 10 s"
 else
     not_ok "the idle client is still connected" "$(cat "$T/idle.out")"
 fi
