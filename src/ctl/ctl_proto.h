@@ -44,7 +44,9 @@
  *            config, loaded_at, certificate, subject, not_before,
  *            not_after, temporary, alarms ("none" or a "; " list),
  *            connections, requests, forwarded, failovers,
- *            local_responses, pending, transactions (counters)
+ *            local_responses, pending, transactions (counters),
+ *            bad_messages (refused input, all kinds) and
+ *            bad_messages_by_kind ("KIND=N" words, sip_bad_name())
  *   alarms   "TIME KEY: REASON" per raised alarm, oldest first, or "none"
  *   certs    "server FILE", "  subject", "  names", "  expires", then
  *            "trust FILE: N CAs" and one "  SUBJECT expires TIME" each

@@ -604,6 +604,18 @@ alarm_json(const char *text, void *arg)
 	json_string(arg, NULL, text);
 }
 
+/* Messages the transport refused, all kinds together. */
+static unsigned long long
+bad_total(void)
+{
+	unsigned long long n = 0;
+	enum sip_bad k;
+
+	for (k = 0; k < SIP_BAD_NKINDS; k++)
+		n += sip_transport_bad_count(d.transport, k);
+	return n;
+}
+
 /* status: "name: value" lines (ctl_proto.h lists the names). */
 static int
 ctl_status(const char *args, struct ctl_reply *r, void *arg)
@@ -611,7 +623,8 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	const struct snapshot *s = d.current;
 	struct json *j = ctl_reply_json(r);
 	struct proxy_stats ps;
-	char t[32], *alarms = NULL;
+	char t[32], *alarms = NULL, *kinds = NULL;
+	enum sip_bad k;
 	long long up;
 
 	up = (long long)(time(NULL) - d.started);
@@ -640,6 +653,12 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 		json_uint(j, "local_responses", ps.local);
 		json_uint(j, "pending", ps.pending);
 		json_uint(j, "transactions", ps.transactions);
+		json_uint(j, "bad_messages", bad_total());
+		json_object_begin(j, "bad_messages_by_kind");
+		for (k = 0; k < SIP_BAD_NKINDS; k++)
+			json_uint(j, sip_bad_name(k),
+			    sip_transport_bad_count(d.transport, k));
+		json_object_end(j);
 		return 0;
 	}
 	ctl_reply_add(r, "version: %s", PACKAGE_VERSION);
@@ -664,6 +683,17 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	ctl_reply_add(r, "local_responses: %lu", ps.local);
 	ctl_reply_add(r, "pending: %zu", ps.pending);
 	ctl_reply_add(r, "transactions: %zu", ps.transactions);
+	ctl_reply_add(r, "bad_messages: %llu", bad_total());
+	for (k = 0; k < SIP_BAD_NKINDS; k++) {
+		char *t2 = xasprintf("%s%s%s=%llu", kinds ? kinds : "",
+		    kinds ? " " : "", sip_bad_name(k),
+		    sip_transport_bad_count(d.transport, k));
+
+		free(kinds);
+		kinds = t2;
+	}
+	ctl_reply_add(r, "bad_messages_by_kind: %s", kinds);
+	free(kinds);
 	return 0;
 }
 

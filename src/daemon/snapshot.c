@@ -42,6 +42,7 @@ snapshot_build(const char *path, enum tls_load_mode mode, struct diaglist *dl)
 	}
 	s->profile = sip_profile_new(s->tls->ctx, (size_t)c->max_message_size,
 	    c->read_timeout, c->idle_timeout, c->handshake_timeout, c->fqdn);
+	sip_profile_set_max_headers(s->profile, (size_t)c->max_headers);
 	add_name(s, c->fqdn);
 	for (i = 0; i < c->aliases.n; i++)
 		add_name(s, c->aliases.v[i]);
