@@ -243,6 +243,37 @@ soften_nuls(char *p, size_t n)
 			p[i] = ' ';
 }
 
+/*
+ * libosip2 refuses a Content-Length (with a Content-Type) larger than the
+ * body it is given, and it is given none: in its copy the value's digits
+ * become zeros ("553" reads "000"), which keeps the check of the number's
+ * form.  The framer has checked the real value (digits, one value).
+ */
+static void
+zero_length(char *p, size_t n)
+{
+	char *end = p + n, *line = memchr(p, '\n', n), *v;
+
+	while (line != NULL && ++line < end) {
+		v = NULL;
+		if (end - line > 14 && strncasecmp(line, "Content-Length", 14) == 0)
+			v = line + 14;
+		else if (*line == 'l' || *line == 'L')
+			v = line + 1;
+		if (v != NULL) {
+			while (v < end && (*v == ' ' || *v == '\t'))
+				v++;
+			if (v < end && *v == ':') {
+				for (v++; v < end && (*v == ' ' || *v == '\t'); v++)
+					;
+				for (; v < end && *v >= '0' && *v <= '9'; v++)
+					*v = '0';
+			}
+		}
+		line = memchr(line, '\n', (size_t)(end - line));
+	}
+}
+
 osip_message_t *
 sip_msg_parse(const char *buf, size_t len)
 {
@@ -254,13 +285,14 @@ sip_msg_parse(const char *buf, size_t len)
 	/*
 	 * Only the header section: a body is opaque to sipedge (libosip2's
 	 * MIME parser leaks on multipart bodies, and nothing here reads a
-	 * body).  libosip2 accepts a Content-Length beyond the text it gets.
+	 * body).  Its Content-Length reads zero (zero_length()).
 	 */
 	copy = xmalloc(hlen + 1);
 	memcpy(copy, buf, hlen);
 	copy[hlen] = '\0';
 	if (memchr(copy, '\0', hlen) != NULL)
 		soften_nuls(copy, hlen);
+	zero_length(copy, hlen);
 	if (osip_message_init(&m) != 0) {
 		free(copy);
 		return NULL;
@@ -348,7 +380,7 @@ sip_msg_scan(const char *buf, size_t len, size_t max_fields,
 	return 0;
 too_many:
 	/* Count on to say how many there are: still one linear pass. */
-	for (; p < end; p++) {
+	for (p++; p < end; p++) {
 		if (*p == '\n' && p + 1 < end && p[1] != ' ' && p[1] != '\t' &&
 		    p[1] != '\r' && p[1] != '\n')
 			fields++;

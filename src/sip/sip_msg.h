@@ -17,8 +17,9 @@ void		 sip_msg_init(void);
 /*
  * Parse the header section of the len bytes at buf; NULL when libosip2
  * cannot make sense of it.  The body is never parsed (bodies are opaque:
- * m->bodies stays empty whatever Content-Type says); callers that need the
- * body bytes take them from the text.
+ * m->bodies stays empty whatever Content-Type says, and the value of
+ * m->content_length reads zero: libosip2 saw no body); callers that need
+ * the body or its length take them from the text (or the framer).
  */
 osip_message_t	*sip_msg_parse(const char *buf, size_t len);
 
