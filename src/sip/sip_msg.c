@@ -1165,6 +1165,9 @@ echo_index(const char *line, size_t n)
 	size_t i, k, nl;
 	const char *nm;
 
+	/* Most lines of a long header section are none of them. */
+	if (n == 0 || strchr("vVfFtTiIcC", line[0]) == NULL)
+		return -1;
 	for (i = 0; i < sizeof echo_names / sizeof echo_names[0]; i++) {
 		for (k = 0; k < 2; k++) {
 			if ((nm = echo_names[i][k]) == NULL)
