@@ -215,18 +215,18 @@ def check_mime(n):
     """n multipart MESSAGEs leave RSS (nearly) where it was."""
     s = udp_sock()
     lport = s.getsockname()[1]
+    # A part whose Content-Type comes 1,500 times: libosip2's MIME parser
+    # dropped each earlier one without freeing it (about 40 bytes each).
     body = (b"--b1\r\nContent-Type: text/plain\r\n\r\nHello\r\n"
-            b"--b1\r\nContent-Type: multipart/mixed;boundary=b2\r\n\r\n"
-            b"--b2\r\nContent-Type: text/plain\r\n\r\nnested\r\n--b2--\r\n"
-            b"--b1\r\nContent-Type: application/octet-stream\r\n\r\n" +
-            b"x" * 200 + b"\r\n--b1--\r\n")
+            b"--b1\r\n" + b"Content-Type: text/plain\r\n" * 1500 +
+            b"\r\nHello again\r\n--b1--\r\n")
 
     def one(i):
         return (b"MESSAGE sip:nobody@%s:%d SIP/2.0\r\n"
                 b"Via: SIP/2.0/UDP %s:%d;branch=z9hG4bKm%d\r\n"
                 b"Max-Forwards: 70\r\nFrom: <sip:a@%s>;tag=m%d\r\n"
                 b"To: <sip:nobody@%s>\r\nCall-ID: mime%d-%s\r\n"
-                b"CSeq: 1 MESSAGE\r\n"
+                b"CSeq: 1 MESSAGES\r\n"
                 b"Content-Type: multipart/mixed;boundary=b1\r\n"
                 b"Content-Length: %d\r\n\r\n") % (
                     HOST.encode(), ARGS.udp, HOST.encode(), lport, i,
@@ -241,10 +241,13 @@ def check_mime(n):
         if udp_ask(s, one(1000 + i), 1) is not None:
             answered += 1
     after = rss_kb()
-    # Their transactions live on for Timer J (32 s) and take some memory;
-    # libosip2's MIME leak took 40 to 160 kB per message.
+    # The CSeq method differs from the request's: each is parsed and
+    # answered 400 by the transport, and no transaction keeps its text
+    # (that memory would be the proxy's, for Timer J).  libosip2's MIME
+    # leak took about 200 kB per message here.
     result(after - before < 40960 and answered == n,
-           "%d multipart MESSAGEs: each answered, RSS grew less than 40 MB"
+           "%d multipart MESSAGEs: each answered (400), RSS grew less "
+           "than 40 MB"
            % n, "RSS %d -> %d kB, %d answered" % (before, after, answered))
 
 
