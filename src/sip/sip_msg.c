@@ -1117,7 +1117,7 @@ sip_msg_response(const osip_message_t *req, const struct sip_src *src,
 	osip_generic_param_t *tag = NULL;
 	char *text = NULL, *out = NULL;
 	size_t len = 0;
-	int pos;
+	osip_list_iterator_t it;
 
 	if (osip_message_init(&r) != 0)
 		return NULL;
@@ -1125,7 +1125,9 @@ sip_msg_response(const osip_message_t *req, const struct sip_src *src,
 	osip_message_set_status_code(r, status);
 	osip_message_set_reason_phrase(r, osip_strdup(phrase ? phrase :
 	    osip_message_get_reason(status)));
-	for (pos = 0; (v = osip_list_get(&req->vias, pos)) != NULL; pos++) {
+	/* One walk; each append walks r's list (at most max_headers long). */
+	for (v = osip_list_get_first(&req->vias, &it); v != NULL;
+	    v = osip_list_get_next(&it)) {
 		if (osip_via_clone(v, &vc) != 0)
 			goto out;
 		osip_list_add(&r->vias, vc, -1);
