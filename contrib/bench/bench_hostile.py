@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """bench_hostile.py: CPU and memory per hostile message in sipedged.
 
-    bench_hostile.py [-b BUILDDIR] [-n N] [--tcp] [--shapes a,b,...] [--keep]
+    bench_hostile.py [-b BUILDDIR] [-n N] [--transports udp,tcp]
+                     [--shapes a,b,...] [--settle S] [--keep]
 
 Starts BUILDDIR/src/sipedged (default: the current directory's build) on
 free loopback ports with a minimal configuration (UDP and TCP listeners,
 sip.t1 = 50 ms so that transactions end within seconds, log level error),
 then for each shape sends N messages (default 2,000) one at a time, each
-waiting for its answer (up to 1 s), over UDP (and with --tcp also over one
-TCP connection) and prints per shape:
+waiting for its answer (up to 1 s), over UDP and/or over one TCP
+connection (--transports), and prints per shape:
 
 - cpu/msg: the daemon's user+system CPU (/proc/PID/stat) spent on the
   shape divided by N, and its ratio to the ordinary INVITE (first shape);
@@ -187,6 +188,8 @@ class Udp:
 class Tcp:
     def __init__(self, port):
         self.s = socket.create_connection((HOST, port), timeout=2)
+        # INVITE then ACK: without this, Nagle waits for a delayed ACK.
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.lport = self.s.getsockname()[1]
         self.buf = b""
         self.tp = b"TCP"
@@ -301,7 +304,7 @@ def run(args):
         "tp", "shape", "bytes", "cpu/msg", "ratio", "answered", "RSS0 kB",
         "half kB", "end kB", "settled", "growth", "OPTIONS p50/99", "lost"))
     try:
-        for tp in (["udp", "tcp"] if args.tcp else ["udp"]):
+        for tp in args.transports.split(","):
             base = None
             conn = Udp(udp) if tp == "udp" else Tcp(tcp)
             for name, make in shapes(conn.tp, conn.lport, args.max_headers):
@@ -359,7 +362,8 @@ def main():
     p.add_argument("-b", "--build", default=".",
                    help="build directory holding src/sipedged")
     p.add_argument("-n", type=int, default=2000, help="messages per shape")
-    p.add_argument("--tcp", action="store_true", help="also over TCP")
+    p.add_argument("--transports", default="udp",
+                   help="udp, tcp or udp,tcp (one TCP connection)")
     p.add_argument("--shapes", help="comma-separated subset")
     p.add_argument("--max-headers", type=int, default=256)
     p.add_argument("--settle", type=float, default=8.0,
