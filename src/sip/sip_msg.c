@@ -327,9 +327,16 @@ sip_msg_scan(const char *buf, size_t len, size_t max_fields,
 	for (; p < end; p++) {
 		c = (unsigned char)*p;
 		if (c == '\n') {
-			/* A continuation line (s.7.3.1) goes on with the value. */
-			if (p + 1 < end && (p[1] == ' ' || p[1] == '\t') && !first)
+			/*
+			 * A continuation line (s.7.3.1) goes on with the value,
+			 * but counts as a field: libosip2 unfolds each at a cost.
+			 */
+			if (p + 1 < end && (p[1] == ' ' || p[1] == '\t') && !first) {
+				line++;
+				if (++fields > max_fields)
+					goto too_many;
 				continue;
+			}
 			if (p + 1 < end && p[1] != '\r' && p[1] != '\n') {
 				first = 0;
 				line++;
@@ -381,8 +388,7 @@ sip_msg_scan(const char *buf, size_t len, size_t max_fields,
 too_many:
 	/* Count on to say how many there are: still one linear pass. */
 	for (p++; p < end; p++) {
-		if (*p == '\n' && p + 1 < end && p[1] != ' ' && p[1] != '\t' &&
-		    p[1] != '\r' && p[1] != '\n')
+		if (*p == '\n' && p + 1 < end && p[1] != '\r' && p[1] != '\n')
 			fields++;
 		else if (*p == ',')
 			fields++;

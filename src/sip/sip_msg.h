@@ -35,8 +35,9 @@ size_t		 sip_msg_header_len(const char *buf, size_t len);
 
 /*
  * The cost of parsing buf, measured in one linear pass before libosip2
- * sees it: header fields (each header line, plus each comma between
- * values outside quotes and angle brackets) and parameters per value.
+ * sees it: header fields (each header line, continuation lines
+ * included, plus each comma between values outside quotes and angle
+ * brackets) and parameters per value.
  * 0 when there are at most max_fields and max_params; otherwise 400 with
  * a sentence in why saying how many and the limit.
  */
