@@ -49,9 +49,10 @@
  *            per_source N handshakes N"), refused ("max_connections N
  *            per_source N handshakes N descriptors N"), deadlines
  *            ("connect N handshake N gate N partial N idle N flush N"),
- *            accept_paused (yes/no),
- *            log_suppressed, then "log_limit: MODULE \"EVENT\" total N
- *            suppressed S" per rate-limited log kind
+ *            accept_paused (yes/no), bad_messages (refused input, all
+ *            kinds), bad_messages_by_kind ("KIND N ..." words,
+ *            sip_bad_name()), log_suppressed, then "log_limit: MODULE
+ *            \"EVENT\" total N suppressed S" per rate-limited log kind
  *   alarms   "TIME KEY: REASON" per raised alarm, oldest first, or "none"
  *   certs    "server FILE", "  subject", "  names", "  expires", then
  *            "trust FILE: N CAs" and one "  SUBJECT expires TIME" each

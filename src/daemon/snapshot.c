@@ -79,6 +79,7 @@ snapshot_build(const char *path, enum tls_load_mode mode, struct diaglist *dl)
 	/* Held at the gate: the handshake's time again plus one revocation
 	 * fetch; a verdict that never comes closes the connection. */
 	s->profile->gate_timeout = c->handshake_timeout + c->rev_timeout;
+	sip_profile_set_max_headers(s->profile, (size_t)c->max_headers);
 	add_name(s, c->fqdn);
 	for (i = 0; i < c->aliases.n; i++)
 		add_name(s, c->aliases.v[i]);

@@ -14,6 +14,10 @@
 
 #include "sip/sip_frame.h"
 
+static enum frame_result	frame_stream(const char *, size_t, size_t,
+			    struct frame_scan *, struct frame *);
+
+/* Record an error in f. */
 static enum frame_result
 fail(struct frame *f, enum frame_error e, const char *reason)
 {
@@ -22,16 +26,19 @@ fail(struct frame *f, enum frame_error e, const char *reason)
 	return FRAME_ERROR;
 }
 
-/* A start line's bytes must be printable ASCII (and tab). */
+/*
+ * A start line's bytes must be printable ASCII (and tab), or with utf8
+ * also bytes from 0x80 (a status line's reason phrase, s.25).
+ */
 static int
-line_is_text(const char *p, size_t n)
+line_is_text(const char *p, size_t n, int utf8)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 
-		if ((c < 0x20 && c != '\t') || c >= 0x7f)
+		if ((c < 0x20 && c != '\t') || c == 0x7f || (c > 0x7f && !utf8))
 			return 0;
 	}
 	return 1;
@@ -62,7 +69,11 @@ is_version(const char *p, size_t n)
 	return i == n;
 }
 
-/* Request-Line (method SP uri SP version) or Status-Line shape. */
+/*
+ * Request-Line (method SP uri SP version) or Status-Line shape.  A
+ * reason phrase may hold any text, UTF-8 included (s.25: reason-phrase
+ * allows UTF8-NONASCII); the rest of a start line is ASCII.
+ */
 static int
 start_line_ok(const char *p, size_t n)
 {
@@ -71,7 +82,7 @@ start_line_ok(const char *p, size_t n)
 
 	if (n > 0 && p[n - 1] == '\r')
 		n--;
-	if (!line_is_text(p, n))
+	if (!line_is_text(p, n, 1))
 		return 0;
 	sp1 = memchr(p, ' ', n);
 	if (sp1 == NULL)
@@ -80,6 +91,8 @@ start_line_ok(const char *p, size_t n)
 		return n - (size_t)(sp1 - p) >= 4 &&
 		    isdigit((unsigned char)sp1[1]) && isdigit((unsigned char)sp1[2]) &&
 		    isdigit((unsigned char)sp1[3]);
+	if (!line_is_text(p, n, 0))
+		return 0;
 	for (i = 0; p + i < sp1; i++)
 		if (!is_token_char((unsigned char)p[i]))
 			return 0;
@@ -91,13 +104,16 @@ start_line_ok(const char *p, size_t n)
 	return is_version(sp2 + 1, n - (size_t)(sp2 + 1 - p));
 }
 
-/* Offset just past the empty line ending the headers, or 0 if not there. */
+/*
+ * Offset just past the empty line ending the headers, or 0 if not there;
+ * the search starts at from (the bytes before it were searched already).
+ */
 static size_t
-header_end(const char *p, size_t n)
+header_end(const char *p, size_t n, size_t from)
 {
 	size_t i;
 
-	for (i = 0; i + 1 < n; i++) {
+	for (i = from > 2 ? from - 2 : 0; i + 1 < n; i++) {
 		if (p[i] != '\n')
 			continue;
 		if (p[i + 1] == '\n')
@@ -164,11 +180,38 @@ content_length(const char *p, size_t n, size_t *len)
 enum frame_result
 sip_frame_stream(const char *buf, size_t len, size_t max, struct frame *f)
 {
+	return sip_frame_stream_from(buf, len, max, NULL, f);
+}
+
+/* Forget where an earlier call stopped; returns r. */
+static enum frame_result
+scan_done(struct frame_scan *st, enum frame_result r)
+{
+	if (st != NULL)
+		st->resume = st->line_end = 0;
+	return r;
+}
+
+enum frame_result
+sip_frame_stream_from(const char *buf, size_t len, size_t max,
+    struct frame_scan *st, struct frame *f)
+{
+	enum frame_result r = frame_stream(buf, len, max, st, f);
+
+	return r == FRAME_NEED_MORE ? r : scan_done(st, r);
+}
+
+static enum frame_result
+frame_stream(const char *buf, size_t len, size_t max, struct frame_scan *st,
+    struct frame *f)
+{
 	const char *p, *eol;
-	size_t n, cl = 0, linelen;
+	size_t n, cl = 0, linelen, resume, line_end;
 	int r;
 
 	memset(f, 0, sizeof *f);
+	resume = st != NULL ? st->resume : 0;
+	line_end = st != NULL ? st->line_end : 0;
 	if (len >= 4 && memcmp(buf, "\r\n\r\n", 4) == 0) {
 		f->skip = 4;
 		return FRAME_KEEPALIVE;
@@ -180,25 +223,48 @@ sip_frame_stream(const char *buf, size_t len, size_t max, struct frame *f)
 	p = buf + f->skip;
 	n = len - f->skip;
 
-	/* Judge the start line as soon as it is complete (or clearly not text). */
-	eol = memchr(p, '\n', n);
-	linelen = eol ? (size_t)(eol - p) : n;
-	if (eol != NULL && linelen > 0 && p[linelen - 1] == '\r')
-		linelen--;
-	if (!line_is_text(p, linelen))
-		return fail(f, FRAME_GARBAGE, "binary data where a SIP start line "
-		    "was expected");
-	if (eol != NULL && !start_line_ok(p, (size_t)(eol - p)))
-		return fail(f, FRAME_GARBAGE, "not a SIP request or status line");
-	if (eol == NULL && n > max)
-		return fail(f, FRAME_TOO_LARGE, "start line longer than the "
-		    "maximum message size");
+	/*
+	 * Judge the start line as soon as it is complete (or clearly not
+	 * text).  An earlier call may have judged it (line_end) or searched
+	 * part of it (resume): each byte is looked at once however slowly
+	 * the message arrives.
+	 */
+	if (resume > n)
+		resume = line_end = 0;	/* not the same buffer: start over */
+	if (line_end == 0) {
+		eol = memchr(p + resume, '\n', n - resume);
+		linelen = eol ? (size_t)(eol - p) : n;
+		if (linelen > 0 && p[linelen - 1] == '\r')
+			linelen--;	/* its LF may be in the next read */
+		if (linelen > resume && !line_is_text(p + resume,
+		    linelen - resume, 1))
+			return fail(f, FRAME_GARBAGE, "binary data where a SIP "
+			    "start line was expected");
+		if (eol != NULL && !start_line_ok(p, (size_t)(eol - p)))
+			return fail(f, FRAME_GARBAGE, "not a SIP request or "
+			    "status line");
+		if (eol == NULL && n > max)
+			return fail(f, FRAME_TOO_LARGE, "start line longer than "
+			    "the maximum message size");
+		if (eol == NULL) {
+			if (st != NULL)
+				st->resume = linelen;
+			return FRAME_NEED_MORE;
+		}
+		line_end = (size_t)(eol - p) + 1;
+		if (resume < line_end - 1)
+			resume = line_end - 1;
+	}
 
-	f->hdr_len = header_end(p, n > max ? max : n);
+	f->hdr_len = header_end(p, n > max ? max : n, resume);
 	if (f->hdr_len == 0) {
 		if (n >= max)
 			return fail(f, FRAME_TOO_LARGE, "header section larger "
 			    "than the maximum message size");
+		if (st != NULL) {
+			st->resume = n;
+			st->line_end = line_end;
+		}
 		return FRAME_NEED_MORE;
 	}
 	r = content_length(p, f->hdr_len, &cl);
@@ -242,7 +308,7 @@ sip_frame_datagram(const char *buf, size_t len, size_t max, struct frame *f)
 			return fail(f, FRAME_GARBAGE, "not a SIP request or "
 			    "status line");
 	}
-	f->hdr_len = header_end(p, n);
+	f->hdr_len = header_end(p, n, 0);
 	if (f->hdr_len == 0)
 		return fail(f, FRAME_GARBAGE, "no empty line ends the headers");
 	r = content_length(p, f->hdr_len, &cl);

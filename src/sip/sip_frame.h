@@ -34,6 +34,19 @@ struct frame {
 };
 
 /*
+ * Stream framing state between calls: after FRAME_NEED_MORE, how many
+ * bytes of the message were searched (resume) and where its start line
+ * ends (line_end, 0 when not yet complete), so that the next call on the
+ * same buffer (grown, and drained of at most skip bytes) looks at each
+ * byte once, however slowly the message arrives.  Any other result
+ * clears it.  Zero it before the first call on a stream.
+ */
+struct frame_scan {
+	size_t		 resume;
+	size_t		 line_end;
+};
+
+/*
  * Frame the next message of a stream buffer of len bytes; a message may be
  * at most max bytes.  On FRAME_MESSAGE the message is buf[skip .. skip+total).
  * A missing Content-Length yields FRAME_MESSAGE with has_length 0 and an
@@ -41,6 +54,9 @@ struct frame {
  */
 enum frame_result	sip_frame_stream(const char *buf, size_t len, size_t max,
 			    struct frame *f);
+/* The same, resuming where the previous call on this stream stopped. */
+enum frame_result	sip_frame_stream_from(const char *buf, size_t len,
+			    size_t max, struct frame_scan *st, struct frame *f);
 
 /*
  * Frame a whole datagram: FRAME_MESSAGE (body per Content-Length, or the

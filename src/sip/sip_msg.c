@@ -21,6 +21,7 @@
 #include <osipparser2/osip_parser.h>
 
 #include "sip/sip_msg.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
 
 /* libosip2 would print its own traces on stdout; we log what matters. */
@@ -40,20 +41,6 @@ sip_msg_init(void)
 		parser_init();
 		done = 1;
 	}
-}
-
-osip_message_t *
-sip_msg_parse(const char *buf, size_t len)
-{
-	osip_message_t *m;
-
-	if (osip_message_init(&m) != 0)
-		return NULL;
-	if (osip_message_parse(m, buf, len) != 0) {
-		osip_message_free(m);
-		return NULL;
-	}
-	return m;
 }
 
 /* --- what the checks are made of ------------------------------------ */
@@ -221,21 +208,193 @@ is_port(const char *p)
 	return parse_uint(p, 65535, &v) == 0 && v > 0;
 }
 
-/* The pos'th (from 0) generic header called name, or NULL. */
-static const osip_header_t *
-header_nth(const osip_message_t *m, const char *name, int pos)
+/*
+ * Length of the header section of buf (start line to the empty line that
+ * ends the headers, included), or len when there is no empty line.
+ */
+size_t
+sip_msg_header_len(const char *buf, size_t len)
 {
-	osip_header_t *h = NULL;
-	int i = 0;
+	const char *p = buf, *end = buf + len, *nl;
 
-	/* osip_message_header_get_byname() searches from a list index. */
-	while ((i = osip_message_header_get_byname(m, name, i, &h)) >= 0 &&
-	    h != NULL) {
-		if (pos-- == 0)
-			return h;
-		i++;
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		p = nl + 1;
+		if (p < end && *p == '\n')
+			return (size_t)(p + 1 - buf);
+		if (p + 1 < end && p[0] == '\r' && p[1] == '\n')
+			return (size_t)(p + 2 - buf);
 	}
-	return NULL;
+	return len;
+}
+
+/*
+ * libosip2 reads the text as a C string: a NUL ends it early.  RFC 4475
+ * s.3.1.1.2 has one escaped in a quoted string ("\" NUL), which is valid;
+ * such a NUL is replaced by a space in libosip2's copy (the forwarded text
+ * keeps the original bytes).  A NUL anywhere else is left to fail the parse.
+ */
+static void
+soften_nuls(char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (p[i] == '\0' && p[i - 1] == '\\')
+			p[i] = ' ';
+}
+
+/*
+ * libosip2 refuses a Content-Length (with a Content-Type) larger than the
+ * body it is given, and it is given none: in its copy the value's digits
+ * become zeros ("553" reads "000"), which keeps the check of the number's
+ * form.  The framer has checked the real value (digits, one value).
+ */
+static void
+zero_length(char *p, size_t n)
+{
+	char *end = p + n, *line = memchr(p, '\n', n), *v;
+
+	while (line != NULL && ++line < end) {
+		v = NULL;
+		if (end - line > 14 && strncasecmp(line, "Content-Length", 14) == 0)
+			v = line + 14;
+		else if (*line == 'l' || *line == 'L')
+			v = line + 1;
+		if (v != NULL) {
+			while (v < end && (*v == ' ' || *v == '\t'))
+				v++;
+			if (v < end && *v == ':') {
+				for (v++; v < end && (*v == ' ' || *v == '\t'); v++)
+					;
+				for (; v < end && *v >= '0' && *v <= '9'; v++)
+					*v = '0';
+			}
+		}
+		line = memchr(line, '\n', (size_t)(end - line));
+	}
+}
+
+osip_message_t *
+sip_msg_parse(const char *buf, size_t len)
+{
+	osip_message_t *m;
+	size_t hlen = sip_msg_header_len(buf, len);
+	char *copy;
+	int r;
+
+	/*
+	 * Only the header section: a body is opaque to sipedge (libosip2's
+	 * MIME parser leaks on multipart bodies, and nothing here reads a
+	 * body).  Its Content-Length reads zero (zero_length()).
+	 */
+	copy = xmalloc(hlen + 1);
+	memcpy(copy, buf, hlen);
+	copy[hlen] = '\0';
+	if (memchr(copy, '\0', hlen) != NULL)
+		soften_nuls(copy, hlen);
+	zero_length(copy, hlen);
+	if (osip_message_init(&m) != 0) {
+		free(copy);
+		return NULL;
+	}
+	r = osip_message_parse(m, copy, hlen);
+	free(copy);
+	if (r != 0) {
+		osip_message_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* --- the cost of a message, before libosip2 sees it ------------------- */
+
+/*
+ * libosip2 keeps every header value, every comma-separated element of
+ * most headers, and every parameter in linked lists that it appends to
+ * from the head: its work grows with the square of their number.  This
+ * scan counts them in one pass over the text so that a message with too
+ * many is refused before libosip2 sees it.
+ */
+int
+sip_msg_scan(const char *buf, size_t len, size_t max_fields,
+    size_t max_params, char *why, size_t whysz)
+{
+	const char *p = buf, *end = buf + sip_msg_header_len(buf, len);
+	size_t fields = 0, params = 0, line = 1;
+	int quote = 0, esc = 0, angle = 0, first = 1;
+	unsigned char c;
+
+	for (; p < end; p++) {
+		c = (unsigned char)*p;
+		if (c == '\n') {
+			/*
+			 * A continuation line (s.7.3.1) goes on with the value,
+			 * but counts as a field: libosip2 unfolds each at a cost.
+			 */
+			if (p + 1 < end && (p[1] == ' ' || p[1] == '\t') && !first) {
+				line++;
+				if (++fields > max_fields)
+					goto too_many;
+				continue;
+			}
+			if (p + 1 < end && p[1] != '\r' && p[1] != '\n') {
+				first = 0;
+				line++;
+				if (++fields > max_fields)
+					goto too_many;
+			}
+			quote = esc = angle = 0;
+			params = 0;
+			continue;
+		}
+		if (quote) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				quote = 0;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			quote = 1;
+			break;
+		case '<':
+			angle++;
+			break;
+		case '>':
+			if (angle > 0)
+				angle--;
+			break;
+		case ',':
+			if (angle == 0 && !first) {
+				if (++fields > max_fields)
+					goto too_many;
+				params = 0;
+			}
+			break;
+		case ';':
+		case '?':
+		case '&':
+			if (++params > max_params)
+				return fail(why, whysz, 400, "more than %zu "
+				    "parameters in one value (line %zu)",
+				    max_params, line);
+			break;
+		}
+	}
+	return 0;
+too_many:
+	/* Count on to say how many there are: still one linear pass. */
+	for (p++; p < end; p++) {
+		if (*p == '\n' && p + 1 < end && p[1] != '\r' && p[1] != '\n')
+			fields++;
+		else if (*p == ',')
+			fields++;
+	}
+	return fail(why, whysz, 400, "too many header fields: about %zu, "
+	    "the limit is %zu", fields, max_fields);
 }
 
 /* The host and port of a SIP or SIPS URI are well formed (s.19.1.1). */
@@ -259,9 +418,12 @@ check_sip_uri(const osip_uri_t *u, const char *what, char *why, size_t whysz)
 
 /* --- the rules ------------------------------------------------------ */
 
+struct generic;
+
 /* s.7.1, s.7.2: the version is the literal SIP/2.0 (without case). */
 static int
-check_version(const osip_message_t *m, char *why, size_t whysz)
+check_version(const osip_message_t *m, const struct generic *g, char *why,
+    size_t whysz)
 {
 	const char *v = m->sip_version;
 
@@ -273,7 +435,8 @@ check_version(const osip_message_t *m, char *why, size_t whysz)
 
 /* s.7.1: the method is a token; a SIP or SIPS request-URI is well formed. */
 static int
-check_request_line(const osip_message_t *m, char *why, size_t whysz)
+check_request_line(const osip_message_t *m, const struct generic *g, char *why,
+    size_t whysz)
 {
 	if (m->sip_method == NULL || m->req_uri == NULL)
 		return fail(why, whysz, 400, "request line is malformed");
@@ -285,7 +448,8 @@ check_request_line(const osip_message_t *m, char *why, size_t whysz)
 
 /* s.7.2: a status code has three digits, the first from 1 to 6. */
 static int
-check_status_code(const osip_message_t *m, char *why, size_t whysz)
+check_status_code(const osip_message_t *m, const struct generic *g, char *why,
+    size_t whysz)
 {
 	if (m->status_code < 100 || m->status_code > 699)
 		return fail(why, whysz, 400, "status code %d is not from 100 "
@@ -300,7 +464,8 @@ check_status_code(const osip_message_t *m, char *why, size_t whysz)
  * missing one passes the Max-Forwards check (s.16.3 step 3).
  */
 static int
-check_mandatory(const osip_message_t *m, char *why, size_t whysz)
+check_mandatory(const osip_message_t *m, const struct generic *g, char *why,
+    size_t whysz)
 {
 	const struct {
 		const char	*name;
@@ -345,18 +510,7 @@ static const struct single {
 };
 #define NSINGLES	(sizeof singles / sizeof singles[0])
 
-/* s.7.3.1: a single-value header appears at most once. */
-static int
-check_single(const osip_message_t *m, char *why, size_t whysz)
-{
-	size_t i;
-
-	for (i = 0; i < NSINGLES; i++)
-		if (header_nth(m, singles[i].name, 1) != NULL)
-			return fail(why, whysz, 400, "%s header appears more "
-			    "than once", singles[i].name);
-	return 0;
-}
+#define NNUMBERS	5
 
 static const char *
 cseq_number(const osip_message_t *m)
@@ -375,7 +529,7 @@ static const struct number {
 	const char		*name;
 	const char		*(*value)(const osip_message_t *);
 	unsigned long long	 max;
-} numbers[] = {
+} numbers[NNUMBERS] = {
 	{ "CSeq number", cseq_number, 2147483647ULL },	/* s.8.1.1.5 */
 	{ "Content-Length", content_length, 4294967295ULL },	/* s.20.14 */
 	{ "Max-Forwards", NULL, 255 },			/* s.20.22 */
@@ -383,22 +537,107 @@ static const struct number {
 	{ "Min-Expires", NULL, 4294967295ULL },		/* s.20.23 */
 };
 
+/* The table above, for walk_generic(). */
+static const struct number *
+number_table(size_t *n)
+{
+	*n = NNUMBERS;
+	return numbers;
+}
+
+
+/*
+ * What one walk over the generic headers (m->headers) found, for the rules
+ * below: each rule used to search the list by name at every position,
+ * which cost the cube of the header count (issue 11).
+ */
+struct generic {
+	int			 nsingle[NSINGLES];	/* rows of each */
+	const osip_header_t	*number[NNUMBERS];	/* first of each */
+	const osip_header_t	*bad_tag[2];	/* Require, Proxy-Require */
+};
+
+static const char *const tag_headers[2] = { "Require", "Proxy-Require" };
+
+
+/* The header name of a number taken from a generic header. */
+static const char *
+number_name(const struct number *n)
+{
+	return n->name;
+}
+
+/* 1 when the number is a generic header's value (not a parsed field). */
+static int
+number_is_generic(const struct number *n)
+{
+	return n->value == NULL;
+}
+
+/* Walk m->headers once and fill g. */
+static void
+walk_generic(const osip_message_t *m, struct generic *g)
+{
+	osip_list_iterator_t it;
+	const osip_header_t *h;
+	const struct number *nt;
+	size_t i, nn;
+
+	memset(g, 0, sizeof *g);
+	nt = number_table(&nn);
+	for (h = osip_list_get_first(&m->headers, &it); h != NULL;
+	    h = osip_list_get_next(&it)) {
+		if (h->hname == NULL)
+			continue;
+		for (i = 0; i < NSINGLES; i++)
+			if (strcasecmp(h->hname, singles[i].name) == 0 ||
+			    (singles[i].compact != NULL &&
+			    strcasecmp(h->hname, singles[i].compact) == 0))
+				g->nsingle[i]++;
+		for (i = 0; i < nn; i++)
+			if (g->number[i] == NULL &&
+			    strcasecmp(h->hname, number_name(&nt[i])) == 0 &&
+			    number_is_generic(&nt[i]))
+				g->number[i] = h;
+		for (i = 0; i < 2; i++)
+			if (g->bad_tag[i] == NULL &&
+			    strcasecmp(h->hname, tag_headers[i]) == 0 &&
+			    h->hvalue != NULL && *h->hvalue != '\0' &&
+			    !all_of(h->hvalue, is_token_char))
+				g->bad_tag[i] = h;
+	}
+}
+
+/* s.7.3.1: a single-value header appears at most once. */
+static int
+check_single(const osip_message_t *m, const struct generic *g, char *why,
+    size_t whysz)
+{
+	size_t i;
+
+	for (i = 0; i < NSINGLES; i++)
+		if (g->nsingle[i] > 1)
+			return fail(why, whysz, 400, "%s header appears more "
+			    "than once", singles[i].name);
+	return 0;
+}
+
 /* s.20: numbers are decimal integers within their ranges. */
 static int
-check_numbers(const osip_message_t *m, char *why, size_t whysz)
+check_numbers(const osip_message_t *m, const struct generic *g, char *why,
+    size_t whysz)
 {
 	const struct number *n;
-	const osip_header_t *h;
 	unsigned long long v;
 	const char *s;
 	size_t i;
 
-	for (i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+	for (i = 0; i < NNUMBERS; i++) {
 		n = &numbers[i];
 		if (n->value != NULL)
 			s = n->value(m);
-		else if ((h = header_nth(m, n->name, 0)) != NULL)
-			s = h->hvalue ? h->hvalue : "";
+		else if (g->number[i] != NULL)
+			s = g->number[i]->hvalue ? g->number[i]->hvalue : "";
 		else
 			s = NULL;
 		if (s != NULL && parse_uint(s, n->max, &v) == -1)
@@ -414,7 +653,8 @@ check_numbers(const osip_message_t *m, char *why, size_t whysz)
  * the INVITE's but whose methods do not).
  */
 static int
-check_cseq(const osip_message_t *m, char *why, size_t whysz)
+check_cseq(const osip_message_t *m, const struct generic *g, char *why,
+    size_t whysz)
 {
 	if (!all_of(m->cseq->method, is_token_char))
 		return fail(why, whysz, 400, "CSeq method '%.60s' is not a "
@@ -427,7 +667,8 @@ check_cseq(const osip_message_t *m, char *why, size_t whysz)
 
 /* s.20.8, s.25.1: Call-ID is word [ "@" word ]. */
 static int
-check_call_id(const osip_message_t *m, char *why, size_t whysz)
+check_call_id(const osip_message_t *m, const struct generic *g, char *why,
+    size_t whysz)
 {
 	const osip_call_id_t *c = m->call_id;
 
@@ -444,7 +685,8 @@ check_call_id(const osip_message_t *m, char *why, size_t whysz)
  * (s.8.1.1.2), but a SIP or SIPS URI must have a valid host and port.
  */
 static int
-check_from_to(const osip_message_t *m, char *why, size_t whysz)
+check_from_to(const osip_message_t *m, const struct generic *g, char *why,
+    size_t whysz)
 {
 	const struct {
 		const char		*what;
@@ -470,12 +712,14 @@ check_from_to(const osip_message_t *m, char *why, size_t whysz)
  * peers send none, and s.17.2.3 matches their requests another way.
  */
 static int
-check_vias(const osip_message_t *m, char *why, size_t whysz)
+check_vias(const osip_message_t *m, const struct generic *g, char *why,
+    size_t whysz)
 {
+	osip_list_iterator_t it;
 	const osip_via_t *v;
-	int i;
 
-	for (i = 0; (v = osip_list_get(&m->vias, i)) != NULL; i++) {
+	for (v = osip_list_get_first(&m->vias, &it); v != NULL;
+	    v = osip_list_get_next(&it)) {
 		if (v->version == NULL || strcmp(v->version, "2.0") != 0)
 			return fail(why, whysz, 400, "Via protocol version "
 			    "'%.60s' is not 2.0", v->version ? v->version : "");
@@ -497,19 +741,15 @@ check_vias(const osip_message_t *m, char *why, size_t whysz)
  * are tokens (s.19.2); an empty value is ignored.
  */
 static int
-check_option_tags(const osip_message_t *m, char *why, size_t whysz)
+check_option_tags(const osip_message_t *m, const struct generic *g, char *why,
+    size_t whysz)
 {
-	static const char *const names[] = { "Require", "Proxy-Require" };
-	const osip_header_t *h;
 	size_t i;
-	int pos;
 
 	for (i = 0; i < 2; i++)
-		for (pos = 0; (h = header_nth(m, names[i], pos)) != NULL; pos++)
-			if (h->hvalue != NULL && *h->hvalue != '\0' &&
-			    !all_of(h->hvalue, is_token_char))
-				return fail(why, whysz, 400, "%s option '%.60s' is "
-				    "not a token", names[i], h->hvalue);
+		if (g->bad_tag[i] != NULL)
+			return fail(why, whysz, 400, "%s option '%.60s' is "
+			    "not a token", tag_headers[i], g->bad_tag[i]->hvalue);
 	return 0;
 }
 
@@ -519,7 +759,8 @@ check_option_tags(const osip_message_t *m, char *why, size_t whysz)
  * need a translation it does not make.
  */
 static int
-check_uri_scheme(const osip_message_t *m, char *why, size_t whysz)
+check_uri_scheme(const osip_message_t *m, const struct generic *g, char *why,
+    size_t whysz)
 {
 	const char *s = m->req_uri->scheme;
 
@@ -540,7 +781,8 @@ check_uri_scheme(const osip_message_t *m, char *why, size_t whysz)
  */
 static const struct rule {
 	int	  applies;
-	int	(*check)(const osip_message_t *, char *, size_t);
+	int	(*check)(const osip_message_t *, const struct generic *, char *,
+		    size_t);
 } rules[] = {
 	{ FOR_REQUEST | FOR_RESPONSE,	check_version },
 	{ FOR_REQUEST,			check_request_line },
@@ -560,11 +802,13 @@ int
 sip_msg_check(const osip_message_t *m, char *why, size_t whysz)
 {
 	int kind = MSG_IS_REQUEST(m) ? FOR_REQUEST : FOR_RESPONSE, st;
+	struct generic g;
 	size_t i;
 
+	walk_generic(m, &g);
 	for (i = 0; i < sizeof rules / sizeof rules[0]; i++)
 		if ((rules[i].applies & kind) &&
-		    (st = rules[i].check(m, why, whysz)) != 0)
+		    (st = rules[i].check(m, &g, why, whysz)) != 0)
 			return st;
 	return 0;
 }
@@ -589,13 +833,15 @@ char *
 sip_msg_unsupported(const osip_message_t *m, const char *hname,
     const char *const *supported, size_t nsupported)
 {
+	osip_list_iterator_t it;
 	const osip_header_t *h;
 	char *out = NULL, *t;
 	size_t i;
-	int pos;
 
-	for (pos = 0; (h = header_nth(m, hname, pos)) != NULL; pos++) {
-		if (h->hvalue == NULL || *h->hvalue == '\0')
+	for (h = osip_list_get_first(&m->headers, &it); h != NULL;
+	    h = osip_list_get_next(&it)) {
+		if (h->hname == NULL || strcasecmp(h->hname, hname) != 0 ||
+		    h->hvalue == NULL || *h->hvalue == '\0')
 			continue;
 		for (i = 0; i < nsupported; i++)
 			if (strcasecmp(h->hvalue, supported[i]) == 0)
@@ -668,6 +914,49 @@ start_line_error(const char *p, size_t n, char *why, size_t whysz)
 	return bad ? 400 : 0;
 }
 
+/* A growing output buffer: appends cost their length (amortised). */
+struct obuf {
+	char	*p;
+	size_t	 len, cap;
+};
+
+/* Append n bytes of s. */
+static void
+ob_add(struct obuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* Append a NUL-terminated string. */
+static void
+ob_str(struct obuf *b, const char *s)
+{
+	ob_add(b, s, strlen(s));
+}
+
+/* Append n bytes with control bytes (but tab) replaced by '?'. */
+static void
+ob_clean(struct obuf *b, const char *s, size_t n)
+{
+	size_t i, from = 0;
+
+	for (i = 0; i < n; i++) {
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') ||
+		    (unsigned char)s[i] == 0x7f) {
+			ob_add(b, s + from, i - from);
+			ob_add(b, "?", 1);
+			from = i + 1;
+		}
+	}
+	ob_add(b, s + from, n - from);
+}
+
 /*
  * The next header of the section [*pp, end), unfolding continuation lines
  * (s.7.3.1): 1 with *name and *value (malloc'd), 0 at the empty line that
@@ -677,9 +966,10 @@ start_line_error(const char *p, size_t n, char *why, size_t whysz)
 static int
 next_header(const char **pp, const char *end, char **name, char **value)
 {
-	const char *line = *pp, *eol, *colon;
+	const char *line = *pp, *eol, *colon, *t;
+	struct obuf b;
 	size_t n;
-	char *v, *t;
+	char *v;
 
 	if (line >= end)
 		return 0;
@@ -695,14 +985,16 @@ next_header(const char **pp, const char *end, char **name, char **value)
 		*name = xstrndup(line, n);
 		return -1;
 	}
-	t = (char *)colon;
+	t = colon;
 	while (t > line && (t[-1] == ' ' || t[-1] == '\t'))
 		t--;
 	*name = xstrndup(line, (size_t)(t - line));
 	for (colon++; colon < line + n && (*colon == ' ' || *colon == '\t');
 	    colon++)
 		;
-	v = xstrndup(colon, (size_t)(line + n - colon));
+	b.p = NULL;
+	b.len = b.cap = 0;
+	ob_add(&b, colon, (size_t)(line + n - colon));
 	/* Continuation lines start with a space or a tab. */
 	while (*pp < end && (**pp == ' ' || **pp == '\t')) {
 		line = *pp;
@@ -715,10 +1007,10 @@ next_header(const char **pp, const char *end, char **name, char **value)
 			line++;
 			n--;
 		}
-		t = xasprintf("%s %.*s", v, (int)n, line);
-		free(v);
-		v = t;
+		ob_add(&b, " ", 1);
+		ob_add(&b, line, n);
 	}
+	v = b.p;
 	*value = v;
 	return 1;
 }
@@ -831,7 +1123,7 @@ sip_msg_response(const osip_message_t *req, const struct sip_src *src,
 	osip_generic_param_t *tag = NULL;
 	char *text = NULL, *out = NULL;
 	size_t len = 0;
-	int pos;
+	osip_list_iterator_t it;
 
 	if (osip_message_init(&r) != 0)
 		return NULL;
@@ -839,7 +1131,9 @@ sip_msg_response(const osip_message_t *req, const struct sip_src *src,
 	osip_message_set_status_code(r, status);
 	osip_message_set_reason_phrase(r, osip_strdup(phrase ? phrase :
 	    osip_message_get_reason(status)));
-	for (pos = 0; (v = osip_list_get(&req->vias, pos)) != NULL; pos++) {
+	/* One walk; each append walks r's list (at most max_headers long). */
+	for (v = osip_list_get_first(&req->vias, &it); v != NULL;
+	    v = osip_list_get_next(&it)) {
 		if (osip_via_clone(v, &vc) != 0)
 			goto out;
 		osip_list_add(&r->vias, vc, -1);
@@ -879,6 +1173,9 @@ echo_index(const char *line, size_t n)
 	size_t i, k, nl;
 	const char *nm;
 
+	/* Most lines of a long header section are none of them. */
+	if (n == 0 || strchr("vVfFtTiIcC", line[0]) == NULL)
+		return -1;
 	for (i = 0; i < sizeof echo_names / sizeof echo_names[0]; i++) {
 		for (k = 0; k < 2; k++) {
 			if ((nm = echo_names[i][k]) == NULL)
@@ -897,32 +1194,131 @@ echo_index(const char *line, size_t n)
 	return -1;
 }
 
+/*
+ * Length of the first element of a Via line's value v[0..n): up to the
+ * first comma outside quotes and angle brackets.
+ */
+static size_t
+first_element(const char *v, size_t n)
+{
+	size_t i;
+	int quote = 0;
+
+	for (i = 0; i < n; i++) {
+		if (v[i] == '"')
+			quote = !quote;
+		else if (v[i] == ',' && !quote)
+			return i;
+	}
+	return n;
+}
+
+/*
+ * Offset in via[0..n) just past the name of a parameter pname (";pname"
+ * followed by '=', ';', ',', white space or the end), or 0.
+ */
+static size_t
+via_param(const char *via, size_t n, const char *pname)
+{
+	size_t i, pl = strlen(pname), j;
+
+	for (i = 0; i < n; i++) {
+		if (via[i] != ';')
+			continue;
+		for (j = i + 1; j < n && (via[j] == ' ' || via[j] == '\t'); j++)
+			;
+		if (n - j >= pl && strncasecmp(via + j, pname, pl) == 0 &&
+		    (j + pl == n || strchr("=; \t,", via[j + pl]) != NULL))
+			return j + pl;
+	}
+	return 0;
+}
+
+/*
+ * The host of a Via element via[0..n) ("SIP/2.0/UDP host:port;..."), in
+ * host (brackets of an IPv6 reference dropped); empty when not found.
+ */
+static void
+via_host(const char *via, size_t n, char *host, size_t hostsz)
+{
+	const char *p = via, *end = via + n, *h;
+	int slashes = 0;
+
+	host[0] = '\0';
+	while (p < end && slashes < 2)
+		if (*p++ == '/')
+			slashes++;
+	while (p < end && *p != ' ' && *p != '\t')	/* the transport */
+		p++;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p < end && *p == '[') {
+		h = ++p;
+		while (p < end && *p != ']')
+			p++;
+	} else {
+		h = p;
+		while (p < end && strchr(":; \t", *p) == NULL)
+			p++;
+	}
+	if ((size_t)(p - h) < hostsz) {
+		memcpy(host, h, (size_t)(p - h));
+		host[p - h] = '\0';
+	}
+}
+
+/*
+ * Append the top Via line's value v[0..n) with received and rport filled
+ * in from src (s.18.2.1, RFC 3581 s.4): received when the sent-by host is
+ * not the source address or rport was asked for; rport's value.
+ */
+static void
+ob_top_via(struct obuf *b, const char *v, size_t n, const struct sip_src *src)
+{
+	size_t el = first_element(v, n), rp;
+	char host[64], num[16];
+	int has_received;
+
+	if (src == NULL || src->ip == NULL) {
+		ob_clean(b, v, n);
+		return;
+	}
+	via_host(v, el, host, sizeof host);
+	has_received = via_param(v, el, "received") != 0;
+	rp = via_param(v, el, "rport");
+	if (rp != 0 && rp < el && v[rp] == '=')
+		rp = 0;		/* a value already: leave it */
+	if (rp != 0) {
+		ob_clean(b, v, rp);
+		snprintf(num, sizeof num, "=%d", src->port);
+		ob_str(b, num);
+		ob_clean(b, v + rp, el - rp);
+	} else
+		ob_clean(b, v, el);
+	if (!has_received && (rp != 0 || strcmp(host, src->ip) != 0)) {
+		ob_str(b, ";received=");
+		ob_str(b, src->ip);
+	}
+	ob_clean(b, v + el, n - el);
+}
+
 char *
 sip_msg_raw_response(const char *buf, size_t len, int status,
-    const char *warn_host, const char *warning, size_t *lenp)
+    const struct sip_src *src, const char *warn_host, const char *warning,
+    size_t *lenp)
 {
-	const char *end, *line, *eol, *hdr_end;
-	char *out, *t;
-	int seen[5] = { 0 }, idx;
+	const char *end = buf + sip_msg_header_len(buf, len), *line, *eol, *v;
+	struct obuf b = { NULL, 0, 0 };
+	int seen[5] = { 0 }, idx, top_via = 1;
+	char tag[17], first[64];
 	size_t n, i;
 
-	/* Stop at the end of the header section. */
-	hdr_end = buf + len;
-	for (line = buf; line < buf + len; line = eol + 1) {
-		eol = memchr(line, '\n', (size_t)(buf + len - line));
-		if (eol == NULL)
-			break;
-		if (eol == line || (eol == line + 1 && line[0] == '\r')) {
-			hdr_end = line;
-			break;
-		}
-	}
-	end = hdr_end;
 	if (len < 4 || strncasecmp(buf, "SIP/", 4) == 0 ||
 	    strncmp(buf, "ACK ", 4) == 0)
 		return NULL;
-	out = xasprintf("SIP/2.0 %d %s\r\n", status,
+	snprintf(first, sizeof first, "SIP/2.0 %d %s\r\n", status,
 	    osip_message_get_reason(status));
+	ob_str(&b, first);
 	line = memchr(buf, '\n', len);
 	while (line != NULL && ++line < end) {
 		eol = memchr(line, '\n', (size_t)(end - line));
@@ -931,44 +1327,42 @@ sip_msg_raw_response(const char *buf, size_t len, int status,
 			n--;
 		/* Every Via, but only the first of the single-value ones. */
 		if ((idx = echo_index(line, n)) >= 0 && (idx == 0 || !seen[idx])) {
-			int need_tag = idx == 2 && memmem(line, n, "tag=", 4) == NULL;
-
-			/* Never echo control bytes; they could split lines. */
-			for (i = 0; i < n; i++)
-				if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
-					break;
-			if (i == n) {
-				t = xasprintf("%s%.*s%s\r\n", out, (int)n, line,
-				    need_tag && status > 100 ? ";tag=sipedge-err" : "");
-				free(out);
-				out = t;
-				seen[idx] = 1;
+			if (idx == 0 && top_via) {
+				v = (const char *)memchr(line, ':', n) + 1;
+				ob_clean(&b, line, (size_t)(v - line));
+				ob_top_via(&b, v, n - (size_t)(v - line), src);
+				top_via = 0;
+			} else
+				ob_clean(&b, line, n);
+			if (idx == 2 && status > 100 &&
+			    memmem(line, n, "tag=", 4) == NULL) {
+				str_random_hex(tag, 16);
+				ob_str(&b, ";tag=");
+				ob_str(&b, tag);
 			}
+			ob_add(&b, "\r\n", 2);
+			seen[idx] = 1;
 		}
 		line = eol;
 	}
 	for (i = 0; i < 5; i++) {
 		if (!seen[i]) {
-			free(out);
+			free(b.p);
 			return NULL;
 		}
 	}
 	if (warning != NULL) {
-		char *w = xstrdup(warning);
-
-		for (i = 0; w[i]; i++)	/* keep the quoted-string valid */
-			if (w[i] == '"' || w[i] == '\\' || (unsigned char)w[i] < 0x20)
-				w[i] = '\'';
-		t = xasprintf("%sWarning: 399 %s \"%s\"\r\n", out, warn_host, w);
-		free(w);
-		free(out);
-		out = t;
+		ob_str(&b, "Warning: 399 ");
+		ob_str(&b, warn_host);
+		ob_str(&b, " \"");
+		for (i = 0; warning[i] != '\0'; i++)	/* a valid quoted-string */
+			ob_add(&b, warning[i] == '"' || warning[i] == '\\' ||
+			    (unsigned char)warning[i] < 0x20 ? "'" : warning + i, 1);
+		ob_str(&b, "\"\r\n");
 	}
-	t = xasprintf("%sServer: sipedge/%s\r\nContent-Length: 0\r\n\r\n", out,
-	    PACKAGE_VERSION);
-	free(out);
-	*lenp = strlen(t);
-	return t;
+	ob_str(&b, "Server: sipedge/" PACKAGE_VERSION "\r\nContent-Length: 0\r\n\r\n");
+	*lenp = b.len;
+	return b.p;
 }
 
 int

@@ -14,8 +14,35 @@
 /* Once per process, before any parse. */
 void		 sip_msg_init(void);
 
-/* Parse len bytes; NULL when libosip2 cannot make sense of it. */
+/*
+ * Parse the header section of the len bytes at buf; NULL when libosip2
+ * cannot make sense of it.  The body is never parsed (bodies are opaque:
+ * m->bodies stays empty whatever Content-Type says, and the value of
+ * m->content_length reads zero: libosip2 saw no body); callers that need
+ * the body or its length take them from the text (or the framer).
+ */
 osip_message_t	*sip_msg_parse(const char *buf, size_t len);
+
+/* Length of the header section (through the empty line), or len. */
+size_t		 sip_msg_header_len(const char *buf, size_t len);
+
+/*
+ * Parameters allowed in one header value (or the request-URI): ';', '?'
+ * and '&' outside quoted strings, each of which libosip2 turns into a
+ * list entry.
+ */
+#define SIP_MSG_MAX_PARAMS	64
+
+/*
+ * The cost of parsing buf, measured in one linear pass before libosip2
+ * sees it: header fields (each header line, continuation lines
+ * included, plus each comma between values outside quotes and angle
+ * brackets) and parameters per value.
+ * 0 when there are at most max_fields and max_params; otherwise 400 with
+ * a sentence in why saying how many and the limit.
+ */
+int		 sip_msg_scan(const char *buf, size_t len, size_t max_fields,
+		    size_t max_params, char *why, size_t whysz);
 
 /*
  * Why sip_msg_parse() refused buf: a sentence in why naming the line or
@@ -67,11 +94,16 @@ char		*sip_msg_response(const osip_message_t *req, const struct sip_src *src,
  * Build a response from the raw text of a message that could not be parsed
  * or checked, by echoing its Via lines and the first of its From, To,
  * Call-ID and CSeq lines (s.8.2.6).  NULL when any of them is missing,
- * when the text is a response, or when it is an ACK (never answered).  warning, when set, goes into a
- * Warning: 399 header so the sender learns what was wrong.
+ * when the text is a response, or when it is an ACK (never answered).
+ * Control bytes in echoed lines become '?'.  The top Via gets received
+ * (and rport's value) from src when src is not NULL (s.18.2.1, RFC 3581);
+ * a To without a tag gets a fresh random one (s.19.3).  warning, when
+ * set, goes into a Warning: 399 header so the sender learns what was
+ * wrong.  Linear in len.
  */
 char		*sip_msg_raw_response(const char *buf, size_t len, int status,
-		    const char *warn_host, const char *warning, size_t *lenp);
+		    const struct sip_src *src, const char *warn_host,
+		    const char *warning, size_t *lenp);
 
 /*
  * The whole Call-ID (libosip2 keeps the part after '@' apart), "-" when

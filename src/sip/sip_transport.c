@@ -35,6 +35,7 @@
 #include "sip/sip_transport.h"
 #include "util/alarm.h"
 #include "util/log.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
 
 #define CONN_MAGIC	0x5e1f0c0eU
@@ -48,6 +49,9 @@
 #define ALARM_DESCRIPTORS "descriptors"
 /* The handshakes in progress one source may hold: a tenth of them. */
 #define HS_SHARE(max)	((max) / 10 > 0 ? (max) / 10 : 1)
+#define STR2(x)	#x
+#define STR(x)	STR2(x)
+#define SIP_CRLF_BUDGET_TEXT	STR(SIP_CRLF_BUDGET)
 
 enum conn_state {
 	CONN_CONNECTING,	/* outbound: TCP connect in progress */
@@ -89,6 +93,9 @@ struct sip_conn {
 	int			 outbound;
 	unsigned long long	 id;		/* unique in the process, never 0 */
 	struct timeval		 crlf_at;	/* outbound: last bare CRLF (pong) */
+	struct frame_scan	 scan;		/* where framing stopped */
+	size_t			 crlf_bytes;	/* bare CR/LF in this window */
+	struct timeval		 crlf_window;	/* when the window started */
 	char			*auth_zone;	/* inbound: the gate verified */
 	char			*auth_id;	/* ... this identity for it */
 	char			*zone;		/* outbound: the flow's zone */
@@ -136,6 +143,7 @@ struct sip_transport {
 	void			(*done)(void *);
 	void			*done_arg;
 	struct event		*done_ev;
+	unsigned long long	 bad[SIP_BAD_NKINDS];	/* refusals by kind */
 };
 
 static void conn_close(struct sip_conn *, enum log_level, const char *);
@@ -260,7 +268,14 @@ sip_profile_new(SSL_CTX *ctx, size_t max_message_size, int read_timeout,
 	p->idle_timeout = idle_timeout;
 	p->handshake_timeout = handshake_timeout;
 	p->server_name = xstrdup(server_name);
+	p->max_headers = SIP_MAX_HEADERS;
 	return p;
+}
+
+void
+sip_profile_set_max_headers(struct sip_profile *p, size_t n)
+{
+	p->max_headers = n;
 }
 
 void
@@ -314,18 +329,36 @@ sip_transport_nconns(const struct sip_transport *t)
 	return t->nconns;
 }
 
+const char *
+sip_bad_name(enum sip_bad k)
+{
+	static const char *const names[SIP_BAD_NKINDS] = {
+		"garbage", "too_large", "bad_length", "no_length",
+		"too_many_fields", "unparseable", "invalid", "crlf_flood",
+		"incomplete"
+	};
+
+	return (unsigned)k < SIP_BAD_NKINDS ? names[k] : "?";
+}
+
 /* --- messages ------------------------------------------------------- */
 
+/*
+ * Count a refused message of kind k and log it (peer, reason, the response
+ * sent if any, the start line).
+ */
 static void
-log_bad(const struct sip_origin *o, const char *reason, int status,
-    const char *msg, size_t len)
+log_bad(struct sip_transport *t, enum sip_bad k, const struct sip_origin *o,
+    const char *reason, int status, const char *msg, size_t len)
 {
 	struct log_line l;
 
+	t->bad[k]++;
 	log_begin(&l, LOG_LVL_WARN, "sip", "bad message");
 	log_kvs(&l, "peer", o->peer_str);
 	log_kvs(&l, "transport", conf_transport_name(o->transport));
 	log_kvs(&l, "reason", reason);
+	log_kvs(&l, "kind", sip_bad_name(k));
 	if (status)
 		log_kv(&l, "response", "%d", status);
 	if (msg != NULL) {
@@ -341,15 +374,17 @@ log_bad(const struct sip_origin *o, const char *reason, int status,
 
 /* Answer a message we refuse, from its raw text; log why either way. */
 static void
-refuse_raw(const struct sip_origin *o, struct sip_profile *p, const char *msg,
-    size_t len, int status, const char *reason)
+refuse_raw(struct sip_transport *t, enum sip_bad k, const struct sip_origin *o,
+    struct sip_profile *p, const char *msg, size_t len, int status,
+    const char *reason)
 {
+	struct sip_src src = { o->peer_ip, o->peer_port };
 	size_t rlen;
 	char *resp;
 
-	resp = sip_msg_raw_response(msg, len, status, p->server_name, reason,
-	    &rlen);
-	log_bad(o, reason, resp ? status : 0, msg, len);
+	resp = sip_msg_raw_response(msg, len, status, &src, p->server_name,
+	    reason, &rlen);
+	log_bad(t, k, o, reason, resp ? status : 0, msg, len);
 	if (resp != NULL) {
 		sip_transport_reply(o, resp, rlen);
 		free(resp);
@@ -361,15 +396,22 @@ static void
 deliver(struct sip_transport *t, struct sip_origin *o,
     struct sip_profile *p, const char *msg, size_t len)
 {
+	struct sip_src src = { o->peer_ip, o->peer_port };
 	osip_message_t *m;
-	char why[256], *resp;
+	char why[256], *resp, tag[17];
 	const char *hdrs[5];
 	size_t rlen;
 	int status;
 
+	/* What libosip2 would spend on it, in one linear pass first. */
+	if ((status = sip_msg_scan(msg, len, p->max_headers,
+	    SIP_MSG_MAX_PARAMS, why, sizeof why)) != 0) {
+		refuse_raw(t, SIP_BAD_TOO_MANY, o, p, msg, len, status, why);
+		return;
+	}
 	if ((m = sip_msg_parse(msg, len)) == NULL) {
 		status = sip_msg_parse_error(msg, len, why, sizeof why);
-		refuse_raw(o, p, msg, len, status, why);
+		refuse_raw(t, SIP_BAD_UNPARSEABLE, o, p, msg, len, status, why);
 		return;
 	}
 	if ((status = sip_msg_check(m, why, sizeof why)) != 0) {
@@ -383,16 +425,18 @@ deliver(struct sip_transport *t, struct sip_origin *o,
 			hdrs[2] = "Server";
 			hdrs[3] = "sipedge/" PACKAGE_VERSION;
 			hdrs[4] = NULL;
-			resp = sip_msg_response(m, NULL, status, NULL,
-			    "sipedge-err", hdrs, &rlen);
+			str_random_hex(tag, 16);	/* s.19.3: fresh each time */
+			resp = sip_msg_response(m, &src, status, NULL, tag, hdrs,
+			    &rlen);
 			free(w);
-			log_bad(o, why, resp ? status : 0, msg, len);
+			log_bad(t, SIP_BAD_INVALID, o, why, resp ? status : 0, msg,
+			    len);
 			if (resp != NULL) {
 				sip_transport_reply(o, resp, rlen);
 				free(resp);
 			}
 		} else
-			refuse_raw(o, p, msg, len, status, why);
+			refuse_raw(t, SIP_BAD_INVALID, o, p, msg, len, status, why);
 		osip_message_free(m);
 		return;
 	}
@@ -762,11 +806,52 @@ conn_rd_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct sip_conn *c = arg;
 
 	deadline_hit(c, SIP_DEADLINE_PARTIAL);
+	c->t->bad[SIP_BAD_INCOMPLETE]++;
 	conn_close(c, LOG_LVL_WARN, "incomplete message timed out "
 	    "(Content-Length larger than the data sent?)");
 }
 
-/* Frame and handle everything complete in the input buffer. */
+/* 1 when buf[0..n) is all bare CR/LF that may still become a CRLFCRLF ping. */
+static int
+ping_prefix(const char *buf, size_t n)
+{
+	return n < 4 && memcmp(buf, "\r\n\r\n", n) == 0;
+}
+
+/*
+ * Account n bytes of bare CR/LF on an inbound connection: they keep it
+ * alive only within SIP_CRLF_BUDGET per idle_timeout (a peer feeding line
+ * feeds would otherwise hold it forever).  0, or -1 when it was closed.
+ */
+static int
+crlf_budget(struct sip_conn *c, size_t n)
+{
+	struct timeval now;
+
+	if (c->outbound || n == 0)
+		return 0;
+	evutil_gettimeofday(&now, NULL);
+	if (c->crlf_bytes == 0 ||
+	    now.tv_sec - c->crlf_window.tv_sec >= c->profile->idle_timeout) {
+		c->crlf_window = now;
+		c->crlf_bytes = 0;
+	}
+	c->crlf_bytes += n;
+	if (c->crlf_bytes <= SIP_CRLF_BUDGET)
+		return 0;
+	c->t->bad[SIP_BAD_CRLF_FLOOD]++;
+	conn_close(c, LOG_LVL_WARN, "keepalive flood: more than "
+	    SIP_CRLF_BUDGET_TEXT " bytes of bare CR/LF within idle_timeout");
+	return -1;
+}
+
+/*
+ * Frame and handle everything complete in the input buffer.  Framing
+ * alone decides the connection's fate: a framed message that cannot be
+ * parsed or checked is answered (or dropped) and the next one is read;
+ * only input that cannot be framed (binary, too large, bad length)
+ * closes the connection.
+ */
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -781,19 +866,24 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 	while (c->state == CONN_OPEN && (len = evbuffer_get_length(in)) > 0) {
 		data = (char *)evbuffer_pullup(in, -1);
-		r = sip_frame_stream(data, len, p->max_message_size, &f);
+		r = sip_frame_stream_from(data, len, p->max_message_size,
+		    &c->scan, &f);
 		switch (r) {
 		case FRAME_NEED_MORE:
-			if (c->outbound && f.skip > 0) {
-				/* RFC 5626 pongs from the server we opened
-				 * to: bare CRLFs, noted and dropped. */
-				evutil_gettimeofday(&c->crlf_at, NULL);
+			if (!c->outbound && f.skip == len &&
+			    ping_prefix(data, len))
+				return;		/* maybe the start of a ping */
+			if (f.skip > 0) {
+				/* Bare CR/LF are always drained. */
+				if (c->outbound)
+					evutil_gettimeofday(&c->crlf_at, NULL);
 				evbuffer_drain(in, f.skip);
+				if (crlf_budget(c, f.skip) == -1)
+					return;
 				continue;
 			}
-			if (f.skip > 0 && f.skip < len)
-				evbuffer_drain(in, f.skip);
-			if (f.skip < len && !evtimer_pending(c->rd_timer, NULL))
+			/* A partial message: it has read_timeout to complete. */
+			if (!evtimer_pending(c->rd_timer, NULL))
 				evtimer_add(c->rd_timer, &rt);
 			return;
 		case FRAME_KEEPALIVE:
@@ -802,25 +892,30 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 				evutil_gettimeofday(&c->crlf_at, NULL);
 				continue;
 			}
+			if (crlf_budget(c, f.skip) == -1)
+				return;
 			bufferevent_write(bev, "\r\n", 2);	/* RFC 5626 pong */
 			continue;
 		case FRAME_ERROR:
 			if (f.error == FRAME_TOO_LARGE)
-				refuse_raw(&c->origin, p, data + f.skip, len - f.skip,
-				    513, f.reason);
+				refuse_raw(c->t, SIP_BAD_TOO_LARGE, &c->origin, p,
+				    data + f.skip, len - f.skip, 513, f.reason);
 			else if (f.error == FRAME_BAD_LENGTH)
-				refuse_raw(&c->origin, p, data + f.skip, len - f.skip,
-				    400, f.reason);
+				refuse_raw(c->t, SIP_BAD_LENGTH, &c->origin, p,
+				    data + f.skip, len - f.skip, 400, f.reason);
 			else
-				log_bad(&c->origin, f.reason, 0, NULL, 0);
+				log_bad(c->t, SIP_BAD_GARBAGE, &c->origin, f.reason,
+				    0, NULL, 0);
 			evbuffer_drain(in, len);
 			conn_close(c, LOG_LVL_WARN, "cannot find the next message "
 			    "boundary after a bad message");
 			return;
 		case FRAME_MESSAGE:
 			evtimer_del(c->rd_timer);
+			c->crlf_bytes = 0;	/* a message: real activity */
 			if (!f.has_length)
-				refuse_raw(&c->origin, p, data + f.skip, f.total, 400,
+				refuse_raw(c->t, SIP_BAD_NO_LENGTH, &c->origin, p,
+				    data + f.skip, f.total, 400,
 				    "Content-Length is required on stream "
 				    "transports (RFC 3261 s.18.3)");
 			else
@@ -1088,6 +1183,7 @@ sip_transport_stats(const struct sip_transport *t,
 	st->max_handshakes = t->limits.max_handshakes;
 	memcpy(st->refused, t->refused, sizeof st->refused);
 	memcpy(st->deadlines, t->deadlines, sizeof st->deadlines);
+	memcpy(st->bad, t->bad, sizeof st->bad);
 	st->accept_paused = t->exhausted;
 }
 
@@ -1414,7 +1510,8 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		o.local_port = l->port;
 		o.listener = l;
 		if ((size_t)n >= sizeof buf - 1 || (size_t)n > p->max_message_size) {
-			refuse_raw(&o, p, buf, sizeof buf - 1 < (size_t)n ?
+			refuse_raw(t, SIP_BAD_TOO_LARGE, &o, p, buf,
+			    sizeof buf - 1 < (size_t)n ?
 			    sizeof buf - 1 : (size_t)n, 513,
 			    "datagram larger than the maximum message size");
 			continue;
@@ -1426,9 +1523,11 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		case FRAME_ERROR:
 			if (f.error == FRAME_GARBAGE)
-				log_bad(&o, f.reason, 0, NULL, 0);
+				log_bad(t, SIP_BAD_GARBAGE, &o, f.reason, 0, NULL, 0);
 			else
-				refuse_raw(&o, p, buf + f.skip, (size_t)n - f.skip,
+				refuse_raw(t, f.error == FRAME_TOO_LARGE ?
+				    SIP_BAD_TOO_LARGE : SIP_BAD_LENGTH, &o, p,
+				    buf + f.skip, (size_t)n - f.skip,
 				    f.error == FRAME_TOO_LARGE ? 513 : 400, f.reason);
 			continue;
 		case FRAME_MESSAGE:

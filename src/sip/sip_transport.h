@@ -32,11 +32,23 @@ struct sip_profile {
 	int		 gate_timeout;		/* s: held at the gate; 0:
 						   handshake_timeout + 10 */
 	char		*server_name;		/* for Warning headers */
+	size_t		 max_headers;		/* header fields per message */
 };
 
 struct sip_profile	*sip_profile_new(SSL_CTX *ctx, size_t max_message_size,
 			    int read_timeout, int idle_timeout,
 			    int handshake_timeout, const char *server_name);
+/* Header fields allowed per message (default SIP_MAX_HEADERS). */
+#define SIP_MAX_HEADERS	256
+void			 sip_profile_set_max_headers(struct sip_profile *p,
+			    size_t n);
+/*
+ * Bytes of bare CR/LF (keepalive pings, RFC 5626 s.3.5.1, and empty lines
+ * between messages) an inbound connection may send per idle_timeout
+ * period; beyond that it is closed (the idle deadline would otherwise
+ * never come).
+ */
+#define SIP_CRLF_BUDGET	512
 void			 sip_profile_ref(struct sip_profile *p);
 /* Drop a reference; frees at zero.  NULL is fine. */
 void			 sip_profile_unref(struct sip_profile *p);
@@ -91,6 +103,26 @@ enum sip_gate {
 typedef enum sip_gate (*sip_gate_cb)(struct sip_conn *c, SSL *ssl,
 		    const struct sip_origin *o, void *arg);
 typedef void	(*sip_conn_closed_cb)(struct sip_conn *c, void *arg);
+
+/*
+ * Why the transport refused a message or closed a connection for its
+ * input; each is counted (sip_transport_stats.bad) whether or not the
+ * log line is written.
+ */
+enum sip_bad {
+	SIP_BAD_GARBAGE,	/* not SIP: binary or no SIP start line */
+	SIP_BAD_TOO_LARGE,	/* over max_message_size */
+	SIP_BAD_LENGTH,		/* Content-Length unusable */
+	SIP_BAD_NO_LENGTH,	/* stream message without Content-Length */
+	SIP_BAD_TOO_MANY,	/* header fields or parameters over the limit */
+	SIP_BAD_UNPARSEABLE,	/* framed, but libosip2 cannot parse it */
+	SIP_BAD_INVALID,	/* parsed, refused by sip_msg_check() */
+	SIP_BAD_CRLF_FLOOD,	/* more bare CR/LF than SIP_CRLF_BUDGET */
+	SIP_BAD_INCOMPLETE,	/* a partial message hit read_timeout */
+	SIP_BAD_NKINDS
+};
+/* The counter's name ("garbage", "too_large", ...), for status output. */
+const char		*sip_bad_name(enum sip_bad k);
 
 struct sip_transport	*sip_transport_new(struct event_base *base,
 			    sip_message_cb cb, void *arg);
@@ -258,6 +290,7 @@ struct sip_transport_stats {
 	size_t			 max_handshakes;
 	unsigned long long	 refused[SIP_REFUSED_N];
 	unsigned long long	 deadlines[SIP_DEADLINE_N];
+	unsigned long long	 bad[SIP_BAD_NKINDS];	/* refused input by kind */
 	int			 accept_paused;	/* descriptors exhausted now */
 };
 void			 sip_transport_stats(const struct sip_transport *t,

@@ -43,11 +43,12 @@ consume(char *resp, size_t len)
 void
 fuzz_sip_refuse(const char *buf, size_t len, int status, const char *reason)
 {
+	static const struct sip_src src = { "192.0.2.7", 5060 };
 	size_t rlen = 0;
 	char *resp;
 
-	resp = sip_msg_raw_response(buf, len, status, "edge.example", reason,
-	    &rlen);
+	resp = sip_msg_raw_response(buf, len, status, &src, "edge.example",
+	    reason, &rlen);
 	consume(resp, rlen);
 }
 

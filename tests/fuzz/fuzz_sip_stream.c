@@ -2,10 +2,11 @@
  * fuzz_sip_stream.c: libFuzzer harness for a stream connection's input.
  * The input is what a TCP or TLS peer sends; it arrives in pieces (their
  * size follows from the input's length, so a run is deterministic) and
- * after each piece the buffer is framed and drained exactly as
- * sip_transport.c conn_read_cb() does for an inbound connection: CRLF
- * keepalives, messages (parsed, checked, answered: fuzz_sip.c), and a
- * framing error closes the connection.  A connection whose buffer reached
+ * after each piece the buffer is framed (resuming where the last read
+ * stopped) and drained exactly as sip_transport.c conn_read_cb() does for
+ * an inbound connection: bare CR/LF always drained (but a possible ping
+ * prefix), CRLF keepalives, messages (parsed, checked, answered:
+ * fuzz_sip.c), and a framing error closes the connection.  A connection whose buffer reached
  * the read high-water mark (max_message_size + 4096) while the framer
  * still asks for more can never make progress again: that is a finding.
  */
@@ -42,9 +43,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
  * end.  Draining moves off (no copy: a stream of keepalives stays cheap).
  */
 struct inbuf {
-	char	*p;
-	size_t	 off;
-	size_t	 len;
+	char			*p;
+	size_t			 off;
+	size_t			 len;
+	struct frame_scan	 scan;	/* the connection's framing state */
 };
 
 /* Consume n bytes (evbuffer_drain). */
@@ -81,13 +83,18 @@ read_cb(struct inbuf *b)
 
 	while (b->len > 0) {
 		memset(&f, 0xa5, sizeof f);
-		switch (sip_frame_stream(b->p + b->off, b->len,
-		    FUZZ_SIP_MAX_STREAM, &f)) {
+		switch (sip_frame_stream_from(b->p + b->off, b->len,
+		    FUZZ_SIP_MAX_STREAM, &b->scan, &f)) {
 		case FRAME_NEED_MORE:
 			if (f.skip > b->len)
 				abort();
-			if (f.skip > 0 && f.skip < b->len)
-				drain(b, f.skip);
+			if (f.skip == b->len && b->len < 4 &&
+			    memcmp(b->p + b->off, "\r\n\r\n", b->len) == 0)
+				return 0;	/* maybe the start of a ping */
+			if (f.skip > 0) {
+				drain(b, f.skip);	/* bare CR/LF */
+				continue;
+			}
 			return 0;
 		case FRAME_KEEPALIVE:
 			if (f.skip == 0)
@@ -127,7 +134,7 @@ read_cb(struct inbuf *b)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct inbuf b = { NULL, 0, 0 };
+	struct inbuf b = { NULL, 0, 0, { 0, 0 } };
 	size_t off = 0, piece, n;
 
 	/* Pieces of 1..1460 bytes, or everything at once. */

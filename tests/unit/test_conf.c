@@ -106,6 +106,7 @@ test_valid_and_defaults(void **state)
 	assert_non_null(c);
 	assert_int_equal(c->read_timeout, 3);
 	assert_int_equal(c->max_message_size, 65535);
+	assert_int_equal(c->max_headers, 256);
 	assert_int_equal(c->handshake_timeout, 10);
 	assert_int_equal(c->nlisten, 1);
 	assert_int_equal(c->listen[0].transport, TP_TLS);
@@ -242,6 +243,22 @@ test_out_of_range(void **state)
 	expect(d, 1, "listen[0].port = 70000 is out of range (1 to 65535)");
 	expect(d, 2, "sip.max_message_size = 10 is out of range (1024 to 1048576)");
 	free(d);
+	/* The header field cap: 16 to 1024, set or refused. */
+	d = load(LISTEN "sip: {\n  max_headers = 15;\n};\n", NULL);
+	expect(d, 3, "sip.max_headers = 15 is out of range (16 to 1024)");
+	free(d);
+	d = load(LISTEN "sip: {\n  max_headers = 1025;\n};\n", NULL);
+	expect(d, 3, "sip.max_headers = 1025 is out of range (16 to 1024)");
+	free(d);
+	{
+		struct conf *c;
+
+		d = load(LISTEN "sip: { max_headers = 1024; };\n", &c);
+		assert_string_equal(d, "");
+		assert_int_equal(c->max_headers, 1024);
+		conf_free(c);
+		free(d);
+	}
 }
 
 static void

@@ -140,6 +140,96 @@ test_garbage(void **state)
 }
 
 static void
+test_utf8_reason(void **state)
+{
+	const char *m = "SIP/2.0 486 Besetzt \xc3\xa4\r\nContent-Length: 0\r\n\r\n";
+	const char *noreason = "SIP/2.0 100 \r\nContent-Length: 0\r\n\r\n";
+	struct frame f;
+
+	/* RFC 3261 s.25: reason-phrase allows UTF8-NONASCII. */
+	assert_int_equal(fs(m, 65535, &f), FRAME_MESSAGE);
+	assert_int_equal(sip_frame_datagram(m, strlen(m), 65535, &f),
+	    FRAME_MESSAGE);
+	assert_int_equal(fs(noreason, 65535, &f), FRAME_MESSAGE);
+	/* Not in a request line, nor control bytes in a reason. */
+	assert_int_equal(fs("OPTIONS sip:\xc3\xa4 SIP/2.0\r\n", 65535, &f),
+	    FRAME_ERROR);
+	assert_int_equal(fs("SIP/2.0 486 Busy\x01\r\n", 65535, &f),
+	    FRAME_ERROR);
+}
+
+/* Feed m one byte at a time, as a slow peer would; the result at the end. */
+static enum frame_result
+trickle(const char *m, size_t len, size_t max, struct frame_scan *st,
+    struct frame *f)
+{
+	enum frame_result r = FRAME_NEED_MORE;
+	size_t n;
+
+	for (n = 1; n <= len; n++) {
+		r = sip_frame_stream_from(m, n, max, st, f);
+		if (r != FRAME_NEED_MORE)
+			break;
+	}
+	return r;
+}
+
+static void
+test_resume(void **state)
+{
+	const char *m = HDRS "X-A: 1\r\nContent-Length: 4\r\n\r\nbody";
+	struct frame_scan st = { 0, 0 };
+	struct frame f;
+
+	/* Byte by byte, the same result as all at once. */
+	assert_int_equal(trickle(m, strlen(m), 65535, &st, &f), FRAME_MESSAGE);
+	assert_int_equal(f.total, strlen(m));
+	assert_int_equal(f.body_len, 4);
+	assert_int_equal(st.resume, 0);	/* cleared for the next message */
+	/* A start line cut between CR and LF is not garbage. */
+	memset(&st, 0, sizeof st);
+	assert_int_equal(sip_frame_stream_from(HDRS, 32, 65535, &st, &f),
+	    FRAME_NEED_MORE);
+	assert_int_equal(sip_frame_stream_from(HDRS, 33, 65535, &st, &f),
+	    FRAME_NEED_MORE);
+	/* The empty line split over reads ("\n" | "\r\n"). */
+	memset(&st, 0, sizeof st);
+	assert_int_equal(sip_frame_stream_from(m, strlen(HDRS "X-A: 1\r\n"
+	    "Content-Length: 4\r\n"), 65535, &st, &f), FRAME_NEED_MORE);
+	assert_int_equal(sip_frame_stream_from(m, strlen(m), 65535, &st, &f),
+	    FRAME_MESSAGE);
+	/* Leading CRLFs drained by the caller between calls. */
+	memset(&st, 0, sizeof st);
+	assert_int_equal(sip_frame_stream_from("\r\nOPTIONS sip:x", 15, 65535,
+	    &st, &f), FRAME_NEED_MORE);
+	assert_int_equal(f.skip, 2);
+	assert_int_equal(sip_frame_stream_from(m, 20, 65535, &st, &f),
+	    FRAME_NEED_MORE);
+	assert_int_equal(sip_frame_stream_from(m, strlen(m), 65535, &st, &f),
+	    FRAME_MESSAGE);
+	/* Binary data arriving after a good start is still found. */
+	memset(&st, 0, sizeof st);
+	assert_int_equal(sip_frame_stream_from("OPTIONS sip", 11, 65535, &st,
+	    &f), FRAME_NEED_MORE);
+	assert_int_equal(sip_frame_stream_from("OPTIONS sip\x01x", 13, 65535,
+	    &st, &f), FRAME_ERROR);
+	assert_int_equal(f.error, FRAME_GARBAGE);
+}
+
+static void
+test_bare_line_feeds(void **state)
+{
+	static char lf[70000];
+	struct frame f;
+
+	/* All of it is skip: the caller drains it (and counts it). */
+	memset(lf, '\n', sizeof lf);
+	assert_int_equal(sip_frame_stream(lf, sizeof lf, 2048, &f),
+	    FRAME_NEED_MORE);
+	assert_int_equal(f.skip, sizeof lf);
+}
+
+static void
 test_datagram(void **state)
 {
 	const char *m = HDRS "Content-Length: 2\r\n\r\nabEXTRA";
@@ -172,6 +262,9 @@ main(void)
 		cmocka_unit_test(test_bad_content_length),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_utf8_reason),
+		cmocka_unit_test(test_resume),
+		cmocka_unit_test(test_bare_line_feeds),
 		cmocka_unit_test(test_datagram),
 	};
 

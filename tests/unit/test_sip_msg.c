@@ -404,12 +404,12 @@ test_raw_response(void **state)
 	size_t len;
 	char *r;
 
-	r = sip_msg_raw_response(bad, strlen(bad), 400, "edge.example.com",
+	r = sip_msg_raw_response(bad, strlen(bad), 400, NULL, "edge.example.com",
 	    "a \"quoted\" reason", &len);
 	assert_non_null(r);
 	assert_memory_equal(r, "SIP/2.0 400 Bad Request\r\n", 25);
 	assert_non_null(strstr(r, "v: SIP/2.0/TCP h;branch=z9hG4bK1\r\n"));
-	assert_non_null(strstr(r, "t: <sip:x>;tag=sipedge-err\r\n"));
+	assert_non_null(strstr(r, "t: <sip:x>;tag="));
 	assert_non_null(strstr(r, "Warning: 399 edge.example.com \"a 'quoted' reason\"\r\n"));
 	assert_null(strstr(r, "X-Junk"));
 	assert_int_equal(len, strlen(r));
@@ -419,7 +419,7 @@ test_raw_response(void **state)
 	    "Via: SIP/2.0/UDP b;branch=z9hG4bK2\r\nFrom: <sip:a@x>;tag=1\r\n"
 	    "From: <sip:z@x>;tag=2\r\nTo: <sip:x>;tag=3\r\ni: abc\r\n"
 	    "Call-ID: def\r\nCSeq: 1 OPTIONS\r\n\r\n";
-	r = sip_msg_raw_response(bad, strlen(bad), 400, "h", NULL, &len);
+	r = sip_msg_raw_response(bad, strlen(bad), 400, NULL, "h", NULL, &len);
 	assert_non_null(r);
 	assert_non_null(strstr(r, "Via: SIP/2.0/UDP a;branch=z9hG4bK1\r\n"
 	    "Via: SIP/2.0/UDP b;branch=z9hG4bK2\r\nFrom: <sip:a@x>;tag=1\r\n"
@@ -428,12 +428,213 @@ test_raw_response(void **state)
 	assert_null(strstr(r, "def"));
 	free(r);
 	/* Never for ACK, never for responses, not without Call-ID. */
-	assert_null(sip_msg_raw_response("ACK sip:x SIP/2.0\r\n\r\n", 21, 400, "h",
-	    NULL, &len));
-	assert_null(sip_msg_raw_response("SIP/2.0 200 OK\r\n\r\n", 18, 400, "h",
-	    NULL, &len));
+	assert_null(sip_msg_raw_response("ACK sip:x SIP/2.0\r\n\r\n", 21, 400, NULL,
+	    "h", NULL, &len));
+	assert_null(sip_msg_raw_response("SIP/2.0 200 OK\r\n\r\n", 18, 400, NULL,
+	    "h", NULL, &len));
 	assert_null(sip_msg_raw_response("OPTIONS sip:x SIP/2.0\r\nVia: x\r\n\r\n",
-	    33, 400, "h", NULL, &len));
+	    33, 400, NULL, "h", NULL, &len));
+}
+
+/* A request of M_HDRS plus n copies of line; caller frees. */
+static char *
+with_lines(const char *line, int n)
+{
+	size_t ll = strlen(line), i;
+	char *extra = xmalloc(ll * (size_t)n + 1), *text;
+
+	for (i = 0; i < (size_t)n; i++)
+		memcpy(extra + i * ll, line, ll);
+	extra[ll * (size_t)n] = '\0';
+	text = xasprintf(M_RL M_HDRS "%sContent-Length: 0\r\n\r\n", extra);
+	free(extra);
+	return text;
+}
+
+static void
+test_scan(void **state)
+{
+	char why[256], *t;
+
+	/* M_HDRS has 5 fields and Content-Length 1: 250 more make 256. */
+	t = with_lines("Require: a\r\n", 250);
+	assert_int_equal(sip_msg_scan(t, strlen(t), 256, 64, why, sizeof why), 0);
+	free(t);
+	t = with_lines("Require: a\r\n", 251);
+	assert_int_equal(sip_msg_scan(t, strlen(t), 256, 64, why, sizeof why),
+	    400);
+	assert_string_equal(why, "too many header fields: about 257, the "
+	    "limit is 256");
+	free(t);
+	/* Commas between values count; in quotes and brackets they do not. */
+	t = with_lines("Supported: a, b, c, d\r\n", 63);	/* 6 + 252 */
+	assert_int_equal(sip_msg_scan(t, strlen(t), 256, 64, why, sizeof why),
+	    400);
+	free(t);
+	t = with_lines("X-Q: \"a,b,c,d,e,f\" <sip:a,b,c@x>\r\n", 250);
+	assert_int_equal(sip_msg_scan(t, strlen(t), 256, 64, why, sizeof why), 0);
+	free(t);
+	/* Parameters per value (URI parameters and headers included). */
+	t = with_lines("Contact: <sip:a@x;p;p;p?h=1&h=2>;q=1;r\r\n", 10);
+	assert_int_equal(sip_msg_scan(t, strlen(t), 256, 7, why, sizeof why), 0);
+	assert_int_equal(sip_msg_scan(t, strlen(t), 256, 6, why, sizeof why),
+	    400);
+	assert_string_equal(why, "more than 6 parameters in one value (line 7)");
+	free(t);
+	/* In a quoted string they are text. */
+	t = with_lines("Subject: \";;;;;;;;;;\"\r\n", 1);
+	assert_int_equal(sip_msg_scan(t, strlen(t), 256, 2, why, sizeof why), 0);
+	free(t);
+	/* Continuation lines count (libosip2 unfolds each), as do commas. */
+	t = with_lines("X-F: a,\r\n b,\r\n\tc\r\n", 1);	/* 6 + 5 */
+	assert_int_equal(sip_msg_scan(t, strlen(t), 11, 64, why, sizeof why), 0);
+	assert_int_equal(sip_msg_scan(t, strlen(t), 10, 64, why, sizeof why),
+	    400);
+	free(t);
+
+	/* The body is not counted. */
+	t = xasprintf(M_RL M_HDRS "Content-Length: 9\r\n\r\na,b,c,d;e");
+	assert_int_equal(sip_msg_scan(t, strlen(t), 6, 2, why, sizeof why), 0);
+	free(t);
+}
+
+static void
+test_many_fields_one_walk(void **state)
+{
+	char why[256], *t, *u;
+	osip_message_t *m;
+
+	/* The bad option tag after 250 good ones is found, and named. */
+	t = with_lines("Proxy-Require: a\r\n", 249);
+	u = xasprintf("%.*sProxy-Require: b c\r\nContent-Length: 0\r\n\r\n",
+	    (int)(strstr(t, "Content-Length") - t), t);
+	m = sip_msg_parse(u, strlen(u));
+	assert_non_null(m);
+	assert_int_equal(sip_msg_check(m, why, sizeof why), 400);
+	assert_string_equal(why, "Proxy-Require option 'b c' is not a token");
+	osip_message_free(m);
+	free(u);
+	free(t);
+	/* A repeated Max-Forwards among many headers. */
+	t = with_lines("Max-Forwards: 70\r\nX: y\r\n", 2);
+	m = sip_msg_parse(t, strlen(t));
+	assert_non_null(m);
+	assert_int_equal(sip_msg_check(m, why, sizeof why), 400);
+	assert_string_equal(why, "Max-Forwards header appears more than once");
+	osip_message_free(m);
+	free(t);
+	/* The Unsupported list of 200 Proxy-Require rows, each tag once. */
+	t = with_lines("Proxy-Require: x\r\nProxy-Require: y\r\n", 100);
+	m = sip_msg_parse(t, strlen(t));
+	assert_non_null(m);
+	u = sip_msg_unsupported(m, "Proxy-Require", NULL, 0);
+	assert_string_equal(u, "x, y");
+	free(u);
+	osip_message_free(m);
+	free(t);
+}
+
+static void
+test_body_opaque(void **state)
+{
+	const char *body = "--b1\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+	    "--b1\r\nContent-Type: multipart/mixed;boundary=b2\r\n\r\n"
+	    "--b2--\r\n--b1--\r\n";
+	char why[256], *t;
+	osip_message_t *m;
+
+	t = xasprintf("MESSAGE sip:a@example.com SIP/2.0\r\n" M_VIA M_FROM M_TO
+	    M_CID "CSeq: 1 MESSAGE\r\nContent-Type: multipart/mixed;"
+	    "boundary=b1\r\nContent-Length: %zu\r\n\r\n%s", strlen(body),
+	    body);
+	m = sip_msg_parse(t, strlen(t));
+	assert_non_null(m);
+	assert_int_equal(osip_list_size(&m->bodies), 0);	/* never parsed */
+	assert_non_null(m->content_type);
+	assert_int_equal(sip_msg_check(m, why, sizeof why), 0);
+	osip_message_free(m);
+	/* Any body, any length: the header section alone is parsed. */
+	assert_int_equal(sip_msg_header_len(t, strlen(t)), strlen(t) -
+	    strlen(body));
+	free(t);
+	t = xasprintf("INVITE sip:a@example.com SIP/2.0\r\n" M_VIA M_FROM M_TO
+	    M_CID "CSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n"
+	    "l: 150\r\n\r\nv=0\r\n");
+	m = sip_msg_parse(t, strlen(t));
+	assert_non_null(m);
+	assert_int_equal(osip_list_size(&m->bodies), 0);
+	osip_message_free(m);
+	free(t);
+}
+
+static void
+test_escaped_nul(void **state)
+{
+	/* RFC 4475 s.3.1.1.2: BEL, NUL and DEL escaped in a quoted string. */
+	static const char text[] = "OPTIONS sip:example.com SIP/2.0\r\n" M_VIA
+	    M_FROM "To: \"BEL:\\\x07 NUL:\\\0 DEL:\\\x7f\" "
+	    "<sip:b@example.com>\r\n" M_CID M_CSEQ "Content-Length: 0\r\n\r\n";
+	char why[256];
+	osip_message_t *m;
+
+	m = sip_msg_parse(text, sizeof text - 1);
+	assert_non_null(m);
+	assert_int_equal(sip_msg_check(m, why, sizeof why), 0);
+	assert_non_null(m->cseq);	/* parsed past the NUL */
+	osip_message_free(m);
+}
+
+static void
+test_raw_response_via_and_tag(void **state)
+{
+	const char *bad = "OPTIONS sip:x SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bK1;rport, "
+	    "SIP/2.0/UDP b;branch=z9hG4bK0\r\nVia: SIP/2.0/UDP c\r\n"
+	    "f: \"a\x01\" <sip:a@x>;tag=1\r\nt: <sip:x>\r\ni: abc\r\n"
+	    "CSeq: 1 OPTIONS\r\nNo colon\r\n\r\n";
+	struct sip_src src = { "198.51.100.1", 40000 };
+	struct sip_src same = { "192.0.2.7", 5060 };
+	const char *t1, *t2;
+	size_t len;
+	char *r, *r2;
+
+	r = sip_msg_raw_response(bad, strlen(bad), 400, &src, "h", NULL, &len);
+	assert_non_null(r);
+	/* received and rport on the first element of the top Via only. */
+	assert_non_null(strstr(r, "Via: SIP/2.0/UDP 192.0.2.7:5060;branch="
+	    "z9hG4bK1;rport=40000;received=198.51.100.1, SIP/2.0/UDP b;"
+	    "branch=z9hG4bK0\r\nVia: SIP/2.0/UDP c\r\n"));
+	/* A control byte becomes '?', and the message is still answered. */
+	assert_non_null(strstr(r, "f: \"a?\" <sip:a@x>;tag=1\r\n"));
+	/* A fresh random To tag each time. */
+	r2 = sip_msg_raw_response(bad, strlen(bad), 400, &src, "h", NULL, &len);
+	assert_non_null(r2);
+	t1 = strstr(r, "t: <sip:x>;tag=");
+	t2 = strstr(r2, "t: <sip:x>;tag=");
+	assert_non_null(t1);
+	assert_non_null(t2);
+	assert_int_equal(strcspn(t1 + 15, "\r"), 16);
+	assert_memory_not_equal(t1 + 15, t2 + 15, 16);
+	free(r);
+	free(r2);
+	/* From the sent-by address without rport: no received. */
+	bad = "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.7:5060;"
+	    "branch=z9hG4bK1\r\nf: <sip:a@x>;tag=1\r\nt: <sip:x>\r\n"
+	    "i: abc\r\nCSeq: 1 OPTIONS\r\n\r\n";
+	r = sip_msg_raw_response(bad, strlen(bad), 400, &same, "h", NULL, &len);
+	assert_non_null(r);
+	assert_non_null(strstr(r, "Via: SIP/2.0/UDP 192.0.2.7:5060;branch="
+	    "z9hG4bK1\r\n"));
+	free(r);
+	/* rport with a value and received already there: left as they are. */
+	bad = "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP h;rport=1;"
+	    "received=192.0.2.1\r\nf: <sip:a@x>;tag=1\r\nt: <sip:x>\r\n"
+	    "i: abc\r\nCSeq: 1 OPTIONS\r\n\r\n";
+	r = sip_msg_raw_response(bad, strlen(bad), 400, &src, "h", NULL, &len);
+	assert_non_null(r);
+	assert_non_null(strstr(r, "Via: SIP/2.0/UDP h;rport=1;"
+	    "received=192.0.2.1\r\n"));
+	free(r);
 }
 
 static void
@@ -463,6 +664,11 @@ main(void)
 		cmocka_unit_test(test_unsupported),
 		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_raw_response),
+		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_many_fields_one_walk),
+		cmocka_unit_test(test_body_opaque),
+		cmocka_unit_test(test_escaped_nul),
+		cmocka_unit_test(test_raw_response_via_and_tag),
 		cmocka_unit_test(test_uri_host),
 	};
 
