@@ -165,6 +165,7 @@ struct conf {
 	int			 read_timeout;		/* seconds */
 	int			 idle_timeout;		/* seconds */
 	int			 max_headers;		/* header fields per message */
+	int			 max_transactions;	/* server transactions at once */
 	int			 sip_t1;		/* ms, RFC 3261 T1 */
 	int			 sip_timer_c;		/* s, s.16.6 timer C */
 	int			 max_connections;	/* in total, in and out */

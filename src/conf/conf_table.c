@@ -104,6 +104,8 @@ const struct conf_opt conf_main_opts[] = {
 	{ "sip", "read_timeout", OT_INT, 1, 300, NULL, M(read_timeout), "10", 0 },
 	{ "sip", "idle_timeout", OT_INT, 10, 86400, NULL, M(idle_timeout), "3600", 0 },
 	{ "sip", "max_headers", OT_INT, 16, 1024, NULL, M(max_headers), "256", 0 },
+	{ "sip", "max_transactions", OT_INT, 10, 10000000, NULL,
+	    M(max_transactions), "100000", 0 },
 	{ "auth", "credentials_file", OT_PATH, 0, 0, NULL,
 	    M(auth_credentials), "credentials", 0 },
 	{ "auth", "realm", OT_STRING, 0, 0, NULL, M(auth_realm), NULL, 0 },

@@ -44,7 +44,7 @@
  *            config, loaded_at, certificate, subject, not_before,
  *            not_after, temporary, alarms ("none" or a "; " list),
  *            connections, requests, forwarded, failovers,
- *            local_responses, pending, transactions (counters),
+ *            local_responses, pending, transactions, overload (counters),
  *            inbound, handshakes, sources, limits ("max_connections N
  *            per_source N handshakes N"), refused ("max_connections N
  *            per_source N handshakes N descriptors N"), deadlines

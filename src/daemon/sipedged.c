@@ -784,6 +784,7 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 		json_uint(j, "local_responses", ps.local);
 		json_uint(j, "pending", ps.pending);
 		json_uint(j, "transactions", ps.transactions);
+		json_uint(j, "overload", ps.overload);
 		json_uint(j, "inbound", ts.inbound);
 		json_uint(j, "handshakes", ts.handshakes);
 		json_uint(j, "sources", ts.sources);
@@ -828,6 +829,7 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	ctl_reply_add(r, "local_responses: %lu", ps.local);
 	ctl_reply_add(r, "pending: %zu", ps.pending);
 	ctl_reply_add(r, "transactions: %zu", ps.transactions);
+	ctl_reply_add(r, "overload: %lu", ps.overload);
 	ctl_reply_add(r, "inbound: %zu", ts.inbound);
 	ctl_reply_add(r, "handshakes: %zu", ts.handshakes);
 	ctl_reply_add(r, "sources: %zu", ts.sources);

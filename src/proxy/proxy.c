@@ -1785,6 +1785,7 @@ proxy_configure(struct proxy *px, const struct conf *c, char *const *names,
 		px->tl = txn_layer_new(px->base, &tc, &cbs);
 	} else
 		txn_layer_set_t1(px->tl, c->sip_t1);
+	txn_layer_set_max_server(px->tl, (size_t)c->max_transactions);
 }
 
 void
@@ -1804,6 +1805,45 @@ proxy_stats(const struct proxy *px, struct proxy_stats *st)
 	for (f = px->fwds; f != NULL; f = f->next)
 		if (!f->final)
 			st->pending++;
+}
+
+/*
+ * No room for another server transaction: 503 with Retry-After, sent
+ * statelessly (s.16.3 allows a proxy to answer so when it lacks the
+ * resources; no state is made, so the flood costs no memory).
+ */
+static void
+refuse_overload(struct proxy *px, const struct sip_origin *o,
+    const osip_message_t *m)
+{
+	static const char *why = "too many transactions in progress "
+	    "(sip.max_transactions)";
+	struct sip_src src = { o->peer_ip, o->peer_port };
+	char tag[17], cid[SIP_CALL_ID_MAX], *warning, *text;
+	const char *hdrs[7];
+	size_t len;
+
+	px->st.overload++;
+	log_event(LOG_LVL_WARN, "proxy", "request refused", "peer",
+	    o->peer_str, "method", m->sip_method, "call_id",
+	    sip_msg_call_id(m, cid, sizeof cid), "status", "503", "reason", why,
+	    NULL);
+	warning = xasprintf("399 %s \"%s\"", px->nnames > 0 ? px->names[0] :
+	    "sipedge", why);
+	hdrs[0] = "Warning";
+	hdrs[1] = warning;
+	hdrs[2] = "Retry-After";
+	hdrs[3] = PX_RETRY_AFTER;
+	hdrs[4] = "Server";
+	hdrs[5] = "sipedge/" PACKAGE_VERSION;
+	hdrs[6] = NULL;
+	str_random_hex(tag, 16);
+	text = sip_msg_response(m, &src, 503, NULL, tag, hdrs, &len);
+	free(warning);
+	if (text != NULL) {
+		sip_transport_reply(o, text, len);
+		free(text);
+	}
 }
 
 void
@@ -1850,5 +1890,6 @@ proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 	px->cur = o;
 	r = txn_recv_request(px->tl, m, &src);
 	px->cur = NULL;
-	(void)r;
+	if (r == TXN_RECV_FULL)
+		refuse_overload(px, o, m);
 }

@@ -60,6 +60,8 @@ struct proxy_stats {
 	unsigned long	forwarded;	/* branches sent */
 	unsigned long	local;		/* final responses made here */
 	unsigned long	failovers;	/* branches that moved on */
+	unsigned long	overload;	/* new requests refused with 503: the
+					   sip.max_transactions were live */
 	size_t		transactions;	/* live ones */
 	size_t		pending;	/* requests waiting for a final */
 };

@@ -1117,6 +1117,11 @@ txn_recv_request(struct txn_layer *tl, osip_message_t *m,
 		/* The ACK for a 2xx is not part of the transaction (s.17). */
 		tl->cbs.request(tl->cbs.arg, NULL, m, src);
 		r = TXN_RECV_ACK;
+	} else if (tl->cfg.max_server > 0 &&
+	    tl->server.n >= tl->cfg.max_server) {
+		/* Each lives up to 64*T1 after its final response: a flood
+		 * of new requests must not hold memory without bound. */
+		r = TXN_RECV_FULL;
 	} else {
 		t = server_new(tl, m, &k, src);
 		tl->cbs.request(tl->cbs.arg, t, m, src);
@@ -1458,6 +1463,12 @@ txn_layer_set_t1(struct txn_layer *tl, int t1)
 {
 	if (t1 > 0)
 		tl->cfg.t1 = t1;
+}
+
+void
+txn_layer_set_max_server(struct txn_layer *tl, size_t max)
+{
+	tl->cfg.max_server = max;
 }
 
 size_t

@@ -81,7 +81,10 @@ enum txn_recv {
 	TXN_RECV_STRAY,		/* response matching no client transaction:
 				   dropped, not forwarded statelessly (RFC
 				   6026 s.7.2 for UACs, s.7.3 for proxies) */
-	TXN_RECV_BAD		/* no Via, CSeq or Call-ID: not handled */
+	TXN_RECV_BAD,		/* no Via, CSeq or Call-ID: not handled */
+	TXN_RECV_FULL		/* a new request while max_server server
+				   transactions live: no transaction made,
+				   no callback; the caller answers statelessly */
 };
 
 struct txn_cbs {
@@ -136,6 +139,7 @@ struct txn_config {
 	int	trying;		/* an INVITE server transaction sends 100
 				   itself when the TU has sent nothing for
 				   this long, s.17.2.1: 200; TXN_TRYING_NOW */
+	size_t	max_server;	/* server transactions at once; 0: no limit */
 };
 
 /*
@@ -149,6 +153,9 @@ struct txn_layer	*txn_layer_new(struct event_base *base,
 void			 txn_layer_free(struct txn_layer *tl);
 /* T1 for timers armed from now on (a reload). */
 void			 txn_layer_set_t1(struct txn_layer *tl, int t1);
+/* A new cap on server transactions (0: none); live ones are kept. */
+void			 txn_layer_set_max_server(struct txn_layer *tl,
+			    size_t max);
 /* Live transactions (server and client). */
 size_t			 txn_layer_count(const struct txn_layer *tl);
 

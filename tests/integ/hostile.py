@@ -386,6 +386,44 @@ def check_torture():
         c.close()
 
 
+def check_overload(n, cap):
+    """n new UDP requests while at most cap server transactions may live
+    (each lives 32 s after its 404 on UDP): those over the cap get a
+    stateless 503 with Retry-After and a To tag, and all are answered."""
+    s = udp_sock()
+    lport = s.getsockname()[1]
+    got = {}
+    complete = True
+    for i in range(n):
+        req = options("UDP", lport, extra=b"").replace(
+            b"OPTIONS sip:%s:%d SIP/2.0" % (HOST.encode(), ARGS.udp),
+            b"OPTIONS sip:nobody@unrouted.invalid SIP/2.0")
+        resp = None
+        s.settimeout(2)
+        s.send(req)
+        try:
+            while True:
+                resp = s.recv(70000)
+                if status_of(resp) is not None and status_of(resp) >= 200:
+                    break
+        except socket.timeout:
+            pass
+        st = status_of(resp)
+        got[st] = got.get(st, 0) + 1
+        if st == 503 and not (header(resp, "Retry-After")
+                              and re.search(rb"\r\nTo:[^\r]*;tag=[0-9a-f]{16}",
+                                            resp)):
+            complete = False
+    s.close()
+    result(sum(v for k, v in got.items() if k is not None) == n,
+           "%d requests over the transaction cap are all answered" % n,
+           "statuses %r" % got)
+    result(got.get(503, 0) >= n - cap and got.get(404, 0) <= cap,
+           "at most %d get a transaction (404), the rest a stateless 503" % cap,
+           "statuses %r" % got)
+    result(complete, "each 503 carries Retry-After and a random To tag")
+
+
 def main():
     global ARGS
     p = argparse.ArgumentParser()
@@ -394,6 +432,8 @@ def main():
     p.add_argument("--pid", type=int, required=True)
     p.add_argument("--mime", type=int, default=2000)
     p.add_argument("--lf-limit", type=int, default=8)
+    p.add_argument("--overload", type=int, default=40)
+    p.add_argument("--cap", type=int, default=20)
     p.add_argument("checks", nargs="+")
     ARGS = p.parse_args()
     for c in ARGS.checks:
@@ -411,6 +451,8 @@ def main():
             check_to_tags()
         elif c == "torture":
             check_torture()
+        elif c == "overload":
+            check_overload(ARGS.overload, ARGS.cap)
         else:
             print("not ok unknown check %s" % c)
 

@@ -5,12 +5,13 @@
 # parsed (no memory growth); a UTF-8 reason phrase keeps a TCP connection;
 # a connection fed line feeds is closed; error responses carry random
 # To-tags and received/rport; every valid RFC 4475 s.3.1.1 message is
-# answered over UDP and TCP; the refusals are counted in sipedge-ctl status.
+# answered over UDP and TCP; the refusals are counted in sipedge-ctl status;
+# with sip.max_transactions live, new requests get a stateless 503.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd "$PYTHON"
-plan 53
+plan 58
 
 HOSTILE="$INTEG_DIR/hostile.py"
 write_config
@@ -63,3 +64,15 @@ sys.exit(not (d["bad_messages"] == sum(k.values()) and k["too_many_fields"] >= 3
 timeout 30 "$SIPEDGE_CTL" -c "$CONF" status >"$T/status.txt" 2>&1
 check "sipedge-ctl status shows bad_messages and bad_messages_by_kind" \
     grep -q "^bad_messages_by_kind: .*too_many_fields [1-9]" "$T/status.txt"
+
+# 54-58: sip.max_transactions = 20 by a reload: new requests beyond the
+# live transactions get a stateless 503, counted as overload.
+insert_after "$CONF" '^sip: *\{' '  max_transactions = 20;' >/dev/null
+log_mark
+kill -HUP "$SIPEDGED_PID"
+check "reload with sip.max_transactions = 20" \
+    wait_for_event module=conf 'event="reload ok"'
+run_checks --overload 40 --cap 20 overload
+timeout 30 "$SIPEDGE_CTL" -c "$CONF" status >"$T/status.txt" 2>&1
+check "sipedge-ctl status counts the 503s as overload" \
+    grep -q "^overload: [1-9][0-9]" "$T/status.txt"

@@ -107,6 +107,7 @@ test_valid_and_defaults(void **state)
 	assert_int_equal(c->read_timeout, 3);
 	assert_int_equal(c->max_message_size, 65535);
 	assert_int_equal(c->max_headers, 256);
+	assert_int_equal(c->max_transactions, 100000);
 	assert_int_equal(c->handshake_timeout, 10);
 	assert_int_equal(c->nlisten, 1);
 	assert_int_equal(c->listen[0].transport, TP_TLS);
@@ -243,6 +244,9 @@ test_out_of_range(void **state)
 	expect(d, 1, "listen[0].port = 70000 is out of range (1 to 65535)");
 	expect(d, 2, "sip.max_message_size = 10 is out of range (1024 to 1048576)");
 	free(d);
+	d = load(LISTEN "sip: {\n  max_transactions = 9;\n};\n", NULL);
+	expect(d, 3, "sip.max_transactions = 9 is out of range (10 to 10000000)");
+	free(d);
 	/* The header field cap: 16 to 1024, set or refused. */
 	d = load(LISTEN "sip: {\n  max_headers = 15;\n};\n", NULL);
 	expect(d, 3, "sip.max_headers = 15 is out of range (16 to 1024)");
@@ -253,9 +257,11 @@ test_out_of_range(void **state)
 	{
 		struct conf *c;
 
-		d = load(LISTEN "sip: { max_headers = 1024; };\n", &c);
+		d = load(LISTEN "sip: { max_headers = 1024; "
+		    "max_transactions = 10; };\n", &c);
 		assert_string_equal(d, "");
 		assert_int_equal(c->max_headers, 1024);
+		assert_int_equal(c->max_transactions, 10);
 		conf_free(c);
 		free(d);
 	}

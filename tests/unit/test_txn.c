@@ -145,7 +145,7 @@ cb_terminated(void *arg, struct txn *t)
 static void
 layer(int trying)
 {
-	struct txn_config cfg = { T1, T2, T4, TD, trying };
+	struct txn_config cfg = { T1, T2, T4, TD, trying, 0 };
 	struct txn_cbs cbs = { cb_send, cb_request, cb_response, cb_failed,
 	    cb_terminated, NULL };
 
@@ -653,6 +653,38 @@ test_nist(void **state)
 	assert_int_equal(R.nterm, 2);
 	assert_true(R.term_at >= done + 64 * T1 - 1);
 	assert_int_equal(R.nsent, 5);
+	osip_message_free(m);
+}
+
+/*
+ * With max_server live server transactions, a new request makes none
+ * (TXN_RECV_FULL, no callback), while a retransmission of a live one is
+ * still absorbed; once one ends there is room again.
+ */
+static void
+test_max_server(void **state)
+{
+	osip_message_t *m = request("OPTIONS", "192.0.2.7", ";branch=z9hG4bKm1",
+	    7, NULL, "", NULL);
+	struct txn_dest d = dest(TP_TCP);
+
+	txn_layer_set_max_server(R.tl, 1);
+	assert_int_equal(txn_recv_request(R.tl, m, &d), TXN_RECV_NEW);
+	assert_int_equal(R.nreq, 1);
+	assert_int_equal(feed(request("OPTIONS", "192.0.2.7",
+	    ";branch=z9hG4bKm2", 7, NULL, "", NULL), TP_TCP), TXN_RECV_FULL);
+	assert_int_equal(R.nreq, 1);		/* the core heard nothing */
+	assert_int_equal(txn_layer_count(R.tl), 1);
+	assert_int_equal(feed(request("OPTIONS", "192.0.2.7",
+	    ";branch=z9hG4bKm1", 7, NULL, "", NULL), TP_TCP), TXN_RECV_ABSORBED);
+	assert_int_equal(answer(R.st, m, 200), 0);
+	run_until_empty(2000);			/* timer J is 0 on TCP */
+	assert_int_equal(txn_layer_count(R.tl), 0);
+	assert_int_equal(feed(request("OPTIONS", "192.0.2.7",
+	    ";branch=z9hG4bKm2", 7, NULL, "", NULL), TP_TCP), TXN_RECV_NEW);
+	assert_int_equal(R.nreq, 2);
+	assert_int_equal(answer(R.st, m, 200), 0);
+	run_until_empty(2000);
 	osip_message_free(m);
 }
 
@@ -1262,6 +1294,7 @@ main(void)
 		T(test_ist_accepted),
 		T(test_nist),
 		T(test_nist_tcp),
+		T(test_max_server),
 		T(test_ict_timeout_udp),
 		T(test_ict_timeout_tcp),
 		T(test_ict_non2xx),
