@@ -24,6 +24,7 @@
 
 #include "proxy/rrtok.h"
 #include "util/file.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
 
 #define TOK_VERSION	1
@@ -295,18 +296,6 @@ rrtok_pair_new(void)
 
 /* --- keys ------------------------------------------------------------ */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One "ID HEX" line into *key: 0, or -1 with *why. */
 static int
 parse_line(char *s, struct rrtok_key *key, const char **why)
@@ -330,7 +319,7 @@ parse_line(char *s, struct rrtok_key *key, const char **why)
 		return -1;
 	}
 	for (i = 0; i < RRTOK_KEY_LEN; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = str_hexval(s[2 * i]), lo = str_hexval(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			*why = "a key is 64 hex digits (32 random bytes)";

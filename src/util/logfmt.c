@@ -11,19 +11,8 @@
 #include <time.h>
 
 #include "util/logfmt.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Add key (klen bytes) with its value to lf. */
 static struct logfmt_field *
@@ -74,8 +63,8 @@ logfmt_parse(const char *line, size_t len, struct logfmt *lf)
 				case 't': f->val[f->vlen++] = '\t'; break;
 				case 'x':
 					if (i + 2 < len &&
-					    (h1 = hexval(line[i + 1])) >= 0 &&
-					    (h2 = hexval(line[i + 2])) >= 0) {
+					    (h1 = str_hexval(line[i + 1])) >= 0 &&
+					    (h2 = str_hexval(line[i + 2])) >= 0) {
 						f->val[f->vlen++] =
 						    (char)(h1 * 16 + h2);
 						i += 2;

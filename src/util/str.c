@@ -11,6 +11,18 @@
 #include "util/str.h"
 #include "util/xmalloc.h"
 
+int
+str_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void
 str_random_hex(char *buf, size_t n)
 {

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <time.h>
 
+/* The value of hex digit c (either case), or -1 when it is not one. */
+int		 str_hexval(int c);
 /* n random lowercase hex digits into buf (buf holds n + 1 bytes). */
 void		 str_random_hex(char *buf, size_t n);
 
