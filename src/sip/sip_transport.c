@@ -522,11 +522,8 @@ conn_flushed_cb(struct bufferevent *bev, void *arg)
 static void
 conn_close_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct sip_conn *c = arg;
-
-	if (what & BEV_EVENT_TIMEOUT)
-		deadline_hit(c, SIP_DEADLINE_FLUSH);
-	conn_schedule_free(c);
+	(void)what;		/* an error or EOF while flushing */
+	conn_schedule_free(arg);
 }
 
 /*
@@ -554,10 +551,9 @@ conn_close(struct sip_conn *c, enum log_level lvl, const char *reason)
 	}
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setcb(c->bev, NULL, conn_flushed_cb, conn_close_event_cb, c);
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
 	bufferevent_enable(c->bev, EV_WRITE);
-	/* The write timeout restarts with every byte the peer takes; this
-	 * one does not: a peer reading a byte at a time is cut too. */
+	/* One hard deadline (a write timeout would restart with every byte
+	 * the peer takes, so a peer reading a byte at a time is cut too). */
 	evtimer_add(c->hs_timer, &tv);
 }
 

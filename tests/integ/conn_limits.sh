@@ -193,7 +193,11 @@ sed -i -e 's/idle_timeout = 3600;/idle_timeout = 10;/' "$CONF"
 reload_conf || diag "reload failed: $(log_since_mark)"
 hold d --port "$TCP_PORT" --count 1 --send lf:30000 --probe 0.5 --hold 25
 pd=$HOLD_PID
-if _poll 20 grep -q '^CLOSED' "$T/d.out"; then
+summary d >/dev/null
+if grep -q '^REFUSED 0' "$T/d.out"; then
+    # Closed within the probe: the framer's CR/LF budget was quicker.
+    ok "a connection stuffed with line feeds is closed (at once)"
+elif _poll 20 grep -q '^CLOSED' "$T/d.out"; then
     s=$(awk '$1 == "CLOSED" { print $3 }' "$T/d.out")
     between "$s" 0 14 && ok "a connection stuffed with line feeds is closed (${s} s)" ||
         not_ok "a connection stuffed with line feeds is closed" "$(cat "$T/d.out")"
@@ -202,8 +206,8 @@ else
 fi
 wait_pid "$pd" 5
 
-# ---- the flush deadline: a client that never reads sends 20,000 OPTIONS
-# (megabytes of answers queue up), then garbage: the connection closes,
+# ---- the flush deadline: a client that never reads sends 14,000 OPTIONS
+# (some 14 MB of answers queue up), then garbage: the connection closes,
 # and what it cannot flush within 5 s is dropped with it.
 timeout 60 "$PYTHON" -c 'import socket, sys, time
 s = socket.socket()
@@ -211,8 +215,10 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect(("127.0.0.1", int(sys.argv[1])))
 m = ("OPTIONS sip:localhost SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-%d\r\n"
      "Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=a\r\nTo: <sip:localhost>\r\n"
-     "Call-ID: flush-%d\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
-s.sendall(b"".join((m % (i, i)).encode() for i in range(20000)))
+     "Call-ID: flush-%d-%s\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+# Long Call-IDs (echoed in each 200): far more answers than the kernel
+# buffers of both sockets hold, whatever their autotuning.
+s.sendall(b"".join((m % (i, i, "x" * 700)).encode() for i in range(14000)))
 s.sendall(bytes(range(256)) * 2)
 time.sleep(20)' "$TCP_PORT" >/dev/null 2>&1 &
 pg=$!
