@@ -37,8 +37,9 @@ usage(FILE *f)
 	    "  -s SOCKET   the control socket itself\n"
 	    "  -t SECONDS  how long to wait for the answer (default 30)\n"
 	    "  -j, --json  answer in JSON, for scripts\n"
-	    "commands: status, alarms, certs, connections, zones, zone NAME, "
-	    "revocation,\n"
+	    "commands: status, alarms, certs, zones, zone NAME, revocation,\n"
+	    "          connections [--limit N] [--offset N] [--all] "
+	    "[--zone NAME] [--peer ADDR],\n"
 	    "          crl update, reload, help (the daemon lists them), "
 	    "log [FILTERS] (sipedge-ctl log --help)\n"
 	    "See sipedge-ctl(8).\n", SE_CONFFILE);
