@@ -26,6 +26,8 @@
 #define EXIT_USAGE	2
 #define EXIT_UNREACHED	3	/* not running, no permission, no answer */
 
+#define CONNS_PAGES_MAX	100000	/* connections --all: pages at most */
+
 static void
 usage(FILE *f)
 {
@@ -92,7 +94,7 @@ conns_all(const char *sock, int json, const char *filters, size_t offset,
 		fputs(reply, stdout);
 		free(reply);
 		reply = NULL;
-		if (pages > (size_t)-1 / 2)
+		if (pages >= CONNS_PAGES_MAX)
 			break;
 		cmd = xasprintf("%sconnections all nosummary offset %zu%s",
 		    json ? "json " : "", offset, filters);
