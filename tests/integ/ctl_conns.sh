@@ -53,8 +53,10 @@ tlshold() {
 }
 tlshold a 127.0.0.1 250
 tlshold b 127.0.0.2 50
-_poll 60 grep -q '^READY 250' "$T/a.out" && _poll 60 grep -q '^READY 50' "$T/b.out" ||
+if ! _poll 60 grep -q '^READY 250' "$T/a.out" ||
+    ! _poll 60 grep -q '^READY 50' "$T/b.out"; then
     bail_out "the TLS clients did not connect: $(cat "$T/a.out" "$T/b.out")"
+fi
 nconns() {
     sctl status
     grep -q '^connections: 300$' "$T/out"
