@@ -37,8 +37,8 @@
  *   at most CTL_MAX_CLIENTS connections at once; one more gets
  *   "error" and "too many control connections" at once.
  *
- * Commands (CTL_PROTO_VERSION 2; "zone", "crl", "denied" and "json" are
- * new in 2):
+ * Commands (CTL_PROTO_VERSION 3; "zone", "crl", "denied" and "json" are
+ * new in 2, the arguments of "connections" in 3):
  *   help     the commands, one per line: name, arguments, what it does
  *   status   "name: value" lines: version, protocol, pid, started, uptime,
  *            config, loaded_at, certificate, subject, not_before,
@@ -56,9 +56,27 @@
  *   alarms   "TIME KEY: REASON" per raised alarm, oldest first, or "none"
  *   certs    "server FILE", "  subject", "  names", "  expires", then
  *            "trust FILE: N CAs" and one "  SUBJECT expires TIME" each
- *   connections  one line per TLS connection: peer, "in"/"out", "zone"
- *            NAME, "held"/"open", "since" TIME, "subject" SUBJECT, and
- *            "verdict" TEXT once decided
+ *   connections [ARGS]  (ARGS new in 3; version 2 took none) a summary
+ *            of the TLS connections that match the filters, then one
+ *            page of them.  ARGS are words, each also accepted with a
+ *            leading "--": "limit N" (page size, default
+ *            CTL_CONNS_DEFAULT, at most CTL_CONNS_PAGE_MAX), "offset N"
+ *            (skip N matching connections, newest first), "all" (a page
+ *            of CTL_CONNS_PAGE_MAX and no hint line), "zone NAME", "peer
+ *            ADDR" (ADDR or ADDR:PORT), "nosummary" (the page alone).
+ *            A page also stops after about CTL_CONNS_BYTES_MAX bytes, so
+ *            a reply stays under CTL_REPLY_MAX; the client pages on with
+ *            offset (connections that open or close meanwhile shift it).
+ *            Text: "connections: N (in N, out N; held N, open N)",
+ *            "zones: NAME N ...", "tls: VERSION N ..." ("handshake" while
+ *            not done), then one line per connection: peer, "in"/"out",
+ *            "zone" NAME, "held"/"open", "since" TIME, "age" Ns, "tls"
+ *            VERSION CIPHER, "subject" SUBJECT, and "verdict" TEXT once
+ *            decided; then, unless "all", "N more: ..." when the page did
+ *            not reach the end.  JSON: "summary" {total, in, out, held,
+ *            open, zones {NAME: N}, tls_versions {V: N}} (left out with
+ *            nosummary), "connections" [...], "offset", "limit",
+ *            "returned", "more".
  *   zones    one line per neighbor zone peer: zone, transport, peer:port,
  *            state ("idle", "resolving", "connecting", "active", "failed"),
  *            "since" and an ISO time, then ": reason" when failed
@@ -78,11 +96,14 @@
 #ifndef SE_CTL_PROTO_H
 #define SE_CTL_PROTO_H
 
-#define CTL_PROTO_VERSION	2
+#define CTL_PROTO_VERSION	3
 #define CTL_LINE_MAX		4096	/* bytes of a request line, LF included */
 #define CTL_TIMEOUT		10	/* s for the request line, then for the reply */
 #define CTL_MAX_CLIENTS		64	/* connections served at once */
 #define CTL_REPLY_MAX		(1024 * 1024)	/* clients stop reading here */
+#define CTL_CONNS_DEFAULT	100	/* connections per page by default */
+#define CTL_CONNS_PAGE_MAX	1000	/* per reply, at most ("all") */
+#define CTL_CONNS_BYTES_MAX	(512 * 1024)	/* a page stops growing here */
 
 #define CTL_STATUS_OK		"ok"
 #define CTL_STATUS_ERROR	"error"

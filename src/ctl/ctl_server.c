@@ -142,6 +142,12 @@ ctl_reply_json(struct ctl_reply *r)
 	return r->j;
 }
 
+size_t
+ctl_reply_size(const struct ctl_reply *r)
+{
+	return evbuffer_get_length(r->text);
+}
+
 /* --- clients -------------------------------------------------------- */
 
 static void client_drop(struct ctl_client *);

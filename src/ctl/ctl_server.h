@@ -77,5 +77,10 @@ void			 ctl_reply_add(struct ctl_reply *r, const char *fmt, ...)
  * "message"; the server adds "ok" and closes the object.
  */
 struct json		*ctl_reply_json(struct ctl_reply *r);
+/*
+ * The bytes of text added so far (not counting the JSON writer's): for a
+ * handler that keeps its reply under CTL_REPLY_MAX.
+ */
+size_t			 ctl_reply_size(const struct ctl_reply *r);
 
 #endif

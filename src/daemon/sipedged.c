@@ -1190,14 +1190,136 @@ ctl_crl(const char *args, struct ctl_reply *r, void *arg)
 	return 0;
 }
 
-/* One line (or object) per TLS connection the gate knows. */
+/* A name and how many connections have it, for the connections summary. */
+struct conn_count {
+	char	name[48];
+	size_t	n;
+};
+
+#define CONN_COUNT_MAX	32	/* distinct names; the rest count as "other" */
+
+/* The request of `connections`: filters and the page (ctl_proto.h). */
+struct conn_query {
+	const char	*zone;		/* NULL: any */
+	const char	*peer;		/* NULL: any; "ADDR" or "ADDR:PORT" */
+	size_t		 offset;
+	size_t		 limit;
+	int		 summary;	/* 0: "nosummary" */
+	int		 all;		/* "all": no hint for the rest */
+	/* Filled by the walks. */
+	size_t		 total, in, out, held, open;
+	struct conn_count zones[CONN_COUNT_MAX + 1];
+	size_t		 nzones;
+	struct conn_count tls[CONN_COUNT_MAX + 1];
+	size_t		 ntls;
+	size_t		 index;		/* matching connections seen */
+	size_t		 returned;
+	int		 full;		/* the reply reached its byte bound */
+	struct ctl_reply *r;
+};
+
+/* Count one more for name in v (n used, CONN_COUNT_MAX + 1 slots). */
+static void
+conn_count_add(struct conn_count *v, size_t *n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(v[i].name, name) == 0) {
+			v[i].n++;
+			return;
+		}
+	if (*n == CONN_COUNT_MAX)
+		name = "other";
+	for (i = 0; i < *n; i++)
+		if (strcmp(v[i].name, name) == 0) {
+			v[i].n++;
+			return;
+		}
+	snprintf(v[*n].name, sizeof v[*n].name, "%s", name);
+	v[*n].n = 1;
+	(*n)++;
+}
+
+/*
+ * Does the peer "ip:port" (IPv6 as "[ip]:port") match want: the whole
+ * address with its port, or the address alone (with or without brackets).
+ */
+static int
+conn_peer_matches(const char *peer, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (strcmp(peer, want) == 0)
+		return 1;
+	if (strncmp(peer, want, n) == 0 && peer[n] == ':' &&
+	    strchr(peer + n + 1, ':') == NULL)
+		return 1;
+	return peer[0] == '[' && strncmp(peer + 1, want, n) == 0 &&
+	    peer[n + 1] == ']' && peer[n + 2] == ':';
+}
+
+/* Is the connection one the query asks for? */
+static int
+conn_matches(const struct conn_query *q, const struct gate_conn_info *i)
+{
+	if (q->zone != NULL && strcmp(q->zone, i->zone) != 0)
+		return 0;
+	return q->peer == NULL || conn_peer_matches(i->peer, q->peer);
+}
+
+/* First walk: the summary of the matching connections. */
+static void
+conn_sum(const struct gate_conn_info *i, void *arg)
+{
+	struct conn_query *q = arg;
+
+	if (!conn_matches(q, i))
+		return;
+	q->total++;
+	if (i->outbound)
+		q->out++;
+	else
+		q->in++;
+	if (strcmp(i->state, "open") == 0)
+		q->open++;
+	else
+		q->held++;
+	conn_count_add(q->zones, &q->nzones, i->zone);
+	conn_count_add(q->tls, &q->ntls, *i->tls_version ? i->tls_version :
+	    "handshake");
+}
+
+/* The bytes of the reply so far. */
+static size_t
+conn_reply_size(struct conn_query *q)
+{
+	struct json *j = ctl_reply_json(q->r);
+	size_t len = 0;
+
+	if (j != NULL)
+		(void)json_text(j, &len);
+	return len + ctl_reply_size(q->r);
+}
+
+/* Second walk: one line (or object) per connection of the page. */
 static void
 conn_line(const struct gate_conn_info *i, void *arg)
 {
-	struct ctl_reply *r = arg;
-	struct json *j = ctl_reply_json(r);
+	struct conn_query *q = arg;
+	struct json *j = ctl_reply_json(q->r);
 	char t[32];
 
+	if (!conn_matches(q, i))
+		return;
+	if (q->index++ < q->offset || q->returned >= q->limit || q->full)
+		return;
+	/* A page never outgrows what a client reads (CTL_REPLY_MAX). */
+	if (conn_reply_size(q) > CTL_CONNS_BYTES_MAX) {
+		q->full = 1;
+		return;
+	}
+	q->returned++;
 	if (j != NULL) {
 		json_object_begin(j, NULL);
 		json_string(j, "peer", i->peer);
@@ -1214,7 +1336,7 @@ conn_line(const struct gate_conn_info *i, void *arg)
 		json_object_end(j);
 		return;
 	}
-	ctl_reply_add(r, "%s %s zone %s %s since %s age %llds tls %s %s "
+	ctl_reply_add(q->r, "%s %s zone %s %s since %s age %llds tls %s %s "
 	    "subject %s%s%s", i->peer, i->outbound ? "out" : "in", i->zone,
 	    i->state, str_time_iso(i->since, t, sizeof t),
 	    (long long)(time(NULL) - i->since),
@@ -1222,19 +1344,166 @@ conn_line(const struct gate_conn_info *i, void *arg)
 	    i->subject, *i->verdict ? " verdict " : "", i->verdict);
 }
 
-/* connections: the TLS connections, their zone, peer and verdict. */
+/* A count argument: 0 to max, or -1 with the reason added to r. */
+static int
+conn_number(const char *word, const char *s, size_t max, size_t *v,
+    struct ctl_reply *r)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || n > max) {
+		ctl_reply_add(r, "connections: %s takes a number from 0 to %zu, "
+		    "not '%s'", word, max, s);
+		return -1;
+	}
+	*v = (size_t)n;
+	return 0;
+}
+
+/*
+ * The arguments of connections (CTL_PROTO_VERSION 3): words "all",
+ * "nosummary", "limit N", "offset N", "zone NAME", "peer ADDR", each
+ * also with a leading "--" as sipedge-ctl takes them.  buf is a copy of
+ * the arguments that the query points into.  -1 with the reason in r.
+ */
+static int
+conn_parse(struct conn_query *q, char *buf, struct ctl_reply *r)
+{
+	char *w, *v, *save = NULL;
+	const char *name;
+
+	for (w = strtok_r(buf, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save)) {
+		name = strncmp(w, "--", 2) == 0 ? w + 2 : w;
+		if (strcmp(name, "all") == 0) {
+			q->limit = CTL_CONNS_PAGE_MAX;
+			q->all = 1;
+			continue;
+		}
+		if (strcmp(name, "nosummary") == 0) {
+			q->summary = 0;
+			continue;
+		}
+		if (strcmp(name, "limit") != 0 && strcmp(name, "offset") != 0 &&
+		    strcmp(name, "zone") != 0 && strcmp(name, "peer") != 0) {
+			ctl_reply_add(r, "connections: unknown argument '%.64s' "
+			    "(all, limit N, offset N, zone NAME, peer ADDR, "
+			    "nosummary)", w);
+			return -1;
+		}
+		if ((v = strtok_r(NULL, " \t", &save)) == NULL) {
+			ctl_reply_add(r, "connections: %s needs a value", name);
+			return -1;
+		}
+		if (strcmp(name, "limit") == 0) {
+			if (conn_number(name, v, CTL_CONNS_PAGE_MAX, &q->limit,
+			    r) == -1)
+				return -1;
+		} else if (strcmp(name, "offset") == 0) {
+			if (conn_number(name, v, (size_t)-1 / 2, &q->offset,
+			    r) == -1)
+				return -1;
+		} else if (strcmp(name, "zone") == 0)
+			q->zone = v;
+		else
+			q->peer = v;
+	}
+	return 0;
+}
+
+/* The summary counts as JSON members, or as text lines. */
+static void
+conn_summary(struct conn_query *q, struct json *j)
+{
+	struct ctl_reply *r = q->r;
+	char *line = NULL, *t;
+	size_t i;
+
+	if (j != NULL) {
+		json_object_begin(j, "summary");
+		json_uint(j, "total", q->total);
+		json_uint(j, "in", q->in);
+		json_uint(j, "out", q->out);
+		json_uint(j, "held", q->held);
+		json_uint(j, "open", q->open);
+		json_object_begin(j, "zones");
+		for (i = 0; i < q->nzones; i++)
+			json_uint(j, q->zones[i].name, q->zones[i].n);
+		json_object_end(j);
+		json_object_begin(j, "tls_versions");
+		for (i = 0; i < q->ntls; i++)
+			json_uint(j, q->tls[i].name, q->tls[i].n);
+		json_object_end(j);
+		json_object_end(j);
+		return;
+	}
+	ctl_reply_add(r, "connections: %zu (in %zu, out %zu; held %zu, open "
+	    "%zu)", q->total, q->in, q->out, q->held, q->open);
+	line = xstrdup("zones:");
+	for (i = 0; i < q->nzones; i++) {
+		t = xasprintf("%s %s %zu", line, q->zones[i].name,
+		    q->zones[i].n);
+		free(line);
+		line = t;
+	}
+	ctl_reply_add(r, "%s", q->nzones == 0 ? "zones: none" : line);
+	free(line);
+	line = xstrdup("tls:");
+	for (i = 0; i < q->ntls; i++) {
+		t = xasprintf("%s %s %zu", line, q->tls[i].name, q->tls[i].n);
+		free(line);
+		line = t;
+	}
+	ctl_reply_add(r, "%s", q->ntls == 0 ? "tls: none" : line);
+	free(line);
+}
+
+/*
+ * connections: a summary of the TLS connections (that match the
+ * filters), then one page of them, CTL_CONNS_DEFAULT by default; the
+ * text ends with how to get the rest.  Bounded: never more than
+ * CTL_CONNS_PAGE_MAX connections or about CTL_CONNS_BYTES_MAX bytes.
+ */
 static int
 ctl_connections(const char *args, struct ctl_reply *r, void *arg)
 {
 	struct json *j = ctl_reply_json(r);
+	struct conn_query *q;
+	char *buf = xstrdup(args);
+	size_t more;
 
-	(void)args;
 	(void)arg;
+	q = xcalloc(1, sizeof *q);
+	q->limit = CTL_CONNS_DEFAULT;
+	q->summary = 1;
+	q->r = r;
+	if (conn_parse(q, buf, r) == -1) {
+		free(q);
+		free(buf);
+		return -1;
+	}
+	gate_walk(d.gate, conn_sum, q);
+	if (q->summary)
+		conn_summary(q, j);
 	if (j != NULL)
 		json_array_begin(j, "connections");
-	gate_walk(d.gate, conn_line, r);
-	if (j != NULL)
+	gate_walk(d.gate, conn_line, q);
+	more = q->total > q->offset + q->returned ?
+	    q->total - q->offset - q->returned : 0;
+	if (j != NULL) {
 		json_array_end(j);
+		json_uint(j, "offset", q->offset);
+		json_uint(j, "limit", q->limit);
+		json_uint(j, "returned", q->returned);
+		json_uint(j, "more", more);
+	} else if (q->summary && !q->all && more > 0)
+		ctl_reply_add(r, "%zu more: sipedge-ctl connections --offset "
+		    "%zu [--limit N], or --all", more, q->offset + q->returned);
+	free(q);
+	free(buf);
 	return 0;
 }
 
@@ -1372,8 +1641,10 @@ static const struct ctl_command ctl_cmds[] = {
 	    ctl_alarms_cmd },
 	{ "certs", "", "the server certificate (names, expiry) and the "
 	    "trusted CAs", 0, ctl_certs },
-	{ "connections", "", "each TLS connection: peer, direction, zone, held "
-	    "or open, certificate subject and verdict", 0, ctl_connections },
+	{ "connections", "[all] [limit N] [offset N] [zone NAME] [peer ADDR]",
+	    "a summary of the TLS connections, then a page of them: peer, "
+	    "direction, zone, held or open, certificate subject and verdict",
+	    1, ctl_connections },
 	{ "crl", "update", "fetch every CRL distribution point now", 1,
 	    ctl_crl },
 	{ "revocation", "", "peer verdict counters, OCSP cache and hit rate, "

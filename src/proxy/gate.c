@@ -20,6 +20,7 @@
 #include "rev/rev_engine.h"
 #include "rev/rev_fetch.h"
 #include "tls/tls_peer.h"
+#include "util/idmap.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -40,6 +41,7 @@ struct gconn {
 	struct gconn		*next, *prev;
 	struct gate		*g;
 	struct sip_conn		*c;
+	unsigned long long	 cid;		/* sip_conn_id(c): in g->byid */
 	STACK_OF(X509)		*chain;		/* as presented, leaf first */
 	struct rev_check	*check;		/* revocation in progress */
 	int			 open;		/* messages flow */
@@ -66,6 +68,7 @@ struct gate {
 	size_t			 nzones;
 	struct zpol		 def;		/* peers of no zone */
 	struct gconn		*conns;
+	struct idmap		*byid;		/* conns by sip_conn_id() */
 	struct gate_stats	 st;
 	struct zones		*zs;		/* resolved peer addresses */
 	void			(*refused_cb)(const char *, const char *,
@@ -149,6 +152,8 @@ gconn_free(struct gconn *gc)
 		g->conns = gc->next;
 	if (gc->next)
 		gc->next->prev = gc->prev;
+	if (idmap_get(g->byid, gc->cid) == gc)
+		idmap_del(g->byid, gc->cid);
 	if (gc->expiry != NULL)
 		event_free(gc->expiry);
 	sk_X509_pop_free(gc->chain, X509_free);
@@ -414,11 +419,13 @@ gate_cb(struct sip_conn *c, SSL *ssl, const struct sip_origin *o, void *arg)
 	(void)o;
 	gc->g = g;
 	gc->c = c;
+	gc->cid = sip_conn_id(c);
 	gc->since = time(NULL);
 	gc->next = g->conns;
 	if (g->conns != NULL)
 		g->conns->prev = gc;
 	g->conns = gc;
+	idmap_put(g->byid, gc->cid, gc);
 	g->st.open++;
 	if (leaf != NULL) {
 		char *s = X509_NAME_oneline(X509_get_subject_name(leaf), NULL, 0);
@@ -448,17 +455,16 @@ gate_cb(struct sip_conn *c, SSL *ssl, const struct sip_origin *o, void *arg)
 	return verdict;
 }
 
+/* A connection closed: forget it, found by id (a wave of closes must
+ * not walk every connection each). */
 static void
 closed_cb(struct sip_conn *c, void *arg)
 {
 	struct gate *g = arg;
-	struct gconn *gc;
+	struct gconn *gc = idmap_get(g->byid, sip_conn_id(c));
 
-	for (gc = g->conns; gc != NULL; gc = gc->next)
-		if (gc->c == c) {
-			gconn_free(gc);
-			return;
-		}
+	if (gc != NULL && gc->c == c)
+		gconn_free(gc);
 }
 
 /* Check an open connection again; close it when refused at once. */
@@ -514,6 +520,7 @@ gate_new(struct event_base *base, struct sip_transport *t)
 
 	g->base = base;
 	g->t = t;
+	g->byid = idmap_new();
 	g->fetcher = rev_fetch_new(base, &lim);
 	g->store = rev_store_new();
 	g->engine = rev_engine_new(base, g->fetcher, g->store);
@@ -534,6 +541,7 @@ gate_free(struct gate *g)
 	rev_store_free(g->store);
 	X509_STORE_free(g->trust);
 	zones_clear(g);
+	idmap_free(g->byid);
 	free(g);
 }
 

@@ -34,6 +34,7 @@
 #include "sip/sip_srctab.h"
 #include "sip/sip_transport.h"
 #include "util/alarm.h"
+#include "util/idmap.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/xmalloc.h"
@@ -120,6 +121,7 @@ struct sip_transport {
 	void			*gate_arg;
 	struct sip_listener	*listeners;
 	struct sip_conn		*conns;
+	struct idmap		*byid;		/* conns by id: flow tokens */
 	size_t			 nconns;
 	size_t			 ninbound;
 	size_t			 nhandshakes;	/* conns in CONN_HANDSHAKE */
@@ -302,6 +304,7 @@ sip_transport_new(struct event_base *base, sip_message_cb cb, void *arg)
 	struct sip_transport *t = xcalloc(1, sizeof *t);
 
 	t->base = base;
+	t->byid = idmap_new();
 	t->cb = cb;
 	t->cb_arg = arg;
 	t->max_total = (size_t)-1;
@@ -472,6 +475,7 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 		t->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	idmap_del(t->byid, c->id);
 	t->nconns--;
 	conn_set_state(c, CONN_CLOSING);
 	if (c->src_counted) {
@@ -1073,6 +1077,7 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 	if (t->conns)
 		t->conns->prev = c;
 	t->conns = c;
+	idmap_put(t->byid, c->id, c);
 	t->nconns++;
 	/* Connect and handshake together are bounded. */
 	tv.tv_sec = p->handshake_timeout;
@@ -1454,6 +1459,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	if (t->conns)
 		t->conns->prev = c;
 	t->conns = c;
+	idmap_put(t->byid, c->id, c);
 	t->nconns++;
 	log_event(LOG_LVL_DEBUG, "sip", "connection accepted", "peer",
 	    c->origin.peer_str, "transport", conf_transport_name(c->transport),
@@ -1677,15 +1683,13 @@ sip_conn_usable(const struct sip_conn *c)
 	return c->state == CONN_OPEN;
 }
 
+/* By id in constant time: a flow token is looked up per message. */
 struct sip_conn *
 sip_transport_conn(struct sip_transport *t, unsigned long long id)
 {
-	struct sip_conn *c;
+	struct sip_conn *c = idmap_get(t->byid, id);
 
-	for (c = t->conns; c != NULL; c = c->next)
-		if (c->id == id)
-			return c->state == CONN_OPEN ? c : NULL;
-	return NULL;
+	return c != NULL && c->state == CONN_OPEN ? c : NULL;
 }
 
 void
@@ -1899,6 +1903,7 @@ sip_transport_free(struct sip_transport *t)
 	event_free(t->refused_ev);
 	event_free(t->exhausted_ev);
 	sip_srctab_free(t->src);
+	idmap_free(t->byid);
 	if (t->reserve_fd >= 0)
 		close(t->reserve_fd);
 	sip_profile_unref(t->profile);

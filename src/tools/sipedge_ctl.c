@@ -26,6 +26,8 @@
 #define EXIT_USAGE	2
 #define EXIT_UNREACHED	3	/* not running, no permission, no answer */
 
+#define CONNS_PAGES_MAX	100000	/* connections --all: pages at most */
+
 static void
 usage(FILE *f)
 {
@@ -37,8 +39,9 @@ usage(FILE *f)
 	    "  -s SOCKET   the control socket itself\n"
 	    "  -t SECONDS  how long to wait for the answer (default 30)\n"
 	    "  -j, --json  answer in JSON, for scripts\n"
-	    "commands: status, alarms, certs, connections, zones, zone NAME, "
-	    "revocation,\n"
+	    "commands: status, alarms, certs, zones, zone NAME, revocation,\n"
+	    "          connections [--limit N] [--offset N] [--all] "
+	    "[--zone NAME] [--peer ADDR],\n"
 	    "          crl update, reload, help (the daemon lists them), "
 	    "log [FILTERS] (sipedge-ctl log --help)\n"
 	    "See sipedge-ctl(8).\n", SE_CONFFILE);
@@ -66,6 +69,66 @@ socket_of(const char *path, int given)
 	return sock;
 }
 
+/*
+ * connections --all: the daemon answers a page at a time (at most
+ * CTL_CONNS_PAGE_MAX), so ask for the summary, then page on by offset
+ * until a page comes back empty, printing each as it arrives: never the
+ * whole list in memory here or in the daemon.  Text: the summary lines,
+ * then one line per connection.  JSON: one object per line (JSON Lines),
+ * the summary's first, then one per page.  filters is the rest of the
+ * request ("" or " zone NAME ..."); offset where to start.
+ */
+static int
+conns_all(const char *sock, int json, const char *filters, size_t offset,
+    long secs)
+{
+	char *cmd, *reply = NULL, *cause = NULL, *p;
+	size_t n, pages;
+	int rv;
+
+	cmd = xasprintf("%sconnections all limit 0%s", json ? "json " : "",
+	    filters);
+	rv = ctl_request(sock, cmd, (int)(secs * 1000), &reply, &cause);
+	free(cmd);
+	for (pages = 0; rv == 0; pages++) {
+		fputs(reply, stdout);
+		free(reply);
+		reply = NULL;
+		if (pages >= CONNS_PAGES_MAX)
+			break;
+		cmd = xasprintf("%sconnections all nosummary offset %zu%s",
+		    json ? "json " : "", offset, filters);
+		rv = ctl_request(sock, cmd, (int)(secs * 1000), &reply, &cause);
+		free(cmd);
+		if (rv != 0)
+			break;
+		/* How many came back: text lines, or JSON "returned". */
+		n = 0;
+		if (json) {
+			if ((p = strstr(reply, "\"returned\":")) != NULL)
+				n = strtoul(p + strlen("\"returned\":"), NULL,
+				    10);
+		} else
+			for (p = reply; *p != '\0'; p++)
+				n += *p == '\n';
+		if (n == 0)
+			break;
+		offset += n;
+	}
+	fflush(stdout);
+	if (rv == -1) {
+		fprintf(stderr, "sipedge-ctl: %s\n", cause);
+		rv = EXIT_UNREACHED;
+	} else if (rv == 1) {
+		fputs(reply, json ? stdout : stderr);
+		rv = EXIT_REFUSED;
+	} else
+		rv = EXIT_OK;
+	free(reply);
+	free(cause);
+	return rv;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -77,8 +140,10 @@ main(int argc, char **argv)
 	};
 	const char *conf = SE_CONFFILE, *sockarg = NULL;
 	char *sock, *cmd = NULL, *reply = NULL, *cause = NULL, *end, *t;
-	int ch, i, rv, given = 0, json = 0;
+	char *filters;
+	int ch, i, rv, given = 0, json = 0, all = 0;
 	long secs = 30;
+	size_t offset = 0;
 
 	while ((ch = getopt_long(argc, argv, "+c:s:t:jhV", opts, NULL)) != -1) {
 		switch (ch) {
@@ -127,15 +192,59 @@ main(int argc, char **argv)
 		    argv + optind);
 	}
 	/* The command line, as one request line. */
+	filters = xstrdup("");
 	for (i = optind; i < argc; i++) {
 		if (strchr(argv[i], '\n') != NULL) {
 			fprintf(stderr, "sipedge-ctl: arguments cannot hold a "
 			    "line break\n");
+			free(filters);
 			free(cmd);
 			return EXIT_USAGE;
 		}
+		/* connections --all: paged here; the rest are filters. */
+		if (i > optind && strcmp(argv[optind], "connections") == 0) {
+			if (strcmp(argv[i], "--all") == 0 ||
+			    strcmp(argv[i], "all") == 0) {
+				all = 1;
+				continue;
+			}
+			if ((strcmp(argv[i], "--offset") == 0 ||
+			    strcmp(argv[i], "offset") == 0) && i + 1 < argc) {
+				offset = strtoul(argv[i + 1], &end, 10);
+				if (*argv[i + 1] < '0' || *argv[i + 1] > '9' ||
+				    *end != '\0') {
+					fprintf(stderr, "sipedge-ctl: --offset "
+					    "takes a number, not '%s'\n",
+					    argv[i + 1]);
+					free(cmd);
+					free(filters);
+					return EXIT_USAGE;
+				}
+				i++;
+				continue;
+			}
+			if ((strcmp(argv[i], "--limit") == 0 ||
+			    strcmp(argv[i], "limit") == 0) && i + 1 < argc &&
+			    strchr(argv[i + 1], '\n') == NULL) {
+				/* --all ignores it: the daemon's page. */
+				t = xasprintf("%s %s %s", cmd, argv[i],
+				    argv[i + 1]);
+				free(cmd);
+				cmd = t;
+				i++;
+				continue;
+			}
+			t = xasprintf("%s %s", filters, argv[i]);
+			free(filters);
+			filters = t;
+		}
 		t = cmd == NULL ? xstrdup(argv[i]) :
 		    xasprintf("%s %s", cmd, argv[i]);
+		free(cmd);
+		cmd = t;
+	}
+	if (offset > 0) {
+		t = xasprintf("%s --offset %zu", cmd, offset);
 		free(cmd);
 		cmd = t;
 	}
@@ -147,8 +256,17 @@ main(int argc, char **argv)
 	sock = sockarg != NULL ? xstrdup(sockarg) : socket_of(conf, given);
 	if (sock == NULL) {
 		free(cmd);
+		free(filters);
 		return EXIT_UNREACHED;
 	}
+	if (all) {
+		rv = conns_all(sock, json, filters, offset, secs);
+		free(cmd);
+		free(filters);
+		free(sock);
+		return rv;
+	}
+	free(filters);
 	rv = ctl_request(sock, cmd, (int)(secs * 1000), &reply, &cause);
 	if (rv == -1) {
 		fprintf(stderr, "sipedge-ctl: %s\n", cause);

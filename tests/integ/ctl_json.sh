@@ -67,8 +67,8 @@ check "the partner's peer fails (nothing listens on its port)" \
     wait_for_event -t 15 module=zone 'event="peer failed"' zone=partner
 
 sctl --json status
-jcheck "status --json: exit 0, pid, protocol 2, temporary, every proxy counter" \
-    "$RC == 0 and d['ok'] is True and d['pid'] == $SIPEDGED_PID and d['protocol'] == 2 and d['temporary'] is True and all(isinstance(d[k], int) for k in ('uptime', 'connections', 'requests', 'forwarded', 'failovers', 'local_responses', 'pending', 'transactions'))"
+jcheck "status --json: exit 0, pid, protocol 3, temporary, every proxy counter" \
+    "$RC == 0 and d['ok'] is True and d['pid'] == $SIPEDGED_PID and d['protocol'] == 3 and d['temporary'] is True and all(isinstance(d[k], int) for k in ('uptime', 'connections', 'requests', 'forwarded', 'failovers', 'local_responses', 'pending', 'transactions'))"
 jcheck "... alarms is a list holding the temporary certificate" \
     "'temporary certificate in use' in d['alarms']"
 sctl status
