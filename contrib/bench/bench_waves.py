@@ -3,7 +3,7 @@
 waves of connections, memory per pending handshake (issue 15 points 2, 3).
 
     bench_waves.py [--builddir DIR] [--conns N] [--waves W] [--pending M]
-                   [--interval MS] [--batch B]
+                   [--interval MS] [--batch B] [--log-level L]
 
 Starts its own sipedged (DIR/src/sipedged, default the tree this script is
 in) on a free loopback port with the temporary certificate, raises its own
@@ -24,7 +24,8 @@ Throughout, one established TLS client (the probe) sends OPTIONS
 (answered by sipedged itself) every MS milliseconds (default 20); its
 latency p50/p99/max is printed per phase.  Sources are spread over
 127.0.0.x (x = 2..254) so no per-source limit or ephemeral port range is
-reached.  Python 3 standard library only.  Not part of `make check`: a
+reached.  With --log-level debug and KEEP_TMP=1 the daemon's log (kept)
+shows each "heap trimmed" event with its duration.  Python 3 standard library only.  Not part of `make check`: a
 measurement, see README.md for results.
 """
 import argparse
@@ -52,19 +53,19 @@ def free_port():
         return s.getsockname()[1]
 
 
-def write_config(d, port, conns, pending):
+def write_config(d, port, conns, pending, level):
     os.makedirs(os.path.join(d, "zones"))
     os.makedirs(os.path.join(d, "state"))
     with open(os.path.join(d, "sipedge.conf"), "w") as f:
         f.write("""node: { fqdn = "localhost"; };
 daemon: { state_dir = "state"; pid_file = "sipedged.pid"; zones_dir = "zones";
           control_socket = "sipedged.ctl"; shutdown_grace = 1; };
-log: { level = "info"; file = "sipedged.log"; };
+log: { level = "%s"; file = "sipedged.log"; };
 sip: { max_handshakes = %d; max_connections_per_source = %d;
        idle_timeout = 3600; };
 tls: { handshake_timeout = 120; };
 listen = ( { transport = "tls"; address = "127.0.0.1"; port = %d; } );
-""" % (pending + 500, conns + pending, port))
+""" % (level, pending + 500, conns + pending, port))
 
 
 def rss_kib(pid):
@@ -224,6 +225,7 @@ def main():
     ap.add_argument("--pending", type=int, default=2000)
     ap.add_argument("--interval", type=float, default=20)
     ap.add_argument("--batch", type=int, default=200)
+    ap.add_argument("--log-level", default="info")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -236,7 +238,7 @@ def main():
         raise SystemExit("needs " + daemon)
     d = tempfile.mkdtemp(prefix="sipedge-waves-")
     port = free_port()
-    write_config(d, port, a.conns, a.pending)
+    write_config(d, port, a.conns, a.pending, a.log_level)
     log = os.path.join(d, "sipedged.log")
     p = subprocess.Popen([daemon, "-f", "-c", os.path.join(d, "sipedge.conf")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=d)
