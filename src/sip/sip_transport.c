@@ -683,13 +683,6 @@ conn_handshake_done(struct sip_conn *c)
 	X509 *peer;
 	char *subj;
 
-	/*
-	 * OpenSSL releases its read buffer (SSL_MODE_RELEASE_BUFFERS) only
-	 * once application data has been read from it: a client that stays
-	 * silent after the handshake would keep its ~17 KB.  Give back both
-	 * record buffers now; a no-op if bytes wait in them.
-	 */
-	(void)SSL_free_buffers(ssl);
 	/* Held at the gate until the verdict, which may never come. */
 	evtimer_add(c->hs_timer, &gate);
 	conn_set_state(c, CONN_GATED);
