@@ -297,7 +297,59 @@ register_limited_events(void)
 		    limited_events[i].event, limited_events[i].min_level);
 }
 
-/* Each second: the summaries of rate-limited kinds whose interval ended. */
+/*
+ * Connections that must have closed since the last trim before the heap is
+ * trimmed: each held 10 to 30 KB, so this many leave megabytes free.
+ */
+#define TRIM_CLOSED	256
+/* Seconds between two trims at least: a trim costs the loop milliseconds. */
+#define TRIM_INTERVAL	10
+
+/*
+ * Give freed heap back to the system after a wave of connections closed:
+ * glibc only returns the top of the heap by itself (M_TRIM_THRESHOLD), and
+ * the pages that a wave's connections left free in the middle stay resident
+ * and make the next wave's heap larger.  Once the connection count fell by
+ * TRIM_CLOSED or more from its peak since the last trim and then held
+ * still for a second (the wave is over, the loop is quiet), malloc_trim(0)
+ * releases every free page.  It holds the loop for a time that grows with
+ * the number of free chunks (20 ms after 500 connections, 0.5 s after
+ * 5,000 on a loaded 2-core machine: contrib/bench/README.md, waves), so it
+ * runs at most every TRIM_INTERVAL seconds.
+ */
+static void
+trim_check(void)
+{
+#ifdef M_TRIM_THRESHOLD
+	static size_t peak, last;
+	static time_t trimmed;
+	size_t now = sip_transport_nconns(d.transport);
+	struct timespec t0, t1;
+	char conns[24], ms[24];
+
+	if (now > peak)
+		peak = now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (peak - now >= TRIM_CLOSED && now == last &&
+	    (trimmed == 0 || t0.tv_sec - trimmed >= TRIM_INTERVAL)) {
+		malloc_trim(0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		snprintf(conns, sizeof conns, "%zu", peak - now);
+		snprintf(ms, sizeof ms, "%ld", (long)((t1.tv_sec - t0.tv_sec) *
+		    1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+		log_event(LOG_LVL_DEBUG, "daemon", "heap trimmed", "closed",
+		    conns, "ms", ms, NULL);
+		peak = now;
+		trimmed = t1.tv_sec;
+	}
+	last = now;
+#endif
+}
+
+/*
+ * Each second: the summaries of rate-limited kinds whose interval ended,
+ * and the heap trimmed after a wave of closed connections.
+ */
 static void
 logflush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -305,6 +357,8 @@ logflush_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	log_flush_suppressed();
+	if (d.transport != NULL)
+		trim_check();
 }
 
 /* Point the log at the sinks the configuration names. */

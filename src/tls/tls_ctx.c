@@ -270,8 +270,13 @@ tls_identity_load(const struct conf *c, enum tls_load_mode mode,
 	SSL_CTX_set_num_tickets(id->ctx, 0);
 	SSL_CTX_set_options(id->ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/*
+	 * An idle connection keeps no record buffers: OpenSSL frees its read
+	 * and write buffers (about 34 KB) whenever they are empty and takes
+	 * them again for the next record (contrib/bench/README.md: waves).
+	 */
 	SSL_CTX_set_mode(id->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-	    SSL_MODE_ENABLE_PARTIAL_WRITE);
+	    SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate(id->ctx, leaf) != 1 ||
 	    SSL_CTX_use_PrivateKey(id->ctx, key) != 1) {
 		diag_add(dl, DIAG_ERROR, cp ? cp->loc.file : NULL,
