@@ -269,6 +269,8 @@ if grep -q -E '^closed after (9|10|11|12)\.[0-9] s$' <<<"$drip_out"; then
 else
     not_ok "a client sending a byte a second is dropped after 10 s too" "$drip_out"
 fi
+# The whole log: on a slow machine the drop may come before the last mark.
+LOG_MARK=0
 check "'client dropped' logged with the reason" \
     log_has module=ctl 'event="client dropped"' 'result="no request in time"'
 
