@@ -40,13 +40,8 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def free_port():
-    """A TCP port free on 127.0.0.1 now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, HERE)
+from benchlib import cpu_seconds, free_port, options, SipStream  # noqa: E402
 
 
 def write_config(d, port, max_hs, per_source):
@@ -63,23 +58,6 @@ listen = ( { transport = "tls"; address = "127.0.0.1"; port = %d; } );
 """ % (max_hs, per_source, port))
 
 
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def options(seq, port):
-    return ("OPTIONS sip:localhost:%d SIP/2.0\r\n"
-            "Via: SIP/2.0/TLS 127.0.0.1:5099;branch=z9hG4bK-bench-%d\r\n"
-            "Max-Forwards: 70\r\n"
-            "From: <sip:bench@127.0.0.1>;tag=bench\r\n"
-            "To: <sip:localhost:%d>\r\n"
-            "Call-ID: bench-flood-%d@127.0.0.1\r\n"
-            "CSeq: %d OPTIONS\r\n"
-            "Content-Length: 0\r\n\r\n" % (port, seq, port, seq, seq)).encode()
-
-
 class Client:
     """One established TLS connection that times OPTIONS round trips."""
 
@@ -88,30 +66,15 @@ class Client:
         ctx.check_hostname = False
         raw = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.s = ctx.wrap_socket(raw, server_hostname="localhost")
+        self.stream = SipStream(self.s)
         self.port = port
-        self.buf = b""
         self.seq = 0
-
-    def response(self):
-        while True:
-            end = self.buf.find(b"\r\n\r\n")
-            if end >= 0:
-                head = self.buf[:end].decode("utf-8", "replace")
-                m = re.search(r"(?im)^(content-length|l)\s*:\s*(\d+)", head)
-                total = end + 4 + (int(m.group(2)) if m else 0)
-                if len(self.buf) >= total:
-                    self.buf = self.buf[total:]
-                    return head.split("\r\n", 1)[0]
-            data = self.s.recv(65536)
-            if not data:
-                raise ConnectionError("sipedged closed the connection")
-            self.buf += data
 
     def ping(self):
         self.seq += 1
         t0 = time.perf_counter()
-        self.s.sendall(options(self.seq, self.port))
-        line = self.response()
+        self.s.sendall(options(self.seq, self.port, "flood"))
+        line = self.stream.response()
         if not line.startswith("SIP/2.0 200"):
             raise RuntimeError("unexpected answer: " + line)
         return (time.perf_counter() - t0) * 1000.0

@@ -12,18 +12,14 @@ configuration that accepts TLS clients without a certificate (the default
 zone's default) and enough file descriptors (ulimit -n) on both sides.
 Not part of `make check`: a measurement, quoted as ratios.
 """
+import os
 import socket
 import ssl
 import sys
 import time
 
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise SystemExit("no VmRSS for pid %d" % pid)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import rss_kib  # noqa: E402
 
 
 def main():

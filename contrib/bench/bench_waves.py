@@ -30,7 +30,6 @@ measurement, see README.md for results.
 """
 import argparse
 import os
-import re
 import resource
 import selectors
 import shutil
@@ -44,13 +43,8 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def free_port():
-    """A TCP port free on 127.0.0.1 now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, HERE)
+from benchlib import free_port, options, rss_kib, SipStream  # noqa: E402
 
 
 def write_config(d, port, conns, pending, level):
@@ -68,25 +62,6 @@ listen = ( { transport = "tls"; address = "127.0.0.1"; port = %d; } );
 """ % (level, pending + 500, conns + pending, port))
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise SystemExit("no VmRSS for pid %d" % pid)
-
-
-def options(seq, port):
-    return ("OPTIONS sip:localhost:%d SIP/2.0\r\n"
-            "Via: SIP/2.0/TLS 127.0.0.1:5099;branch=z9hG4bK-waves-%d\r\n"
-            "Max-Forwards: 70\r\n"
-            "From: <sip:bench@127.0.0.1>;tag=bench\r\n"
-            "To: <sip:localhost:%d>\r\n"
-            "Call-ID: bench-waves-%d@127.0.0.1\r\n"
-            "CSeq: %d OPTIONS\r\n"
-            "Content-Length: 0\r\n\r\n" % (port, seq, port, seq, seq)).encode()
-
-
 class Probe(threading.Thread):
     """One established TLS client timing OPTIONS round trips; lat[phase]."""
 
@@ -95,33 +70,18 @@ class Probe(threading.Thread):
         raw = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.s = ctx.wrap_socket(raw, server_hostname="localhost")
         self.port, self.interval = port, interval / 1000.0
-        self.buf, self.seq = b"", 0
+        self.stream, self.seq = SipStream(self.s), 0
         self.phase, self.lat = "idle", {}
         self.stop = threading.Event()
         self.error = None
-
-    def response(self):
-        while True:
-            end = self.buf.find(b"\r\n\r\n")
-            if end >= 0:
-                head = self.buf[:end].decode("utf-8", "replace")
-                m = re.search(r"(?im)^(content-length|l)\s*:\s*(\d+)", head)
-                total = end + 4 + (int(m.group(2)) if m else 0)
-                if len(self.buf) >= total:
-                    self.buf = self.buf[total:]
-                    return head.split("\r\n", 1)[0]
-            data = self.s.recv(65536)
-            if not data:
-                raise ConnectionError("sipedged closed the probe")
-            self.buf += data
 
     def run(self):
         try:
             while not self.stop.is_set():
                 self.seq += 1
                 t0 = time.perf_counter()
-                self.s.sendall(options(self.seq, self.port))
-                line = self.response()
+                self.s.sendall(options(self.seq, self.port, "waves"))
+                line = self.stream.response()
                 if not line.startswith("SIP/2.0 200"):
                     raise RuntimeError("unexpected answer: " + line)
                 self.lat.setdefault(self.phase, []).append(
