@@ -51,7 +51,8 @@
  *            ("connect N handshake N gate N partial N idle N flush N"),
  *            accept_paused (yes/no), bad_messages (refused input, all
  *            kinds), bad_messages_by_kind ("KIND N ..." words,
- *            sip_bad_name()), log_suppressed, then "log_limit: MODULE
+ *            sip_bad_name()), heap ("trims N last_ms N longest_ms N"),
+ *            log_suppressed, then "log_limit: MODULE
  *            \"EVENT\" total N suppressed S" per rate-limited log kind
  *   alarms   "TIME KEY: REASON" per raised alarm, oldest first, or "none"
  *   certs    "server FILE", "  subject", "  names", "  expires", then

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 
 #include "ctl/ctl_proto.h"
 #include "ctl/ctl_server.h"
+#include "daemon/heap.h"
 #include "daemon/snapshot.h"
 #include "proxy/gate.h"
 #include "proxy/proxy.h"
@@ -58,6 +58,7 @@ static struct {
 	struct rev_dp		*dp;
 	struct event		*alarm_timer;	/* hourly certificate alarms */
 	struct event		*logflush_timer; /* "similar events suppressed" */
+	struct heap_trimmer	*heap;		/* gives waves' memory back */
 	struct slot		*slots;
 	size_t			 nslots;
 	char			*pid_file;
@@ -297,59 +298,15 @@ register_limited_events(void)
 		    limited_events[i].event, limited_events[i].min_level);
 }
 
-/*
- * Connections that must have closed since the last trim before the heap is
- * trimmed: each held 10 to 30 KB, so this many leave megabytes free.
- */
-#define TRIM_CLOSED	256
-/* Seconds between two trims at least: a trim costs the loop milliseconds. */
-#define TRIM_INTERVAL	10
-
-/*
- * Give freed heap back to the system after a wave of connections closed:
- * glibc only returns the top of the heap by itself (M_TRIM_THRESHOLD), and
- * the pages that a wave's connections left free in the middle stay resident
- * and make the next wave's heap larger.  Once the connection count fell by
- * TRIM_CLOSED or more from its peak since the last trim and then held
- * still for a second (the wave is over, the loop is quiet), malloc_trim(0)
- * releases every free page.  It holds the loop for a time that grows with
- * the number of free chunks (20 ms after 500 connections, 0.5 s after
- * 5,000 on a loaded 2-core machine: contrib/bench/README.md, waves), so it
- * runs at most every TRIM_INTERVAL seconds.
- */
-static void
-trim_check(void)
+/* For the heap trimmer: connections closed so far. */
+static unsigned long long
+conns_closed(void *arg)
 {
-#ifdef M_TRIM_THRESHOLD
-	static size_t peak, last;
-	static time_t trimmed;
-	size_t now = sip_transport_nconns(d.transport);
-	struct timespec t0, t1;
-	char conns[24], ms[24];
-
-	if (now > peak)
-		peak = now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (peak - now >= TRIM_CLOSED && now == last &&
-	    (trimmed == 0 || t0.tv_sec - trimmed >= TRIM_INTERVAL)) {
-		malloc_trim(0);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		snprintf(conns, sizeof conns, "%zu", peak - now);
-		snprintf(ms, sizeof ms, "%ld", (long)((t1.tv_sec - t0.tv_sec) *
-		    1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
-		log_event(LOG_LVL_DEBUG, "daemon", "heap trimmed", "closed",
-		    conns, "ms", ms, NULL);
-		peak = now;
-		trimmed = t1.tv_sec;
-	}
-	last = now;
-#endif
+	(void)arg;
+	return d.transport != NULL ? sip_transport_closed(d.transport) : 0;
 }
 
-/*
- * Each second: the summaries of rate-limited kinds whose interval ended,
- * and the heap trimmed after a wave of closed connections.
- */
+/* Each second: the summaries of rate-limited kinds whose interval ended. */
 static void
 logflush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -357,8 +314,6 @@ logflush_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	log_flush_suppressed();
-	if (d.transport != NULL)
-		trim_check();
 }
 
 /* Point the log at the sinks the configuration names. */
@@ -803,6 +758,7 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	struct proxy_stats ps;
 	struct limit_status ls = { r, j, 0 };
 	struct sip_transport_stats ts;
+	struct heap_stats hs;
 	char t[32], *alarms = NULL;
 	unsigned long long bad_sum = 0;
 	long long up;
@@ -812,6 +768,7 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	proxy_stats(d.proxy, &ps);
 	log_limit_walk(limit_sum, &ls);
 	sip_transport_stats(d.transport, &ts);
+	heap_trimmer_stats(d.heap, &hs);
 	for (i = 0; i < SIP_BAD_NKINDS; i++)
 		bad_sum += ts.bad[i];
 	if (j != NULL) {
@@ -855,6 +812,11 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 		json_uint(j, "bad_messages", bad_sum);
 		status_counters(r, j, "bad_messages_by_kind", ts.bad,
 		    SIP_BAD_NKINDS, bad_name);
+		json_object_begin(j, "heap");
+		json_uint(j, "trims", hs.trims);
+		json_uint(j, "last_ms", hs.last_ms);
+		json_uint(j, "longest_ms", hs.max_ms);
+		json_object_end(j);
 		json_uint(j, "log_suppressed", ls.suppressed);
 		json_array_begin(j, "log_limits");
 		log_limit_walk(limit_line, &ls);
@@ -898,6 +860,8 @@ ctl_status(const char *args, struct ctl_reply *r, void *arg)
 	ctl_reply_add(r, "bad_messages: %llu", bad_sum);
 	status_counters(r, NULL, "bad_messages_by_kind", ts.bad,
 	    SIP_BAD_NKINDS, bad_name);
+	ctl_reply_add(r, "heap: trims %lu last_ms %lu longest_ms %lu", hs.trims,
+	    hs.last_ms, hs.max_ms);
 	ctl_reply_add(r, "log_suppressed: %llu", ls.suppressed);
 	log_limit_walk(limit_line, &ls);
 	return 0;
@@ -1949,16 +1913,7 @@ main(int argc, char **argv)
 	size_t k;
 
 	d.conf_path = SE_CONFFILE;
-#ifdef M_TRIM_THRESHOLD
-	/*
-	 * Messages of up to 64 KB are allocated and freed by the thousand:
-	 * keep freed heap for the next one rather than hand it back and fault
-	 * it in again (a 64 KB hostile message over TCP cost 3 to 4 times as
-	 * much with glibc's default; contrib/bench/README.md).
-	 */
-	mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
-	mallopt(M_TOP_PAD, 1024 * 1024);
-#endif
+	heap_tune();
 	while ((ch = getopt(argc, argv, "c:ftVh")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -2026,6 +1981,7 @@ main(int argc, char **argv)
 
 		evtimer_add(d.alarm_timer, &hour);
 	}
+	d.heap = heap_trimmer_new(d.base, conns_closed, NULL);
 	d.logflush_timer = event_new(d.base, -1, EV_PERSIST, logflush_cb, NULL);
 	{
 		struct timeval sec = { 1, 0 };
@@ -2090,6 +2046,7 @@ main(int argc, char **argv)
 	rev_dp_free(d.dp);
 	event_free(d.alarm_timer);
 	event_free(d.logflush_timer);
+	heap_trimmer_free(d.heap);
 	gate_free(d.gate);
 	sip_transport_free(d.transport);
 	proxy_free(d.proxy);

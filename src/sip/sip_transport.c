@@ -330,6 +330,13 @@ sip_transport_set_profile(struct sip_transport *t, struct sip_profile *p)
 	t->profile = p;
 }
 
+unsigned long long
+sip_transport_closed(const struct sip_transport *t)
+{
+	/* Every connection made has an id; those not open any more closed. */
+	return t->next_id - t->nconns;
+}
+
 size_t
 sip_transport_nconns(const struct sip_transport *t)
 {

@@ -322,5 +322,7 @@ int			 sip_transport_reply(const struct sip_origin *o,
 void			 sip_transport_shutdown(struct sip_transport *t,
 			    void (*done)(void *), void *arg);
 size_t			 sip_transport_nconns(const struct sip_transport *t);
+/* Connections closed since the start. */
+unsigned long long	 sip_transport_closed(const struct sip_transport *t);
 
 #endif

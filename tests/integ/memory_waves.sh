@@ -18,7 +18,7 @@ WAVE=2000
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((2 * WAVE + 200)) ] ||
     skip_all "needs $((2 * WAVE + 200)) descriptors (ulimit -Hn is $(ulimit -Hn))"
-plan 13
+plan 14
 
 ASAN=""
 if nm "$SIPEDGED" 2>/dev/null | grep -q __asan_init ||
@@ -92,6 +92,8 @@ check "wave 1: $WAVE idle TLS connections open and close" wave 1
 check "wave 1: the heap is trimmed after the wave" \
     log_has module=daemon 'event="heap trimmed"'
 check "wave 2: $WAVE idle TLS connections open and close" wave 2
+check "status counts the trims" bash -c "timeout 20 '$SIPEDGE_CTL' -c '$CONF' status |
+    grep -Eq '^heap: trims [1-9][0-9]* last_ms [0-9]+ longest_ms [0-9]+\$'"
 check "sipedged is still running" sipedged_alive
 
 if [ -n "$ASAN" ]; then
