@@ -34,7 +34,7 @@
 
 #define HEAP_TRIM_PERIOD_MS	250
 #define HEAP_TRIM_CLOSED	1024
-#define HEAP_TRIM_FREE		(4 * 1024 * 1024)
+#define HEAP_TRIM_FREE		(2 * 1024 * 1024)
 
 struct heap_trimmer {
 	struct event		*ev;

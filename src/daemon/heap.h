@@ -21,7 +21,7 @@ struct heap_trimmer;
 /*
  * Every HEAP_TRIM_PERIOD_MS (250), when connections closed since the last
  * trim and either none closed in the last period or HEAP_TRIM_CLOSED (1024)
- * or more did, and at least HEAP_TRIM_FREE (4 MB) of the heap is free, give
+ * or more did, and at least HEAP_TRIM_FREE (2 MB) of the heap is free, give
  * the free pages back.  NULL where the C library cannot trim.
  */
 struct heap_trimmer *heap_trimmer_new(struct event_base *base,

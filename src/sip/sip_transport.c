@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -106,7 +107,9 @@ struct sip_conn {
 	void			(*closed)(struct sip_conn *, void *);
 	void			*ready_arg;
 	int			 fd;		/* outbound, until bev owns it */
-	struct event		*conn_ev;	/* outbound: connect finished */
+	struct event		*conn_ev;	/* before the bufferevent: outbound
+						   connect finished, inbound TLS
+						   first record whole */
 	SSL			*ssl;		/* outbound TLS, until bev owns it */
 	struct sip_conn		*prev, *next;
 };
@@ -495,7 +498,7 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (c->bev)
 		bufferevent_free(c->bev);
-	else if (c->fd >= 0 && c->outbound)
+	else if (c->fd >= 0)
 		close(c->fd);
 	if (c->conn_ev != NULL)
 		event_free(c->conn_ev);
@@ -1364,6 +1367,117 @@ descriptors_exhausted(struct sip_listener *l, int err)
 }
 
 /*
+ * The bufferevent of a connection: reading stops well before a peer can
+ * make us buffer without bound.
+ */
+static void
+conn_bev_setup(struct sip_conn *c)
+{
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    c->profile->max_message_size + 4096);
+	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* An inbound TLS connection that ended before its handshake began. */
+static void
+hello_failed(struct sip_conn *c, enum log_level lvl, const char *reason)
+{
+	log_event(lvl, "tls", "handshake failed", "peer", c->origin.peer_str,
+	    "reason", reason, NULL);
+	conn_schedule_free(c);
+}
+
+/* Wake the hello wait only once n bytes are there (Linux honours it). */
+static void
+set_lowat(int fd, int n)
+{
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &n, sizeof n);
+}
+
+/*
+ * An inbound TLS connection before its first TLS record is whole.
+ * OpenSSL's state for a server handshake in progress costs about 48 KB
+ * (the SSL object, a 16 KB handshake buffer and a read buffer holding the
+ * partial record), so a client that sends half a ClientHello and waits
+ * would hold that until the handshake deadline.  Instead the record waits
+ * in the kernel: its 5-byte header is peeked, checked (a handshake record
+ * of TLS, at most 2^14 bytes, RFC 8446 s.5.1), and the socket is woken
+ * again only when the whole record is there (SO_RCVLOWAT; edge-triggered
+ * so that a kernel that ignores the low-water mark costs one wakeup per
+ * segment, never a spin).  A pending handshake costs the connection
+ * record and its events, about 1 KB.
+ */
+static void
+hello_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_conn *c = arg;
+	unsigned char h[5];
+	char why[96];
+	ssize_t n;
+	size_t len;
+	int avail = 0;
+	SSL *ssl;
+
+	if (what & EV_CLOSED) {
+		hello_failed(c, LOG_LVL_WARN, "peer closed the connection "
+		    "before its ClientHello was complete");
+		return;
+	}
+	n = recv(fd, h, sizeof h, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		hello_failed(c, LOG_LVL_WARN, n == 0 ? "peer closed the "
+		    "connection before its ClientHello was complete" :
+		    strerror(errno));
+		return;
+	}
+	if (h[0] != 22 || (n >= 2 && h[1] != 3)) {
+		if (n >= 2)
+			snprintf(why, sizeof why, "not a TLS handshake (the "
+			    "first bytes are 0x%02x 0x%02x)", h[0], h[1]);
+		else
+			snprintf(why, sizeof why, "not a TLS handshake (the "
+			    "first byte is 0x%02x)", h[0]);
+		hello_failed(c, LOG_LVL_WARN, why);
+		return;
+	}
+	if (n < (ssize_t)sizeof h) {
+		set_lowat(fd, (int)sizeof h);
+		return;
+	}
+	len = (size_t)h[3] << 8 | h[4];
+	if (len == 0 || len > 16384) {
+		snprintf(why, sizeof why, "a TLS record of %zu bytes (1 to "
+		    "16384 allowed)", len);
+		hello_failed(c, LOG_LVL_WARN, why);
+		return;
+	}
+	if (ioctl(fd, FIONREAD, &avail) == -1 ||
+	    (size_t)avail < sizeof h + len) {
+		set_lowat(fd, (int)(sizeof h + len));
+		return;
+	}
+	set_lowat(fd, 1);
+	event_free(c->conn_ev);
+	c->conn_ev = NULL;
+	if (c->profile->server_ctx == NULL ||
+	    (ssl = SSL_new(c->profile->server_ctx)) == NULL) {
+		ERR_clear_error();
+		hello_failed(c, LOG_LVL_ERROR, "no TLS context");
+		return;
+	}
+	c->bev = bufferevent_openssl_socket_new(c->t->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS);
+	c->fd = -1;		/* the bufferevent owns it now */
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	conn_bev_setup(c);
+}
+
+/*
  * libevent keeps a small record for each descriptor number it has watched
  * (its evmap slot) for the life of the event base, allocated the first
  * time that number is watched.  Allocated one by one as connections
@@ -1462,7 +1576,6 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	struct sip_profile *p = t->profile;
 	struct sip_conn *c;
 	struct timeval tv;
-	SSL *ssl;
 	int why;
 
 	if (l->pause_ms != 0) {
@@ -1505,39 +1618,23 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	c->free_ev = event_new(t->base, -1, 0, conn_free_cb, c);
 
 	if (l->transport == TP_TLS) {
-		if (p->server_ctx == NULL || (ssl = SSL_new(p->server_ctx)) == NULL) {
-			log_event(LOG_LVL_ERROR, "tls", "handshake failed", "peer",
-			    c->origin.peer_str, "reason", "no TLS context", NULL);
-			close(fd);
-			ERR_clear_error();
-			sip_srctab_dec(t->src, sa);
-			t->ninbound--;
-			event_free(c->hs_timer);
-			event_free(c->rd_timer);
-			event_free(c->idle_timer);
-			event_free(c->free_ev);
-			sip_profile_unref(p);
-			free(c);
-			return;
-		}
-		c->bev = bufferevent_openssl_socket_new(t->base, fd, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
-		    BEV_OPT_DEFER_CALLBACKS);
-		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+		/* No TLS state until the first record is whole: hello_cb. */
+		c->fd = fd;
 		conn_set_state(c, CONN_HANDSHAKE);
 		tv.tv_sec = p->handshake_timeout;
 		tv.tv_usec = 0;
 		evtimer_add(c->hs_timer, &tv);
+		c->conn_ev = event_new(t->base, fd, EV_READ | EV_PERSIST | EV_ET |
+		    EV_CLOSED, hello_cb, c);
+		event_add(c->conn_ev, NULL);
 	} else {
+		c->fd = -1;
 		c->bev = bufferevent_socket_new(t->base, fd,
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		conn_set_state(c, CONN_OPEN);
 		conn_idle_start(c);
+		conn_bev_setup(c);
 	}
-	/* Stop reading well before a peer can make us buffer without bound. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, p->max_message_size + 4096);
-	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 
 	c->next = t->conns;
 	if (t->conns)
@@ -1744,7 +1841,8 @@ sip_transport_reply(const struct sip_origin *o, const char *buf, size_t len)
 		}
 		return 0;
 	}
-	if (c == NULL || c->magic != CONN_MAGIC || c->state == CONN_CLOSING)
+	if (c == NULL || c->magic != CONN_MAGIC || c->state == CONN_CLOSING ||
+	    c->bev == NULL)
 		return -1;
 	return bufferevent_write(c->bev, buf, len) == 0 ? 0 : -1;
 }
