@@ -11,13 +11,13 @@
  * last trim (0.08 s after a wave of 5,000 closed at once, on the
  * development machine).  So, every HEAP_TRIM_PERIOD_MS, the heap is
  * trimmed when at least HEAP_TRIM_FREE bytes of it are free and either
- * the closes stopped (none in the last period, some since the last trim:
- * a wave is over) or HEAP_TRIM_CLOSED or more connections closed since the
- * last trim (a long wave is given back in steps, each a few milliseconds
- * per hundred connections).  A steady load that reuses its memory keeps
- * little free and is not trimmed, and nothing is trimmed while connections
- * only open: that would hand back pages the next handshakes fault in
- * again.
+ * connections opened or closed since the last trim and none did in the
+ * last period (a wave is over: what its TLS handshakes or its connections
+ * left free goes back), or HEAP_TRIM_CLOSED or more closed since the last
+ * trim (a long wave of closes is given back in steps).  A steady load that
+ * reuses its memory keeps little free, and nothing is trimmed while
+ * connections keep opening: that would hand back pages the next
+ * handshakes fault in again.
  */
 #include "config.h"
 
@@ -38,10 +38,10 @@
 
 struct heap_trimmer {
 	struct event		*ev;
-	heap_count_fn		 closed;
+	heap_count_fn		 count;
 	void			*arg;
-	unsigned long long	 last;		/* closed at the last trim */
-	unsigned long long	 prev;		/* ... at the last period */
+	struct heap_counts	 last;		/* at the last trim */
+	struct heap_counts	 prev;		/* ... at the last period */
 	struct heap_stats	 st;
 };
 
@@ -72,21 +72,23 @@ ms_since(const struct timespec *t0, clockid_t clk)
 	    (t1.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-/* The period: trim when churn and free memory say it is worth it. */
+/* The period: trim when the counts and free memory say it is worth it. */
 static void
 trim_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct heap_trimmer *h = arg;
-	unsigned long long now = h->closed(h->arg);
+	struct heap_counts now;
 	struct mallinfo2 mi;
 	struct timespec t0, c0;
-	int quiet;
+	int quiet, idle;
 
 	(void)fd;
 	(void)what;
-	quiet = now == h->prev;
+	h->count(h->arg, &now);
+	quiet = now.opened == h->prev.opened && now.closed == h->prev.closed;
+	idle = now.opened == h->last.opened && now.closed == h->last.closed;
 	h->prev = now;
-	if (now == h->last || (!quiet && now - h->last < HEAP_TRIM_CLOSED))
+	if (idle || (!quiet && now.closed - h->last.closed < HEAP_TRIM_CLOSED))
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
@@ -106,7 +108,8 @@ trim_cb(evutil_socket_t fd, short what, void *arg)
 		struct log_line l;
 
 		log_begin(&l, LOG_LVL_DEBUG, "daemon", "heap trimmed");
-		log_kv(&l, "closed", "%llu", now - h->last);
+		log_kv(&l, "opened", "%llu", now.opened - h->last.opened);
+		log_kv(&l, "closed", "%llu", now.closed - h->last.closed);
 		log_kv(&l, "free_kb", "%zu", mi.fordblks / 1024);
 		log_kv(&l, "ms", "%lu", h->st.last_ms);
 		log_kv(&l, "cpu_ms", "%lu", h->st.last_cpu_ms);
@@ -116,24 +119,25 @@ trim_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct heap_trimmer *
-heap_trimmer_new(struct event_base *base, heap_count_fn closed, void *arg)
+heap_trimmer_new(struct event_base *base, heap_count_fn count, void *arg)
 {
 	struct heap_trimmer *h = xcalloc(1, sizeof *h);
 	struct timeval tv = { 0, HEAP_TRIM_PERIOD_MS * 1000 };
 
-	h->closed = closed;
+	h->count = count;
 	h->arg = arg;
-	h->last = h->prev = closed(arg);
+	count(arg, &h->last);
+	h->prev = h->last;
 	h->ev = event_new(base, -1, EV_PERSIST, trim_cb, h);
 	evtimer_add(h->ev, &tv);
 	return h;
 }
 #else
 struct heap_trimmer *
-heap_trimmer_new(struct event_base *base, heap_count_fn closed, void *arg)
+heap_trimmer_new(struct event_base *base, heap_count_fn count, void *arg)
 {
 	(void)base;
-	(void)closed;
+	(void)count;
 	(void)arg;
 	return NULL;
 }

@@ -13,19 +13,24 @@ struct event_base;
 /* Set the allocator's thresholds; once, before anything is allocated. */
 void		 heap_tune(void);
 
-/* How many connections have closed so far (the daemon says from where). */
-typedef unsigned long long (*heap_count_fn)(void *arg);
+/* Connections opened and closed so far (the daemon says from where). */
+struct heap_counts {
+	unsigned long long	 opened;
+	unsigned long long	 closed;
+};
+typedef void (*heap_count_fn)(void *arg, struct heap_counts *out);
 
 struct heap_trimmer;
 
 /*
- * Every HEAP_TRIM_PERIOD_MS (250), when connections closed since the last
- * trim and either none closed in the last period or HEAP_TRIM_CLOSED (1024)
- * or more did, and at least HEAP_TRIM_FREE (2 MB) of the heap is free, give
- * the free pages back.  NULL where the C library cannot trim.
+ * Every HEAP_TRIM_PERIOD_MS (250), when connections opened or closed since
+ * the last trim and either none did in the last period or
+ * HEAP_TRIM_CLOSED (1024) or more closed, and at least HEAP_TRIM_FREE
+ * (2 MB) of the heap is free, give the free pages back.  NULL where the C
+ * library cannot trim.
  */
 struct heap_trimmer *heap_trimmer_new(struct event_base *base,
-		     heap_count_fn closed, void *arg);
+		     heap_count_fn count, void *arg);
 void		 heap_trimmer_free(struct heap_trimmer *h);
 
 struct heap_stats {

@@ -298,12 +298,16 @@ register_limited_events(void)
 		    limited_events[i].event, limited_events[i].min_level);
 }
 
-/* For the heap trimmer: connections closed so far. */
-static unsigned long long
-conns_closed(void *arg)
+/* For the heap trimmer: connections opened and closed so far. */
+static void
+conn_counts(void *arg, struct heap_counts *out)
 {
 	(void)arg;
-	return d.transport != NULL ? sip_transport_closed(d.transport) : 0;
+	out->opened = out->closed = 0;
+	if (d.transport != NULL) {
+		out->closed = sip_transport_closed(d.transport);
+		out->opened = out->closed + sip_transport_nconns(d.transport);
+	}
 }
 
 /* Each second: the summaries of rate-limited kinds whose interval ended. */
@@ -1981,7 +1985,7 @@ main(int argc, char **argv)
 
 		evtimer_add(d.alarm_timer, &hour);
 	}
-	d.heap = heap_trimmer_new(d.base, conns_closed, NULL);
+	d.heap = heap_trimmer_new(d.base, conn_counts, NULL);
 	d.logflush_timer = event_new(d.base, -1, EV_PERSIST, logflush_cb, NULL);
 	{
 		struct timeval sec = { 1, 0 };

@@ -6,8 +6,19 @@
 #define SE_NET_ADDR_H
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #define NET_ADDRSTRLEN	64	/* "[ffff:...]:65535" fits */
+
+/*
+ * An IPv4 or IPv6 socket address, all a SIP peer can have: 28 bytes where
+ * a struct sockaddr_storage takes 128, in every connection's record.
+ */
+union net_sockaddr {
+	struct sockaddr		sa;
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+};
 
 /* "127.0.0.1:5060" or "[::1]:5060" into buf. */
 const char	*net_addr_str(const struct sockaddr *sa, char *buf, size_t bufsz);

@@ -1523,7 +1523,7 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 
 		/* The entry facing the caller. */
 		if (o->conn != NULL && sip_conn_outbound(o->conn))
-			local_addr(px, o->transport, o->peer.ss_family,
+			local_addr(px, o->transport, o->peer.sa.sa_family,
 			    o->local_ip, host, sizeof host, &port);
 		else {
 			host_for_uri(o->local_ip, host, sizeof host);

@@ -77,6 +77,19 @@ struct sip_listener {
 	struct sip_listener	*next;
 };
 
+/*
+ * A connection's deadlines share one timer (each libevent timer costs some
+ * 140 bytes, and an idle connection should cost as little as it can):
+ * the state's (connect, handshake, gate, flush), an incomplete message's,
+ * and the idle one.
+ */
+enum conn_dl {
+	DL_STATE,
+	DL_READ,
+	DL_IDLE,
+	DL_N
+};
+
 struct sip_conn {
 	unsigned int		 magic;
 	struct sip_transport	*t;
@@ -84,13 +97,13 @@ struct sip_conn {
 	enum conn_state		 state;
 	int			 transport;
 	struct bufferevent	*bev;
-	struct event		*hs_timer;	/* deadline of the state: connect,
-						   handshake, gate, flush */
-	struct event		*rd_timer;	/* incomplete message deadline */
-	struct event		*idle_timer;	/* nothing received in time */
+	struct event		*timer;		/* at the earliest of dl[] */
+	struct timeval		 dl[DL_N];	/* deadlines (CLOCK_MONOTONIC),
+						   unset: none */
 	struct timeval		 last_rx;	/* when bytes last came in */
 	int			 src_counted;	/* inbound: in t->src */
-	struct event		*free_ev;	/* deferred free */
+	int			 dying;		/* on t->dead, freed soon */
+	struct sip_conn		*dead_next;
 	struct sip_origin	 origin;
 	int			 outbound;
 	unsigned long long	 id;		/* unique in the process, never 0 */
@@ -145,6 +158,8 @@ struct sip_transport {
 	unsigned long		 pauses;	/* since that line */
 	unsigned long long	 next_id;
 	int			 stopping;
+	struct sip_conn		*dead;		/* closed, freed after callbacks */
+	struct event		*dead_ev;
 	void			(*done)(void *);
 	void			*done_arg;
 	struct event		*done_ev;
@@ -154,6 +169,8 @@ struct sip_transport {
 
 static void conn_close(struct sip_conn *, enum log_level, const char *);
 static void fd_slots_reserve(struct sip_transport *, int);
+static void dl_set(struct sip_conn *, enum conn_dl, const struct timeval *);
+static void dead_cb(evutil_socket_t, short, void *);
 static void libevent_log_cb(int, const char *);
 static void fill_local(struct sip_conn *);
 static void refused_log_cb(evutil_socket_t, short, void *);
@@ -211,18 +228,6 @@ deadline_hit(struct sip_conn *c, enum sip_deadline which)
 	c->t->deadlines[which]++;
 }
 
-/* Bytes came in on c (any: the idle deadline counts from the last). */
-static void
-conn_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-    void *arg)
-{
-	struct sip_conn *c = arg;
-
-	(void)buf;
-	if (info->n_added > 0)
-		event_base_gettimeofday_cached(c->t->base, &c->last_rx);
-}
-
 /*
  * Start the idle deadline of c (open or held at the gate): a timer of its
  * own rather than the bufferevent's read timeout, which stops while
@@ -234,8 +239,7 @@ conn_idle_start(struct sip_conn *c)
 	struct timeval tv = { c->profile->idle_timeout, 0 };
 
 	event_base_gettimeofday_cached(c->t->base, &c->last_rx);
-	evbuffer_add_cb(bufferevent_get_input(c->bev), conn_input_cb, c);
-	evtimer_add(c->idle_timer, &tv);
+	dl_set(c, DL_IDLE, &tv);
 }
 
 static void
@@ -253,7 +257,7 @@ conn_idle_cb(evutil_socket_t fd, short what, void *arg)
 	evutil_timersub(&now, &c->last_rx, &since);
 	if (evutil_timercmp(&since, &idle, <)) {
 		evutil_timersub(&idle, &since, &left);
-		evtimer_add(c->idle_timer, &left);
+		dl_set(c, DL_IDLE, &left);
 		return;
 	}
 	deadline_hit(c, SIP_DEADLINE_IDLE);
@@ -320,6 +324,7 @@ sip_transport_new(struct event_base *base, sip_message_cb cb, void *arg)
 	/* Given up when descriptors run out, to shed the backlog with. */
 	t->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	t->refused_ev = evtimer_new(base, refused_log_cb, t);
+	t->dead_ev = event_new(base, -1, 0, dead_cb, t);
 	t->exhausted_ev = evtimer_new(base, exhausted_clear_cb, t);
 	sip_msg_init();
 	return t;
@@ -468,9 +473,127 @@ deliver(struct sip_transport *t, struct sip_origin *o,
 /* --- stream connections --------------------------------------------- */
 
 static void
-conn_free_cb(evutil_socket_t fd, short what, void *arg)
+dl_now(struct timeval *tv)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	tv->tv_sec = ts.tv_sec;
+	tv->tv_usec = ts.tv_nsec / 1000;
+}
+
+/* Arm c's timer for the earliest of its deadlines, or stop it. */
+static void
+dl_arm(struct sip_conn *c)
+{
+	struct timeval now, rel, *first = NULL;
+	int k;
+
+	for (k = 0; k < DL_N; k++)
+		if (timerisset(&c->dl[k]) &&
+		    (first == NULL || timercmp(&c->dl[k], first, <)))
+			first = &c->dl[k];
+	if (first == NULL) {
+		event_del(c->timer);
+		return;
+	}
+	dl_now(&now);
+	if (timercmp(first, &now, <))
+		timerclear(&rel);
+	else
+		timersub(first, &now, &rel);
+	evtimer_add(c->timer, &rel);
+}
+
+/* Deadline k of c in rel from now (replacing the one it had). */
+static void
+dl_set(struct sip_conn *c, enum conn_dl k, const struct timeval *rel)
+{
+	struct timeval now;
+
+	dl_now(&now);
+	timeradd(&now, rel, &c->dl[k]);
+	dl_arm(c);
+}
+
+/*
+ * No deadline k any more.  The timer stays armed for an earlier one that
+ * was cleared: when it fires, it finds nothing due and arms for the next.
+ */
+static void
+dl_clear(struct sip_conn *c, enum conn_dl k)
+{
+	int i;
+
+	timerclear(&c->dl[k]);
+	for (i = 0; i < DL_N; i++)
+		if (timerisset(&c->dl[i]))
+			return;
+	event_del(c->timer);
+}
+
+static void
+dl_clear_all(struct sip_conn *c)
+{
+	int k;
+
+	for (k = 0; k < DL_N; k++)
+		timerclear(&c->dl[k]);
+	event_del(c->timer);
+}
+
+static void conn_hs_timeout_cb(evutil_socket_t, short, void *);
+static void conn_rd_timeout_cb(evutil_socket_t, short, void *);
+static void conn_idle_cb(evutil_socket_t, short, void *);
+
+/*
+ * c's timer: run the deadline that is due (one per call: its handler may
+ * close the connection or set deadlines anew), then arm for the next.
+ */
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sip_conn *c = arg;
+	struct timeval now;
+	int k;
+
+	dl_now(&now);
+	for (k = 0; k < DL_N; k++)
+		if (timerisset(&c->dl[k]) && !timercmp(&c->dl[k], &now, >))
+			break;
+	if (k < DL_N) {
+		timerclear(&c->dl[k]);
+		if (k == DL_STATE)
+			conn_hs_timeout_cb(fd, what, c);
+		else if (k == DL_READ)
+			conn_rd_timeout_cb(fd, what, c);
+		else
+			conn_idle_cb(fd, what, c);
+	}
+	if (!c->dying)
+		dl_arm(c);
+}
+
+static void conn_free(struct sip_conn *);
+
+/* Free the connections closed since the callbacks that closed them. */
+static void
+dead_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_transport *t = arg;
+	struct sip_conn *c;
+
+	(void)fd;
+	(void)what;
+	while ((c = t->dead) != NULL) {
+		t->dead = c->dead_next;
+		conn_free(c);
+	}
+}
+
+static void
+conn_free(struct sip_conn *c)
+{
 	struct sip_transport *t = c->t;
 
 	if (t->gate_closed != NULL && c->transport == TP_TLS)
@@ -503,10 +626,7 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->conn_ev != NULL)
 		event_free(c->conn_ev);
 	SSL_free(c->ssl);
-	event_free(c->hs_timer);
-	event_free(c->rd_timer);
-	event_free(c->idle_timer);
-	event_free(c->free_ev);
+	event_free(c->timer);
 	sip_profile_unref(c->profile);
 	c->magic = 0;
 	free(c);
@@ -518,14 +638,17 @@ static void
 conn_schedule_free(struct sip_conn *c)
 {
 	conn_set_state(c, CONN_CLOSING);
-	event_del(c->hs_timer);
-	event_del(c->rd_timer);
-	event_del(c->idle_timer);
+	dl_clear_all(c);
 	if (c->conn_ev != NULL)
 		event_del(c->conn_ev);
 	if (c->bev)
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	event_active(c->free_ev, EV_TIMEOUT, 0);
+	if (!c->dying) {
+		c->dying = 1;
+		c->dead_next = c->t->dead;
+		c->t->dead = c;
+		event_active(c->t->dead_ev, EV_TIMEOUT, 0);
+	}
 }
 
 static void
@@ -559,9 +682,7 @@ conn_close(struct sip_conn *c, enum log_level lvl, const char *reason)
 	    "transport", conf_transport_name(c->transport), "reason", reason,
 	    NULL);
 	conn_set_state(c, CONN_CLOSING);
-	event_del(c->hs_timer);
-	event_del(c->rd_timer);
-	event_del(c->idle_timer);
+	dl_clear_all(c);
 	if (c->bev == NULL ||
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
 		conn_schedule_free(c);
@@ -572,7 +693,7 @@ conn_close(struct sip_conn *c, enum log_level lvl, const char *reason)
 	bufferevent_enable(c->bev, EV_WRITE);
 	/* One hard deadline (a write timeout would restart with every byte
 	 * the peer takes, so a peer reading a byte at a time is cut too). */
-	evtimer_add(c->hs_timer, &tv);
+	dl_set(c, DL_STATE, &tv);
 }
 
 /*
@@ -611,6 +732,7 @@ conn_error_text(struct sip_conn *c, char *buf, size_t bufsz)
 }
 
 static void conn_read_cb(struct bufferevent *, void *);
+static void conn_input(struct bufferevent *, void *);
 
 void
 sip_transport_set_gate(struct sip_transport *t, sip_gate_cb gate,
@@ -632,11 +754,11 @@ sip_conn_gate_open(struct sip_conn *c)
 {
 	if (c->state != CONN_GATED)
 		return;
-	event_del(c->hs_timer);		/* the gate deadline */
+	dl_clear(c, DL_STATE);		/* the gate deadline */
 	conn_set_state(c, CONN_OPEN);
 	conn_ready(c, 1, NULL);
 	if (c->state == CONN_OPEN)
-		conn_read_cb(c->bev, c);	/* what arrived while held */
+		conn_input(c->bev, c);	/* what arrived while held */
 }
 
 void
@@ -698,7 +820,7 @@ conn_handshake_done(struct sip_conn *c)
 	char *subj;
 
 	/* Held at the gate until the verdict, which may never come. */
-	evtimer_add(c->hs_timer, &gate);
+	dl_set(c, DL_STATE, &gate);
 	conn_set_state(c, CONN_GATED);
 	conn_idle_start(c);
 	log_begin(&l, LOG_LVL_INFO, "tls", "handshake ok");
@@ -867,7 +989,7 @@ crlf_budget(struct sip_conn *c, size_t n)
  * closes the connection.
  */
 static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+conn_input(struct bufferevent *bev, void *arg)
 {
 	struct sip_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
@@ -897,8 +1019,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 				continue;
 			}
 			/* A partial message: it has read_timeout to complete. */
-			if (!evtimer_pending(c->rd_timer, NULL))
-				evtimer_add(c->rd_timer, &rt);
+			if (!timerisset(&c->dl[DL_READ]))
+				dl_set(c, DL_READ, &rt);
 			return;
 		case FRAME_KEEPALIVE:
 			evbuffer_drain(in, f.skip);
@@ -925,7 +1047,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			    "boundary after a bad message");
 			return;
 		case FRAME_MESSAGE:
-			evtimer_del(c->rd_timer);
+			dl_clear(c, DL_READ);
 			c->crlf_bytes = 0;	/* a message: real activity */
 			if (!f.has_length)
 				refuse_raw(c->t, SIP_BAD_NO_LENGTH, &c->origin, p,
@@ -940,6 +1062,19 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/*
+ * Bytes came in on c: the idle deadline counts from the last (also while
+ * held at the gate, when they wait unread), then whatever can be framed.
+ */
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct sip_conn *c = arg;
+
+	event_base_gettimeofday_cached(c->t->base, &c->last_rx);
+	conn_input(bev, c);
+}
+
 static void
 fill_origin(struct sip_origin *o, int transport, int fd,
     const struct sockaddr *peer, socklen_t peerlen)
@@ -949,6 +1084,8 @@ fill_origin(struct sip_origin *o, int transport, int fd,
 
 	memset(o, 0, sizeof *o);
 	o->transport = transport;
+	if (peerlen > sizeof o->peer)
+		peerlen = sizeof o->peer;	/* not IP: not a SIP peer */
 	memcpy(&o->peer, peer, peerlen);
 	o->peerlen = peerlen;
 	net_addr_str(peer, o->peer_str, sizeof o->peer_str);
@@ -1010,7 +1147,7 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 	} else {
 		c->bev = bufferevent_socket_new(c->t->base, fd,
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-		event_del(c->hs_timer);
+		dl_clear(c, DL_STATE);
 		conn_set_state(c, CONN_OPEN);
 		conn_idle_start(c);
 	}
@@ -1083,10 +1220,7 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 	c->ready_arg = o->arg;
 	fill_origin(&c->origin, o->transport, -1, o->addr, o->addrlen);
 	c->origin.conn = c;
-	c->hs_timer = evtimer_new(t->base, conn_hs_timeout_cb, c);
-	c->rd_timer = evtimer_new(t->base, conn_rd_timeout_cb, c);
-	c->idle_timer = evtimer_new(t->base, conn_idle_cb, c);
-	c->free_ev = event_new(t->base, -1, 0, conn_free_cb, c);
+	c->timer = evtimer_new(t->base, conn_timer_cb, c);
 	c->conn_ev = event_new(t->base, fd, EV_WRITE, outbound_connected_cb, c);
 	conn_set_state(c, CONN_CONNECTING);
 	c->next = t->conns;
@@ -1098,7 +1232,7 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 	/* Connect and handshake together are bounded. */
 	tv.tv_sec = p->handshake_timeout;
 	tv.tv_usec = 0;
-	evtimer_add(c->hs_timer, &tv);
+	dl_set(c, DL_STATE, &tv);
 	event_add(c->conn_ev, NULL);
 	log_event(LOG_LVL_DEBUG, "sip", "connecting", "peer",
 	    c->origin.peer_str, "transport", conf_transport_name(c->transport),
@@ -1612,10 +1746,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	no_delay(fd);
 	c->origin.conn = c;
 	c->origin.listener = l;
-	c->hs_timer = evtimer_new(t->base, conn_hs_timeout_cb, c);
-	c->rd_timer = evtimer_new(t->base, conn_rd_timeout_cb, c);
-	c->idle_timer = evtimer_new(t->base, conn_idle_cb, c);
-	c->free_ev = event_new(t->base, -1, 0, conn_free_cb, c);
+	c->timer = evtimer_new(t->base, conn_timer_cb, c);
 
 	if (l->transport == TP_TLS) {
 		/* No TLS state until the first record is whole: hello_cb. */
@@ -1623,7 +1754,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		conn_set_state(c, CONN_HANDSHAKE);
 		tv.tv_sec = p->handshake_timeout;
 		tv.tv_usec = 0;
-		evtimer_add(c->hs_timer, &tv);
+		dl_set(c, DL_STATE, &tv);
 		c->conn_ev = event_new(t->base, fd, EV_READ | EV_PERSIST | EV_ET |
 		    EV_CLOSED, hello_cb, c);
 		event_add(c->conn_ev, NULL);
@@ -2076,10 +2207,9 @@ sip_transport_free(struct sip_transport *t)
 		return;
 	while (t->listeners != NULL)
 		sip_listener_close(t->listeners);
-	while (t->conns != NULL) {
-		event_del(t->conns->free_ev);
-		conn_free_cb(-1, 0, t->conns);
-	}
+	while (t->conns != NULL)
+		conn_free(t->conns);
+	event_free(t->dead_ev);
 	if (t->done_ev != NULL)
 		event_free(t->done_ev);
 	event_free(t->refused_ev);

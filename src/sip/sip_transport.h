@@ -60,7 +60,7 @@ struct sip_conn;
 /* Where a message came from; valid only during the message callback. */
 struct sip_origin {
 	int			 transport;	/* enum transport */
-	struct sockaddr_storage	 peer;
+	union net_sockaddr	 peer;
 	socklen_t		 peerlen;
 	char			 peer_str[NET_ADDRSTRLEN];	/* ip:port */
 	char			 peer_ip[NET_ADDRSTRLEN];
