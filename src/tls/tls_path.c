@@ -576,10 +576,14 @@ extend(struct search *s)
 				continue;
 			if ((pass & 1) == 1 && current(c, s->p->now))
 				continue;
-			/* An untrusted copy of a trusted certificate. */
+			/* An untrusted copy of a trusted certificate, or
+			 * one sent twice. */
 			for (dup = 0, k = 0; pass >= 2 && k < sk_X509_num(tr);
 			    k++)
 				if (X509_cmp(sk_X509_value(tr, k), c) == 0)
+					dup = 1;
+			for (k = 0; k < ncand; k++)
+				if (X509_cmp(cand[k], c) == 0)
 					dup = 1;
 			if (dup)
 				continue;
