@@ -532,6 +532,26 @@ current(X509 *x, time_t now)
 	    ASN1_TIME_cmp_time_t(X509_get0_notAfter(x), now) >= 0;
 }
 
+/*
+ * What checking a signature with c's key costs against TLS_PATH_MAX_SIGS:
+ * 1 for EC and RSA or DSA up to 4096 bits, more for larger keys, so that
+ * a chain of huge keys runs out of budget as fast in time.
+ */
+static int
+sig_cost(X509 *c)
+{
+	EVP_PKEY *k = X509_get0_pubkey(c);
+	int bits, id;
+
+	if (k == NULL)
+		return 1;
+	id = EVP_PKEY_get_base_id(k);
+	bits = EVP_PKEY_get_bits(k);
+	if ((id != EVP_PKEY_RSA && id != EVP_PKEY_DSA) || bits <= 4096)
+		return 1;
+	return bits / 2048;
+}
+
 /* Whether c's subjectKeyIdentifier agrees with x's authority key id. */
 static int
 akid_fits(X509 *c, X509 *x)
@@ -595,11 +615,11 @@ extend(struct search *s)
 		}
 	}
 	for (i = 0; i < ncand && !ok; i++) {
-		if (s->sigs >= TLS_PATH_MAX_SIGS) {
+		if (s->sigs + sig_cost(cand[i]) > TLS_PATH_MAX_SIGS) {
 			s->exhausted = 1;
 			break;
 		}
-		s->sigs++;
+		s->sigs += sig_cost(cand[i]);
 		if (X509_verify(x, X509_get0_pubkey(cand[i])) != 1) {
 			ERR_clear_error();
 			continue;

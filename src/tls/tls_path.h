@@ -20,7 +20,8 @@
 
 #define TLS_PATH_MAX_LEN	10	/* certificates, leaf and anchor included */
 #define TLS_PATH_MAX_ISSUERS	16	/* candidate issuers weighed per certificate */
-#define TLS_PATH_MAX_SIGS	128	/* signature checks per search */
+#define TLS_PATH_MAX_SIGS	128	/* signature checks per search (a key
+					   over 4096 bits counts bits/2048) */
 #define TLS_PATH_MAX_PATHS	8	/* complete candidate paths verified */
 
 /* Where a DNS name appears: its allowed forms differ. */
