@@ -463,6 +463,19 @@ openssl_check(struct search *s, STACK_OF(X509) *path, STACK_OF(X509) **built)
 		    "type)", s->p->purpose == X509_PURPOSE_SSL_SERVER ?
 		    "server" : "client");
 		break;
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+		if (depth >= 0 && depth + 1 < n) {
+			char *is = pki_name_line(X509_get_subject_name(
+			    sk_X509_value(path, depth + 1)));
+
+			why = say(cur, depth, "does not verify with the key of "
+			    "'%s' (depth %d): its signature is wrong, or another "
+			    "CA of that name signed it", is, depth + 1);
+			free(is);
+		} else
+			why = say(cur, depth, "has a signature that does not "
+			    "verify");
+		break;
 	case X509_V_ERR_EE_KEY_TOO_SMALL:
 	case X509_V_ERR_CA_KEY_TOO_SMALL:
 	case X509_V_ERR_CA_MD_TOO_WEAK:
@@ -615,14 +628,19 @@ extend(struct search *s)
 		}
 	}
 	for (i = 0; i < ncand && !ok; i++) {
-		if (s->sigs + sig_cost(cand[i]) > TLS_PATH_MAX_SIGS) {
+		/* A lone candidate is checked with the whole path (OpenSSL
+		 * verifies every signature there): no signature twice. */
+		if (ncand > 1 && s->sigs + sig_cost(cand[i]) >
+		    TLS_PATH_MAX_SIGS) {
 			s->exhausted = 1;
 			break;
 		}
-		s->sigs += sig_cost(cand[i]);
-		if (X509_verify(x, X509_get0_pubkey(cand[i])) != 1) {
-			ERR_clear_error();
-			continue;
+		if (ncand > 1) {
+			s->sigs += sig_cost(cand[i]);
+			if (X509_verify(x, X509_get0_pubkey(cand[i])) != 1) {
+				ERR_clear_error();
+				continue;
+			}
 		}
 		signers++;
 		s->path[s->n++] = cand[i];

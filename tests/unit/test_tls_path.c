@@ -446,6 +446,7 @@ test_path_alternatives(void **state)
 	    "authorityKeyIdentifier=keyid", NULL };
 	X509 *t1 = mk("Twin", r, k[0], k[3], -DAY, 30 * DAY, twin);
 	X509 *t2 = mk("Twin", r, k[0], k[4], -DAY, 30 * DAY, twin);
+	X509 *t3 = mk("Twin", r, k[0], k[5], -DAY, 30 * DAY, twin);
 	X509 *lt = mk("twin leaf", t2, k[4], k[2], -DAY, 30 * DAY,
 	    EXTS(LEAF_EXT, SAN));
 	X509 *r1 = mk("Same", NULL, NULL, k[3], -DAY, 30 * DAY, twin);
@@ -477,10 +478,18 @@ test_path_alternatives(void **state)
 	    (X509 *[]){ r, NULL }, 0, &path, &why, NULL), 1);
 	assert_int_equal(X509_cmp(sk_X509_value(path, 1), t2), 0);
 	sk_X509_pop_free(path, X509_free);
+	/* Only wrong ones: alone, found by OpenSSL on the whole path;
+	 * several, by the search. */
 	assert_int_equal(build(lt, (X509 *[]){ t1, NULL },
 	    (X509 *[]){ r, NULL }, 0, &path, &why, NULL), 0);
+	assert_string_equal(why, "certificate 'CN=twin leaf' (depth 0) does "
+	    "not verify with the key of 'CN=Twin' (depth 1): its signature is "
+	    "wrong, or another CA of that name signed it");
+	free(why);
+	assert_int_equal(build(lt, (X509 *[]){ t1, t3, NULL },
+	    (X509 *[]){ r, NULL }, 0, &path, &why, NULL), 0);
 	assert_string_equal(why, "no trusted issuer for 'CN=twin leaf' (depth "
-	    "0, issuer 'CN=Twin'): 1 certificate of that name in the trust "
+	    "0, issuer 'CN=Twin'): 2 certificates of that name in the trust "
 	    "list or the chain, none with the key that signed it");
 	free(why);
 	/* Two trusted roots of one name. */
@@ -492,6 +501,7 @@ test_path_alternatives(void **state)
 	X509_free(r2);
 	X509_free(r1);
 	X509_free(lt);
+	X509_free(t3);
 	X509_free(t2);
 	X509_free(t1);
 	X509_free(l);
