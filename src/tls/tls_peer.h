@@ -1,8 +1,10 @@
 /*
  * tls_peer.h: the synchronous half of peer verification (DESIGN.md
- * decision 2): the chain to a trusted CA at the check time, the extended
- * key usage for the peer's role, key sizes, the OpenSSL security level,
- * and the RFC 5922 name check against the expected identity.  Pure: what
+ * decision 2): a path to the trust list at the check time, built and
+ * judged by tls_path (every candidate issuer, the RFC 5280 rules, key
+ * usage and extended key usage for the peer's role, key sizes, the
+ * OpenSSL security level), and the RFC 5922 name check against the
+ * expected identity.  Pure: what
  * it needs is passed in; the daemon runs it after each handshake and
  * `sipedge-cert check` runs it on files.
  */

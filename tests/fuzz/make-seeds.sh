@@ -13,7 +13,7 @@ out=$top/tests/fuzz/corpus
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipedge-seeds.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 for d in fuzz_sip_stream fuzz_sip_datagram fuzz_sip_edit fuzz_crl fuzz_ocsp \
-    fuzz_name fuzz_conf; do
+    fuzz_name fuzz_conf fuzz_path; do
 	rm -rf "${out:?}/$d"
 	mkdir -p "$out/$d"
 done
@@ -219,6 +219,65 @@ name_der cn-only 0 'Seed CA' ca.pem
 printf '\001\017sbc.example.com\001\000\000\017sbc.example.com' >"$nm/built-cn"
 printf '\007\017sbc.example.com\000\016\001\021*.sbc.example.com\000\025sip:sbc.example.com;x\002\004\300\000\002\001' >"$nm/built-san"
 printf '\001\011192.0.2.1\001\001\000\001a\004\060\002\207\000' >"$nm/built-raw-ext"
+
+# ---- paths: purpose, trust mask (16 bits), time, then length-prefixed DER.
+# BEGIN fuzz_path
+pa=$out/fuzz_path
+pk() { [ -f "$1.key" ] || q openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key"; }
+pc() {	# NAME SUBJECT ISSUER(- self) KEY EXTENSIONS...
+	pn=$1 ps=$2 pi=$3 pkey=$4
+	shift 4
+	pk "$pkey"
+	printf '%s\n' "$@" >"$pn.ext"
+	q openssl req -new -key "$pkey.key" -subj "$ps" -out "$pn.csr"
+	if [ "$pi" = - ]; then
+		q openssl x509 -req -in "$pn.csr" -key "$pkey.key" -days 3650 -extfile "$pn.ext" -out "$pn.pem"
+	else
+		q openssl x509 -req -in "$pn.csr" -CA "$pi.pem" -CAkey "$(cat "$pi.k").key" \
+		    -set_serial 7 -days 3650 -extfile "$pn.ext" -out "$pn.pem"
+	fi
+	echo "$pkey" >"$pn.k"
+}
+pseed() {	# SEED PURPOSE MASK WHEN CERT...
+	ps=$1 pp=$2 pm=$3 pw=$4
+	shift 4
+	python3 - "$pa/$ps" "$pp" "$pm" "$pw" "$@" <<'P'
+import subprocess, struct, sys
+out, purpose, mask, when = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+data = bytes([purpose]) + struct.pack(">H", mask) + bytes([when])
+for f in sys.argv[5:]:
+    der = subprocess.run(["openssl", "x509", "-in", f + ".pem", "-outform", "DER"],
+                         check=True, capture_output=True).stdout
+    data += struct.pack(">H", len(der)) + der
+open(out, "wb").write(data)
+P
+}
+proot="basicConstraints=critical,CA:TRUE keyUsage=critical,keyCertSign,cRLSign subjectKeyIdentifier=hash"
+pleaf="basicConstraints=critical,CA:FALSE keyUsage=critical,digitalSignature extendedKeyUsage=serverAuth,clientAuth subjectKeyIdentifier=hash authorityKeyIdentifier=keyid subjectAltName=DNS:sbc.example.com"
+# shellcheck disable=SC2086
+{
+	pc proot /CN=Root - kr $proot
+	pc pint /CN=Int proot ki $proot authorityKeyIdentifier=keyid
+	pc pleaf /CN=sbc.example.com pint kl $pleaf
+	pc pold "/CN=Old Root" - ko $proot
+	pc pxold "/CN=Cross" pold kx $proot authorityKeyIdentifier=keyid
+	pc pxnew "/CN=Cross" proot kx $proot authorityKeyIdentifier=keyid
+	pc pxleaf /CN=sbc.example.com pxnew kl $pleaf
+	pc ploop "/CN=Loop" - kp $proot
+	pc plleaf /CN=sbc.example.com ploop kl $pleaf
+	pc pbad /CN=bad_name pint kl basicConstraints=CA:TRUE keyUsage=critical,keyCertSign \
+	    authorityKeyIdentifier=keyid subjectAltName=DNS:bad_name.example \
+	    nameConstraints=critical,permitted\;DNS:-x.example
+}
+pseed good 1 4 0 pleaf pint proot
+pseed anchor 2 2 0 pleaf pint
+pseed notafter 1 4 1 pleaf pint proot
+pseed expired 0 4 2 pleaf pint proot
+pseed cross 1 8 0 pxleaf pxold pxnew proot
+pseed loop 0 512 3 plleaf ploop ploop ploop ploop ploop ploop ploop ploop proot
+pseed rules 1 4 0 pbad pint proot
+pseed self 0 1 0 proot
+# END fuzz_path
 
 # ---- configurations (no '/': the harness skips those) ------------------
 cf=$out/fuzz_conf

@@ -27,7 +27,7 @@ tmo=${FUZZ_TIMEOUT:-2}
 rss=${FUZZ_RSS_MB:-2048}
 
 all="fuzz_sip_stream fuzz_sip_datagram fuzz_sip_edit fuzz_crl fuzz_ocsp
-fuzz_name fuzz_conf"
+fuzz_name fuzz_conf fuzz_path"
 [ $# -gt 0 ] && all=$*
 
 # The longest input each may make: a little above the harness's limits.
@@ -38,6 +38,7 @@ max_len() {
 	fuzz_sip_edit) echo 8192 ;;
 	fuzz_crl) echo 65536 ;;
 	fuzz_conf) echo 8192 ;;
+	fuzz_path) echo 16384 ;;
 	*) echo 4096 ;;
 	esac
 }
