@@ -663,6 +663,20 @@ tls_name_check(const X509 *leaf, const char *expected,
 		buf_add_escaped(&b, (const unsigned char *)expected,
 		    strlen(expected));
 		buf_add(&b, "\"; presented: %s", r->presented);
+		/* The rule that kept the closest identity out, to act on. */
+		if (r->near == TLS_NAME_DNS_SAN)
+			buf_add(&b, "; %s is not used: RFC 5922 s.7.1 takes only "
+			    "the sip URI identities when there are any (%s)",
+			    r->near_match, r->hidden_by);
+		else if (r->near == TLS_NAME_COMPAT_CN)
+			buf_add(&b, "; %s is not used: RFC 5922 s.7.1 takes the "
+			    "CN only from a certificate without subjectAltName "
+			    "(the zone's cn_compat would accept it)",
+			    r->near_match);
+		else if (r->near == TLS_NAME_WILDCARD)
+			buf_add(&b, "; %s would cover it, but RFC 5922 s.7.2 "
+			    "accepts no wildcards (the zone's accept_wildcards "
+			    "would)", r->near_match);
 		r->reason = b.s;
 	}
 	free(c.m_ip);

@@ -102,6 +102,9 @@ struct tls_name_result {
  * accepted, 0 when refused; r->reason then says why, e.g.
  *   no identity matches "sbc.partner.example"; presented: sip URI
  *   sip:other.example, DNS other.example (not used: ...)
+ * followed, when an identity came close (r->near), by the rule that kept
+ * it out: "; DNS sbc.partner.example is not used: RFC 5922 s.7.1 takes
+ * only the sip URI identities when there are any (sip URI ...)".
  * A NULL leaf, a NULL, empty or malformed expected name is refused with
  * a reason.  Never fails otherwise (allocation failure aborts).
  */

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON" timeout
-plan 67
+plan 68
 
 P="$T/pki"          # everything openssl makes
 mkdir -p "$P" "$P/db" "$T/zones" "$T/zones-mtls" "$T/state"
@@ -405,6 +405,11 @@ if out=$(peer_check "$P/sipuri.chain" localhost); then
     not_ok "... as a sipedge peer checking the name localhost refuses it" "$out"
 else
     ok "... as a sipedge peer checking the name localhost refuses it"
+fi
+if grep -q -F "DNS localhost is not used: RFC 5922 s.7.1 takes only the sip URI identities when there are any (sip URI sip:other.test.invalid)" <<<"$out"; then
+    ok "... and the peer's reason names the same rule"
+else
+    not_ok "... and the peer's reason names the same rule" "$out"
 fi
 case_t "-t: sip: URI of the node's own name (and a sips: one): OK without warnings" \
     0 "configuration OK" "$P/sipuriok.chain" "$P/sipuriok.key" "$P/root.pem"

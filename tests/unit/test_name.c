@@ -1008,7 +1008,10 @@ test_reason_text(void **state)
 	    "presented: DNS other.example, DNS *.partner.example (wildcards "
 	    "not accepted), IP 192.0.2.7, sip URI sip:alice@partner.example "
 	    "(has a user part: not a domain identity), CN sbc.partner.example "
-	    "(not used: the certificate has a subjectAltName)");
+	    "(not used: the certificate has a subjectAltName); CN "
+	    "sbc.partner.example is not used: RFC 5922 s.7.1 takes the CN only "
+	    "from a certificate without subjectAltName (the zone's cn_compat "
+	    "would accept it)");
 	free(s);
 	/* The expected name is shown as configured. */
 	s = reason(x2, "SBC.Nowhere.Example.", WILD);
@@ -1078,6 +1081,16 @@ test_near_misses(void **state)
 
 	near(x2, "edge.example", STRICT, TLS_NAME_COMPAT_CN, "CN edge.example",
 	    NULL);
+	/* The reason ends with the rule that kept the near miss out. */
+	refused(x1, "edge.example", STRICT, "; DNS EDGE.example. is not used: "
+	    "RFC 5922 s.7.1 takes only the sip URI identities when there are "
+	    "any (sip URI sip:domain.example;lr)", NULL);
+	refused(x2, "edge.example", STRICT, "; CN edge.example is not used: "
+	    "RFC 5922 s.7.1 takes the CN only from a certificate without "
+	    "subjectAltName (the zone's cn_compat would accept it)", NULL);
+	refused(x4, "a.example.net", STRICT, "; DNS *.example.net would cover "
+	    "it, but RFC 5922 s.7.2 accepts no wildcards (the zone's "
+	    "accept_wildcards would)", NULL);
 	accepted(x2, "edge.example", COMPAT, TLS_NAME_COMPAT_CN,
 	    "CN edge.example");
 	/* An IP is never near a DNS name or CN. */
