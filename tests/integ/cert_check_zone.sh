@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 14
+plan 17
 
 [ -x "$SIPEDGE_CERT" ] || bail_out "SIPEDGE_CERT=$SIPEDGE_CERT is not an executable file"
 
@@ -21,6 +21,8 @@ plan 14
 pki_setup
 leaf pgood "DNS:sip.partner.example" leaf
 leaf prev "DNS:sip.partner.example" leaf
+# Names its zone's peer_name only in a DNS name that a sip: URI hides.
+leaf psip "URI:sip:other.partner.example,DNS:sip.partner.example" leaf
 o ca -batch -config "$P/int.cnf" -revoke "$P/prev.pem" -crl_reason keyCompromise
 o ca -batch -config "$P/int.cnf" -gencrl -out "$P/int.crl"
 cp "$P/int.crl" "$W/dp.crl"
@@ -68,10 +70,10 @@ zcheck() {
 gate_reason() {
     grep -F "event=\"$1\"" "$LOG" | tail -n 1 | "$PYTHON" -c '
 import re, sys
-m = re.search(r"\breason=(\"((?:[^\"\\\\]|\\\\.)*)\"|\S+)", sys.stdin.read())
+m = re.search(r"\breason=(\"((?:[^\"\\]|\\.)*)\"|\S+)", sys.stdin.read())
 if m:
     v = m.group(2) if m.group(2) is not None else m.group(1)
-    print(re.sub(r"\\\\(.)", r"\1", v))'
+    print(re.sub(r"\\(.)", r"\1", v))'
 }
 
 # check_reason: the revocation reason `check` printed ("  revocation:
@@ -134,6 +136,26 @@ if [ -n "$gate_ok" ] && [ "$got" = "$gate_ok" ]; then
     ok "check and the gate give the same reason for the good partner"
 else
     not_ok "check and the gate give the same reason for the good partner" "gate:  $gate_ok" "check: $got"
+fi
+
+# ---- the name: one RFC 5922 check, one reason, in the gate and in check.
+log_mark
+zclient psip send:"$MSG/options.msg" expect:200 >"$T/psip.out" 2>&1
+if grep -q "^RECV" "$T/psip.out"; then
+    not_ok "the gate refuses a partner whose DNS name a sip: URI hides" "$(cat "$T/psip.out")"
+else
+    ok "the gate refuses a partner whose DNS name a sip: URI hides"
+fi
+check "... with the reason naming the rule (RFC 5922 s.7.1)" \
+    _poll 10 eval "log_since_mark | grep 'event=\"peer refused\"' | grep -q 'RFC 5922 s.7.1 takes only the sip URI identities'"
+gate_name=$(gate_reason "peer refused")
+zcheck psip
+got=$(head -n 1 "$T/zcheck.out")
+if [ "$RC" -eq 1 ] && [ -n "$gate_name" ] && [ "$got" = "rejected: $gate_name" ]; then
+    ok "check --zone rejects it with the gate's reason, word for word"
+else
+    not_ok "check --zone rejects it with the gate's reason, word for word" "exit $RC" \
+        "gate:  $gate_name" "check: $got"
 fi
 
 # ---- the daemon stopped, the point failing: check reads the cache.
