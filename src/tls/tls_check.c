@@ -347,14 +347,16 @@ own_push(struct tls_own_names *nl, const char *name, size_t len,
 
 /*
  * The host of a "sip:" URI (scheme in any case) that is a SIP domain
- * identity by RFC 5922 s.7.1: no user part, a host name (an IP host is
- * none).  Sets *host and *len; 0, or -1 when u is no such identity.
- * tls_name.c judges what the certificate presents; this only picks the
- * configured names worth asking for.
+ * identity by RFC 5922 s.7.1: no user part, a host name (an IPv4 or a
+ * bracketed IPv6 host is none).  Sets *host and *len; 0, or -1 when u is
+ * no such identity.  tls_name.c judges what the certificate presents;
+ * this only picks the configured names worth asking for.
  */
 static int
 sip_uri_host(const char *u, const char **host, size_t *len)
 {
+	unsigned char a[4];
+	char ip[16];
 	size_t n;
 
 	if (strncasecmp(u, "sip:", 4) != 0 || strchr(u, '@') != NULL)
@@ -363,6 +365,12 @@ sip_uri_host(const char *u, const char **host, size_t *len)
 	n = strcspn(u, ":;?");
 	if (n == 0 || *u == '[')
 		return -1;
+	if (n < sizeof ip) {
+		memcpy(ip, u, n);
+		ip[n] = '\0';
+		if (inet_pton(AF_INET, ip, a) == 1)
+			return -1;
+	}
 	*host = u;
 	*len = n;
 	return 0;

@@ -1297,6 +1297,7 @@ test_check_names(void **state)
 		    "IP:192.0.2.7", "URI:sip:domain.test.invalid",
 		    "URI:sips:x.test.invalid", "URI:sip:bob@y.test.invalid",
 		    "URI:https://z.test.invalid/", "URI:sip:[2001:db8::1]",
+		    "URI:sip:192.0.2.9;transport=tls",
 		    "DNS:SIP1.test.invalid" };
 
 		c.extra_names.v = extra;
