@@ -268,6 +268,7 @@ warn_names(const struct conf *c, X509_REQ *r, const struct names *cli,
 {
 	struct tls_own_names on = { NULL, 0 };
 	struct diaglist dl = { 0 };
+	char *e, *cause = NULL;
 	X509 *x;
 	size_t i;
 
@@ -276,7 +277,12 @@ warn_names(const struct conf *c, X509_REQ *r, const struct names *cli,
 	tls_own_names_from_conf(&on, c);
 	for (i = 0; i < cli->n; i++)
 		tls_own_names_add(&on, cli->v[i], "--san");
-	tls_own_names_add(&on, cn, cn_from);
+	/* The common name counts when it is a host name (it is then in
+	 * the subjectAltName too), as names_collect's caller adds it. */
+	if ((e = tls_csr_host_parse(cn, &cause)) != NULL)
+		tls_own_names_add(&on, e, cn_from);
+	free(e);
+	free(cause);
 	tls_check_names(x, &on, "a certificate issued from this request", NULL,
 	    &dl);
 	for (i = 0; i < dl.n; i++)
