@@ -30,6 +30,7 @@
 #include "rev/rev_dp.h"
 #include "sip/sip_transport.h"
 #include "tls/tls_pki.h"
+#include "tls/tls_rev.h"
 #include "util/alarm.h"
 #include "util/file.h"
 #include "util/json.h"
@@ -486,7 +487,7 @@ install(struct snapshot *s)
 		trav_apply(d.trav, s->conf);
 	if (d.dp != NULL) {
 		STACK_OF(X509) *trusted = gate_trusted(d.gate);
-		char *cache = xasprintf("%s/crl-cache", s->conf->state_dir.path);
+		char *cache = tls_rev_dp_cache_dir(s->conf);
 
 		rev_dp_configure(d.dp, s->conf->rev_dps.v, s->conf->rev_dps.n,
 		    s->conf->rev_update_minute, cache,

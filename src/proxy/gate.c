@@ -20,6 +20,7 @@
 #include "rev/rev_engine.h"
 #include "rev/rev_fetch.h"
 #include "tls/tls_peer.h"
+#include "tls/tls_rev.h"
 #include "util/idmap.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -628,16 +629,20 @@ gate_revalidate(struct gate *g, const char *why)
 	    "connections", buf, NULL);
 }
 
+/* A CRL of the configuration that the store refused: said once, here. */
+static void
+crl_refused(const char *origin, const char *reason, void *arg)
+{
+	(void)arg;
+	log_event(LOG_LVL_WARN, "rev", "crl ignored", "file", origin, "reason",
+	    reason, NULL);
+}
+
 void
 gate_apply(struct gate *g, const struct conf *c, struct tls_identity *id)
 {
 	struct rev_fetch_limits lim;
-	STACK_OF(X509) *issuers;
-	STACK_OF(X509_CRL) *crls;
-	char *cause = NULL;
-	int *sources = NULL;
 	size_t i, j;
-	int k;
 
 	lim.connect_timeout_ms = c->rev_connect_timeout * 1000L;
 	lim.timeout_ms = c->rev_timeout * 1000L;
@@ -674,39 +679,14 @@ gate_apply(struct gate *g, const struct conf *c, struct tls_identity *id)
 	tls_peer_policy_from_conf(c, NULL, TLS_PEER_CLIENT, &g->def.pp);
 	rev_policy_from_conf(c, NULL, &g->def.rp);
 
-	/* The trust list and the CRLs that come with the identity. */
+	/*
+	 * The trust list and the CRLs that come with the identity, built as
+	 * `sipedge-cert check --zone` builds them (tls_rev.h); the
+	 * distribution points' CRLs come through rev_dp.h.
+	 */
 	X509_STORE_free(g->trust);
-	g->trust = NULL;
-	if (id != NULL && id->ctx != NULL) {
-		g->trust = SSL_CTX_get_cert_store(id->ctx);
-		X509_STORE_up_ref(g->trust);
-	}
-	rev_store_clear_source(g->store, REV_SRC_TRUST);
-	rev_store_clear_source(g->store, REV_SRC_MANUAL);
-	issuers = g->trust != NULL ? X509_STORE_get1_all_certs(g->trust) :
-	    sk_X509_new_null();
-	/* Take the CRLs: the store keeps only their index once verified. */
-	crls = id != NULL ? tls_identity_take_crls(id, &sources) : NULL;
-	for (k = 0; k < sk_X509_CRL_num(crls); k++) {
-		X509_CRL *crl = sk_X509_CRL_value(crls, k);
-		int manual = sources[k] == TLS_CRL_MANUAL;
-
-		if (rev_store_add(g->store, crl, manual ? REV_SRC_MANUAL :
-		    REV_SRC_TRUST, manual ? id->manual_crl_file :
-		    id->trust_file, issuers, &cause) == -1) {
-			log_event(LOG_LVL_WARN, "rev", "crl ignored", "reason",
-			    cause, NULL);
-			free(cause);
-			cause = NULL;
-			X509_CRL_free(crl);
-		}
-	}
-	sk_X509_CRL_free(crls);
-	free(sources);
-	sk_X509_pop_free(issuers, X509_free);
-	if (g->trust == NULL) {
-		/* No context: nothing can be verified; keep a store anyway. */
-		g->trust = X509_STORE_new();
-	}
+	g->trust = tls_rev_trust(id);
+	tls_rev_load(g->store, c, id, g->trust, TLS_REV_IDENTITY, crl_refused,
+	    NULL);
 	gate_revalidate(g, "configuration loaded");
 }

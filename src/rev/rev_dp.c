@@ -90,6 +90,12 @@ point_alarm(struct point *p, const char *why)
 	free(key);
 }
 
+char *
+rev_dp_cache_file(const char *cache_dir, const char *url)
+{
+	return cache_name(cache_dir, url, "crl");
+}
+
 static void
 point_free(struct point *p)
 {
@@ -105,16 +111,21 @@ point_free(struct point *p)
 	free(p);
 }
 
-/* Put the CRLs of body into the store; the number taken. */
+/*
+ * Put the CRLs of body (from url) into st; the number taken.  Each CRL
+ * refused goes to refused.
+ */
 static size_t
-take_crls(struct point *p, const unsigned char *body, size_t len, char **why)
+take_into(struct rev_store *st, const char *url, STACK_OF(X509) *issuers,
+    const unsigned char *body, size_t len, rev_dp_refused_cb refused,
+    void *arg, char **why)
 {
 	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
 	size_t taken = 0;
 	char *cause = NULL;
 	int i;
 
-	if (rev_crl_parse(p->url, body, len, REV_CRL_MAX_EXPANDED, crls, NULL,
+	if (rev_crl_parse(url, body, len, REV_CRL_MAX_EXPANDED, crls, NULL,
 	    why) == -1) {
 		sk_X509_CRL_free(crls);
 		return 0;
@@ -122,20 +133,65 @@ take_crls(struct point *p, const unsigned char *body, size_t len, char **why)
 	for (i = 0; i < sk_X509_CRL_num(crls); i++) {
 		X509_CRL *crl = sk_X509_CRL_value(crls, i);
 
-		if (rev_store_add(p->dp->st, crl, REV_SRC_DP, p->url,
-		    p->dp->issuers, &cause) == 0) {
+		if (rev_store_add(st, crl, REV_SRC_DP, url, issuers,
+		    &cause) == 0) {
 			taken++;
 			continue;
 		}
-		log_event(LOG_LVL_WARN, "rev", "crl ignored", "url", p->url,
-		    "reason", cause, NULL);
+		if (refused != NULL)
+			refused(url, cause, arg);
 		free(cause);
 		cause = NULL;
 		X509_CRL_free(crl);
 	}
 	sk_X509_CRL_free(crls);
 	if (taken == 0 && *why == NULL)
-		*why = xasprintf("%s: no usable CRL in it", p->url);
+		*why = xasprintf("%s: no usable CRL in it", url);
+	return taken;
+}
+
+/* The daemon's word on a CRL of a point that the store refused. */
+static void
+log_refused(const char *url, const char *reason, void *arg)
+{
+	(void)arg;
+	log_event(LOG_LVL_WARN, "rev", "crl ignored", "url", url, "reason",
+	    reason, NULL);
+}
+
+/* Put the CRLs of body into the store; the number taken. */
+static size_t
+take_crls(struct point *p, const unsigned char *body, size_t len, char **why)
+{
+	return take_into(p->dp->st, p->url, p->dp->issuers, body, len,
+	    log_refused, NULL, why);
+}
+
+size_t
+rev_dp_load_file(struct rev_store *st, const char *path, const char *url,
+    STACK_OF(X509) *issuers, rev_dp_refused_cb refused, void *arg,
+    char **why)
+{
+	char *buf = NULL;
+	struct stat sb;
+	ssize_t got;
+	size_t len = 0, taken = 0;
+	int fd;
+
+	*why = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	if (fstat(fd, &sb) == 0 && sb.st_size > 0) {
+		buf = xmalloc((size_t)sb.st_size);
+		while (len < (size_t)sb.st_size && (got = read(fd, buf + len,
+		    (size_t)sb.st_size - len)) > 0)
+			len += (size_t)got;
+	}
+	close(fd);
+	if (buf != NULL)
+		taken = take_into(st, url, issuers, (unsigned char *)buf, len,
+		    refused, arg, why);
+	free(buf);
 	return taken;
 }
 
@@ -143,12 +199,8 @@ take_crls(struct point *p, const unsigned char *body, size_t len, char **why)
 static void
 load_cache(struct point *p)
 {
-	char *buf = NULL, *why = NULL, line[2048];
-	struct stat sb;
+	char *why = NULL, line[2048];
 	FILE *f;
-	ssize_t got;
-	size_t len = 0;
-	int fd;
 
 	if ((f = fopen(p->meta, "r")) != NULL) {
 		/* url, etag, last-modified: one a line, "" for none */
@@ -166,17 +218,8 @@ load_cache(struct point *p)
 		}
 		fclose(f);
 	}
-	if ((fd = open(p->cache, O_RDONLY | O_CLOEXEC)) == -1)
-		return;
-	if (fstat(fd, &sb) == 0 && sb.st_size > 0) {
-		buf = xmalloc((size_t)sb.st_size);
-		while (len < (size_t)sb.st_size && (got = read(fd, buf + len,
-		    (size_t)sb.st_size - len)) > 0)
-			len += (size_t)got;
-	}
-	close(fd);
-	if (buf != NULL && (p->crls = take_crls(p, (unsigned char *)buf, len,
-	    &why)) > 0)
+	if ((p->crls = rev_dp_load_file(p->dp->st, p->cache, p->url,
+	    p->dp->issuers, log_refused, NULL, &why)) > 0)
 		log_event(LOG_LVL_INFO, "rev", "crl loaded from cache", "url",
 		    p->url, "file", p->cache, NULL);
 	else if (why != NULL) {
@@ -187,7 +230,6 @@ load_cache(struct point *p)
 		p->etag = p->last_modified = NULL;	/* fetch it whole */
 	}
 	free(why);
-	free(buf);
 }
 
 static void

@@ -40,6 +40,29 @@ void		 rev_dp_free(struct rev_dp *dp);
 void		 rev_dp_configure(struct rev_dp *dp, char *const *urls,
 		    size_t n, int update_minute, const char *cache_dir,
 		    const char *https_ca_file, STACK_OF(X509) *issuers);
+/* The cache directory's name inside daemon.state_dir. */
+#define REV_DP_CACHE_DIR	"crl-cache"
+
+/* The cached copy of url in cache_dir (<hash>.crl); caller frees. */
+char		*rev_dp_cache_file(const char *cache_dir, const char *url);
+
+/* Told about each CRL of a copy that the store refused, and why. */
+typedef void (*rev_dp_refused_cb)(const char *url, const char *reason,
+		    void *arg);
+
+/*
+ * Put the CRLs of the cached copy path of url into st (source
+ * REV_SRC_DP, origin url), verified against issuers (may be NULL): what
+ * sipedged does with a point's cache when the point is configured, and
+ * what `sipedge-cert check --zone` does to use the same CRLs.  Each CRL
+ * the store refuses goes to refused (may be NULL).  Returns the number of
+ * CRLs taken; 0 with *why (caller frees) when the copy holds none that is
+ * usable, 0 with *why NULL when there is no copy.
+ */
+size_t		 rev_dp_load_file(struct rev_store *st, const char *path,
+		    const char *url, STACK_OF(X509) *issuers,
+		    rev_dp_refused_cb refused, void *arg, char **why);
+
 /* Fetch every distribution point now. */
 void		 rev_dp_update_now(struct rev_dp *dp);
 

@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls/tls_check.h"
+#include "tls/tls_name.h"
 #include "tls/tls_pki.h"
 #include "util/xmalloc.h"
 
@@ -312,103 +313,121 @@ check_wildcards(const struct tls_check_input *in, X509 *leaf,
 	free(found);
 }
 
-/* Whether a sip: or sips: URI in x's subjectAltName has host name. */
+/* Whether nl holds name already (case-insensitive). */
 static int
-has_sip_uri(X509 *x, const char *name)
+own_has(const struct tls_own_names *nl, const char *name)
 {
-	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-	    NULL);
-	size_t nlen = strlen(name);
-	int i, found = 0;
+	size_t i;
 
-	for (i = 0; i < sk_GENERAL_NAME_num(gens) && !found; i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		const char *u;
-		size_t len, skip;
-
-		if (g->type != GEN_URI)
-			continue;
-		u = (const char *)ASN1_STRING_get0_data(g->d.ia5);
-		len = (size_t)ASN1_STRING_length(g->d.ia5);
-		if (len > 4 && strncasecmp(u, "sip:", 4) == 0)
-			skip = 4;
-		else if (len > 5 && strncasecmp(u, "sips:", 5) == 0)
-			skip = 5;
-		else
-			continue;
-		/* RFC 5922 s.7.1: the identity is a URI with no user part. */
-		found = len - skip == nlen && strncasecmp(u + skip, name,
-		    nlen) == 0;
-	}
-	GENERAL_NAMES_free(gens);
-	ERR_clear_error();
-	return found;
-}
-
-struct cn_match {
-	const char	*host;
-	int		 found;
-};
-
-static void
-match_cn(const char *name, size_t len, void *arg)
-{
-	struct cn_match *m = arg;
-	size_t hlen = strlen(m->host);
-
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (hlen > 0 && m->host[hlen - 1] == '.')
-		hlen--;
-	if (len == hlen && strncasecmp(name, m->host, len) == 0)
-		m->found = 1;
+	for (i = 0; i < nl->n; i++)
+		if (strcasecmp(nl->v[i].name, name) == 0)
+			return 1;
+	return 0;
 }
 
 /*
- * Whether x names host as RFC 5922 peers see it: a DNS or sip URI
- * subjectAltName (an IP one for an address), or the CN when there is no
- * subjectAltName at all.  Wildcards do not count.
+ * Add name[0..len) under setting unless it is there already, empty or a
+ * wildcard (no peer connects to "*.example.com"; check_wildcards warns).
  */
-static int
-names_host(X509 *x, const char *host)
+static void
+own_push(struct tls_own_names *nl, const char *name, size_t len,
+    const char *setting)
 {
-	struct cn_match m = { host, 0 };
-	unsigned char b[16];
-	int rv;
+	char *n = xstrndup(name, len);
 
-	if (X509_get_ext_by_NID(x, NID_subject_alt_name, -1) < 0) {
-		each_cn(x, match_cn, &m);
-		return m.found;
+	if (*n == '\0' || strchr(n, '*') != NULL || own_has(nl, n)) {
+		free(n);
+		return;
 	}
-	if (inet_pton(AF_INET, host, b) == 1 || inet_pton(AF_INET6, host, b) == 1)
-		rv = X509_check_ip_asc(x, host, 0) == 1;
-	else
-		rv = X509_check_host(x, host, 0, X509_CHECK_FLAG_NO_WILDCARDS |
-		    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL) == 1 ||
-		    has_sip_uri(x, host);
-	ERR_clear_error();
-	return rv;
+	nl->v = xreallocarray(nl->v, nl->n + 1, sizeof *nl->v);
+	nl->v[nl->n].name = n;
+	nl->v[nl->n].setting = xstrdup(setting);
+	nl->n++;
 }
 
-static void
-want_name(X509 *leaf, const char *host, const char *setting, char **missing,
-    char ***seen, size_t *nseen)
+/*
+ * The host of a "sip:" URI (scheme in any case) that is a SIP domain
+ * identity by RFC 5922 s.7.1: no user part, a host name (an IPv4 or a
+ * bracketed IPv6 host is none).  Sets *host and *len; 0, or -1 when u is
+ * no such identity.  tls_name.c judges what the certificate presents;
+ * this only picks the configured names worth asking for.
+ */
+static int
+sip_uri_host(const char *u, const char **host, size_t *len)
 {
-	char *t;
+	unsigned char a[4];
+	char ip[16];
+	size_t n;
+
+	if (strncasecmp(u, "sip:", 4) != 0 || strchr(u, '@') != NULL)
+		return -1;
+	u += 4;
+	n = strcspn(u, ":;?");
+	if (n == 0 || *u == '[')
+		return -1;
+	if (n < sizeof ip) {
+		memcpy(ip, u, n);
+		ip[n] = '\0';
+		if (inet_pton(AF_INET, ip, a) == 1)
+			return -1;
+	}
+	*host = u;
+	*len = n;
+	return 0;
+}
+
+void
+tls_own_names_add(struct tls_own_names *nl, const char *entry,
+    const char *setting)
+{
+	unsigned char a6[16];
+	const char *host;
+	size_t len;
+
+	if (entry == NULL)
+		return;
+	if (strncasecmp(entry, "DNS:", 4) == 0 ||
+	    strncasecmp(entry, "IP:", 3) == 0) {
+		entry = strchr(entry, ':') + 1;
+		own_push(nl, entry, strlen(entry), setting);
+	} else if (strncasecmp(entry, "URI:", 4) == 0) {
+		if (sip_uri_host(entry + 4, &host, &len) == 0)
+			own_push(nl, host, len, setting);
+	} else if (strchr(entry, ':') == NULL ||
+	    inet_pton(AF_INET6, entry, a6) == 1)
+		own_push(nl, entry, strlen(entry), setting);
+}
+
+void
+tls_own_names_from_conf(struct tls_own_names *nl, const struct conf *c)
+{
 	size_t i;
 
-	if (host == NULL || *host == '\0')
+	tls_own_names_add(nl, c->fqdn, "node.fqdn");
+	if (c->cluster_fqdn != NULL) {
+		tls_own_names_add(nl, c->cluster_fqdn, "node.cluster_fqdn");
+		for (i = 0; i < c->cluster_peers.n; i++)
+			tls_own_names_add(nl, c->cluster_peers.v[i],
+			    "node.cluster_peers");
+	}
+	for (i = 0; i < c->extra_names.n; i++)
+		tls_own_names_add(nl, c->extra_names.v[i], "tls.extra_names");
+}
+
+void
+tls_own_names_clear(struct tls_own_names *nl)
+{
+	size_t i;
+
+	if (nl == NULL)
 		return;
-	for (i = 0; i < *nseen; i++)
-		if (strcasecmp((*seen)[i], host) == 0)
-			return;
-	*seen = xreallocarray(*seen, *nseen + 1, sizeof **seen);
-	(*seen)[(*nseen)++] = xstrdup(host);
-	if (names_host(leaf, host))
-		return;
-	t = xasprintf("%s (%s)", host, setting);
-	list_add(missing, t);
-	free(t);
+	for (i = 0; i < nl->n; i++) {
+		free(nl->v[i].name);
+		free(nl->v[i].setting);
+	}
+	free(nl->v);
+	nl->v = NULL;
+	nl->n = 0;
 }
 
 static void
@@ -420,38 +439,156 @@ add_cn(const char *name, size_t len, void *arg)
 	free(t);
 }
 
+/*
+ * A presented identity as tls_name.c describes it ("DNS x", "CN x",
+ * "sip URI sip:x") in the TYPE:VALUE form of the "it names" list.
+ */
+static char *
+as_entry(const char *described)
+{
+	if (strncmp(described, "sip URI ", 8) == 0)
+		return xasprintf("URI:%s", described + 8);
+	if (strncmp(described, "CN ", 3) == 0)
+		return xasprintf("CN=%s", described + 3);
+	if (strncmp(described, "DNS ", 4) == 0)
+		return xasprintf("DNS:%s", described + 4);
+	return xstrdup(described);
+}
+
+/* The names refused, and what came close, while tls_check_names runs. */
+struct refusals {
+	char	*missing;	/* "name (setting), ..." */
+	size_t	 n;
+	char	*hidden;	/* DNS SANs a sip URI hides */
+	char	*hidden_fix;	/* URI:sip:name for each */
+	char	*hider;		/* the first sip URI that hides them */
+	char	*cns;		/* CNs beside a subjectAltName */
+	char	*cn_fix;	/* DNS:name for each */
+	char	*wild;		/* wildcards that would cover a name */
+};
+
+static void
+refusals_clear(struct refusals *rf)
+{
+	free(rf->missing);
+	free(rf->hidden);
+	free(rf->hidden_fix);
+	free(rf->hider);
+	free(rf->cns);
+	free(rf->cn_fix);
+	free(rf->wild);
+}
+
+/* Note one name refused with the result r of tls_name_check. */
+static void
+refused_name(struct refusals *rf, const struct tls_own_name *on,
+    const struct tls_name_result *r)
+{
+	char *t, *e;
+
+	t = xasprintf("%s (%s)", on->name, on->setting);
+	list_add(&rf->missing, t);
+	free(t);
+	rf->n++;
+	if (r->near_match == NULL)
+		return;
+	e = as_entry(r->near_match);
+	switch (r->near) {
+	case TLS_NAME_DNS_SAN:
+		list_add(&rf->hidden, e);
+		t = xasprintf("URI:sip:%s", on->name);
+		list_add(&rf->hidden_fix, t);
+		free(t);
+		if (rf->hider == NULL && r->hidden_by != NULL)
+			rf->hider = as_entry(r->hidden_by);
+		break;
+	case TLS_NAME_COMPAT_CN:
+		list_add(&rf->cns, e);
+		t = xasprintf("DNS:%s", on->name);
+		list_add(&rf->cn_fix, t);
+		free(t);
+		break;
+	case TLS_NAME_WILDCARD:
+		list_add(&rf->wild, e);
+		break;
+	default:
+		break;
+	}
+	free(e);
+}
+
+size_t
+tls_check_names(X509 *x, const struct tls_own_names *nl, const char *what,
+    const struct conf_loc *loc, struct diaglist *dl)
+{
+	struct refusals rf;
+	struct tls_name_result r;
+	char *names = NULL, *san, *msg, *t;
+	size_t i, n;
+
+	memset(&rf, 0, sizeof rf);
+	for (i = 0; i < nl->n; i++) {
+		/* NULL policy: the strict default every zone starts from. */
+		if (tls_name_check(x, nl->v[i].name, NULL, &r) == 0)
+			refused_name(&rf, &nl->v[i], &r);
+		tls_name_result_clear(&r);
+	}
+	if ((n = rf.n) == 0)
+		return 0;
+	each_cn(x, add_cn, &names);
+	san = pki_san_line(x);
+	if (*san != '\0')
+		list_add(&names, san);
+	free(san);
+	msg = xasprintf("%s does not name %s (it names %s); peers that check "
+	    "the name will refuse connections to %s", what, rf.missing,
+	    names != NULL ? names : "nothing", n > 1 ? "those names" :
+	    "that name");
+	if (rf.hidden != NULL) {
+		t = xasprintf("%s; RFC 5922 s.7.1: a sip: URI subjectAltName "
+		    "(%s) hides the DNS subjectAltNames, so %s %s; add %s to "
+		    "the certificate (tls.extra_names) or leave the sip: URI "
+		    "out", msg, rf.hider != NULL ? rf.hider : "URI:sip:",
+		    rf.hidden, strchr(rf.hidden, ',') != NULL ?
+		    "do not count" : "does not count", rf.hidden_fix);
+		free(msg);
+		msg = t;
+	}
+	if (rf.cns != NULL) {
+		t = xasprintf("%s; RFC 5922 s.7.1: the common name is not used "
+		    "when the certificate has subjectAltNames (only by peers "
+		    "with cn_compat), so %s %s; add %s to the subjectAltNames",
+		    msg, rf.cns, strchr(rf.cns, ',') != NULL ? "do not count" :
+		    "does not count", rf.cn_fix);
+		free(msg);
+		msg = t;
+	}
+	if (rf.wild != NULL) {
+		t = xasprintf("%s; RFC 5922 s.7.2: wildcards are not accepted, "
+		    "so %s %s (only peers with accept_wildcards take it)", msg,
+		    rf.wild, strchr(rf.wild, ',') != NULL ? "do not count" :
+		    "does not count");
+		free(msg);
+		msg = t;
+	}
+	finding(dl, DIAG_WARN, loc, "%s", msg);
+	free(msg);
+	free(names);
+	refusals_clear(&rf);
+	return n;
+}
+
 static void
 check_names(const struct conf *c, const struct tls_check_input *in,
     X509 *leaf, struct diaglist *dl)
 {
-	char *missing = NULL, *names = NULL, *san, **seen = NULL;
-	size_t i, nseen = 0;
+	struct tls_own_names nl = { NULL, 0 };
+	char *what = xasprintf("the certificate in %s", in->cert_file);
 
-	want_name(leaf, c->fqdn, "node.fqdn", &missing, &seen, &nseen);
-	if (c->cluster_fqdn != NULL) {
-		want_name(leaf, c->cluster_fqdn, "node.cluster_fqdn", &missing,
-		    &seen, &nseen);
-		for (i = 0; i < c->cluster_peers.n; i++)
-			want_name(leaf, c->cluster_peers.v[i],
-			    "node.cluster_peers", &missing, &seen, &nseen);
-	}
-	for (i = 0; i < nseen; i++)
-		free(seen[i]);
-	free(seen);
-	if (missing == NULL)
-		return;
-	each_cn(leaf, add_cn, &names);
-	san = pki_san_line(leaf);
-	if (*san != '\0')
-		list_add(&names, san);
-	free(san);
-	finding(dl, DIAG_WARN, in->cert_loc, "the certificate in %s does not "
-	    "name %s (it names %s); peers that check the name will refuse "
-	    "connections to %s", in->cert_file, missing,
-	    names != NULL ? names : "nothing", strchr(missing, ',') != NULL ?
-	    "those names" : "that name");
-	free(missing);
-	free(names);
+	tls_own_names_from_conf(&nl, c);
+	tls_check_names(leaf, &nl, what, in->cert_loc, dl);
+	tls_own_names_clear(&nl);
+	free(what);
 }
 
 /* --- chain ------------------------------------------------------------ */

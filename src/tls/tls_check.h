@@ -54,11 +54,59 @@ struct tls_check_input {
  * is not first in the file), RSA key under TLS_RSA_MIN_BITS, no serverAuth
  * in an extendedKeyUsage.  Warnings: RSA key of TLS_RSA_LARGE_BITS or more,
  * expired, not yet valid or expiring soon, no clientAuth while a TLS zone
- * verifies its peers, a wildcard name, node or cluster names missing,
- * a chain that does not reach a CA of the trust list.
+ * verifies its peers, a wildcard name, a configured name
+ * (tls_own_names_from_conf) that peers would not find in the certificate
+ * (tls_check_names), a chain that does not reach a CA of the trust list.
  */
 int	tls_check_identity(const struct conf *c,
 	    const struct tls_check_input *in, struct diaglist *dl);
+
+/*
+ * The names this node is configured to be, each with the setting that
+ * says so (for messages): the names peers will check its certificate
+ * against.  Host names and IP literals, without repeats (case-insensitive).
+ */
+struct tls_own_name {
+	char	*name;
+	char	*setting;	/* e.g. "node.fqdn", "tls.extra_names" */
+};
+struct tls_own_names {
+	struct tls_own_name	*v;
+	size_t			 n;
+};
+
+/*
+ * Add the names of c: node.fqdn; node.cluster_fqdn and every
+ * node.cluster_peers entry when clustered; the tls.extra_names entries
+ * that peers check: DNS and IP ones, and the host of a URI
+ * "sip:host[:port][;params]" without user part.  Other URIs are no
+ * identity of this node to a SIP peer (RFC 5922 s.7.1) and are skipped.
+ */
+void	tls_own_names_from_conf(struct tls_own_names *nl,
+	    const struct conf *c);
+/*
+ * Add one entry written as in tls.extra_names (DNS:, IP:, URI:) or a bare
+ * host name or IP literal, under setting; entries peers do not check are
+ * skipped as above, and so are wildcards.
+ */
+void	tls_own_names_add(struct tls_own_names *nl, const char *entry,
+	    const char *setting);
+/* Free every name of nl and zero it. */
+void	tls_own_names_clear(struct tls_own_names *nl);
+
+/*
+ * Check that a peer would accept x under each name of nl, with the name
+ * check peers apply (tls_name_check, RFC 5922, the strict default of a
+ * zone: no wildcards, no cn_compat).  The names refused go into one
+ * warning in dl at loc (may be NULL), starting with what ("the
+ * certificate in FILE", "the request FILE"), listing what x names, and
+ * saying for each near miss which rule hid it and what to change (a sip:
+ * URI hiding the DNS names, a CN beside subjectAltNames, a wildcard).
+ * Returns the number of names refused.
+ */
+size_t	tls_check_names(X509 *x, const struct tls_own_names *nl,
+	    const char *what, const struct conf_loc *loc,
+	    struct diaglist *dl);
 
 /*
  * A short description of the alarms in bits for leaf ("expired on

@@ -450,6 +450,32 @@ fail_quiet:
 
 /* --- description ---------------------------------------------------- */
 
+X509 *
+tls_csr_preview(X509_REQ *r)
+{
+	STACK_OF(X509_EXTENSION) *exts;
+	EVP_PKEY *pub;
+	X509 *x = X509_new();
+	int i, ok = 1;
+
+	exts = X509_REQ_get_extensions(r);
+	if (x == NULL || X509_set_version(x, X509_VERSION_3) != 1 ||
+	    X509_set_subject_name(x, X509_REQ_get_subject_name(r)) != 1 ||
+	    X509_set_issuer_name(x, X509_REQ_get_subject_name(r)) != 1)
+		ok = 0;
+	if (ok && (pub = X509_REQ_get0_pubkey(r)) != NULL)
+		ok = X509_set_pubkey(x, pub) == 1;
+	for (i = 0; ok && i < sk_X509_EXTENSION_num(exts); i++)
+		ok = X509_add_ext(x, sk_X509_EXTENSION_value(exts, i), -1) == 1;
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	ERR_clear_error();
+	if (!ok) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
 int
 tls_csr_signature_is_ok(X509_REQ *r)
 {

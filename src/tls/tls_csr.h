@@ -80,6 +80,14 @@ X509_REQ	*tls_csr_make(EVP_PKEY *k, const struct tls_csr_subject *s,
  */
 char		*tls_csr_text(X509_REQ *r);
 
+/*
+ * What a CA that copies the request would issue: an unsigned certificate
+ * with r's subject, public key and requested extensions (subjectAltName
+ * included), for checks of its names (tls_check_names) only; it is never
+ * written or used for TLS.  NULL when r's extensions cannot be read.
+ * The caller frees it with X509_free.
+ */
+X509		*tls_csr_preview(X509_REQ *r);
 /* Whether r's signature verifies with its own public key: 1 or 0. */
 int		 tls_csr_signature_is_ok(X509_REQ *r);
 

@@ -54,6 +54,10 @@ struct check {
 	char				*m_cn;
 	char				*m_compat;
 	char				*m_ip;
+	char				*n_dns;		/* near misses (tls_name.h) */
+	char				*n_cn;
+	char				*n_wild;
+	char				*sip_id;	/* the first sip URI identity */
 };
 
 /* Append formatted text to b. */
@@ -403,10 +407,11 @@ uri_host(const unsigned char *v, size_t n, int *scheme_sip, int *ip_host,
 
 /*
  * First pass over the subjectAltName: is there any s.7.1 sip URI identity?
- * It decides whether dNSNames count.
+ * It decides whether dNSNames count.  The first one found goes to *first
+ * (described, caller frees).
  */
 static int
-has_sip_identity(const GENERAL_NAMES *gens)
+has_sip_identity(const GENERAL_NAMES *gens, char **first)
 {
 	const GENERAL_NAME *g;
 	const unsigned char *v, *host;
@@ -420,8 +425,11 @@ has_sip_identity(const GENERAL_NAMES *gens)
 		v = ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
 		if (uri_host(v, (size_t)ASN1_STRING_length(
 		    g->d.uniformResourceIdentifier), &sip, &ip, &host,
-		    &hlen) == NULL)
+		    &hlen) == NULL) {
+			*first = describe("sip URI", v, (size_t)
+			    ASN1_STRING_length(g->d.uniformResourceIdentifier));
 			return 1;
+		}
 	}
 	return 0;
 }
@@ -443,11 +451,15 @@ check_dns(struct check *c, const char *type, const unsigned char *v,
 	}
 	if (memchr(v, '*', n) == NULL)
 		return NULL;
-	if (!c->p->accept_wildcards)
+	sn = strip_dot(v, n);
+	if (!c->p->accept_wildcards) {
+		/* What accept_wildcards would change, for the message. */
+		if (wild_ok && wild_form_ok(v, sn) && wild_match(c->e, v, sn))
+			found(&c->n_wild, type, v, n);
 		return "wildcards not accepted";
+	}
 	if (!wild_ok)
 		return "no wildcards in compatibility mode";
-	sn = strip_dot(v, n);
 	if (!wild_form_ok(v, sn))
 		return "wildcard form not accepted";
 	if (wild_match(c->e, v, sn))
@@ -481,9 +493,11 @@ check_gen(struct check *c, const GENERAL_NAME *g)
 	case GEN_DNS:
 		v = ASN1_STRING_get0_data(g->d.dNSName);
 		n = (size_t)ASN1_STRING_length(g->d.dNSName);
-		if (c->has_sip_id && memchr(v, '\0', n) == NULL)
+		if (c->has_sip_id && memchr(v, '\0', n) == NULL) {
 			note = "not used: the certificate has a sip URI identity";
-		else
+			if (!c->e->is_ip && name_eq(c->e, v, n))
+				found(&c->n_dns, "DNS", v, n);
+		} else
 			note = check_dns(c, "DNS", v, n, &c->m_dns, 1);
 		list_add(c, "DNS", v, n, note);
 		break;
@@ -545,9 +559,13 @@ check_cns(struct check *c, const X509 *leaf)
 		else if (c->p->compat_cn_with_san)
 			note = check_dns(c, "CN", u, (size_t)n, &c->m_compat,
 			    0);
-		else
+		else {
 			note = "not used: the certificate has a "
 			    "subjectAltName";
+			if (memchr(u, '\0', (size_t)n) == NULL &&
+			    name_eq(c->e, u, (size_t)n))
+				found(&c->n_cn, "CN", u, (size_t)n);
+		}
 		list_add(c, "CN", u, (size_t)n, note);
 		OPENSSL_free(u);
 	}
@@ -585,7 +603,7 @@ tls_name_check(const X509 *leaf, const char *expected,
 	c.has_san = X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1) >= 0;
 	gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
 	if (gens != NULL && !e.is_ip)
-		c.has_sip_id = has_sip_identity(gens);
+		c.has_sip_id = has_sip_identity(gens, &c.sip_id);
 	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++)
 		check_gen(&c, sk_GENERAL_NAME_value(gens, i));
 	if (c.has_san && gens == NULL)
@@ -626,10 +644,39 @@ tls_name_check(const X509 *leaf, const char *expected,
 	} else if (why != NULL) {
 		r->reason = why;
 	} else {
+		/* The nearest miss, in the order of precedence. */
+		if (c.n_dns != NULL) {
+			r->near = TLS_NAME_DNS_SAN;
+			r->near_match = c.n_dns;
+			r->hidden_by = c.sip_id;
+			c.n_dns = c.sip_id = NULL;
+		} else if (c.n_cn != NULL) {
+			r->near = TLS_NAME_COMPAT_CN;
+			r->near_match = c.n_cn;
+			c.n_cn = NULL;
+		} else if (c.n_wild != NULL) {
+			r->near = TLS_NAME_WILDCARD;
+			r->near_match = c.n_wild;
+			c.n_wild = NULL;
+		}
 		buf_add(&b, "no identity matches \"");
 		buf_add_escaped(&b, (const unsigned char *)expected,
 		    strlen(expected));
 		buf_add(&b, "\"; presented: %s", r->presented);
+		/* The rule that kept the closest identity out, to act on. */
+		if (r->near == TLS_NAME_DNS_SAN)
+			buf_add(&b, "; %s is not used: RFC 5922 s.7.1 takes only "
+			    "the sip URI identities when there are any (%s)",
+			    r->near_match, r->hidden_by);
+		else if (r->near == TLS_NAME_COMPAT_CN)
+			buf_add(&b, "; %s is not used: RFC 5922 s.7.1 takes the "
+			    "CN only from a certificate without subjectAltName "
+			    "(the zone's cn_compat would accept it)",
+			    r->near_match);
+		else if (r->near == TLS_NAME_WILDCARD)
+			buf_add(&b, "; %s would cover it, but RFC 5922 s.7.2 "
+			    "accepts no wildcards (the zone's accept_wildcards "
+			    "would)", r->near_match);
 		r->reason = b.s;
 	}
 	free(c.m_ip);
@@ -638,6 +685,10 @@ tls_name_check(const X509 *leaf, const char *expected,
 	free(c.m_cn);
 	free(c.m_wild);
 	free(c.m_compat);
+	free(c.n_dns);
+	free(c.n_cn);
+	free(c.n_wild);
+	free(c.sip_id);
 	return r->ok;
 }
 
@@ -649,6 +700,8 @@ tls_name_result_clear(struct tls_name_result *r)
 	free(r->matched);
 	free(r->reason);
 	free(r->presented);
+	free(r->near_match);
+	free(r->hidden_by);
 	memset(r, 0, sizeof *r);
 }
 

@@ -80,6 +80,20 @@ struct tls_name_result {
 	char			*reason;	/* refusal sentence or NULL */
 	char			*presented;	/* every identity, annotated, or
 						   "none" */
+	/*
+	 * When refused: the rule that would have accepted the certificate
+	 * had RFC 5922 or the policy let it apply, so that a message can
+	 * say what to change.  TLS_NAME_DNS_SAN: a dNSName equals the
+	 * expected name but the certificate has a sip URI identity, which
+	 * hides every dNSName (s.7.1); hidden_by is that URI.
+	 * TLS_NAME_COMPAT_CN: a CN equals it but a subjectAltName exists
+	 * (compat_cn_with_san would accept).  TLS_NAME_WILDCARD: a
+	 * wildcard covers it (accept_wildcards would accept).  Otherwise
+	 * (and when accepted) TLS_NAME_NONE and both strings NULL.
+	 */
+	enum tls_name_rule	 near;
+	char			*near_match;	/* e.g. "DNS sbc.example" */
+	char			*hidden_by;	/* e.g. "sip URI sip:other.example" */
 };
 
 /*
@@ -88,6 +102,9 @@ struct tls_name_result {
  * accepted, 0 when refused; r->reason then says why, e.g.
  *   no identity matches "sbc.partner.example"; presented: sip URI
  *   sip:other.example, DNS other.example (not used: ...)
+ * followed, when an identity came close (r->near), by the rule that kept
+ * it out: "; DNS sbc.partner.example is not used: RFC 5922 s.7.1 takes
+ * only the sip URI identities when there are any (sip URI ...)".
  * A NULL leaf, a NULL, empty or malformed expected name is refused with
  * a reason.  Never fails otherwise (allocation failure aborts).
  */

@@ -18,6 +18,7 @@
 #include "tls/tls_ctx.h"
 #include "tls/tls_peer.h"
 #include "tls/tls_pki.h"
+#include "tls/tls_rev.h"
 #include "tools/cert.h"
 #include "util/xmalloc.h"
 
@@ -56,6 +57,15 @@ json_str(FILE *f, const char *s)
 			fputc(*p, f);
 	}
 	fputc('"', f);
+}
+
+/* A CRL the store refused: ignored, as the daemon does, with a warning. */
+static void
+crl_refused(const char *origin, const char *reason, void *arg)
+{
+	(void)arg;
+	(void)origin;	/* the reason names it */
+	fprintf(stderr, "sipedge-cert: warning: %s\n", reason);
 }
 
 static void
@@ -253,16 +263,16 @@ cert_cmd_check(struct cert_env *env, int argc, char **argv)
 		if (name == NULL)
 			name = zone->peer_name != NULL ? zone->peer_name :
 			    zone->peers.n > 0 ? zone->peers.v[0] : NULL;
-		store = SSL_CTX_get_cert_store(id->ctx);
-		X509_STORE_up_ref(store);
+		/*
+		 * The daemon's inputs, built by the code its gate uses: the
+		 * trust store, the CRLs of tls.trust and manual_crl, and the
+		 * copies of the distribution points it keeps in its cache.
+		 */
+		store = tls_rev_trust(id);
 		trust = X509_STORE_get1_all_certs(store);
-		for (i = 0; i < sk_X509_CRL_num(id->crls); i++) {
-			X509_CRL *crl = sk_X509_CRL_value(id->crls, i);
-
-			X509_CRL_up_ref(crl);
-			sk_X509_CRL_push(embedded, crl);
-		}
-		trustf = id->trust_file != NULL ? id->trust_file : "trust list";
+		rs = rev_store_new();
+		tls_rev_load(rs, c, id, store, TLS_REV_IDENTITY |
+		    TLS_REV_DP_CACHE, crl_refused, NULL);
 	} else if ((trust = pki_read_certs(trustf, embedded, &cause)) == NULL) {
 		cert_err("%s", cause);
 		free(cause);
@@ -283,21 +293,21 @@ cert_cmd_check(struct cert_env *env, int argc, char **argv)
 		    (time_t)t);
 
 	/* Every CRL source the command line names, verified on the way in. */
-	rs = rev_store_new();
 	issuers = sk_X509_dup(trust);
 	for (i = 0; i < sk_X509_num(chain); i++)
 		sk_X509_push(issuers, sk_X509_value(chain, i));
-	for (zi = 0; sk_X509_CRL_num(embedded) > 0; zi++) {
-		X509_CRL *crl = sk_X509_CRL_shift(embedded);
-		int manual = id != NULL && id->crl_source[zi] == TLS_CRL_MANUAL;
+	if (rs == NULL) {
+		rs = rev_store_new();
+		while (sk_X509_CRL_num(embedded) > 0) {
+			X509_CRL *crl = sk_X509_CRL_shift(embedded);
 
-		if (rev_store_add(rs, crl, manual ? REV_SRC_MANUAL :
-		    REV_SRC_TRUST, manual ? id->manual_crl_file : trustf,
-		    issuers, &cause) == -1) {
-			fprintf(stderr, "sipedge-cert: warning: %s\n", cause);
-			free(cause);
-			cause = NULL;
-			X509_CRL_free(crl);
+			if (rev_store_add(rs, crl, REV_SRC_TRUST, trustf,
+			    issuers, &cause) == -1) {
+				crl_refused(trustf, cause, NULL);
+				free(cause);
+				cause = NULL;
+				X509_CRL_free(crl);
+			}
 		}
 	}
 	for (k = 0; k < ncrl; k++)

@@ -20,14 +20,9 @@
 #include <openssl/x509.h>
 
 #include "tls/tls_pki.h"
+#include "tls/tls_rev.h"
 #include "tools/cert.h"
 #include "util/xmalloc.h"
-
-/*
- * Where the revocation engine keeps the CRLs it downloads (distribution
- * points and CDP), one *.crl file each, inside daemon.state_dir.
- */
-#define CRL_CACHE_DIR	"crl-cache"
 
 /* The usage of the crl command. */
 static void
@@ -278,7 +273,7 @@ crl_list(struct conf *c)
 	}
 
 	/* Downloaded by sipedged. */
-	dir = xasprintf("%s/%s", c->state_dir.path, CRL_CACHE_DIR);
+	dir = tls_rev_dp_cache_dir(c);
 	files = cache_files(dir, &nfiles);
 	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
 		printf("Downloaded:  %s (%zu file%s)\n", dir, nfiles,

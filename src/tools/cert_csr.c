@@ -19,6 +19,7 @@
 
 #include <openssl/pem.h>
 
+#include "tls/tls_check.h"
 #include "tls/tls_csr.h"
 #include "tls/tls_pki.h"
 #include "tools/cert.h"
@@ -255,6 +256,42 @@ new_summary(const struct cert_env *env, const struct pending *p,
 	free(subject);
 }
 
+/*
+ * Warn when a certificate issued from r would be refused by peers under
+ * one of the names it is made for (the configured names, every --san, the
+ * common name): the check `sipedged -t` and `install` make, by the rules
+ * peers apply (tls_check_names).
+ */
+static void
+warn_names(const struct conf *c, X509_REQ *r, const struct names *cli,
+    const char *cn, const char *cn_from)
+{
+	struct tls_own_names on = { NULL, 0 };
+	struct diaglist dl = { 0 };
+	char *e, *cause = NULL;
+	X509 *x;
+	size_t i;
+
+	if ((x = tls_csr_preview(r)) == NULL)
+		return;
+	tls_own_names_from_conf(&on, c);
+	for (i = 0; i < cli->n; i++)
+		tls_own_names_add(&on, cli->v[i], "--san");
+	/* The common name counts when it is a host name (it is then in
+	 * the subjectAltName too), as names_collect's caller adds it. */
+	if ((e = tls_csr_host_parse(cn, &cause)) != NULL)
+		tls_own_names_add(&on, e, cn_from);
+	free(e);
+	free(cause);
+	tls_check_names(x, &on, "a certificate issued from this request", NULL,
+	    &dl);
+	for (i = 0; i < dl.n; i++)
+		cert_err("%s", dl.v[i].text);
+	diag_clear(&dl);
+	tls_own_names_clear(&on);
+	X509_free(x);
+}
+
 /* Longest a common name may be (X.520 ub-common-name). */
 #define CN_MAX	64
 
@@ -402,6 +439,7 @@ csr_new(struct cert_env *env, int argc, char **argv)
 		cert_err("%s", cause);
 		goto out;
 	}
+	warn_names(c, r, &cli, s.cn, cn_from);
 	if (pending_write(&p, k, r, &cause) == -1) {
 		cert_err("%s; no request was made", cause);
 		goto out;

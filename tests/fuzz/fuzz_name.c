@@ -226,6 +226,15 @@ check(const X509 *x, const char *expected, const struct tls_name_policy *p)
 	    (!ok && (res.reason == NULL || res.matched != NULL ||
 	    res.rule != TLS_NAME_NONE)))
 		abort();
+	/* A near miss only on refusal, described; hidden_by with DNS only. */
+	if ((ok && res.near != TLS_NAME_NONE) ||
+	    ((res.near == TLS_NAME_NONE) != (res.near_match == NULL)) ||
+	    ((res.near == TLS_NAME_DNS_SAN) != (res.hidden_by != NULL)) ||
+	    (res.near != TLS_NAME_NONE && res.near != TLS_NAME_DNS_SAN &&
+	    res.near != TLS_NAME_COMPAT_CN && res.near != TLS_NAME_WILDCARD))
+		abort();
+	printable(res.near_match, "near_match");
+	printable(res.hidden_by, "hidden_by");
 	printable(res.matched, "matched");
 	printable(res.reason, "reason");
 	printable(res.presented, "presented");

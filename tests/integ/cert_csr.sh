@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 59
+plan 65
 
 [ -x "$SIPEDGE_CERT" ] || bail_out "SIPEDGE_CERT=$SIPEDGE_CERT is not an executable file"
 
@@ -141,6 +141,12 @@ is_value "modes: key 0600, request 0644, csr directory 0700" \
 check "the key is printed neither on stdout nor on stderr" key_not_shown
 check "the summary on stderr says where the request and key are" \
     grep -q -F -e "$CSR" "$ERR"
+# tls.extra_names has URI:sip:example.com: RFC 5922 peers then ignore the
+# DNS names, so every other configured name would be refused.
+check "a sip: URI in the names: warning naming every name peers would refuse" \
+    grep -q -F -e "sipedge-cert: warning: a certificate issued from this request does not name edge1.example.com (node.fqdn), sip.example.com (node.cluster_fqdn), edge2.example.com (node.cluster_peers), chat.example.com (tls.extra_names) (it names CN=sip.example.com, DNS:edge1.example.com," "$ERR"
+check "... and the rule: the sip: URI hides the DNS names (RFC 5922 s.7.1), what to add" \
+    grep -q -F -e "RFC 5922 s.7.1: a sip: URI subjectAltName (URI:sip:example.com) hides the DNS subjectAltNames, so DNS:edge1.example.com, DNS:sip.example.com, DNS:edge2.example.com, DNS:chat.example.com do not count; add URI:sip:edge1.example.com, URI:sip:sip.example.com, URI:sip:edge2.example.com, URI:sip:chat.example.com to the certificate (tls.extra_names) or leave the sip: URI out" "$ERR"
 
 # ------------------------------------------------------------ one at a time
 
@@ -270,6 +276,32 @@ if [ "$RC" -eq 0 ] && [ "$(req_subject "$T/solo-state/csr/pending.csr")" = "/CN=
 else
     not_ok "unclustered: CN and the only name are node.fqdn" "exit $RC" "$(cat "$ERR")" \
         "$(req_text "$T/solo-state/csr/pending.csr")"
+fi
+
+if grep -q "warning" "$ERR"; then
+    not_ok "unclustered, DNS name only: no warning" "$(cat "$ERR")"
+else
+    ok "unclustered, DNS name only: no warning"
+fi
+run -c "$SOLO" csr new --key ec256 --replace --san URI:sip:example.com
+if [ "$RC" -eq 0 ] && grep -q -F "warning: a certificate issued from this request does not name solo.example.com (node.fqdn)" "$ERR" &&
+    grep -q -F "hides the DNS subjectAltNames, so DNS:solo.example.com does not count; add URI:sip:solo.example.com" "$ERR"; then
+    ok "--san URI:sip:example.com hides DNS:solo.example.com: warning"
+else
+    not_ok "--san URI:sip:example.com hides DNS:solo.example.com: warning" "exit $RC" "$(cat "$ERR")"
+fi
+run -c "$SOLO" csr new --key ec256 --replace --san URI:sip:example.com --san URI:sip:solo.example.com:5061
+if [ "$RC" -eq 0 ] && ! grep -q "warning" "$ERR"; then
+    ok "... with URI:sip:solo.example.com too: no warning"
+else
+    not_ok "... with URI:sip:solo.example.com too: no warning" "exit $RC" "$(cat "$ERR")"
+fi
+run -c "$SOLO" csr new --key ec256 --replace --cn "Solo Edge" --san URI:sip:solo.example.com --san other.example.com
+if [ "$RC" -eq 0 ] && grep -q -F "does not name other.example.com (--san) (it names" "$ERR" &&
+    ! grep -q -F "solo.example.com (node.fqdn)" "$ERR" && ! grep -q -F "Solo Edge (" "$ERR"; then
+    ok "a --san DNS name hidden by a --san sip: URI: warning naming it (--san)"
+else
+    not_ok "a --san DNS name hidden by a --san sip: URI: warning naming it (--san)" "exit $RC" "$(cat "$ERR")"
 fi
 
 BADNAME="$T/badname.conf"

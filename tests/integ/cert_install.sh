@@ -13,7 +13,7 @@
 
 require_cmd openssl "$PYTHON"
 [ -x "$SIPEDGE_CERT" ] || bail_out "SIPEDGE_CERT=$SIPEDGE_CERT is not an executable file"
-plan 86
+plan 90
 
 PKI="$T/pki"
 CSRDIR="$T/state/csr"
@@ -47,6 +47,16 @@ extendedKeyUsage = serverAuth, clientAuth
 subjectAltName = DNS:localhost, IP:127.0.0.1
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[sipuri]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = URI:sip:other.example, DNS:localhost, IP:127.0.0.1
+[sipuri_ok]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = URI:sip:other.example, URI:sip:localhost, DNS:localhost, IP:127.0.0.1
 [clientonly]
 basicConstraints = CA:FALSE
 extendedKeyUsage = clientAuth
@@ -449,6 +459,22 @@ inst "$CA_DIR/cert7.pem" --chain "$CA_DIR/inter.pem"
 expect_rc "install of the certificate issued for it: reloaded" 0 \
     OUT "installed the key of the pending CSR" OUT "sipedged reloaded: ok"
 check "new handshakes present it" serves "$CA_DIR/cert7.pem"
+
+# ---- 8. names as RFC 5922 peers read them: a sip: URI hides the DNS names
+new_csr "$CA_DIR/k8.key" "$CA_DIR/k8.csr" ec && sign "$CA_DIR/k8.csr" "$CA_DIR/cert8.pem" 90 sipuri &&
+    sign "$CA_DIR/k8.csr" "$CA_DIR/cert8ok.pem" 90 sipuri_ok || bail_out "openssl failed"
+inst "$CA_DIR/cert8.pem" --key "$CA_DIR/k8.key" --chain "$CA_DIR/inter.pem" --no-reload
+expect_rc "a sip: URI of another name beside DNS:localhost: installed with a warning naming node.fqdn" 0 \
+    ERR "warning: the certificate in $CA_DIR/cert8.pem does not name localhost (node.fqdn) (it names CN=localhost, URI:sip:other.example, DNS:localhost, IP:127.0.0.1); peers that check the name will refuse connections to that name"
+expect_rc "... the warning names the rule (RFC 5922 s.7.1) and what to add" 0 \
+    ERR "RFC 5922 s.7.1: a sip: URI subjectAltName (URI:sip:other.example) hides the DNS subjectAltNames, so DNS:localhost does not count; add URI:sip:localhost to the certificate"
+inst "$CA_DIR/cert8ok.pem" --key "$CA_DIR/k8.key" --chain "$CA_DIR/inter.pem" --no-reload
+expect_rc "with URI:sip:localhost as well: installed" 0 OUT "installed $CA_DIR/cert8ok.pem as $PKI/server.pem"
+if grep -q -F "does not name" "$T/inst.err"; then
+    not_ok "... without a name warning" "$(inst_diag)"
+else
+    ok "... without a name warning"
+fi
 
 if grep -q -F -e "-----BEGIN" "$T/all.out"; then
     not_ok "no run of install printed a key (or any PEM block)" "$(grep -F -e "-----BEGIN" "$T/all.out")"

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON" timeout
-plan 60
+plan 68
 
 P="$T/pki"          # everything openssl makes
 mkdir -p "$P" "$P/db" "$T/zones" "$T/zones-mtls" "$T/state"
@@ -62,6 +62,14 @@ subjectAltName = DNS:localhost,DNS:*.test.invalid
 basicConstraints = CA:FALSE
 extendedKeyUsage = serverAuth,clientAuth
 subjectAltName = DNS:localhost,DNS:cluster.test.invalid,DNS:sip2.test.invalid
+[srv_sipuri]
+basicConstraints = CA:FALSE
+extendedKeyUsage = serverAuth,clientAuth
+subjectAltName = URI:sip:other.test.invalid,DNS:localhost
+[srv_sipuri_ok]
+basicConstraints = CA:FALSE
+extendedKeyUsage = serverAuth,clientAuth
+subjectAltName = URI:sip:localhost,DNS:localhost,URI:sips:other.test.invalid
 [ca]
 default_ca = lab
 [lab]
@@ -142,6 +150,8 @@ leaf serveronly srv_server_only
 leaf noeku srv_no_eku
 leaf wild srv_wildcard
 leaf cluster srv_cluster
+leaf sipuri srv_sipuri
+leaf sipuriok srv_sipuri_ok
 leaf soon srv 10
 eckey expired && csr expired localhost &&
     sign_dated expired 20200101000000Z 20210101000000Z &&
@@ -378,6 +388,40 @@ f=$CASE_FILE
 run_t "$f"
 expect_t "-t: clustered, cluster name and a peer missing: both named in one warning" \
     0 "does not name cluster.test.invalid (node.cluster_fqdn), sip2.test.invalid (node.cluster_peers) (it names"
+
+# --- names as RFC 5922 peers read them (s.7.1): a sip: URI subjectAltName
+# hides the DNS subjectAltNames.  -t warns exactly when a sipedge peer,
+# checking with `sipedge-cert check --name`, refuses.
+# peer_check CHAIN NAME: the verdict of a sipedge peer expecting NAME.
+peer_check() {
+    timeout 30 "$SIPEDGE_CERT" check --trust "$P/root.pem" --chain "$1" --name "$2" 2>&1
+}
+case_t "-t: sip: URI of another name beside DNS:localhost: warning naming node.fqdn" \
+    0 "warning: the certificate in $P/sipuri.chain does not name localhost (node.fqdn) (it names CN=localhost, URI:sip:other.test.invalid, DNS:localhost); peers that check the name will refuse connections to that name" \
+    "$P/sipuri.chain" "$P/sipuri.key" "$P/root.pem"
+expect_t "... and the warning names the rule and what to change" 0 \
+    "RFC 5922 s.7.1: a sip: URI subjectAltName (URI:sip:other.test.invalid) hides the DNS subjectAltNames, so DNS:localhost does not count; add URI:sip:localhost to the certificate (tls.extra_names) or leave the sip: URI out"
+if out=$(peer_check "$P/sipuri.chain" localhost); then
+    not_ok "... as a sipedge peer checking the name localhost refuses it" "$out"
+else
+    ok "... as a sipedge peer checking the name localhost refuses it"
+fi
+if grep -q -F "DNS localhost is not used: RFC 5922 s.7.1 takes only the sip URI identities when there are any (sip URI sip:other.test.invalid)" <<<"$out"; then
+    ok "... and the peer's reason names the same rule"
+else
+    not_ok "... and the peer's reason names the same rule" "$out"
+fi
+case_t "-t: sip: URI of the node's own name (and a sips: one): OK without warnings" \
+    0 "configuration OK" "$P/sipuriok.chain" "$P/sipuriok.key" "$P/root.pem"
+expect_t "... no warning at all" 0 "configuration OK" "warning"
+check "... and a sipedge peer checking the name localhost accepts it" \
+    peer_check "$P/sipuriok.chain" localhost
+case_conf extra "$P/sipuriok.chain" "$P/sipuriok.key" "$P/root.pem" \
+    'tls|  extra_names = [ "DNS:sip1.test.invalid", "URI:sip:localhost", "URI:sips:x.test.invalid", "URI:https://x.test.invalid/", "IP:192.0.2.7" ];'
+f=$CASE_FILE
+run_t "$f"
+expect_t "-t: tls.extra_names DNS and IP names missing: one warning naming them" \
+    0 "does not name sip1.test.invalid (tls.extra_names), 192.0.2.7 (tls.extra_names) (it names" "x.test.invalid"
 
 # --- chain
 case_t "-t: server certificate alone (intermediate missing): warning 'chain incomplete'" \

@@ -1008,7 +1008,10 @@ test_reason_text(void **state)
 	    "presented: DNS other.example, DNS *.partner.example (wildcards "
 	    "not accepted), IP 192.0.2.7, sip URI sip:alice@partner.example "
 	    "(has a user part: not a domain identity), CN sbc.partner.example "
-	    "(not used: the certificate has a subjectAltName)");
+	    "(not used: the certificate has a subjectAltName); CN "
+	    "sbc.partner.example is not used: RFC 5922 s.7.1 takes the CN only "
+	    "from a certificate without subjectAltName (the zone's cn_compat "
+	    "would accept it)");
 	free(s);
 	/* The expected name is shown as configured. */
 	s = reason(x2, "SBC.Nowhere.Example.", WILD);
@@ -1016,6 +1019,92 @@ test_reason_text(void **state)
 	free(s);
 	X509_free(x1);
 	X509_free(x2);
+}
+
+/* Expect refusal with near miss rule, near_match and hidden_by. */
+static void
+near(X509 *x, const char *expected, const char *pol, enum tls_name_rule rule,
+    const char *match, const char *hidden)
+{
+	struct tls_name_result r;
+
+	assert_int_equal(run(x, expected, pol, &r), 0);
+	if (r.near != rule)
+		print_error("%s [%s]: near %s, want %s\n", expected, pol,
+		    tls_name_rule_name(r.near), tls_name_rule_name(rule));
+	assert_int_equal(r.near, rule);
+	if (match == NULL)
+		assert_null(r.near_match);
+	else
+		assert_string_equal(r.near_match, match);
+	if (hidden == NULL)
+		assert_null(r.hidden_by);
+	else
+		assert_string_equal(r.hidden_by, hidden);
+	tls_name_result_clear(&r);
+}
+
+/*
+ * A refusal says which rule would have matched: a dNSName hidden by a
+ * sip URI identity (s.7.1), a CN beside a subjectAltName (cn_compat), a
+ * wildcard (accept_wildcards); nothing for a plain miss or an accept.
+ */
+static void
+test_near_misses(void **state)
+{
+	struct nm san1[] = { N_URI("sip:alice@edge.example"),
+	    N_URI("sips:edge.example"), N_URI("sip:domain.example;lr"),
+	    N_DNS("EDGE.example."), END };
+	struct nm san2[] = { N_DNS("other.example"), END };
+	struct nm cn2[] = { N_CN("edge.example"), END };
+	struct nm san3[] = { N_DNS("*.example.net"), N_URI("sip:x.example"),
+	    END };
+	struct nm san4[] = { N_DNS("*.example.net"), END };
+	struct tls_name_result r;
+	X509 *x1 = mkcert(NULL, san1), *x2 = mkcert(cn2, san2);
+	X509 *x3 = mkcert(NULL, san3), *x4 = mkcert(NULL, san4);
+
+	(void)state;
+	/* The user-part and sips: URIs are no identity; the third one is. */
+	near(x1, "edge.example", STRICT, TLS_NAME_DNS_SAN,
+	    "DNS EDGE.example.", "sip URI sip:domain.example;lr");
+	near(x1, "edge.example", WILD COMPAT, TLS_NAME_DNS_SAN,
+	    "DNS EDGE.example.", "sip URI sip:domain.example;lr");
+	near(x1, "nowhere.example", STRICT, TLS_NAME_NONE, NULL, NULL);
+	accepted(x1, "domain.example", STRICT, TLS_NAME_SIP_URI_SAN,
+	    "sip URI sip:domain.example;lr");
+	assert_int_equal(run(x1, "domain.example", STRICT, &r), 1);
+	assert_int_equal(r.near, TLS_NAME_NONE);
+	assert_null(r.near_match);
+	assert_null(r.hidden_by);
+	tls_name_result_clear(&r);
+
+	near(x2, "edge.example", STRICT, TLS_NAME_COMPAT_CN, "CN edge.example",
+	    NULL);
+	/* The reason ends with the rule that kept the near miss out. */
+	refused(x1, "edge.example", STRICT, "; DNS EDGE.example. is not used: "
+	    "RFC 5922 s.7.1 takes only the sip URI identities when there are "
+	    "any (sip URI sip:domain.example;lr)", NULL);
+	refused(x2, "edge.example", STRICT, "; CN edge.example is not used: "
+	    "RFC 5922 s.7.1 takes the CN only from a certificate without "
+	    "subjectAltName (the zone's cn_compat would accept it)", NULL);
+	refused(x4, "a.example.net", STRICT, "; DNS *.example.net would cover "
+	    "it, but RFC 5922 s.7.2 accepts no wildcards (the zone's "
+	    "accept_wildcards would)", NULL);
+	accepted(x2, "edge.example", COMPAT, TLS_NAME_COMPAT_CN,
+	    "CN edge.example");
+	/* An IP is never near a DNS name or CN. */
+	near(x2, "192.0.2.1", STRICT, TLS_NAME_NONE, NULL, NULL);
+
+	/* A hidden wildcard is not a near miss; a plain one is. */
+	near(x3, "a.example.net", STRICT, TLS_NAME_NONE, NULL, NULL);
+	near(x4, "a.example.net", STRICT, TLS_NAME_WILDCARD,
+	    "DNS *.example.net", NULL);
+	near(x4, "b.a.example.net", STRICT, TLS_NAME_NONE, NULL, NULL);
+	X509_free(x1);
+	X509_free(x2);
+	X509_free(x3);
+	X509_free(x4);
 }
 
 static void
@@ -1123,6 +1212,7 @@ main(void)
 		cmocka_unit_test(test_long_names),
 		cmocka_unit_test(test_many_names_listed_with_a_cap),
 		cmocka_unit_test(test_reason_text),
+		cmocka_unit_test(test_near_misses),
 		cmocka_unit_test(test_presented_on_success),
 		cmocka_unit_test(test_null_inputs),
 		cmocka_unit_test(test_rule_names),

@@ -1235,13 +1235,96 @@ test_check_names(void **state)
 	X509_free(x);
 
 	/* sip: URIs count, and names compare without case. */
-	x = mkleaf(leaf_key, "URI:sip:SIP1.test.invalid,DNS:cluster.test.invalid,"
-	    "URI:sips:sip2.test.invalid,DNS:sip3.TEST.invalid",
+	x = mkleaf(leaf_key, "URI:sip:SIP1.test.invalid,URI:sip:cluster.test."
+	    "invalid;transport=tls,URI:sip:sip2.test.invalid:5061,"
+	    "URI:sip:sip3.TEST.invalid,DNS:other.test.invalid",
 	    "serverAuth,clientAuth");
 	run_check(&r, &c, x, inter, leaf_key, ca, t0, 0);
 	assert_string_equal(r.all, "");
 	checked_free(&r);
 	X509_free(x);
+
+	/*
+	 * As peers read it (RFC 5922 s.7.1): a sip: URI identity hides the
+	 * DNS names, and sips: is no identity.  One warning names the rule
+	 * and what to add.
+	 */
+	x = mkleaf(leaf_key, "URI:sip:SIP1.test.invalid,DNS:cluster.test.invalid,"
+	    "URI:sips:sip2.test.invalid,DNS:sip3.TEST.invalid",
+	    "serverAuth,clientAuth");
+	run_check(&r, &c, x, inter, leaf_key, ca, t0, 0);
+	assert_string_equal(r.all, "warning: the certificate in /pki/server.pem "
+	    "does not name cluster.test.invalid (node.cluster_fqdn), "
+	    "sip2.test.invalid (node.cluster_peers), sip3.test.invalid "
+	    "(node.cluster_peers) (it names CN=sip1.test.invalid, "
+	    "URI:sip:SIP1.test.invalid, DNS:cluster.test.invalid, "
+	    "URI:sips:sip2.test.invalid, DNS:sip3.TEST.invalid); peers that "
+	    "check the name will refuse connections to those names; RFC 5922 "
+	    "s.7.1: a sip: URI subjectAltName (URI:sip:SIP1.test.invalid) "
+	    "hides the DNS subjectAltNames, so DNS:cluster.test.invalid, "
+	    "DNS:sip3.TEST.invalid do not count; add "
+	    "URI:sip:cluster.test.invalid, URI:sip:sip3.test.invalid to the "
+	    "certificate (tls.extra_names) or leave the sip: URI out\n");
+	checked_free(&r);
+	X509_free(x);
+
+	/* A CN beside a subjectAltName, a wildcard: each rule named. */
+	c.cluster_fqdn = NULL;
+	x = mkleaf(leaf_key, "DNS:*.test.invalid", "serverAuth,clientAuth");
+	run_check(&r, &c, x, inter, leaf_key, ca, t0, 0);
+	has(&r, "does not name sip1.test.invalid (node.fqdn) (it names "
+	    "CN=sip1.test.invalid, DNS:*.test.invalid); peers that check the "
+	    "name will refuse connections to that name; RFC 5922 s.7.1: the "
+	    "common name is not used when the certificate has "
+	    "subjectAltNames (only by peers with cn_compat), so "
+	    "CN=sip1.test.invalid does not count; add DNS:sip1.test.invalid to "
+	    "the subjectAltNames\n");
+	checked_free(&r);
+	c.fqdn = "other.test.invalid";
+	run_check(&r, &c, x, inter, leaf_key, ca, t0, 0);
+	has(&r, "does not name other.test.invalid (node.fqdn) (it names "
+	    "CN=sip1.test.invalid, DNS:*.test.invalid); peers that check the "
+	    "name will refuse connections to that name; RFC 5922 s.7.2: "
+	    "wildcards are not accepted, so DNS:*.test.invalid does not count "
+	    "(only peers with accept_wildcards take it)\n");
+	checked_free(&r);
+	X509_free(x);
+	c.fqdn = "sip1.test.invalid";
+
+	/* tls.extra_names: DNS, IP and sip: URI hosts are looked for. */
+	{
+		static char *extra[] = { "DNS:chat.test.invalid",
+		    "IP:192.0.2.7", "URI:sip:domain.test.invalid",
+		    "URI:sips:x.test.invalid", "URI:sip:bob@y.test.invalid",
+		    "URI:https://z.test.invalid/", "URI:sip:[2001:db8::1]",
+		    "URI:sip:192.0.2.9;transport=tls",
+		    "DNS:SIP1.test.invalid" };
+
+		c.extra_names.v = extra;
+		c.extra_names.n = sizeof extra / sizeof extra[0];
+		x = mkleaf(leaf_key, "DNS:sip1.test.invalid,"
+		    "DNS:chat.test.invalid,URI:sip:domain.test.invalid",
+		    "serverAuth,clientAuth");
+		run_check(&r, &c, x, inter, leaf_key, ca, t0, 0);
+		has(&r, "does not name sip1.test.invalid (node.fqdn), "
+		    "chat.test.invalid (tls.extra_names), 192.0.2.7 "
+		    "(tls.extra_names) (it names");
+		has(&r, "so DNS:sip1.test.invalid, DNS:chat.test.invalid do "
+		    "not count; add URI:sip:sip1.test.invalid, "
+		    "URI:sip:chat.test.invalid to the certificate");
+		assert_int_equal(r.dl.n, 1);
+		checked_free(&r);
+		X509_free(x);
+		x = mkleaf(leaf_key, "URI:sip:sip1.test.invalid,"
+		    "URI:sip:chat.test.invalid,URI:sip:domain.test.invalid,"
+		    "IP:192.0.2.7", "serverAuth,clientAuth");
+		run_check(&r, &c, x, inter, leaf_key, ca, t0, 0);
+		assert_string_equal(r.all, "");
+		checked_free(&r);
+		X509_free(x);
+		c.extra_names.v = NULL;
+		c.extra_names.n = 0;
+	}
 
 	/* A URI with a user part is not the host's identity. */
 	c.cluster_fqdn = NULL;
