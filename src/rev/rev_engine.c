@@ -121,6 +121,7 @@ rev_decide(const struct rev_policy *p, const struct rev_inputs *in,
 	    in->ocsp.status == REV_OCSP_REVOKED)) {
 		v->result = in->ocsp.status == REV_OCSP_GOOD ? REV_GOOD :
 		    REV_REVOKED;
+		v->listed = v->result == REV_REVOKED;
 		v->source = in->ocsp_cached ? "cache" : "ocsp";
 		v->reason = xstrdup(in->ocsp.detail);
 		return;
@@ -134,6 +135,7 @@ rev_decide(const struct rev_policy *p, const struct rev_inputs *in,
 			v->reason = xstrdup(in->crl.detail);
 		} else {
 			v->result = REV_REVOKED;
+			v->listed = in->crl.status == REV_CRL_REVOKED;
 			v->reason = in->crl.status == REV_CRL_EXPIRED ?
 			    xasprintf("%s: treated as revoked", in->crl.detail) :
 			    xstrdup(in->crl.detail);
@@ -144,7 +146,10 @@ rev_decide(const struct rev_policy *p, const struct rev_inputs *in,
 	if (in->ocsp_asked && !in->ocsp_unreachable) {
 		fb = p->fb_unknown;
 		why = in->ocsp.detail;
-	} else if (in->crl_looked && in->crl.status == REV_CRL_UNSUPPORTED) {
+		if (in->crl_looked && in->crl.status == REV_CRL_UNKNOWN)
+			why = tmp = xasprintf("%s; %s", in->ocsp.detail,
+			    in->crl.detail);
+	} else if (in->crl_looked && in->crl.status == REV_CRL_UNKNOWN) {
 		fb = p->fb_unknown;
 		why = in->crl.detail;
 	} else if (in->ocsp_unreachable || in->cdp_unreachable) {
@@ -163,7 +168,8 @@ rev_decide(const struct rev_policy *p, const struct rev_inputs *in,
 	v->result = fb == REV_FB_REVOKED ? REV_REVOKED : REV_GOOD;
 	v->fallback = 1;
 	v->source = "fallback";
-	v->reason = xasprintf("%s: %s (fallback)", why, fb_word(fb));
+	v->reason = xasprintf("revocation status unknown: %s (fallback: %s)",
+	    why, fb_word(fb));
 	free(tmp);
 }
 
@@ -570,6 +576,7 @@ advance(struct rev_check *c, int i)
 		cs->in.crl_looked = 1;
 		if (c->p.allow_cdp && !cs->in.cdp_fetched &&
 		    (cs->in.crl.status == REV_CRL_NONE ||
+		    cs->in.crl.status == REV_CRL_UNKNOWN ||
 		    (cs->in.crl.status == REV_CRL_EXPIRED &&
 		    cs->in.crl.source == REV_SRC_CDP)) &&
 		    (cs->cdp = first_cdp(cs->cert)) != NULL) {
@@ -669,6 +676,7 @@ maybe_finish(struct rev_check *c)
 	for (i = 0; i < c->n; i++)
 		v.fallback |= c->cs[i].v.fallback;
 	v.depth = pick;
+	v.listed = c->cs[pick].v.listed;
 	s = X509_NAME_oneline(X509_get_subject_name(c->cs[pick].cert), NULL, 0);
 	v.subject = xstrdup(s != NULL ? s : "?");
 	OPENSSL_free(s);

@@ -62,6 +62,7 @@ enum rev_result {
 struct rev_cert_verdict {
 	enum rev_result	 result;
 	int		 fallback;	/* 1: decided by the fallback */
+	int		 listed;	/* 1: a source says it is revoked */
 	const char	*source;	/* ocsp, crl, cdp, cache, fallback, off */
 	char		*reason;	/* sentence; owned */
 };
@@ -84,6 +85,8 @@ struct rev_verdict {
 	enum rev_result	 result;
 	int		 fallback;	/* some certificate used the fallback */
 	int		 depth;		/* the certificate that decided */
+	int		 listed;	/* it: a source says it is revoked
+					   (else expired CRL or fallback) */
 	char		*subject;	/* of that certificate */
 	char		*serial;	/* hex */
 	const char	*source;

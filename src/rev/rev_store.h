@@ -9,7 +9,14 @@
  * certificates given (the trust list); otherwise it is kept, unverified,
  * until a lookup brings the issuing certificate from a peer's chain (an
  * intermediate CA), and verified then.  A CRL whose signature does not
- * verify is dropped and the lookup says so.
+ * verify is not kept, but its refusal is: lookups name it and why.
+ *
+ * CRLs are kept by issuer and scope (RFC 5280 s.5.2, s.6.3): complete and
+ * delta CRLs (deltaCRLIndicator), each issuingDistributionPoint.  A CRL
+ * with a critical extension (or entry extension) not processed here, a
+ * cRLNumber marked critical, onlyContainsAttributeCerts or a damaged
+ * scope is held but never used, and named in every answer about its
+ * issuer.
  */
 #ifndef SE_REV_STORE_H
 #define SE_REV_STORE_H
@@ -38,10 +45,11 @@ void		 rev_store_free(struct rev_store *st);
  * from source/origin (a file name or URL).
  * issuers: certificates that may have signed it (may be NULL).  A CRL
  * whose issuer is known but whose signature does not verify, or whose
- * issuer may not sign CRLs, is refused: -1 with *cause.  A CRL from the
- * same issuer and source that is older (by CRL number, else thisUpdate)
- * than one already held is refused too; a newer one replaces it.  0 on
- * success.
+ * issuer may not sign CRLs, is refused: -1 with *cause (the refusal is
+ * remembered for lookups).  A CRL of the same source, issuer and scope
+ * (complete or delta, issuingDistributionPoint) that is older (by CRL
+ * number, else thisUpdate) than one already held is refused too; a newer
+ * one replaces it; CRLs of other scopes stay.  0 on success.
  */
 int		 rev_store_add(struct rev_store *st, X509_CRL *crl,
 		     enum rev_source source, const char *origin,
@@ -55,8 +63,9 @@ enum rev_crl_status {
 	REV_CRL_GOOD,		/* a current CRL of the issuer lists it not */
 	REV_CRL_REVOKED,	/* listed (time, reason) */
 	REV_CRL_EXPIRED,	/* every CRL of the issuer is past nextUpdate */
-	REV_CRL_NONE,		/* no usable CRL for this issuer */
-	REV_CRL_UNSUPPORTED	/* only delta/indirect/partitioned CRLs */
+	REV_CRL_NONE,		/* no CRL of this issuer at all */
+	REV_CRL_UNKNOWN		/* CRLs held, none usable or not every
+				   reason covered: status unknown */
 };
 
 struct rev_crl_answer {
@@ -65,13 +74,24 @@ struct rev_crl_answer {
 	int			 reason;	/* CRL reason code, -1 none */
 	time_t			 next_update;	/* of the CRL that answered */
 	enum rev_source		 source;	/* of the CRL that answered */
+	int			 delta_used;	/* GOOD: a delta CRL was applied */
 	char			*detail;	/* sentence for logs; caller frees */
 };
 
 /*
- * Look up cert, issued by issuer, at time now.  Revoked in any current CRL
- * of that issuer wins; otherwise good if at least one is current; expired
- * if all are past their nextUpdate.  Fills *a (free a->detail).
+ * Look up cert, issued by issuer, at time now (RFC 5280 s.6.3.3).  The
+ * CRLs that cover cert are those of its issuer, verified with issuer's
+ * key, and indirect CRLs of a cRLIssuer of its distribution points; each
+ * within its scope (issuingDistributionPoint: the distribution point
+ * among cert's, onlyContainsUserCerts/CACerts against cert's
+ * basicConstraints).  The newest fitting delta CRL is applied to each
+ * complete CRL (removeFromCRL there lifts a certificateHold).  Revoked in
+ * any of them wins; otherwise good when the current ones cover every
+ * reason together (onlySomeReasons); expired when one is past its
+ * nextUpdate and the current ones do not cover all; unknown when CRLs
+ * are held but none of them can answer (each named with why in
+ * a->detail); none when the issuer has no CRL.  Fills *a (free
+ * a->detail).
  */
 void		 rev_store_lookup(struct rev_store *st, X509 *cert,
 		     X509 *issuer, time_t now, struct rev_crl_answer *a);
@@ -84,7 +104,9 @@ struct rev_crl_info {
 	time_t		 this_update;
 	time_t		 next_update;	/* 0: none */
 	size_t		 entries;
-	int		 verified;	/* 0: issuer not seen yet */
+	int		 verified;	/* 0: issuer not seen yet, or unusable */
+	int		 delta;		/* a delta CRL */
+	const char	*unusable;	/* why it is never used, or NULL */
 };
 /* Call fn for each CRL held; info is valid during the call only. */
 void		 rev_store_walk(struct rev_store *st,

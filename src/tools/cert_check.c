@@ -359,9 +359,12 @@ cert_cmd_check(struct cert_env *env, int argc, char **argv)
 	} else {
 		if (!pr.ok)
 			printf("rejected: %s\n", pr.reason);
-		else if (o.done && o.v.result == REV_REVOKED)
+		else if (o.done && o.v.result == REV_REVOKED && o.v.listed)
 			printf("rejected: %s is revoked: %s\n", o.v.subject,
 			    o.v.reason);
+		else if (o.done && o.v.result == REV_REVOKED)
+			printf("rejected: %s (depth %d): %s\n", o.v.subject,
+			    o.v.depth, o.v.reason);
 		else
 			printf("accepted: %s\n", pr.reason);
 		for (i = 0; i < sk_X509_num(pr.path); i++) {
