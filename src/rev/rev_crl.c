@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,25 @@ parse_zip(const unsigned char *data, size_t len, size_t max,
 		*why = xstrdup("damaged ZIP archive");
 		return -1;
 	}
+	return n;
+}
+
+int
+rev_crl_parse_certs(const unsigned char *data, size_t len, STACK_OF(X509) *out)
+{
+	BIO *b;
+	X509 *x;
+	int n = 0;
+
+	if (len == 0 || len > INT_MAX || !is_pem(data, len))
+		return 0;
+	b = BIO_new_mem_buf(data, (int)len);
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		sk_X509_push(out, x);
+		n++;
+	}
+	BIO_free(b);
+	ERR_clear_error();
 	return n;
 }
 

@@ -37,4 +37,12 @@ int	rev_crl_parse(const char *name, const unsigned char *data, size_t len,
 	    size_t max_expanded, STACK_OF(X509_CRL) *out,
 	    enum rev_crl_format *formatp, char **cause);
 
+/*
+ * Append to out the certificates in PEM data (a CRL file may carry the
+ * certificate that signed its CRLs: a separate CRL issuer, a CA's new
+ * key).  Returns how many; other content is skipped.
+ */
+int	rev_crl_parse_certs(const unsigned char *data, size_t len,
+	    STACK_OF(X509) *out);
+
 #endif

@@ -110,6 +110,7 @@ static size_t
 take_crls(struct point *p, const unsigned char *body, size_t len, char **why)
 {
 	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+	STACK_OF(X509) *certs = sk_X509_new_null();
 	size_t taken = 0;
 	char *cause = NULL;
 	int i;
@@ -117,8 +118,13 @@ take_crls(struct point *p, const unsigned char *body, size_t len, char **why)
 	if (rev_crl_parse(p->url, body, len, REV_CRL_MAX_EXPANDED, crls, NULL,
 	    why) == -1) {
 		sk_X509_CRL_free(crls);
+		sk_X509_free(certs);
 		return 0;
 	}
+	/* A CRL signer's certificate may come with its CRLs. */
+	rev_crl_parse_certs(body, len, certs);
+	rev_store_add_certs(p->dp->st, certs);
+	sk_X509_pop_free(certs, X509_free);
 	for (i = 0; i < sk_X509_CRL_num(crls); i++) {
 		X509_CRL *crl = sk_X509_CRL_value(crls, i);
 

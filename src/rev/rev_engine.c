@@ -40,6 +40,7 @@ struct rev_check {
 	struct rev_check	*next;
 	struct rev_engine	*e;
 	STACK_OF(X509)		*path;
+	STACK_OF(X509)		*certs;		/* path and peer's chain */
 	X509_STORE		*trust;
 	struct rev_policy	 p;
 	time_t			 now;
@@ -415,12 +416,18 @@ fetch_done(const struct rev_fetch_result *r, void *arg)
 	pending_unlink(e, pf);
 	e->finishing = pf;
 	if (pf->kind == FK_CDP && r->ok && !r->not_modified) {
+		STACK_OF(X509) *certs = sk_X509_new_null();
+
 		crls = sk_X509_CRL_new_null();
 		if (rev_crl_parse(pf->key, r->body, r->len,
 		    REV_CRL_MAX_EXPANDED, crls, NULL, &cause) == -1) {
 			sk_X509_CRL_free(crls);
 			crls = NULL;
 		}
+		/* A CRL signer's certificate may come with its CRLs. */
+		rev_crl_parse_certs(r->body, r->len, certs);
+		rev_store_add_certs(e->store, certs);
+		sk_X509_pop_free(certs, X509_free);
 	}
 	while ((w = pf->waiters) != NULL) {
 		struct rev_check *c = w->c;
@@ -524,6 +531,7 @@ advance(struct rev_check *c, int i)
 {
 	struct cert_state *cs = &c->cs[i];
 	struct rev_fetch_req req;
+	struct rev_signers sg;
 	struct cache_ent *ce;
 	char *cause = NULL;
 
@@ -571,8 +579,11 @@ advance(struct rev_check *c, int i)
 			goto decide;
 		if (cs->in.crl_looked)
 			free(cs->in.crl.detail);
-		rev_store_lookup(c->e->store, cs->cert, cs->issuer, c->now,
-		    &cs->in.crl);
+		sg.trust = c->trust;
+		sg.chain = c->certs;
+		sg.anchor = sk_X509_value(c->path, sk_X509_num(c->path) - 1);
+		rev_store_lookup_signers(c->e->store, cs->cert, cs->issuer,
+		    c->trust != NULL ? &sg : NULL, c->now, &cs->in.crl);
 		cs->in.crl_looked = 1;
 		if (c->p.allow_cdp && !cs->in.cdp_fetched &&
 		    (cs->in.crl.status == REV_CRL_NONE ||
@@ -638,6 +649,7 @@ check_free(struct rev_check *c)
 	}
 	free(c->cs);
 	sk_X509_pop_free(c->path, X509_free);
+	sk_X509_pop_free(c->certs, X509_free);
 	X509_STORE_free(c->trust);
 	free(c);
 }
@@ -693,11 +705,24 @@ rev_engine_check(struct rev_engine *e, STACK_OF(X509) *path,
     X509_STORE *trust, const struct rev_policy *p, time_t now,
     rev_check_cb cb, void *arg)
 {
+	return rev_engine_check_chain(e, path, NULL, trust, p, now, cb, arg);
+}
+
+struct rev_check *
+rev_engine_check_chain(struct rev_engine *e, STACK_OF(X509) *path,
+    STACK_OF(X509) *chain, X509_STORE *trust, const struct rev_policy *p,
+    time_t now, rev_check_cb cb, void *arg)
+{
 	struct rev_check *c = xcalloc(1, sizeof *c);
 	int i, n = sk_X509_num(path);
 
 	c->e = e;
 	c->path = X509_chain_up_ref(path);
+	c->certs = X509_chain_up_ref(path);
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		X509_up_ref(sk_X509_value(chain, i));
+		sk_X509_push(c->certs, sk_X509_value(chain, i));
+	}
 	/* Referenced: a reload may drop the caller's store meanwhile. */
 	c->trust = trust;
 	if (trust != NULL)

@@ -114,6 +114,15 @@ void		 rev_engine_free(struct rev_engine *e);
 struct rev_check *rev_engine_check(struct rev_engine *e, STACK_OF(X509) *path,
 		    X509_STORE *trust, const struct rev_policy *p, time_t now,
 		    rev_check_cb cb, void *arg);
+/*
+ * The same, with the certificates the peer sent (chain, may be NULL):
+ * beside the path and the trust list, they may hold the certificate of a
+ * CRL's signer (a separate CRL issuer, a CA's new key: rev_store.h).
+ */
+struct rev_check *rev_engine_check_chain(struct rev_engine *e,
+		    STACK_OF(X509) *path, STACK_OF(X509) *chain,
+		    X509_STORE *trust, const struct rev_policy *p, time_t now,
+		    rev_check_cb cb, void *arg);
 void		 rev_check_cancel(struct rev_check *c);
 
 /*

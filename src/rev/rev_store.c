@@ -90,7 +90,11 @@ struct rev_store {
 	struct rec	*head;
 	size_t		 n;		/* records not refused */
 	unsigned long	 gen;		/* lookups so far */
+	STACK_OF(X509)	*certs;		/* came with CRLs */
 };
+
+/* Bound on the certificates kept from CRL sources. */
+#define MAX_CERTS	1000
 
 const char *
 rev_source_name(enum rev_source s)
@@ -123,7 +127,29 @@ rev_reason_name(int reason)
 struct rev_store *
 rev_store_new(void)
 {
-	return xcalloc(1, sizeof(struct rev_store));
+	struct rev_store *st = xcalloc(1, sizeof(struct rev_store));
+
+	st->certs = sk_X509_new_null();
+	return st;
+}
+
+void
+rev_store_add_certs(struct rev_store *st, STACK_OF(X509) *certs)
+{
+	int i, j;
+
+	for (i = 0; i < sk_X509_num(certs); i++) {
+		X509 *x = sk_X509_value(certs, i);
+
+		for (j = 0; j < sk_X509_num(st->certs); j++)
+			if (X509_cmp(sk_X509_value(st->certs, j), x) == 0)
+				break;
+		if (j < sk_X509_num(st->certs) ||
+		    sk_X509_num(st->certs) >= MAX_CERTS)
+			continue;
+		X509_up_ref(x);
+		sk_X509_push(st->certs, x);
+	}
 }
 
 static void
@@ -161,6 +187,7 @@ rev_store_free(struct rev_store *st)
 		next = r->next;
 		rec_free(r);
 	}
+	sk_X509_pop_free(st->certs, X509_free);
 	free(st);
 }
 
@@ -692,7 +719,7 @@ rev_store_add(struct rev_store *st, X509_CRL *crl, enum rev_source source,
 {
 	struct rec *r = xcalloc(1, sizeof *r), *o, *next;
 	char *why = NULL, *d;
-	int i, found = 0;
+	int i, nis, found = 0;
 
 	r->issuer = X509_NAME_dup(X509_CRL_get_issuer(crl));
 	r->issuer_line = name_line(r->issuer);
@@ -717,8 +744,16 @@ rev_store_add(struct rev_store *st, X509_CRL *crl, enum rev_source source,
 			return -1;
 		}
 	}
-	for (i = 0; i < sk_X509_num(issuers) && r->unusable == NULL; i++) {
-		X509 *x = sk_X509_value(issuers, i);
+	/*
+	 * The issuers given, then the certificates that came with CRLs (a
+	 * CRL signer's; whether it may speak for a certificate is decided
+	 * at lookup, by validating it).
+	 */
+	nis = sk_X509_num(issuers) > 0 ? sk_X509_num(issuers) : 0;
+	for (i = 0; i < nis + sk_X509_num(st->certs) && r->unusable == NULL &&
+	    r->pending != NULL; i++) {
+		X509 *x = i < nis ? sk_X509_value(issuers, i) :
+		    sk_X509_value(st->certs, i - nis);
 
 		if (X509_NAME_cmp(X509_get_subject_name(x), r->issuer) != 0)
 			continue;
@@ -1024,35 +1059,145 @@ note_rec(char **notes, const struct rec *r, const char *why)
 }
 
 /*
- * Whether r was verified with the key of issuer, verifying it now if it
- * waited for its issuer.  A CRL of the certificate's issuer whose
- * signature fails becomes a refusal; one of another CA with the same
- * name is left alone.  An indirect CRL of another issuer counts when it
- * was verified when added (its issuer was among the issuers given).
+ * Whether signer validates to the anchor of sg at time now (its chain
+ * built from the trust list, the peer's chain and the certificates that
+ * came with CRLs).
+ */
+static int
+validates(struct rev_store *st, X509 *signer, const struct rev_signers *sg,
+    time_t now)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	STACK_OF(X509) *unt = sk_X509_new_null(), *chain;
+	int i, ok = 0;
+
+	for (i = 0; i < sk_X509_num(sg->chain); i++)
+		sk_X509_push(unt, sk_X509_value(sg->chain, i));
+	for (i = 0; i < sk_X509_num(st->certs); i++)
+		sk_X509_push(unt, sk_X509_value(st->certs, i));
+	if (ctx != NULL && X509_STORE_CTX_init(ctx, sg->trust, signer, unt)) {
+		X509_STORE_CTX_set_time(ctx, 0, now);
+		if (X509_verify_cert(ctx) == 1 &&
+		    (chain = X509_STORE_CTX_get0_chain(ctx)) != NULL &&
+		    sk_X509_num(chain) > 0)
+			ok = X509_cmp(sk_X509_value(chain,
+			    sk_X509_num(chain) - 1), sg->anchor) == 0;
+	}
+	X509_STORE_CTX_free(ctx);
+	sk_X509_free(unt);
+	ERR_clear_error();
+	return ok;
+}
+
+/* Whether x may sign CRLs: cRLSign when it has a keyUsage. */
+static int
+may_sign_crls(X509 *x)
+{
+	return (X509_get_extension_flags(x) & EXFLAG_KUSAGE) == 0 ||
+	    (X509_get_key_usage(x) & KU_CRL_SIGN) != 0;
+}
+
+/*
+ * A signer of r other than the certificate's issuer (RFC 5280 s.6.3.3
+ * f): a certificate named as r's issuer, with cRLSign, from the trust
+ * list, the peer's chain or the certificates that came with CRLs, that
+ * verifies r (when it waits for its signer) or holds the key that did,
+ * and validates to the anchor of the certificate's path.  1 when found.
+ */
+static int
+other_signer(struct rev_store *st, struct rec *r, const struct rev_signers *sg,
+    time_t now)
+{
+	STACK_OF(X509) *all = sk_X509_new_null(), *anchors;
+	char *why = NULL;
+	int i, ok = 0;
+
+	anchors = sg->trust != NULL ? X509_STORE_get1_all_certs(sg->trust) :
+	    NULL;
+	for (i = 0; i < sk_X509_num(anchors); i++)
+		sk_X509_push(all, sk_X509_value(anchors, i));
+	for (i = 0; i < sk_X509_num(sg->chain); i++)
+		sk_X509_push(all, sk_X509_value(sg->chain, i));
+	for (i = 0; i < sk_X509_num(st->certs); i++)
+		sk_X509_push(all, sk_X509_value(st->certs, i));
+	for (i = 0; i < sk_X509_num(all) && !ok; i++) {
+		X509 *x = sk_X509_value(all, i);
+
+		if (X509_NAME_cmp(X509_get_subject_name(x), r->issuer) != 0 ||
+		    !may_sign_crls(x))
+			continue;
+		if (r->pending != NULL) {
+			/* Verify with x, but keep it only if x validates. */
+			EVP_PKEY *pk = X509_get0_pubkey(x);
+
+			if (pk == NULL || X509_CRL_verify(r->pending, pk) != 1 ||
+			    !validates(st, x, sg, now))
+				continue;
+			ok = verify_rec(r, x, &why) == 0;
+			free(why);
+			why = NULL;
+		} else if (same_key(r, x))
+			ok = validates(st, x, sg, now);
+	}
+	sk_X509_free(all);
+	sk_X509_pop_free(anchors, X509_free);
+	ERR_clear_error();
+	return ok;
+}
+
+/*
+ * Whether r may speak for the certificate: verified with the key of its
+ * issuer (verifying it now if it waited for its issuer), or with that of
+ * another signer validated as other_signer() says.  A CRL of the
+ * certificate's issuer whose signature fails becomes a refusal; without
+ * sg, one verified with another key (another CA of the same name) is left
+ * alone, and an indirect CRL of another issuer counts when it was
+ * verified when added (its issuer was among the issuers given).
  */
 static int
 rec_ready(struct rev_store *st, struct rec *r, const struct certinfo *ci,
-    X509 *issuer, char **notes)
+    X509 *issuer, const struct rev_signers *sg, time_t now, char **notes)
 {
-	char *why = NULL;
+	char *why = NULL, *t;
+	int direct = X509_NAME_cmp(r->issuer, ci->issuer) == 0;
 
-	if (X509_NAME_cmp(r->issuer, ci->issuer) != 0) {
-		if (r->pending == NULL)
-			return 1;
-		note_rec(notes, r, "its issuer's certificate is not known "
-		    "(it is neither in the trust list nor among the "
-		    "issuers given), so its signature cannot be checked");
-		return 0;
-	}
 	if (r->pending != NULL) {
-		if (verify_rec(r, issuer, &why) == -1) {
-			note_rec(notes, r, why);
-			refuse_rec(st, r, why);
+		if (direct && verify_rec(r, issuer, &why) == 0)
+			return 1;
+		if (sg != NULL && other_signer(st, r, sg, now)) {
+			free(why);
+			return 1;
+		}
+		if (!direct) {
+			note_rec(notes, r, "no certificate of its issuer that "
+			    "verifies it (with cRLSign, leading to the "
+			    "certificate's trust anchor) is known: not in the "
+			    "trust list, the peer's chain or the CRL files");
 			return 0;
 		}
-		return 1;
+		if (sg != NULL) {
+			t = xasprintf("%s, nor with any other certificate of "
+			    "that name with cRLSign that leads to the same "
+			    "trust anchor", why);
+			free(why);
+			why = t;
+		}
+		note_rec(notes, r, why);
+		refuse_rec(st, r, why);
+		return 0;
 	}
-	return same_key(r, issuer);
+	if (direct && same_key(r, issuer))
+		return 1;
+	if (sg == NULL)
+		return !direct;
+	if (other_signer(st, r, sg, now))
+		return 1;
+	note_rec(notes, r, direct ? "it is signed by another key than the "
+	    "certificate's issuer's, and no certificate of its issuer with "
+	    "that key and cRLSign leads to the certificate's trust anchor" :
+	    "its signer's certificate does not lead to the certificate's "
+	    "trust anchor (or may not sign CRLs)");
+	return 0;
 }
 
 /*
@@ -1062,7 +1207,7 @@ rec_ready(struct rev_store *st, struct rec *r, const struct certinfo *ci,
  */
 static struct rec *
 find_delta(struct rev_store *st, struct rec *base, const struct certinfo *ci,
-    X509 *issuer, time_t now, char **notes)
+    X509 *issuer, const struct rev_signers *sg, time_t now, char **notes)
 {
 	struct rec *d, *next, *best = NULL;
 	char *t;
@@ -1074,7 +1219,8 @@ find_delta(struct rev_store *st, struct rec *base, const struct certinfo *ci,
 		    memcmp(d->scope, base->scope, d->scopelen) != 0) ||
 		    X509_NAME_cmp(d->issuer, base->issuer) != 0)
 			continue;
-		if (!rec_ready(st, d, ci, issuer, notes))
+		d->seen = st->gen;
+		if (!rec_ready(st, d, ci, issuer, sg, now, notes))
 			continue;
 		if (d->keylen != base->keylen || memcmp(d->key, base->key,
 		    d->keylen) != 0)
@@ -1148,6 +1294,13 @@ void
 rev_store_lookup(struct rev_store *st, X509 *cert, X509 *issuer, time_t now,
     struct rev_crl_answer *a)
 {
+	rev_store_lookup_signers(st, cert, issuer, NULL, now, a);
+}
+
+void
+rev_store_lookup_signers(struct rev_store *st, X509 *cert, X509 *issuer,
+    const struct rev_signers *sg, time_t now, struct rev_crl_answer *a)
+{
 	const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
 	struct certinfo ci;
 	struct rec *r, *next, *d, *good = NULL, *gooddelta = NULL;
@@ -1170,7 +1323,7 @@ rev_store_lookup(struct rev_store *st, X509 *cert, X509 *issuer, time_t now,
 			note_rec(&notes, r, r->unusable);
 			continue;
 		}
-		if (!rec_ready(st, r, &ci, issuer, &notes))
+		if (!rec_ready(st, r, &ci, issuer, sg, now, &notes))
 			continue;
 		if ((why = scope_why(r, &ci)) != NULL) {
 			note_rec(&notes, r, why);
@@ -1179,7 +1332,7 @@ rev_store_lookup(struct rev_store *st, X509 *cert, X509 *issuer, time_t now,
 		}
 		d = NULL;
 		if (r->next_update == 0 || now <= r->next_update)
-			d = find_delta(st, r, &ci, issuer, now, &notes);
+			d = find_delta(st, r, &ci, issuer, sg, now, &notes);
 		/* The delta speaks first: removeFromCRL there lifts a hold. */
 		from = d;
 		if (d == NULL || (e = find_entry(d, serial, ci.issuer)) == NULL) {

@@ -55,6 +55,14 @@ int		 rev_store_add(struct rev_store *st, X509_CRL *crl,
 		     enum rev_source source, const char *origin,
 		     STACK_OF(X509) *issuers, char **cause);
 
+/*
+ * Certificates that came with CRLs (a CRL file, a download): candidates
+ * to have signed them, a separate CRL issuer or a CA's new key after a
+ * rollover.  Taken by reference; they count only once validated (below).
+ */
+void		 rev_store_add_certs(struct rev_store *st,
+		     STACK_OF(X509) *certs);
+
 /* Drop every CRL of source (before a reload re-adds them). */
 void		 rev_store_clear_source(struct rev_store *st,
 		     enum rev_source source);
@@ -95,6 +103,25 @@ struct rev_crl_answer {
  */
 void		 rev_store_lookup(struct rev_store *st, X509 *cert,
 		     X509 *issuer, time_t now, struct rev_crl_answer *a);
+
+/*
+ * Where a CRL signed by a key other than the certificate issuer's may find
+ * its signer (RFC 5280 s.6.3.3 f): a certificate of the CRL's issuer
+ * with that key and cRLSign, in the trust list, the peer's chain or the
+ * certificates that came with CRLs, that validates to the same trust
+ * anchor as the certificate (a separate CRL issuer; a CA's new key with
+ * its self-issued new-with-old certificate, or the new self-signed CA
+ * over an old-with-new one).
+ */
+struct rev_signers {
+	X509_STORE	*trust;		/* the trust list */
+	STACK_OF(X509)	*chain;		/* the peer's certificates */
+	X509		*anchor;	/* the anchor of the certificate's path */
+};
+/* rev_store_lookup with such signers (sg may be NULL: none). */
+void		 rev_store_lookup_signers(struct rev_store *st, X509 *cert,
+		     X509 *issuer, const struct rev_signers *sg, time_t now,
+		     struct rev_crl_answer *a);
 
 /* One line per CRL for `sipedge-cert crl list`, status and logs. */
 struct rev_crl_info {

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl
-plan 26
+plan 31
 
 C=$T/ca
 o() { openssl "$@" >>"$T/openssl.log" 2>&1 || bail_out "openssl $1 failed: $(tail -n 5 "$T/openssl.log")"; }
@@ -234,3 +234,77 @@ if timeout 60 "$SIPEDGE_CERT" check --trust "$C/ca.pem" --chain "$C/good.pem" --
 else
     not_ok "... with the unusable CRL named in the revocation line"
 fi
+
+# ---- a CA's key rollover: CRLs signed by the new key (RFC 5280 s.6.3.3
+# f, a CRL issuer certificate validated to the same anchor).  Old key K1
+# (the anchor, old.pem), new key K2: new-with-old (K2 signed by K1),
+# new-with-new (K2 self-signed), old-with-new (K1 signed by K2).
+R=$T/roll
+mkdir -p "$R/new"
+: >"$R/index.txt"
+echo 2000 >"$R/serial"
+echo 01 >"$R/crlnumber"
+o req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+    -subj "/O=sipedge test/CN=Roll CA" -keyout "$R/k1.key" -out "$R/old.pem" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+o req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+    -subj "/O=sipedge test/CN=Roll CA" -keyout "$R/k2.key" -out "$R/newnew.pem" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+printf '%s\n' "basicConstraints=critical,CA:TRUE" "keyUsage=critical,keyCertSign,cRLSign" \
+    "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" >"$R/ca.ext"
+o x509 -in "$R/newnew.pem" -CA "$R/old.pem" -CAkey "$R/k1.key" -set_serial 11 -days 3650 \
+    -extfile "$R/ca.ext" -out "$R/newold.pem"
+o x509 -in "$R/old.pem" -CA "$R/newnew.pem" -CAkey "$R/k2.key" -set_serial 12 -days 3650 \
+    -extfile "$R/ca.ext" -out "$R/oldnew.pem"
+sed -e "s|^dir = .*|dir = $R|" -e "s|^certificate = .*|certificate = $R/old.pem|" \
+    -e "s|^private_key = .*|private_key = $R/k1.key|" -e "s|^serial = .*|&\ncrlnumber = $R/crlnumber|" \
+    "$C/ca.cnf" >"$R/k1.cnf"
+sed -e "s|^certificate = .*|certificate = $R/newold.pem|" -e "s|^private_key = .*|private_key = $R/k2.key|" \
+    "$R/k1.cnf" >"$R/k2.cnf"
+LEAFNAME=rolled.example o req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj "/CN=rolled" -keyout "$R/rolled.key" -out "$R/rolled.csr"
+LEAFNAME=rolled.example o ca -batch -config "$R/k1.cnf" -extensions leaf_nodp \
+    -in "$R/rolled.csr" -out "$R/rolled.pem" -notext
+o ca -batch -config "$R/k1.cnf" -revoke "$R/rolled.pem" -crl_reason keyCompromise
+o ca -batch -config "$R/k2.cnf" -gencrl -out "$R/k2.crl"
+cat "$R/k2.crl" "$R/newold.pem" >"$R/k2-with-cert.crl"
+cat "$R/rolled.pem" "$R/newold.pem" >"$R/rolled-newold.chain"
+cat "$R/rolled.pem" "$R/oldnew.pem" >"$R/rolled-oldnew.chain"
+# An impostor: a "Roll CA" certificate of a third key that no anchor
+# vouches for, with a CRL that lists nothing.
+o req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+    -subj "/O=sipedge test/CN=Roll CA" -keyout "$R/k3.key" -out "$R/k3.pem" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+: >"$R/empty.txt"
+sed -e "s|^certificate = .*|certificate = $R/k3.pem|" -e "s|^private_key = .*|private_key = $R/k3.key|" \
+    -e "s|^database = .*|database = $R/empty.txt|" "$R/k1.cnf" >"$R/k3.cnf"
+o ca -batch -config "$R/k3.cnf" -gencrl -out "$R/k3.crl"
+cat "$R/k3.crl" "$R/k3.pem" >"$R/k3-with-cert.crl"
+
+# roll_check DESC RC REGEX TRUST ARGS...
+roll_check() {
+    local desc=$1 rc=$2 re=$3 trust=$4 out got
+    shift 4
+    out=$(timeout 60 "$SIPEDGE_CERT" check --trust "$trust" "$@" 2>"$T/err")
+    got=$?
+    if [ "$got" -eq "$rc" ] && head -n 1 <<<"$out" | grep -q -E -e "$re"; then
+        ok "$desc"
+    else
+        not_ok "$desc" "exit $got (want $rc), first line wanted /$re/; output:" "$out" "$(cat "$T/err")"
+    fi
+}
+roll_check "CRL of the new key, no certificate for it: status unknown, named" 1 \
+    '^rejected: /CN=rolled \(depth 0\): revocation status unknown: .*k2.crl\) not used: its signature does not verify with the key of' \
+    "$R/old.pem" --chain "$R/rolled.pem" --crl "$R/k2.crl" --fallback revoked
+roll_check "CRL of the new key with new-with-old in the CRL file: revoked" 1 \
+    '^rejected: /CN=rolled is revoked: revoked by the CRL of .*Roll CA' \
+    "$R/old.pem" --chain "$R/rolled.pem" --crl "$R/k2-with-cert.crl"
+roll_check "... with new-with-old in the peer's chain: revoked" 1 \
+    '^rejected: /CN=rolled is revoked: revoked by the CRL of .*Roll CA' \
+    "$R/old.pem" --chain "$R/rolled-newold.chain" --crl "$R/k2.crl"
+roll_check "new key as the anchor, old-with-new in the chain: the CRL of the new key revokes" 1 \
+    '^rejected: /CN=rolled is revoked: revoked by the CRL of .*Roll CA' \
+    "$R/newnew.pem" --chain "$R/rolled-oldnew.chain" --crl "$R/k2.crl"
+roll_check "a CRL signer of that name that leads to no anchor: not used" 1 \
+    '^rejected: /CN=rolled \(depth 0\): revocation status unknown: .*k3-with-cert.crl\) not used' \
+    "$R/old.pem" --chain "$R/rolled.pem" --crl "$R/k3-with-cert.crl" --fallback revoked

@@ -704,6 +704,49 @@ test_indirect(void **state)
 	assert_int_equal(look_has(st, l300, "not in the CRL of /CN=CRL "
 	    "Signer"), REV_CRL_GOOD);
 	assert_int_equal(look_has(st, l303, NULL), REV_CRL_GOOD);
+	/*
+	 * With the signers known (the daemon's and check's lookups): a
+	 * self-signed CRL issuer that leads to no anchor of the leaf does
+	 * not speak for it; one the CA issued does.
+	 */
+	{
+		struct rev_signers sg;
+		struct rev_crl_answer a;
+		X509_STORE *ts = X509_STORE_new();
+		EVP_PKEY *k2 = EVP_EC_gen("P-256");
+		X509 *signer2 = cert("CRL Signer", 10, k2, p.ca, p.cakey,
+		    "critical,cRLSign");
+		STACK_OF(X509) *chain = sk_X509_new_null();
+
+		X509_STORE_add_cert(ts, p.ca);
+		sg.trust = ts;
+		sg.chain = chain;
+		sg.anchor = p.ca;
+		rev_store_lookup_signers(st, l301, p.ca, &sg, now, &a);
+		assert_int_equal(a.status, REV_CRL_UNKNOWN);
+		assert_non_null(strstr(a.detail, "its signer's certificate "
+		    "does not lead to the certificate's trust anchor"));
+		free(a.detail);
+		rev_store_free(st);
+		st = rev_store_new();
+		c = crl_ex(signer2, k2, ents, 4, 1, -1, ind, 0);
+		/* Not among the issuers: kept until a lookup finds it. */
+		assert_int_equal(rev_store_add(st, c, REV_SRC_CLI, "ind2",
+		    p.trust, &cause), 0);
+		rev_store_lookup_signers(st, l301, p.ca, &sg, now, &a);
+		assert_int_equal(a.status, REV_CRL_UNKNOWN);
+		assert_non_null(strstr(a.detail, "no certificate of its issuer "
+		    "that verifies it"));
+		free(a.detail);
+		sk_X509_push(chain, signer2);	/* the peer sent it */
+		rev_store_lookup_signers(st, l301, p.ca, &sg, now, &a);
+		assert_int_equal(a.status, REV_CRL_REVOKED);
+		free(a.detail);
+		sk_X509_free(chain);
+		X509_STORE_free(ts);
+		X509_free(signer2);
+		EVP_PKEY_free(k2);
+	}
 	/* Without cRLIssuer in its DP the leaf is not covered by it. */
 	assert_int_equal(look_has(st, l302nodp, "no CRL of /CN=Test CA"),
 	    REV_CRL_NONE);
