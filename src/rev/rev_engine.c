@@ -31,6 +31,8 @@ struct cert_state {
 	X509			*cert, *issuer;
 	struct rev_ocsp_query	 q;
 	char			*cdp;		/* first http CDP URL */
+	char			*fresh;		/* first http freshestCRL URL */
+	int			 fresh_tried;
 	struct rev_inputs	 in;
 	enum stage		 stage;
 	struct rev_cert_verdict	 v;
@@ -336,11 +338,15 @@ cache_put(struct rev_engine *e, const char *key,
 	e->ncache++;
 }
 
+/*
+ * The first http(s) URL of x's cRLDistributionPoints (nid
+ * NID_crl_distribution_points) or freshestCRL (NID_freshest_crl, where
+ * delta CRLs are published: RFC 5280 s.4.2.1.15), or NULL.
+ */
 static char *
-first_cdp(X509 *x)
+first_dp_url(X509 *x, int nid)
 {
-	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(x,
-	    NID_crl_distribution_points, NULL, NULL);
+	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(x, nid, NULL, NULL);
 	char *out = NULL;
 	int i, j;
 
@@ -590,7 +596,8 @@ advance(struct rev_check *c, int i)
 		    cs->in.crl.status == REV_CRL_UNKNOWN ||
 		    (cs->in.crl.status == REV_CRL_EXPIRED &&
 		    cs->in.crl.source == REV_SRC_CDP)) &&
-		    (cs->cdp = first_cdp(cs->cert)) != NULL) {
+		    (cs->cdp = first_dp_url(cs->cert,
+		    NID_crl_distribution_points)) != NULL) {
 			req.url = cs->cdp;
 			req.accept = "application/pkix-crl, */*";
 			if (want_fetch(c, i, FK_CDP, cs->cdp, &req,
@@ -600,6 +607,26 @@ advance(struct rev_check *c, int i)
 			}
 			cs->in.cdp_unreachable = 1;
 			cs->in.fetch_error = cause;
+			cause = NULL;
+		}
+		/*
+		 * Good by a complete CRL with no delta applied, and the
+		 * certificate says where deltas are: fetch it once.  When it
+		 * cannot be had the complete CRL's answer stands.
+		 */
+		if (c->p.allow_cdp && !cs->fresh_tried &&
+		    cs->in.crl.status == REV_CRL_GOOD && !cs->in.crl.delta_used &&
+		    (cs->fresh = first_dp_url(cs->cert, NID_freshest_crl))
+		    != NULL) {
+			cs->fresh_tried = 1;
+			req.url = cs->fresh;
+			req.accept = "application/pkix-crl, */*";
+			if (want_fetch(c, i, FK_CDP, cs->fresh, &req,
+			    &cause) == 0) {
+				cs->stage = ST_WAIT_CDP;
+				return;
+			}
+			free(cause);
 		}
 	}
 decide:
@@ -641,6 +668,7 @@ check_free(struct rev_check *c)
 
 		rev_ocsp_query_clear(&cs->q);
 		free(cs->cdp);
+		free(cs->fresh);
 		free(cs->in.ocsp.detail);
 		if (cs->in.crl_looked)
 			free(cs->in.crl.detail);

@@ -10,8 +10,8 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-require_cmd openssl
-plan 31
+require_cmd openssl "$PYTHON"
+plan 34
 
 C=$T/ca
 o() { openssl "$@" >>"$T/openssl.log" 2>&1 || bail_out "openssl $1 failed: $(tail -n 5 "$T/openssl.log")"; }
@@ -308,3 +308,35 @@ roll_check "new key as the anchor, old-with-new in the chain: the CRL of the new
 roll_check "a CRL signer of that name that leads to no anchor: not used" 1 \
     '^rejected: /CN=rolled \(depth 0\): revocation status unknown: .*k3-with-cert.crl\) not used' \
     "$R/old.pem" --chain "$R/rolled.pem" --crl "$R/k3-with-cert.crl" --fallback revoked
+
+# ---- freshestCRL: where the engine downloads CDPs (--cdp), it fetches
+# the delta CRL the certificate points to when a complete CRL says good.
+W=$T/www
+mkdir -p "$W"
+"$PYTHON" "$INTEG_DIR/httpd.py" "$W" "$T/http.port" >"$T/httpd.out" 2>&1 &
+track_pid $!
+wait_file "$T/http.port" 10 || bail_out "httpd.py did not start: $(cat "$T/httpd.out")"
+URL=http://127.0.0.1:$(cat "$T/http.port")
+cat >>"$C/ca.cnf" <<EOF
+[ leaf_fresh ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth,clientAuth
+subjectAltName = DNS:\${ENV::LEAFNAME}
+crlDistributionPoints = URI:$URL/base.crl
+freshestCRL = URI:$URL/delta.crl
+EOF
+leaf fresh leaf_fresh
+# The complete CRL 60 does not list it; it is revoked afterwards, and the
+# delta 61 on base 60 lists it.
+gencrl "$C/fbase.crl" 60 index.txt
+o ca -batch -config "$C/ca.cnf" -revoke "$C/fresh.pem" -crl_reason keyCompromise
+gencrl "$W/delta.crl" 61 index.txt "deltaCRL = critical,DER:02013C"
+check_crl "complete CRL alone, no download: good" 0 '^accepted' \
+    --chain "$C/fresh.pem" --crl "$C/fbase.crl"
+check_crl "with --cdp, the freshestCRL delta is fetched: revoked" 1 \
+    '^rejected: /CN=fresh is revoked: revoked by the delta CRL of .*\(cdp, http://127.0.0.1:[0-9]+/delta.crl\)' \
+    --chain "$C/fresh.pem" --crl "$C/fbase.crl" --cdp
+rm -f "$W/delta.crl"
+check_crl "freshestCRL not found: the complete CRL answers" 0 '^accepted' \
+    --chain "$C/fresh.pem" --crl "$C/fbase.crl" --cdp --fallback revoked
