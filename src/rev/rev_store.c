@@ -875,8 +875,10 @@ find_entry(const struct rec *r, const ASN1_INTEGER *serial,
 
 /* What the certificate says about the CRLs that may cover it. */
 struct certinfo {
+	X509		*cert;
 	const X509_NAME	*issuer;
 	int		 is_ca;
+	int		 loaded;	/* the fields below are read */
 	GENERAL_NAMES	*dpnames;	/* every distribution point name */
 	STACK_OF(X509_NAME) *crlissuers; /* cRLIssuer of its DPs (shared) */
 	int		 has_cdp;
@@ -910,16 +912,30 @@ dpn_names(const DIST_POINT_NAME *dpn, const X509_NAME *base,
 static void
 certinfo_init(struct certinfo *ci, X509 *cert)
 {
-	STACK_OF(DIST_POINT) *dps;
-	int i, j;
-
 	memset(ci, 0, sizeof *ci);
+	ci->cert = cert;
 	ci->issuer = X509_get_issuer_name(cert);
 	ci->is_ca = X509_check_ca(cert) == 1 &&
 	    (X509_get_extension_flags(cert) & EXFLAG_CA) != 0;
+}
+
+/*
+ * Read the certificate's distribution points, the first time a CRL needs
+ * them (most CRLs have no IDP: a lookup in them does not pay for this).
+ */
+static void
+certinfo_load(struct certinfo *ci)
+{
+	STACK_OF(DIST_POINT) *dps;
+	int i, j;
+
+	if (ci->loaded)
+		return;
+	ci->loaded = 1;
 	ci->dpnames = sk_GENERAL_NAME_new_null();
 	ci->crlissuers = sk_X509_NAME_new_null();
-	dps = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
+	dps = X509_get_ext_d2i(ci->cert, NID_crl_distribution_points, NULL,
+	    NULL);
 	ci->has_cdp = dps != NULL;
 	for (i = 0; i < sk_DIST_POINT_num(dps); i++) {
 		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
@@ -960,7 +976,7 @@ certinfo_clear(struct certinfo *ci)
  * issuer is a cRLIssuer of the certificate's distribution points.
  */
 static int
-issuer_fits(const struct rec *r, const struct certinfo *ci)
+issuer_fits(const struct rec *r, struct certinfo *ci)
 {
 	int i;
 
@@ -968,6 +984,7 @@ issuer_fits(const struct rec *r, const struct certinfo *ci)
 		return 1;
 	if (!r->indirect)
 		return 0;
+	certinfo_load(ci);
 	for (i = 0; i < sk_X509_NAME_num(ci->crlissuers); i++)
 		if (X509_NAME_cmp(sk_X509_NAME_value(ci->crlissuers, i),
 		    r->issuer) == 0)
@@ -993,7 +1010,7 @@ gn_text(const GENERAL_NAME *g)
  * and the distribution point its issuingDistributionPoint names.
  */
 static char *
-scope_why(const struct rec *r, const struct certinfo *ci)
+scope_why(const struct rec *r, struct certinfo *ci)
 {
 	GENERAL_NAMES *names;
 	char *t, *why = NULL;
@@ -1009,6 +1026,7 @@ scope_why(const struct rec *r, const struct certinfo *ci)
 		    "(onlyContainsCACerts) and this is not a CA certificate");
 	if (r->idp->distpoint == NULL)
 		return NULL;
+	certinfo_load(ci);
 	names = sk_GENERAL_NAME_new_null();
 	dpn_names(r->idp->distpoint, r->issuer, names);
 	for (i = 0; i < sk_GENERAL_NAME_num(names) && !hit; i++)
