@@ -713,6 +713,32 @@ rec_desc(const struct rec *r)
 	return out;
 }
 
+/*
+ * Whether crl's authorityKeyIdentifier names a key identifier that no
+ * certificate of issuers named name has as its subjectKeyIdentifier.
+ */
+static int
+signed_by_other_key(X509_CRL *crl, STACK_OF(X509) *issuers,
+    const X509_NAME *name)
+{
+	AUTHORITY_KEYID *akid = X509_CRL_get_ext_d2i(crl,
+	    NID_authority_key_identifier, NULL, NULL);
+	const ASN1_OCTET_STRING *ski;
+	int i, other = akid != NULL && akid->keyid != NULL;
+
+	for (i = 0; i < sk_X509_num(issuers) && other; i++) {
+		X509 *x = sk_X509_value(issuers, i);
+
+		if (X509_NAME_cmp(X509_get_subject_name(x), name) == 0 &&
+		    (ski = X509_get0_subject_key_id(x)) != NULL &&
+		    ASN1_STRING_cmp(ski, akid->keyid) == 0)
+			other = 0;
+	}
+	AUTHORITY_KEYID_free(akid);
+	ERR_clear_error();
+	return other;
+}
+
 int
 rev_store_add(struct rev_store *st, X509_CRL *crl, enum rev_source source,
     const char *origin, STACK_OF(X509) *issuers, char **cause)
@@ -762,6 +788,15 @@ rev_store_add(struct rev_store *st, X509_CRL *crl, enum rev_source source,
 		why = NULL;
 		if (verify_rec(r, x, &why) == 0)
 			break;
+	}
+	if (found && r->pending != NULL && signed_by_other_key(crl, issuers,
+	    r->issuer)) {
+		/*
+		 * Its authorityKeyIdentifier names a key none of them holds:
+		 * a CA's new key, whose certificate may come with a peer's
+		 * chain.  Kept unverified; a lookup verifies it or says why.
+		 */
+		found = 0;
 	}
 	if (found && r->pending != NULL) {
 		*cause = xasprintf("%s: %s ignored: %s", origin,

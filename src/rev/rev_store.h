@@ -46,7 +46,9 @@ void		 rev_store_free(struct rev_store *st);
  * issuers: certificates that may have signed it (may be NULL).  A CRL
  * whose issuer is known but whose signature does not verify, or whose
  * issuer may not sign CRLs, is refused: -1 with *cause (the refusal is
- * remembered for lookups).  A CRL of the same source, issuer and scope
+ * remembered for lookups); unless its authorityKeyIdentifier names a key
+ * none of them holds (a CA's new key): that one is kept unverified like a
+ * CRL of an unknown issuer, for a lookup to verify (rev_signers).  A CRL of the same source, issuer and scope
  * (complete or delta, issuingDistributionPoint) that is older (by CRL
  * number, else thisUpdate) than one already held is refused too; a newer
  * one replaces it; CRLs of other scopes stay.  0 on success.

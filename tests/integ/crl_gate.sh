@@ -4,13 +4,15 @@
 # store and the engine): a complete CRL and its delta in the manual CRL
 # file keep a revoked partner out (a delta used to evict its base), and a
 # manual CRL that cannot be used (an unknown critical extension) makes
-# the status "unknown" (the zone's fallback_unknown), named in the log.
+# the status "unknown" (the zone's fallback_unknown), named in the log;
+# after a CA's key rollover, a CRL signed by the new key is used once the
+# peer's chain brings the new-with-old certificate that vouches for it.
 # The PKI comes from the openssl CLI (pkilib.sh).
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 8
+plan 11
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -29,6 +31,31 @@ o ca -batch -config "$P/deltadb.cnf" -gencrl -crlexts delta_ext -out "$P/delta.c
 o ca -batch -config "$P/deltadb.cnf" -gencrl -crlexts crit_ext -out "$P/crit.crl"
 cat "$P/base.crl" "$P/delta.crl" >"$P/manual.crl"
 
+# A second CA, "Roll CA", that rolled its key over: the old key K1 is the
+# anchor and issued the partner's certificate; the new key K2 signs the
+# CRLs (their authorityKeyIdentifier names K2); new-with-old is K2's
+# certificate signed by K1.
+o req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+    -subj "/O=sipedge test/CN=Roll CA" -keyout "$P/k1.key" -out "$P/rollold.pem" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+o req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+    -subj "/O=sipedge test/CN=Roll CA" -keyout "$P/k2.key" -out "$P/rollnew.pem"
+o x509 -in "$P/rollnew.pem" -CA "$P/rollold.pem" -CAkey "$P/k1.key" -set_serial 11 \
+    -days 3650 -out "$P/newold.pem" -extfile <(printf '%s\n' \
+    "basicConstraints=critical,CA:TRUE" "keyUsage=critical,keyCertSign,cRLSign" \
+    "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid")
+ca_like roll "$P/rollold.pem" "$P/k1.key"
+echo 2000 >"$P/roll/serial"
+o req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=prolled" \
+    -addext "subjectAltName=DNS:sip.partner.example" -keyout "$P/prolled.key" -out "$P/prolled.csr"
+o ca -batch -config "$P/roll.cnf" -extensions leaf -in "$P/prolled.csr" -out "$P/prolled.pem" -notext
+o ca -batch -config "$P/roll.cnf" -revoke "$P/prolled.pem" -crl_reason keyCompromise
+sed -e "s|^certificate = .*|certificate = $P/newold.pem|" -e "s|^private_key = .*|private_key = $P/k2.key|" \
+    "$P/roll.cnf" >"$P/roll2.cnf"
+printf '%s\n' "[ aki_ext ]" "authorityKeyIdentifier = keyid:always" >>"$P/roll2.cnf"
+o ca -batch -config "$P/roll2.cnf" -gencrl -crlexts aki_ext -out "$P/roll-k2.crl"
+cat "$P/prolled.pem" "$P/newold.pem" >"$P/prolled.chain"
+
 write_config
 cat >>"$CONF" <<EOF
 revocation: {
@@ -37,7 +64,7 @@ revocation: {
   manual_crl = "$P/manual.crl";
 };
 EOF
-cp "$P/root.pem" "$P/trust.pem"
+cat "$P/root.pem" "$P/rollold.pem" >"$P/trust.pem"
 printf '%s\n' 'name = "partner";' 'type = "neighbor";' 'transport = "tls";' \
     'peers = [ "127.0.0.2" ];' 'peer_name = "sip.partner.example";' \
     'fallback_unknown = "treat-as-revoked";' >"$T/zones/partner.conf"
@@ -80,4 +107,20 @@ else
 fi
 check "... the log says status unknown and names the CRL and why" \
     _poll 5 eval "log_since_mark | grep 'event=\"peer refused\"' | grep 'revocation status unknown' | grep -q 'not used: it has a critical extension'"
+
+# ---- the CRL of the Roll CA's new key: verified with the certificate
+# the peer sends, validated to the same anchor (the old key).
+cat "$P/base.crl" "$P/roll-k2.crl" >"$P/manual.crl"
+log_mark
+kill -HUP "$SIPEDGED_PID"
+check "reload with the CRL of the new key in the manual CRL" \
+    wait_for_event module=conf 'event="reload ok"'
+zclient prolled send:"$MSG/options.msg" expect:closed >"$T/roll.out" 2>&1
+if ! grep -q "^RECV" "$T/roll.out"; then
+    ok "a partner revoked by the CRL of its CA's new key is refused"
+else
+    not_ok "a partner revoked by the CRL of its CA's new key is refused" "$(cat "$T/roll.out")"
+fi
+check "... the log says revoked by the CRL of the Roll CA" \
+    _poll 5 eval "log_since_mark | grep 'event=\"peer refused\"' | grep -q 'revoked by the CRL of .*Roll CA'"
 check "sipedged still runs" kill -0 "$SIPEDGED_PID"

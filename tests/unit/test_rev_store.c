@@ -769,6 +769,75 @@ test_indirect(void **state)
 	EVP_PKEY_free(k);
 }
 
+/*
+ * A CA's key rollover: a CRL of Test CA signed by its new key, whose
+ * authorityKeyIdentifier names that key.  Added with only the old CA
+ * known it is kept unverified; a lookup with the new-with-old certificate
+ * in the peer's chain verifies and uses it; without it, it is refused
+ * and named.
+ */
+static void
+test_rollover_pending(void **state)
+{
+	struct rev_store *st = rev_store_new();
+	EVP_PKEY *k2 = EVP_EC_gen("P-256");
+	X509 *newold = cert("Test CA", 20, k2, p.ca, p.cakey,
+	    "critical,keyCertSign,cRLSign");
+	struct entry ents[] = { { 101, 1, NULL, 0 } };
+	X509_STORE *ts = X509_STORE_new();
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	AUTHORITY_KEYID *ak = AUTHORITY_KEYID_new();
+	struct rev_signers sg;
+	struct rev_crl_answer a;
+	X509_CRL *c;
+	char *cause = NULL;
+
+	(void)state;
+	/* Self-issued, not self-signed: its AKI names the old CA. */
+	ext(newold, newold, NID_subject_key_identifier, "hash");
+	ext(newold, p.ca, NID_authority_key_identifier, "issuer:always");
+	assert_true(X509_sign(newold, p.cakey, EVP_sha256()) > 0);
+	c = crl_ex(p.ca, k2, ents, 1, 3, -1, NULL, 0);
+	ak->keyid = ASN1_OCTET_STRING_dup(X509_get0_subject_key_id(newold));
+	X509_CRL_add1_ext_i2d(c, NID_authority_key_identifier, ak, 0, 0);
+	assert_true(X509_CRL_sign(c, k2, EVP_sha256()) > 0);
+	assert_int_equal(rev_store_add(st, c, REV_SRC_MANUAL, "new-key.crl",
+	    p.trust, &cause), 0);
+	X509_STORE_add_cert(ts, p.ca);
+	sg.trust = ts;
+	sg.chain = chain;
+	sg.anchor = p.ca;
+	sk_X509_push(chain, newold);
+	rev_store_lookup_signers(st, p.leaf_bad, p.ca, &sg, now, &a);
+	assert_int_equal(a.status, REV_CRL_REVOKED);
+	free(a.detail);
+	rev_store_lookup_signers(st, p.leaf_ok, p.ca, &sg, now, &a);
+	assert_int_equal(a.status, REV_CRL_GOOD);
+	free(a.detail);
+	/* The same CRL, the new key's certificate never seen. */
+	rev_store_free(st);
+	st = rev_store_new();
+	c = crl_ex(p.ca, k2, ents, 1, 3, -1, NULL, 0);
+	X509_CRL_add1_ext_i2d(c, NID_authority_key_identifier, ak, 0, 0);
+	assert_true(X509_CRL_sign(c, k2, EVP_sha256()) > 0);
+	assert_int_equal(rev_store_add(st, c, REV_SRC_MANUAL, "new-key.crl",
+	    p.trust, &cause), 0);
+	(void)sk_X509_pop(chain);
+	rev_store_lookup_signers(st, p.leaf_bad, p.ca, &sg, now, &a);
+	assert_int_equal(a.status, REV_CRL_UNKNOWN);
+	assert_non_null(strstr(a.detail, "not used: its signature does not "
+	    "verify with the key of /CN=Test CA, nor with any other "
+	    "certificate of that name with cRLSign that leads to the same "
+	    "trust anchor"));
+	free(a.detail);
+	AUTHORITY_KEYID_free(ak);
+	sk_X509_free(chain);
+	X509_STORE_free(ts);
+	X509_free(newold);
+	EVP_PKEY_free(k2);
+	rev_store_free(st);
+}
+
 static void
 walk_cb(const struct rev_crl_info *i, void *arg)
 {
@@ -904,6 +973,7 @@ main(void)
 		cmocka_unit_test(test_critical_extensions),
 		cmocka_unit_test(test_idp_scope),
 		cmocka_unit_test(test_indirect),
+		cmocka_unit_test(test_rollover_pending),
 		cmocka_unit_test(test_many_entries),
 		cmocka_unit_test(test_long_serials),
 	};
