@@ -591,13 +591,24 @@ advance(struct rev_check *c, int i)
 		rev_store_lookup_signers(c->e->store, cs->cert, cs->issuer,
 		    c->trust != NULL ? &sg : NULL, c->now, &cs->in.crl);
 		cs->in.crl_looked = 1;
+		free(cs->cdp);
+		cs->cdp = NULL;
+		/*
+		 * Download the CDP when no CRL answers; when the CRLs held
+		 * cannot (unknown), only if what came from that URL before
+		 * is past its nextUpdate: an unusable CRL is not fetched
+		 * again for every check.
+		 */
 		if (c->p.allow_cdp && !cs->in.cdp_fetched &&
 		    (cs->in.crl.status == REV_CRL_NONE ||
 		    cs->in.crl.status == REV_CRL_UNKNOWN ||
 		    (cs->in.crl.status == REV_CRL_EXPIRED &&
 		    cs->in.crl.source == REV_SRC_CDP)) &&
 		    (cs->cdp = first_dp_url(cs->cert,
-		    NID_crl_distribution_points)) != NULL) {
+		    NID_crl_distribution_points)) != NULL &&
+		    (cs->in.crl.status != REV_CRL_UNKNOWN ||
+		    !rev_store_has_current(c->e->store, REV_SRC_CDP, cs->cdp,
+		    c->now))) {
 			req.url = cs->cdp;
 			req.accept = "application/pkix-crl, */*";
 			if (want_fetch(c, i, FK_CDP, cs->cdp, &req,
@@ -614,10 +625,13 @@ advance(struct rev_check *c, int i)
 		 * certificate says where deltas are: fetch it once.  When it
 		 * cannot be had the complete CRL's answer stands.
 		 */
+		free(cs->fresh);
+		cs->fresh = NULL;
 		if (c->p.allow_cdp && !cs->fresh_tried &&
 		    cs->in.crl.status == REV_CRL_GOOD && !cs->in.crl.delta_used &&
 		    (cs->fresh = first_dp_url(cs->cert, NID_freshest_crl))
-		    != NULL) {
+		    != NULL && !rev_store_has_current(c->e->store,
+		    REV_SRC_CDP, cs->fresh, c->now)) {
 			cs->fresh_tried = 1;
 			req.url = cs->fresh;
 			req.accept = "application/pkix-crl, */*";

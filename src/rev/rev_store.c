@@ -1472,6 +1472,19 @@ rev_store_lookup_signers(struct rev_store *st, X509 *cert, X509 *issuer,
 	certinfo_clear(&ci);
 }
 
+int
+rev_store_has_current(const struct rev_store *st, enum rev_source source,
+    const char *origin, time_t now)
+{
+	const struct rec *r;
+
+	for (r = st->head; r != NULL; r = r->next)
+		if (r->source == source && strcmp(r->origin, origin) == 0 &&
+		    (r->next_update == 0 || now <= r->next_update))
+			return 1;
+	return 0;
+}
+
 void
 rev_store_walk(struct rev_store *st,
     void (*fn)(const struct rev_crl_info *, void *), void *arg)

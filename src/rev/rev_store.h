@@ -125,6 +125,14 @@ void		 rev_store_lookup_signers(struct rev_store *st, X509 *cert,
 		     X509 *issuer, const struct rev_signers *sg, time_t now,
 		     struct rev_crl_answer *a);
 
+/*
+ * Whether a CRL from source and origin (a URL) is held, usable or not,
+ * and not past its nextUpdate at now: downloading it again would bring
+ * nothing new.
+ */
+int		 rev_store_has_current(const struct rev_store *st,
+		     enum rev_source source, const char *origin, time_t now);
+
 /* One line per CRL for `sipedge-cert crl list`, status and logs. */
 struct rev_crl_info {
 	char		*issuer;	/* one-line name */

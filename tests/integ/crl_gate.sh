@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 11
+plan 15
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -123,4 +123,24 @@ else
 fi
 check "... the log says revoked by the CRL of the Roll CA" \
     _poll 5 eval "log_since_mark | grep 'event=\"peer refused\"' | grep -q 'revoked by the CRL of .*Roll CA'"
+
+# ---- a CDP that serves an unusable CRL: downloaded once, named, and not
+# downloaded again for every check while it is current.
+cp "$P/crit.crl" "$W/int.crl"
+: >"$W/.log"
+cp "$P/roll-k2.crl" "$P/manual.crl"
+sed -i -e 's/allow_cdp_download = false/allow_cdp_download = true/' "$CONF"
+log_mark
+kill -HUP "$SIPEDGED_PID"
+check "reload with CDP downloads allowed, no CRL of the intermediate held" \
+    wait_for_event module=conf 'event="reload ok"'
+zclient pgood send:"$MSG/options.msg" expect:closed >"$T/cdp1.out" 2>&1
+check "the CDP's CRL cannot be used: status unknown, the partner refused, the CRL named" \
+    _poll 5 eval "log_since_mark | grep 'event=\"peer refused\"' | grep 'revocation status unknown' | grep -q 'int.crl) not used: it has a critical extension'"
+zclient pgood send:"$MSG/options.msg" expect:closed >"$T/cdp2.out" 2>&1
+check "... refused again" \
+    _poll 5 eval "[ \$(log_since_mark | grep -c 'event=\"peer refused\"') -ge 2 ]"
+n=$(grep -c "GET /int.crl" "$W/.log")
+[ "$n" -eq 1 ] && ok "... and the CDP was downloaded once, not at every check" ||
+    not_ok "... and the CDP was downloaded once, not at every check" "$n downloads:" "$(cat "$W/.log")"
 check "sipedged still runs" kill -0 "$SIPEDGED_PID"
