@@ -915,6 +915,7 @@ struct certinfo {
 	int		 is_ca;
 	int		 loaded;	/* the fields below are read */
 	GENERAL_NAMES	*dpnames;	/* every distribution point name */
+	unsigned	*dpreasons;	/* the reasons of each one's DP */
 	STACK_OF(X509_NAME) *crlissuers; /* cRLIssuer of its DPs (shared) */
 	int		 has_cdp;
 };
@@ -962,7 +963,7 @@ static void
 certinfo_load(struct certinfo *ci)
 {
 	STACK_OF(DIST_POINT) *dps;
-	int i, j;
+	int i, j, n, first;
 
 	if (ci->loaded)
 		return;
@@ -986,6 +987,7 @@ certinfo_load(struct certinfo *ci)
 			sk_X509_NAME_push(ci->crlissuers,
 			    X509_NAME_dup(g->d.directoryName));
 		}
+		first = sk_GENERAL_NAME_num(ci->dpnames);
 		if (dp->distpoint != NULL)
 			dpn_names(dp->distpoint, base, ci->dpnames);
 		else
@@ -993,6 +995,13 @@ certinfo_load(struct certinfo *ci)
 				sk_GENERAL_NAME_push(ci->dpnames,
 				    GENERAL_NAME_dup(sk_GENERAL_NAME_value(
 				    dp->CRLissuer, j)));
+		/* A DP with reasons gets only those from its CRLs (s.6.3.3 d). */
+		n = sk_GENERAL_NAME_num(ci->dpnames);
+		ci->dpreasons = xrealloc(ci->dpreasons, ((size_t)n + 1) *
+		    sizeof *ci->dpreasons);
+		for (j = first; j < n; j++)
+			ci->dpreasons[j] = dp->reasons != NULL ?
+			    reason_bits(dp->reasons) : ALL_REASONS;
 	}
 	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
 	ERR_clear_error();
@@ -1002,6 +1011,7 @@ static void
 certinfo_clear(struct certinfo *ci)
 {
 	sk_GENERAL_NAME_pop_free(ci->dpnames, GENERAL_NAME_free);
+	free(ci->dpreasons);
 	sk_X509_NAME_pop_free(ci->crlissuers, X509_NAME_free);
 }
 
@@ -1042,15 +1052,19 @@ gn_text(const GENERAL_NAME *g)
 /*
  * Why r does not cover the certificate (RFC 5280 s.6.3.3 b), or NULL:
  * the kind of certificate (onlyContainsUserCerts, onlyContainsCACerts)
- * and the distribution point its issuingDistributionPoint names.
+ * and the distribution point its issuingDistributionPoint names.  When it
+ * covers it, *reasons: the reasons it covers for it (onlySomeReasons, and
+ * the reasons of the certificate's distribution points it matched).
  */
 static char *
-scope_why(const struct rec *r, struct certinfo *ci)
+scope_why(const struct rec *r, struct certinfo *ci, unsigned *reasons)
 {
 	GENERAL_NAMES *names;
 	char *t, *why = NULL;
+	unsigned dpmask = 0;
 	int i, j, hit = 0;
 
+	*reasons = r->reasons;
 	if (r->idp == NULL)
 		return NULL;
 	if (r->idp->onlyuser && ci->is_ca)
@@ -1064,10 +1078,18 @@ scope_why(const struct rec *r, struct certinfo *ci)
 	certinfo_load(ci);
 	names = sk_GENERAL_NAME_new_null();
 	dpn_names(r->idp->distpoint, r->issuer, names);
-	for (i = 0; i < sk_GENERAL_NAME_num(names) && !hit; i++)
-		for (j = 0; j < sk_GENERAL_NAME_num(ci->dpnames) && !hit; j++)
-			hit = GENERAL_NAME_cmp(sk_GENERAL_NAME_value(names, i),
-			    sk_GENERAL_NAME_value(ci->dpnames, j)) == 0;
+	for (i = 0; i < sk_GENERAL_NAME_num(names); i++)
+		for (j = 0; j < sk_GENERAL_NAME_num(ci->dpnames); j++)
+			if (GENERAL_NAME_cmp(sk_GENERAL_NAME_value(names, i),
+			    sk_GENERAL_NAME_value(ci->dpnames, j)) == 0) {
+				hit = 1;
+				dpmask |= ci->dpreasons[j];
+			}
+	*reasons &= dpmask;
+	if (hit && *reasons == 0)
+		why = xstrdup("the certificate's distribution point it "
+		    "matches and its onlySomeReasons have no reason in "
+		    "common");
 	if (!hit) {
 		t = sk_GENERAL_NAME_num(names) > 0 ?
 		    gn_text(sk_GENERAL_NAME_value(names, 0)) : xstrdup("?");
@@ -1360,7 +1382,7 @@ rev_store_lookup_signers(struct rev_store *st, X509 *cert, X509 *issuer,
 	struct rec *stale = NULL;
 	const struct rec *from;
 	const struct ent *e;
-	unsigned covered = 0;
+	unsigned covered = 0, mask;
 	int ngood = 0;
 	char *notes = NULL, *t, *why;
 
@@ -1378,7 +1400,7 @@ rev_store_lookup_signers(struct rev_store *st, X509 *cert, X509 *issuer,
 		}
 		if (!rec_ready(st, r, &ci, issuer, sg, now, &notes))
 			continue;
-		if ((why = scope_why(r, &ci)) != NULL) {
+		if ((why = scope_why(r, &ci, &mask)) != NULL) {
 			note_rec(&notes, r, why);
 			free(why);
 			continue;
@@ -1413,9 +1435,9 @@ rev_store_lookup_signers(struct rev_store *st, X509 *cert, X509 *issuer,
 				stale = r;
 			continue;
 		}
-		covered |= r->reasons;
+		covered |= mask;
 		ngood++;
-		if (good == NULL || (r->reasons == ALL_REASONS &&
+		if (good == NULL || (mask == ALL_REASONS &&
 		    good->reasons != ALL_REASONS)) {
 			good = r;
 			gooddelta = d;
@@ -1436,8 +1458,8 @@ rev_store_lookup_signers(struct rev_store *st, X509 *cert, X509 *issuer,
 		a->detail = xasprintf("not in the CRL of %s (%s, %s)%s%s%s",
 		    good->issuer_line, rev_source_name(good->source),
 		    good->origin, t != NULL ? " nor in its " : "",
-		    t != NULL ? t : "", good->reasons != ALL_REASONS ||
-		    ngood > 1 ? " nor in the other CRLs that cover it" : "");
+		    t != NULL ? t : "", ngood > 1 ?
+		    " nor in the other CRLs that cover it" : "");
 		free(t);
 		a->detail = with_notes(a->detail, notes);
 	} else if (stale != NULL) {
@@ -1455,7 +1477,7 @@ rev_store_lookup_signers(struct rev_store *st, X509 *cert, X509 *issuer,
 		a->source = good->source;
 		a->detail = with_notes(xasprintf("the current CRLs of %s that "
 		    "cover it leave out some revocation reasons (onlySomeReasons"
-		    "; not covered: %s)", good->issuer_line, t), notes);
+		    " or the distribution point's reasons; not covered: %s)", good->issuer_line, t), notes);
 		free(t);
 	} else if (notes != NULL) {
 		t = name_line(ci.issuer);

@@ -449,8 +449,19 @@ idp_new(const char *uri, int onlyuser, int onlyca, int indirect,
  * A leaf of p.ca with serial and a CRL distribution point: uri, and the
  * CRL issuer crlissuer (may be NULL); ca: basicConstraints cA.
  */
+static X509 *leaf_dp_r(long serial, const char *uri, X509_NAME *crlissuer,
+    int ca, unsigned reasons);
+
 static X509 *
 leaf_dp(long serial, const char *uri, X509_NAME *crlissuer, int ca)
+{
+	return leaf_dp_r(serial, uri, crlissuer, ca, 0);
+}
+
+/* The same, the DP limited to reasons (a mask of bits 1-8) when not 0. */
+static X509 *
+leaf_dp_r(long serial, const char *uri, X509_NAME *crlissuer, int ca,
+    unsigned reasons)
 {
 	X509 *x = cert("dp.example", serial, p.leafkey, p.ca, p.cakey, NULL);
 	STACK_OF(DIST_POINT) *dps = sk_DIST_POINT_new_null();
@@ -474,6 +485,14 @@ leaf_dp(long serial, const char *uri, X509_NAME *crlissuer, int ca)
 		    X509_NAME_dup(crlissuer));
 		dp->CRLissuer = GENERAL_NAMES_new();
 		sk_GENERAL_NAME_push(dp->CRLissuer, g);
+	}
+	if (reasons != 0) {
+		int i;
+
+		dp->reasons = ASN1_BIT_STRING_new();
+		for (i = 1; i <= 8; i++)
+			if (reasons & (1u << i))
+				ASN1_BIT_STRING_set_bit(dp->reasons, i, 1);
 	}
 	sk_DIST_POINT_push(dps, dp);
 	X509_add1_ext_i2d(x, NID_crl_distribution_points, dps, 0, 0);
@@ -609,6 +628,7 @@ test_idp_scope(void **state)
 	X509 *a = leaf_dp(200, "http://x/a.crl", NULL, 0);
 	X509 *b = leaf_dp(201, "http://x/b.crl", NULL, 0);
 	X509 *ca = leaf_dp(202, "http://x/a.crl", NULL, 1);
+	X509 *akey = leaf_dp_r(203, "http://x/a.crl", NULL, 0, 0x2);
 	ISSUING_DIST_POINT *ia = idp_new("http://x/a.crl", 0, 0, 0, 0);
 	ISSUING_DIST_POINT *ib = idp_new("http://x/b.crl", 0, 0, 0, 0);
 	ISSUING_DIST_POINT *user = idp_new("http://x/a.crl", 1, 0, 0, 0);
@@ -653,6 +673,19 @@ test_idp_scope(void **state)
 	    REV_CRL_GOOD);
 	assert_int_equal(look_has(st, a, "(file, rest)"), REV_CRL_REVOKED);
 	rev_store_free(st);
+	/*
+	 * The certificate's DP names keyCompromise only: its CRL covers only
+	 * that for it (s.6.3.3 d); a complete CRL of the issuer does the rest.
+	 */
+	st = rev_store_new();
+	add_ok(st, crl_ex(p.ca, p.cakey, NULL, 0, 1, -1, ia, 0), "a");
+	assert_int_equal(look_has(st, akey, "not covered: cACompromise, "
+	    "affiliationChanged"), REV_CRL_UNKNOWN);
+	assert_int_equal(look_has(st, a, NULL), REV_CRL_GOOD);
+	add_ok(st, crl_ex(p.ca, p.cakey, NULL, 0, 2, -1, NULL, 0), "all");
+	assert_int_equal(look_has(st, akey, NULL), REV_CRL_GOOD);
+	rev_store_free(st);
+	X509_free(akey);
 	ISSUING_DIST_POINT_free(ia);
 	ISSUING_DIST_POINT_free(ib);
 	ISSUING_DIST_POINT_free(user);
