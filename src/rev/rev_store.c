@@ -623,7 +623,8 @@ verify_rec(struct rec *r, X509 *issuer, char **why)
 		    "%s", r->issuer_line);
 		return -1;
 	}
-	if (build_index(r, why) == -1)
+	/* An unusable CRL is only named: its entries are not needed. */
+	if (r->unusable == NULL && build_index(r, why) == -1)
 		return -1;
 	keep_key(r, issuer);
 	X509_CRL_free(r->pending);
@@ -776,8 +777,8 @@ rev_store_add(struct rev_store *st, X509_CRL *crl, enum rev_source source,
 	 * at lookup, by validating it).
 	 */
 	nis = sk_X509_num(issuers) > 0 ? sk_X509_num(issuers) : 0;
-	for (i = 0; i < nis + sk_X509_num(st->certs) && r->unusable == NULL &&
-	    r->pending != NULL; i++) {
+	for (i = 0; i < nis + sk_X509_num(st->certs) && r->pending != NULL;
+	    i++) {
 		X509 *x = i < nis ? sk_X509_value(issuers, i) :
 		    sk_X509_value(st->certs, i - nis);
 
@@ -818,7 +819,11 @@ rev_store_add(struct rev_store *st, X509_CRL *crl, enum rev_source source,
 	}
 	free(why);
 	if (r->unusable != NULL) {
-		/* Kept to be named, never used: the CRL itself is not. */
+		/*
+		 * Kept to be named, never used: the CRL itself is not (one
+		 * whose signature failed was refused above, so that a forged
+		 * CRL is not named as a CA's).
+		 */
 		X509_CRL_free(r->pending);
 		r->pending = NULL;
 	}

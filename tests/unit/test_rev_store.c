@@ -586,6 +586,9 @@ test_critical_extensions(void **state)
 	ASN1_INTEGER *num = ASN1_INTEGER_new();
 
 	(void)state;
+	/* Forged (another key): refused for that, not named as unusable. */
+	add_refused(st, crl_ex(p.ca, p.otherkey, bad, 1, 1, -1, NULL, 1),
+	    "forged", "signature does not verify");
 	add_ok(st, crl_ex(p.ca, p.cakey, bad, 1, 1, -1, NULL, 1), "crl-ext");
 	assert_int_equal(look_has(st, p.leaf_bad, "no usable CRL of /CN=Test "
 	    "CA: CRL 1 of /CN=Test CA (file, crl-ext) not used: it has a "
