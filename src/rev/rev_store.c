@@ -418,6 +418,7 @@ struct ent_iss {
 	uint16_t	 iss;
 };
 
+/* qsort order of struct ent_iss: that of their entries. */
 static int
 ent_iss_cmp(const void *pa, const void *pb)
 {
@@ -651,6 +652,7 @@ same_scope(const struct rec *a, const struct rec *b)
 	    X509_NAME_cmp(a->issuer, b->issuer) == 0;
 }
 
+/* Take r out of the store's list (not freed). */
 static void
 unlink_rec(struct rev_store *st, struct rec *r)
 {
@@ -666,6 +668,7 @@ unlink_rec(struct rev_store *st, struct rec *r)
 	}
 }
 
+/* Put r at the head of the store's list. */
 static void
 link_rec(struct rev_store *st, struct rec *r)
 {
@@ -950,6 +953,7 @@ dpn_names(const DIST_POINT_NAME *dpn, const X509_NAME *base,
 	sk_GENERAL_NAME_push(out, g);
 }
 
+/* What a lookup needs of cert at once: its issuer, whether it is a CA. */
 static void
 certinfo_init(struct certinfo *ci, X509 *cert)
 {
@@ -1012,6 +1016,7 @@ certinfo_load(struct certinfo *ci)
 	ERR_clear_error();
 }
 
+/* Free what certinfo_load() read. */
 static void
 certinfo_clear(struct certinfo *ci)
 {
