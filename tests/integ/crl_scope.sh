@@ -6,12 +6,15 @@
 # attribute certificates, onlySomeReasons partitions), and CRLs that
 # cannot be used named with their reason ("status unknown", never "no
 # CRL").  A CA run by `openssl ca` issues the certificates; each CRL is
-# made by `openssl ca -gencrl` with a -crlexts section written here.
+# made by `openssl ca -gencrl` with a -crlexts section written here,
+# indirect CRLs (certificateIssuer entries) by tests/crlmake.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 34
+CRLMAKE=${top_builddir:-$top_srcdir}/tests/crlmake
+[ -x "$CRLMAKE" ] || skip_all "tests/crlmake is not built (make check builds it)"
+plan 38
 
 C=$T/ca
 o() { openssl "$@" >>"$T/openssl.log" 2>&1 || bail_out "openssl $1 failed: $(tail -n 5 "$T/openssl.log")"; }
@@ -340,3 +343,45 @@ check_crl "with --cdp, the freshestCRL delta is fetched: revoked" 1 \
 rm -f "$W/delta.crl"
 check_crl "freshestCRL not found: the complete CRL answers" 0 '^accepted' \
     --chain "$C/fresh.pem" --crl "$C/fbase.crl" --cdp --fallback revoked
+
+# ---- an indirect CRL: signed by a separate CRL issuer ("CRL Signer",
+# certified by the CA with cRLSign) that the certificate's distribution
+# point names (cRLIssuer); its entries after a certificateIssuer naming
+# the CA are the CA's.
+o req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj "/O=sipedge test/CN=CRL Signer" -keyout "$C/signer.key" -out "$C/signer.csr"
+o x509 -req -in "$C/signer.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -set_serial 77 -days 30 \
+    -out "$C/signer.pem" -extfile <(printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,cRLSign")
+cat >>"$C/ca.cnf" <<EOF
+[ leaf_ind ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth,clientAuth
+subjectAltName = DNS:\${ENV::LEAFNAME}
+crlDistributionPoints = dp_ind
+[ dp_ind ]
+fullname = URI:http://127.0.0.1:9/ind.crl
+CRLissuer = dirName:dn_signer
+[ dn_signer ]
+O = sipedge test
+CN = CRL Signer
+EOF
+leaf indbad leaf_ind
+leaf indgood leaf_ind
+SER=$(openssl x509 -in "$C/indbad.pem" -noout -serial | cut -d= -f2)
+"$CRLMAKE" -c "$C/signer.pem" -k "$C/signer.key" -o "$C/ind.crl" -n 5 -i \
+    -d http://127.0.0.1:9/ind.crl -e 7:1 -e "$SER:1:$C/ca.pem" ||
+    bail_out "crlmake failed"
+cat "$C/ind.crl" "$C/signer.pem" >"$C/ind-with-signer.crl"
+check_crl "indirect CRL of the DP's cRLIssuer, signer certificate with it: revoked" 1 \
+    '^rejected: /CN=indbad is revoked: revoked by the CRL of /O=sipedge test/CN=CRL Signer' \
+    --chain "$C/indbad.pem" --crl "$C/ind-with-signer.crl"
+check_crl "... a certificate it does not list: good by it" 0 '^accepted' \
+    --chain "$C/indgood.pem" --crl "$C/ind-with-signer.crl" --fallback revoked
+check_crl "... without the signer's certificate: status unknown, named" 1 \
+    '^rejected: /CN=indbad \(depth 0\): revocation status unknown: .*CRL Signer.* not used: no certificate of its issuer that verifies it' \
+    --chain "$C/indbad.pem" --crl "$C/ind.crl" --fallback revoked
+check_crl "... a certificate whose DP does not name that CRL issuer: not covered" 1 \
+    '^rejected: /CN=good \(depth 0\): revocation status unknown: no CRL of /O=sipedge test/CN=Scope CA \(fallback' \
+    --chain "$C/good.pem" --crl "$C/ind-with-signer.crl" --fallback revoked
