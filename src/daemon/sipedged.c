@@ -383,7 +383,9 @@ crl_alarm(const struct rev_crl_info *i, void *arg)
 	time_t now = *(time_t *)arg;
 	char key[512], t[32];
 
-	if (i->next_update == 0 || i->next_update >= now)
+	/* A delta or an unusable CRL past its nextUpdate revokes nothing. */
+	if (i->next_update == 0 || i->next_update >= now || i->delta ||
+	    i->unusable != NULL)
 		return;
 	snprintf(key, sizeof key, "crl %s", i->issuer);
 	alarm_raise(key, "the CRL of %s (%s, %s) expired at %s: every "

@@ -401,8 +401,9 @@ start_check(struct gconn *gc, int initial)
 	arm_expiry(gc);
 	if (initial)
 		g->st.held++;
-	gc->check = rev_engine_check(g->engine, pr.path, g->trust,
-	    z != NULL ? &z->rp : &g->def.rp, time(NULL), rev_done, gc);
+	gc->check = rev_engine_check_chain(g->engine, pr.path, gc->chain,
+	    g->trust, z != NULL ? &z->rp : &g->def.rp, time(NULL), rev_done,
+	    gc);
 	gc->in_check = 0;
 	tls_peer_result_clear(&pr);
 }

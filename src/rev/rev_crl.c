@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,6 +296,56 @@ parse_zip(const unsigned char *data, size_t len, size_t max,
 		return -1;
 	}
 	return n;
+}
+
+int
+rev_crl_parse_certs(const unsigned char *data, size_t len, STACK_OF(X509) *out)
+{
+	BIO *b;
+	X509 *x;
+	int n = 0;
+
+	if (len == 0 || len > INT_MAX || !is_pem(data, len))
+		return 0;
+	b = BIO_new_mem_buf(data, (int)len);
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		sk_X509_push(out, x);
+		n++;
+	}
+	BIO_free(b);
+	ERR_clear_error();
+	return n;
+}
+
+/* The DER of crl's extension nid (NULL: none); *len its length. */
+static const unsigned char *
+ext_der(X509_CRL *crl, int nid, int *len)
+{
+	int i = X509_CRL_get_ext_by_NID(crl, nid, -1);
+	ASN1_OCTET_STRING *v;
+
+	*len = 0;
+	if (i < 0)
+		return NULL;
+	v = X509_EXTENSION_get_data(X509_CRL_get_ext(crl, i));
+	*len = ASN1_STRING_length(v);
+	return ASN1_STRING_get0_data(v);
+}
+
+int
+rev_crl_same_scope(X509_CRL *a, X509_CRL *b)
+{
+	const unsigned char *ia, *ib;
+	int la, lb;
+
+	if (X509_NAME_cmp(X509_CRL_get_issuer(a), X509_CRL_get_issuer(b)) != 0)
+		return 0;
+	if ((X509_CRL_get_ext_by_NID(a, NID_delta_crl, -1) >= 0) !=
+	    (X509_CRL_get_ext_by_NID(b, NID_delta_crl, -1) >= 0))
+		return 0;
+	ia = ext_der(a, NID_issuing_distribution_point, &la);
+	ib = ext_der(b, NID_issuing_distribution_point, &lb);
+	return la == lb && (la == 0 || memcmp(ia, ib, (size_t)la) == 0);
 }
 
 int

@@ -37,4 +37,19 @@ int	rev_crl_parse(const char *name, const unsigned char *data, size_t len,
 	    size_t max_expanded, STACK_OF(X509_CRL) *out,
 	    enum rev_crl_format *formatp, char **cause);
 
+/*
+ * Append to out the certificates in PEM data (a CRL file may carry the
+ * certificate that signed its CRLs: a separate CRL issuer, a CA's new
+ * key).  Returns how many; other content is skipped.
+ */
+int	rev_crl_parse_certs(const unsigned char *data, size_t len,
+	    STACK_OF(X509) *out);
+
+/*
+ * Whether CRLs a and b have the same issuer and scope (RFC 5280 s.5.2:
+ * both complete or both delta CRLs, the same issuingDistributionPoint):
+ * the newer one replaces the older; CRLs of other scopes go together.
+ */
+int	rev_crl_same_scope(X509_CRL *a, X509_CRL *b);
+
 #endif

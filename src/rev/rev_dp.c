@@ -121,6 +121,7 @@ take_into(struct rev_store *st, const char *url, STACK_OF(X509) *issuers,
     void *arg, char **why)
 {
 	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+	STACK_OF(X509) *certs = sk_X509_new_null();
 	size_t taken = 0;
 	char *cause = NULL;
 	int i;
@@ -128,8 +129,13 @@ take_into(struct rev_store *st, const char *url, STACK_OF(X509) *issuers,
 	if (rev_crl_parse(url, body, len, REV_CRL_MAX_EXPANDED, crls, NULL,
 	    why) == -1) {
 		sk_X509_CRL_free(crls);
+		sk_X509_free(certs);
 		return 0;
 	}
+	/* A CRL signer's certificate may come with its CRLs. */
+	rev_crl_parse_certs(body, len, certs);
+	rev_store_add_certs(p->dp->st, certs);
+	sk_X509_pop_free(certs, X509_free);
 	for (i = 0; i < sk_X509_CRL_num(crls); i++) {
 		X509_CRL *crl = sk_X509_CRL_value(crls, i);
 

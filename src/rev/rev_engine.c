@@ -31,6 +31,8 @@ struct cert_state {
 	X509			*cert, *issuer;
 	struct rev_ocsp_query	 q;
 	char			*cdp;		/* first http CDP URL */
+	char			*fresh;		/* first http freshestCRL URL */
+	int			 fresh_tried;
 	struct rev_inputs	 in;
 	enum stage		 stage;
 	struct rev_cert_verdict	 v;
@@ -40,6 +42,7 @@ struct rev_check {
 	struct rev_check	*next;
 	struct rev_engine	*e;
 	STACK_OF(X509)		*path;
+	STACK_OF(X509)		*certs;		/* path and peer's chain */
 	X509_STORE		*trust;
 	struct rev_policy	 p;
 	time_t			 now;
@@ -121,6 +124,7 @@ rev_decide(const struct rev_policy *p, const struct rev_inputs *in,
 	    in->ocsp.status == REV_OCSP_REVOKED)) {
 		v->result = in->ocsp.status == REV_OCSP_GOOD ? REV_GOOD :
 		    REV_REVOKED;
+		v->listed = v->result == REV_REVOKED;
 		v->source = in->ocsp_cached ? "cache" : "ocsp";
 		v->reason = xstrdup(in->ocsp.detail);
 		return;
@@ -134,6 +138,7 @@ rev_decide(const struct rev_policy *p, const struct rev_inputs *in,
 			v->reason = xstrdup(in->crl.detail);
 		} else {
 			v->result = REV_REVOKED;
+			v->listed = in->crl.status == REV_CRL_REVOKED;
 			v->reason = in->crl.status == REV_CRL_EXPIRED ?
 			    xasprintf("%s: treated as revoked", in->crl.detail) :
 			    xstrdup(in->crl.detail);
@@ -144,7 +149,10 @@ rev_decide(const struct rev_policy *p, const struct rev_inputs *in,
 	if (in->ocsp_asked && !in->ocsp_unreachable) {
 		fb = p->fb_unknown;
 		why = in->ocsp.detail;
-	} else if (in->crl_looked && in->crl.status == REV_CRL_UNSUPPORTED) {
+		if (in->crl_looked && in->crl.status == REV_CRL_UNKNOWN)
+			why = tmp = xasprintf("%s; %s", in->ocsp.detail,
+			    in->crl.detail);
+	} else if (in->crl_looked && in->crl.status == REV_CRL_UNKNOWN) {
 		fb = p->fb_unknown;
 		why = in->crl.detail;
 	} else if (in->ocsp_unreachable || in->cdp_unreachable) {
@@ -163,7 +171,8 @@ rev_decide(const struct rev_policy *p, const struct rev_inputs *in,
 	v->result = fb == REV_FB_REVOKED ? REV_REVOKED : REV_GOOD;
 	v->fallback = 1;
 	v->source = "fallback";
-	v->reason = xasprintf("%s: %s (fallback)", why, fb_word(fb));
+	v->reason = xasprintf("revocation status unknown: %s (fallback: %s)",
+	    why, fb_word(fb));
 	free(tmp);
 }
 
@@ -329,11 +338,15 @@ cache_put(struct rev_engine *e, const char *key,
 	e->ncache++;
 }
 
+/*
+ * The first http(s) URL of x's cRLDistributionPoints (nid
+ * NID_crl_distribution_points) or freshestCRL (NID_freshest_crl, where
+ * delta CRLs are published: RFC 5280 s.4.2.1.15), or NULL.
+ */
 static char *
-first_cdp(X509 *x)
+first_dp_url(X509 *x, int nid)
 {
-	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(x,
-	    NID_crl_distribution_points, NULL, NULL);
+	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(x, nid, NULL, NULL);
 	char *out = NULL;
 	int i, j;
 
@@ -409,12 +422,18 @@ fetch_done(const struct rev_fetch_result *r, void *arg)
 	pending_unlink(e, pf);
 	e->finishing = pf;
 	if (pf->kind == FK_CDP && r->ok && !r->not_modified) {
+		STACK_OF(X509) *certs = sk_X509_new_null();
+
 		crls = sk_X509_CRL_new_null();
 		if (rev_crl_parse(pf->key, r->body, r->len,
 		    REV_CRL_MAX_EXPANDED, crls, NULL, &cause) == -1) {
 			sk_X509_CRL_free(crls);
 			crls = NULL;
 		}
+		/* A CRL signer's certificate may come with its CRLs. */
+		rev_crl_parse_certs(r->body, r->len, certs);
+		rev_store_add_certs(e->store, certs);
+		sk_X509_pop_free(certs, X509_free);
 	}
 	while ((w = pf->waiters) != NULL) {
 		struct rev_check *c = w->c;
@@ -518,6 +537,7 @@ advance(struct rev_check *c, int i)
 {
 	struct cert_state *cs = &c->cs[i];
 	struct rev_fetch_req req;
+	struct rev_signers sg;
 	struct cache_ent *ce;
 	char *cause = NULL;
 
@@ -565,14 +585,30 @@ advance(struct rev_check *c, int i)
 			goto decide;
 		if (cs->in.crl_looked)
 			free(cs->in.crl.detail);
-		rev_store_lookup(c->e->store, cs->cert, cs->issuer, c->now,
-		    &cs->in.crl);
+		sg.trust = c->trust;
+		sg.chain = c->certs;
+		sg.anchor = sk_X509_value(c->path, sk_X509_num(c->path) - 1);
+		rev_store_lookup_signers(c->e->store, cs->cert, cs->issuer,
+		    c->trust != NULL ? &sg : NULL, c->now, &cs->in.crl);
 		cs->in.crl_looked = 1;
+		free(cs->cdp);
+		cs->cdp = NULL;
+		/*
+		 * Download the CDP when no CRL answers; when the CRLs held
+		 * cannot (unknown), only if what came from that URL before
+		 * is past its nextUpdate: an unusable CRL is not fetched
+		 * again for every check.
+		 */
 		if (c->p.allow_cdp && !cs->in.cdp_fetched &&
 		    (cs->in.crl.status == REV_CRL_NONE ||
+		    cs->in.crl.status == REV_CRL_UNKNOWN ||
 		    (cs->in.crl.status == REV_CRL_EXPIRED &&
 		    cs->in.crl.source == REV_SRC_CDP)) &&
-		    (cs->cdp = first_cdp(cs->cert)) != NULL) {
+		    (cs->cdp = first_dp_url(cs->cert,
+		    NID_crl_distribution_points)) != NULL &&
+		    (cs->in.crl.status != REV_CRL_UNKNOWN ||
+		    !rev_store_has_current(c->e->store, REV_SRC_CDP, cs->cdp,
+		    c->now))) {
 			req.url = cs->cdp;
 			req.accept = "application/pkix-crl, */*";
 			if (want_fetch(c, i, FK_CDP, cs->cdp, &req,
@@ -582,6 +618,29 @@ advance(struct rev_check *c, int i)
 			}
 			cs->in.cdp_unreachable = 1;
 			cs->in.fetch_error = cause;
+			cause = NULL;
+		}
+		/*
+		 * Good by a complete CRL with no delta applied, and the
+		 * certificate says where deltas are: fetch it once.  When it
+		 * cannot be had the complete CRL's answer stands.
+		 */
+		free(cs->fresh);
+		cs->fresh = NULL;
+		if (c->p.allow_cdp && !cs->fresh_tried &&
+		    cs->in.crl.status == REV_CRL_GOOD && !cs->in.crl.delta_used &&
+		    (cs->fresh = first_dp_url(cs->cert, NID_freshest_crl))
+		    != NULL && !rev_store_has_current(c->e->store,
+		    REV_SRC_CDP, cs->fresh, c->now)) {
+			cs->fresh_tried = 1;
+			req.url = cs->fresh;
+			req.accept = "application/pkix-crl, */*";
+			if (want_fetch(c, i, FK_CDP, cs->fresh, &req,
+			    &cause) == 0) {
+				cs->stage = ST_WAIT_CDP;
+				return;
+			}
+			free(cause);
 		}
 	}
 decide:
@@ -623,6 +682,7 @@ check_free(struct rev_check *c)
 
 		rev_ocsp_query_clear(&cs->q);
 		free(cs->cdp);
+		free(cs->fresh);
 		free(cs->in.ocsp.detail);
 		if (cs->in.crl_looked)
 			free(cs->in.crl.detail);
@@ -631,6 +691,7 @@ check_free(struct rev_check *c)
 	}
 	free(c->cs);
 	sk_X509_pop_free(c->path, X509_free);
+	sk_X509_pop_free(c->certs, X509_free);
 	X509_STORE_free(c->trust);
 	free(c);
 }
@@ -669,6 +730,7 @@ maybe_finish(struct rev_check *c)
 	for (i = 0; i < c->n; i++)
 		v.fallback |= c->cs[i].v.fallback;
 	v.depth = pick;
+	v.listed = c->cs[pick].v.listed;
 	s = X509_NAME_oneline(X509_get_subject_name(c->cs[pick].cert), NULL, 0);
 	v.subject = xstrdup(s != NULL ? s : "?");
 	OPENSSL_free(s);
@@ -685,11 +747,24 @@ rev_engine_check(struct rev_engine *e, STACK_OF(X509) *path,
     X509_STORE *trust, const struct rev_policy *p, time_t now,
     rev_check_cb cb, void *arg)
 {
+	return rev_engine_check_chain(e, path, NULL, trust, p, now, cb, arg);
+}
+
+struct rev_check *
+rev_engine_check_chain(struct rev_engine *e, STACK_OF(X509) *path,
+    STACK_OF(X509) *chain, X509_STORE *trust, const struct rev_policy *p,
+    time_t now, rev_check_cb cb, void *arg)
+{
 	struct rev_check *c = xcalloc(1, sizeof *c);
 	int i, n = sk_X509_num(path);
 
 	c->e = e;
 	c->path = X509_chain_up_ref(path);
+	c->certs = X509_chain_up_ref(path);
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		X509_up_ref(sk_X509_value(chain, i));
+		sk_X509_push(c->certs, sk_X509_value(chain, i));
+	}
 	/* Referenced: a reload may drop the caller's store meanwhile. */
 	c->trust = trust;
 	if (trust != NULL)

@@ -62,6 +62,7 @@ enum rev_result {
 struct rev_cert_verdict {
 	enum rev_result	 result;
 	int		 fallback;	/* 1: decided by the fallback */
+	int		 listed;	/* 1: a source says it is revoked */
 	const char	*source;	/* ocsp, crl, cdp, cache, fallback, off */
 	char		*reason;	/* sentence; owned */
 };
@@ -84,6 +85,8 @@ struct rev_verdict {
 	enum rev_result	 result;
 	int		 fallback;	/* some certificate used the fallback */
 	int		 depth;		/* the certificate that decided */
+	int		 listed;	/* it: a source says it is revoked
+					   (else expired CRL or fallback) */
 	char		*subject;	/* of that certificate */
 	char		*serial;	/* hex */
 	const char	*source;
@@ -109,6 +112,15 @@ void		 rev_engine_free(struct rev_engine *e);
  * returns NULL in that case, else a handle for rev_check_cancel.
  */
 struct rev_check *rev_engine_check(struct rev_engine *e, STACK_OF(X509) *path,
+		    X509_STORE *trust, const struct rev_policy *p, time_t now,
+		    rev_check_cb cb, void *arg);
+/*
+ * The same, with the certificates the peer sent (chain, may be NULL):
+ * beside the path and the trust list, they may hold the certificate of a
+ * CRL's signer (a separate CRL issuer, a CA's new key: rev_store.h).
+ */
+struct rev_check *rev_engine_check_chain(struct rev_engine *e,
+		    STACK_OF(X509) *path, STACK_OF(X509) *chain,
 		    X509_STORE *trust, const struct rev_policy *p, time_t now,
 		    rev_check_cb cb, void *arg);
 void		 rev_check_cancel(struct rev_check *c);

@@ -9,7 +9,14 @@
  * certificates given (the trust list); otherwise it is kept, unverified,
  * until a lookup brings the issuing certificate from a peer's chain (an
  * intermediate CA), and verified then.  A CRL whose signature does not
- * verify is dropped and the lookup says so.
+ * verify is not kept, but its refusal is: lookups name it and why.
+ *
+ * CRLs are kept by issuer and scope (RFC 5280 s.5.2, s.6.3): complete and
+ * delta CRLs (deltaCRLIndicator), each issuingDistributionPoint.  A CRL
+ * with a critical extension (or entry extension) not processed here, a
+ * cRLNumber marked critical, onlyContainsAttributeCerts or a damaged
+ * scope is held but never used, and named in every answer about its
+ * issuer.
  */
 #ifndef SE_REV_STORE_H
 #define SE_REV_STORE_H
@@ -38,14 +45,25 @@ void		 rev_store_free(struct rev_store *st);
  * from source/origin (a file name or URL).
  * issuers: certificates that may have signed it (may be NULL).  A CRL
  * whose issuer is known but whose signature does not verify, or whose
- * issuer may not sign CRLs, is refused: -1 with *cause.  A CRL from the
- * same issuer and source that is older (by CRL number, else thisUpdate)
- * than one already held is refused too; a newer one replaces it.  0 on
- * success.
+ * issuer may not sign CRLs, is refused: -1 with *cause (the refusal is
+ * remembered for lookups); unless its authorityKeyIdentifier names a key
+ * none of them holds (a CA's new key): that one is kept unverified like a
+ * CRL of an unknown issuer, for a lookup to verify (rev_signers).  A CRL of the same source, issuer and scope
+ * (complete or delta, issuingDistributionPoint) that is older (by CRL
+ * number, else thisUpdate) than one already held is refused too; a newer
+ * one replaces it; CRLs of other scopes stay.  0 on success.
  */
 int		 rev_store_add(struct rev_store *st, X509_CRL *crl,
 		     enum rev_source source, const char *origin,
 		     STACK_OF(X509) *issuers, char **cause);
+
+/*
+ * Certificates that came with CRLs (a CRL file, a download): candidates
+ * to have signed them, a separate CRL issuer or a CA's new key after a
+ * rollover.  Taken by reference; they count only once validated (below).
+ */
+void		 rev_store_add_certs(struct rev_store *st,
+		     STACK_OF(X509) *certs);
 
 /* Drop every CRL of source (before a reload re-adds them). */
 void		 rev_store_clear_source(struct rev_store *st,
@@ -55,8 +73,9 @@ enum rev_crl_status {
 	REV_CRL_GOOD,		/* a current CRL of the issuer lists it not */
 	REV_CRL_REVOKED,	/* listed (time, reason) */
 	REV_CRL_EXPIRED,	/* every CRL of the issuer is past nextUpdate */
-	REV_CRL_NONE,		/* no usable CRL for this issuer */
-	REV_CRL_UNSUPPORTED	/* only delta/indirect/partitioned CRLs */
+	REV_CRL_NONE,		/* no CRL of this issuer at all */
+	REV_CRL_UNKNOWN		/* CRLs held, none usable or not every
+				   reason covered: status unknown */
 };
 
 struct rev_crl_answer {
@@ -65,16 +84,54 @@ struct rev_crl_answer {
 	int			 reason;	/* CRL reason code, -1 none */
 	time_t			 next_update;	/* of the CRL that answered */
 	enum rev_source		 source;	/* of the CRL that answered */
+	int			 delta_used;	/* GOOD: a delta CRL was applied */
 	char			*detail;	/* sentence for logs; caller frees */
 };
 
 /*
- * Look up cert, issued by issuer, at time now.  Revoked in any current CRL
- * of that issuer wins; otherwise good if at least one is current; expired
- * if all are past their nextUpdate.  Fills *a (free a->detail).
+ * Look up cert, issued by issuer, at time now (RFC 5280 s.6.3.3).  The
+ * CRLs that cover cert are those of its issuer, verified with issuer's
+ * key, and indirect CRLs of a cRLIssuer of its distribution points; each
+ * within its scope (issuingDistributionPoint: the distribution point
+ * among cert's, onlyContainsUserCerts/CACerts against cert's
+ * basicConstraints).  The newest fitting delta CRL is applied to each
+ * complete CRL (removeFromCRL there lifts a certificateHold).  Revoked in
+ * any of them wins; otherwise good when the current ones cover every
+ * reason together (onlySomeReasons); expired when one is past its
+ * nextUpdate and the current ones do not cover all; unknown when CRLs
+ * are held but none of them can answer (each named with why in
+ * a->detail); none when the issuer has no CRL.  Fills *a (free
+ * a->detail).
  */
 void		 rev_store_lookup(struct rev_store *st, X509 *cert,
 		     X509 *issuer, time_t now, struct rev_crl_answer *a);
+
+/*
+ * Where a CRL signed by a key other than the certificate issuer's may find
+ * its signer (RFC 5280 s.6.3.3 f): a certificate of the CRL's issuer
+ * with that key and cRLSign, in the trust list, the peer's chain or the
+ * certificates that came with CRLs, that validates to the same trust
+ * anchor as the certificate (a separate CRL issuer; a CA's new key with
+ * its self-issued new-with-old certificate, or the new self-signed CA
+ * over an old-with-new one).
+ */
+struct rev_signers {
+	X509_STORE	*trust;		/* the trust list */
+	STACK_OF(X509)	*chain;		/* the peer's certificates */
+	X509		*anchor;	/* the anchor of the certificate's path */
+};
+/* rev_store_lookup with such signers (sg may be NULL: none). */
+void		 rev_store_lookup_signers(struct rev_store *st, X509 *cert,
+		     X509 *issuer, const struct rev_signers *sg, time_t now,
+		     struct rev_crl_answer *a);
+
+/*
+ * Whether a CRL from source and origin (a URL) is held, usable or not,
+ * and not past its nextUpdate at now: downloading it again would bring
+ * nothing new.
+ */
+int		 rev_store_has_current(const struct rev_store *st,
+		     enum rev_source source, const char *origin, time_t now);
 
 /* One line per CRL for `sipedge-cert crl list`, status and logs. */
 struct rev_crl_info {
@@ -84,7 +141,9 @@ struct rev_crl_info {
 	time_t		 this_update;
 	time_t		 next_update;	/* 0: none */
 	size_t		 entries;
-	int		 verified;	/* 0: issuer not seen yet */
+	int		 verified;	/* 0: issuer not seen yet, or unusable */
+	int		 delta;		/* a delta CRL */
+	const char	*unusable;	/* why it is never used, or NULL */
 };
 /* Call fn for each CRL held; info is valid during the call only. */
 void		 rev_store_walk(struct rev_store *st,

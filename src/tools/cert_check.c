@@ -87,6 +87,7 @@ static int
 load_crl(struct rev_store *st, const char *path, STACK_OF(X509) *issuers)
 {
 	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+	STACK_OF(X509) *certs = sk_X509_new_null();
 	char *buf, *cause = NULL;
 	size_t len;
 	int i, rv = CERT_OK;
@@ -99,8 +100,13 @@ load_crl(struct rev_store *st, const char *path, STACK_OF(X509) *issuers)
 		free(cause);
 		free(buf);
 		sk_X509_CRL_free(crls);
+		sk_X509_free(certs);
 		return CERT_USAGE;
 	}
+	/* A CRL signer's certificate may come in the file (rev_store.h). */
+	rev_crl_parse_certs((unsigned char *)buf, len, certs);
+	rev_store_add_certs(st, certs);
+	sk_X509_pop_free(certs, X509_free);
 	free(buf);
 	for (i = 0; i < sk_X509_CRL_num(crls); i++) {
 		X509_CRL *crl = sk_X509_CRL_value(crls, i);
@@ -319,7 +325,7 @@ cert_cmd_check(struct cert_env *env, int argc, char **argv)
 		o.base = event_base_new();
 		fetcher = rev_fetch_new(o.base, &lim);
 		engine = rev_engine_new(o.base, fetcher, rs);
-		rev_engine_check(engine, pr.path, store, &rp,
+		rev_engine_check_chain(engine, pr.path, chain, store, &rp,
 		    t != 0 ? (time_t)t : time(NULL), rev_done, &o);
 		if (!o.done)
 			event_base_dispatch(o.base);
@@ -369,9 +375,12 @@ cert_cmd_check(struct cert_env *env, int argc, char **argv)
 	} else {
 		if (!pr.ok)
 			printf("rejected: %s\n", pr.reason);
-		else if (o.done && o.v.result == REV_REVOKED)
+		else if (o.done && o.v.result == REV_REVOKED && o.v.listed)
 			printf("rejected: %s is revoked: %s\n", o.v.subject,
 			    o.v.reason);
+		else if (o.done && o.v.result == REV_REVOKED)
+			printf("rejected: %s (depth %d): %s\n", o.v.subject,
+			    o.v.depth, o.v.reason);
 		else
 			printf("accepted: %s\n", pr.reason);
 		for (i = 0; i < sk_X509_num(pr.path); i++) {

@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "ctl/ctl_client.h"
+#include "rev/rev_crl.h"
 #include "tls/tls_ca.h"
 #include "tls/tls_pki.h"
 #include "tools/cert.h"
@@ -739,7 +740,8 @@ warn_crl(const struct cert_trust *t, X509_CRL *crl, const char *file)
 
 /*
  * Put crl into t->crls (taking a reference), replacing an older CRL of the
- * same issuer.  Prints what happened; returns 1 when the list changed.
+ * same issuer and scope.  Prints what happened; returns 1 when the list
+ * changed.
  */
 static int
 merge_crl(struct cert_trust *t, X509_CRL *crl, const char *file)
@@ -750,8 +752,8 @@ merge_crl(struct cert_trust *t, X509_CRL *crl, const char *file)
 	for (i = 0; i < n; i++) {
 		X509_CRL *old = sk_X509_CRL_value(t->crls, i);
 
-		if (X509_NAME_cmp(X509_CRL_get_issuer(old),
-		    X509_CRL_get_issuer(crl)) != 0)
+		/* CRLs of other scopes (delta, IDP) are kept together. */
+		if (!rev_crl_same_scope(old, crl))
 			continue;
 		if (crl_newer(crl, old) <= 0) {
 			printf("skipped: CRL of %s: not newer than the one "

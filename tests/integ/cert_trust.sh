@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl sha256sum "$PYTHON"
-plan 88
+plan 91
 
 write_config || bail_out "cannot write the test configuration"
 TRUST="$T/pki/trust.pem"
@@ -334,6 +334,18 @@ before=$(snapshot)
 run trust add "$T/crl1.pem"
 expect "trust add an older CRL: skipped" 0 "out=skipped: CRL of CN=Lab Root One: not newer" "out=Nothing to add"
 unchanged "the older CRL changed nothing" "$before"
+# A delta CRL of the same CA is another scope: kept beside its base
+# (then the trust file goes back to one CRL for the tests below).
+cp "$TRUST" "$T/trust.before-delta"
+printf '%s\n' "[ delta_ext ]" "deltaCRL = critical,DER:020102" >>"$T/ca1/ca.cnf"
+gencrl "$T/ca1" "$T/delta.pem" -crlexts delta_ext || bail_out "openssl ca -gencrl (delta) failed"
+run trust add "$T/delta.pem"
+expect "trust add a delta CRL: added beside the complete CRL, not replacing it" 0 \
+    "out=added: CRL of CN=Lab Root One" "!out=replaced"
+same "the trust file holds the complete CRL and the delta" "$(grep -c 'BEGIN X509 CRL' "$TRUST")" 2
+run trust add "$T/crl1.pem"
+expect "... and an older complete CRL is still skipped" 0 "out=skipped: CRL of CN=Lab Root One: not newer"
+cp "$T/trust.before-delta" "$TRUST"
 check "openssl crl2pkcs7 -nocrl -certfile reads the bundle with its CRL" \
     openssl crl2pkcs7 -nocrl -certfile "$TRUST" -out "$T/p7.pem"
 same "openssl storeutl counts 7 certificates" \

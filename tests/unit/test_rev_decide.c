@@ -41,6 +41,12 @@ want(const struct rev_inputs *in, enum rev_result r, const char *source,
 	assert_int_equal(v.result, r);
 	assert_string_equal(v.source, source);
 	assert_int_equal(v.fallback, fallback);
+	/* "revoked" only when a source says so; a fallback says unknown. */
+	assert_int_equal(v.listed, r == REV_REVOKED && !fallback &&
+	    strstr(v.reason, "expired") == NULL);
+	if (fallback && strncmp(v.reason, "revocation status unknown: ", 27))
+		fail_msg("fallback reason \"%s\" does not say the status is "
+		    "unknown", v.reason);
 	if (strstr(v.reason, reason_part) == NULL)
 		fail_msg("reason \"%s\" lacks \"%s\"", v.reason, reason_part);
 	free(v.reason);
@@ -123,15 +129,25 @@ test_fallback_unknown(void **state)
 	in.crl_looked = 1;
 	in.crl.status = REV_CRL_NONE;
 	in.crl.detail = "no CRL of X";
-	want(&in, REV_GOOD, "fallback", 1, "stale: treated as not revoked");
+	want(&in, REV_GOOD, "fallback", 1, "stale (fallback: treated as not revoked)");
 	pol.fb_unknown = REV_FB_REVOKED;
-	want(&in, REV_REVOKED, "fallback", 1, "stale: treated as revoked");
+	want(&in, REV_REVOKED, "fallback", 1, "stale (fallback: treated as revoked)");
 	/* An unusable (delta) CRL is "unknown" too. */
 	memset(&in, 0, sizeof in);
 	in.crl_looked = 1;
-	in.crl.status = REV_CRL_UNSUPPORTED;
-	in.crl.detail = "the only CRL of X cannot be used: it is a delta CRL";
-	want(&in, REV_REVOKED, "fallback", 1, "delta CRL: treated as revoked");
+	in.crl.status = REV_CRL_UNKNOWN;
+	in.crl.detail = "no usable CRL of X: delta CRL 2 of X (file, d.crl) "
+	    "not used: a delta CRL is used only with a complete CRL";
+	want(&in, REV_REVOKED, "fallback", 1, "revocation status unknown: no "
+	    "usable CRL of X: delta CRL 2 of X (file, d.crl) not used: a delta "
+	    "CRL is used only with a complete CRL (fallback: treated as "
+	    "revoked)");
+	/* OCSP cannot say and the CRLs are unusable: both are named. */
+	in.ocsp_asked = 1;
+	in.ocsp.status = REV_OCSP_UNKNOWN;
+	in.ocsp.detail = "the responder does not know it";
+	want(&in, REV_REVOKED, "fallback", 1, "does not know it; no usable CRL "
+	    "of X");
 }
 
 static void
@@ -148,10 +164,10 @@ test_fallback_unreachable(void **state)
 	in.crl.status = REV_CRL_NONE;
 	in.crl.detail = "no CRL of X";
 	want(&in, REV_GOOD, "fallback", 1, "OCSP responder unreachable "
-	    "(http://127.0.0.1:9/ocsp: Connection refused): treated as not "
-	    "revoked");
+	    "(http://127.0.0.1:9/ocsp: Connection refused) (fallback: treated "
+	    "as not revoked)");
 	pol.fb_unreachable = REV_FB_REVOKED;
-	want(&in, REV_REVOKED, "fallback", 1, "treated as revoked (fallback)");
+	want(&in, REV_REVOKED, "fallback", 1, "(fallback: treated as revoked)");
 	in.ocsp_asked = in.ocsp_unreachable = 0;
 	in.cdp_fetched = in.cdp_unreachable = 1;
 	in.fetch_error = "http://x/c.crl: HTTP status 404";
@@ -169,11 +185,11 @@ test_fallback_nosource(void **state)
 	in.crl.status = REV_CRL_NONE;
 	in.crl.detail = "no CRL of /CN=X";
 	want(&in, REV_GOOD, "fallback", 1, "no OCSP responder and no CRL of "
-	    "/CN=X: treated as not revoked");
+	    "/CN=X (fallback: treated as not revoked)");
 	pol.fb_nosource = REV_FB_REVOKED;
 	want(&in, REV_REVOKED, "fallback", 1, "treated as revoked");
 	pol.use_ocsp = 0;
-	want(&in, REV_REVOKED, "fallback", 1, "no CRL of /CN=X: treated");
+	want(&in, REV_REVOKED, "fallback", 1, "no CRL of /CN=X (fallback: treated");
 	memset(&in, 0, sizeof in);
 	pol.use_crls = 0;
 	want(&in, REV_REVOKED, "fallback", 1, "no revocation source is enabled");
