@@ -134,7 +134,7 @@ take_into(struct rev_store *st, const char *url, STACK_OF(X509) *issuers,
 	}
 	/* A CRL signer's certificate may come with its CRLs. */
 	rev_crl_parse_certs(body, len, certs);
-	rev_store_add_certs(p->dp->st, certs);
+	rev_store_add_certs(st, certs);
 	sk_X509_pop_free(certs, X509_free);
 	for (i = 0; i < sk_X509_CRL_num(crls); i++) {
 		X509_CRL *crl = sk_X509_CRL_value(crls, i);

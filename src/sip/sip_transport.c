@@ -101,6 +101,7 @@ struct sip_conn {
 	struct timeval		 dl[DL_N];	/* deadlines (CLOCK_MONOTONIC),
 						   unset: none */
 	struct timeval		 last_rx;	/* when bytes last came in */
+	size_t			 rx_left;	/* input left after the last read */
 	int			 src_counted;	/* inbound: in t->src */
 	int			 dying;		/* on t->dead, freed soon */
 	struct sip_conn		*dead_next;
@@ -1070,9 +1071,13 @@ static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct sip_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
 
-	event_base_gettimeofday_cached(c->t->base, &c->last_rx);
+	/* Called again without new bytes too (held input, watermark). */
+	if (evbuffer_get_length(in) > c->rx_left)
+		event_base_gettimeofday_cached(c->t->base, &c->last_rx);
 	conn_input(bev, c);
+	c->rx_left = evbuffer_get_length(in);
 }
 
 static void
