@@ -189,10 +189,12 @@ def main():
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    need = 2 * max(a.conns, a.pending) + 200
+    # The client and the daemon each hold one end of every connection,
+    # each within its own limit.
+    need = max(a.conns, a.pending) + 200
     if hard != resource.RLIM_INFINITY and hard < need:
-        raise SystemExit("needs %d descriptors (client and daemon), hard limit %d"
-                         % (need, hard))
+        raise SystemExit("needs %d descriptors (in the client and in the "
+                         "daemon), hard limit %d" % (need, hard))
     daemon = os.path.join(a.builddir, "src", "sipedged")
     if not os.access(daemon, os.X_OK):
         raise SystemExit("needs " + daemon)
