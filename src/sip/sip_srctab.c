@@ -25,6 +25,7 @@ struct src_entry {
 	unsigned char		 key[SRC_KEYLEN];
 	size_t			 count;
 	size_t			 hs;		/* handshakes in progress */
+	void			*user;		/* the caller's, NULL at first */
 	struct src_entry	*next;
 };
 
@@ -192,6 +193,17 @@ sip_srctab_count(const struct sip_srctab *st, const struct sockaddr *sa)
 	if (!src_key(sa, key) || (pp = find(st, key)) == NULL)
 		return 0;
 	return (*pp)->count;
+}
+
+void **
+sip_srctab_user(struct sip_srctab *st, const struct sockaddr *sa)
+{
+	unsigned char key[SRC_KEYLEN];
+	struct src_entry **pp;
+
+	if (!src_key(sa, key) || (pp = find(st, key)) == NULL)
+		return NULL;
+	return &(*pp)->user;
 }
 
 size_t

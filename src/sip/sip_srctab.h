@@ -35,6 +35,13 @@ size_t			 sip_srctab_hs(const struct sip_srctab *st,
 			    const struct sockaddr *sa);
 void			 sip_srctab_hs_add(struct sip_srctab *st,
 			    const struct sockaddr *sa, int delta);
+/*
+ * A pointer of the caller's kept with sa's source while it has a
+ * connection counted (NULL when it has none; NULL at first): the
+ * transport lists a source's authenticated connections there.
+ */
+void			**sip_srctab_user(struct sip_srctab *st,
+			    const struct sockaddr *sa);
 /* How many sources have at least one connection counted. */
 size_t			 sip_srctab_sources(const struct sip_srctab *st);
 /*

@@ -112,6 +112,8 @@ struct sip_conn {
 	struct frame_scan	 scan;		/* where framing stopped */
 	size_t			 crlf_bytes;	/* bare CR/LF in this window */
 	struct timeval		 crlf_window;	/* when the window started */
+	struct sip_conn		*flow_next;	/* authenticated, same source */
+	int			 in_flows;	/* on its source's flow list */
 	char			*auth_zone;	/* inbound: the gate verified */
 	char			*auth_id;	/* ... this identity for it */
 	char			*zone;		/* outbound: the flow's zone */
@@ -172,6 +174,7 @@ static void conn_close(struct sip_conn *, enum log_level, const char *);
 static void fd_slots_reserve(struct sip_transport *, int);
 static void dl_set(struct sip_conn *, enum conn_dl, const struct timeval *);
 static void dead_cb(evutil_socket_t, short, void *);
+static void flows_del(struct sip_conn *);
 static void libevent_log_cb(int, const char *);
 static void fill_local(struct sip_conn *);
 static void refused_log_cb(evutil_socket_t, short, void *);
@@ -616,6 +619,7 @@ conn_free(struct sip_conn *c)
 	idmap_del(t->byid, c->id);
 	t->nconns--;
 	conn_set_state(c, CONN_CLOSING);
+	flows_del(c);
 	if (c->src_counted) {
 		sip_srctab_dec(t->src, (struct sockaddr *)&c->origin.peer);
 		t->ninbound--;
@@ -2059,6 +2063,43 @@ sip_conn_tls_info(const struct sip_conn *c, const char **version,
 	return 0;
 }
 
+/*
+ * The inbound connections the gate authenticated, listed per source in
+ * the source table (sip_srctab_user), so that the flow to a zone peer is
+ * found among its source's connections, not among all of them.
+ */
+static void
+flows_add(struct sip_conn *c)
+{
+	void **head;
+
+	if (c->in_flows || c->outbound || !c->src_counted ||
+	    (head = sip_srctab_user(c->t->src,
+	    (struct sockaddr *)&c->origin.peer)) == NULL)
+		return;
+	c->flow_next = *head;
+	*head = c;
+	c->in_flows = 1;
+}
+
+static void
+flows_del(struct sip_conn *c)
+{
+	struct sip_conn **pp;
+	void **head;
+
+	if (!c->in_flows || (head = sip_srctab_user(c->t->src,
+	    (struct sockaddr *)&c->origin.peer)) == NULL)
+		return;
+	for (pp = (struct sip_conn **)head; *pp != NULL;
+	    pp = &(*pp)->flow_next)
+		if (*pp == c) {
+			*pp = c->flow_next;
+			break;
+		}
+	c->in_flows = 0;
+}
+
 void
 sip_conn_set_authenticated(struct sip_conn *c, const char *zone,
     const char *identity)
@@ -2067,6 +2108,8 @@ sip_conn_set_authenticated(struct sip_conn *c, const char *zone,
 	free(c->auth_id);
 	c->auth_zone = zone != NULL ? xstrdup(zone) : NULL;
 	c->auth_id = identity != NULL ? xstrdup(identity) : NULL;
+	if (zone != NULL && identity != NULL)
+		flows_add(c);
 }
 
 const char *
@@ -2094,8 +2137,9 @@ sip_transport_find_flow(struct sip_transport *t, const struct sockaddr *sa,
     const char *zone, const char *identity)
 {
 	struct sip_conn *c;
+	void **head = sip_srctab_user(t->src, sa);
 
-	for (c = t->conns; c != NULL; c = c->next)
+	for (c = head != NULL ? *head : NULL; c != NULL; c = c->flow_next)
 		if (!c->outbound && c->state == CONN_OPEN &&
 		    c->auth_zone != NULL && strcmp(c->auth_zone, zone) == 0 &&
 		    c->auth_id != NULL && strcmp(c->auth_id, identity) == 0 &&

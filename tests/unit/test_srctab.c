@@ -66,6 +66,32 @@ test_counts(void **state)
 	sip_srctab_free(st);
 }
 
+/* The caller's pointer lives with the source's entry, and goes with it. */
+static void
+test_user(void **state)
+{
+	struct sip_srctab *st = sip_srctab_new();
+	struct sockaddr_storage a, b;
+	void **u;
+	int x;
+
+	(void)state;
+	assert_null(sip_srctab_user(st, addr("192.0.2.1", &a)));
+	sip_srctab_inc(st, addr("192.0.2.1", &a));
+	sip_srctab_inc(st, addr("2001:db8::1", &b));
+	assert_non_null(u = sip_srctab_user(st, addr("192.0.2.1", &a)));
+	assert_null(*u);
+	*u = &x;
+	assert_ptr_equal(*sip_srctab_user(st, addr("192.0.2.1", &a)), &x);
+	/* Another address of the same /64 shares the entry. */
+	assert_null(*sip_srctab_user(st, addr("2001:db8::2", &b)));
+	sip_srctab_dec(st, addr("192.0.2.1", &a));
+	assert_null(sip_srctab_user(st, addr("192.0.2.1", &a)));
+	sip_srctab_inc(st, addr("192.0.2.1", &a));
+	assert_null(*sip_srctab_user(st, addr("192.0.2.1", &a)));
+	sip_srctab_free(st);
+}
+
 static void
 test_ipv6_prefix(void **state)
 {
@@ -124,6 +150,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_ipv6_prefix),
 		cmocka_unit_test(test_many_sources),
 	};
