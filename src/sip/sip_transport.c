@@ -762,8 +762,10 @@ sip_conn_gate_open(struct sip_conn *c)
 	dl_clear(c, DL_STATE);		/* the gate deadline */
 	conn_set_state(c, CONN_OPEN);
 	conn_ready(c, 1, NULL);
-	if (c->state == CONN_OPEN)
-		conn_input(c->bev, c);	/* what arrived while held */
+	if (c->state == CONN_OPEN) {
+		bufferevent_enable(c->bev, EV_READ);
+		conn_input(c->bev, c);	/* what came with the handshake */
+	}
 }
 
 void
@@ -1077,9 +1079,21 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	struct sip_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	/* Called again without new bytes too (held input, watermark). */
+	/* Called again without new bytes too (input left unframed). */
 	if (evbuffer_get_length(in) > c->rx_left)
 		event_base_gettimeofday_cached(c->t->base, &c->last_rx);
+	if (c->state == CONN_GATED) {
+		/*
+		 * Held at the gate: what the peer sends waits in the kernel
+		 * until the verdict.  Reading stays on until then only to see
+		 * the peer close; left on with input waiting unread past the
+		 * watermark, the bufferevent calls back over and over, a busy
+		 * loop for as long as the peer is held.
+		 */
+		bufferevent_disable(bev, EV_READ);
+		c->rx_left = evbuffer_get_length(in);
+		return;
+	}
 	conn_input(bev, c);
 	c->rx_left = evbuffer_get_length(in);
 }
