@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls/tls_name.h"
+#include "util/name.h"
 #include "util/xmalloc.h"
 
 /* At most this many identities are listed in a result, ... */
@@ -153,40 +154,16 @@ strip_dot(const unsigned char *v, size_t n)
 }
 
 /*
- * Whether v[0..n) (no trailing dot) is a host name: labels of 1 to 63
- * letters, digits, '-' or '_' (some deployed names have it), at most
- * TLS_NAME_MAX bytes, and a last label that is not all digits, so that
- * "192.0.2.001" is not taken for a name (RFC 1123 s.2.1).  With
- * allow_star, '*' passes too (presented names are checked for form
- * later).
+ * Whether v[0..n) (no trailing dot) is a host name by util/name.c's one
+ * rule (no '_', a last label not all digits so that "192.0.2.001" is not
+ * taken for a name, RFC 1123 s.2.1).  With allow_star, a "*" first label
+ * passes too (presented names are checked for form later).
  */
 static int
 host_is_valid(const unsigned char *v, size_t n, int allow_star)
 {
-	size_t i, label = 0;
-	int digits = 1;
-
-	if (n == 0 || n > TLS_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (v[i] == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-			digits = 1;
-			continue;
-		}
-		if (!((v[i] >= 'a' && v[i] <= 'z') ||
-		    (v[i] >= 'A' && v[i] <= 'Z') ||
-		    (v[i] >= '0' && v[i] <= '9') ||
-		    v[i] == '-' || v[i] == '_' || (allow_star && v[i] == '*')))
-			return 0;
-		if (v[i] < '0' || v[i] > '9')
-			digits = 0;
-		if (++label > 63)
-			return 0;
-	}
-	return label > 0 && !digits;
+	return n <= TLS_NAME_MAX &&
+	    name_dns_ok(v, n, allow_star ? NAME_WILDCARD : 0);
 }
 
 /*
@@ -239,6 +216,15 @@ expect_parse(const char *s, struct expect *e, char **why)
 		buf_add(&b, "\" is neither a host name nor an IP address");
 
 	n = strip_dot(u, n);
+	if (i >= n && !host_is_valid(u, n, 0)) {
+		char *host = xstrndup(s, n), *sentence = NULL;
+
+		/* Say why in util/name.c's words, as conf and the CSR do. */
+		if (name_host_check(host, 0, &sentence) == -1)
+			buf_add(&b, ": %s", sentence);
+		free(sentence);
+		free(host);
+	}
 	if (i < n || !host_is_valid(u, n, 0)) {
 		*why = b.s;
 		return -1;
