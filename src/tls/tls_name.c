@@ -176,7 +176,7 @@ expect_parse(const char *s, struct expect *e, char **why)
 	const unsigned char *u = (const unsigned char *)s;
 	struct buf b = { 0 };
 	char tmp[64];
-	size_t n, i;
+	size_t n, i, k;
 
 	memset(e, 0, sizeof *e);
 	if (s == NULL || *s == '\0') {
@@ -216,10 +216,13 @@ expect_parse(const char *s, struct expect *e, char **why)
 		buf_add(&b, "\" is neither a host name nor an IP address");
 
 	n = strip_dot(u, n);
-	if (i >= n && !host_is_valid(u, n, 0)) {
+	for (k = 0; k < n && u[k] >= 0x20 && u[k] < 0x7f; k++)
+		continue;
+	/* Say why in util/name.c's words, as conf and the CSR do (the
+	 * sentence quotes the name as it is: printable names only). */
+	if (k == n && !host_is_valid(u, n, 0)) {
 		char *host = xstrndup(s, n), *sentence = NULL;
 
-		/* Say why in util/name.c's words, as conf and the CSR do. */
 		if (name_host_check(host, 0, &sentence) == -1)
 			buf_add(&b, ": %s", sentence);
 		free(sentence);
