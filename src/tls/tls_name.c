@@ -177,6 +177,7 @@ expect_parse(const char *s, struct expect *e, char **why)
 	struct buf b = { 0 };
 	char tmp[64];
 	size_t n, i, k;
+	int alen;
 
 	memset(e, 0, sizeof *e);
 	if (s == NULL || *s == '\0') {
@@ -189,18 +190,14 @@ expect_parse(const char *s, struct expect *e, char **why)
 	if (s[0] == '[' && n < sizeof tmp && s[n - 1] == ']') {
 		memcpy(tmp, s + 1, n - 2);
 		tmp[n - 2] = '\0';
-		if (inet_pton(AF_INET6, tmp, e->addr) == 1) {
+		if (name_ip_parse(tmp, e->addr) == 16) {
 			e->is_ip = 1;
 			e->alen = 16;
 			return 0;
 		}
-	} else if (inet_pton(AF_INET, s, e->addr) == 1) {
+	} else if ((alen = name_ip_parse(s, e->addr)) != 0) {
 		e->is_ip = 1;
-		e->alen = 4;
-		return 0;
-	} else if (inet_pton(AF_INET6, s, e->addr) == 1) {
-		e->is_ip = 1;
-		e->alen = 16;
+		e->alen = (size_t)alen;
 		return 0;
 	}
 
@@ -378,12 +375,11 @@ uri_host(const unsigned char *v, size_t n, int *scheme_sip, int *ip_host,
 		return "IP host: not a domain identity";
 	if (*hlen > 0) {
 		char tmp[16];
-		unsigned char a[4];
 
 		if (*hlen < sizeof tmp) {
 			memcpy(tmp, *host, *hlen);
 			tmp[*hlen] = '\0';
-			if (inet_pton(AF_INET, tmp, a) == 1) {
+			if (name_ip_parse(tmp, NULL) == 4) {
 				*ip_host = 1;
 				return "IP host: not a domain identity";
 			}
