@@ -474,13 +474,28 @@ load_listen(struct loader *ld, config_setting_t *list)
 	}
 }
 
-/* tls.extra_names entries are subjectAltName entries (util/name.h). */
+/*
+ * tls.extra_names entries are subjectAltName entries (util/name.h); each
+ * good one is kept in its canonical form ("sip:x" becomes "URI:sip:x"), so
+ * that every reader sees one spelling.
+ */
 static void
 check_extra_names(struct loader *ld, config_setting_t *list)
 {
+	struct conf_strlist *sl = &ld->c->extra_names;
 	char *e, *cause;
 	const char *v;
+	size_t k;
 	int i, n;
+
+	for (k = 0; k < sl->n; k++) {
+		cause = NULL;
+		if ((e = name_san_parse(sl->v[k], &cause)) != NULL) {
+			free(sl->v[k]);
+			sl->v[k] = e;
+		}
+		free(cause);
+	}
 
 	if (list == NULL || (config_setting_type(list) != CONFIG_TYPE_ARRAY &&
 	    config_setting_type(list) != CONFIG_TYPE_LIST))

@@ -356,6 +356,17 @@ test_relative_paths(void **state)
 	expect(d, 4, "tls.extra_names[6]: the SIP URI \"sip:x_y\" has a host");
 	assert_null(strstr(d, "extra_names[3]"));
 	free(d);
+	/* Good entries are kept in canonical form, bare ones typed. */
+	d = load(LISTEN "tls: { extra_names = [ \"sip:a.example\", "
+	    "\"Edge.Example\", \"ip:2001:DB8::1\", \"dns:X.example\" ]; };\n", &c);
+	assert_string_equal(d, "");
+	assert_int_equal(c->extra_names.n, 4);
+	assert_string_equal(c->extra_names.v[0], "URI:sip:a.example");
+	assert_string_equal(c->extra_names.v[1], "DNS:edge.example");
+	assert_string_equal(c->extra_names.v[2], "IP:2001:db8::1");
+	assert_string_equal(c->extra_names.v[3], "DNS:x.example");
+	conf_free(c);
+	free(d);
 }
 
 static void
