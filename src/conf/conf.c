@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +21,7 @@
 
 #include "conf/conf.h"
 #include "conf/conf_table.h"
+#include "util/name.h"
 #include "util/xmalloc.h"
 
 /* State of one load: the result being built and where problems go. */
@@ -426,7 +426,6 @@ load_listen(struct loader *ld, config_setting_t *list)
 	struct conf_listen *l;
 	config_setting_t *e;
 	char prefix[32];
-	unsigned char addr[16];
 	int i, n, t;
 	size_t j;
 
@@ -456,8 +455,7 @@ load_listen(struct loader *ld, config_setting_t *list)
 		l->transport = -1;
 		l->loc = loc_of(ld, e);
 		apply_group(ld, conf_listen_opts, "listen", prefix, l, e);
-		if (l->address != NULL && inet_pton(AF_INET, l->address, addr) != 1 &&
-		    inet_pton(AF_INET6, l->address, addr) != 1)
+		if (l->address != NULL && !name_is_ip(l->address))
 			err_at(ld, config_setting_get_member(e, "address"),
 			    "%s.address: '%s' is not an IPv4 or IPv6 address",
 			    prefix, l->address);
@@ -476,34 +474,44 @@ load_listen(struct loader *ld, config_setting_t *list)
 	}
 }
 
-/* tls.extra_names entries are TYPE:VALUE with a type a CSR can carry. */
+/*
+ * tls.extra_names entries are subjectAltName entries (util/name.h); each
+ * good one is kept in its canonical form ("sip:x" becomes "URI:sip:x"), so
+ * that every reader sees one spelling.
+ */
 static void
 check_extra_names(struct loader *ld, config_setting_t *list)
 {
-	unsigned char addr[16];
+	struct conf_strlist *sl = &ld->c->extra_names;
+	char *e, *cause;
 	const char *v;
+	size_t k;
 	int i, n;
+
+	for (k = 0; k < sl->n; k++) {
+		cause = NULL;
+		if ((e = name_san_parse(sl->v[k], &cause)) != NULL) {
+			free(sl->v[k]);
+			sl->v[k] = e;
+		}
+		free(cause);
+	}
 
 	if (list == NULL || (config_setting_type(list) != CONFIG_TYPE_ARRAY &&
 	    config_setting_type(list) != CONFIG_TYPE_LIST))
 		return;
 	n = config_setting_length(list);
 	for (i = 0; i < n; i++) {
-		config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		config_setting_t *el = config_setting_get_elem(list,
+		    (unsigned)i);
 
-		if ((v = config_setting_get_string(e)) == NULL)
+		if ((v = config_setting_get_string(el)) == NULL)
 			continue;
-		if (strncmp(v, "DNS:", 4) == 0 && v[4] != '\0' &&
-		    strchr(v + 4, ' ') == NULL)
-			continue;
-		if (strncmp(v, "URI:", 4) == 0 && strchr(v + 4, ':') != NULL)
-			continue;
-		if (strncmp(v, "IP:", 3) == 0 &&
-		    (inet_pton(AF_INET, v + 3, addr) == 1 ||
-		    inet_pton(AF_INET6, v + 3, addr) == 1))
-			continue;
-		err_at(ld, e, "tls.extra_names[%d] = \"%s\" must be DNS:name, "
-		    "URI:scheme:value or IP:address", i, v);
+		cause = NULL;
+		if ((e = name_san_parse(v, &cause)) == NULL)
+			err_at(ld, el, "tls.extra_names[%d]: %s", i, cause);
+		free(e);
+		free(cause);
 	}
 }
 
@@ -534,10 +542,12 @@ check_revocation(struct loader *ld, config_t *cfg)
 		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		const char *v = config_setting_get_string(e);
 
-		if (v != NULL && strncasecmp(v, "http://", 7) != 0 &&
-		    strncasecmp(v, "https://", 8) != 0)
-			err_at(ld, e, "revocation.distribution_points[%d] = "
-			    "\"%s\" must be an http:// or https:// URL", i, v);
+		char *cause = NULL;
+
+		if (v != NULL && name_url_check(v, &cause) == -1)
+			err_at(ld, e, "revocation.distribution_points[%d]: %s",
+			    i, cause);
+		free(cause);
 	}
 }
 
@@ -567,7 +577,6 @@ check_control_group(struct loader *ld, config_t *cfg)
 static void
 check_dns_servers(struct loader *ld, config_setting_t *list)
 {
-	unsigned char addr[16];
 	char ip[64], extra;
 	const char *v, *end;
 	unsigned int port;
@@ -585,14 +594,14 @@ check_dns_servers(struct loader *ld, config_setting_t *list)
 			continue;
 		good = 0;
 		end = v[0] == '[' ? strchr(v, ']') : strchr(v, ':');
-		if (inet_pton(AF_INET6, v, addr) == 1)
+		if (name_ip_parse(v, NULL) == 16)
 			good = 1;
 		else if (v[0] == '[' && end != NULL) {
 			len = (size_t)(end - v - 1);
 			if (len > 0 && len < sizeof ip) {
 				memcpy(ip, v + 1, len);
 				ip[len] = '\0';
-				good = inet_pton(AF_INET6, ip, addr) == 1 &&
+				good = name_ip_parse(ip, NULL) == 16 &&
 				    (end[1] == '\0' || (end[1] == ':' &&
 				    sscanf(end + 2, "%5u%c", &port, &extra) == 1 &&
 				    end[2] >= '0' && end[2] <= '9' &&
@@ -603,7 +612,7 @@ check_dns_servers(struct loader *ld, config_setting_t *list)
 			if (len > 0 && len < sizeof ip) {
 				memcpy(ip, v, len);
 				ip[len] = '\0';
-				good = inet_pton(AF_INET, ip, addr) == 1 &&
+				good = name_ip_parse(ip, NULL) == 4 &&
 				    (end == NULL || (sscanf(end + 1, "%5u%c",
 				    &port, &extra) == 1 && end[1] >= '0' &&
 				    end[1] <= '9' && port >= 1 && port <= 65535));
@@ -686,7 +695,6 @@ check_traversal_zone(struct loader *ld, struct conf_zone *z,
 	const char *file = z->loc.file;
 	const char *kind = conf_zone_type_name(z->type);
 	char why[512], buf[1024];
-	unsigned char b[16];
 	size_t n;
 	FILE *fp;
 
@@ -713,8 +721,7 @@ check_traversal_zone(struct loader *ld, struct conf_zone *z,
 			diag_add(ld->dl, DIAG_ERROR, file, 1, "zone '%s': a "
 			    "traversal-server zone has no peers: its client "
 			    "connects in", z->name);
-		if (z->address != NULL && inet_pton(AF_INET, z->address, b) != 1 &&
-		    inet_pton(AF_INET6, z->address, b) != 1)
+		if (z->address != NULL && !name_is_ip(z->address))
 			diag_add(ld->dl, DIAG_ERROR, file, 1, "zone '%s': address "
 			    "'%s' is not an IPv4 or IPv6 address", z->name,
 			    z->address);

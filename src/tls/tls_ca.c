@@ -30,6 +30,7 @@
 #include "tls/tls_ca.h"
 #include "tls/tls_pki.h"
 #include "util/file.h"
+#include "util/name.h"
 #include "util/str.h"
 #include "util/xmalloc.h"
 
@@ -95,72 +96,7 @@ tls_key_generate(enum tls_key_type t, char **cause)
 
 /* --- names ---------------------------------------------------------- */
 
-static int
-is_ip(const char *s)
-{
-	unsigned char b[16];
-
-	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
-}
-
-/* Whether s is a host name: labels of letters, digits, '-' and '_', not
- * starting or ending with '-', optionally "*." first. */
-static int
-is_dns_name(const char *s)
-{
-	const char *p = s;
-	size_t label = 0;
-
-	if (strlen(s) > 253)
-		return 0;
-	if (strncmp(p, "*.", 2) == 0)
-		p += 2;
-	if (*p == '\0')
-		return 0;
-	for (; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (label == 0 || p[-1] == '-')
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-			return 0;
-		if (*p == '-' && label == 0)
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	return label > 0 && p[-1] != '-';
-}
-
-/* Whether s is a URI: a scheme, ':', then printable ASCII without spaces. */
-static int
-is_uri(const char *s)
-{
-	const char *p = s;
-
-	if (!isalpha((unsigned char)*p))
-		return 0;
-	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
-	    *p == '.')
-		p++;
-	if (*p++ != ':' || *p == '\0')
-		return 0;
-	for (; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return 0;
-	return 1;
-}
-
-/* Case-insensitive prefix test; returns what follows or NULL. */
-static const char *
-after_prefix(const char *s, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	return strncasecmp(s, prefix, n) == 0 ? s + n : NULL;
-}
+/* The syntax of names is util/name.c's; this only encodes them. */
 
 static GENERAL_NAME *
 gen_ia5(int type, const char *v)
@@ -178,138 +114,45 @@ gen_ia5(int type, const char *v)
 	return g;
 }
 
-/* URI schemes a bare subjectAltName may start with. */
-static const char *const bare_schemes[] = {
-	"sip", "sips", "tel", "urn", "http", "https"
-};
-
-
-/* An IP address subjectAltName; san is the whole entry, for messages. */
+/* A canonical entry (name_san_parse, name_san_host) as a GENERAL_NAME. */
 static GENERAL_NAME *
-gen_ip(const char *san, const char *v, char **cause)
+gen_entry(const char *e, char **cause)
 {
 	ASN1_OCTET_STRING *ip;
-	GENERAL_NAME *g;
+	unsigned char addr[16];
+	GENERAL_NAME *g = NULL;
+	int alen;
 
-	if (!is_ip(v) || (ip = a2i_IPADDRESS(v)) == NULL) {
-		ERR_clear_error();
-		*cause = xasprintf("subjectAltName '%s': '%s' is not an IPv4 or "
-		    "IPv6 address", san, v);
-		return NULL;
-	}
-	if ((g = GENERAL_NAME_new()) == NULL) {
-		ASN1_OCTET_STRING_free(ip);
-		*cause = xstrdup("out of memory building a subjectAltName");
-		return NULL;
-	}
-	GENERAL_NAME_set0_value(g, GEN_IPADD, ip);
-	return g;
-}
-
-/* Whether the scheme before the first ':' of s is one of bare_schemes. */
-static int
-has_bare_scheme(const char *s, const char *colon)
-{
-	size_t i, n = (size_t)(colon - s);
-
-	for (i = 0; i < sizeof bare_schemes / sizeof bare_schemes[0]; i++)
-		if (strlen(bare_schemes[i]) == n &&
-		    strncasecmp(s, bare_schemes[i], n) == 0)
-			return 1;
-	return 0;
-}
-
-/* A DNS name subjectAltName; san is the whole entry, for messages. */
-static GENERAL_NAME *
-gen_dns(const char *san, const char *v, char **cause)
-{
-	GENERAL_NAME *g;
-
-	if (!is_dns_name(v)) {
-		*cause = xasprintf("subjectAltName '%s': '%s' is not a valid DNS "
-		    "name (labels of letters, digits and '-', '*.' only first)",
-		    san, v);
-		return NULL;
-	}
-	if ((g = gen_ia5(GEN_DNS, v)) == NULL)
+	if (strncmp(e, "IP:", 3) == 0) {
+		if ((alen = name_ip_parse(e + 3, addr)) != 0 &&
+		    (ip = ASN1_OCTET_STRING_new()) != NULL) {
+			if (ASN1_OCTET_STRING_set(ip, addr, alen) == 1 &&
+			    (g = GENERAL_NAME_new()) != NULL)
+				GENERAL_NAME_set0_value(g, GEN_IPADD, ip);
+			else
+				ASN1_OCTET_STRING_free(ip);
+		}
+	} else if (strncmp(e, "DNS:", 4) == 0)
+		g = gen_ia5(GEN_DNS, e + 4);
+	else if (strncmp(e, "URI:", 4) == 0)
+		g = gen_ia5(GEN_URI, e + 4);
+	if (g == NULL)
 		*cause = xstrdup("out of memory building a subjectAltName");
 	return g;
 }
 
-/* A URI subjectAltName; san is the whole entry, for messages. */
-static GENERAL_NAME *
-gen_uri(const char *san, const char *v, char **cause)
-{
-	GENERAL_NAME *g;
-
-	if (!is_uri(v)) {
-		*cause = xasprintf("subjectAltName '%s': '%s' is not a URI "
-		    "(scheme:rest, printable ASCII without spaces)", san, v);
-		return NULL;
-	}
-	if ((g = gen_ia5(GEN_URI, v)) == NULL)
-		*cause = xstrdup("out of memory building a subjectAltName");
-	return g;
-}
-
-/* One subjectAltName entry (see tls_ca_san_check) as a GENERAL_NAME. */
+/* One subjectAltName entry in name_san_parse's syntax as a GENERAL_NAME. */
 static GENERAL_NAME *
 san_parse(const char *san, char **cause)
 {
-	const char *v, *colon;
-
-	if ((v = after_prefix(san, "IP:")) != NULL)
-		return gen_ip(san, v, cause);
-	if ((v = after_prefix(san, "URI:")) != NULL)
-		return gen_uri(san, v, cause);
-	if ((v = after_prefix(san, "DNS:")) != NULL)
-		return gen_dns(san, v, cause);
-	/* A bare name, typed by its form. */
-	if (is_ip(san))
-		return gen_ip(san, san, cause);
-	if ((colon = strchr(san, ':')) == NULL)
-		return gen_dns(san, san, cause);
-	if (has_bare_scheme(san, colon))
-		return gen_uri(san, san, cause);
-	*cause = xasprintf("subjectAltName '%s': unknown type '%.*s' (use "
-	    "DNS:, IP: or URI:)", san, (int)(colon - san), san);
-	return NULL;
-}
-
-int
-tls_ca_san_check(const char *san, char **cause)
-{
 	GENERAL_NAME *g;
+	char *e;
 
-	if ((g = san_parse(san, cause)) == NULL)
-		return -1;
-	GENERAL_NAME_free(g);
-	return 0;
-}
-
-int
-tls_ca_url_check(const char *url, char **cause)
-{
-	const char *rest, *p;
-
-	if ((rest = after_prefix(url, "http://")) == NULL &&
-	    (rest = after_prefix(url, "https://")) == NULL) {
-		*cause = xasprintf("'%s' is not an http:// or https:// URL", url);
-		return -1;
-	}
-	if (*rest == '\0' || *rest == '/') {
-		*cause = xasprintf("URL '%s' names no host", url);
-		return -1;
-	}
-	for (p = rest; *p != '\0'; p++) {
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-			*cause = xasprintf("URL '%s' holds a space or a "
-			    "character that is not printable ASCII (encode it "
-			    "as %%XX)", url);
-			return -1;
-		}
-	}
-	return 0;
+	if ((e = name_san_parse(san, cause)) == NULL)
+		return NULL;
+	g = gen_entry(e, cause);
+	free(e);
+	return g;
 }
 
 /* --- certificates --------------------------------------------------- */
@@ -513,6 +356,7 @@ profile_sans(const struct tls_ca_profile *p, char **cause)
 {
 	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
 	GENERAL_NAME *g, *cn = NULL;
+	char *e, *why = NULL;
 	size_t i;
 	int j;
 
@@ -523,13 +367,12 @@ profile_sans(const struct tls_ca_profile *p, char **cause)
 		}
 		sk_GENERAL_NAME_push(gens, g);
 	}
-	if (is_ip(p->cn)) {
-		if ((cn = gen_ip(p->cn, p->cn, cause)) == NULL) {
-			GENERAL_NAMES_free(gens);
-			return NULL;
-		}
-	} else if (is_dns_name(p->cn))
-		cn = gen_ia5(GEN_DNS, p->cn);
+	/* A CN that is neither host name nor address stays out. */
+	if ((e = name_san_host(p->cn, &why)) != NULL) {
+		cn = gen_entry(e, &why);
+		free(e);
+	}
+	free(why);
 	for (j = 0; cn != NULL && j < sk_GENERAL_NAME_num(gens); j++) {
 		if (GENERAL_NAME_cmp(cn, sk_GENERAL_NAME_value(gens, j)) == 0) {
 			GENERAL_NAME_free(cn);
@@ -558,8 +401,8 @@ tls_ca_sign(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *pub,
 		    EVP_PKEY_get_bits(pub));
 		return NULL;
 	}
-	if ((p->crl_url != NULL && tls_ca_url_check(p->crl_url, cause) == -1) ||
-	    (p->ocsp_url != NULL && tls_ca_url_check(p->ocsp_url, cause) == -1))
+	if ((p->crl_url != NULL && name_url_check(p->crl_url, cause) == -1) ||
+	    (p->ocsp_url != NULL && name_url_check(p->ocsp_url, cause) == -1))
 		return NULL;
 	if ((gens = profile_sans(p, cause)) == NULL)
 		return NULL;
@@ -1399,19 +1242,29 @@ fail:
 
 /* --- the daemon's temporary CA -------------------------------------- */
 
-/* subjectAltName entries for the node's names plus loopback. */
+/*
+ * subjectAltName entries for the node's names plus loopback.  A name that
+ * is neither a host name nor an IP address (a machine name with '_', say)
+ * is left out: no certificate may carry it (util/name.c).
+ */
 static char **
 temp_sans(const char *fqdn, char *const *aliases, size_t naliases, size_t *np)
 {
 	char **v = xcalloc(naliases + 4, sizeof *v);
+	char *why = NULL;
 	size_t n = 0, i;
 
-	v[n++] = xasprintf("%s:%s", is_ip(fqdn) ? "IP" : "DNS", fqdn);
+	if ((v[n] = name_san_host(fqdn, &why)) != NULL)
+		n++;
+	free(why);
 	if (strcmp(fqdn, "localhost") != 0)
 		v[n++] = xstrdup("DNS:localhost");
-	for (i = 0; i < naliases; i++)
-		v[n++] = xasprintf("%s:%s", is_ip(aliases[i]) ? "IP" : "DNS",
-		    aliases[i]);
+	for (i = 0; i < naliases; i++) {
+		why = NULL;
+		if ((v[n] = name_san_host(aliases[i], &why)) != NULL)
+			n++;
+		free(why);
+	}
 	v[n++] = xstrdup("IP:127.0.0.1");
 	v[n++] = xstrdup("IP:::1");
 	*np = n;
@@ -1419,7 +1272,8 @@ temp_sans(const char *fqdn, char *const *aliases, size_t naliases, size_t *np)
 }
 
 /* Whether x names this node and every alias (they may have changed since
- * the temporary certificate was made: then it is made again). */
+ * the temporary certificate was made: then it is made again); names
+ * temp_sans leaves out do not count. */
 static int
 covers_names(X509 *x, const char *fqdn, char *const *aliases, size_t naliases)
 {
@@ -1428,9 +1282,10 @@ covers_names(X509 *x, const char *fqdn, char *const *aliases, size_t naliases)
 	for (i = 0; i <= naliases; i++) {
 		const char *n = i == 0 ? fqdn : aliases[i - 1];
 
-		if (is_ip(n) ? X509_check_ip_asc(x, n, 0) != 1 :
-		    X509_check_host(x, n, 0, X509_CHECK_FLAG_NO_WILDCARDS,
-		    NULL) != 1)
+		if (name_is_ip(n) ? X509_check_ip_asc(x, n, 0) != 1 :
+		    name_dns_ok((const unsigned char *)n, strlen(n),
+		    NAME_WILDCARD) && X509_check_host(x, n, 0,
+		    X509_CHECK_FLAG_NO_WILDCARDS, NULL) != 1)
 			return 0;
 	}
 	return 1;

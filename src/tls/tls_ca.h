@@ -56,18 +56,6 @@ struct tls_ca_profile {
 #define TLS_CA_MAX_DAYS		36500
 
 /*
- * Check one subjectAltName entry: "DNS:name", "IP:address", "URI:uri"
- * (the type in any case), or a bare name typed by its form: an IPv4 or
- * IPv6 address is IP, "sip:...", "sips:...", "tel:...", "urn:...",
- * "http(s):..." are URI, anything else must be a DNS name ("*." allowed
- * as its first label).  0, or -1 with *cause naming the entry.
- */
-int		 tls_ca_san_check(const char *san, char **cause);
-
-/* Check a CRL or OCSP URL (http:// or https://, printable ASCII). */
-int		 tls_ca_url_check(const char *url, char **cause);
-
-/*
  * A self-signed CA certificate for key: subject CN (and O when org is
  * not NULL), basicConstraints CA:TRUE, keyUsage keyCertSign and cRLSign,
  * a random 128-bit serial, valid from an hour ago for days.  NULL with

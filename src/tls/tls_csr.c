@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 
 #include "tls/tls_csr.h"
 #include "tls/tls_pki.h"
+#include "util/name.h"
 #include "util/xmalloc.h"
 
 static const struct {
@@ -48,181 +48,6 @@ int
 tls_csr_key_is_valid(const char *word)
 {
 	return key_index(word) != -1;
-}
-
-/* --- subjectAltName entries ----------------------------------------- */
-
-/*
- * A host name a public CA accepts: dot-separated labels of letters, digits
- * and inner hyphens, 1 to 63 characters each, 253 in all; a leftmost "*"
- * label is let through (the caller warns about it).
- */
-static int
-dns_name_check(const char *s, char **cause)
-{
-	const char *label = s, *p;
-	size_t len = strlen(s), n;
-
-	if (len == 0) {
-		*cause = xstrdup("the DNS name is empty");
-		return -1;
-	}
-	if (len > 253) {
-		*cause = xasprintf("the DNS name is %zu characters long; at most "
-		    "253 are allowed", len);
-		return -1;
-	}
-	for (p = s; ; p++) {
-		if (*p != '.' && *p != '\0') {
-			if ((unsigned char)*p >= 0x80) {
-				*cause = xstrdup("the DNS name has non-ASCII "
-				    "characters; give its xn-- (punycode) form");
-				return -1;
-			}
-			if (!isalnum((unsigned char)*p) && *p != '-' &&
-			    !(*p == '*' && label == s)) {
-				*cause = xasprintf("the DNS name has the character "
-				    "'%c'; only letters, digits, hyphens and dots "
-				    "are allowed", *p);
-				return -1;
-			}
-			continue;
-		}
-		n = (size_t)(p - label);
-		if (n == 0) {
-			*cause = xstrdup(*p == '\0' ? "the DNS name ends with a "
-			    "dot" : "the DNS name has an empty label (a dot at "
-			    "the start or two dots in a row)");
-			return -1;
-		}
-		if (n > 63) {
-			*cause = xasprintf("the DNS name has a label of %zu "
-			    "characters; at most 63 are allowed", n);
-			return -1;
-		}
-		if (label[0] == '-' || p[-1] == '-') {
-			*cause = xstrdup("a label of the DNS name starts or ends "
-			    "with a hyphen");
-			return -1;
-		}
-		if (memchr(label, '*', n) != NULL && n != 1) {
-			*cause = xstrdup("a wildcard must be the whole leftmost "
-			    "label (*.example.com)");
-			return -1;
-		}
-		if (*p == '\0')
-			break;
-		label = p + 1;
-	}
-	return 0;
-}
-
-/* URI:scheme:rest with an RFC 3986 scheme and no space or control byte. */
-static int
-uri_check(const char *s, char **cause)
-{
-	const char *p = s;
-
-	if (!isalpha((unsigned char)*p)) {
-		*cause = xstrdup("the URI must start with a scheme such as sip: "
-		    "(URI:sip:example.com)");
-		return -1;
-	}
-	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
-	    *p == '.')
-		p++;
-	if (*p != ':' || p[1] == '\0') {
-		*cause = xstrdup("the URI must be scheme:value, such as "
-		    "sip:example.com");
-		return -1;
-	}
-	for (; *p != '\0'; p++) {
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-			*cause = xstrdup("the URI has a space, control or "
-			    "non-ASCII character; percent-encode it");
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* The address in canonical text, or NULL when s is no IP literal. */
-static char *
-ip_canonical(const char *s)
-{
-	unsigned char addr[16];
-	char out[INET6_ADDRSTRLEN];
-
-	if (inet_pton(AF_INET, s, addr) == 1)
-		return xstrdup(inet_ntop(AF_INET, addr, out, sizeof out));
-	if (inet_pton(AF_INET6, s, addr) == 1)
-		return xstrdup(inet_ntop(AF_INET6, addr, out, sizeof out));
-	return NULL;
-}
-
-char *
-tls_csr_host_parse(const char *host, char **cause)
-{
-	char *ip, *out, *p;
-
-	if ((ip = ip_canonical(host)) != NULL) {
-		out = xasprintf("IP:%s", ip);
-		free(ip);
-		return out;
-	}
-	if (strchr(host, ':') != NULL) {
-		*cause = xstrdup("it is neither a host name nor an IP address");
-		return NULL;
-	}
-	if (dns_name_check(host, cause) == -1)
-		return NULL;
-	/* DNS names compare without case; one spelling keeps the list short. */
-	out = xasprintf("DNS:%s", host);
-	for (p = out + 4; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return out;
-}
-
-char *
-tls_csr_san_parse(const char *entry, char **cause)
-{
-	const char *colon = strchr(entry, ':');
-	size_t tlen;
-	char *ip, *out;
-
-	/* A bare name, or a bare IP literal (IPv6 ones have colons). */
-	if (colon == NULL || (ip = ip_canonical(entry)) != NULL) {
-		if (colon != NULL)
-			free(ip);
-		return tls_csr_host_parse(entry, cause);
-	}
-	tlen = (size_t)(colon - entry);
-	if (tlen == 3 && strncasecmp(entry, "DNS", 3) == 0) {
-		if (colon[1] == '\0' || strchr(colon + 1, ':') != NULL) {
-			*cause = xasprintf("\"%s\" is not a DNS name", colon + 1);
-			return NULL;
-		}
-		return tls_csr_host_parse(colon + 1, cause);
-	}
-	if (tlen == 3 && strncasecmp(entry, "URI", 3) == 0) {
-		if (uri_check(colon + 1, cause) == -1)
-			return NULL;
-		return xasprintf("URI:%s", colon + 1);
-	}
-	if (tlen == 2 && strncasecmp(entry, "IP", 2) == 0) {
-		if ((ip = ip_canonical(colon + 1)) == NULL) {
-			*cause = xasprintf("\"%s\" is not an IPv4 or IPv6 address",
-			    colon + 1);
-			return NULL;
-		}
-		out = xasprintf("IP:%s", ip);
-		free(ip);
-		return out;
-	}
-	*cause = xasprintf("\"%.*s\" is not a name type: write DNS:name, "
-	    "URI:scheme:value (e.g. URI:sip:example.com) or IP:address",
-	    (int)tlen, entry);
-	return NULL;
 }
 
 /* --- subject -------------------------------------------------------- */
@@ -326,7 +151,7 @@ name_add(X509_NAME *name, const char *field, const char *v)
 	    (const unsigned char *)v, -1, -1, 0) == 1 ? 0 : -1;
 }
 
-/* A GENERAL_NAME for a canonical entry (tls_csr_san_parse). */
+/* A GENERAL_NAME for a canonical entry (name_san_parse). */
 static GENERAL_NAME *
 general_name(const char *entry)
 {
@@ -336,11 +161,7 @@ general_name(const char *entry)
 	int type, alen = 0;
 
 	if (strncmp(entry, "IP:", 3) == 0) {
-		if (inet_pton(AF_INET, entry + 3, addr) == 1)
-			alen = 4;
-		else if (inet_pton(AF_INET6, entry + 3, addr) == 1)
-			alen = 16;
-		else
+		if ((alen = name_ip_parse(entry + 3, addr)) == 0)
 			return NULL;
 		s = ASN1_OCTET_STRING_new();
 		ASN1_OCTET_STRING_set(s, addr, alen);

@@ -35,21 +35,6 @@ struct tls_csr_subject {
 int		 tls_csr_key_is_valid(const char *word);
 
 /*
- * Check one subjectAltName entry: "DNS:name", "URI:scheme:rest", "IP:addr"
- * or a bare name (an IP literal becomes IP:, anything else DNS:).  Returns
- * the entry in canonical form ("DNS:" + lower case name, "IP:" + the
- * address as inet_ntop prints it), a new string; or NULL with *cause, a
- * phrase about what is wrong that the caller puts after the entry's origin.
- */
-char		*tls_csr_san_parse(const char *entry, char **cause);
-
-/*
- * The same for a bare host name or IP literal only (node.fqdn and the
- * like): "DNS:name" or "IP:addr", or NULL with *cause.
- */
-char		*tls_csr_host_parse(const char *host, char **cause);
-
-/*
  * Check the subject fields: country exactly two ASCII letters (either
  * case; the request carries it upper-cased), no empty field, no control
  * characters, lengths within the X.520 bounds.  0, or -1 with *cause
@@ -66,7 +51,7 @@ EVP_PKEY	*tls_csr_keygen(const char *word, char **cause);
 
 /*
  * Build a request for key k: subject s (checked), subjectAltName from
- * sans (canonical entries from tls_csr_san_parse, at least one), keyUsage
+ * sans (canonical entries from name_san_parse, at least one), keyUsage
  * digitalSignature (+ keyEncipherment for RSA), extendedKeyUsage
  * serverAuth and clientAuth, signed with SHA-256.  NULL with *cause.
  */

@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls/tls_name.h"
+#include "util/name.h"
 #include "util/xmalloc.h"
 
 /* At most this many identities are listed in a result, ... */
@@ -153,40 +154,16 @@ strip_dot(const unsigned char *v, size_t n)
 }
 
 /*
- * Whether v[0..n) (no trailing dot) is a host name: labels of 1 to 63
- * letters, digits, '-' or '_' (some deployed names have it), at most
- * TLS_NAME_MAX bytes, and a last label that is not all digits, so that
- * "192.0.2.001" is not taken for a name (RFC 1123 s.2.1).  With
- * allow_star, '*' passes too (presented names are checked for form
- * later).
+ * Whether v[0..n) (no trailing dot) is a host name by util/name.c's one
+ * rule (no '_', a last label not all digits so that "192.0.2.001" is not
+ * taken for a name, RFC 1123 s.2.1).  With allow_star, a "*" first label
+ * passes too (presented names are checked for form later).
  */
 static int
 host_is_valid(const unsigned char *v, size_t n, int allow_star)
 {
-	size_t i, label = 0;
-	int digits = 1;
-
-	if (n == 0 || n > TLS_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (v[i] == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-			digits = 1;
-			continue;
-		}
-		if (!((v[i] >= 'a' && v[i] <= 'z') ||
-		    (v[i] >= 'A' && v[i] <= 'Z') ||
-		    (v[i] >= '0' && v[i] <= '9') ||
-		    v[i] == '-' || v[i] == '_' || (allow_star && v[i] == '*')))
-			return 0;
-		if (v[i] < '0' || v[i] > '9')
-			digits = 0;
-		if (++label > 63)
-			return 0;
-	}
-	return label > 0 && !digits;
+	return n <= TLS_NAME_MAX &&
+	    name_dns_ok(v, n, allow_star ? NAME_WILDCARD : 0);
 }
 
 /*
@@ -199,7 +176,8 @@ expect_parse(const char *s, struct expect *e, char **why)
 	const unsigned char *u = (const unsigned char *)s;
 	struct buf b = { 0 };
 	char tmp[64];
-	size_t n, i;
+	size_t n, i, k;
+	int alen;
 
 	memset(e, 0, sizeof *e);
 	if (s == NULL || *s == '\0') {
@@ -212,18 +190,14 @@ expect_parse(const char *s, struct expect *e, char **why)
 	if (s[0] == '[' && n < sizeof tmp && s[n - 1] == ']') {
 		memcpy(tmp, s + 1, n - 2);
 		tmp[n - 2] = '\0';
-		if (inet_pton(AF_INET6, tmp, e->addr) == 1) {
+		if (name_ip_parse(tmp, e->addr) == 16) {
 			e->is_ip = 1;
 			e->alen = 16;
 			return 0;
 		}
-	} else if (inet_pton(AF_INET, s, e->addr) == 1) {
+	} else if ((alen = name_ip_parse(s, e->addr)) != 0) {
 		e->is_ip = 1;
-		e->alen = 4;
-		return 0;
-	} else if (inet_pton(AF_INET6, s, e->addr) == 1) {
-		e->is_ip = 1;
-		e->alen = 16;
+		e->alen = (size_t)alen;
 		return 0;
 	}
 
@@ -239,6 +213,18 @@ expect_parse(const char *s, struct expect *e, char **why)
 		buf_add(&b, "\" is neither a host name nor an IP address");
 
 	n = strip_dot(u, n);
+	for (k = 0; k < n && u[k] >= 0x20 && u[k] < 0x7f; k++)
+		continue;
+	/* Say why in util/name.c's words, as conf and the CSR do (the
+	 * sentence quotes the name as it is: printable names only). */
+	if (k == n && !host_is_valid(u, n, 0)) {
+		char *host = xstrndup(s, n), *sentence = NULL;
+
+		if (name_host_check(host, 0, &sentence) == -1)
+			buf_add(&b, ": %s", sentence);
+		free(sentence);
+		free(host);
+	}
 	if (i < n || !host_is_valid(u, n, 0)) {
 		*why = b.s;
 		return -1;
@@ -389,12 +375,11 @@ uri_host(const unsigned char *v, size_t n, int *scheme_sip, int *ip_host,
 		return "IP host: not a domain identity";
 	if (*hlen > 0) {
 		char tmp[16];
-		unsigned char a[4];
 
 		if (*hlen < sizeof tmp) {
 			memcpy(tmp, *host, *hlen);
 			tmp[*hlen] = '\0';
-			if (inet_pton(AF_INET, tmp, a) == 1) {
+			if (name_ip_parse(tmp, NULL) == 4) {
 				*ip_host = 1;
 				return "IP host: not a domain identity";
 			}

@@ -19,6 +19,7 @@
 
 #include "tls/tls_path.h"
 #include "tls/tls_pki.h"
+#include "util/name.h"
 #include "util/xmalloc.h"
 
 /* "certificate 'SUBJECT' (depth D) " followed by fmt. */
@@ -72,40 +73,12 @@ time_iso(time_t t)
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static int
-ldh(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-';
-}
-
 int
 tls_path_dns_ok(const unsigned char *s, size_t len, enum tls_path_dns form)
 {
-	size_t i, lab = 0;
-
-	if (form == TLS_PATH_DNS_CONSTRAINT && len > 0 && s[0] == '.') {
-		s++;
-		len--;
-	}
-	if (form == TLS_PATH_DNS_SAN && len > 2 && s[0] == '*' &&
-	    s[1] == '.') {
-		s += 2;
-		len -= 2;
-	}
-	if (len == 0 || len > 253)
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (s[i] == '.') {
-			if (lab == 0 || s[i - 1] == '-')
-				return 0;
-			lab = 0;
-			continue;
-		}
-		if (!ldh(s[i]) || (s[i] == '-' && lab == 0) || ++lab > 63)
-			return 0;
-	}
-	return lab > 0 && s[len - 1] != '-';
+	/* The one host name rule of util/name.c. */
+	return name_dns_ok(s, len, form == TLS_PATH_DNS_SAN ? NAME_WILDCARD :
+	    NAME_DOMAIN);
 }
 
 /* Validity, both ends inclusive (RFC 5280 s.4.1.2.5). */

@@ -24,6 +24,7 @@
 #include "tls/tls_pki.h"
 #include "tools/cert.h"
 #include "util/file.h"
+#include "util/name.h"
 #include "util/str.h"
 #include "util/xmalloc.h"
 
@@ -125,12 +126,12 @@ names_add_host(struct names *nl, const struct conf *c, const char *setting,
 {
 	char *e, *cause = NULL;
 
-	if ((e = tls_csr_host_parse(v, &cause)) != NULL) {
+	if ((e = name_san_host(v, &cause)) != NULL) {
 		names_add(nl, e);
 		return 0;
 	}
-	cert_err("%s \"%s\" in %s cannot go into a certificate: %s", setting,
-	    v, c->main_file, cause);
+	cert_err("%s in %s cannot go into a certificate: %s", setting,
+	    c->main_file, cause);
 	free(cause);
 	return -1;
 }
@@ -158,10 +159,10 @@ names_collect(struct names *nl, const struct conf *c, struct names *cli)
 	}
 	for (i = 0; i < c->extra_names.n; i++) {
 		cause = NULL;
-		if ((e = tls_csr_san_parse(c->extra_names.v[i], &cause)) ==
+		if ((e = name_san_parse(c->extra_names.v[i], &cause)) ==
 		    NULL) {
-			cert_err("tls.extra_names[%zu] \"%s\" in %s: %s", i,
-			    c->extra_names.v[i], c->main_file, cause);
+			cert_err("tls.extra_names[%zu] in %s: %s", i,
+			    c->main_file, cause);
 			free(cause);
 			return -1;
 		}
@@ -279,7 +280,7 @@ warn_names(const struct conf *c, X509_REQ *r, const struct names *cli,
 		tls_own_names_add(&on, cli->v[i], "--san");
 	/* The common name counts when it is a host name (it is then in
 	 * the subjectAltName too), as names_collect's caller adds it. */
-	if ((e = tls_csr_host_parse(cn, &cause)) != NULL)
+	if ((e = name_san_host(cn, &cause)) != NULL)
 		tls_own_names_add(&on, e, cn_from);
 	free(e);
 	free(cause);
@@ -362,9 +363,9 @@ csr_new(struct cert_env *env, int argc, char **argv)
 			s.cn = optarg;
 			break;
 		case 'a':
-			if ((e = tls_csr_san_parse(optarg, &cause)) == NULL) {
-				rv = cert_usage_error(usage, "csr new: --san \"%s\": %s",
-				    optarg, cause);
+			if ((e = name_san_parse(optarg, &cause)) == NULL) {
+				rv = cert_usage_error(usage, "csr new: --san: %s",
+				    cause);
 				goto out;
 			}
 			names_add(&cli, e);
@@ -425,7 +426,7 @@ csr_new(struct cert_env *env, int argc, char **argv)
 	 * Peers that follow RFC 5922 read only subjectAltName when it has a
 	 * DNS name, so a common name missing from it would go unseen.
 	 */
-	if ((e = tls_csr_host_parse(s.cn, &cause)) != NULL)
+	if ((e = name_san_host(s.cn, &cause)) != NULL)
 		names_add(&nl, e);
 	free(cause);
 	cause = NULL;

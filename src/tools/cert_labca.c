@@ -27,6 +27,7 @@
 #include "tls/tls_pki.h"
 #include "tools/cert.h"
 #include "util/file.h"
+#include "util/name.h"
 #include "util/xmalloc.h"
 
 #define DEFAULT_CA_CN		"sipedge lab CA"
@@ -327,7 +328,7 @@ issue_parse(struct opts *o, struct issue_args *a, int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char *cause = NULL;
+	char *cause = NULL, *e;
 	int ch;
 
 	a->p.days = DEFAULT_CERT_DAYS;
@@ -344,12 +345,13 @@ issue_parse(struct opts *o, struct issue_args *a, int argc, char **argv)
 			a->p.org = optarg;
 			break;
 		case 's':
-			if (tls_ca_san_check(optarg, &cause) == -1) {
+			if ((e = name_san_parse(optarg, &cause)) == NULL) {
 				cert_err("lab-ca issue: --san: %s", cause);
 				free(cause);
 				return -1;
 			}
-			add_name(&a->sans, &a->nsans, optarg);
+			add_name(&a->sans, &a->nsans, e);
+			free(e);
 			break;
 		case 'S':
 			a->p.server = 1;
@@ -364,7 +366,7 @@ issue_parse(struct opts *o, struct issue_args *a, int argc, char **argv)
 			break;
 		case 'r':
 		case 'O':
-			if (tls_ca_url_check(optarg, &cause) == -1) {
+			if (name_url_check(optarg, &cause) == -1) {
 				cert_err("lab-ca issue: %s: %s", ch == 'r' ?
 				    "--crl-url" : "--ocsp-url", cause);
 				free(cause);

@@ -13,7 +13,7 @@ out=$top/tests/fuzz/corpus
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipedge-seeds.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 for d in fuzz_sip_stream fuzz_sip_datagram fuzz_sip_edit fuzz_crl fuzz_ocsp \
-    fuzz_name fuzz_conf fuzz_path; do
+    fuzz_name fuzz_conf fuzz_path fuzz_name_syntax; do
 	rm -rf "${out:?}/$d"
 	mkdir -p "$out/$d"
 done
@@ -315,5 +315,15 @@ inside1 edge.example MD5 5f4dcc3b5aa765d61d8327deb882cf99
 inside1 edge.example SHA-256 5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8
 C
 printf 'listen = ( { transport = "udp"; address = "127.0.0.1"; } );\n' >"$cf/minimal"
+# ---- names (util/name.c): one entry, a URL or a host name per file.
+ns=$out/fuzz_name_syntax
+i=0
+for v in 'DNS:Sip.Example.COM' '*.example.com' 'a_b.example.com' \
+    'IP:2001:DB8::1' '192.0.2.7' 'URI:sip:alice@[2001:db8::1]:5061;transport=tls' \
+    'sips:edge.example.com?x=y' 'tel:+1-201-555-0123' 'email:a@b.example' \
+    'http://ca.example/ca.crl' '.example.com' 'host.123'; do
+	i=$((i + 1))
+	printf '%s' "$v" >"$ns/seed-$i"
+done
 echo "seeds written to $out: $(find "$out" -type f | wc -l) files," \
     "$(du -sk "$out" | cut -f1) KB"

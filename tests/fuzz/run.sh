@@ -27,7 +27,7 @@ tmo=${FUZZ_TIMEOUT:-2}
 rss=${FUZZ_RSS_MB:-2048}
 
 all="fuzz_sip_stream fuzz_sip_datagram fuzz_sip_edit fuzz_crl fuzz_ocsp
-fuzz_name fuzz_conf fuzz_path"
+fuzz_name fuzz_conf fuzz_path fuzz_name_syntax"
 [ $# -gt 0 ] && all=$*
 
 # The longest input each may make: a little above the harness's limits.

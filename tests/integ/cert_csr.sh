@@ -306,7 +306,7 @@ fi
 
 BADNAME="$T/badname.conf"
 sed -e 's/"solo.example.com"/"bad_name.example.com"/' -e 's/"solo-state"/"bad-state"/' "$SOLO" >"$BADNAME"
-expect_fail "a node.fqdn that cannot be a DNS name: exit 1" 1 'node.fqdn "bad_name.example.com"' \
+expect_fail "a node.fqdn that cannot be a DNS name: exit 1" 1 "node.fqdn in $BADNAME cannot go into a certificate: \"bad_name.example.com\" is not a host name: it has the character '_'" \
     -c "$BADNAME" csr new
 check "the refused request left no file" test ! -e "$T/bad-state/csr/pending.key"
 

@@ -262,9 +262,9 @@ expect "issue --csr without a CN and no --cn: exit 1" 1 "has no CN" \
     lab-ca issue --dir "$CAD" --csr "$W/nocn.csr" --out "$W/bad"
 
 # Bad arguments: exit 2, nothing generated.
-expect "unknown SAN type: exit 2" 2 "unknown type 'email'" \
+expect "unknown SAN type: exit 2" 2 "\"email\" is not a name type" \
     lab-ca issue --dir "$CAD" --cn x --san email:a@b.c --out "$W/bad"
-expect "bad DNS name: exit 2" 2 "is not a valid DNS name" \
+expect "bad DNS name: exit 2" 2 "\"bad name\" is not a host name: it has the character ' '" \
     lab-ca issue --dir "$CAD" --cn x --san "DNS:bad name" --out "$W/bad"
 expect "bad IP address: exit 2" 2 "is not an IPv4 or IPv6 address" \
     lab-ca issue --dir "$CAD" --cn x --san IP:300.1.2.3 --out "$W/bad"
@@ -276,7 +276,7 @@ expect "--days abc: exit 2" 2 "is not a number of days" \
     lab-ca issue --dir "$CAD" --cn x --days abc --out "$W/bad"
 expect "--crl-url ftp://: exit 2" 2 "is not an http:// or https:// URL" \
     lab-ca issue --dir "$CAD" --cn x --crl-url ftp://a/b.crl --out "$W/bad"
-expect "--ocsp-url with a space: exit 2" 2 "holds a space" \
+expect "--ocsp-url with a space: exit 2" 2 "has a space" \
     lab-ca issue --dir "$CAD" --cn x --ocsp-url "http://a/b c" --out "$W/bad"
 expect "--key-type dsa: exit 2" 2 "is not a key type" \
     lab-ca issue --dir "$CAD" --cn x --key-type dsa --out "$W/bad"

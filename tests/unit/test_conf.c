@@ -345,8 +345,27 @@ test_relative_paths(void **state)
 	conf_free(c);
 	free(d);
 	d = load(LISTEN "tls: { extra_names = [ \"DNS:a.example\", \"IP:192.0.2.1\",\n"
-	    "\"URI:sip:a.example\", \"a.example\" ]; };\n", NULL);
-	expect(d, 3, "tls.extra_names[3] = \"a.example\" must be DNS:name");
+	    "\"URI:sip:a.example\", \"a.example\", \"DNS:a_b.example\",\n"
+	    "\"FOO:x\", \"URI:sip:x_y\" ]; };\n", NULL);
+	expect(d, 3, "tls.extra_names[4]: \"a_b.example\" is not a host name: "
+	    "it has the character '_'; only letters, digits, hyphens and dots "
+	    "are allowed (an underscore belongs to service labels such as "
+	    "_sip._tcp, never to a host name, RFC 1123)");
+	expect(d, 4, "tls.extra_names[5]: \"FOO:x\": \"FOO\" is not a name "
+	    "type; write DNS:name, IP:address or URI:scheme:value");
+	expect(d, 4, "tls.extra_names[6]: the SIP URI \"sip:x_y\" has a host");
+	assert_null(strstr(d, "extra_names[3]"));
+	free(d);
+	/* Good entries are kept in canonical form, bare ones typed. */
+	d = load(LISTEN "tls: { extra_names = [ \"sip:a.example\", "
+	    "\"Edge.Example\", \"ip:2001:DB8::1\", \"dns:X.example\" ]; };\n", &c);
+	assert_string_equal(d, "");
+	assert_int_equal(c->extra_names.n, 4);
+	assert_string_equal(c->extra_names.v[0], "URI:sip:a.example");
+	assert_string_equal(c->extra_names.v[1], "DNS:edge.example");
+	assert_string_equal(c->extra_names.v[2], "IP:2001:db8::1");
+	assert_string_equal(c->extra_names.v[3], "DNS:x.example");
+	conf_free(c);
 	free(d);
 }
 
@@ -371,10 +390,12 @@ test_revocation_settings(void **state)
 	d = load(LISTEN "revocation: { update_time = \"25:00\"; };\n", NULL);
 	expect(d, 2, "revocation.update_time = \"25:00\" must be HH:MM");
 	free(d);
-	d = load(LISTEN "revocation: {\n distribution_points = [ \"ftp://x/c.crl\" ]; };\n",
-	    NULL);
-	expect(d, 3, "revocation.distribution_points[0] = \"ftp://x/c.crl\" must be "
-	    "an http:// or https:// URL");
+	d = load(LISTEN "revocation: {\n distribution_points = [ \"ftp://x/c.crl\",\n"
+	    "\"http://ca.example/a b.crl\" ]; };\n", NULL);
+	expect(d, 3, "revocation.distribution_points[0]: \"ftp://x/c.crl\" is "
+	    "not an http:// or https:// URL");
+	expect(d, 4, "revocation.distribution_points[1]: the URL "
+	    "\"http://ca.example/a b.crl\" has a space");
 	free(d);
 	d = load(LISTEN "revocation: { fallback = \"maybe\"; };\n", NULL);
 	expect(d, 2, "revocation.fallback = \"maybe\" is not one of: "

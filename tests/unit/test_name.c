@@ -242,6 +242,23 @@ test_dns_case(void **state)
 	X509_free(x);
 }
 
+/* The expected name follows util/name.c: an underscore is no host name. */
+static void
+test_expected_underscore(void **state)
+{
+	struct nm san[] = { N_DNS("sbc_1.partner.example"), END };
+	X509 *x = mkcert(NULL, san);
+
+	(void)state;
+	refused(x, "sbc_1.partner.example", STRICT, "the expected name "
+	    "\"sbc_1.partner.example\" is neither a host name nor an IP "
+	    "address: \"sbc_1.partner.example\" is not a host name: it has "
+	    "the character '_'; only letters, digits, hyphens and dots are "
+	    "allowed (an underscore belongs to service labels such as "
+	    "_sip._tcp, never to a host name, RFC 1123)", NULL);
+	X509_free(x);
+}
+
 static void
 test_dns_trailing_dot(void **state)
 {
@@ -261,7 +278,7 @@ test_dns_trailing_dot(void **state)
 	/* Only one dot is the root; two is a different (invalid) name. */
 	refused(x3, "sbc.partner.example", STRICT, NULL);
 	refused(x2, "sbc.partner.example..", STRICT,
-	    "neither a host name nor an IP address", NULL);
+	    "neither a host name nor an IP address", "ends with a dot", NULL);
 	X509_free(x1);
 	X509_free(x2);
 	X509_free(x3);
@@ -1179,6 +1196,7 @@ main(void)
 		cmocka_unit_test(test_dns_no_suffix_or_prefix),
 		cmocka_unit_test(test_dns_leading_dot_is_literal),
 		cmocka_unit_test(test_idna_a_labels),
+		cmocka_unit_test(test_expected_underscore),
 		cmocka_unit_test(test_sip_uri),
 		cmocka_unit_test(test_sip_uri_scheme_case),
 		cmocka_unit_test(test_sip_uri_port_params_headers),

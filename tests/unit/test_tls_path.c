@@ -180,6 +180,8 @@ test_dns_syntax(void **state)
 		{ "f*.example", 0, 0 },
 		{ "a b.example", 0, 0 },
 		{ "caf\xc3\xa9.example", 0, 0 },
+		{ "192.0.2.1", 0, 0 },
+		{ "host.123", 0, 0 },
 	};
 	char big[300];
 	size_t i;
