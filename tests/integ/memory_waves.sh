@@ -146,11 +146,20 @@ log_mark
 check "bytes that are not TLS are refused at once, with the reason" not_tls
 
 check "wave 1: $WAVE idle TLS connections open and close" wave 1
-check "wave 1: the heap is trimmed after the wave" \
-    log_has module=daemon 'event="heap trimmed"'
+if [ -n "$ASAN" ]; then
+    skip "wave 1: the heap is trimmed after the wave" \
+        "$ASAN (its allocator reports no free heap to trim)"
+else
+    check "wave 1: the heap is trimmed after the wave" \
+        log_has module=daemon 'event="heap trimmed"'
+fi
 check "wave 2: $WAVE idle TLS connections open and close" wave 2
-check "status counts the trims" bash -c "timeout 20 '$SIPEDGE_CTL' -c '$CONF' status |
-    grep -Eq '^heap: trims [1-9][0-9]* last_ms [0-9]+ longest_ms [0-9]+\$'"
+if [ -n "$ASAN" ]; then
+    skip "status counts the trims" "$ASAN (no trims)"
+else
+    check "status counts the trims" bash -c "timeout 20 '$SIPEDGE_CTL' -c '$CONF' status |
+        grep -Eq '^heap: trims [1-9][0-9]* last_ms [0-9]+ longest_ms [0-9]+\$'"
+fi
 check "sipedged is still running" sipedged_alive
 
 if [ -n "$ASAN" ]; then
