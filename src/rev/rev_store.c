@@ -91,6 +91,8 @@ struct rev_store {
 	size_t		 n;		/* records not refused */
 	unsigned long	 gen;		/* lookups so far */
 	STACK_OF(X509)	*certs;		/* came with CRLs */
+	int		 inner;		/* a lookup of a CRL signer's own
+					   status is under way */
 };
 
 /* Bound on the certificates kept from CRL sources. */
@@ -691,8 +693,10 @@ refuse_rec(struct rev_store *st, struct rec *r, char *why)
 	for (o = st->head; o != NULL; o = o->next)
 		if (o == r)
 			linked = 1;
-	if (linked)
-		unlink_rec(st, r);
+	/* Left where it is: a lookup may be walking the list (a CRL
+	 * signer's own status is looked up in the middle of another). */
+	if (linked && !r->refused)
+		st->n--;
 	free(r->unusable);
 	r->unusable = why;
 	r->refused = 1;
@@ -701,7 +705,8 @@ refuse_rec(struct rev_store *st, struct rec *r, char *why)
 	free(r->v);
 	r->v = NULL;
 	r->n = 0;
-	link_rec(st, r);
+	if (!linked)
+		link_rec(st, r);
 }
 
 /* A description of r for messages: "CRL 12 of X (manual, FILE)". */
@@ -1146,11 +1151,12 @@ note_rec(char **notes, const struct rec *r, const char *why)
 /*
  * Whether signer validates to the anchor of sg at time now (its chain
  * built from the trust list, the peer's chain and the certificates that
- * came with CRLs).
+ * came with CRLs).  *issuer: signer's issuer on that chain (up-referenced;
+ * NULL when signer is the anchor itself).
  */
 static int
 validates(struct rev_store *st, X509 *signer, const struct rev_signers *sg,
-    time_t now)
+    time_t now, X509 **issuer)
 {
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	STACK_OF(X509) *unt = sk_X509_new_null(), *chain;
@@ -1167,6 +1173,10 @@ validates(struct rev_store *st, X509 *signer, const struct rev_signers *sg,
 		    sk_X509_num(chain) > 0)
 			ok = X509_cmp(sk_X509_value(chain,
 			    sk_X509_num(chain) - 1), sg->anchor) == 0;
+		if (ok && sk_X509_num(chain) > 1) {
+			*issuer = sk_X509_value(chain, 1);
+			X509_up_ref(*issuer);
+		}
 	}
 	X509_STORE_CTX_free(ctx);
 	sk_X509_free(unt);
@@ -1183,15 +1193,54 @@ may_sign_crls(X509 *x)
 }
 
 /*
+ * Whether signer x, issued by xi, is revoked by the CRLs held (its path
+ * is validated revocation included, RFC 5280 s.6.3.3 f and s.6.1.3 a 3):
+ * one level only, the CRLs that answer for x are taken as they are,
+ * without a look at their own signers' status.  A status other than
+ * revoked (good, unknown, no CRL) lets x sign.  1 with *why when revoked.
+ */
+static int
+signer_revoked(struct rev_store *st, X509 *x, X509 *xi,
+    const struct rev_signers *sg, time_t now, char **why)
+{
+	struct rev_crl_answer a;
+	BIGNUM *bn;
+	char *subj, *hex;
+	int revoked;
+
+	if (st->inner || xi == NULL)
+		return 0;
+	st->inner = 1;
+	rev_store_lookup_signers(st, x, xi, sg, now, &a);
+	st->inner = 0;
+	revoked = a.status == REV_CRL_REVOKED;
+	if (revoked) {
+		subj = name_line(X509_get_subject_name(x));
+		bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+		hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+		free(*why);
+		*why = xasprintf("its signer's certificate %s (serial %s) is "
+		    "revoked: %s", subj, hex != NULL ? hex : "?", a.detail);
+		OPENSSL_free(hex);
+		BN_free(bn);
+		free(subj);
+	}
+	free(a.detail);
+	return revoked;
+}
+
+/*
  * A signer of r other than the certificate's issuer (RFC 5280 s.6.3.3
  * f): a certificate named as r's issuer, with cRLSign, from the trust
  * list, the peer's chain or the certificates that came with CRLs, that
  * verifies r (when it waits for its signer) or holds the key that did,
- * and validates to the anchor of the certificate's path.  1 when found.
+ * validates to the anchor of the certificate's path and is not revoked
+ * (signer_revoked).  1 when found; 0, with *revwhy when the only reason
+ * is that such a signer is revoked.
  */
 static int
 other_signer(struct rev_store *st, struct rec *r, const struct rev_signers *sg,
-    time_t now)
+    time_t now, char **revwhy)
 {
 	STACK_OF(X509) *all = sk_X509_new_null(), *anchors;
 	char *why = NULL;
@@ -1205,24 +1254,36 @@ other_signer(struct rev_store *st, struct rec *r, const struct rev_signers *sg,
 		sk_X509_push(all, sk_X509_value(sg->chain, i));
 	for (i = 0; i < sk_X509_num(st->certs); i++)
 		sk_X509_push(all, sk_X509_value(st->certs, i));
-	for (i = 0; i < sk_X509_num(all) && !ok; i++) {
-		X509 *x = sk_X509_value(all, i);
+	for (i = 0; i < sk_X509_num(all) && !ok && !r->refused; i++) {
+		X509 *x = sk_X509_value(all, i), *xi = NULL;
+		EVP_PKEY *pk;
 
 		if (X509_NAME_cmp(X509_get_subject_name(x), r->issuer) != 0 ||
 		    !may_sign_crls(x))
 			continue;
+		/* Verify with x, but keep it only if x validates. */
+		if (r->pending != NULL && ((pk = X509_get0_pubkey(x)) == NULL ||
+		    X509_CRL_verify(r->pending, pk) != 1))
+			continue;
+		if (r->pending == NULL && !same_key(r, x))
+			continue;
+		if (!validates(st, x, sg, now, &xi) ||
+		    signer_revoked(st, x, xi, sg, now, revwhy)) {
+			X509_free(xi);
+			continue;
+		}
+		X509_free(xi);
+		/* The lookup of x's status may have verified r already. */
 		if (r->pending != NULL) {
-			/* Verify with x, but keep it only if x validates. */
-			EVP_PKEY *pk = X509_get0_pubkey(x);
-
-			if (pk == NULL || X509_CRL_verify(r->pending, pk) != 1 ||
-			    !validates(st, x, sg, now))
-				continue;
 			ok = verify_rec(r, x, &why) == 0;
 			free(why);
 			why = NULL;
-		} else if (same_key(r, x))
-			ok = validates(st, x, sg, now);
+		} else
+			ok = !r->refused && same_key(r, x);
+	}
+	if (ok) {
+		free(*revwhy);
+		*revwhy = NULL;
 	}
 	sk_X509_free(all);
 	sk_X509_pop_free(anchors, X509_free);
@@ -1243,15 +1304,22 @@ static int
 rec_ready(struct rev_store *st, struct rec *r, const struct certinfo *ci,
     X509 *issuer, const struct rev_signers *sg, time_t now, char **notes)
 {
-	char *why = NULL, *t;
+	char *why = NULL, *t, *revwhy = NULL;
 	int direct = X509_NAME_cmp(r->issuer, ci->issuer) == 0;
 
 	if (r->pending != NULL) {
 		if (direct && verify_rec(r, issuer, &why) == 0)
 			return 1;
-		if (sg != NULL && other_signer(st, r, sg, now)) {
+		if (sg != NULL && other_signer(st, r, sg, now, &revwhy)) {
 			free(why);
 			return 1;
+		}
+		if (revwhy != NULL) {
+			/* Not refused: the signer's status may change. */
+			note_rec(notes, r, revwhy);
+			free(revwhy);
+			free(why);
+			return 0;
 		}
 		if (!direct) {
 			note_rec(notes, r, "no certificate of its issuer that "
@@ -1275,8 +1343,13 @@ rec_ready(struct rev_store *st, struct rec *r, const struct certinfo *ci,
 		return 1;
 	if (sg == NULL)
 		return !direct;
-	if (other_signer(st, r, sg, now))
+	if (other_signer(st, r, sg, now, &revwhy))
 		return 1;
+	if (revwhy != NULL) {
+		note_rec(notes, r, revwhy);
+		free(revwhy);
+		return 0;
+	}
 	note_rec(notes, r, direct ? "it is signed by another key than the "
 	    "certificate's issuer's, and no certificate of its issuer with "
 	    "that key and cRLSign leads to the certificate's trust anchor" :
@@ -1399,7 +1472,10 @@ rev_store_lookup_signers(struct rev_store *st, X509 *cert, X509 *issuer,
 	memset(a, 0, sizeof *a);
 	a->reason = -1;
 	certinfo_init(&ci, cert);
-	st->gen++;
+	/* A signer's own status is looked up within a lookup: the same
+	 * generation, so that the outer one's marks hold. */
+	if (!st->inner)
+		st->gen++;
 	for (r = st->head; r != NULL; r = next) {
 		next = r->next;
 		if (r->delta || !issuer_fits(r, &ci))

@@ -874,6 +874,84 @@ test_rollover_pending(void **state)
 	rev_store_free(st);
 }
 
+/*
+ * The CRL signer's own status (RFC 5280 s.6.3.3 f): the new-with-old
+ * certificate of a rollover, revoked by the old key's CRL of CA
+ * certificates, may not vouch for the CRL of the new key, which is then
+ * named with the signer's revocation; one level only (the old key's CRL
+ * is taken as it is).
+ */
+static void
+test_signer_revoked(void **state)
+{
+	struct rev_store *st = rev_store_new();
+	EVP_PKEY *k2 = EVP_EC_gen("P-256");
+	X509 *newold = cert("Test CA", 20, k2, p.ca, p.cakey,
+	    "critical,keyCertSign,cRLSign");
+	struct entry ents[] = { { 101, 1, NULL, 0 } };
+	struct entry sig_ents[] = { { 20, 1, NULL, 0 } };
+	struct entry none[] = { { 21, 1, NULL, 0 } };
+	ISSUING_DIST_POINT *cas = idp_new(NULL, 0, 1, 0, 0);
+	X509_STORE *ts = X509_STORE_new();
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	AUTHORITY_KEYID *ak = AUTHORITY_KEYID_new();
+	struct rev_signers sg;
+	struct rev_crl_answer a;
+	X509_CRL *c;
+	char *cause = NULL;
+	int round;
+
+	(void)state;
+	ext(newold, newold, NID_subject_key_identifier, "hash");
+	ext(newold, p.ca, NID_authority_key_identifier, "issuer:always");
+	assert_true(X509_sign(newold, p.cakey, EVP_sha256()) > 0);
+	ak->keyid = ASN1_OCTET_STRING_dup(X509_get0_subject_key_id(newold));
+	X509_STORE_add_cert(ts, p.ca);
+	sg.trust = ts;
+	sg.chain = chain;
+	sg.anchor = p.ca;
+	sk_X509_push(chain, newold);
+	for (round = 0; round < 2; round++) {
+		/* Round 0: the old key's CRL of CAs lists another serial;
+		 * round 1: it lists the new-with-old certificate. */
+		c = crl_ex(p.ca, k2, ents, 1, 3, -1, NULL, 0);
+		X509_CRL_add1_ext_i2d(c, NID_authority_key_identifier, ak, 0,
+		    0);
+		assert_true(X509_CRL_sign(c, k2, EVP_sha256()) > 0);
+		assert_int_equal(rev_store_add(st, c, REV_SRC_MANUAL,
+		    "new-key.crl", p.trust, &cause), 0);
+		add_ok(st, crl_ex(p.ca, p.cakey, round ? sig_ents : none, 1,
+		    round ? 8 : 7, -1, cas, 0), "cas.crl");
+		rev_store_lookup_signers(st, p.leaf_bad, p.ca, &sg, now, &a);
+		if (round == 0) {
+			assert_int_equal(a.status, REV_CRL_REVOKED);
+		} else {
+			assert_int_equal(a.status, REV_CRL_UNKNOWN);
+			if (strstr(a.detail, "CRL 3 of /CN=Test CA (manual, "
+			    "new-key.crl) not used: its signer's certificate "
+			    "/CN=Test CA (serial 14) is revoked: revoked by "
+			    "the CRL of /CN=Test CA (file, cas.crl)") == NULL ||
+			    strstr(a.detail, "reason keyCompromise") == NULL)
+				fail_msg("detail: %s", a.detail);
+		}
+		free(a.detail);
+		/* Not refused for good: the same answer again. */
+		rev_store_lookup_signers(st, p.leaf_ok, p.ca, &sg, now, &a);
+		assert_int_equal(a.status, round ? REV_CRL_UNKNOWN :
+		    REV_CRL_GOOD);
+		free(a.detail);
+		rev_store_free(st);
+		st = rev_store_new();
+	}
+	rev_store_free(st);
+	ISSUING_DIST_POINT_free(cas);
+	AUTHORITY_KEYID_free(ak);
+	sk_X509_free(chain);
+	X509_STORE_free(ts);
+	X509_free(newold);
+	EVP_PKEY_free(k2);
+}
+
 static void
 walk_cb(const struct rev_crl_info *i, void *arg)
 {
@@ -1010,6 +1088,7 @@ main(void)
 		cmocka_unit_test(test_idp_scope),
 		cmocka_unit_test(test_indirect),
 		cmocka_unit_test(test_rollover_pending),
+		cmocka_unit_test(test_signer_revoked),
 		cmocka_unit_test(test_many_entries),
 		cmocka_unit_test(test_long_serials),
 	};
