@@ -48,6 +48,16 @@ struct ent {
 	int8_t		 reason;	/* -1: no reason code */
 };
 
+/* Keys remembered per pending CRL as not verifying it (each one is
+ * tried once, however many lookups come). */
+#define MAX_TRIED	4
+
+/* CRLs kept unverified although their issuer was known (the signature
+ * failed with its key; another signer may come): at most this many, of
+ * at most this many bytes of DER in all. */
+#define MAX_AWAITING		16
+#define MAX_AWAITING_BYTES	((size_t)256 << 20)
+
 /* The reasons of ReasonFlags (RFC 5280 s.4.2.1.13), bits 1 to 8. */
 #define ALL_REASONS	0x1feu
 
@@ -71,6 +81,12 @@ struct rec {
 	int		 refused;	/* its signature failed: a reason only */
 	unsigned long	 seen;		/* lookup generation that used it */
 	X509_CRL	*pending;	/* not verified yet: kept whole */
+	int		 awaiting;	/* pending although its issuer was
+					   known: waits for another signer */
+	size_t		 bytes;		/* DER size (awaiting ones) */
+	unsigned char	*tried[MAX_TRIED]; /* keys that did not verify it */
+	size_t		 triedlen[MAX_TRIED];
+	int		 ntried;
 	unsigned char	*key;		/* public key that verified it */
 	size_t		 keylen;
 	struct ent	*v;
@@ -168,6 +184,8 @@ rec_free(struct rec *r)
 	free(r->scope);
 	free(r->unusable);
 	X509_CRL_free(r->pending);
+	for (k = 0; k < (size_t)r->ntried; k++)
+		free(r->tried[k]);
 	free(r->key);
 	free(r->v);
 	free(r->arena);
@@ -262,6 +280,44 @@ keep_key(struct rec *r, X509 *x)
 	r->keylen = (size_t)ASN1_STRING_length(b);
 	r->key = xmalloc(r->keylen + 1);
 	memcpy(r->key, ASN1_STRING_get0_data(b), r->keylen);
+}
+
+/* Whether x's key is one r's signature was already found not to verify with. */
+static int
+tried_key(const struct rec *r, X509 *x)
+{
+	const ASN1_BIT_STRING *b = X509_get0_pubkey_bitstr(x);
+	int i;
+
+	for (i = 0; b != NULL && i < r->ntried; i++)
+		if ((size_t)ASN1_STRING_length(b) == r->triedlen[i] &&
+		    memcmp(ASN1_STRING_get0_data(b), r->tried[i],
+		    r->triedlen[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Remember that x's key does not verify r (the oldest one forgotten). */
+static void
+try_failed(struct rec *r, X509 *x)
+{
+	const ASN1_BIT_STRING *b = X509_get0_pubkey_bitstr(x);
+	int i;
+
+	if (b == NULL || tried_key(r, x))
+		return;
+	if (r->ntried == MAX_TRIED) {
+		free(r->tried[0]);
+		for (i = 1; i < MAX_TRIED; i++) {
+			r->tried[i - 1] = r->tried[i];
+			r->triedlen[i - 1] = r->triedlen[i];
+		}
+		r->ntried--;
+	}
+	r->triedlen[r->ntried] = (size_t)ASN1_STRING_length(b);
+	r->tried[r->ntried] = xmalloc(r->triedlen[r->ntried] + 1);
+	memcpy(r->tried[r->ntried++], ASN1_STRING_get0_data(b),
+	    (size_t)ASN1_STRING_length(b));
 }
 
 /* The reasons in a ReasonFlags bit string. */
@@ -622,6 +678,7 @@ verify_rec(struct rec *r, X509 *issuer, char **why)
 	}
 	if (pk == NULL || X509_CRL_verify(r->pending, pk) != 1) {
 		ERR_clear_error();
+		try_failed(r, issuer);
 		*why = xasprintf("its signature does not verify with the key of "
 		    "%s", r->issuer_line);
 		return -1;
@@ -632,6 +689,7 @@ verify_rec(struct rec *r, X509 *issuer, char **why)
 	keep_key(r, issuer);
 	X509_CRL_free(r->pending);
 	r->pending = NULL;
+	r->awaiting = 0;
 	return 0;
 }
 
@@ -723,8 +781,9 @@ rec_desc(const struct rec *r)
 }
 
 /*
- * Whether crl's authorityKeyIdentifier names a key identifier that no
- * certificate of issuers named name has as its subjectKeyIdentifier.
+ * Whether crl may be signed by a key none of issuers named name holds:
+ * its authorityKeyIdentifier names a key identifier that none of them has
+ * as its subjectKeyIdentifier, or it names no key at all.
  */
 static int
 signed_by_other_key(X509_CRL *crl, STACK_OF(X509) *issuers,
@@ -733,7 +792,13 @@ signed_by_other_key(X509_CRL *crl, STACK_OF(X509) *issuers,
 	AUTHORITY_KEYID *akid = X509_CRL_get_ext_d2i(crl,
 	    NID_authority_key_identifier, NULL, NULL);
 	const ASN1_OCTET_STRING *ski;
-	int i, other = akid != NULL && akid->keyid != NULL;
+	int i, other = 1;
+
+	if (akid == NULL || akid->keyid == NULL) {
+		AUTHORITY_KEYID_free(akid);
+		ERR_clear_error();
+		return 1;
+	}
 
 	for (i = 0; i < sk_X509_num(issuers) && other; i++) {
 		X509 *x = sk_X509_value(issuers, i);
@@ -753,8 +818,9 @@ rev_store_add(struct rev_store *st, X509_CRL *crl, enum rev_source source,
     const char *origin, STACK_OF(X509) *issuers, char **cause)
 {
 	struct rec *r = xcalloc(1, sizeof *r), *o, *next;
-	char *why = NULL, *d;
-	int i, nis, found = 0;
+	char *why = NULL, *d, *t;
+	size_t nawait = 0, awbytes = 0;
+	int i, nis, found = 0, sig_ok = 0;
 
 	r->issuer = X509_NAME_dup(X509_CRL_get_issuer(crl));
 	r->issuer_line = name_line(r->issuer);
@@ -797,15 +863,38 @@ rev_store_add(struct rev_store *st, X509_CRL *crl, enum rev_source source,
 		why = NULL;
 		if (verify_rec(r, x, &why) == 0)
 			break;
+		if (!tried_key(r, x))
+			sig_ok = 1;	/* x's key verified it: usage failed */
 	}
-	if (found && r->pending != NULL && signed_by_other_key(crl, issuers,
-	    r->issuer)) {
+	if (found && r->pending != NULL && !sig_ok && r->unusable == NULL &&
+	    signed_by_other_key(crl, issuers, r->issuer)) {
 		/*
-		 * Its authorityKeyIdentifier names a key none of them holds:
-		 * a CA's new key, whose certificate may come with a peer's
-		 * chain.  Kept unverified; a lookup verifies it or says why.
+		 * No known key verifies it and its authorityKeyIdentifier
+		 * names another key, or none: a CA's new key or a separate
+		 * CRL signer, whose certificate may come with a peer's chain.
+		 * Kept unverified, within bounds; a lookup verifies it or says
+		 * why, and keeps it waiting.  (One that could never be used
+		 * anyway is refused for its signature: a forged CRL is not
+		 * named as its issuer's.)
 		 */
-		found = 0;
+		for (o = st->head; o != NULL; o = o->next)
+			if (o->pending != NULL && o->awaiting && !o->refused &&
+			    !same_scope(o, r)) {
+				nawait++;
+				awbytes += o->bytes;
+			}
+		r->bytes = (size_t)i2d_X509_CRL(crl, NULL);
+		if (nawait < MAX_AWAITING &&
+		    awbytes + r->bytes <= MAX_AWAITING_BYTES) {
+			r->awaiting = 1;
+			found = 0;
+		} else {
+			t = xasprintf("%s; it cannot wait for another signer: "
+			    "%zu CRLs (%zu bytes) already do, the most kept",
+			    why, nawait, awbytes);
+			free(why);
+			why = t;
+		}
 	}
 	if (found && r->pending != NULL) {
 		*cause = xasprintf("%s: %s ignored: %s", origin,
@@ -835,10 +924,15 @@ rev_store_add(struct rev_store *st, X509_CRL *crl, enum rev_source source,
 		X509_CRL_free(r->pending);
 		r->pending = NULL;
 	}
-	/* Replace older CRLs of the same scope, and refusals of the origin. */
+	/*
+	 * Replace older CRLs of the same scope, and refusals of the origin;
+	 * a CRL that waits for its signer replaces only CRLs that are not
+	 * verified either (a forged one must not push a CA's CRL out).
+	 */
 	for (o = st->head; o != NULL; o = next) {
 		next = o->next;
-		if ((!o->refused && same_scope(o, r)) || (o->refused &&
+		if ((!o->refused && same_scope(o, r) && (!r->awaiting ||
+		    o->pending != NULL)) || (o->refused &&
 		    o->source == source && strcmp(o->origin, origin) == 0 &&
 		    X509_NAME_cmp(o->issuer, r->issuer) == 0)) {
 			unlink_rec(st, o);
@@ -1262,9 +1356,14 @@ other_signer(struct rev_store *st, struct rec *r, const struct rev_signers *sg,
 		    !may_sign_crls(x))
 			continue;
 		/* Verify with x, but keep it only if x validates. */
-		if (r->pending != NULL && ((pk = X509_get0_pubkey(x)) == NULL ||
-		    X509_CRL_verify(r->pending, pk) != 1))
+		if (r->pending != NULL && tried_key(r, x))
 			continue;
+		if (r->pending != NULL && ((pk = X509_get0_pubkey(x)) == NULL ||
+		    X509_CRL_verify(r->pending, pk) != 1)) {
+			ERR_clear_error();
+			try_failed(r, x);
+			continue;
+		}
 		if (r->pending == NULL && !same_key(r, x))
 			continue;
 		if (!validates(st, x, sg, now, &xi) ||
@@ -1308,8 +1407,12 @@ rec_ready(struct rev_store *st, struct rec *r, const struct certinfo *ci,
 	int direct = X509_NAME_cmp(r->issuer, ci->issuer) == 0;
 
 	if (r->pending != NULL) {
-		if (direct && verify_rec(r, issuer, &why) == 0)
+		if (direct && !tried_key(r, issuer) &&
+		    verify_rec(r, issuer, &why) == 0)
 			return 1;
+		if (direct && why == NULL)
+			why = xasprintf("its signature does not verify with the "
+			    "key of %s", r->issuer_line);
 		if (sg != NULL && other_signer(st, r, sg, now, &revwhy)) {
 			free(why);
 			return 1;
@@ -1334,6 +1437,15 @@ rec_ready(struct rev_store *st, struct rec *r, const struct certinfo *ci,
 			    "trust anchor", why);
 			free(why);
 			why = t;
+		}
+		if (r->awaiting) {
+			/* It waits for a chain that brings its signer. */
+			t = xasprintf("%s (it waits for a certificate that "
+			    "verifies it: a peer's chain may bring one)", why);
+			note_rec(notes, r, t);
+			free(t);
+			free(why);
+			return 0;
 		}
 		note_rec(notes, r, why);
 		refuse_rec(st, r, why);

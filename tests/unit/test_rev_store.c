@@ -161,6 +161,16 @@ look(struct rev_store *st, X509 *leaf, X509 *issuer, char **detail)
 	return a.status;
 }
 
+/* Helpers defined further down, used by the earlier tests too. */
+struct entry;
+static enum rev_crl_status look_has(struct rev_store *st, X509 *leaf,
+    const char *part);
+static void add_ok(struct rev_store *st, X509_CRL *c, const char *origin);
+static ISSUING_DIST_POINT *idp_new(const char *uri, int onlyuser, int onlyca,
+    int indirect, unsigned reasons);
+static X509_CRL *crl_ex(X509 *ca, EVP_PKEY *signer, const struct entry *ents,
+    int n, long number, long base, ISSUING_DIST_POINT *idp, int crit);
+
 static void
 test_revoked_and_good(void **state)
 {
@@ -218,13 +228,77 @@ test_bad_signature_and_usage(void **state)
 	char *cause = NULL;
 
 	(void)state;
-	/* Signed by the wrong key: refused at add, with the reason. */
+	/*
+	 * Signed by another key, and no authorityKeyIdentifier says which:
+	 * kept, unverified, for a signer a peer's chain may bring; a lookup
+	 * without one names it and why (status unknown), and keeps it.
+	 */
 	c = crl(p.ca, p.otherkey, NULL, 0, 7, 1, 0);
 	assert_int_equal(rev_store_add(st, c, REV_SRC_MANUAL, "m.crl", p.trust,
-	    &cause), -1);
-	assert_non_null(strstr(cause, "signature does not verify"));
-	free(cause);
-	X509_CRL_free(c);
+	    &cause), 0);
+	assert_int_equal(look_has(st, p.leaf_ok, "CRL 1 of /CN=Test CA "
+	    "(manual, m.crl) not used: its signature does not verify with the "
+	    "key of /CN=Test CA (it waits for a certificate that verifies it"),
+	    REV_CRL_UNKNOWN);
+	assert_int_equal(look_has(st, p.leaf_ok, "it waits for a certificate"),
+	    REV_CRL_UNKNOWN);
+	/* A verified CRL of that scope is not pushed out by such a one. */
+	add_ok(st, crl(p.ca, p.cakey, NULL, 0, 7, 2, 0), "good.crl");
+	c = crl(p.ca, p.otherkey, NULL, 0, 7, 3, 0);
+	assert_int_equal(rev_store_add(st, c, REV_SRC_CLI, "forged.crl",
+	    p.trust, &cause), 0);
+	assert_int_equal(look_has(st, p.leaf_ok, "not in the CRL of /CN=Test "
+	    "CA (file, good.crl)"), REV_CRL_GOOD);
+	rev_store_free(st);
+	st = rev_store_new();
+	/* Bounded: the 17th such CRL (of another scope each) is refused. */
+	{
+		int n, rc;
+
+		for (n = 0; n < 17; n++) {
+			ISSUING_DIST_POINT *idp;
+			char uri[64];
+
+			snprintf(uri, sizeof uri, "http://x.example/%d.crl", n);
+			idp = idp_new(uri, 0, 0, 0, 0);
+			c = crl_ex(p.ca, p.otherkey, NULL, 0, 1, -1, idp, 0);
+			ISSUING_DIST_POINT_free(idp);
+			rc = rev_store_add(st, c, REV_SRC_CLI, uri, p.trust,
+			    &cause);
+			assert_int_equal(rc, n < 16 ? 0 : -1);
+		}
+		assert_non_null(strstr(cause, "it cannot wait for another "
+		    "signer: 16 CRLs"));
+		free(cause);
+		X509_CRL_free(c);
+	}
+	rev_store_free(st);
+	st = rev_store_new();
+	/* Its authorityKeyIdentifier names the trusted CA's key: refused. */
+	{
+		X509 *ski = cert("SKI CA", 4, p.cakey, NULL, p.cakey,
+		    "critical,keyCertSign,cRLSign");
+		STACK_OF(X509) *t2 = sk_X509_new_null();
+		AUTHORITY_KEYID *ak = AUTHORITY_KEYID_new();
+
+		ext(ski, ski, NID_subject_key_identifier, "hash");
+		assert_true(X509_sign(ski, p.cakey, EVP_sha256()) > 0);
+		sk_X509_push(t2, ski);
+		c = crl(ski, p.otherkey, NULL, 0, 7, 1, 0);
+		ak->keyid = ASN1_OCTET_STRING_dup(
+		    X509_get0_subject_key_id(ski));
+		X509_CRL_add1_ext_i2d(c, NID_authority_key_identifier, ak, 0,
+		    0);
+		assert_true(X509_CRL_sign(c, p.otherkey, EVP_sha256()) > 0);
+		assert_int_equal(rev_store_add(st, c, REV_SRC_MANUAL, "m.crl",
+		    t2, &cause), -1);
+		assert_non_null(strstr(cause, "signature does not verify"));
+		free(cause);
+		X509_CRL_free(c);
+		AUTHORITY_KEYID_free(ak);
+		sk_X509_free(t2);
+		X509_free(ski);
+	}
 	/* An issuer without cRLSign. */
 	sk_X509_push(t, nocrlsign);
 	c = crl(nocrlsign, k, NULL, 0, 7, 1, 0);
