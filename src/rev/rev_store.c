@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -77,6 +78,8 @@ struct rec {
 	size_t		 scopelen;
 	unsigned	 reasons;	/* onlySomeReasons, else ALL_REASONS */
 	int		 indirect;	/* indirectCRL */
+	char		*fresh;		/* first http(s) URL of its own
+					   freshestCRL, or NULL */
 	char		*unusable;	/* why it can never be used, or NULL */
 	int		 refused;	/* its signature failed: a reason only */
 	unsigned long	 seen;		/* lookup generation that used it */
@@ -182,6 +185,7 @@ rec_free(struct rec *r)
 	BN_free(r->base);
 	ISSUING_DIST_POINT_free(r->idp);
 	free(r->scope);
+	free(r->fresh);
 	free(r->unusable);
 	X509_CRL_free(r->pending);
 	for (k = 0; k < (size_t)r->ntried; k++)
@@ -334,6 +338,46 @@ reason_bits(const ASN1_BIT_STRING *bs)
 }
 
 /*
+ * The first http(s) URL among the full names of the distribution points
+ * of crl's freshestCRL extension (RFC 5280 s.5.2.6: where the delta CRLs
+ * of this complete CRL are published), of at most REV_FRESH_URL_MAX - 1
+ * bytes; NULL when there is none.
+ */
+static char *
+fresh_url(X509_CRL *crl)
+{
+	STACK_OF(DIST_POINT) *dps = X509_CRL_get_ext_d2i(crl,
+	    NID_freshest_crl, NULL, NULL);
+	char *out = NULL;
+	int i, j, len;
+
+	for (i = 0; i < sk_DIST_POINT_num(dps) && out == NULL; i++) {
+		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+
+		if (dp->distpoint == NULL || dp->distpoint->type != 0)
+			continue;
+		for (j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname)
+		    && out == NULL; j++) {
+			GENERAL_NAME *g = sk_GENERAL_NAME_value(
+			    dp->distpoint->name.fullname, j);
+			const char *u;
+
+			if (g->type != GEN_URI)
+				continue;
+			u = (const char *)ASN1_STRING_get0_data(g->d.ia5);
+			len = ASN1_STRING_length(g->d.ia5);
+			if (len < REV_FRESH_URL_MAX && (size_t)len == strlen(u) &&
+			    (strncasecmp(u, "http://", 7) == 0 ||
+			    strncasecmp(u, "https://", 8) == 0))
+				out = xstrndup(u, (size_t)len);
+		}
+	}
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	ERR_clear_error();
+	return out;
+}
+
+/*
  * Read what decides where r may be used: cRLNumber, deltaCRLIndicator,
  * issuingDistributionPoint, and the critical extensions (RFC 5280 s.5.2:
  * a CRL with a critical extension it does not process must not be used).
@@ -395,6 +439,8 @@ read_scope(struct rec *r, X509_CRL *crl)
 			r->unusable = xstrdup("its deltaCRLIndicator is damaged "
 			    "or repeated");
 	}
+	if (!r->delta)
+		r->fresh = fresh_url(crl);
 	r->idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point,
 	    &crit, NULL);
 	if (r->idp == NULL && crit != -1 && r->unusable == NULL)
@@ -1652,6 +1698,9 @@ rev_store_lookup_signers(struct rev_store *st, X509 *cert, X509 *issuer,
 		a->next_update = good->next_update;
 		a->source = good->source;
 		a->delta_used = gooddelta != NULL;
+		if (gooddelta == NULL && good->fresh != NULL)
+			snprintf(a->fresh_url, sizeof a->fresh_url, "%s",
+			    good->fresh);
 		t = gooddelta != NULL ? rec_desc(gooddelta) : NULL;
 		a->detail = xasprintf("not in the CRL of %s (%s, %s)%s%s%s",
 		    good->issuer_line, rev_source_name(good->source),

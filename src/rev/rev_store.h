@@ -81,6 +81,9 @@ enum rev_crl_status {
 				   reason covered: status unknown */
 };
 
+/* Longest freshestCRL URL an answer carries (longer ones are left out). */
+#define REV_FRESH_URL_MAX	512
+
 struct rev_crl_answer {
 	enum rev_crl_status	 status;
 	time_t			 revoked_at;	/* REVOKED */
@@ -88,6 +91,11 @@ struct rev_crl_answer {
 	time_t			 next_update;	/* of the CRL that answered */
 	enum rev_source		 source;	/* of the CRL that answered */
 	int			 delta_used;	/* GOOD: a delta CRL was applied */
+	char			 fresh_url[REV_FRESH_URL_MAX];
+					/* GOOD without a delta: the first
+					   http(s) URL of the answering
+					   complete CRL's own freshestCRL
+					   (RFC 5280 s.5.2.6), or "" */
 	char			*detail;	/* sentence for logs; caller frees */
 };
 

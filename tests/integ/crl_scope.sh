@@ -14,7 +14,7 @@
 require_cmd openssl "$PYTHON"
 CRLMAKE=${top_builddir:-$top_srcdir}/tests/crlmake
 [ -x "$CRLMAKE" ] || skip_all "tests/crlmake is not built (make check builds it)"
-plan 41
+plan 43
 
 C=$T/ca
 o() { openssl "$@" >>"$T/openssl.log" 2>&1 || bail_out "openssl $1 failed: $(tail -n 5 "$T/openssl.log")"; }
@@ -343,6 +343,17 @@ check_crl "with --cdp, the freshestCRL delta is fetched: revoked" 1 \
 rm -f "$W/delta.crl"
 check_crl "freshestCRL not found: the complete CRL answers" 0 '^accepted' \
     --chain "$C/fresh.pem" --crl "$C/fbase.crl" --cdp --fallback revoked
+# freshestCRL in the complete CRL itself (RFC 5280 s.5.2.6), for a
+# certificate that names no delta: the delta is fetched from there.
+leaf fresh2 leaf_nodp
+gencrl "$C/fbase2.crl" 70 index.txt "freshestCRL = URI:$URL/delta2.crl"
+o ca -batch -config "$C/ca.cnf" -revoke "$C/fresh2.pem" -crl_reason keyCompromise
+gencrl "$W/delta2.crl" 71 index.txt "deltaCRL = critical,DER:020146"
+check_crl "complete CRL with freshestCRL alone, no download: good" 0 '^accepted' \
+    --chain "$C/fresh2.pem" --crl "$C/fbase2.crl"
+check_crl "with --cdp, the complete CRL's freshestCRL delta is fetched: revoked" 1 \
+    '^rejected: /CN=fresh2 is revoked: revoked by the delta CRL of .*\(cdp, http://127.0.0.1:[0-9]+/delta2.crl\)' \
+    --chain "$C/fresh2.pem" --crl "$C/fbase2.crl" --cdp
 
 # ---- an indirect CRL: signed by a separate CRL issuer ("CRL Signer",
 # certified by the CA with cRLSign) that the certificate's distribution

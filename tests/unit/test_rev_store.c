@@ -1026,6 +1026,48 @@ test_signer_revoked(void **state)
 	EVP_PKEY_free(k2);
 }
 
+/*
+ * freshestCRL in a complete CRL (RFC 5280 s.5.2.6): a good answer by it
+ * carries the URL, for the engine to fetch the delta; not once a delta
+ * was applied, and not a URL that is not http(s).
+ */
+static void
+test_crl_freshest(void **state)
+{
+	struct rev_store *st = rev_store_new();
+	X509_CRL *c;
+	X509_EXTENSION *x;
+	struct rev_crl_answer a;
+	const char *urls[] = { "URI:http://d.example/delta.crl",
+	    "URI:ldap://d.example/cn=x" };
+	int k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		c = crl_ex(p.ca, p.cakey, NULL, 0, 5, -1, NULL, 0);
+		x = X509V3_EXT_nconf_nid(NULL, NULL, NID_freshest_crl,
+		    urls[k]);
+		assert_non_null(x);
+		X509_CRL_add_ext(c, x, -1);
+		X509_EXTENSION_free(x);
+		assert_true(X509_CRL_sign(c, p.cakey, EVP_sha256()) > 0);
+		add_ok(st, c, "complete");
+		rev_store_lookup(st, p.leaf_ok, p.ca, now, &a);
+		assert_int_equal(a.status, REV_CRL_GOOD);
+		assert_string_equal(a.fresh_url, k == 0 ?
+		    "http://d.example/delta.crl" : "");
+		free(a.detail);
+	}
+	/* With a delta applied, nothing to fetch. */
+	add_ok(st, crl_ex(p.ca, p.cakey, NULL, 0, 6, 5, NULL, 0), "delta");
+	rev_store_lookup(st, p.leaf_ok, p.ca, now, &a);
+	assert_int_equal(a.status, REV_CRL_GOOD);
+	assert_int_equal(a.delta_used, 1);
+	assert_string_equal(a.fresh_url, "");
+	free(a.detail);
+	rev_store_free(st);
+}
+
 static void
 walk_cb(const struct rev_crl_info *i, void *arg)
 {
@@ -1163,6 +1205,7 @@ main(void)
 		cmocka_unit_test(test_indirect),
 		cmocka_unit_test(test_rollover_pending),
 		cmocka_unit_test(test_signer_revoked),
+		cmocka_unit_test(test_crl_freshest),
 		cmocka_unit_test(test_many_entries),
 		cmocka_unit_test(test_long_serials),
 	};
