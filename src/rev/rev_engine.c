@@ -622,16 +622,19 @@ advance(struct rev_check *c, int i)
 		}
 		/*
 		 * Good by a complete CRL with no delta applied, and the
-		 * certificate says where deltas are: fetch it once.  When it
-		 * cannot be had the complete CRL's answer stands.
+		 * certificate, or else that CRL itself (RFC 5280 s.5.2.6),
+		 * says where deltas are: fetch it once.  When it cannot be
+		 * had the complete CRL's answer stands.
 		 */
 		free(cs->fresh);
 		cs->fresh = NULL;
 		if (c->p.allow_cdp && !cs->fresh_tried &&
 		    cs->in.crl.status == REV_CRL_GOOD && !cs->in.crl.delta_used &&
-		    (cs->fresh = first_dp_url(cs->cert, NID_freshest_crl))
-		    != NULL && !rev_store_has_current(c->e->store,
-		    REV_SRC_CDP, cs->fresh, c->now)) {
+		    ((cs->fresh = first_dp_url(cs->cert, NID_freshest_crl))
+		    != NULL || (cs->in.crl.fresh_url[0] != '\0' &&
+		    (cs->fresh = xstrdup(cs->in.crl.fresh_url)) != NULL)) &&
+		    !rev_store_has_current(c->e->store, REV_SRC_CDP, cs->fresh,
+		    c->now)) {
 			cs->fresh_tried = 1;
 			req.url = cs->fresh;
 			req.accept = "application/pkix-crl, */*";

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -48,6 +49,16 @@ struct ent {
 	int8_t		 reason;	/* -1: no reason code */
 };
 
+/* Keys remembered per pending CRL as not verifying it (each one is
+ * tried once, however many lookups come). */
+#define MAX_TRIED	4
+
+/* CRLs kept unverified although their issuer was known (the signature
+ * failed with its key; another signer may come): at most this many, of
+ * at most this many bytes of DER in all. */
+#define MAX_AWAITING		16
+#define MAX_AWAITING_BYTES	((size_t)256 << 20)
+
 /* The reasons of ReasonFlags (RFC 5280 s.4.2.1.13), bits 1 to 8. */
 #define ALL_REASONS	0x1feu
 
@@ -67,10 +78,18 @@ struct rec {
 	size_t		 scopelen;
 	unsigned	 reasons;	/* onlySomeReasons, else ALL_REASONS */
 	int		 indirect;	/* indirectCRL */
+	char		*fresh;		/* first http(s) URL of its own
+					   freshestCRL, or NULL */
 	char		*unusable;	/* why it can never be used, or NULL */
 	int		 refused;	/* its signature failed: a reason only */
 	unsigned long	 seen;		/* lookup generation that used it */
 	X509_CRL	*pending;	/* not verified yet: kept whole */
+	int		 awaiting;	/* pending although its issuer was
+					   known: waits for another signer */
+	size_t		 bytes;		/* DER size (awaiting ones) */
+	unsigned char	*tried[MAX_TRIED]; /* keys that did not verify it */
+	size_t		 triedlen[MAX_TRIED];
+	int		 ntried;
 	unsigned char	*key;		/* public key that verified it */
 	size_t		 keylen;
 	struct ent	*v;
@@ -91,6 +110,8 @@ struct rev_store {
 	size_t		 n;		/* records not refused */
 	unsigned long	 gen;		/* lookups so far */
 	STACK_OF(X509)	*certs;		/* came with CRLs */
+	int		 inner;		/* a lookup of a CRL signer's own
+					   status is under way */
 };
 
 /* Bound on the certificates kept from CRL sources. */
@@ -164,8 +185,11 @@ rec_free(struct rec *r)
 	BN_free(r->base);
 	ISSUING_DIST_POINT_free(r->idp);
 	free(r->scope);
+	free(r->fresh);
 	free(r->unusable);
 	X509_CRL_free(r->pending);
+	for (k = 0; k < (size_t)r->ntried; k++)
+		free(r->tried[k]);
 	free(r->key);
 	free(r->v);
 	free(r->arena);
@@ -262,6 +286,44 @@ keep_key(struct rec *r, X509 *x)
 	memcpy(r->key, ASN1_STRING_get0_data(b), r->keylen);
 }
 
+/* Whether x's key is one r's signature was already found not to verify with. */
+static int
+tried_key(const struct rec *r, X509 *x)
+{
+	const ASN1_BIT_STRING *b = X509_get0_pubkey_bitstr(x);
+	int i;
+
+	for (i = 0; b != NULL && i < r->ntried; i++)
+		if ((size_t)ASN1_STRING_length(b) == r->triedlen[i] &&
+		    memcmp(ASN1_STRING_get0_data(b), r->tried[i],
+		    r->triedlen[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Remember that x's key does not verify r (the oldest one forgotten). */
+static void
+try_failed(struct rec *r, X509 *x)
+{
+	const ASN1_BIT_STRING *b = X509_get0_pubkey_bitstr(x);
+	int i;
+
+	if (b == NULL || tried_key(r, x))
+		return;
+	if (r->ntried == MAX_TRIED) {
+		free(r->tried[0]);
+		for (i = 1; i < MAX_TRIED; i++) {
+			r->tried[i - 1] = r->tried[i];
+			r->triedlen[i - 1] = r->triedlen[i];
+		}
+		r->ntried--;
+	}
+	r->triedlen[r->ntried] = (size_t)ASN1_STRING_length(b);
+	r->tried[r->ntried] = xmalloc(r->triedlen[r->ntried] + 1);
+	memcpy(r->tried[r->ntried++], ASN1_STRING_get0_data(b),
+	    (size_t)ASN1_STRING_length(b));
+}
+
 /* The reasons in a ReasonFlags bit string. */
 static unsigned
 reason_bits(const ASN1_BIT_STRING *bs)
@@ -273,6 +335,46 @@ reason_bits(const ASN1_BIT_STRING *bs)
 		if (ASN1_BIT_STRING_get_bit(bs, i))
 			m |= 1u << i;
 	return m;
+}
+
+/*
+ * The first http(s) URL among the full names of the distribution points
+ * of crl's freshestCRL extension (RFC 5280 s.5.2.6: where the delta CRLs
+ * of this complete CRL are published), of at most REV_FRESH_URL_MAX - 1
+ * bytes; NULL when there is none.
+ */
+static char *
+fresh_url(X509_CRL *crl)
+{
+	STACK_OF(DIST_POINT) *dps = X509_CRL_get_ext_d2i(crl,
+	    NID_freshest_crl, NULL, NULL);
+	char *out = NULL;
+	int i, j, len;
+
+	for (i = 0; i < sk_DIST_POINT_num(dps) && out == NULL; i++) {
+		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+
+		if (dp->distpoint == NULL || dp->distpoint->type != 0)
+			continue;
+		for (j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname)
+		    && out == NULL; j++) {
+			GENERAL_NAME *g = sk_GENERAL_NAME_value(
+			    dp->distpoint->name.fullname, j);
+			const char *u;
+
+			if (g->type != GEN_URI)
+				continue;
+			u = (const char *)ASN1_STRING_get0_data(g->d.ia5);
+			len = ASN1_STRING_length(g->d.ia5);
+			if (len < REV_FRESH_URL_MAX && (size_t)len == strlen(u) &&
+			    (strncasecmp(u, "http://", 7) == 0 ||
+			    strncasecmp(u, "https://", 8) == 0))
+				out = xstrndup(u, (size_t)len);
+		}
+	}
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	ERR_clear_error();
+	return out;
 }
 
 /*
@@ -337,6 +439,8 @@ read_scope(struct rec *r, X509_CRL *crl)
 			r->unusable = xstrdup("its deltaCRLIndicator is damaged "
 			    "or repeated");
 	}
+	if (!r->delta)
+		r->fresh = fresh_url(crl);
 	r->idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point,
 	    &crit, NULL);
 	if (r->idp == NULL && crit != -1 && r->unusable == NULL)
@@ -620,6 +724,7 @@ verify_rec(struct rec *r, X509 *issuer, char **why)
 	}
 	if (pk == NULL || X509_CRL_verify(r->pending, pk) != 1) {
 		ERR_clear_error();
+		try_failed(r, issuer);
 		*why = xasprintf("its signature does not verify with the key of "
 		    "%s", r->issuer_line);
 		return -1;
@@ -630,6 +735,7 @@ verify_rec(struct rec *r, X509 *issuer, char **why)
 	keep_key(r, issuer);
 	X509_CRL_free(r->pending);
 	r->pending = NULL;
+	r->awaiting = 0;
 	return 0;
 }
 
@@ -691,8 +797,10 @@ refuse_rec(struct rev_store *st, struct rec *r, char *why)
 	for (o = st->head; o != NULL; o = o->next)
 		if (o == r)
 			linked = 1;
-	if (linked)
-		unlink_rec(st, r);
+	/* Left where it is: a lookup may be walking the list (a CRL
+	 * signer's own status is looked up in the middle of another). */
+	if (linked && !r->refused)
+		st->n--;
 	free(r->unusable);
 	r->unusable = why;
 	r->refused = 1;
@@ -701,7 +809,8 @@ refuse_rec(struct rev_store *st, struct rec *r, char *why)
 	free(r->v);
 	r->v = NULL;
 	r->n = 0;
-	link_rec(st, r);
+	if (!linked)
+		link_rec(st, r);
 }
 
 /* A description of r for messages: "CRL 12 of X (manual, FILE)". */
@@ -718,8 +827,9 @@ rec_desc(const struct rec *r)
 }
 
 /*
- * Whether crl's authorityKeyIdentifier names a key identifier that no
- * certificate of issuers named name has as its subjectKeyIdentifier.
+ * Whether crl may be signed by a key none of issuers named name holds:
+ * its authorityKeyIdentifier names a key identifier that none of them has
+ * as its subjectKeyIdentifier, or it names no key at all.
  */
 static int
 signed_by_other_key(X509_CRL *crl, STACK_OF(X509) *issuers,
@@ -728,7 +838,13 @@ signed_by_other_key(X509_CRL *crl, STACK_OF(X509) *issuers,
 	AUTHORITY_KEYID *akid = X509_CRL_get_ext_d2i(crl,
 	    NID_authority_key_identifier, NULL, NULL);
 	const ASN1_OCTET_STRING *ski;
-	int i, other = akid != NULL && akid->keyid != NULL;
+	int i, other = 1;
+
+	if (akid == NULL || akid->keyid == NULL) {
+		AUTHORITY_KEYID_free(akid);
+		ERR_clear_error();
+		return 1;
+	}
 
 	for (i = 0; i < sk_X509_num(issuers) && other; i++) {
 		X509 *x = sk_X509_value(issuers, i);
@@ -748,8 +864,9 @@ rev_store_add(struct rev_store *st, X509_CRL *crl, enum rev_source source,
     const char *origin, STACK_OF(X509) *issuers, char **cause)
 {
 	struct rec *r = xcalloc(1, sizeof *r), *o, *next;
-	char *why = NULL, *d;
-	int i, nis, found = 0;
+	char *why = NULL, *d, *t;
+	size_t nawait = 0, awbytes = 0;
+	int i, nis, found = 0, sig_ok = 0;
 
 	r->issuer = X509_NAME_dup(X509_CRL_get_issuer(crl));
 	r->issuer_line = name_line(r->issuer);
@@ -792,15 +909,38 @@ rev_store_add(struct rev_store *st, X509_CRL *crl, enum rev_source source,
 		why = NULL;
 		if (verify_rec(r, x, &why) == 0)
 			break;
+		if (!tried_key(r, x))
+			sig_ok = 1;	/* x's key verified it: usage failed */
 	}
-	if (found && r->pending != NULL && signed_by_other_key(crl, issuers,
-	    r->issuer)) {
+	if (found && r->pending != NULL && !sig_ok && r->unusable == NULL &&
+	    signed_by_other_key(crl, issuers, r->issuer)) {
 		/*
-		 * Its authorityKeyIdentifier names a key none of them holds:
-		 * a CA's new key, whose certificate may come with a peer's
-		 * chain.  Kept unverified; a lookup verifies it or says why.
+		 * No known key verifies it and its authorityKeyIdentifier
+		 * names another key, or none: a CA's new key or a separate
+		 * CRL signer, whose certificate may come with a peer's chain.
+		 * Kept unverified, within bounds; a lookup verifies it or says
+		 * why, and keeps it waiting.  (One that could never be used
+		 * anyway is refused for its signature: a forged CRL is not
+		 * named as its issuer's.)
 		 */
-		found = 0;
+		for (o = st->head; o != NULL; o = o->next)
+			if (o->pending != NULL && o->awaiting && !o->refused &&
+			    !same_scope(o, r)) {
+				nawait++;
+				awbytes += o->bytes;
+			}
+		r->bytes = (size_t)i2d_X509_CRL(crl, NULL);
+		if (nawait < MAX_AWAITING &&
+		    awbytes + r->bytes <= MAX_AWAITING_BYTES) {
+			r->awaiting = 1;
+			found = 0;
+		} else {
+			t = xasprintf("%s; it cannot wait for another signer: "
+			    "%zu CRLs (%zu bytes) already do, the most kept",
+			    why, nawait, awbytes);
+			free(why);
+			why = t;
+		}
 	}
 	if (found && r->pending != NULL) {
 		*cause = xasprintf("%s: %s ignored: %s", origin,
@@ -830,10 +970,15 @@ rev_store_add(struct rev_store *st, X509_CRL *crl, enum rev_source source,
 		X509_CRL_free(r->pending);
 		r->pending = NULL;
 	}
-	/* Replace older CRLs of the same scope, and refusals of the origin. */
+	/*
+	 * Replace older CRLs of the same scope, and refusals of the origin;
+	 * a CRL that waits for its signer replaces only CRLs that are not
+	 * verified either (a forged one must not push a CA's CRL out).
+	 */
 	for (o = st->head; o != NULL; o = next) {
 		next = o->next;
-		if ((!o->refused && same_scope(o, r)) || (o->refused &&
+		if ((!o->refused && same_scope(o, r) && (!r->awaiting ||
+		    o->pending != NULL)) || (o->refused &&
 		    o->source == source && strcmp(o->origin, origin) == 0 &&
 		    X509_NAME_cmp(o->issuer, r->issuer) == 0)) {
 			unlink_rec(st, o);
@@ -1146,11 +1291,12 @@ note_rec(char **notes, const struct rec *r, const char *why)
 /*
  * Whether signer validates to the anchor of sg at time now (its chain
  * built from the trust list, the peer's chain and the certificates that
- * came with CRLs).
+ * came with CRLs).  *issuer: signer's issuer on that chain (up-referenced;
+ * NULL when signer is the anchor itself).
  */
 static int
 validates(struct rev_store *st, X509 *signer, const struct rev_signers *sg,
-    time_t now)
+    time_t now, X509 **issuer)
 {
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	STACK_OF(X509) *unt = sk_X509_new_null(), *chain;
@@ -1167,6 +1313,10 @@ validates(struct rev_store *st, X509 *signer, const struct rev_signers *sg,
 		    sk_X509_num(chain) > 0)
 			ok = X509_cmp(sk_X509_value(chain,
 			    sk_X509_num(chain) - 1), sg->anchor) == 0;
+		if (ok && sk_X509_num(chain) > 1) {
+			*issuer = sk_X509_value(chain, 1);
+			X509_up_ref(*issuer);
+		}
 	}
 	X509_STORE_CTX_free(ctx);
 	sk_X509_free(unt);
@@ -1183,15 +1333,54 @@ may_sign_crls(X509 *x)
 }
 
 /*
+ * Whether signer x, issued by xi, is revoked by the CRLs held (its path
+ * is validated revocation included, RFC 5280 s.6.3.3 f and s.6.1.3 a 3):
+ * one level only, the CRLs that answer for x are taken as they are,
+ * without a look at their own signers' status.  A status other than
+ * revoked (good, unknown, no CRL) lets x sign.  1 with *why when revoked.
+ */
+static int
+signer_revoked(struct rev_store *st, X509 *x, X509 *xi,
+    const struct rev_signers *sg, time_t now, char **why)
+{
+	struct rev_crl_answer a;
+	BIGNUM *bn;
+	char *subj, *hex;
+	int revoked;
+
+	if (st->inner || xi == NULL)
+		return 0;
+	st->inner = 1;
+	rev_store_lookup_signers(st, x, xi, sg, now, &a);
+	st->inner = 0;
+	revoked = a.status == REV_CRL_REVOKED;
+	if (revoked) {
+		subj = name_line(X509_get_subject_name(x));
+		bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+		hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+		free(*why);
+		*why = xasprintf("its signer's certificate %s (serial %s) is "
+		    "revoked: %s", subj, hex != NULL ? hex : "?", a.detail);
+		OPENSSL_free(hex);
+		BN_free(bn);
+		free(subj);
+	}
+	free(a.detail);
+	return revoked;
+}
+
+/*
  * A signer of r other than the certificate's issuer (RFC 5280 s.6.3.3
  * f): a certificate named as r's issuer, with cRLSign, from the trust
  * list, the peer's chain or the certificates that came with CRLs, that
  * verifies r (when it waits for its signer) or holds the key that did,
- * and validates to the anchor of the certificate's path.  1 when found.
+ * validates to the anchor of the certificate's path and is not revoked
+ * (signer_revoked).  1 when found; 0, with *revwhy when the only reason
+ * is that such a signer is revoked.
  */
 static int
 other_signer(struct rev_store *st, struct rec *r, const struct rev_signers *sg,
-    time_t now)
+    time_t now, char **revwhy)
 {
 	STACK_OF(X509) *all = sk_X509_new_null(), *anchors;
 	char *why = NULL;
@@ -1205,24 +1394,41 @@ other_signer(struct rev_store *st, struct rec *r, const struct rev_signers *sg,
 		sk_X509_push(all, sk_X509_value(sg->chain, i));
 	for (i = 0; i < sk_X509_num(st->certs); i++)
 		sk_X509_push(all, sk_X509_value(st->certs, i));
-	for (i = 0; i < sk_X509_num(all) && !ok; i++) {
-		X509 *x = sk_X509_value(all, i);
+	for (i = 0; i < sk_X509_num(all) && !ok && !r->refused; i++) {
+		X509 *x = sk_X509_value(all, i), *xi = NULL;
+		EVP_PKEY *pk;
 
 		if (X509_NAME_cmp(X509_get_subject_name(x), r->issuer) != 0 ||
 		    !may_sign_crls(x))
 			continue;
+		/* Verify with x, but keep it only if x validates. */
+		if (r->pending != NULL && tried_key(r, x))
+			continue;
+		if (r->pending != NULL && ((pk = X509_get0_pubkey(x)) == NULL ||
+		    X509_CRL_verify(r->pending, pk) != 1)) {
+			ERR_clear_error();
+			try_failed(r, x);
+			continue;
+		}
+		if (r->pending == NULL && !same_key(r, x))
+			continue;
+		if (!validates(st, x, sg, now, &xi) ||
+		    signer_revoked(st, x, xi, sg, now, revwhy)) {
+			X509_free(xi);
+			continue;
+		}
+		X509_free(xi);
+		/* The lookup of x's status may have verified r already. */
 		if (r->pending != NULL) {
-			/* Verify with x, but keep it only if x validates. */
-			EVP_PKEY *pk = X509_get0_pubkey(x);
-
-			if (pk == NULL || X509_CRL_verify(r->pending, pk) != 1 ||
-			    !validates(st, x, sg, now))
-				continue;
 			ok = verify_rec(r, x, &why) == 0;
 			free(why);
 			why = NULL;
-		} else if (same_key(r, x))
-			ok = validates(st, x, sg, now);
+		} else
+			ok = !r->refused && same_key(r, x);
+	}
+	if (ok) {
+		free(*revwhy);
+		*revwhy = NULL;
 	}
 	sk_X509_free(all);
 	sk_X509_pop_free(anchors, X509_free);
@@ -1243,15 +1449,26 @@ static int
 rec_ready(struct rev_store *st, struct rec *r, const struct certinfo *ci,
     X509 *issuer, const struct rev_signers *sg, time_t now, char **notes)
 {
-	char *why = NULL, *t;
+	char *why = NULL, *t, *revwhy = NULL;
 	int direct = X509_NAME_cmp(r->issuer, ci->issuer) == 0;
 
 	if (r->pending != NULL) {
-		if (direct && verify_rec(r, issuer, &why) == 0)
+		if (direct && !tried_key(r, issuer) &&
+		    verify_rec(r, issuer, &why) == 0)
 			return 1;
-		if (sg != NULL && other_signer(st, r, sg, now)) {
+		if (direct && why == NULL)
+			why = xasprintf("its signature does not verify with the "
+			    "key of %s", r->issuer_line);
+		if (sg != NULL && other_signer(st, r, sg, now, &revwhy)) {
 			free(why);
 			return 1;
+		}
+		if (revwhy != NULL) {
+			/* Not refused: the signer's status may change. */
+			note_rec(notes, r, revwhy);
+			free(revwhy);
+			free(why);
+			return 0;
 		}
 		if (!direct) {
 			note_rec(notes, r, "no certificate of its issuer that "
@@ -1267,6 +1484,15 @@ rec_ready(struct rev_store *st, struct rec *r, const struct certinfo *ci,
 			free(why);
 			why = t;
 		}
+		if (r->awaiting) {
+			/* It waits for a chain that brings its signer. */
+			t = xasprintf("%s (it waits for a certificate that "
+			    "verifies it: a peer's chain may bring one)", why);
+			note_rec(notes, r, t);
+			free(t);
+			free(why);
+			return 0;
+		}
 		note_rec(notes, r, why);
 		refuse_rec(st, r, why);
 		return 0;
@@ -1275,8 +1501,13 @@ rec_ready(struct rev_store *st, struct rec *r, const struct certinfo *ci,
 		return 1;
 	if (sg == NULL)
 		return !direct;
-	if (other_signer(st, r, sg, now))
+	if (other_signer(st, r, sg, now, &revwhy))
 		return 1;
+	if (revwhy != NULL) {
+		note_rec(notes, r, revwhy);
+		free(revwhy);
+		return 0;
+	}
 	note_rec(notes, r, direct ? "it is signed by another key than the "
 	    "certificate's issuer's, and no certificate of its issuer with "
 	    "that key and cRLSign leads to the certificate's trust anchor" :
@@ -1399,7 +1630,10 @@ rev_store_lookup_signers(struct rev_store *st, X509 *cert, X509 *issuer,
 	memset(a, 0, sizeof *a);
 	a->reason = -1;
 	certinfo_init(&ci, cert);
-	st->gen++;
+	/* A signer's own status is looked up within a lookup: the same
+	 * generation, so that the outer one's marks hold. */
+	if (!st->inner)
+		st->gen++;
 	for (r = st->head; r != NULL; r = next) {
 		next = r->next;
 		if (r->delta || !issuer_fits(r, &ci))
@@ -1464,6 +1698,9 @@ rev_store_lookup_signers(struct rev_store *st, X509 *cert, X509 *issuer,
 		a->next_update = good->next_update;
 		a->source = good->source;
 		a->delta_used = gooddelta != NULL;
+		if (gooddelta == NULL && good->fresh != NULL)
+			snprintf(a->fresh_url, sizeof a->fresh_url, "%s",
+			    good->fresh);
 		t = gooddelta != NULL ? rec_desc(gooddelta) : NULL;
 		a->detail = xasprintf("not in the CRL of %s (%s, %s)%s%s%s",
 		    good->issuer_line, rev_source_name(good->source),

@@ -46,9 +46,12 @@ void		 rev_store_free(struct rev_store *st);
  * issuers: certificates that may have signed it (may be NULL).  A CRL
  * whose issuer is known but whose signature does not verify, or whose
  * issuer may not sign CRLs, is refused: -1 with *cause (the refusal is
- * remembered for lookups); unless its authorityKeyIdentifier names a key
- * none of them holds (a CA's new key): that one is kept unverified like a
- * CRL of an unknown issuer, for a lookup to verify (rev_signers).  A CRL of the same source, issuer and scope
+ * remembered for lookups); unless its signature fails with every key
+ * known and its authorityKeyIdentifier names another key or none (a CA's
+ * new key, a separate CRL signer): that one is kept unverified like a CRL
+ * of an unknown issuer, for a lookup to verify (rev_signers), at most 16
+ * of them (256 MB of DER); lookups name it meanwhile and do not refuse
+ * it, and it replaces no verified CRL.  A CRL of the same source, issuer and scope
  * (complete or delta, issuingDistributionPoint) that is older (by CRL
  * number, else thisUpdate) than one already held is refused too; a newer
  * one replaces it; CRLs of other scopes stay.  0 on success.
@@ -78,6 +81,9 @@ enum rev_crl_status {
 				   reason covered: status unknown */
 };
 
+/* Longest freshestCRL URL an answer carries (longer ones are left out). */
+#define REV_FRESH_URL_MAX	512
+
 struct rev_crl_answer {
 	enum rev_crl_status	 status;
 	time_t			 revoked_at;	/* REVOKED */
@@ -85,6 +91,11 @@ struct rev_crl_answer {
 	time_t			 next_update;	/* of the CRL that answered */
 	enum rev_source		 source;	/* of the CRL that answered */
 	int			 delta_used;	/* GOOD: a delta CRL was applied */
+	char			 fresh_url[REV_FRESH_URL_MAX];
+					/* GOOD without a delta: the first
+					   http(s) URL of the answering
+					   complete CRL's own freshestCRL
+					   (RFC 5280 s.5.2.6), or "" */
 	char			*detail;	/* sentence for logs; caller frees */
 };
 

@@ -20,6 +20,7 @@
 
 #include "tls/tls_check.h"
 #include "tls/tls_name.h"
+#include "tls/tls_path.h"
 #include "tls/tls_pki.h"
 #include "util/xmalloc.h"
 
@@ -593,14 +594,26 @@ check_names(const struct conf *c, const struct tls_check_input *in,
 
 /* --- chain ------------------------------------------------------------ */
 
+/*
+ * The chain as a peer judges it: tls_path_build (every candidate issuer,
+ * the RFC 5280 rules, server purpose, the node's security level), so that
+ * the warning comes exactly when peers trusting tls.trust would refuse
+ * it.  The leaf's dates, and its extendedKeyUsage when it lacks
+ * serverAuth, have findings of their own (check_validity, check_eku).  An
+ * issuer missing from the chain and the trust list is said the way an
+ * operator fixes it (which certificate to add where); any other refusal
+ * with the peer's reason, naming the certificate and the rule.
+ */
 static void
-check_chain(const struct tls_check_input *in, struct diaglist *dl)
+check_chain(const struct conf *c, const struct tls_check_input *in,
+    time_t now, struct diaglist *dl)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	STACK_OF(X509) *untrusted = sk_X509_new_null(), *built;
-	char *subj = NULL, *iss = NULL, *tf;
-	X509 *last;
+	STACK_OF(X509) *untrusted = sk_X509_new_null(), *built, *path = NULL;
+	struct tls_path_params pp;
+	char *subj = NULL, *iss = NULL, *tf, *why = NULL;
+	X509 *last, *leaf = sk_X509_value(in->chain, 0);
 	int i, err;
 
 	for (i = 0; in->trust != NULL && i < sk_X509_num(in->trust); i++)
@@ -610,20 +623,27 @@ check_chain(const struct tls_check_input *in, struct diaglist *dl)
 	else
 		tf = xasprintf("tls.trust (%s)", in->trust_file != NULL ?
 		    in->trust_file : "the trust list");
+	memset(&pp, 0, sizeof pp);
+	pp.trust = store;
+	pp.now = now;
+	pp.auth_level = c->security_level;
+	pp.min_rsa_bits = TLS_RSA_MIN_BITS;
+	pp.leaf_dates_judged = 1;
+	if (pki_has_eku(leaf, NID_server_auth) != 0)
+		pp.purpose = X509_PURPOSE_SSL_SERVER;
+	if (tls_path_build(in->chain, &pp, &path, &why, NULL) == 1)
+		goto out;
+	/* Which issuer is missing: OpenSSL's own search, dates aside. */
 	for (i = 1; i < sk_X509_num(in->chain); i++)
 		sk_X509_push(untrusted, sk_X509_value(in->chain, i));
-	if (X509_STORE_CTX_init(ctx, store, sk_X509_value(in->chain, 0),
-	    untrusted) != 1)
+	if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1)
 		goto out;
-	/* Dates are judged by check_validity, not here. */
 	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
-	if (X509_verify_cert(ctx) == 1)
-		goto out;
-	err = X509_STORE_CTX_get_error(ctx);
+	err = X509_verify_cert(ctx) == 1 ? X509_V_OK :
+	    X509_STORE_CTX_get_error(ctx);
 	built = X509_STORE_CTX_get0_chain(ctx);
 	last = built != NULL && sk_X509_num(built) > 0 ?
-	    sk_X509_value(built, sk_X509_num(built) - 1) :
-	    sk_X509_value(in->chain, 0);
+	    sk_X509_value(built, sk_X509_num(built) - 1) : leaf;
 	subj = pki_name_line(X509_get_subject_name(last));
 	iss = pki_name_line(X509_get_issuer_name(last));
 	switch (err) {
@@ -647,15 +667,17 @@ check_chain(const struct tls_check_input *in, struct diaglist *dl)
 		    in->cert_file, subj, tf);
 		break;
 	default:
-		finding(dl, DIAG_WARN, in->cert_loc, "the chain in %s does not "
-		    "verify against %s: %s (at %s)", in->cert_file, tf,
-		    X509_verify_cert_error_string(err), subj);
+		finding(dl, DIAG_WARN, in->cert_loc, "the chain in %s is "
+		    "refused by peers checking it against %s: %s",
+		    in->cert_file, tf, why);
 		break;
 	}
 out:
 	free(subj);
 	free(iss);
 	free(tf);
+	free(why);
+	sk_X509_pop_free(path, X509_free);
 	sk_X509_free(untrusted);
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
@@ -679,7 +701,7 @@ tls_check_identity(const struct conf *c, const struct tls_check_input *in,
 	check_wildcards(in, leaf, dl);
 	if (!in->temporary) {
 		check_names(c, in, leaf, dl);
-		check_chain(in, dl);
+		check_chain(c, in, now, dl);
 	}
 	return alarms;
 }

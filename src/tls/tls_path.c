@@ -281,14 +281,15 @@ purpose_problem(X509 *x, int depth, int purpose)
 	return NULL;
 }
 
-char *
-tls_path_cert_problem(X509 *x, int depth, int npath, time_t now,
-    int purpose, int min_bits)
+/* tls_path_cert_problem, with the validity dates judged only if dates. */
+static char *
+cert_problem(X509 *x, int depth, int npath, time_t now, int purpose,
+    int min_bits, int dates)
 {
 	EVP_PKEY *k = X509_get0_pubkey(x);
 	char *out;
 
-	if ((out = time_problem(x, depth, now)) != NULL)
+	if (dates && (out = time_problem(x, depth, now)) != NULL)
 		return out;
 	/* A certificate trusted by itself is an anchor, not a path (RFC
 	 * 6818 s.2): only its dates and purpose count. */
@@ -303,6 +304,13 @@ tls_path_cert_problem(X509 *x, int depth, int npath, time_t now,
 		return say(x, depth, "has an RSA key of %d bits; at least %d are "
 		    "required", EVP_PKEY_get_bits(k), min_bits);
 	return NULL;
+}
+
+char *
+tls_path_cert_problem(X509 *x, int depth, int npath, time_t now,
+    int purpose, int min_bits)
+{
+	return cert_problem(x, depth, npath, now, purpose, min_bits, 1);
 }
 
 /* --- the search ----------------------------------------------------- */
@@ -377,8 +385,8 @@ rules(STACK_OF(X509) *path, const struct tls_path_params *p)
 	int i, n = sk_X509_num(path);
 
 	for (i = 0; why == NULL && i < n; i++)
-		why = tls_path_cert_problem(sk_X509_value(path, i), i, n, p->now,
-		    p->purpose, p->min_rsa_bits);
+		why = cert_problem(sk_X509_value(path, i), i, n, p->now,
+		    p->purpose, p->min_rsa_bits, i > 0 || !p->leaf_dates_judged);
 	return why;
 }
 

@@ -36,6 +36,9 @@ struct tls_path_params {
 	int		 purpose;	/* X509_PURPOSE_SSL_SERVER/_CLIENT; 0: none */
 	int		 auth_level;	/* OpenSSL security level 0..5 */
 	int		 min_rsa_bits;	/* 0: 2048 */
+	int		 leaf_dates_judged; /* the caller judges the first
+					   certificate's validity dates
+					   (sipedged -t): not checked here */
 };
 
 struct tls_path_stats {

@@ -13,7 +13,7 @@
 
 require_cmd openssl "$PYTHON"
 [ -x "$SIPEDGE_CERT" ] || bail_out "SIPEDGE_CERT=$SIPEDGE_CERT is not an executable file"
-plan 90
+plan 93
 
 PKI="$T/pki"
 CSRDIR="$T/state/csr"
@@ -57,6 +57,16 @@ basicConstraints = CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth, clientAuth
 subjectAltName = URI:sip:other.example, URI:sip:localhost, DNS:localhost, IP:127.0.0.1
+[underscore]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:localhost, DNS:sip_edge.example, IP:127.0.0.1
+[inter_nc]
+basicConstraints = CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 [clientonly]
 basicConstraints = CA:FALSE
 extendedKeyUsage = clientAuth
@@ -474,6 +484,30 @@ if grep -q -F "does not name" "$T/inst.err"; then
     not_ok "... without a name warning" "$(inst_diag)"
 else
     ok "... without a name warning"
+fi
+
+# ---- 9. chains as RFC 5280 peers judge them (tls_path): X509_verify_cert
+# alone takes these, every sipedge peer refuses them
+new_csr "$CA_DIR/k9.key" "$CA_DIR/k9.csr" ec && sign "$CA_DIR/k9.csr" "$CA_DIR/cert9.pem" 90 underscore ||
+    bail_out "openssl failed"
+inst "$CA_DIR/cert9.pem" --key "$CA_DIR/k9.key" --chain "$CA_DIR/inter.pem" --no-reload
+expect_rc "a DNS subjectAltName with an underscore: installed with a warning that peers refuse the chain" 0 \
+    ERR "warning: the chain in $CA_DIR/cert9.pem is refused by peers checking it against tls.trust ($PKI/trust.pem): certificate 'O=sipedge test, CN=localhost' (depth 0) has the DNS name 'sip_edge.example' in subjectAltName, which is not in the preferred name syntax"
+ossl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$CA_DIR/inc.key" \
+    -out "$CA_DIR/inc.csr" -subj "/O=sipedge test/CN=Test CA non-critical" &&
+    ossl x509 -req -in "$CA_DIR/inc.csr" -CA "$CA_DIR/root.pem" -CAkey "$CA_DIR/root.key" \
+        -CAcreateserial -days 180 -extfile "$CA_DIR/ext.cnf" -extensions inter_nc -out "$CA_DIR/inc.pem" &&
+    ossl x509 -req -in "$CA_DIR/k9.csr" -CA "$CA_DIR/inc.pem" -CAkey "$CA_DIR/inc.key" \
+        -CAcreateserial -days 90 -extfile "$CA_DIR/ext.cnf" -extensions server -out "$CA_DIR/cert9nc.pem" ||
+    bail_out "openssl failed: $(tail -n 5 "$T/openssl.log")"
+inst "$CA_DIR/cert9nc.pem" --key "$CA_DIR/k9.key" --chain "$CA_DIR/inc.pem" --no-reload
+expect_rc "an intermediate whose basicConstraints is not critical: installed with a warning naming it" 0 \
+    ERR "warning: the chain in $CA_DIR/cert9nc.pem is refused by peers checking it against tls.trust ($PKI/trust.pem): certificate 'O=sipedge test, CN=Test CA non-critical' (depth 1) is a CA certificate whose basicConstraints is not marked critical"
+inst "$CA_DIR/cert8ok.pem" --key "$CA_DIR/k8.key" --chain "$CA_DIR/inter.pem" --no-reload
+if grep -q -F "refused by peers" "$T/inst.err"; then
+    not_ok "a chain peers accept: no such warning" "$(inst_diag)"
+else
+    ok "a chain peers accept: no such warning"
 fi
 
 if grep -q -F -e "-----BEGIN" "$T/all.out"; then

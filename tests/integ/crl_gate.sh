@@ -6,13 +6,14 @@
 # manual CRL that cannot be used (an unknown critical extension) makes
 # the status "unknown" (the zone's fallback_unknown), named in the log;
 # after a CA's key rollover, a CRL signed by the new key is used once the
-# peer's chain brings the new-with-old certificate that vouches for it.
+# peer's chain brings the new-with-old certificate that vouches for it,
+# with an authorityKeyIdentifier naming the new key or without one.
 # The PKI comes from the openssl CLI (pkilib.sh).
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 15
+plan 18
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -120,6 +121,25 @@ if ! grep -q "^RECV" "$T/roll.out"; then
     ok "a partner revoked by the CRL of its CA's new key is refused"
 else
     not_ok "a partner revoked by the CRL of its CA's new key is refused" "$(cat "$T/roll.out")"
+fi
+check "... the log says revoked by the CRL of the Roll CA" \
+    _poll 5 eval "log_since_mark | grep 'event=\"peer refused\"' | grep -q 'revoked by the CRL of .*Roll CA'"
+
+# ---- the same CRL without authorityKeyIdentifier: its signature fails
+# with the trust list's Roll CA (the old key) when it is loaded, and
+# nothing says which key signed it; it waits, unverified, and is verified
+# when the peer's chain brings the new-with-old certificate.
+o ca -batch -config "$P/roll2.cnf" -gencrl -out "$P/roll-k2-noaki.crl"
+cat "$P/base.crl" "$P/roll-k2-noaki.crl" >"$P/manual.crl"
+log_mark
+kill -HUP "$SIPEDGED_PID"
+check "reload with a CRL of the new key without authorityKeyIdentifier" \
+    wait_for_event module=conf 'event="reload ok"'
+zclient prolled send:"$MSG/options.msg" expect:closed >"$T/roll2.out" 2>&1
+if ! grep -q "^RECV" "$T/roll2.out"; then
+    ok "a partner revoked by that CRL is refused once its chain brings the signer"
+else
+    not_ok "a partner revoked by that CRL is refused once its chain brings the signer" "$(cat "$T/roll2.out")"
 fi
 check "... the log says revoked by the CRL of the Roll CA" \
     _poll 5 eval "log_since_mark | grep 'event=\"peer refused\"' | grep -q 'revoked by the CRL of .*Roll CA'"

@@ -14,7 +14,7 @@
 require_cmd openssl "$PYTHON"
 CRLMAKE=${top_builddir:-$top_srcdir}/tests/crlmake
 [ -x "$CRLMAKE" ] || skip_all "tests/crlmake is not built (make check builds it)"
-plan 38
+plan 43
 
 C=$T/ca
 o() { openssl "$@" >>"$T/openssl.log" 2>&1 || bail_out "openssl $1 failed: $(tail -n 5 "$T/openssl.log")"; }
@@ -343,6 +343,17 @@ check_crl "with --cdp, the freshestCRL delta is fetched: revoked" 1 \
 rm -f "$W/delta.crl"
 check_crl "freshestCRL not found: the complete CRL answers" 0 '^accepted' \
     --chain "$C/fresh.pem" --crl "$C/fbase.crl" --cdp --fallback revoked
+# freshestCRL in the complete CRL itself (RFC 5280 s.5.2.6), for a
+# certificate that names no delta: the delta is fetched from there.
+leaf fresh2 leaf_nodp
+gencrl "$C/fbase2.crl" 70 index.txt "freshestCRL = URI:$URL/delta2.crl"
+o ca -batch -config "$C/ca.cnf" -revoke "$C/fresh2.pem" -crl_reason keyCompromise
+gencrl "$W/delta2.crl" 71 index.txt "deltaCRL = critical,DER:020146"
+check_crl "complete CRL with freshestCRL alone, no download: good" 0 '^accepted' \
+    --chain "$C/fresh2.pem" --crl "$C/fbase2.crl"
+check_crl "with --cdp, the complete CRL's freshestCRL delta is fetched: revoked" 1 \
+    '^rejected: /CN=fresh2 is revoked: revoked by the delta CRL of .*\(cdp, http://127.0.0.1:[0-9]+/delta2.crl\)' \
+    --chain "$C/fresh2.pem" --crl "$C/fbase2.crl" --cdp
 
 # ---- an indirect CRL: signed by a separate CRL issuer ("CRL Signer",
 # certified by the CA with cRLSign) that the certificate's distribution
@@ -385,3 +396,26 @@ check_crl "... without the signer's certificate: status unknown, named" 1 \
 check_crl "... a certificate whose DP does not name that CRL issuer: not covered" 1 \
     '^rejected: /CN=good \(depth 0\): revocation status unknown: no CRL of /O=sipedge test/CN=Scope CA \(fallback' \
     --chain "$C/good.pem" --crl "$C/ind-with-signer.crl" --fallback revoked
+
+# ---- the CRL signer's own status (RFC 5280 s.6.3.3 f: its path is
+# validated, revocation included): the same signer key certified again
+# with a distribution point of its own, whose CRL (signed by the CA's own
+# key, covering only that point) revokes it.  The indirect CRL it signed
+# is then unusable, named with the reason; one level deep only.
+o x509 -req -in "$C/signer.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -set_serial 78 -days 30 \
+    -out "$C/signer2.pem" -extfile <(printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,cRLSign" "crlDistributionPoints=URI:http://127.0.0.1:9/signers.crl")
+cat "$C/ind.crl" "$C/signer2.pem" >"$C/ind-with-signer2.crl"
+"$CRLMAKE" -c "$C/ca.pem" -k "$C/ca.key" -o "$C/signers-revoked.crl" -n 90 \
+    -d http://127.0.0.1:9/signers.crl -e 4E:1 || bail_out "crlmake failed"
+"$CRLMAKE" -c "$C/ca.pem" -k "$C/ca.key" -o "$C/signers-good.crl" -n 91 \
+    -d http://127.0.0.1:9/signers.crl -e 4D:1 || bail_out "crlmake failed"
+check_crl "signer not revoked by the CRL of its issuer: the indirect CRL it signed revokes" 1 \
+    '^rejected: /CN=indbad is revoked: revoked by the CRL of /O=sipedge test/CN=CRL Signer' \
+    --chain "$C/indbad.pem" --crl "$C/ind-with-signer2.crl" --crl "$C/signers-good.crl"
+check_crl "signer revoked by the CRL of its issuer: the indirect CRL it signed is unusable, named with the reason" 1 \
+    '^rejected: /CN=indgood \(depth 0\): revocation status unknown: .*CRL 5 of /O=sipedge test/CN=CRL Signer .* not used: its signer.s certificate /O=sipedge test/CN=CRL Signer \(serial 4E\) is revoked: revoked by the CRL of /O=sipedge test/CN=Scope CA .*signers-revoked.crl.* reason keyCompromise' \
+    --chain "$C/indgood.pem" --crl "$C/ind-with-signer2.crl" --crl "$C/signers-revoked.crl" --fallback revoked
+check_crl "... and a certificate it lists is 'unknown', not 'revoked'" 1 \
+    '^rejected: /CN=indbad \(depth 0\): revocation status unknown: .*is revoked: revoked by the CRL of /O=sipedge test/CN=Scope CA' \
+    --chain "$C/indbad.pem" --crl "$C/ind-with-signer2.crl" --crl "$C/signers-revoked.crl" --fallback revoked

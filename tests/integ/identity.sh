@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON" timeout
-plan 68
+plan 74
 
 P="$T/pki"          # everything openssl makes
 mkdir -p "$P" "$P/db" "$T/zones" "$T/zones-mtls" "$T/state"
@@ -38,6 +38,21 @@ basicConstraints = critical,CA:TRUE,pathlen:0
 keyUsage = critical,keyCertSign,cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[v3_inter_noski]
+basicConstraints = critical,CA:TRUE,pathlen:0
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = none
+authorityKeyIdentifier = keyid
+[v3_inter_nc]
+basicConstraints = CA:TRUE,pathlen:0
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[srv_underscore]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth,clientAuth
+subjectAltName = DNS:localhost,DNS:sip_1.test.invalid
 [srv]
 basicConstraints = CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
@@ -430,6 +445,49 @@ case_t "-t: server certificate alone (intermediate missing): warning 'chain inco
 case_t "-t: complete chain but tls.trust lacks its root: warning naming the root" \
     0 "warning: chain incomplete: in $P/good.chain, CN=sipedge test intermediate CA is issued by CN=sipedge test root CA, which is neither in the chain nor in tls.trust ($P/other.pem)" \
     "$P/good.chain" "$P/good.key" "$P/other.pem"
+# Chains that OpenSSL's X509_verify_cert takes but every sipedge peer
+# refuses (RFC 5280 rules of tls_path): -t warns with the peer's reason.
+# A CA without subjectKeyIdentifier: its leaf carries an authority key id
+# computed here (SHA-1 of the key, RFC 5280 s.4.2.1.2 method 1), as
+# openssl cannot take it from a CA without one.
+if ! { eckey noskica && csr noskica "sipedge test CA without SKI" &&
+    sign noskica root v3_inter_noski 3650 &&
+    kid=$(openssl x509 -in "$P/noskica.pem" -noout -pubkey | openssl pkey -pubin -outform DER |
+        tail -c 65 | openssl dgst -sha1 -binary | od -An -tx1 | tr -s ' \n' ':' | sed 's/^://;s/:$//') &&
+    printf '[srv_akid]\nbasicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth,clientAuth\nsubjectAltName = DNS:localhost\nauthorityKeyIdentifier = none\n2.5.29.35 = DER:30:16:80:14:%s\n' \
+        "$kid" >"$P/akid.cnf" &&
+    eckey noski && csr noski localhost &&
+    ossl x509 -req -in "$P/noski.csr" -CA "$P/noskica.pem" -CAkey "$P/noskica.key" \
+        -set_serial 4242 -days 365 -extfile "$P/akid.cnf" -extensions srv_akid -out "$P/noski.pem" &&
+    cat "$P/noski.pem" "$P/noskica.pem" >"$P/noski.chain"; }; then
+    bail_out "openssl cannot make the CA without SKI: $(tail -n 5 "$P/openssl.log")"
+fi
+if ! { eckey ncca && csr ncca "sipedge test CA non-critical" && sign ncca root v3_inter_nc 3650 &&
+    eckey ncleaf && csr ncleaf localhost && sign ncleaf ncca srv &&
+    cat "$P/ncleaf.pem" "$P/ncca.pem" >"$P/ncleaf.chain"; }; then
+    bail_out "openssl cannot make the CA with non-critical basicConstraints"
+fi
+leaf underscore srv_underscore || bail_out "openssl cannot make the underscore certificate"
+# chain_refused NAME DESC RULE: -t on $P/NAME.chain warns that peers refuse
+# it with RULE; a sipedge peer (sipedge-cert check) refuses it with RULE.
+chain_refused() {
+    case_t "-t: $2: warning that peers refuse the chain, with the rule" \
+        0 "@CONF@:@CL@: warning: the chain in $P/$1.chain is refused by peers checking it against tls.trust ($P/root.pem): $3" \
+        "$P/$1.chain" "$P/$1.key" "$P/root.pem"
+    if out=$(peer_check "$P/$1.chain" localhost); then
+        not_ok "... a sipedge peer refuses that chain with the same rule" "$out"
+    elif grep -q -F -e "$3" <<<"$out"; then
+        ok "... a sipedge peer refuses that chain with the same rule"
+    else
+        not_ok "... a sipedge peer refuses that chain with the same rule" "$out"
+    fi
+}
+chain_refused noski "a CA without subjectKeyIdentifier" \
+    "certificate 'CN=sipedge test CA without SKI' (depth 1) is a CA certificate without subjectKeyIdentifier (RFC 5280 s.4.2.1.2 requires it)"
+chain_refused ncleaf "a CA whose basicConstraints is not critical" \
+    "certificate 'CN=sipedge test CA non-critical' (depth 1) is a CA certificate whose basicConstraints is not marked critical"
+chain_refused underscore "a DNS subjectAltName with an underscore" \
+    "certificate 'CN=localhost' (depth 0) has the DNS name 'sip_1.test.invalid' in subjectAltName, which is not in the preferred name syntax"
 case_conf notrust "$P/good.chain" "$P/good.key"
 f=$CASE_FILE
 run_t "$f"

@@ -91,6 +91,11 @@ mkcert(const struct spec *s)
 		ext(x, s->issuer ? s->issuer : x, NID_key_usage,
 		    "critical,keyCertSign,cRLSign");
 	}
+	/* Key identifiers, as RFC 5280 s.4.2.1.1-2 requires of the path
+	 * (tls_path refuses a chain without them, as peers do). */
+	ext(x, x, NID_subject_key_identifier, "hash");
+	if (s->issuer != NULL)
+		ext(x, s->issuer, NID_authority_key_identifier, "keyid:always");
 	if (s->san != NULL)
 		ext(x, s->issuer ? s->issuer : x, NID_subject_alt_name, s->san);
 	if (s->eku != NULL)

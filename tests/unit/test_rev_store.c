@@ -161,6 +161,16 @@ look(struct rev_store *st, X509 *leaf, X509 *issuer, char **detail)
 	return a.status;
 }
 
+/* Helpers defined further down, used by the earlier tests too. */
+struct entry;
+static enum rev_crl_status look_has(struct rev_store *st, X509 *leaf,
+    const char *part);
+static void add_ok(struct rev_store *st, X509_CRL *c, const char *origin);
+static ISSUING_DIST_POINT *idp_new(const char *uri, int onlyuser, int onlyca,
+    int indirect, unsigned reasons);
+static X509_CRL *crl_ex(X509 *ca, EVP_PKEY *signer, const struct entry *ents,
+    int n, long number, long base, ISSUING_DIST_POINT *idp, int crit);
+
 static void
 test_revoked_and_good(void **state)
 {
@@ -218,13 +228,77 @@ test_bad_signature_and_usage(void **state)
 	char *cause = NULL;
 
 	(void)state;
-	/* Signed by the wrong key: refused at add, with the reason. */
+	/*
+	 * Signed by another key, and no authorityKeyIdentifier says which:
+	 * kept, unverified, for a signer a peer's chain may bring; a lookup
+	 * without one names it and why (status unknown), and keeps it.
+	 */
 	c = crl(p.ca, p.otherkey, NULL, 0, 7, 1, 0);
 	assert_int_equal(rev_store_add(st, c, REV_SRC_MANUAL, "m.crl", p.trust,
-	    &cause), -1);
-	assert_non_null(strstr(cause, "signature does not verify"));
-	free(cause);
-	X509_CRL_free(c);
+	    &cause), 0);
+	assert_int_equal(look_has(st, p.leaf_ok, "CRL 1 of /CN=Test CA "
+	    "(manual, m.crl) not used: its signature does not verify with the "
+	    "key of /CN=Test CA (it waits for a certificate that verifies it"),
+	    REV_CRL_UNKNOWN);
+	assert_int_equal(look_has(st, p.leaf_ok, "it waits for a certificate"),
+	    REV_CRL_UNKNOWN);
+	/* A verified CRL of that scope is not pushed out by such a one. */
+	add_ok(st, crl(p.ca, p.cakey, NULL, 0, 7, 2, 0), "good.crl");
+	c = crl(p.ca, p.otherkey, NULL, 0, 7, 3, 0);
+	assert_int_equal(rev_store_add(st, c, REV_SRC_CLI, "forged.crl",
+	    p.trust, &cause), 0);
+	assert_int_equal(look_has(st, p.leaf_ok, "not in the CRL of /CN=Test "
+	    "CA (file, good.crl)"), REV_CRL_GOOD);
+	rev_store_free(st);
+	st = rev_store_new();
+	/* Bounded: the 17th such CRL (of another scope each) is refused. */
+	{
+		int n, rc;
+
+		for (n = 0; n < 17; n++) {
+			ISSUING_DIST_POINT *idp;
+			char uri[64];
+
+			snprintf(uri, sizeof uri, "http://x.example/%d.crl", n);
+			idp = idp_new(uri, 0, 0, 0, 0);
+			c = crl_ex(p.ca, p.otherkey, NULL, 0, 1, -1, idp, 0);
+			ISSUING_DIST_POINT_free(idp);
+			rc = rev_store_add(st, c, REV_SRC_CLI, uri, p.trust,
+			    &cause);
+			assert_int_equal(rc, n < 16 ? 0 : -1);
+		}
+		assert_non_null(strstr(cause, "it cannot wait for another "
+		    "signer: 16 CRLs"));
+		free(cause);
+		X509_CRL_free(c);
+	}
+	rev_store_free(st);
+	st = rev_store_new();
+	/* Its authorityKeyIdentifier names the trusted CA's key: refused. */
+	{
+		X509 *ski = cert("SKI CA", 4, p.cakey, NULL, p.cakey,
+		    "critical,keyCertSign,cRLSign");
+		STACK_OF(X509) *t2 = sk_X509_new_null();
+		AUTHORITY_KEYID *ak = AUTHORITY_KEYID_new();
+
+		ext(ski, ski, NID_subject_key_identifier, "hash");
+		assert_true(X509_sign(ski, p.cakey, EVP_sha256()) > 0);
+		sk_X509_push(t2, ski);
+		c = crl(ski, p.otherkey, NULL, 0, 7, 1, 0);
+		ak->keyid = ASN1_OCTET_STRING_dup(
+		    X509_get0_subject_key_id(ski));
+		X509_CRL_add1_ext_i2d(c, NID_authority_key_identifier, ak, 0,
+		    0);
+		assert_true(X509_CRL_sign(c, p.otherkey, EVP_sha256()) > 0);
+		assert_int_equal(rev_store_add(st, c, REV_SRC_MANUAL, "m.crl",
+		    t2, &cause), -1);
+		assert_non_null(strstr(cause, "signature does not verify"));
+		free(cause);
+		X509_CRL_free(c);
+		AUTHORITY_KEYID_free(ak);
+		sk_X509_free(t2);
+		X509_free(ski);
+	}
 	/* An issuer without cRLSign. */
 	sk_X509_push(t, nocrlsign);
 	c = crl(nocrlsign, k, NULL, 0, 7, 1, 0);
@@ -874,6 +948,126 @@ test_rollover_pending(void **state)
 	rev_store_free(st);
 }
 
+/*
+ * The CRL signer's own status (RFC 5280 s.6.3.3 f): the new-with-old
+ * certificate of a rollover, revoked by the old key's CRL of CA
+ * certificates, may not vouch for the CRL of the new key, which is then
+ * named with the signer's revocation; one level only (the old key's CRL
+ * is taken as it is).
+ */
+static void
+test_signer_revoked(void **state)
+{
+	struct rev_store *st = rev_store_new();
+	EVP_PKEY *k2 = EVP_EC_gen("P-256");
+	X509 *newold = cert("Test CA", 20, k2, p.ca, p.cakey,
+	    "critical,keyCertSign,cRLSign");
+	struct entry ents[] = { { 101, 1, NULL, 0 } };
+	struct entry sig_ents[] = { { 20, 1, NULL, 0 } };
+	struct entry none[] = { { 21, 1, NULL, 0 } };
+	ISSUING_DIST_POINT *cas = idp_new(NULL, 0, 1, 0, 0);
+	X509_STORE *ts = X509_STORE_new();
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	AUTHORITY_KEYID *ak = AUTHORITY_KEYID_new();
+	struct rev_signers sg;
+	struct rev_crl_answer a;
+	X509_CRL *c;
+	char *cause = NULL;
+	int round;
+
+	(void)state;
+	ext(newold, newold, NID_subject_key_identifier, "hash");
+	ext(newold, p.ca, NID_authority_key_identifier, "issuer:always");
+	assert_true(X509_sign(newold, p.cakey, EVP_sha256()) > 0);
+	ak->keyid = ASN1_OCTET_STRING_dup(X509_get0_subject_key_id(newold));
+	X509_STORE_add_cert(ts, p.ca);
+	sg.trust = ts;
+	sg.chain = chain;
+	sg.anchor = p.ca;
+	sk_X509_push(chain, newold);
+	for (round = 0; round < 2; round++) {
+		/* Round 0: the old key's CRL of CAs lists another serial;
+		 * round 1: it lists the new-with-old certificate. */
+		c = crl_ex(p.ca, k2, ents, 1, 3, -1, NULL, 0);
+		X509_CRL_add1_ext_i2d(c, NID_authority_key_identifier, ak, 0,
+		    0);
+		assert_true(X509_CRL_sign(c, k2, EVP_sha256()) > 0);
+		assert_int_equal(rev_store_add(st, c, REV_SRC_MANUAL,
+		    "new-key.crl", p.trust, &cause), 0);
+		add_ok(st, crl_ex(p.ca, p.cakey, round ? sig_ents : none, 1,
+		    round ? 8 : 7, -1, cas, 0), "cas.crl");
+		rev_store_lookup_signers(st, p.leaf_bad, p.ca, &sg, now, &a);
+		if (round == 0) {
+			assert_int_equal(a.status, REV_CRL_REVOKED);
+		} else {
+			assert_int_equal(a.status, REV_CRL_UNKNOWN);
+			if (strstr(a.detail, "CRL 3 of /CN=Test CA (manual, "
+			    "new-key.crl) not used: its signer's certificate "
+			    "/CN=Test CA (serial 14) is revoked: revoked by "
+			    "the CRL of /CN=Test CA (file, cas.crl)") == NULL ||
+			    strstr(a.detail, "reason keyCompromise") == NULL)
+				fail_msg("detail: %s", a.detail);
+		}
+		free(a.detail);
+		/* Not refused for good: the same answer again. */
+		rev_store_lookup_signers(st, p.leaf_ok, p.ca, &sg, now, &a);
+		assert_int_equal(a.status, round ? REV_CRL_UNKNOWN :
+		    REV_CRL_GOOD);
+		free(a.detail);
+		rev_store_free(st);
+		st = rev_store_new();
+	}
+	rev_store_free(st);
+	ISSUING_DIST_POINT_free(cas);
+	AUTHORITY_KEYID_free(ak);
+	sk_X509_free(chain);
+	X509_STORE_free(ts);
+	X509_free(newold);
+	EVP_PKEY_free(k2);
+}
+
+/*
+ * freshestCRL in a complete CRL (RFC 5280 s.5.2.6): a good answer by it
+ * carries the URL, for the engine to fetch the delta; not once a delta
+ * was applied, and not a URL that is not http(s).
+ */
+static void
+test_crl_freshest(void **state)
+{
+	struct rev_store *st = rev_store_new();
+	X509_CRL *c;
+	X509_EXTENSION *x;
+	struct rev_crl_answer a;
+	const char *urls[] = { "URI:http://d.example/delta.crl",
+	    "URI:ldap://d.example/cn=x" };
+	int k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		c = crl_ex(p.ca, p.cakey, NULL, 0, 5, -1, NULL, 0);
+		x = X509V3_EXT_nconf_nid(NULL, NULL, NID_freshest_crl,
+		    urls[k]);
+		assert_non_null(x);
+		X509_CRL_add_ext(c, x, -1);
+		X509_EXTENSION_free(x);
+		assert_true(X509_CRL_sign(c, p.cakey, EVP_sha256()) > 0);
+		add_ok(st, c, "complete");
+		rev_store_lookup(st, p.leaf_ok, p.ca, now, &a);
+		assert_int_equal(a.status, REV_CRL_GOOD);
+		assert_string_equal(a.fresh_url, k == 0 ?
+		    "http://d.example/delta.crl" : "");
+		free(a.detail);
+	}
+	/* With a delta applied, nothing to fetch. */
+	add_ok(st, crl_ex(p.ca, p.cakey, NULL, 0, 6, 5, NULL, 0), "delta");
+	rev_store_lookup(st, p.leaf_ok, p.ca, now, &a);
+	assert_int_equal(a.status, REV_CRL_GOOD);
+	assert_int_equal(a.delta_used, 1);
+	assert_string_equal(a.fresh_url, "");
+	free(a.detail);
+	rev_store_free(st);
+}
+
 static void
 walk_cb(const struct rev_crl_info *i, void *arg)
 {
@@ -1010,6 +1204,8 @@ main(void)
 		cmocka_unit_test(test_idp_scope),
 		cmocka_unit_test(test_indirect),
 		cmocka_unit_test(test_rollover_pending),
+		cmocka_unit_test(test_signer_revoked),
+		cmocka_unit_test(test_crl_freshest),
 		cmocka_unit_test(test_many_entries),
 		cmocka_unit_test(test_long_serials),
 	};

@@ -35,6 +35,7 @@
 
 static EVP_PKEY *k[6];
 static int serial = 1;
+static int leaf_dates_judged;	/* passed to tls_path_build by build() */
 
 static int
 setup(void **state)
@@ -146,6 +147,7 @@ build(X509 *leaf, X509 **untrusted, X509 **trusted, int purpose,
 	p.now = T0 + DAY;
 	p.purpose = purpose;
 	p.auth_level = 1;
+	p.leaf_dates_judged = leaf_dates_judged;
 	ok = tls_path_build(chain, &p, path, reason, st);
 	sk_X509_free(chain);
 	X509_STORE_free(store);
@@ -559,6 +561,43 @@ test_path_hostile(void **state)
 	X509_free(r);
 }
 
+/*
+ * leaf_dates_judged (sipedged -t, whose own findings say when the
+ * server certificate expires): the leaf's dates are not a path problem,
+ * an intermediate's still are.
+ */
+static void
+test_leaf_dates_judged(void **state)
+{
+	X509 *r = mk("Root", NULL, NULL, k[0], -DAY, 30 * DAY, EXTS(ROOT_EXT));
+	X509 *ca = mk("CA", r, k[0], k[1], -DAY, 30 * DAY, EXTS(CA_EXT));
+	X509 *old = mk("CA", r, k[0], k[1], -30 * DAY, -2 * DAY,
+	    EXTS(CA_EXT));
+	X509 *l = mk("leaf", ca, k[1], k[2], -30 * DAY, -2 * DAY,
+	    EXTS(LEAF_EXT, SAN));
+	STACK_OF(X509) *path;
+	char *why;
+
+	(void)state;
+	assert_int_equal(build(l, (X509 *[]){ ca, NULL }, (X509 *[]){ r, NULL },
+	    0, &path, &why, NULL), 0);
+	assert_non_null(strstr(why, "'CN=leaf' (depth 0) has expired"));
+	free(why);
+	leaf_dates_judged = 1;
+	assert_int_equal(build(l, (X509 *[]){ ca, NULL }, (X509 *[]){ r, NULL },
+	    0, &path, &why, NULL), 1);
+	sk_X509_pop_free(path, X509_free);
+	assert_int_equal(build(l, (X509 *[]){ old, NULL },
+	    (X509 *[]){ r, NULL }, 0, &path, &why, NULL), 0);
+	assert_non_null(strstr(why, "'CN=CA' (depth 1) has expired"));
+	free(why);
+	leaf_dates_judged = 0;
+	X509_free(r);
+	X509_free(ca);
+	X509_free(old);
+	X509_free(l);
+}
+
 int
 main(void)
 {
@@ -568,6 +607,7 @@ main(void)
 		cmocka_unit_test(test_structure_rules),
 		cmocka_unit_test(test_purpose_rules),
 		cmocka_unit_test(test_path_plain),
+		cmocka_unit_test(test_leaf_dates_judged),
 		cmocka_unit_test(test_path_alternatives),
 		cmocka_unit_test(test_path_hostile),
 	};
