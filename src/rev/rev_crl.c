@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -409,4 +410,37 @@ rev_crl_parse(const char *name, const unsigned char *data, size_t len,
 	if (formatp != NULL)
 		*formatp = fmt;
 	return n;
+}
+
+char *
+rev_crl_dp_url(STACK_OF(DIST_POINT) *dps, size_t max)
+{
+	char *out = NULL;
+	int i, j, len;
+
+	for (i = 0; i < sk_DIST_POINT_num(dps) && out == NULL; i++) {
+		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+
+		if (dp->distpoint == NULL || dp->distpoint->type != 0)
+			continue;
+		for (j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname)
+		    && out == NULL; j++) {
+			GENERAL_NAME *g = sk_GENERAL_NAME_value(
+			    dp->distpoint->name.fullname, j);
+			const char *u;
+
+			if (g->type != GEN_URI)
+				continue;
+			u = (const char *)ASN1_STRING_get0_data(g->d.ia5);
+			len = ASN1_STRING_length(g->d.ia5);
+			if (len > 0 && (size_t)len < max &&
+			    (size_t)len == strlen(u) &&
+			    (strncasecmp(u, "http://", 7) == 0 ||
+			    strncasecmp(u, "https://", 8) == 0))
+				out = xstrndup(u, (size_t)len);
+		}
+	}
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	ERR_clear_error();
+	return out;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 /* Limit on the decompressed size of an archive (and of each member). */
 #define REV_CRL_MAX_EXPANDED	(512UL * 1024 * 1024)
@@ -51,5 +52,13 @@ int	rev_crl_parse_certs(const unsigned char *data, size_t len,
  * the newer one replaces the older; CRLs of other scopes go together.
  */
 int	rev_crl_same_scope(X509_CRL *a, X509_CRL *b);
+
+/*
+ * The first http(s) URL among the full names of dps (a
+ * cRLDistributionPoints or freshestCRL extension), shorter than max bytes
+ * and without an embedded NUL; NULL when there is none.  Frees dps (NULL
+ * is fine), so that callers can pass what X509_get_ext_d2i() returned.
+ */
+char	*rev_crl_dp_url(STACK_OF(DIST_POINT) *dps, size_t max);
 
 #endif

@@ -346,35 +346,7 @@ cache_put(struct rev_engine *e, const char *key,
 static char *
 first_dp_url(X509 *x, int nid)
 {
-	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(x, nid, NULL, NULL);
-	char *out = NULL;
-	int i, j;
-
-	for (i = 0; i < sk_DIST_POINT_num(dps) && out == NULL; i++) {
-		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
-
-		if (dp->distpoint == NULL || dp->distpoint->type != 0)
-			continue;
-		for (j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname);
-		    j++) {
-			GENERAL_NAME *g = sk_GENERAL_NAME_value(
-			    dp->distpoint->name.fullname, j);
-			const char *u;
-
-			if (g->type != GEN_URI)
-				continue;
-			u = (const char *)ASN1_STRING_get0_data(g->d.ia5);
-			if (strncasecmp(u, "http://", 7) == 0 ||
-			    strncasecmp(u, "https://", 8) == 0) {
-				out = xstrndup(u, (size_t)ASN1_STRING_length(
-				    g->d.ia5));
-				break;
-			}
-		}
-	}
-	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
-	ERR_clear_error();
-	return out;
+	return rev_crl_dp_url(X509_get_ext_d2i(x, nid, NULL, NULL), 4096);
 }
 
 static void

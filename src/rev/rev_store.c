@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
+#include "rev/rev_crl.h"
 #include "rev/rev_store.h"
 #include "util/str.h"
 #include "util/xmalloc.h"
@@ -346,35 +347,8 @@ reason_bits(const ASN1_BIT_STRING *bs)
 static char *
 fresh_url(X509_CRL *crl)
 {
-	STACK_OF(DIST_POINT) *dps = X509_CRL_get_ext_d2i(crl,
-	    NID_freshest_crl, NULL, NULL);
-	char *out = NULL;
-	int i, j, len;
-
-	for (i = 0; i < sk_DIST_POINT_num(dps) && out == NULL; i++) {
-		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
-
-		if (dp->distpoint == NULL || dp->distpoint->type != 0)
-			continue;
-		for (j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname)
-		    && out == NULL; j++) {
-			GENERAL_NAME *g = sk_GENERAL_NAME_value(
-			    dp->distpoint->name.fullname, j);
-			const char *u;
-
-			if (g->type != GEN_URI)
-				continue;
-			u = (const char *)ASN1_STRING_get0_data(g->d.ia5);
-			len = ASN1_STRING_length(g->d.ia5);
-			if (len < REV_FRESH_URL_MAX && (size_t)len == strlen(u) &&
-			    (strncasecmp(u, "http://", 7) == 0 ||
-			    strncasecmp(u, "https://", 8) == 0))
-				out = xstrndup(u, (size_t)len);
-		}
-	}
-	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
-	ERR_clear_error();
-	return out;
+	return rev_crl_dp_url(X509_CRL_get_ext_d2i(crl, NID_freshest_crl,
+	    NULL, NULL), REV_FRESH_URL_MAX);
 }
 
 /*
