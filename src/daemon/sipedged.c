@@ -279,6 +279,7 @@ static const struct {
 	{ "sip", "send failed", LOG_LVL_DEBUG },
 	{ "sip", "connections refused", LOG_LVL_DEBUG },
 	{ "net", "accept failed", LOG_LVL_DEBUG },
+	{ "net", "libevent", LOG_LVL_DEBUG },
 	{ "net", "connections refused", LOG_LVL_DEBUG },
 	{ "tls", "handshake failed", LOG_LVL_DEBUG },
 	{ "tls", "handshake timeout", LOG_LVL_DEBUG },
