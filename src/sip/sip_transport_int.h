@@ -1,0 +1,191 @@
+/*
+ * sip_transport_int.h: the records the transport's files share
+ * (sip_transport.c, sip_conn.c, sip_listen.c) and the functions they call
+ * across them.  Private: included only by those three files; callers use
+ * sip_transport.h.
+ */
+#ifndef SIP_TRANSPORT_INT_H
+#define SIP_TRANSPORT_INT_H
+
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "sip/sip_frame.h"
+#include "sip/sip_transport.h"
+#include "util/log.h"
+
+#define CONN_MAGIC	0x5e1f0c0eU
+#define REFUSED_LOG_INTERVAL 10	/* s: at most one refusal log line per */
+
+enum conn_state {
+	CONN_CONNECTING,	/* outbound: TCP connect in progress */
+	CONN_HANDSHAKE,		/* TLS handshake in progress */
+	CONN_GATED,		/* held at the peer gate: nothing read */
+	CONN_OPEN,		/* reading and answering */
+	CONN_CLOSING		/* flushing output, then freed */
+};
+
+struct sip_listener {
+	struct sip_transport	*t;
+	int			 transport;
+	char			*address;
+	int			 port;
+	int			 fd;		/* UDP socket */
+	struct evconnlistener	*lev;		/* TCP/TLS acceptor */
+	struct event		*ev;		/* UDP read event */
+	char			*zone;		/* traversal-server zone, or NULL */
+	struct event		*pause_ev;	/* accepting again after EMFILE */
+	int			 pause_ms;	/* the last pause, 0: none */
+	struct sip_listener	*next;
+};
+
+/*
+ * A connection's deadlines share one timer (each libevent timer costs some
+ * 140 bytes, and an idle connection should cost as little as it can):
+ * the state's (connect, handshake, gate, flush), an incomplete message's,
+ * and the idle one.
+ */
+enum conn_dl {
+	DL_STATE,
+	DL_READ,
+	DL_IDLE,
+	DL_N
+};
+
+struct sip_conn {
+	unsigned int		 magic;
+	struct sip_transport	*t;
+	struct sip_profile	*profile;	/* referenced: rules at accept time */
+	enum conn_state		 state;
+	int			 transport;
+	struct bufferevent	*bev;
+	struct event		*timer;		/* at the earliest of dl[] */
+	struct timeval		 dl[DL_N];	/* deadlines (CLOCK_MONOTONIC),
+						   unset: none */
+	struct timeval		 last_rx;	/* when bytes last came in */
+	size_t			 rx_left;	/* input left after the last read */
+	int			 src_counted;	/* inbound: in t->src */
+	int			 dying;		/* on t->dead, freed soon */
+	struct sip_conn		*dead_next;
+	struct sip_origin	 origin;
+	int			 outbound;
+	unsigned long long	 id;		/* unique in the process, never 0 */
+	struct timeval		 crlf_at;	/* outbound: last bare CRLF (pong) */
+	struct frame_scan	 scan;		/* where framing stopped */
+	size_t			 crlf_bytes;	/* bare CR/LF in this window */
+	struct timeval		 crlf_window;	/* when the window started */
+	struct sip_conn		*flow_next;	/* authenticated, same source */
+	int			 in_flows;	/* on its source's flow list */
+	char			*auth_zone;	/* inbound: the gate verified */
+	char			*auth_id;	/* ... this identity for it */
+	char			*zone;		/* outbound: the flow's zone */
+	char			*expected;	/* outbound: identity to prove */
+	void			(*ready)(struct sip_conn *, int, const char *,
+				    void *);
+	void			(*closed)(struct sip_conn *, void *);
+	void			*ready_arg;
+	int			 fd;		/* outbound, until bev owns it */
+	struct event		*conn_ev;	/* before the bufferevent: outbound
+						   connect finished, inbound TLS
+						   first record whole */
+	SSL			*ssl;		/* outbound TLS, until bev owns it */
+	struct sip_conn		*prev, *next;
+};
+
+struct sip_transport {
+	struct event_base	*base;
+	sip_message_cb		 cb;
+	void			*cb_arg;
+	struct sip_profile	*profile;
+	sip_gate_cb		 gate;
+	sip_conn_closed_cb	 gate_closed;
+	void			*gate_arg;
+	struct sip_listener	*listeners;
+	struct sip_conn		*conns;
+	struct idmap		*byid;		/* conns by id: flow tokens */
+	size_t			 nconns;
+	size_t			 ninbound;
+	size_t			 nhandshakes;	/* conns in CONN_HANDSHAKE */
+	struct sip_limits	 limits;	/* as configured; 0: none */
+	size_t			 max_total;	/* in force (descriptors too) */
+	long			 fd_base;	/* descriptors in use at first */
+	struct sip_srctab	*src;		/* inbound connections per source */
+	unsigned long long	 refused[SIP_REFUSED_N];
+	unsigned long long	 deadlines[SIP_DEADLINE_N];
+	unsigned long		 win[SIP_REFUSED_N];	/* since the last line */
+	char			 top[NET_ADDRSTRLEN + 4];	/* most refused */
+	unsigned long		 top_votes;
+	struct event		*refused_ev;	/* the refusal log interval */
+	int			 reserve_fd;	/* /dev/null, given up on EMFILE */
+	int			 exhausted;	/* descriptors ran out: alarm */
+	struct event		*exhausted_ev;	/* clears it after a calm */
+	struct timeval		 paused_logged;	/* last "accept paused" line */
+	unsigned long		 pauses;	/* since that line */
+	unsigned long long	 next_id;
+	int			 stopping;
+	struct sip_conn		*dead;		/* closed, freed after callbacks */
+	struct event		*dead_ev;
+	void			(*done)(void *);
+	void			*done_arg;
+	struct event		*done_ev;
+	unsigned long long	 bad[SIP_BAD_NKINDS];	/* refusals by kind */
+	int			 slots_hw;	/* libevent fd slots exist below */
+};
+
+/* sip_conn.c */
+
+/* Turn off Nagle on stream socket fd. */
+void no_delay(int);
+/* Move c to state s, keeping the count of handshakes in progress. */
+void conn_set_state(struct sip_conn *, enum conn_state);
+/* Start the idle deadline of c (open or held at the gate). */
+void conn_idle_start(struct sip_conn *);
+/* Deadline k of c in rel from now (replacing the one it had). */
+void dl_set(struct sip_conn *, enum conn_dl, const struct timeval *);
+/* c's timer: run the deadline that is due, then arm for the next. */
+void conn_timer_cb(evutil_socket_t, short, void *);
+/* Free the connections closed since the callbacks that closed them. */
+void dead_cb(evutil_socket_t, short, void *);
+/* Free c now: unlink it, tell its watchers, release what it holds. */
+void conn_free(struct sip_conn *);
+/* Put c on the transport's dead list, freed on the next loop turn. */
+void conn_schedule_free(struct sip_conn *);
+/* Close c: log why at lvl, flush its output, free it later. */
+void conn_close(struct sip_conn *, enum log_level, const char *);
+/* Give c's new bufferevent its watermark and callbacks, and enable it. */
+void conn_bev_setup(struct sip_conn *);
+
+/* sip_transport.c */
+
+/* Count a refused message of kind k and log it. */
+void log_bad(struct sip_transport *, enum sip_bad, const struct sip_origin *,
+    const char *, int, const char *, size_t);
+/* Answer a message we refuse, from its raw text; log why either way. */
+void refuse_raw(struct sip_transport *, enum sip_bad,
+    const struct sip_origin *, struct sip_profile *, const char *, size_t,
+    int, const char *);
+/* Parse, check, and deliver one framed message (with its text in o). */
+void deliver(struct sip_transport *, struct sip_origin *,
+    struct sip_profile *, const char *, size_t);
+/* Fill o for a peer (and the local address of socket fd, if >= 0). */
+void fill_origin(struct sip_origin *, int, int, const struct sockaddr *,
+    socklen_t);
+/* Count (and log, at most once per interval) a refused connection. */
+void refused(struct sip_transport *, enum sip_refusal,
+    const struct sockaddr *);
+/* Take c off its source's list of authenticated flows. */
+void flows_del(struct sip_conn *);
+
+/* sip_listen.c */
+
+/* Make libevent's per-descriptor slots ahead of descriptor fd. */
+void fd_slots_reserve(struct sip_transport *, int);
+/* libevent's log messages to ours (quiet while slots are made). */
+void libevent_log_cb(int, const char *);
+/* Descriptors have been available for a while again: clear the alarm. */
+void exhausted_clear_cb(evutil_socket_t, short, void *);
+
+#endif
