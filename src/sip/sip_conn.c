@@ -218,7 +218,7 @@ dl_clear_all(struct sip_conn *c)
  * c's timer: run the deadline that is due (one per call: its handler may
  * close the connection or set deadlines anew), then arm for the next.
  */
-void
+static void
 conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sip_conn *c = arg;
@@ -738,6 +738,38 @@ fill_local(struct sip_conn *c)
 }
 
 /*
+ * The one constructor of a connection record, inbound or outbound: its id,
+ * profile (t's, referenced), origin (the local address from socket fd when
+ * it is >= 0), timer, and its place in t's list and id map.  No descriptor
+ * is owned yet (c->fd is -1) and the state is CONN_CONNECTING; the caller
+ * sets up the rest.
+ */
+struct sip_conn *
+conn_new(struct sip_transport *t, int transport, int fd,
+    const struct sockaddr *peer, socklen_t peerlen)
+{
+	struct sip_conn *c = xcalloc(1, sizeof *c);
+
+	c->magic = CONN_MAGIC;
+	c->id = ++t->next_id;
+	c->t = t;
+	c->transport = transport;
+	c->profile = t->profile;
+	sip_profile_ref(c->profile);
+	c->fd = -1;
+	fill_origin(&c->origin, transport, fd, peer, peerlen);
+	c->origin.conn = c;
+	c->timer = evtimer_new(t->base, conn_timer_cb, c);
+	c->next = t->conns;
+	if (t->conns)
+		t->conns->prev = c;
+	t->conns = c;
+	idmap_put(t->byid, c->id, c);
+	t->nconns++;
+	return c;
+}
+
+/*
  * The TCP connect of an outbound connection finished: on success wrap the
  * socket in its bufferevent (TLS: the handshake starts), else tell the
  * opener why.  Doing the TCP part ourselves keeps "connect failed" and
@@ -747,7 +779,6 @@ static void
 outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sip_conn *c = arg;
-	struct sip_profile *p = c->profile;
 	socklen_t len = sizeof(int);
 	int err = 0;
 	char *why;
@@ -781,9 +812,7 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 		conn_idle_start(c);
 	}
 	c->fd = -1;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, p->max_message_size + 4096);
-	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_bev_setup(c);
 	fill_local(c);
 	if (c->state == CONN_OPEN) {
 		log_event(LOG_LVL_DEBUG, "sip", "connection open", "peer",
@@ -830,13 +859,7 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 		SSL_free(ssl);
 		return NULL;
 	}
-	c = xcalloc(1, sizeof *c);
-	c->magic = CONN_MAGIC;
-	c->id = ++t->next_id;
-	c->t = t;
-	c->transport = o->transport;
-	c->profile = p;
-	sip_profile_ref(p);
+	c = conn_new(t, o->transport, -1, o->addr, o->addrlen);
 	c->outbound = 1;
 	c->fd = fd;
 	c->ssl = ssl;
@@ -847,17 +870,8 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 	c->ready = o->ready;
 	c->closed = o->closed;
 	c->ready_arg = o->arg;
-	fill_origin(&c->origin, o->transport, -1, o->addr, o->addrlen);
-	c->origin.conn = c;
-	c->timer = evtimer_new(t->base, conn_timer_cb, c);
 	c->conn_ev = event_new(t->base, fd, EV_WRITE, outbound_connected_cb, c);
 	conn_set_state(c, CONN_CONNECTING);
-	c->next = t->conns;
-	if (t->conns)
-		t->conns->prev = c;
-	t->conns = c;
-	idmap_put(t->byid, c->id, c);
-	t->nconns++;
 	/* Connect and handshake together are bounded. */
 	tv.tv_sec = p->handshake_timeout;
 	tv.tv_usec = 0;

@@ -367,21 +367,12 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	fd_slots_reserve(t, fd);
-	c = xcalloc(1, sizeof *c);
-	c->magic = CONN_MAGIC;
-	c->id = ++t->next_id;
-	c->t = t;
-	c->transport = l->transport;
-	c->profile = p;
-	sip_profile_ref(p);
-	fill_origin(&c->origin, l->transport, fd, sa, (socklen_t)salen);
+	c = conn_new(t, l->transport, fd, sa, (socklen_t)salen);
 	sip_srctab_inc(t->src, sa);
 	c->src_counted = 1;
 	t->ninbound++;
 	no_delay(fd);
-	c->origin.conn = c;
 	c->origin.listener = l;
-	c->timer = evtimer_new(t->base, conn_timer_cb, c);
 
 	if (l->transport == TP_TLS) {
 		/* No TLS state until the first record is whole: hello_cb. */
@@ -394,20 +385,12 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		    EV_CLOSED, hello_cb, c);
 		event_add(c->conn_ev, NULL);
 	} else {
-		c->fd = -1;
 		c->bev = bufferevent_socket_new(t->base, fd,
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		conn_set_state(c, CONN_OPEN);
 		conn_idle_start(c);
 		conn_bev_setup(c);
 	}
-
-	c->next = t->conns;
-	if (t->conns)
-		t->conns->prev = c;
-	t->conns = c;
-	idmap_put(t->byid, c->id, c);
-	t->nconns++;
 	log_event(LOG_LVL_DEBUG, "sip", "connection accepted", "peer",
 	    c->origin.peer_str, "transport", conf_transport_name(c->transport),
 	    NULL);

@@ -145,8 +145,9 @@ void conn_set_state(struct sip_conn *, enum conn_state);
 void conn_idle_start(struct sip_conn *);
 /* Deadline k of c in rel from now (replacing the one it had). */
 void dl_set(struct sip_conn *, enum conn_dl, const struct timeval *);
-/* c's timer: run the deadline that is due, then arm for the next. */
-void conn_timer_cb(evutil_socket_t, short, void *);
+/* A new connection record on t (fd >= 0: the local address from it). */
+struct sip_conn *conn_new(struct sip_transport *, int, int,
+    const struct sockaddr *, socklen_t);
 /* Free the connections closed since the callbacks that closed them. */
 void dead_cb(evutil_socket_t, short, void *);
 /* Free c now: unlink it, tell its watchers, release what it holds. */
