@@ -55,7 +55,7 @@ ctl_reload(const char *args, struct ctl_reply *r, void *arg)
 		ctl_reply_add(r, "sipedged is stopping");
 		return -1;
 	}
-	rv = reload("control socket", &dl);
+	rv = reload_config("control socket", &dl);
 	if (j != NULL) {
 		/* errors, then warnings, each "file:line: message" */
 		for (pass = 0; pass < 2; pass++) {
@@ -81,7 +81,7 @@ ctl_reload(const char *args, struct ctl_reply *r, void *arg)
 
 /* Append item to the "; "-separated list *out. */
 void
-join(char **out, const char *item)
+ctl_cmd_join(char **out, const char *item)
 {
 	char *t;
 
@@ -142,7 +142,7 @@ ctl_alarms(const struct snapshot *s, void (*fn)(const char *, void *),
 static void
 alarm_join(const char *text, void *arg)
 {
-	join(arg, text);
+	ctl_cmd_join(arg, text);
 }
 
 static void
@@ -564,7 +564,7 @@ ctl_alarms_cmd(const char *args, struct ctl_reply *r, void *arg)
 
 	(void)args;
 	(void)arg;
-	refresh_alarms();
+	reload_alarms();
 	if (j != NULL) {
 		json_array_begin(j, "alarms");
 		alarm_walk(alarm_line, r);
@@ -577,7 +577,7 @@ ctl_alarms_cmd(const char *args, struct ctl_reply *r, void *arg)
 	return 0;
 }
 
-const struct ctl_command ctl_cmds[] = {
+const struct ctl_command ctl_cmd_table[] = {
 	{ "alarms", "", "the alarms raised now, oldest first", 0,
 	    ctl_alarms_cmd },
 	{ "certs", "", "the server certificate (names, expiry) and the "
@@ -585,16 +585,16 @@ const struct ctl_command ctl_cmds[] = {
 	{ "connections", "[all] [limit N] [offset N] [zone NAME] [peer ADDR]",
 	    "a summary of the TLS connections, then a page of them: peer, "
 	    "direction, zone, held or open, certificate subject and verdict",
-	    1, ctl_connections },
+	    1, ctl_peers_connections },
 	{ "crl", "update", "fetch every CRL distribution point now", 1,
 	    ctl_crl },
 	{ "revocation", "", "peer verdict counters, OCSP cache and hit rate, "
 	    "and each CRL distribution point with its last update", 0,
 	    ctl_revocation },
 	{ "zone", "NAME", "one zone: its type and each peer's state, since, "
-	    "address and failure reason", 1, ctl_zone },
+	    "address and failure reason", 1, ctl_peers_zone },
 	{ "zones", "", "each neighbor zone peer: zone, transport, peer:port, "
-	    "state, since, and why it failed", 0, ctl_zones },
+	    "state, since, and why it failed", 0, ctl_peers_zones },
 	{ "reload", "", "reload the configuration, like SIGHUP, and answer "
 	    "with its errors", 0, ctl_reload },
 	{ "status", "", "version, uptime, configuration, server certificate "

@@ -132,7 +132,7 @@ trav_line(const struct trav_info *i, void *arg)
 
 /* zones: every neighbor zone's peers, their state and why. */
 int
-ctl_zones(const char *args, struct ctl_reply *r, void *arg)
+ctl_peers_zones(const char *args, struct ctl_reply *r, void *arg)
 {
 	struct json *j = ctl_reply_json(r);
 
@@ -202,7 +202,7 @@ zone_one_line(const struct zone_peer_info *i, void *arg)
 
 /* zone NAME: one zone's peers, with their addresses and failures. */
 int
-ctl_zone(const char *args, struct ctl_reply *r, void *arg)
+ctl_peers_zone(const char *args, struct ctl_reply *r, void *arg)
 {
 	const struct conf *c = d.current->conf;
 	const struct conf_zone *cz = NULL;
@@ -221,7 +221,7 @@ ctl_zone(const char *args, struct ctl_reply *r, void *arg)
 			cz = &c->zones[i];
 	if (cz == NULL) {
 		for (i = 0; i < c->nzones; i++)
-			join(&names, c->zones[i].name);
+			ctl_cmd_join(&names, c->zones[i].name);
 		ctl_reply_add(r, "no zone '%s' in the configuration (zones: %s)",
 		    args, names != NULL ? names : "none");
 		free(names);
@@ -532,7 +532,7 @@ conn_summary(struct conn_query *q, struct json *j)
  * CTL_CONNS_PAGE_MAX connections or about CTL_CONNS_BYTES_MAX bytes.
  */
 int
-ctl_connections(const char *args, struct ctl_reply *r, void *arg)
+ctl_peers_connections(const char *args, struct ctl_reply *r, void *arg)
 {
 	struct json *j = ctl_reply_json(r);
 	struct conn_query *q;

@@ -52,7 +52,7 @@ log_slot(const char *event, const struct slot *s)
 }
 
 void
-free_slots(struct slot *v, size_t n)
+reload_free_slots(struct slot *v, size_t n)
 {
 	size_t i;
 
@@ -134,7 +134,7 @@ must_hand_over(const struct conf *c, const struct slot *s)
  * the rest fails.  On failure nothing changes and *cause says why.
  */
 int
-reconcile_listeners(const struct conf *c, char **cause)
+reload_listeners(const struct conf *c, char **cause)
 {
 	struct slot *nv = xcalloc(c->nlisten + 1, sizeof *nv);
 	int *handed = xcalloc(d.nslots + 1, sizeof *handed);
@@ -168,7 +168,7 @@ reconcile_listeners(const struct conf *c, char **cause)
 			for (j = 0; j < i; j++)
 				if (nv[j].l != NULL)
 					sip_listener_close(nv[j].l);
-			free_slots(nv, c->nlisten);
+			reload_free_slots(nv, c->nlisten);
 			restore_handed(handed);
 			free(handed);
 			return -1;
@@ -196,7 +196,7 @@ reconcile_listeners(const struct conf *c, char **cause)
 		}
 	}
 	free(handed);
-	free_slots(d.slots, d.nslots);
+	reload_free_slots(d.slots, d.nslots);
 	d.slots = nv;
 	d.nslots = c->nlisten;
 	/* A traversal-server zone's own port says whose clients come in. */
@@ -208,7 +208,7 @@ reconcile_listeners(const struct conf *c, char **cause)
 
 /* Log each diagnostic; errors at level error, warnings at warn. */
 void
-log_diags(const struct diaglist *dl)
+reload_log_diags(const struct diaglist *dl)
 {
 	size_t i;
 
@@ -221,7 +221,7 @@ log_diags(const struct diaglist *dl)
 
 /* Point the log at the sinks the configuration names. */
 int
-apply_log(const struct conf *c, char **cause)
+reload_apply_log(const struct conf *c, char **cause)
 {
 	int to_stderr = d.foreground && c->log_file.path == NULL &&
 	    !c->log_syslog;
@@ -237,7 +237,7 @@ apply_log(const struct conf *c, char **cause)
 
 /* Log the identity in use: certificate, alarms, trust list and CRLs. */
 void
-announce_identity(const struct snapshot *s)
+reload_announce(const struct snapshot *s)
 {
 	const struct tls_identity *id = s->tls;
 	struct log_line l;
@@ -298,7 +298,7 @@ crl_alarm(const struct rev_crl_info *i, void *arg)
  * expired CRLs.  Run at each install, after CRL updates and hourly.
  */
 void
-refresh_alarms(void)
+reload_alarms(void)
 {
 	const struct snapshot *s = d.current;
 	const struct tls_identity *id;
@@ -350,16 +350,16 @@ refresh_alarms(void)
 }
 
 void
-alarm_timer_cb(evutil_socket_t fd, short what, void *arg)
+reload_alarm_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	(void)arg;
-	refresh_alarms();
+	reload_alarms();
 }
 
 void
-install(struct snapshot *s)
+reload_install(struct snapshot *s)
 {
 	struct sip_limits lim = {
 		(size_t)s->conf->max_connections,
@@ -398,7 +398,7 @@ install(struct snapshot *s)
 	if (d.current != s)
 		snapshot_unref(&d.current);
 	d.current = s;
-	refresh_alarms();
+	reload_alarms();
 }
 
 /*
@@ -409,7 +409,7 @@ install(struct snapshot *s)
  * refused and the previous one still does.
  */
 int
-reload(const char *trigger, struct diaglist *res)
+reload_config(const char *trigger, struct diaglist *res)
 {
 	struct diaglist dl = { 0 };
 	struct snapshot *s;
@@ -418,7 +418,7 @@ reload(const char *trigger, struct diaglist *res)
 	log_event(LOG_LVL_NOTICE, "conf", "reload started", "file", d.conf_path,
 	    "trigger", trigger, NULL);
 	s = snapshot_build(d.conf_path, TLS_LOAD_RUN, &dl);
-	log_diags(&dl);
+	reload_log_diags(&dl);
 	snprintf(errs, sizeof errs, "%zu", dl.nerrors);
 	diag_move(res, &dl);
 	if (s == NULL) {
@@ -428,7 +428,7 @@ reload(const char *trigger, struct diaglist *res)
 		    NULL);
 		return -1;
 	}
-	if (reconcile_listeners(s->conf, &cause) == -1) {
+	if (reload_listeners(s->conf, &cause) == -1) {
 		log_event(LOG_LVL_ERROR, "conf", "config error", "error", cause,
 		    NULL);
 		log_event(LOG_LVL_ERROR, "conf", "reload failed", "file",
@@ -439,7 +439,7 @@ reload(const char *trigger, struct diaglist *res)
 		snapshot_unref(&s);
 		return -1;
 	}
-	if (apply_log(s->conf, &cause) == -1) {
+	if (reload_apply_log(s->conf, &cause) == -1) {
 		log_event(LOG_LVL_WARN, "conf", "log not changed", "reason",
 		    cause, NULL);
 		diag_add(res, DIAG_WARN, NULL, 0, "log settings not changed: %s",
@@ -472,21 +472,21 @@ reload(const char *trigger, struct diaglist *res)
 			free(cause);
 		}
 	}
-	install(s);
-	announce_identity(s);
+	reload_install(s);
+	reload_announce(s);
 	log_event(LOG_LVL_NOTICE, "conf", "reload ok", "file", d.conf_path, NULL);
 	return 0;
 }
 
 /* New CRLs from a distribution point: check the open connections. */
 void
-dp_updated(const char *url, void *arg)
+reload_dp_updated(const char *url, void *arg)
 {
 	char *why = xasprintf("CRL update from %s", url);
 
 	(void)arg;
 	gate_revalidate(d.gate, why);
 	free(why);
-	refresh_alarms();
+	reload_alarms();
 }
 

@@ -153,7 +153,8 @@ stop(const char *sig)
 	d.zones = NULL;
 	rev_dp_free(d.dp);
 	d.dp = NULL;
-	free_slots(d.slots, d.nslots);	/* the transport closes the sockets */
+	/* The transport closes the sockets. */
+	reload_free_slots(d.slots, d.nslots);
 	d.slots = NULL;
 	d.nslots = 0;
 	d.grace_timer = evtimer_new(d.base, grace_cb, NULL);
@@ -171,7 +172,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		if (!d.stopping) {
 			struct diaglist dl = { 0 };
 
-			reload("SIGHUP", &dl);
+			reload_config("SIGHUP", &dl);
 			diag_clear(&dl);
 		}
 		break;
@@ -392,7 +393,7 @@ main(int argc, char **argv)
 	if (pid_file_check(snap->conf->pid_file.path) == -1)
 		return 1;
 	register_limited_events();
-	if (apply_log(snap->conf, &cause) == -1)
+	if (reload_apply_log(snap->conf, &cause) == -1)
 		fatal("%s", cause);
 	raise_nofile();
 
@@ -408,8 +409,9 @@ main(int argc, char **argv)
 	gate_on_refused(d.gate, trav_peer_refused, d.trav);
 	gate_set_zones(d.gate, d.zones);
 	d.dp = rev_dp_new(d.base, gate_fetcher(d.gate), gate_store(d.gate),
-	    dp_updated, NULL);
-	d.alarm_timer = event_new(d.base, -1, EV_PERSIST, alarm_timer_cb, NULL);
+	    reload_dp_updated, NULL);
+	d.alarm_timer = event_new(d.base, -1, EV_PERSIST, reload_alarm_timer_cb,
+	    NULL);
 	{
 		struct timeval hour = { 3600, 0 };
 
@@ -423,7 +425,7 @@ main(int argc, char **argv)
 		evtimer_add(d.logflush_timer, &sec);
 	}
 	/* Bind before detaching, so that a busy port fails the start visibly. */
-	if (reconcile_listeners(snap->conf, &cause) == -1) {
+	if (reload_listeners(snap->conf, &cause) == -1) {
 		log_event(LOG_LVL_ERROR, "daemon", "start failed", "reason",
 		    cause, NULL);
 		if (!d.foreground || snap->conf->log_file.path != NULL)
@@ -436,7 +438,7 @@ main(int argc, char **argv)
 		d.ctl_gid = snap->conf->control_gid;
 		d.ctl = ctl_server_open(d.base, d.ctl_path,
 		    snap->conf->control_gid, snap->conf->control_group,
-		    ctl_cmds, NULL, &cause);
+		    ctl_cmd_table, NULL, &cause);
 		if (d.ctl == NULL) {
 			log_event(LOG_LVL_ERROR, "daemon", "start failed",
 			    "reason", cause, NULL);
@@ -456,7 +458,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	d.started = time(NULL);
-	install(snap);
+	reload_install(snap);
 	for (i = 0; i < 4; i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, NULL);
 		evsignal_add(sigs[i], NULL);
@@ -464,9 +466,9 @@ main(int argc, char **argv)
 	snprintf(pid, sizeof pid, "%ld", (long)getpid());
 	log_event(LOG_LVL_NOTICE, "daemon", "started", "version",
 	    PACKAGE_VERSION, "config", d.conf_path, "pid", pid, NULL);
-	log_diags(&dl);
+	reload_log_diags(&dl);
 	diag_clear(&dl);
-	announce_identity(d.current);
+	reload_announce(d.current);
 
 	event_base_dispatch(d.base);
 
@@ -484,7 +486,7 @@ main(int argc, char **argv)
 	gate_free(d.gate);
 	sip_transport_free(d.transport);
 	proxy_free(d.proxy);
-	free_slots(d.slots, d.nslots);
+	reload_free_slots(d.slots, d.nslots);
 	for (i = 0; i < 4; i++)
 		event_free(sigs[i]);
 	if (d.grace_timer != NULL)

@@ -63,40 +63,44 @@ extern struct daemon d;
 /* reload.c */
 
 /* Free n listener slots (not their listeners: the transport owns those). */
-void free_slots(struct slot *, size_t);
-/* Make the open listeners match conf c; -1 with *cause: nothing changed. */
-int reconcile_listeners(const struct conf *, char **);
+void		 reload_free_slots(struct slot *v, size_t n);
+/* Make the open listeners match conf c; -1 and *cause: nothing changed. */
+int		 reload_listeners(const struct conf *c, char **cause);
 /* Log each diagnostic; errors at level error, warnings at warn. */
-void log_diags(const struct diaglist *);
-/* Point the log at the sinks the configuration names. */
-int apply_log(const struct conf *, char **);
+void		 reload_log_diags(const struct diaglist *dl);
+/* Point the log at the sinks c names; -1 and *cause when it cannot. */
+int		 reload_apply_log(const struct conf *c, char **cause);
 /* Log the identity in use: certificate, alarms, trust list and CRLs. */
-void announce_identity(const struct snapshot *);
-/* The alarms that follow from time passing (certificates, CAs, CRLs). */
-void refresh_alarms(void);
-/* Hourly: the alarms that follow from time passing. */
-void alarm_timer_cb(evutil_socket_t, short, void *);
+void		 reload_announce(const struct snapshot *s);
+/* The alarms that follow from time passing (certificate, CAs, CRLs). */
+void		 reload_alarms(void);
+/* The hourly timer's callback: reload_alarms(). */
+void		 reload_alarm_timer_cb(evutil_socket_t fd, short what,
+		    void *arg);
 /* Make snapshot s current (takes the caller's reference). */
-void install(struct snapshot *);
-/* Reload the configuration; 0: the new one serves, -1: refused (res). */
-int reload(const char *, struct diaglist *);
+void		 reload_install(struct snapshot *s);
+/* Reload the configuration file; 0: the new one serves, -1: refused.  The
+ * errors and warnings are logged and added to res. */
+int		 reload_config(const char *trigger, struct diaglist *res);
 /* New CRLs from a distribution point: check the open connections. */
-void dp_updated(const char *, void *);
+void		 reload_dp_updated(const char *url, void *arg);
 
 /* ctl_cmd.c */
 
-/* The control socket's commands. */
-extern const struct ctl_command ctl_cmds[];
-/* Append item to the "; "-separated list *out. */
-void join(char **, const char *);
+/* The control socket's commands, for ctl_server_open(). */
+extern const struct ctl_command ctl_cmd_table[];
+/* Append item to the "; "-separated list *out (NULL: empty). */
+void		 ctl_cmd_join(char **out, const char *item);
 
 /* ctl_peers.c */
 
 /* zones: every neighbor zone's peers, their state and why. */
-int ctl_zones(const char *, struct ctl_reply *, void *);
+int		 ctl_peers_zones(const char *args, struct ctl_reply *r,
+		    void *arg);
 /* zone NAME: one zone's peers, with their addresses and failures. */
-int ctl_zone(const char *, struct ctl_reply *, void *);
+int		 ctl_peers_zone(const char *args, struct ctl_reply *r, void *arg);
 /* connections: a summary of the TLS connections, then a page of them. */
-int ctl_connections(const char *, struct ctl_reply *, void *);
+int		 ctl_peers_connections(const char *args, struct ctl_reply *r,
+		    void *arg);
 
 #endif

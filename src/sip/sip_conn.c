@@ -58,7 +58,7 @@ static void fill_local(struct sip_conn *);
  * a response (a 180 behind a 100) for the peer's delayed ACK.
  */
 void
-no_delay(int fd)
+sip_conn_no_delay(int fd)
 {
 	int on = 1;
 
@@ -81,7 +81,7 @@ conn_ready(struct sip_conn *c, int ok, const char *why)
 
 /* Move c to state s, keeping the count of handshakes in progress. */
 void
-conn_set_state(struct sip_conn *c, enum conn_state s)
+sip_conn_set_state(struct sip_conn *c, enum conn_state s)
 {
 	int delta = 0;
 
@@ -111,12 +111,12 @@ deadline_hit(struct sip_conn *c, enum sip_deadline which)
  * reading is suspended (read watermark reached, input held at the gate).
  */
 void
-conn_idle_start(struct sip_conn *c)
+sip_conn_idle_start(struct sip_conn *c)
 {
 	struct timeval tv = { c->profile->idle_timeout, 0 };
 
 	event_base_gettimeofday_cached(c->t->base, &c->last_rx);
-	dl_set(c, DL_IDLE, &tv);
+	sip_conn_dl_set(c, DL_IDLE, &tv);
 }
 
 static void
@@ -134,11 +134,11 @@ conn_idle_cb(evutil_socket_t fd, short what, void *arg)
 	evutil_timersub(&now, &c->last_rx, &since);
 	if (evutil_timercmp(&since, &idle, <)) {
 		evutil_timersub(&idle, &since, &left);
-		dl_set(c, DL_IDLE, &left);
+		sip_conn_dl_set(c, DL_IDLE, &left);
 		return;
 	}
 	deadline_hit(c, SIP_DEADLINE_IDLE);
-	conn_close(c, LOG_LVL_INFO, "idle timeout");
+	sip_conn_close_level(c, LOG_LVL_INFO, "idle timeout");
 }
 
 /* --- stream connections --------------------------------------------- */
@@ -178,7 +178,7 @@ dl_arm(struct sip_conn *c)
 
 /* Deadline k of c in rel from now (replacing the one it had). */
 void
-dl_set(struct sip_conn *c, enum conn_dl k, const struct timeval *rel)
+sip_conn_dl_set(struct sip_conn *c, enum conn_dl k, const struct timeval *rel)
 {
 	struct timeval now;
 
@@ -245,7 +245,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Free the connections closed since the callbacks that closed them. */
 void
-dead_cb(evutil_socket_t fd, short what, void *arg)
+sip_conn_dead_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sip_transport *t = arg;
 	struct sip_conn *c;
@@ -254,12 +254,12 @@ dead_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	while ((c = t->dead) != NULL) {
 		t->dead = c->dead_next;
-		conn_free(c);
+		sip_conn_free(c);
 	}
 }
 
 void
-conn_free(struct sip_conn *c)
+sip_conn_free(struct sip_conn *c)
 {
 	struct sip_transport *t = c->t;
 
@@ -281,8 +281,8 @@ conn_free(struct sip_conn *c)
 		c->next->prev = c->prev;
 	idmap_del(t->byid, c->id);
 	t->nconns--;
-	conn_set_state(c, CONN_CLOSING);
-	flows_del(c);
+	sip_conn_set_state(c, CONN_CLOSING);
+	sip_transport_flows_del(c);
 	if (c->src_counted) {
 		sip_srctab_dec(t->src, (struct sockaddr *)&c->origin.peer);
 		t->ninbound--;
@@ -303,9 +303,9 @@ conn_free(struct sip_conn *c)
 }
 
 void
-conn_schedule_free(struct sip_conn *c)
+sip_conn_schedule_free(struct sip_conn *c)
 {
-	conn_set_state(c, CONN_CLOSING);
+	sip_conn_set_state(c, CONN_CLOSING);
 	dl_clear_all(c);
 	if (c->conn_ev != NULL)
 		event_del(c->conn_ev);
@@ -325,14 +325,14 @@ conn_flushed_cb(struct bufferevent *bev, void *arg)
 	struct sip_conn *c = arg;
 
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		conn_schedule_free(c);
+		sip_conn_schedule_free(c);
 }
 
 static void
 conn_close_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	(void)what;		/* an error or EOF while flushing */
-	conn_schedule_free(arg);
+	sip_conn_schedule_free(arg);
 }
 
 /*
@@ -340,7 +340,7 @@ conn_close_event_cb(struct bufferevent *bev, short what, void *arg)
  * FLUSH_TIMEOUT) and free it on a later loop turn.
  */
 void
-conn_close(struct sip_conn *c, enum log_level lvl, const char *reason)
+sip_conn_close_level(struct sip_conn *c, enum log_level lvl, const char *reason)
 {
 	struct timeval tv = { FLUSH_TIMEOUT, 0 };
 
@@ -349,11 +349,11 @@ conn_close(struct sip_conn *c, enum log_level lvl, const char *reason)
 	log_event(lvl, "sip", "connection closed", "peer", c->origin.peer_str,
 	    "transport", conf_transport_name(c->transport), "reason", reason,
 	    NULL);
-	conn_set_state(c, CONN_CLOSING);
+	sip_conn_set_state(c, CONN_CLOSING);
 	dl_clear_all(c);
 	if (c->bev == NULL ||
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		conn_schedule_free(c);
+		sip_conn_schedule_free(c);
 		return;
 	}
 	bufferevent_disable(c->bev, EV_READ);
@@ -361,7 +361,7 @@ conn_close(struct sip_conn *c, enum log_level lvl, const char *reason)
 	bufferevent_enable(c->bev, EV_WRITE);
 	/* One hard deadline (a write timeout would restart with every byte
 	 * the peer takes, so a peer reading a byte at a time is cut too). */
-	dl_set(c, DL_STATE, &tv);
+	sip_conn_dl_set(c, DL_STATE, &tv);
 }
 
 /*
@@ -405,7 +405,7 @@ sip_conn_gate_open(struct sip_conn *c)
 	if (c->state != CONN_GATED)
 		return;
 	dl_clear(c, DL_STATE);		/* the gate deadline */
-	conn_set_state(c, CONN_OPEN);
+	sip_conn_set_state(c, CONN_OPEN);
 	conn_ready(c, 1, NULL);
 	if (c->state == CONN_OPEN)
 		conn_input(c->bev, c);	/* what arrived while held */
@@ -415,14 +415,14 @@ void
 sip_conn_refuse(struct sip_conn *c, const char *reason)
 {
 	conn_ready(c, 0, reason);
-	conn_close(c, LOG_LVL_WARN, reason);
+	sip_conn_close_level(c, LOG_LVL_WARN, reason);
 }
 
 void
 sip_conn_close(struct sip_conn *c, const char *reason)
 {
 	conn_ready(c, 0, reason);
-	conn_close(c, LOG_LVL_INFO, reason);
+	sip_conn_close_level(c, LOG_LVL_INFO, reason);
 }
 
 void
@@ -452,9 +452,9 @@ conn_handshake_done(struct sip_conn *c)
 	char *subj;
 
 	/* Held at the gate until the verdict, which may never come. */
-	dl_set(c, DL_STATE, &gate);
-	conn_set_state(c, CONN_GATED);
-	conn_idle_start(c);
+	sip_conn_dl_set(c, DL_STATE, &gate);
+	sip_conn_set_state(c, CONN_GATED);
+	sip_conn_idle_start(c);
 	log_begin(&l, LOG_LVL_INFO, "tls", "handshake ok");
 	log_kvs(&l, "peer", c->origin.peer_str);
 	log_kvs(&l, "version", SSL_get_version(ssl));
@@ -471,7 +471,8 @@ conn_handshake_done(struct sip_conn *c)
 		sip_conn_gate_open(c);
 		break;
 	case SIP_GATE_REFUSE:
-		conn_close(c, LOG_LVL_WARN, "peer refused at the gate");
+		sip_conn_close_level(c, LOG_LVL_WARN,
+		    "peer refused at the gate");
 		break;
 	case SIP_GATE_HOLD:
 		break;
@@ -494,7 +495,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		deadline_hit(c, SIP_DEADLINE_IDLE);
-		conn_close(c, LOG_LVL_INFO, "idle timeout");
+		sip_conn_close_level(c, LOG_LVL_INFO, "idle timeout");
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -508,9 +509,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			free(r);
 			log_event(LOG_LVL_WARN, "tls", "handshake failed", "peer",
 			    c->origin.peer_str, "reason", why, NULL);
-			conn_schedule_free(c);
+			sip_conn_schedule_free(c);
 		} else
-			conn_close(c, LOG_LVL_INFO, why);
+			sip_conn_close_level(c, LOG_LVL_INFO, why);
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
@@ -520,9 +521,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			log_event(LOG_LVL_WARN, "tls", "handshake failed", "peer",
 			    c->origin.peer_str, "reason",
 			    "peer closed the connection during the handshake", NULL);
-			conn_schedule_free(c);
+			sip_conn_schedule_free(c);
 		} else
-			conn_close(c, LOG_LVL_DEBUG, "closed by peer");
+			sip_conn_close_level(c, LOG_LVL_DEBUG,
+			    "closed by peer");
 	}
 }
 
@@ -554,7 +556,8 @@ conn_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		    "the peer's certificate in time", NULL);
 		conn_ready(c, 0, "no revocation verdict for the peer's "
 		    "certificate in time");
-		conn_close(c, LOG_LVL_WARN, "held at the gate too long");
+		sip_conn_close_level(c, LOG_LVL_WARN,
+		    "held at the gate too long");
 		return;
 	case CONN_CLOSING:
 		deadline_hit(c, SIP_DEADLINE_FLUSH);
@@ -565,7 +568,7 @@ conn_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_OPEN:
 		return;
 	}
-	conn_schedule_free(c);
+	sip_conn_schedule_free(c);
 }
 
 static void
@@ -575,7 +578,7 @@ conn_rd_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	deadline_hit(c, SIP_DEADLINE_PARTIAL);
 	c->t->bad[SIP_BAD_INCOMPLETE]++;
-	conn_close(c, LOG_LVL_WARN, "incomplete message timed out "
+	sip_conn_close_level(c, LOG_LVL_WARN, "incomplete message timed out "
 	    "(Content-Length larger than the data sent?)");
 }
 
@@ -608,7 +611,7 @@ crlf_budget(struct sip_conn *c, size_t n)
 	if (c->crlf_bytes <= SIP_CRLF_BUDGET)
 		return 0;
 	c->t->bad[SIP_BAD_CRLF_FLOOD]++;
-	conn_close(c, LOG_LVL_WARN, "keepalive flood: more than "
+	sip_conn_close_level(c, LOG_LVL_WARN, "keepalive flood: more than "
 	    SIP_CRLF_BUDGET_TEXT " bytes of bare CR/LF within idle_timeout");
 	return -1;
 }
@@ -652,7 +655,7 @@ conn_input(struct bufferevent *bev, void *arg)
 			}
 			/* A partial message: it has read_timeout to complete. */
 			if (!timerisset(&c->dl[DL_READ]))
-				dl_set(c, DL_READ, &rt);
+				sip_conn_dl_set(c, DL_READ, &rt);
 			return;
 		case FRAME_KEEPALIVE:
 			evbuffer_drain(in, f.skip);
@@ -666,28 +669,31 @@ conn_input(struct bufferevent *bev, void *arg)
 			continue;
 		case FRAME_ERROR:
 			if (f.error == FRAME_TOO_LARGE)
-				refuse_raw(c->t, SIP_BAD_TOO_LARGE, &c->origin, p,
-				    data + f.skip, len - f.skip, 513, f.reason);
+				sip_transport_refuse(c->t, SIP_BAD_TOO_LARGE,
+				    &c->origin, p, data + f.skip, len - f.skip,
+				    513, f.reason);
 			else if (f.error == FRAME_BAD_LENGTH)
-				refuse_raw(c->t, SIP_BAD_LENGTH, &c->origin, p,
-				    data + f.skip, len - f.skip, 400, f.reason);
+				sip_transport_refuse(c->t, SIP_BAD_LENGTH,
+				    &c->origin, p, data + f.skip, len - f.skip,
+				    400, f.reason);
 			else
-				log_bad(c->t, SIP_BAD_GARBAGE, &c->origin, f.reason,
-				    0, NULL, 0);
+				sip_transport_log_bad(c->t, SIP_BAD_GARBAGE,
+				    &c->origin, f.reason, 0, NULL, 0);
 			evbuffer_drain(in, len);
-			conn_close(c, LOG_LVL_WARN, "cannot find the next message "
-			    "boundary after a bad message");
+			sip_conn_close_level(c, LOG_LVL_WARN, "cannot find "
+			    "the next message boundary after a bad message");
 			return;
 		case FRAME_MESSAGE:
 			dl_clear(c, DL_READ);
 			c->crlf_bytes = 0;	/* a message: real activity */
 			if (!f.has_length)
-				refuse_raw(c->t, SIP_BAD_NO_LENGTH, &c->origin, p,
-				    data + f.skip, f.total, 400,
+				sip_transport_refuse(c->t, SIP_BAD_NO_LENGTH,
+				    &c->origin, p, data + f.skip, f.total, 400,
 				    "Content-Length is required on stream "
 				    "transports (RFC 3261 s.18.3)");
 			else
-				deliver(c->t, &c->origin, p, data + f.skip, f.total);
+				sip_transport_deliver(c->t, &c->origin, p,
+				    data + f.skip, f.total);
 			evbuffer_drain(in, f.skip + f.total);
 			continue;
 		}
@@ -716,7 +722,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
  * make us buffer without bound.
  */
 void
-conn_bev_setup(struct sip_conn *c)
+sip_conn_bev_setup(struct sip_conn *c)
 {
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    c->profile->max_message_size + 4096);
@@ -745,7 +751,7 @@ fill_local(struct sip_conn *c)
  * sets up the rest.
  */
 struct sip_conn *
-conn_new(struct sip_transport *t, int transport, int fd,
+sip_conn_new(struct sip_transport *t, int transport, int fd,
     const struct sockaddr *peer, socklen_t peerlen)
 {
 	struct sip_conn *c = xcalloc(1, sizeof *c);
@@ -757,7 +763,7 @@ conn_new(struct sip_transport *t, int transport, int fd,
 	c->profile = t->profile;
 	sip_profile_ref(c->profile);
 	c->fd = -1;
-	fill_origin(&c->origin, transport, fd, peer, peerlen);
+	sip_transport_fill_origin(&c->origin, transport, fd, peer, peerlen);
 	c->origin.conn = c;
 	c->timer = evtimer_new(t->base, conn_timer_cb, c);
 	c->next = t->conns;
@@ -794,7 +800,7 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 		    NULL);
 		conn_ready(c, 0, why);
 		free(why);
-		conn_schedule_free(c);
+		sip_conn_schedule_free(c);
 		return;
 	}
 	if (c->ssl != NULL) {
@@ -803,16 +809,16 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 		    BEV_OPT_DEFER_CALLBACKS);
 		c->ssl = NULL;		/* the bufferevent owns it now */
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-		conn_set_state(c, CONN_HANDSHAKE);
+		sip_conn_set_state(c, CONN_HANDSHAKE);
 	} else {
 		c->bev = bufferevent_socket_new(c->t->base, fd,
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		dl_clear(c, DL_STATE);
-		conn_set_state(c, CONN_OPEN);
-		conn_idle_start(c);
+		sip_conn_set_state(c, CONN_OPEN);
+		sip_conn_idle_start(c);
 	}
 	c->fd = -1;
-	conn_bev_setup(c);
+	sip_conn_bev_setup(c);
 	fill_local(c);
 	if (c->state == CONN_OPEN) {
 		log_event(LOG_LVL_DEBUG, "sip", "connection open", "peer",
@@ -844,8 +850,8 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 	fd = socket(o->addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd != -1) {
-		no_delay(fd);
-		fd_slots_reserve(t, fd);
+		sip_conn_no_delay(fd);
+		sip_listener_slots_reserve(t, fd);
 	}
 	if (fd == -1 || (connect(fd, o->addr, o->addrlen) == -1 &&
 	    errno != EINPROGRESS)) {
@@ -859,7 +865,7 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 		SSL_free(ssl);
 		return NULL;
 	}
-	c = conn_new(t, o->transport, -1, o->addr, o->addrlen);
+	c = sip_conn_new(t, o->transport, -1, o->addr, o->addrlen);
 	c->outbound = 1;
 	c->fd = fd;
 	c->ssl = ssl;
@@ -871,11 +877,11 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 	c->closed = o->closed;
 	c->ready_arg = o->arg;
 	c->conn_ev = event_new(t->base, fd, EV_WRITE, outbound_connected_cb, c);
-	conn_set_state(c, CONN_CONNECTING);
+	sip_conn_set_state(c, CONN_CONNECTING);
 	/* Connect and handshake together are bounded. */
 	tv.tv_sec = p->handshake_timeout;
 	tv.tv_usec = 0;
-	dl_set(c, DL_STATE, &tv);
+	sip_conn_dl_set(c, DL_STATE, &tv);
 	event_add(c->conn_ev, NULL);
 	log_event(LOG_LVL_DEBUG, "sip", "connecting", "peer",
 	    c->origin.peer_str, "transport", conf_transport_name(c->transport),

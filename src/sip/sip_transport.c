@@ -1,7 +1,7 @@
 /*
  * sip_transport.c: the transport object (profiles, limits, counters),
  * message delivery and refusals, sending, and stopping.  Listeners and
- * accepting are in sip_listen.c, stream connections in sip_conn.c; the
+ * accepting are in sip_listener.c, stream connections in sip_conn.c; the
  * records they share are in sip_transport_int.h.
  *
  * Never blocks: sockets are non-blocking and every send is queued.
@@ -98,14 +98,14 @@ sip_transport_new(struct event_base *base, sip_message_cb cb, void *arg)
 	t->cb = cb;
 	t->cb_arg = arg;
 	t->max_total = (size_t)-1;
-	event_set_log_callback(libevent_log_cb);
+	event_set_log_callback(sip_listener_libevent_log);
 	t->fd_base = -1;
 	t->src = sip_srctab_new();
 	/* Given up when descriptors run out, to shed the backlog with. */
 	t->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	t->refused_ev = evtimer_new(base, refused_log_cb, t);
-	t->dead_ev = event_new(base, -1, 0, dead_cb, t);
-	t->exhausted_ev = evtimer_new(base, exhausted_clear_cb, t);
+	t->dead_ev = event_new(base, -1, 0, sip_conn_dead_cb, t);
+	t->exhausted_ev = evtimer_new(base, sip_listener_exhausted_cb, t);
 	sip_msg_init();
 	return t;
 }
@@ -150,8 +150,8 @@ sip_bad_name(enum sip_bad k)
  * sent if any, the start line).
  */
 void
-log_bad(struct sip_transport *t, enum sip_bad k, const struct sip_origin *o,
-    const char *reason, int status, const char *msg, size_t len)
+sip_transport_log_bad(struct sip_transport *t, enum sip_bad k,
+    const struct sip_origin *o, const char *reason, int status, const char *msg, size_t len)
 {
 	struct log_line l;
 
@@ -176,8 +176,8 @@ log_bad(struct sip_transport *t, enum sip_bad k, const struct sip_origin *o,
 
 /* Answer a message we refuse, from its raw text; log why either way. */
 void
-refuse_raw(struct sip_transport *t, enum sip_bad k, const struct sip_origin *o,
-    struct sip_profile *p, const char *msg, size_t len, int status,
+sip_transport_refuse(struct sip_transport *t, enum sip_bad k,
+    const struct sip_origin *o, struct sip_profile *p, const char *msg, size_t len, int status,
     const char *reason)
 {
 	struct sip_src src = { o->peer_ip, o->peer_port };
@@ -186,7 +186,7 @@ refuse_raw(struct sip_transport *t, enum sip_bad k, const struct sip_origin *o,
 
 	resp = sip_msg_raw_response(msg, len, status, &src, p->server_name,
 	    reason, &rlen);
-	log_bad(t, k, o, reason, resp ? status : 0, msg, len);
+	sip_transport_log_bad(t, k, o, reason, resp ? status : 0, msg, len);
 	if (resp != NULL) {
 		sip_transport_reply(o, resp, rlen);
 		free(resp);
@@ -195,7 +195,7 @@ refuse_raw(struct sip_transport *t, enum sip_bad k, const struct sip_origin *o,
 
 /* Parse, check, and deliver one framed message (with its text in o). */
 void
-deliver(struct sip_transport *t, struct sip_origin *o,
+sip_transport_deliver(struct sip_transport *t, struct sip_origin *o,
     struct sip_profile *p, const char *msg, size_t len)
 {
 	struct sip_src src = { o->peer_ip, o->peer_port };
@@ -208,12 +208,14 @@ deliver(struct sip_transport *t, struct sip_origin *o,
 	/* What libosip2 would spend on it, in one linear pass first. */
 	if ((status = sip_msg_scan(msg, len, p->max_headers,
 	    SIP_MSG_MAX_PARAMS, why, sizeof why)) != 0) {
-		refuse_raw(t, SIP_BAD_TOO_MANY, o, p, msg, len, status, why);
+		sip_transport_refuse(t, SIP_BAD_TOO_MANY, o, p, msg, len,
+		    status, why);
 		return;
 	}
 	if ((m = sip_msg_parse(msg, len)) == NULL) {
 		status = sip_msg_parse_error(msg, len, why, sizeof why);
-		refuse_raw(t, SIP_BAD_UNPARSEABLE, o, p, msg, len, status, why);
+		sip_transport_refuse(t, SIP_BAD_UNPARSEABLE, o, p, msg, len,
+		    status, why);
 		return;
 	}
 	if ((status = sip_msg_check(m, why, sizeof why)) != 0) {
@@ -231,14 +233,15 @@ deliver(struct sip_transport *t, struct sip_origin *o,
 			resp = sip_msg_response(m, &src, status, NULL, tag, hdrs,
 			    &rlen);
 			free(w);
-			log_bad(t, SIP_BAD_INVALID, o, why, resp ? status : 0, msg,
-			    len);
+			sip_transport_log_bad(t, SIP_BAD_INVALID, o, why,
+			    resp ? status : 0, msg, len);
 			if (resp != NULL) {
 				sip_transport_reply(o, resp, rlen);
 				free(resp);
 			}
 		} else
-			refuse_raw(t, SIP_BAD_INVALID, o, p, msg, len, status, why);
+			sip_transport_refuse(t, SIP_BAD_INVALID, o, p, msg, len,
+			    status, why);
 		osip_message_free(m);
 		return;
 	}
@@ -260,7 +263,7 @@ sip_transport_set_gate(struct sip_transport *t, sip_gate_cb gate,
 }
 
 void
-fill_origin(struct sip_origin *o, int transport, int fd,
+sip_transport_fill_origin(struct sip_origin *o, int transport, int fd,
     const struct sockaddr *peer, socklen_t peerlen)
 {
 	struct sockaddr_storage local;
@@ -419,7 +422,7 @@ refused_log_cb(evutil_socket_t fd, short what, void *arg)
  * refused most (majority vote: exact when one source dominates).
  */
 void
-refused(struct sip_transport *t, enum sip_refusal why,
+sip_transport_refused(struct sip_transport *t, enum sip_refusal why,
     const struct sockaddr *sa)
 {
 	char src[sizeof t->top];
@@ -561,7 +564,7 @@ flows_add(struct sip_conn *c)
 }
 
 void
-flows_del(struct sip_conn *c)
+sip_transport_flows_del(struct sip_conn *c)
 {
 	struct sip_conn **pp;
 	void **head;
@@ -721,7 +724,7 @@ sip_transport_shutdown(struct sip_transport *t, void (*done)(void *),
 		sip_listener_close(t->listeners);
 	for (c = t->conns; c != NULL; c = next) {
 		next = c->next;
-		conn_close(c, LOG_LVL_DEBUG, "shutting down");
+		sip_conn_close_level(c, LOG_LVL_DEBUG, "shutting down");
 	}
 	if (t->nconns == 0)
 		event_active(t->done_ev, EV_TIMEOUT, 0);
@@ -735,7 +738,7 @@ sip_transport_free(struct sip_transport *t)
 	while (t->listeners != NULL)
 		sip_listener_close(t->listeners);
 	while (t->conns != NULL)
-		conn_free(t->conns);
+		sip_conn_free(t->conns);
 	event_free(t->dead_ev);
 	if (t->done_ev != NULL)
 		event_free(t->done_ev);

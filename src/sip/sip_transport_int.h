@@ -1,6 +1,6 @@
 /*
  * sip_transport_int.h: the records the transport's files share
- * (sip_transport.c, sip_conn.c, sip_listen.c) and the functions they call
+ * (sip_transport.c, sip_conn.c, sip_listener.c) and the functions they call
  * across them.  Private: included only by those three files; callers use
  * sip_transport.h.
  */
@@ -137,56 +137,74 @@ struct sip_transport {
 
 /* sip_conn.c */
 
-/* Turn off Nagle on stream socket fd. */
-void no_delay(int);
+/*
+ * A new connection record on t, inbound or outbound: id, t's profile
+ * (referenced), origin (the local address from socket fd when fd >= 0),
+ * timer, and its place in t's list and id map.  It owns no descriptor yet
+ * (c->fd is -1) and is in CONN_CONNECTING; the caller sets up the rest.
+ */
+struct sip_conn		*sip_conn_new(struct sip_transport *t, int transport,
+			    int fd, const struct sockaddr *peer,
+			    socklen_t peerlen);
+/* Turn Nagle off on stream socket fd. */
+void			 sip_conn_no_delay(int fd);
 /* Move c to state s, keeping the count of handshakes in progress. */
-void conn_set_state(struct sip_conn *, enum conn_state);
+void			 sip_conn_set_state(struct sip_conn *c,
+			    enum conn_state s);
 /* Start the idle deadline of c (open or held at the gate). */
-void conn_idle_start(struct sip_conn *);
+void			 sip_conn_idle_start(struct sip_conn *c);
 /* Deadline k of c in rel from now (replacing the one it had). */
-void dl_set(struct sip_conn *, enum conn_dl, const struct timeval *);
-/* A new connection record on t (fd >= 0: the local address from it). */
-struct sip_conn *conn_new(struct sip_transport *, int, int,
-    const struct sockaddr *, socklen_t);
-/* Free the connections closed since the callbacks that closed them. */
-void dead_cb(evutil_socket_t, short, void *);
-/* Free c now: unlink it, tell its watchers, release what it holds. */
-void conn_free(struct sip_conn *);
+void			 sip_conn_dl_set(struct sip_conn *c, enum conn_dl k,
+			    const struct timeval *rel);
+/* Give c's new bufferevent its read watermark and callbacks; enable it. */
+void			 sip_conn_bev_setup(struct sip_conn *c);
+/* Close c: log why at level lvl, flush its output, free it later. */
+void			 sip_conn_close_level(struct sip_conn *c,
+			    enum log_level lvl, const char *reason);
 /* Put c on the transport's dead list, freed on the next loop turn. */
-void conn_schedule_free(struct sip_conn *);
-/* Close c: log why at lvl, flush its output, free it later. */
-void conn_close(struct sip_conn *, enum log_level, const char *);
-/* Give c's new bufferevent its watermark and callbacks, and enable it. */
-void conn_bev_setup(struct sip_conn *);
+void			 sip_conn_schedule_free(struct sip_conn *c);
+/* The dead list's event: free the connections closed since it was armed. */
+void			 sip_conn_dead_cb(evutil_socket_t fd, short what,
+			    void *arg);
+/* Free c now: unlink it, tell its watchers, release what it holds. */
+void			 sip_conn_free(struct sip_conn *c);
 
 /* sip_transport.c */
 
-/* Count a refused message of kind k and log it. */
-void log_bad(struct sip_transport *, enum sip_bad, const struct sip_origin *,
-    const char *, int, const char *, size_t);
-/* Answer a message we refuse, from its raw text; log why either way. */
-void refuse_raw(struct sip_transport *, enum sip_bad,
-    const struct sip_origin *, struct sip_profile *, const char *, size_t,
-    int, const char *);
-/* Parse, check, and deliver one framed message (with its text in o). */
-void deliver(struct sip_transport *, struct sip_origin *,
-    struct sip_profile *, const char *, size_t);
-/* Fill o for a peer (and the local address of socket fd, if >= 0). */
-void fill_origin(struct sip_origin *, int, int, const struct sockaddr *,
-    socklen_t);
-/* Count (and log, at most once per interval) a refused connection. */
-void refused(struct sip_transport *, enum sip_refusal,
-    const struct sockaddr *);
-/* Take c off its source's list of authenticated flows. */
-void flows_del(struct sip_conn *);
+/* Fill o for a peer (and the local address of socket fd when fd >= 0). */
+void			 sip_transport_fill_origin(struct sip_origin *o,
+			    int transport, int fd, const struct sockaddr *peer,
+			    socklen_t peerlen);
+/* Parse, check, and deliver one framed message (its text goes in o). */
+void			 sip_transport_deliver(struct sip_transport *t,
+			    struct sip_origin *o, struct sip_profile *p,
+			    const char *msg, size_t len);
+/* Answer a message we refuse with status, from its raw text; log why. */
+void			 sip_transport_refuse(struct sip_transport *t,
+			    enum sip_bad k, const struct sip_origin *o,
+			    struct sip_profile *p, const char *msg, size_t len,
+			    int status, const char *reason);
+/* Count a refused message of kind k and log it (status 0: unanswered). */
+void			 sip_transport_log_bad(struct sip_transport *t,
+			    enum sip_bad k, const struct sip_origin *o,
+			    const char *reason, int status, const char *msg,
+			    size_t len);
+/* Count a refused connection from sa; logged at most once per interval. */
+void			 sip_transport_refused(struct sip_transport *t,
+			    enum sip_refusal why, const struct sockaddr *sa);
+/* Take c off its source's list of authenticated flows (RFC 5923). */
+void			 sip_transport_flows_del(struct sip_conn *c);
 
-/* sip_listen.c */
+/* sip_listener.c */
 
 /* Make libevent's per-descriptor slots ahead of descriptor fd. */
-void fd_slots_reserve(struct sip_transport *, int);
-/* libevent's log messages to ours (quiet while slots are made). */
-void libevent_log_cb(int, const char *);
-/* Descriptors have been available for a while again: clear the alarm. */
-void exhausted_clear_cb(evutil_socket_t, short, void *);
+void			 sip_listener_slots_reserve(struct sip_transport *t,
+			    int fd);
+/* libevent's own messages to our log (quiet while slots are made). */
+void			 sip_listener_libevent_log(int severity,
+			    const char *msg);
+/* Descriptors were available for a while again: clear the alarm. */
+void			 sip_listener_exhausted_cb(evutil_socket_t fd,
+			    short what, void *arg);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * sip_listen.c: listeners, accepting (limits, the EMFILE pause, the TLS
+ * sip_listener.c: listeners, accepting (limits, the EMFILE pause, the TLS
  * first-record peek before any TLS state), libevent's descriptor slots,
  * and reading UDP.
  *
@@ -59,7 +59,7 @@ drop_fd(int fd)
 
 /* Descriptors have been available for a while again: clear the alarm. */
 void
-exhausted_clear_cb(evutil_socket_t fd, short what, void *arg)
+sip_listener_exhausted_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sip_transport *t = arg;
 
@@ -114,7 +114,8 @@ descriptors_exhausted(struct sip_listener *l, int err)
 		if (fd == -1)
 			break;
 		drop_fd(fd);
-		refused(t, SIP_REFUSED_DESCRIPTORS, (struct sockaddr *)&ss);
+		sip_transport_refused(t, SIP_REFUSED_DESCRIPTORS,
+		    (struct sockaddr *)&ss);
 	}
 	t->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	l->pause_ms = l->pause_ms == 0 ? PAUSE_MIN_MS :
@@ -154,7 +155,7 @@ hello_failed(struct sip_conn *c, enum log_level lvl, const char *reason)
 {
 	log_event(lvl, "tls", "handshake failed", "peer", c->origin.peer_str,
 	    "reason", reason, NULL);
-	conn_schedule_free(c);
+	sip_conn_schedule_free(c);
 }
 
 /* Wake the hello wait only once n bytes are there (Linux honours it). */
@@ -243,7 +244,7 @@ hello_cb(evutil_socket_t fd, short what, void *arg)
 	    BEV_OPT_DEFER_CALLBACKS);
 	c->fd = -1;		/* the bufferevent owns it now */
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-	conn_bev_setup(c);
+	sip_conn_bev_setup(c);
 }
 
 /*
@@ -263,7 +264,7 @@ hello_cb(evutil_socket_t fd, short what, void *arg)
 static int slots_quiet;
 
 void
-libevent_log_cb(int severity, const char *msg)
+sip_listener_libevent_log(int severity, const char *msg)
 {
 	if (slots_quiet)
 		return;
@@ -280,7 +281,7 @@ slot_noop_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-fd_slots_reserve(struct sip_transport *t, int fd)
+sip_listener_slots_reserve(struct sip_transport *t, int fd)
 {
 	struct rlimit rl;
 	struct event *ev;
@@ -363,33 +364,33 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	if ((why = over_limit(t, l, sa)) >= 0) {
 		drop_fd(fd);
-		refused(t, why, sa);
+		sip_transport_refused(t, why, sa);
 		return;
 	}
-	fd_slots_reserve(t, fd);
-	c = conn_new(t, l->transport, fd, sa, (socklen_t)salen);
+	sip_listener_slots_reserve(t, fd);
+	c = sip_conn_new(t, l->transport, fd, sa, (socklen_t)salen);
 	sip_srctab_inc(t->src, sa);
 	c->src_counted = 1;
 	t->ninbound++;
-	no_delay(fd);
+	sip_conn_no_delay(fd);
 	c->origin.listener = l;
 
 	if (l->transport == TP_TLS) {
 		/* No TLS state until the first record is whole: hello_cb. */
 		c->fd = fd;
-		conn_set_state(c, CONN_HANDSHAKE);
+		sip_conn_set_state(c, CONN_HANDSHAKE);
 		tv.tv_sec = p->handshake_timeout;
 		tv.tv_usec = 0;
-		dl_set(c, DL_STATE, &tv);
+		sip_conn_dl_set(c, DL_STATE, &tv);
 		c->conn_ev = event_new(t->base, fd, EV_READ | EV_PERSIST | EV_ET |
 		    EV_CLOSED, hello_cb, c);
 		event_add(c->conn_ev, NULL);
 	} else {
 		c->bev = bufferevent_socket_new(t->base, fd,
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-		conn_set_state(c, CONN_OPEN);
-		conn_idle_start(c);
-		conn_bev_setup(c);
+		sip_conn_set_state(c, CONN_OPEN);
+		sip_conn_idle_start(c);
+		sip_conn_bev_setup(c);
 	}
 	log_event(LOG_LVL_DEBUG, "sip", "connection accepted", "peer",
 	    c->origin.peer_str, "transport", conf_transport_name(c->transport),
@@ -437,12 +438,13 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			return;		/* EAGAIN, or an ICMP error: nothing to do */
 		if (p == NULL || t->stopping)
 			continue;
-		fill_origin(&o, TP_UDP, -1, (struct sockaddr *)&ss, sl);
+		sip_transport_fill_origin(&o, TP_UDP, -1,
+		    (struct sockaddr *)&ss, sl);
 		snprintf(o.local_ip, sizeof o.local_ip, "%s", l->address);
 		o.local_port = l->port;
 		o.listener = l;
 		if ((size_t)n >= sizeof buf - 1 || (size_t)n > p->max_message_size) {
-			refuse_raw(t, SIP_BAD_TOO_LARGE, &o, p, buf,
+			sip_transport_refuse(t, SIP_BAD_TOO_LARGE, &o, p, buf,
 			    sizeof buf - 1 < (size_t)n ?
 			    sizeof buf - 1 : (size_t)n, 513,
 			    "datagram larger than the maximum message size");
@@ -455,15 +457,16 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		case FRAME_ERROR:
 			if (f.error == FRAME_GARBAGE)
-				log_bad(t, SIP_BAD_GARBAGE, &o, f.reason, 0, NULL, 0);
+				sip_transport_log_bad(t, SIP_BAD_GARBAGE, &o,
+				    f.reason, 0, NULL, 0);
 			else
-				refuse_raw(t, f.error == FRAME_TOO_LARGE ?
+				sip_transport_refuse(t, f.error == FRAME_TOO_LARGE ?
 				    SIP_BAD_TOO_LARGE : SIP_BAD_LENGTH, &o, p,
 				    buf + f.skip, (size_t)n - f.skip,
 				    f.error == FRAME_TOO_LARGE ? 513 : 400, f.reason);
 			continue;
 		case FRAME_MESSAGE:
-			deliver(t, &o, p, buf + f.skip, f.total);
+			sip_transport_deliver(t, &o, p, buf + f.skip, f.total);
 			continue;
 		}
 	}
