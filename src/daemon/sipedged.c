@@ -336,19 +336,15 @@ check_only(void)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * The options: 0 and *test set to run on, or the exit status (1 and up,
+ * or 0 after -V and -h) with *status.
+ */
+static int
+parse_options(int argc, char **argv, int *test, int *status)
 {
-	struct diaglist dl = { 0 };
-	struct snapshot *snap;
-	struct event *sigs[4];
-	const int signums[4] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
-	char *cause = NULL, pid[16], *abs_conf;
-	int ch, test = 0, i;
-	size_t k;
+	int ch;
 
-	d.conf_path = SE_CONFFILE;
-	heap_tune();
 	while ((ch = getopt(argc, argv, "c:ftVh")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -358,44 +354,65 @@ main(int argc, char **argv)
 			d.foreground = 1;
 			break;
 		case 't':
-			test = 1;
+			*test = 1;
 			break;
 		case 'V':
 			printf("sipedged %s\n", PACKAGE_VERSION);
-			return 0;
+			*status = 0;
+			return -1;
 		case 'h':
 			usage(stdout);
-			return 0;
+			*status = 0;
+			return -1;
 		default:
 			usage(stderr);
-			return 2;
+			*status = 2;
+			return -1;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		return 2;
+		*status = 2;
+		return -1;
 	}
-	/* Absolute, so that a daemon that changes directory finds it again. */
-	if ((abs_conf = realpath(d.conf_path, NULL)) != NULL)
-		d.conf_path = abs_conf;
-	if (test)
-		return check_only();
+	return 0;
+}
 
-	snap = snapshot_build(d.conf_path, TLS_LOAD_RUN, &dl);
-	for (k = 0; k < dl.n; k++)
-		fprintf(stderr, "%s\n", dl.v[k].text);
+/*
+ * The first snapshot, its diagnostics printed (and kept in dl for the log
+ * once it is open), the pid file checked, the log pointed at its sinks and
+ * the descriptor limit raised; NULL when sipedged must not start.
+ */
+static struct snapshot *
+start_config(struct diaglist *dl)
+{
+	struct snapshot *snap;
+	char *cause = NULL;
+	size_t k;
+
+	snap = snapshot_build(d.conf_path, TLS_LOAD_RUN, dl);
+	for (k = 0; k < dl->n; k++)
+		fprintf(stderr, "%s\n", dl->v[k].text);
 	if (snap == NULL) {
 		fprintf(stderr, "sipedged: not started: configuration %s has "
 		    "errors\n", d.conf_path);
-		diag_clear(&dl);
-		return 1;
+		diag_clear(dl);
+		return NULL;
 	}
 	if (pid_file_check(snap->conf->pid_file.path) == -1)
-		return 1;
+		return NULL;
 	register_limited_events();
 	if (reload_apply_log(snap->conf, &cause) == -1)
 		fatal("%s", cause);
 	raise_nofile();
+	return snap;
+}
+
+/* The event loop and what runs on it: proxy, transport, gate, zones... */
+static void
+start_loop(void)
+{
+	struct timeval hour = { 3600, 0 }, sec = { 1, 0 };
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((d.base = event_base_new()) == NULL)
@@ -412,42 +429,110 @@ main(int argc, char **argv)
 	    reload_dp_updated, NULL);
 	d.alarm_timer = event_new(d.base, -1, EV_PERSIST, reload_alarm_timer_cb,
 	    NULL);
-	{
-		struct timeval hour = { 3600, 0 };
-
-		evtimer_add(d.alarm_timer, &hour);
-	}
+	evtimer_add(d.alarm_timer, &hour);
 	d.heap = heap_trimmer_new(d.base, conn_counts, NULL);
 	d.logflush_timer = event_new(d.base, -1, EV_PERSIST, logflush_cb, NULL);
-	{
-		struct timeval sec = { 1, 0 };
+	evtimer_add(d.logflush_timer, &sec);
+}
 
-		evtimer_add(d.logflush_timer, &sec);
+/* Say why the start failed: in the log, and on stderr unless that is it. */
+static void
+start_failed(const struct conf *c, const char *cause)
+{
+	log_event(LOG_LVL_ERROR, "daemon", "start failed", "reason", cause,
+	    NULL);
+	if (!d.foreground || c->log_file.path != NULL)
+		fprintf(stderr, "sipedged: not started: %s\n", cause);
+}
+
+/*
+ * Bind the listeners and the control socket before detaching, so that a
+ * busy port or a bad socket path fails the start visibly; -1 then.
+ */
+static int
+start_sockets(const struct conf *c)
+{
+	char *cause = NULL;
+
+	if (reload_listeners(c, &cause) == -1) {
+		start_failed(c, cause);
+		return -1;
 	}
-	/* Bind before detaching, so that a busy port fails the start visibly. */
-	if (reload_listeners(snap->conf, &cause) == -1) {
-		log_event(LOG_LVL_ERROR, "daemon", "start failed", "reason",
-		    cause, NULL);
-		if (!d.foreground || snap->conf->log_file.path != NULL)
-			fprintf(stderr, "sipedged: not started: %s\n", cause);
+	if (c->control_socket.path == NULL)
+		return 0;
+	d.ctl_path = xstrdup(c->control_socket.path);
+	d.ctl_gid = c->control_gid;
+	d.ctl = ctl_server_open(d.base, d.ctl_path, c->control_gid,
+	    c->control_group, ctl_cmd_table, NULL, &cause);
+	if (d.ctl == NULL) {
+		start_failed(c, cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* After the loop: free everything, remove the pid file, close the log. */
+static void
+stop_all(struct event **sigs, int nsigs)
+{
+	int i;
+
+	ctl_server_free(d.ctl);
+	free(d.ctl_path);
+	alarm_reset();
+	proxy_attach(d.proxy, d.transport, NULL, NULL);
+	gate_on_refused(d.gate, NULL, NULL);
+	trav_free(d.trav);
+	zones_free(d.zones);
+	rev_dp_free(d.dp);
+	event_free(d.alarm_timer);
+	event_free(d.logflush_timer);
+	heap_trimmer_free(d.heap);
+	gate_free(d.gate);
+	sip_transport_free(d.transport);
+	proxy_free(d.proxy);
+	reload_free_slots(d.slots, d.nslots);
+	for (i = 0; i < nsigs; i++)
+		event_free(sigs[i]);
+	if (d.grace_timer != NULL)
+		event_free(d.grace_timer);
+	event_base_free(d.base);
+	snapshot_unref(&d.current);
+	if (unlink(d.pid_file) == -1 && errno != ENOENT)
+		log_event(LOG_LVL_WARN, "daemon", "pid file not removed",
+		    "file", d.pid_file, "reason", strerror(errno), NULL);
+	free(d.pid_file);
+	log_flush_suppressed_all();	/* what the last interval dropped */
+	log_event(LOG_LVL_NOTICE, "daemon", "stopped", NULL);
+	log_close();
+	log_limit_reset();
+}
+
+/* Options, the first configuration, the loop, and back when it ends. */
+int
+main(int argc, char **argv)
+{
+	struct diaglist dl = { 0 };
+	struct snapshot *snap;
+	struct event *sigs[4];
+	const int signums[4] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
+	char pid[16], *abs_conf;
+	int test = 0, status, i;
+
+	d.conf_path = SE_CONFFILE;
+	heap_tune();
+	if (parse_options(argc, argv, &test, &status) == -1)
+		return status;
+	/* Absolute, so that a daemon that changes directory finds it again. */
+	if ((abs_conf = realpath(d.conf_path, NULL)) != NULL)
+		d.conf_path = abs_conf;
+	if (test)
+		return check_only();
+	if ((snap = start_config(&dl)) == NULL)
 		return 1;
-	}
-	/* The control socket too: a start without it fails visibly. */
-	if (snap->conf->control_socket.path != NULL) {
-		d.ctl_path = xstrdup(snap->conf->control_socket.path);
-		d.ctl_gid = snap->conf->control_gid;
-		d.ctl = ctl_server_open(d.base, d.ctl_path,
-		    snap->conf->control_gid, snap->conf->control_group,
-		    ctl_cmd_table, NULL, &cause);
-		if (d.ctl == NULL) {
-			log_event(LOG_LVL_ERROR, "daemon", "start failed",
-			    "reason", cause, NULL);
-			if (!d.foreground || snap->conf->log_file.path != NULL)
-				fprintf(stderr, "sipedged: not started: %s\n",
-				    cause);
-			return 1;
-		}
-	}
+	start_loop();
+	if (start_sockets(snap->conf) == -1)
+		return 1;
 	if (!d.foreground)
 		daemonize();
 	if (event_reinit(d.base) == -1)
@@ -472,35 +557,7 @@ main(int argc, char **argv)
 
 	event_base_dispatch(d.base);
 
-	ctl_server_free(d.ctl);
-	free(d.ctl_path);
-	alarm_reset();
-	proxy_attach(d.proxy, d.transport, NULL, NULL);
-	gate_on_refused(d.gate, NULL, NULL);
-	trav_free(d.trav);
-	zones_free(d.zones);
-	rev_dp_free(d.dp);
-	event_free(d.alarm_timer);
-	event_free(d.logflush_timer);
-	heap_trimmer_free(d.heap);
-	gate_free(d.gate);
-	sip_transport_free(d.transport);
-	proxy_free(d.proxy);
-	reload_free_slots(d.slots, d.nslots);
-	for (i = 0; i < 4; i++)
-		event_free(sigs[i]);
-	if (d.grace_timer != NULL)
-		event_free(d.grace_timer);
-	event_base_free(d.base);
-	snapshot_unref(&d.current);
-	if (unlink(d.pid_file) == -1 && errno != ENOENT)
-		log_event(LOG_LVL_WARN, "daemon", "pid file not removed",
-		    "file", d.pid_file, "reason", strerror(errno), NULL);
-	free(d.pid_file);
-	log_flush_suppressed_all();	/* what the last interval dropped */
-	log_event(LOG_LVL_NOTICE, "daemon", "stopped", NULL);
-	log_close();
-	log_limit_reset();
+	stop_all(sigs, 4);
 	free(abs_conf);
 	return 0;
 }
