@@ -216,121 +216,152 @@ bad_name(int k)
 	return sip_bad_name((enum sip_bad)k);
 }
 
-/* status: "name: value" lines (ctl_proto.h lists the names). */
-static int
-ctl_status(const char *args, struct ctl_reply *r, void *arg)
-{
-	const struct snapshot *s = d.current;
-	struct json *j = ctl_reply_json(r);
-	struct proxy_stats ps;
-	struct limit_status ls = { r, j, 0 };
-	struct sip_transport_stats ts;
-	struct heap_stats hs;
-	char t[32], *alarms = NULL;
-	unsigned long long bad_sum = 0;
-	long long up;
-	int i;
+/* What status reports, gathered once for either form. */
+struct status_data {
+	const struct snapshot		*s;
+	struct proxy_stats		 ps;
+	struct limit_status		 ls;
+	struct sip_transport_stats	 ts;
+	struct heap_stats		 hs;
+	unsigned long long		 bad_sum;
+	long long			 up;
+};
 
-	up = (long long)(time(NULL) - d.started);
-	proxy_stats(d.proxy, &ps);
-	log_limit_walk(limit_sum, &ls);
-	sip_transport_stats(d.transport, &ts);
-	heap_trimmer_stats(d.heap, &hs);
-	for (i = 0; i < SIP_BAD_NKINDS; i++)
-		bad_sum += ts.bad[i];
-	if (j != NULL) {
-		json_string(j, "version", PACKAGE_VERSION);
-		json_int(j, "protocol", CTL_PROTO_VERSION);
-		json_int(j, "pid", (long long)getpid());
-		json_string(j, "started", str_time_iso(d.started, t, sizeof t));
-		json_int(j, "uptime", up);
-		json_string(j, "config", d.conf_path);
-		json_string(j, "loaded_at", str_time_iso(s->loaded_at, t,
-		    sizeof t));
-		json_string(j, "certificate", s->tls->cert_file);
-		json_string(j, "subject", s->tls->subject);
-		json_string(j, "not_before", s->tls->not_before);
-		json_string(j, "not_after", s->tls->not_after);
-		json_bool(j, "temporary", s->tls->temporary);
-		json_array_begin(j, "alarms");
-		ctl_alarms(s, alarm_json, j);
-		json_array_end(j);
-		json_uint(j, "connections", sip_transport_nconns(d.transport));
-		json_uint(j, "requests", ps.requests);
-		json_uint(j, "forwarded", ps.forwarded);
-		json_uint(j, "failovers", ps.failovers);
-		json_uint(j, "local_responses", ps.local);
-		json_uint(j, "pending", ps.pending);
-		json_uint(j, "transactions", ps.transactions);
-		json_uint(j, "overload", ps.overload);
-		json_uint(j, "inbound", ts.inbound);
-		json_uint(j, "handshakes", ts.handshakes);
-		json_uint(j, "sources", ts.sources);
-		json_object_begin(j, "limits");
-		json_uint(j, "max_connections", ts.max_connections);
-		json_uint(j, "per_source", ts.max_per_source);
-		json_uint(j, "handshakes", ts.max_handshakes);
-		json_object_end(j);
-		status_counters(r, j, "refused", ts.refused, SIP_REFUSED_N,
-		    sip_refusal_name);
-		status_counters(r, j, "deadlines", ts.deadlines,
-		    SIP_DEADLINE_N, sip_deadline_name);
-		json_bool(j, "accept_paused", ts.accept_paused);
-		json_uint(j, "bad_messages", bad_sum);
-		status_counters(r, j, "bad_messages_by_kind", ts.bad,
-		    SIP_BAD_NKINDS, bad_name);
-		json_object_begin(j, "heap");
-		json_uint(j, "trims", hs.trims);
-		json_uint(j, "last_ms", hs.last_ms);
-		json_uint(j, "longest_ms", hs.max_ms);
-		json_object_end(j);
-		json_uint(j, "log_suppressed", ls.suppressed);
-		json_array_begin(j, "log_limits");
-		log_limit_walk(limit_line, &ls);
-		json_array_end(j);
-		return 0;
-	}
+/* status as one JSON object (ctl_proto.h lists the members). */
+static void
+status_json(struct ctl_reply *r, struct json *j, struct status_data *sd)
+{
+	char t[32];
+
+	json_string(j, "version", PACKAGE_VERSION);
+	json_int(j, "protocol", CTL_PROTO_VERSION);
+	json_int(j, "pid", (long long)getpid());
+	json_string(j, "started", str_time_iso(d.started, t, sizeof t));
+	json_int(j, "uptime", sd->up);
+	json_string(j, "config", d.conf_path);
+	json_string(j, "loaded_at", str_time_iso(sd->s->loaded_at, t,
+	    sizeof t));
+	json_string(j, "certificate", sd->s->tls->cert_file);
+	json_string(j, "subject", sd->s->tls->subject);
+	json_string(j, "not_before", sd->s->tls->not_before);
+	json_string(j, "not_after", sd->s->tls->not_after);
+	json_bool(j, "temporary", sd->s->tls->temporary);
+	json_array_begin(j, "alarms");
+	ctl_alarms(sd->s, alarm_json, j);
+	json_array_end(j);
+	json_uint(j, "connections", sip_transport_nconns(d.transport));
+	json_uint(j, "requests", sd->ps.requests);
+	json_uint(j, "forwarded", sd->ps.forwarded);
+	json_uint(j, "failovers", sd->ps.failovers);
+	json_uint(j, "local_responses", sd->ps.local);
+	json_uint(j, "pending", sd->ps.pending);
+	json_uint(j, "transactions", sd->ps.transactions);
+	json_uint(j, "overload", sd->ps.overload);
+	json_uint(j, "inbound", sd->ts.inbound);
+	json_uint(j, "handshakes", sd->ts.handshakes);
+	json_uint(j, "sources", sd->ts.sources);
+	json_object_begin(j, "limits");
+	json_uint(j, "max_connections", sd->ts.max_connections);
+	json_uint(j, "per_source", sd->ts.max_per_source);
+	json_uint(j, "handshakes", sd->ts.max_handshakes);
+	json_object_end(j);
+	status_counters(r, j, "refused", sd->ts.refused, SIP_REFUSED_N,
+	    sip_refusal_name);
+	status_counters(r, j, "deadlines", sd->ts.deadlines,
+	    SIP_DEADLINE_N, sip_deadline_name);
+	json_bool(j, "accept_paused", sd->ts.accept_paused);
+	json_uint(j, "bad_messages", sd->bad_sum);
+	status_counters(r, j, "bad_messages_by_kind", sd->ts.bad,
+	    SIP_BAD_NKINDS, bad_name);
+	json_object_begin(j, "heap");
+	json_uint(j, "trims", sd->hs.trims);
+	json_uint(j, "last_ms", sd->hs.last_ms);
+	json_uint(j, "longest_ms", sd->hs.max_ms);
+	json_object_end(j);
+	json_uint(j, "log_suppressed", sd->ls.suppressed);
+	json_array_begin(j, "log_limits");
+	log_limit_walk(limit_line, &sd->ls);
+	json_array_end(j);
+}
+
+/* status as "name: value" lines (ctl_proto.h lists the names). */
+static void
+status_text(struct ctl_reply *r, struct status_data *sd)
+{
+	char t[32], *alarms = NULL;
+
 	ctl_reply_add(r, "version: %s", PACKAGE_VERSION);
 	ctl_reply_add(r, "protocol: %d", CTL_PROTO_VERSION);
 	ctl_reply_add(r, "pid: %ld", (long)getpid());
 	ctl_reply_add(r, "started: %s", str_time_iso(d.started, t, sizeof t));
-	ctl_reply_add(r, "uptime: %lld second%s", up, up == 1 ? "" : "s");
+	ctl_reply_add(r, "uptime: %lld second%s", sd->up,
+	    sd->up == 1 ? "" : "s");
 	ctl_reply_add(r, "config: %s", d.conf_path);
-	ctl_reply_add(r, "loaded_at: %s", str_time_iso(s->loaded_at, t, sizeof t));
-	ctl_reply_add(r, "certificate: %s", s->tls->cert_file);
-	ctl_reply_add(r, "subject: %s", s->tls->subject);
-	ctl_reply_add(r, "not_before: %s", s->tls->not_before);
-	ctl_reply_add(r, "not_after: %s", s->tls->not_after);
-	ctl_reply_add(r, "temporary: %s", s->tls->temporary ? "yes" : "no");
-	ctl_alarms(s, alarm_join, &alarms);
+	ctl_reply_add(r, "loaded_at: %s", str_time_iso(sd->s->loaded_at, t,
+	    sizeof t));
+	ctl_reply_add(r, "certificate: %s", sd->s->tls->cert_file);
+	ctl_reply_add(r, "subject: %s", sd->s->tls->subject);
+	ctl_reply_add(r, "not_before: %s", sd->s->tls->not_before);
+	ctl_reply_add(r, "not_after: %s", sd->s->tls->not_after);
+	ctl_reply_add(r, "temporary: %s", sd->s->tls->temporary ? "yes" :
+	    "no");
+	ctl_alarms(sd->s, alarm_join, &alarms);
 	ctl_reply_add(r, "alarms: %s", alarms != NULL ? alarms : "none");
 	free(alarms);
 	ctl_reply_add(r, "connections: %zu", sip_transport_nconns(d.transport));
-	ctl_reply_add(r, "requests: %lu", ps.requests);
-	ctl_reply_add(r, "forwarded: %lu", ps.forwarded);
-	ctl_reply_add(r, "failovers: %lu", ps.failovers);
-	ctl_reply_add(r, "local_responses: %lu", ps.local);
-	ctl_reply_add(r, "pending: %zu", ps.pending);
-	ctl_reply_add(r, "transactions: %zu", ps.transactions);
-	ctl_reply_add(r, "overload: %lu", ps.overload);
-	ctl_reply_add(r, "inbound: %zu", ts.inbound);
-	ctl_reply_add(r, "handshakes: %zu", ts.handshakes);
-	ctl_reply_add(r, "sources: %zu", ts.sources);
+	ctl_reply_add(r, "requests: %lu", sd->ps.requests);
+	ctl_reply_add(r, "forwarded: %lu", sd->ps.forwarded);
+	ctl_reply_add(r, "failovers: %lu", sd->ps.failovers);
+	ctl_reply_add(r, "local_responses: %lu", sd->ps.local);
+	ctl_reply_add(r, "pending: %zu", sd->ps.pending);
+	ctl_reply_add(r, "transactions: %zu", sd->ps.transactions);
+	ctl_reply_add(r, "overload: %lu", sd->ps.overload);
+	ctl_reply_add(r, "inbound: %zu", sd->ts.inbound);
+	ctl_reply_add(r, "handshakes: %zu", sd->ts.handshakes);
+	ctl_reply_add(r, "sources: %zu", sd->ts.sources);
 	ctl_reply_add(r, "limits: max_connections %zu per_source %zu "
-	    "handshakes %zu", ts.max_connections, ts.max_per_source,
-	    ts.max_handshakes);
-	status_counters(r, NULL, "refused", ts.refused, SIP_REFUSED_N,
+	    "handshakes %zu", sd->ts.max_connections, sd->ts.max_per_source,
+	    sd->ts.max_handshakes);
+	status_counters(r, NULL, "refused", sd->ts.refused, SIP_REFUSED_N,
 	    sip_refusal_name);
-	status_counters(r, NULL, "deadlines", ts.deadlines, SIP_DEADLINE_N,
+	status_counters(r, NULL, "deadlines", sd->ts.deadlines, SIP_DEADLINE_N,
 	    sip_deadline_name);
-	ctl_reply_add(r, "accept_paused: %s", ts.accept_paused ? "yes" : "no");
-	ctl_reply_add(r, "bad_messages: %llu", bad_sum);
-	status_counters(r, NULL, "bad_messages_by_kind", ts.bad,
+	ctl_reply_add(r, "accept_paused: %s", sd->ts.accept_paused ? "yes" :
+	    "no");
+	ctl_reply_add(r, "bad_messages: %llu", sd->bad_sum);
+	status_counters(r, NULL, "bad_messages_by_kind", sd->ts.bad,
 	    SIP_BAD_NKINDS, bad_name);
-	ctl_reply_add(r, "heap: trims %lu last_ms %lu longest_ms %lu", hs.trims,
-	    hs.last_ms, hs.max_ms);
-	ctl_reply_add(r, "log_suppressed: %llu", ls.suppressed);
-	log_limit_walk(limit_line, &ls);
+	ctl_reply_add(r, "heap: trims %lu last_ms %lu longest_ms %lu",
+	    sd->hs.trims, sd->hs.last_ms, sd->hs.max_ms);
+	ctl_reply_add(r, "log_suppressed: %llu", sd->ls.suppressed);
+	log_limit_walk(limit_line, &sd->ls);
+}
+
+/* status: version, uptime, configuration, certificate and counters. */
+static int
+ctl_status(const char *args, struct ctl_reply *r, void *arg)
+{
+	struct json *j = ctl_reply_json(r);
+	struct status_data sd;
+	int i;
+
+	(void)args;
+	(void)arg;
+	memset(&sd, 0, sizeof sd);
+	sd.s = d.current;
+	sd.ls.r = r;
+	sd.ls.j = j;
+	sd.up = (long long)(time(NULL) - d.started);
+	proxy_stats(d.proxy, &sd.ps);
+	log_limit_walk(limit_sum, &sd.ls);
+	sip_transport_stats(d.transport, &sd.ts);
+	heap_trimmer_stats(d.heap, &sd.hs);
+	for (i = 0; i < SIP_BAD_NKINDS; i++)
+		sd.bad_sum += sd.ts.bad[i];
+	if (j != NULL)
+		status_json(r, j, &sd);
+	else
+		status_text(r, &sd);
 	return 0;
 }
 
