@@ -51,6 +51,7 @@ log_slot(const char *event, const struct slot *s)
 	    port, NULL);
 }
 
+/* Free n slots; their listeners stay open (the transport owns them). */
 void
 reload_free_slots(struct slot *v, size_t n)
 {
@@ -273,7 +274,6 @@ reload_announce(const struct snapshot *s)
 	log_end(&l);
 }
 
-/* Make snapshot s current: profile, names, log. */
 /* An expired CRL in the store: one alarm per issuer. */
 static void
 crl_alarm(const struct rev_crl_info *i, void *arg)
@@ -349,6 +349,7 @@ reload_alarms(void)
 	rev_store_walk(gate_store(d.gate), crl_alarm, &now);
 }
 
+/* Hourly: the certificate, CA and CRL alarms, as time has passed. */
 void
 reload_alarm_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -358,6 +359,11 @@ reload_alarm_timer_cb(evutil_socket_t fd, short what, void *arg)
 	reload_alarms();
 }
 
+/*
+ * Make snapshot s current (its reference passes to d.current): profile,
+ * limits, proxy rules and keys, gate, zones, traversal, distribution
+ * points, alarms.
+ */
 void
 reload_install(struct snapshot *s)
 {

@@ -42,6 +42,7 @@
 
 struct daemon d;
 
+/* The usage text, to f. */
 static void
 usage(FILE *f)
 {
@@ -113,12 +114,14 @@ logflush_cb(evutil_socket_t fd, short what, void *arg)
 	log_flush_suppressed();
 }
 
+/* The transport has closed every connection: leave the loop. */
 static void
 stopped_cb(void *arg)
 {
 	event_base_loopexit(d.base, NULL);
 }
 
+/* shutdown_grace is over: leave the loop with what is left open. */
 static void
 grace_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -130,6 +133,7 @@ grace_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(d.base, NULL);
 }
 
+/* Stop on signal sig: no more commands or zones, connections close. */
 static void
 stop(const char *sig)
 {
@@ -162,6 +166,7 @@ stop(const char *sig)
 	sip_transport_shutdown(d.transport, stopped_cb, NULL);
 }
 
+/* HUP: reload; TERM, INT: stop; USR1: reopen the log file. */
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -217,6 +222,7 @@ pid_file_check(const char *path)
 	return 0;
 }
 
+/* Write our pid to path (its directory made if needed); -1 on stderr. */
 static int
 pid_file_write(const char *path)
 {
@@ -315,6 +321,7 @@ raise_nofile(void)
 	log_end(&l);
 }
 
+/* -t: check the configuration, print its diagnostics; the exit status. */
 static int
 check_only(void)
 {

@@ -258,6 +258,10 @@ sip_conn_dead_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Free c now: tell the gate and the opener, unlink it from the lists,
+ * release its descriptor, events and profile.
+ */
 void
 sip_conn_free(struct sip_conn *c)
 {
@@ -302,6 +306,7 @@ sip_conn_free(struct sip_conn *c)
 		event_active(t->done_ev, EV_TIMEOUT, 0);
 }
 
+/* Stop c (no I/O, no deadline) and put it on the dead list: freed soon. */
 void
 sip_conn_schedule_free(struct sip_conn *c)
 {

@@ -263,6 +263,7 @@ hello_cb(evutil_socket_t fd, short what, void *arg)
  */
 static int slots_quiet;
 
+/* libevent's own messages, as log events (none while slots are made). */
 void
 sip_listener_libevent_log(int severity, const char *msg)
 {
@@ -280,6 +281,7 @@ slot_noop_cb(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 }
 
+/* Make the slots of the next batch once fd reaches the ones made. */
 void
 sip_listener_slots_reserve(struct sip_transport *t, int fd)
 {

@@ -262,6 +262,7 @@ sip_transport_set_gate(struct sip_transport *t, sip_gate_cb gate,
 	t->gate_arg = arg;
 }
 
+/* Fill o for peer (and the local address of socket fd when fd >= 0). */
 void
 sip_transport_fill_origin(struct sip_origin *o, int transport, int fd,
     const struct sockaddr *peer, socklen_t peerlen)
@@ -563,6 +564,7 @@ flows_add(struct sip_conn *c)
 	c->in_flows = 1;
 }
 
+/* Take c off its source's flow list (when freed). */
 void
 sip_transport_flows_del(struct sip_conn *c)
 {
