@@ -1,7 +1,8 @@
 /*
- * sip_conn.c: stream connections (TCP and TLS): their deadlines on one
- * timer, the handshake and the gate, input framing, closing and the
- * deferred free, the RFC 5923 flows, and the outbound open.
+ * sip_conn.c: stream connections (TCP and TLS): one constructor, their
+ * deadlines on one timer, the handshake and the gate, closing and the
+ * deferred free, and the outbound open.  What is read on them is framed
+ * in sip_stream.c.
  *
  * Never blocks: every wait (connect, handshake, gate, incomplete message,
  * idle, flush) is bounded by a deadline from the connection's profile.  A
@@ -43,14 +44,9 @@
 #include "sip/sip_transport_int.h"
 
 #define FLUSH_TIMEOUT	5	/* s to flush output before a forced close */
-#define STR2(x)	#x
-#define STR(x)	STR2(x)
-#define SIP_CRLF_BUDGET_TEXT	STR(SIP_CRLF_BUDGET)
 
 static void conn_hs_timeout_cb(evutil_socket_t, short, void *);
 static void conn_rd_timeout_cb(evutil_socket_t, short, void *);
-static void conn_read_cb(struct bufferevent *, void *);
-static void conn_input(struct bufferevent *, void *);
 static void fill_local(struct sip_conn *);
 
 /*
@@ -191,7 +187,7 @@ sip_conn_dl_set(struct sip_conn *c, enum conn_dl k, const struct timeval *rel)
  * No deadline k any more.  The timer stays armed for an earlier one that
  * was cleared: when it fires, it finds nothing due and arms for the next.
  */
-static void
+void
 dl_clear(struct sip_conn *c, enum conn_dl k)
 {
 	int i;
@@ -585,141 +581,6 @@ conn_rd_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	c->t->bad[SIP_BAD_INCOMPLETE]++;
 	sip_conn_close_level(c, LOG_LVL_WARN, "incomplete message timed out "
 	    "(Content-Length larger than the data sent?)");
-}
-
-/* 1 when buf[0..n) is all bare CR/LF that may still become a CRLFCRLF ping. */
-static int
-ping_prefix(const char *buf, size_t n)
-{
-	return n < 4 && memcmp(buf, "\r\n\r\n", n) == 0;
-}
-
-/*
- * Account n bytes of bare CR/LF on an inbound connection: they keep it
- * alive only within SIP_CRLF_BUDGET per idle_timeout (a peer feeding line
- * feeds would otherwise hold it forever).  0, or -1 when it was closed.
- */
-static int
-crlf_budget(struct sip_conn *c, size_t n)
-{
-	struct timeval now;
-
-	if (c->outbound || n == 0)
-		return 0;
-	evutil_gettimeofday(&now, NULL);
-	if (c->crlf_bytes == 0 ||
-	    now.tv_sec - c->crlf_window.tv_sec >= c->profile->idle_timeout) {
-		c->crlf_window = now;
-		c->crlf_bytes = 0;
-	}
-	c->crlf_bytes += n;
-	if (c->crlf_bytes <= SIP_CRLF_BUDGET)
-		return 0;
-	c->t->bad[SIP_BAD_CRLF_FLOOD]++;
-	sip_conn_close_level(c, LOG_LVL_WARN, "keepalive flood: more than "
-	    SIP_CRLF_BUDGET_TEXT " bytes of bare CR/LF within idle_timeout");
-	return -1;
-}
-
-/*
- * Frame and handle everything complete in the input buffer.  Framing
- * alone decides the connection's fate: a framed message that cannot be
- * parsed or checked is answered (or dropped) and the next one is read;
- * only input that cannot be framed (binary, too large, bad length)
- * closes the connection.
- */
-static void
-conn_input(struct bufferevent *bev, void *arg)
-{
-	struct sip_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct sip_profile *p = c->profile;
-	struct timeval rt = { p->read_timeout, 0 };
-	struct frame f;
-	enum frame_result r;
-	size_t len;
-	char *data;
-
-	while (c->state == CONN_OPEN && (len = evbuffer_get_length(in)) > 0) {
-		data = (char *)evbuffer_pullup(in, -1);
-		r = sip_frame_stream_from(data, len, p->max_message_size,
-		    &c->scan, &f);
-		switch (r) {
-		case FRAME_NEED_MORE:
-			if (!c->outbound && f.skip == len &&
-			    ping_prefix(data, len))
-				return;		/* maybe the start of a ping */
-			if (f.skip > 0) {
-				/* Bare CR/LF are always drained. */
-				if (c->outbound)
-					evutil_gettimeofday(&c->crlf_at, NULL);
-				evbuffer_drain(in, f.skip);
-				if (crlf_budget(c, f.skip) == -1)
-					return;
-				continue;
-			}
-			/* A partial message: it has read_timeout to complete. */
-			if (!timerisset(&c->dl[DL_READ]))
-				sip_conn_dl_set(c, DL_READ, &rt);
-			return;
-		case FRAME_KEEPALIVE:
-			evbuffer_drain(in, f.skip);
-			if (c->outbound) {
-				evutil_gettimeofday(&c->crlf_at, NULL);
-				continue;
-			}
-			if (crlf_budget(c, f.skip) == -1)
-				return;
-			bufferevent_write(bev, "\r\n", 2);	/* RFC 5626 pong */
-			continue;
-		case FRAME_ERROR:
-			if (f.error == FRAME_TOO_LARGE)
-				sip_transport_refuse(c->t, SIP_BAD_TOO_LARGE,
-				    &c->origin, p, data + f.skip, len - f.skip,
-				    513, f.reason);
-			else if (f.error == FRAME_BAD_LENGTH)
-				sip_transport_refuse(c->t, SIP_BAD_LENGTH,
-				    &c->origin, p, data + f.skip, len - f.skip,
-				    400, f.reason);
-			else
-				sip_transport_log_bad(c->t, SIP_BAD_GARBAGE,
-				    &c->origin, f.reason, 0, NULL, 0);
-			evbuffer_drain(in, len);
-			sip_conn_close_level(c, LOG_LVL_WARN, "cannot find "
-			    "the next message boundary after a bad message");
-			return;
-		case FRAME_MESSAGE:
-			dl_clear(c, DL_READ);
-			c->crlf_bytes = 0;	/* a message: real activity */
-			if (!f.has_length)
-				sip_transport_refuse(c->t, SIP_BAD_NO_LENGTH,
-				    &c->origin, p, data + f.skip, f.total, 400,
-				    "Content-Length is required on stream "
-				    "transports (RFC 3261 s.18.3)");
-			else
-				sip_transport_deliver(c->t, &c->origin, p,
-				    data + f.skip, f.total);
-			evbuffer_drain(in, f.skip + f.total);
-			continue;
-		}
-	}
-}
-
-/*
- * Bytes came in on c: the idle deadline counts from the last (also while
- * held at the gate, when they wait unread), then whatever can be framed.
- */
-static void
-conn_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct sip_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-
-	/* Called again without new bytes too (held input, watermark). */
-	if (evbuffer_get_length(in) > c->rx_left)
-		event_base_gettimeofday_cached(c->t->base, &c->last_rx);
-	conn_input(bev, c);
-	c->rx_left = evbuffer_get_length(in);
 }
 
 /*

@@ -1,8 +1,9 @@
 /*
  * sip_transport.c: the transport object (profiles, limits, counters),
  * message delivery and refusals, sending, and stopping.  Listeners and
- * accepting are in sip_listener.c, stream connections in sip_conn.c; the
- * records they share are in sip_transport_int.h.
+ * accepting are in sip_listener.c, stream connections in sip_conn.c and
+ * their input in sip_stream.c; the records they share are in
+ * sip_transport_int.h.
  *
  * Never blocks: sockets are non-blocking and every send is queued.
  */

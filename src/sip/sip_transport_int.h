@@ -1,8 +1,8 @@
 /*
  * sip_transport_int.h: the records the transport's files share
- * (sip_transport.c, sip_conn.c, sip_listener.c) and the functions they call
- * across them.  Private: included only by those three files; callers use
- * sip_transport.h.
+ * (sip_transport.c, sip_conn.c, sip_stream.c, sip_listener.c) and the
+ * functions they call across them.  Private: included only by those four
+ * files; callers use sip_transport.h.
  */
 #ifndef SIP_TRANSPORT_INT_H
 #define SIP_TRANSPORT_INT_H
@@ -156,6 +156,8 @@ void			 sip_conn_idle_start(struct sip_conn *c);
 /* Deadline k of c in rel from now (replacing the one it had). */
 void			 sip_conn_dl_set(struct sip_conn *c, enum conn_dl k,
 			    const struct timeval *rel);
+/* No deadline k any more. */
+void			 dl_clear(struct sip_conn *c, enum conn_dl k);
 /* Give c's new bufferevent its read watermark and callbacks; enable it. */
 void			 sip_conn_bev_setup(struct sip_conn *c);
 /* Close c: log why at level lvl, flush its output, free it later. */
@@ -168,6 +170,13 @@ void			 sip_conn_dead_cb(evutil_socket_t fd, short what,
 			    void *arg);
 /* Free c now: unlink it, tell its watchers, release what it holds. */
 void			 sip_conn_free(struct sip_conn *c);
+
+/* sip_stream.c */
+
+/* Frame and handle everything complete in c's input (bev's). */
+void			 conn_input(struct bufferevent *bev, void *c);
+/* Bytes came in on c (bev's): note when, then frame them. */
+void			 conn_read_cb(struct bufferevent *bev, void *c);
 
 /* sip_transport.c */
 
