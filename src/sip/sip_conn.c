@@ -188,7 +188,7 @@ sip_conn_dl_set(struct sip_conn *c, enum conn_dl k, const struct timeval *rel)
  * was cleared: when it fires, it finds nothing due and arms for the next.
  */
 void
-dl_clear(struct sip_conn *c, enum conn_dl k)
+sip_conn_dl_clear(struct sip_conn *c, enum conn_dl k)
 {
 	int i;
 
@@ -405,11 +405,11 @@ sip_conn_gate_open(struct sip_conn *c)
 {
 	if (c->state != CONN_GATED)
 		return;
-	dl_clear(c, DL_STATE);		/* the gate deadline */
+	sip_conn_dl_clear(c, DL_STATE);		/* the gate deadline */
 	sip_conn_set_state(c, CONN_OPEN);
 	conn_ready(c, 1, NULL);
 	if (c->state == CONN_OPEN)
-		conn_input(c->bev, c);	/* what arrived while held */
+		sip_stream_input(c->bev, c);	/* what arrived while held */
 }
 
 void
@@ -592,7 +592,7 @@ sip_conn_bev_setup(struct sip_conn *c)
 {
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    c->profile->max_message_size + 4096);
-	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+	bufferevent_setcb(c->bev, sip_stream_read_cb, NULL, conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
@@ -679,7 +679,7 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 	} else {
 		c->bev = bufferevent_socket_new(c->t->base, fd,
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-		dl_clear(c, DL_STATE);
+		sip_conn_dl_clear(c, DL_STATE);
 		sip_conn_set_state(c, CONN_OPEN);
 		sip_conn_idle_start(c);
 	}

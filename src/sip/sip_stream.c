@@ -87,7 +87,7 @@ crlf_budget(struct sip_conn *c, size_t n)
  * closes the connection.
  */
 void
-conn_input(struct bufferevent *bev, void *arg)
+sip_stream_input(struct bufferevent *bev, void *arg)
 {
 	struct sip_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
@@ -147,7 +147,7 @@ conn_input(struct bufferevent *bev, void *arg)
 			    "the next message boundary after a bad message");
 			return;
 		case FRAME_MESSAGE:
-			dl_clear(c, DL_READ);
+			sip_conn_dl_clear(c, DL_READ);
 			c->crlf_bytes = 0;	/* a message: real activity */
 			if (!f.has_length)
 				sip_transport_refuse(c->t, SIP_BAD_NO_LENGTH,
@@ -168,7 +168,7 @@ conn_input(struct bufferevent *bev, void *arg)
  * held at the gate, when they wait unread), then whatever can be framed.
  */
 void
-conn_read_cb(struct bufferevent *bev, void *arg)
+sip_stream_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct sip_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
@@ -176,6 +176,6 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	/* Called again without new bytes too (held input, watermark). */
 	if (evbuffer_get_length(in) > c->rx_left)
 		event_base_gettimeofday_cached(c->t->base, &c->last_rx);
-	conn_input(bev, c);
+	sip_stream_input(bev, c);
 	c->rx_left = evbuffer_get_length(in);
 }

@@ -157,7 +157,7 @@ void			 sip_conn_idle_start(struct sip_conn *c);
 void			 sip_conn_dl_set(struct sip_conn *c, enum conn_dl k,
 			    const struct timeval *rel);
 /* No deadline k any more. */
-void			 dl_clear(struct sip_conn *c, enum conn_dl k);
+void			 sip_conn_dl_clear(struct sip_conn *c, enum conn_dl k);
 /* Give c's new bufferevent its read watermark and callbacks; enable it. */
 void			 sip_conn_bev_setup(struct sip_conn *c);
 /* Close c: log why at level lvl, flush its output, free it later. */
@@ -174,9 +174,9 @@ void			 sip_conn_free(struct sip_conn *c);
 /* sip_stream.c */
 
 /* Frame and handle everything complete in c's input (bev's). */
-void			 conn_input(struct bufferevent *bev, void *c);
+void			 sip_stream_input(struct bufferevent *bev, void *c);
 /* Bytes came in on c (bev's): note when, then frame them. */
-void			 conn_read_cb(struct bufferevent *bev, void *c);
+void			 sip_stream_read_cb(struct bufferevent *bev, void *c);
 
 /* sip_transport.c */
 
