@@ -6,39 +6,18 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <event2/event.h>
-
-#include "ctl/ctl_proto.h"
-#include "ctl/ctl_server.h"
-#include "daemon/heap.h"
-#include "daemon/snapshot.h"
-#include "proxy/gate.h"
-#include "proxy/proxy.h"
-#include "proxy/trav.h"
-#include "proxy/zone.h"
-#include "rev/rev_dp.h"
-#include "sip/sip_transport.h"
+#include "daemon/sipedged.h"
 #include "tls/tls_pki.h"
 #include "tls/tls_rev.h"
 #include "util/alarm.h"
-#include "util/file.h"
-#include "util/json.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/xmalloc.h"
-#include "daemon/sipedged.h"
 
 static void
 log_slot(const char *event, const struct slot *s)

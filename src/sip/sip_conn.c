@@ -11,37 +11,24 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
-#include <event2/listener.h>
 #include <openssl/err.h>
 
 #include "conf/conf.h"
-#include "sip/sip_frame.h"
-#include "sip/sip_msg.h"
 #include "sip/sip_srctab.h"
-#include "sip/sip_transport.h"
-#include "util/alarm.h"
-#include "util/idmap.h"
-#include "util/log.h"
-#include "util/str.h"
-#include "util/xmalloc.h"
 #include "sip/sip_transport_int.h"
+#include "util/idmap.h"
+#include "util/xmalloc.h"
 
 #define FLUSH_TIMEOUT	5	/* s to flush output before a forced close */
 
@@ -209,7 +196,6 @@ dl_clear_all(struct sip_conn *c)
 	event_del(c->timer);
 }
 
-
 /*
  * c's timer: run the deadline that is due (one per call: its handler may
  * close the connection or set deadlines anew), then arm for the next.
@@ -237,7 +223,6 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (!c->dying)
 		dl_arm(c);
 }
-
 
 /* Free the connections closed since the callbacks that closed them. */
 void

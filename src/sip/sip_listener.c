@@ -8,37 +8,25 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
-#include <event2/listener.h>
 #include <openssl/err.h>
 
 #include "conf/conf.h"
-#include "sip/sip_frame.h"
-#include "sip/sip_msg.h"
 #include "sip/sip_srctab.h"
-#include "sip/sip_transport.h"
-#include "util/alarm.h"
-#include "util/idmap.h"
-#include "util/log.h"
-#include "util/str.h"
-#include "util/xmalloc.h"
 #include "sip/sip_transport_int.h"
+#include "util/alarm.h"
+#include "util/xmalloc.h"
 
 #define UDP_BATCH	64	/* datagrams read per wake-up, then yield */
 #define PAUSE_MIN_MS	10	/* accept pause after EMFILE: first, */
