@@ -20,6 +20,7 @@
 #define CONN_MAGIC	0x5e1f0c0eU
 #define REFUSED_LOG_INTERVAL 10	/* s: at most one refusal log line per */
 
+/* Where a stream connection is in its life (sip_conn_set_state). */
 enum conn_state {
 	CONN_CONNECTING,	/* outbound: TCP connect in progress */
 	CONN_HANDSHAKE,		/* TLS handshake in progress */
@@ -28,6 +29,7 @@ enum conn_state {
 	CONN_CLOSING		/* flushing output, then freed */
 };
 
+/* A listening socket: a TCP/TLS acceptor or a UDP socket (sip_listener.c). */
 struct sip_listener {
 	struct sip_transport	*t;
 	int			 transport;
@@ -55,6 +57,7 @@ enum conn_dl {
 	DL_N
 };
 
+/* A stream connection, inbound or outbound (sip_conn.c, sip_conn_new). */
 struct sip_conn {
 	unsigned int		 magic;
 	struct sip_transport	*t;
@@ -95,6 +98,7 @@ struct sip_conn {
 	struct sip_conn		*prev, *next;
 };
 
+/* The transport: its listeners, connections, limits and counters. */
 struct sip_transport {
 	struct event_base	*base;
 	sip_message_cb		 cb;
