@@ -1,7 +1,7 @@
 /*
- * fuzz_sip.c: one framed message through what sip_transport.c deliver()
- * and refuse_raw() do with it, and through the response builders and
- * header helpers the proxy uses on a checked request.  Nothing is sent:
+ * fuzz_sip.c: one framed message through what sip_transport.c
+ * sip_transport_deliver() and sip_transport_refuse() do with it, and
+ * through the response builders and header helpers the proxy uses on a checked request.  Nothing is sent:
  * every result is built, looked at and freed.
  */
 #include "config.h"
@@ -39,7 +39,7 @@ consume(char *resp, size_t len)
 	free(resp);
 }
 
-/* refuse_raw(): the raw error response, built and dropped. */
+/* sip_transport_refuse(): the raw error response, built and dropped. */
 void
 fuzz_sip_refuse(const char *buf, size_t len, int status, const char *reason)
 {
@@ -79,7 +79,7 @@ checked_request(const osip_message_t *m)
 	consume(resp, rlen);
 }
 
-/* deliver(): parse, check, answer. */
+/* sip_transport_deliver(): parse, check, answer. */
 void
 fuzz_sip_message(const char *msg, size_t len, int has_length)
 {

@@ -1,7 +1,7 @@
 /*
  * fuzz_sip.h: what the SIP harnesses share: one framed message through
- * the same steps as sip_transport.c deliver() (parse, check, the error
- * responses) and the answers the proxy builds for a checked request.
+ * the same steps as sip_transport.c sip_transport_deliver() (parse,
+ * check, the error responses) and the answers the proxy builds for a checked request.
  */
 #ifndef SE_FUZZ_SIP_H
 #define SE_FUZZ_SIP_H
@@ -28,7 +28,7 @@ void	fuzz_sip_message(const char *msg, size_t len, int has_length);
 
 /*
  * The answer to bytes the framer refused: buf..len as sip_transport.c's
- * refuse_raw() sees them.
+ * sip_transport_refuse() sees them.
  */
 void	fuzz_sip_refuse(const char *buf, size_t len, int status,
 	    const char *reason);

@@ -1,6 +1,6 @@
 /*
  * fuzz_sip_datagram.c: libFuzzer harness for one UDP datagram, handled as
- * sip_transport.c udp_read_cb() does: too large is refused with 513, the
+ * sip_listener.c udp_read_cb() does: too large is refused with 513, the
  * buffer is NUL-terminated, framed, and a framed message is parsed,
  * checked and answered (fuzz_sip.c).
  */

@@ -3,8 +3,8 @@
  * The input is what a TCP or TLS peer sends; it arrives in pieces (their
  * size follows from the input's length, so a run is deterministic) and
  * after each piece the buffer is framed (resuming where the last read
- * stopped) and drained exactly as sip_transport.c conn_read_cb() does for
- * an inbound connection: bare CR/LF always drained (but a possible ping
+ * stopped) and drained exactly as sip_stream.c sip_stream_read_cb() does
+ * for an inbound connection: bare CR/LF always drained (but a possible ping
  * prefix), CRLF keepalives, messages (parsed, checked, answered:
  * fuzz_sip.c), and a framing error closes the connection.  A connection whose buffer reached
  * the read high-water mark (max_message_size + 4096) while the framer
@@ -24,7 +24,7 @@
 int	LLVMFuzzerInitialize(int *argc, char ***argv);
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* sip_transport.c: bufferevent_setwatermark(EV_READ, 0, max + 4096). */
+/* sip_conn_bev_setup(): bufferevent_setwatermark(EV_READ, 0, max + 4096). */
 #define HIGH_WATER	(FUZZ_SIP_MAX_STREAM + 4096)
 
 /* libosip2's parser tables. */
