@@ -842,12 +842,6 @@ ctl_server_open(struct event_base *base, const char *path, long gid,
 	return s;
 }
 
-size_t
-ctl_server_nclients(const struct ctl_server *s)
-{
-	return s->nclients;
-}
-
 void
 ctl_server_free(struct ctl_server *s)
 {

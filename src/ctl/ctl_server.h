@@ -60,8 +60,6 @@ int			 ctl_server_set_group(struct ctl_server *s, long gid,
  */
 void			 ctl_server_free(struct ctl_server *s);
 
-/* Connections being served (for tests and status). */
-size_t			 ctl_server_nclients(const struct ctl_server *s);
 
 /*
  * Append text to a reply; a newline is added at the end, and text with

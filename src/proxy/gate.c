@@ -46,7 +46,7 @@ struct gconn {
 	STACK_OF(X509)		*chain;		/* as presented, leaf first */
 	struct rev_check	*check;		/* revocation in progress */
 	int			 open;		/* messages flow */
-	int			 in_check;	/* inside rev_engine_check */
+	int			 in_check;	/* inside rev_engine_check_chain */
 	enum sip_gate		 sync;		/* verdict given during it */
 	char			*why;		/* ... and why, when refused */
 	char			*verdict;	/* how it was let in */

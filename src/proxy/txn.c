@@ -1513,21 +1513,6 @@ txn_state(const struct txn *t)
 	return t->state;
 }
 
-const char *
-txn_state_name(enum txn_state s)
-{
-	switch (s) {
-	case TXN_CALLING:	return "calling";
-	case TXN_TRYING:	return "trying";
-	case TXN_PROCEEDING:	return "proceeding";
-	case TXN_COMPLETED:	return "completed";
-	case TXN_CONFIRMED:	return "confirmed";
-	case TXN_ACCEPTED:	return "accepted";
-	case TXN_TERMINATED:	return "terminated";
-	}
-	return "?";
-}
-
 int
 txn_is_server(const struct txn *t)
 {

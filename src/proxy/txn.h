@@ -250,7 +250,6 @@ void			 txn_set_user(struct txn *t, void *user);
 void			 txn_detach(struct txn *t);
 
 enum txn_state		 txn_state(const struct txn *t);
-const char		*txn_state_name(enum txn_state s);
 int			 txn_is_server(const struct txn *t);
 int			 txn_is_invite(const struct txn *t);
 /* The request method, and the top Via branch ("" for an RFC 2543 one). */

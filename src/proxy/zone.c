@@ -842,8 +842,3 @@ zones_dns(struct zones *zs)
 	return zs->dns;
 }
 
-void
-zones_set_retry(struct zones *zs, int secs)
-{
-	zs->retry_secs = secs > 0 ? secs : ZONE_RETRY_SECS;
-}

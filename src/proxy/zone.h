@@ -103,7 +103,5 @@ const char	*zones_peer_of(struct zones *zs, const struct sockaddr *sa);
 /* The resolver zones use (traversal clients share it). */
 struct evdns_base;
 struct evdns_base *zones_dns(struct zones *zs);
-/* Seconds before a failed peer is tried again (0: ZONE_RETRY_SECS). */
-void		 zones_set_retry(struct zones *zs, int secs);
 
 #endif

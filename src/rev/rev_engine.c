@@ -718,14 +718,6 @@ maybe_finish(struct rev_check *c)
 }
 
 struct rev_check *
-rev_engine_check(struct rev_engine *e, STACK_OF(X509) *path,
-    X509_STORE *trust, const struct rev_policy *p, time_t now,
-    rev_check_cb cb, void *arg)
-{
-	return rev_engine_check_chain(e, path, NULL, trust, p, now, cb, arg);
-}
-
-struct rev_check *
 rev_engine_check_chain(struct rev_engine *e, STACK_OF(X509) *path,
     STACK_OF(X509) *chain, X509_STORE *trust, const struct rev_policy *p,
     time_t now, rev_check_cb cb, void *arg)

@@ -107,17 +107,12 @@ void		 rev_engine_free(struct rev_engine *e);
 /*
  * Check path (leaf first, the trust anchor last; the engine takes its own
  * references) under policy p at time now.  trust gives the responder
- * checks their chain (its verify parameters set the time).  cb runs once,
- * on the loop, possibly before this returns when nothing needs a fetch;
- * returns NULL in that case, else a handle for rev_check_cancel.
- */
-struct rev_check *rev_engine_check(struct rev_engine *e, STACK_OF(X509) *path,
-		    X509_STORE *trust, const struct rev_policy *p, time_t now,
-		    rev_check_cb cb, void *arg);
-/*
- * The same, with the certificates the peer sent (chain, may be NULL):
- * beside the path and the trust list, they may hold the certificate of a
- * CRL's signer (a separate CRL issuer, a CA's new key: rev_store.h).
+ * checks their chain (its verify parameters set the time).  chain: the
+ * certificates the peer sent (may be NULL): beside the path and the trust
+ * list, they may hold the certificate of a CRL's signer (a separate CRL
+ * issuer, a CA's new key: rev_store.h).  cb runs once, on the loop,
+ * possibly before this returns when nothing needs a fetch; returns NULL
+ * in that case, else a handle for rev_check_cancel.
  */
 struct rev_check *rev_engine_check_chain(struct rev_engine *e,
 		    STACK_OF(X509) *path, STACK_OF(X509) *chain,

@@ -345,12 +345,6 @@ rev_fetch_set_limits(struct rev_fetcher *f, const struct rev_fetch_limits *lim)
 	f->lim = *lim;
 }
 
-size_t
-rev_fetch_active(const struct rev_fetcher *f)
-{
-	return f->n;
-}
-
 static void
 finish(struct rev_fetcher *f, struct xfer *x, CURLcode rc)
 {

@@ -61,7 +61,5 @@ void		 rev_fetch_cancel(struct rev_fetcher *f, unsigned long handle);
 /* New limits for the transfers started from now on. */
 void		 rev_fetch_set_limits(struct rev_fetcher *f,
 		     const struct rev_fetch_limits *lim);
-/* Transfers in progress. */
-size_t		 rev_fetch_active(const struct rev_fetcher *f);
 
 #endif

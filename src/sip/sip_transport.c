@@ -516,12 +516,6 @@ sip_conn_last_crlf(const struct sip_conn *c, struct timeval *tv)
 	*tv = c->crlf_at;
 }
 
-const char *
-sip_conn_auth_zone(const struct sip_conn *c)
-{
-	return c->auth_zone;
-}
-
 int
 sip_conn_tls_info(const struct sip_conn *c, const char **version,
     const char **cipher)
@@ -584,12 +578,6 @@ sip_conn_set_authenticated(struct sip_conn *c, const char *zone,
 	c->auth_id = identity != NULL ? xstrdup(identity) : NULL;
 	if (zone != NULL && identity != NULL)
 		flows_add(c);
-}
-
-const char *
-sip_conn_authenticated(const struct sip_conn *c)
-{
-	return c->auth_id;
 }
 
 static int

@@ -190,7 +190,6 @@ int			 sip_conn_usable(const struct sip_conn *c);
  */
 void			 sip_conn_set_authenticated(struct sip_conn *c,
 			    const char *zone, const char *identity);
-const char		*sip_conn_authenticated(const struct sip_conn *c);
 /*
  * A usable inbound connection from sa's IP address authenticated for zone
  * as identity, or NULL.
@@ -208,8 +207,6 @@ void			 sip_conn_watch(struct sip_conn *c,
 void			 sip_listener_set_zone(struct sip_listener *l,
 			    const char *zone);
 const char		*sip_listener_zone(const struct sip_listener *l);
-/* The zone set with sip_conn_set_authenticated, or NULL. */
-const char		*sip_conn_auth_zone(const struct sip_conn *c);
 /*
  * When an outbound connection last received a bare CRLF (an RFC 5626
  * pong); zero if never.

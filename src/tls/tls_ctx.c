@@ -92,12 +92,6 @@ tls_identity_take_crls(struct tls_identity *id, int **sources)
 	return crls;
 }
 
-const char *
-tls_crl_source_name(int source)
-{
-	return source == TLS_CRL_MANUAL ? "manual" : "trust file";
-}
-
 /* An error about the file named by setting p (label), at p's line if set. */
 static void
 add_err(struct diaglist *dl, const struct conf_path *p, const char *label,

@@ -71,7 +71,5 @@ STACK_OF(X509_CRL)	*tls_identity_take_crls(struct tls_identity *id,
 /* How many of id's CRLs came from source (enum tls_crl_source). */
 size_t			 tls_identity_ncrls(const struct tls_identity *id,
 			    int source);
-/* "trust file" or "manual". */
-const char		*tls_crl_source_name(int source);
 
 #endif
