@@ -6,7 +6,7 @@ mutual TLS, CPU per relayed transaction or call (issue 14).
                       [--cases options,call,newconn] [--options-rate N]
                       [--call-rate N] [--newconn-rate N]
                       [--proxies sipedged,kamailio] [--profile FILE]
-                      [--kamailio PATH] [--keep]
+                      [--syscalls] [--kamailio PATH] [--keep]
 
 One run sets up, in a temporary directory: a lab CA and ECDSA P-256
 certificates made by `sipedge-cert lab-ca` (the proxies 127.0.0.1, the UAS
@@ -101,6 +101,18 @@ def tree_cpu(root):
         if p == root:
             total += ticks
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def child_of(pid):
+    """The first child process of pid (the program `timeout` runs), or pid."""
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    return int(stat.split("/")[2])
+        except (OSError, ValueError, IndexError):
+            continue
+    return pid
 
 
 def run(cmd, **kw):
@@ -391,7 +403,7 @@ def profile(b, rate, secs, out):
     if shutil.which("perf") is None:
         print("perf is not installed: no profile")
         return
-    pid = b.pids["sipedged"]
+    pid = child_of(b.pids["sipedged"])     # sipedged itself, not `timeout`
     perf = subprocess.Popen(["perf", "record", "-g", "-o", out, "-p", str(pid), "--",
                              "sleep", str(secs + 1)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
@@ -412,8 +424,42 @@ def profile(b, rate, secs, out):
                             "--sort", sort, "--percent-limit", "1.5" if sort == "dso" else "0.8",
                             "-g", "none"], capture_output=True, text=True, timeout=300)
         lines = [ln for ln in r.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
-        print("\n".join(lines[:40]))
+        print("\n".join(lines[:40]) or r.stderr.strip())
         print()
+
+
+def syscalls(b, rate, secs):
+    """strace -c of sipedged during one persistent call run: system calls
+    per relayed call."""
+    if shutil.which("strace") is None:
+        print("strace is not installed: no system call counts")
+        return
+    out = b.path("strace.txt")
+    pid = child_of(b.pids["sipedged"])
+    st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(pid)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(1)
+    kv = b.uac("sipedged", "call", rate, secs)
+    st.send_signal(signal.SIGINT)
+    try:
+        st.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        st.kill()
+        st.communicate()
+    calls = int(kv["completed"])
+    if not os.path.exists(out) or os.path.getsize(out) == 0 or calls == 0:
+        print("strace failed (%s); no system call counts" % st.returncode)
+        return
+    rows = []
+    for ln in open(out):
+        f = ln.split()
+        if len(f) >= 5 and f[0][0].isdigit() and f[-1] != "total":
+            rows.append((int(f[3]), f[-1]))
+    rows.sort(reverse=True)
+    total = sum(n for n, _ in rows)
+    print("\nsystem calls of sipedged (strace -c -f) per relayed call, %d calls at %s/s "
+          "(strace slows it down): %.1f in all" % (calls, rate, total / calls))
+    print("  " + ", ".join("%s %.2f" % (name, n / calls) for n, name in rows[:12]))
 
 
 def main():
@@ -428,6 +474,8 @@ def main():
     ap.add_argument("--call-rate", type=float, default=CASES["call"][2])
     ap.add_argument("--newconn-rate", type=float, default=CASES["newconn"][2])
     ap.add_argument("--profile", metavar="FILE")
+    ap.add_argument("--syscalls", action="store_true",
+                    help="count sipedged's system calls per call (strace -c)")
     ap.add_argument("--kamailio", default="kamailio")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     a = ap.parse_args()
@@ -496,6 +544,8 @@ def main():
             print(line)
         if a.profile and "sipedged" in proxies:
             profile(b, rates["call"], a.time, a.profile)
+        if a.syscalls and "sipedged" in proxies:
+            syscalls(b, rates["call"], a.time)
     finally:
         b.stop_all()
         if a.keep:
