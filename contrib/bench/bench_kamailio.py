@@ -4,7 +4,7 @@ mutual TLS, CPU per relayed transaction or call (issue 14).
 
     bench_kamailio.py [--builddir DIR] [--runs N] [--time SECS] [--quick]
                       [--cases options,call,newconn] [--options-rate N]
-                      [--call-rate N] [--newconn-rate N]
+                      [--call-rate N] [--newconn-rate N] [--resumed-rate N]
                       [--proxies sipedged,kamailio] [--profile FILE]
                       [--syscalls] [--kamailio PATH] [--keep]
 
@@ -25,6 +25,9 @@ The cases, each SECS seconds (default 10) at a fixed offered rate:
   call     INVITE/180/200/ACK/BYE/200 over one persistent TLS connection
            (500 calls/s)
   newconn  the same call on a new TLS connection each (200 calls/s)
+  resumed  (only when asked for) newconn with the UAC offering its last
+           TLS session again: the cost of a resumed connection's call;
+           the per-run line says how many handshakes were resumed
 
 For every case, run and proxy (interleaved: run 1 of every case on both
 proxies, then run 2, ...) the CPU time (utime + stime from /proc, summed
@@ -61,6 +64,8 @@ CASES = {
     "options": ("options", False, 1000, "OPTIONS"),
     "call": ("call", False, 500, "call"),
     "newconn": ("call", True, 200, "call"),
+    # not in the default list: the UAC offers its last TLS session again
+    "resumed": ("call", True, 200, "call"),
 }
 LIMIT = 3600            # every process we start is killed after this long
 
@@ -269,6 +274,8 @@ search_rules = (
                "--quiet"] + self.tls_args("uac")
         if newconn:
             cmd.append("--new-conn")
+        if case == "resumed":
+            cmd.append("--resume")
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 90)
         last = [ln for ln in r.stdout.splitlines() if ln.startswith("sipload ")]
         if not last:
@@ -388,6 +395,8 @@ def why_failed(kv):
            if k.startswith("failed_") and v != "0"]
     if kv.get("throttled", "0") != "0":
         why.append("throttled %s" % kv["throttled"])
+    if kv.get("resumed", "0") != "0":
+        why.append("resumed %s of %s handshakes" % (kv["resumed"], kv["handshakes"]))
     return "  (" + ", ".join(why) + ")" if why else ""
 
 
@@ -474,6 +483,7 @@ def main():
     ap.add_argument("--options-rate", type=float, default=CASES["options"][2])
     ap.add_argument("--call-rate", type=float, default=CASES["call"][2])
     ap.add_argument("--newconn-rate", type=float, default=CASES["newconn"][2])
+    ap.add_argument("--resumed-rate", type=float, default=CASES["resumed"][2])
     ap.add_argument("--profile", metavar="FILE")
     ap.add_argument("--syscalls", action="store_true",
                     help="count sipedged's system calls per call (strace -c)")
@@ -490,7 +500,8 @@ def main():
                          % ", ".join(CASES))
     if a.runs < 1 or a.runs > 50 or a.time <= 0 or a.time > 600:
         raise SystemExit("--runs 1..50 and --time 0..600, please")
-    rates = {"options": a.options_rate, "call": a.call_rate, "newconn": a.newconn_rate}
+    rates = {"options": a.options_rate, "call": a.call_rate, "newconn": a.newconn_rate,
+             "resumed": a.resumed_rate}
     if shutil.which("taskset") is None or os.cpu_count() < 2:
         raise SystemExit("needs taskset and two CPUs")
     b = Bench(a)
@@ -530,7 +541,8 @@ def main():
               (" | ratio |" if len(proxies) == 2 else " |"))
         print("|---|---|" + "---|" * len(proxies) + ("---|" if len(proxies) == 2 else ""))
         label = {"options": "OPTIONS, persistent TLS", "call": "INVITE..BYE, persistent TLS",
-                 "newconn": "INVITE..BYE, new TLS connection each"}
+                 "newconn": "INVITE..BYE, new TLS connection each",
+                 "resumed": "INVITE..BYE, new TLS connection each, resumed"}
         for c in cases:
             cols = []
             med = {}

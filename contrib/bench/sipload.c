@@ -521,8 +521,8 @@ conn_free(struct conn *c)
 	if (c == NULL)
 		return;
 	if (g.o.tls && c->bev != NULL && (ssl = bufferevent_openssl_get_ssl(c->bev)) != NULL) {
-		if (g.o.role == ROLE_UAC && g.o.resume && SSL_session_reused(ssl) == 0 &&
-		    c->up) {
+		/* The newest session (a TLS 1.3 resumption brings a new ticket). */
+		if (g.o.role == ROLE_UAC && g.o.resume && c->up) {
 			SSL_SESSION *sess = SSL_get1_session(ssl);
 
 			if (sess != NULL && SSL_SESSION_is_resumable(sess)) {
