@@ -258,7 +258,8 @@ search_rules = (
         # -DD: the main process stays in the foreground with its children;
         # -E: log to stderr; -Y, -w: runtime files in d.
         p = self.start([self.a.kamailio, "-DD", "-E", "-f", cfg, "-Y", d, "-w", d,
-                        "-P", os.path.join(d, "kamailio.pid"), "-m", "256", "-M", "16", "-x", "tlsf"],
+                        "-P", os.path.join(d, "kamailio.pid"), "-m", "256", "-M", "16",
+                        "-x", "tlsf"],
                        "kamailio", PROXY_CPU)
         self.wait_listen(PROXY_IP, self.ports["kamailio"], p, "kamailio")
         self.pids["kamailio"] = p.pid
