@@ -1,0 +1,96 @@
+#!/bin/bash
+# sipload.sh: the benchmark's load generator (contrib/bench/sipload) drives
+# sipedged over mutual TLS, as contrib/bench/bench_kamailio.py does:
+#
+#   sipload uac 127.0.0.3 --TLS--> sipedged 127.0.0.1 --TLS--> sipload uas 127.0.0.2
+#
+# with certificates from `sipedge-cert lab-ca`, the default zone demanding
+# client certificates and one neighbor zone (the UAS) reached by one search
+# rule.  50 OPTIONS on one connection, 10 INVITE..BYE calls on one
+# connection and 5 calls on a new TLS connection each: every one completes
+# (a generous transaction timeout and low rates, so load cannot fail it),
+# and the UAS counts what it answered.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+SIPLOAD=${top_builddir:-$top_srcdir}/contrib/bench/sipload
+[ -x "$SIPLOAD" ] || skip_all "contrib/bench/sipload is not built (make check builds it)"
+plan 7
+
+ca() {
+    "$SIPEDGE_CERT" lab-ca "$@" --dir "$T/ca" >>"$T/labca.out" 2>&1 ||
+        bail_out "sipedge-cert lab-ca $1 failed: $(tail -n 5 "$T/labca.out")"
+}
+ca init
+ca issue --cn 127.0.0.1 --san localhost --out "$T/proxy"
+ca issue --cn 127.0.0.2 --out "$T/uas"
+ca issue --cn 127.0.0.3 --out "$T/uac"
+
+UAS_PORT=$(free_port 127.0.0.2)
+write_config
+insert_after "$CONF" '^tls: \{' "  certificate = \"$T/proxy-chain.pem\";
+  private_key = \"$T/proxy.key\";
+  trust = \"$T/ca/ca.pem\";
+  expiry_warning_days = 0;" >/dev/null || bail_out "cannot edit $CONF"
+cat >>"$CONF" <<EOF
+default_zone: { tls_verify = true; };
+search_rules = (
+  { priority = 10; name = "all to the uas"; match = "any"; target_zone = "uas"; }
+);
+EOF
+printf '%s\n' 'name = "uas";' 'type = "neighbor";' 'transport = "tls";' \
+    "port = $UAS_PORT;" 'peers = [ "127.0.0.2" ];' 'tls_verify = true;' >"$T/zones/uas.conf"
+
+"$SIPLOAD" --role uas --listen "127.0.0.2:$UAS_PORT" --cert "$T/uas-chain.pem" \
+    --key "$T/uas.key" --ca "$T/ca/ca.pem" --duration 90 >"$T/uas.out" 2>&1 </dev/null &
+UAS_PID=$!
+track_pid "$UAS_PID"
+_poll 10 eval "(exec 3<>/dev/tcp/127.0.0.2/$UAS_PORT) 2>/dev/null" ||
+    bail_out "sipload uas does not listen: $(cat "$T/uas.out")"
+
+check "sipedged starts with a TLS listener and the zone uas" start_sipedged ||
+    bail_out "sipedged did not start"
+
+# uac NAME ARGS...: a sipload UAC through sipedged; its last line in $T/NAME.out.
+uac() {
+    local name=$1
+    shift
+    timeout 60 "$SIPLOAD" --role uac --target "127.0.0.1:$TLS_PORT" --bind 127.0.0.3 \
+        --uri "sip:bench@127.0.0.2" --cert "$T/uac-chain.pem" --key "$T/uac.key" \
+        --ca "$T/ca/ca.pem" --timeout 20 --quiet "$@" >"$T/$name.out" 2>&1
+}
+
+# completed NAME COUNT: the UAC NAME sent COUNT and completed COUNT, none failed.
+completed() {
+    local line
+    line=$(grep '^sipload role=uac' "$T/$1.out")
+    if [[ " $line " == *" sent=$2 completed=$2 failed=0 "* ]]; then
+        return 0
+    fi
+    echo "expected sent=$2 completed=$2 failed=0:"
+    cat "$T/$1.out"
+    tail -n 20 "$LOG"
+    return 1
+}
+
+check "50 OPTIONS on one TLS connection: sipload exits 0" \
+    uac options --scenario options --rate 50 --count 50
+check "... every one relayed and answered 200" completed options 50
+check "10 INVITE..BYE calls on one TLS connection, ACK and BYE along the route set: all complete" \
+    eval 'uac calls --scenario call --rate 20 --count 10 && completed calls 10'
+check "5 calls on a new mutual-TLS connection each: all complete" \
+    eval 'uac newconn --scenario call --new-conn --rate 10 --count 5 && completed newconn 5'
+
+uas_done() {
+    kill -TERM "$UAS_PID"
+    _poll 10 _pid_gone "$UAS_PID" || return 1
+    wait "$UAS_PID"
+}
+check "the UAS stops on TERM with status 0" uas_done
+line=$(grep '^sipload role=uas' "$T/uas.out")
+if [[ " $line " == *" invites=15 acks=15 byes=15 options=50 others=0 failed=0 "* ]]; then
+    ok "the UAS answered 50 OPTIONS, 15 INVITEs and 15 BYEs and got 15 ACKs"
+else
+    not_ok "the UAS answered 50 OPTIONS, 15 INVITEs and 15 BYEs and got 15 ACKs" "$line"
+fi
+stop_sipedged >/dev/null
