@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -25,8 +24,8 @@
 
 #include "ctl/ctl_proto.h"
 #include "ctl/ctl_server.h"
-#include "util/file.h"
-#include "util/json.h"
+#include "ctl/ctl_socket.h"
+#include "ctl/ctl_table.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -65,11 +64,6 @@ struct ctl_server {
 	int			 pause_ms;	/* the last pause, 0: none */
 };
 
-struct ctl_reply {
-	struct evbuffer		*text;
-	struct json		*j;		/* NULL: a text reply */
-};
-
 /* Reply status words, as client_reply() takes them. */
 #define REPLY_OK	0
 #define REPLY_ERROR	-1
@@ -82,26 +76,16 @@ static const struct ctl_command help_entry = {
 	"help", "", "list the commands", 0, help_cmd
 };
 
-/* --- replies -------------------------------------------------------- */
+/* --- help ----------------------------------------------------------- */
 
-void
-ctl_reply_add(struct ctl_reply *r, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	size_t n;
-
-	va_start(ap, fmt);
-	s = xvasprintf(fmt, ap);
-	va_end(ap);
-	/* The reply ends at EOF, so any line is safe; only keep it lines. */
-	n = strlen(s);
-	while (n > 0 && s[n - 1] == '\n')
-		s[--n] = '\0';
-	evbuffer_add(r->text, s, n);
-	evbuffer_add(r->text, "\n", 1);
-	free(s);
-}
+static const struct ctl_col help_cols[] = {
+	{ "name",	CTL_STR, "",	NULL, NULL, 0,		0 },
+	{ "args",	CTL_STR, " ",	NULL, NULL, CTL_OMIT,	0 },
+	{ "help",	CTL_STR, " ",	NULL, NULL, 0,		16 },
+};
+static const struct ctl_table_def help_table = {
+	"commands", CTL_ROWS, NULL, CTL_COLS(help_cols)
+};
 
 /* help: one line per command, "help" itself last. */
 static int
@@ -109,43 +93,22 @@ help_cmd(const char *args, struct ctl_reply *r, void *arg)
 {
 	struct ctl_server *s = arg;
 	const struct ctl_command *c;
-	char name[64];
+	struct ctl_table t;
 
-	if (r->j != NULL) {
-		json_array_begin(r->j, "commands");
-		for (c = s->cmds; ; c++) {
-			if (c->name == NULL)
-				c = &help_entry;
-			json_object_begin(r->j, NULL);
-			json_string(r->j, "name", c->name);
-			json_string(r->j, "args", c->args);
-			json_string(r->j, "help", c->help);
-			json_object_end(r->j);
-			if (c == &help_entry)
-				break;
-		}
-		json_array_end(r->j);
-		return 0;
+	ctl_table_begin(&t, r, &help_table);
+	for (c = s->cmds; ; c++) {
+		if (c->name == NULL)
+			c = &help_entry;
+		ctl_table_row(&t);
+		ctl_table_str(&t, c->name);
+		ctl_table_str(&t, c->args);
+		ctl_table_str(&t, c->help);
+		ctl_table_row_end(&t);
+		if (c == &help_entry)
+			break;
 	}
-	for (c = s->cmds; c->name != NULL; c++) {
-		snprintf(name, sizeof name, "%s%s%s", c->name, *c->args ? " " :
-		    "", c->args);
-		ctl_reply_add(r, "%-16s %s", name, c->help);
-	}
-	ctl_reply_add(r, "%-16s %s", help_entry.name, help_entry.help);
+	ctl_table_end(&t);
 	return 0;
-}
-
-struct json *
-ctl_reply_json(struct ctl_reply *r)
-{
-	return r->j;
-}
-
-size_t
-ctl_reply_size(const struct ctl_reply *r)
-{
-	return evbuffer_get_length(r->text);
 }
 
 /* --- clients -------------------------------------------------------- */
@@ -169,6 +132,18 @@ client_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	client_drop(cl);
 }
 
+/* Free cl; the socket closes, so the client sees EOF. */
+static void
+client_destroy(struct ctl_client *cl)
+{
+	bufferevent_free(cl->bev);
+	event_free(cl->free_ev);
+	event_free(cl->timer);
+	cl->magic = 0;
+	free(cl);
+}
+
+/* The deferred free of a client: out of the list, then freed. */
 static void
 client_free_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -182,11 +157,7 @@ client_free_cb(evutil_socket_t fd, short what, void *arg)
 	if (cl->next != NULL)
 		cl->next->prev = cl->prev;
 	s->nclients--;
-	bufferevent_free(cl->bev);	/* closes the socket: the client sees EOF */
-	event_free(cl->free_ev);
-	event_free(cl->timer);
-	cl->magic = 0;
-	free(cl);
+	client_destroy(cl);
 	if (s->reserve_fd < 0)		/* given to a client: take it back */
 		s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
@@ -200,6 +171,7 @@ client_drop(struct ctl_client *cl)
 	event_active(cl->free_ev, EV_TIMEOUT, 0);
 }
 
+/* Log a command or a dropped client at debug, with who sent it. */
 static void
 client_log(const struct ctl_client *cl, const char *event, const char *cmd,
     size_t cmdlen, const char *result)
@@ -283,53 +255,17 @@ client_error(struct ctl_client *cl, int json, const char *fmt, ...)
 static void
 client_error(struct ctl_client *cl, int json, const char *fmt, ...)
 {
-	struct evbuffer *text = evbuffer_new();
-	struct json *j;
+	struct evbuffer *text;
 	va_list ap;
 	char *msg;
 
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (json) {
-		j = json_new();
-		json_object_begin(j, NULL);
-		json_bool(j, "ok", 0);
-		json_string(j, "error", msg);
-		json_object_end(j);
-		evbuffer_add_printf(text, "%s\n", json_text(j, NULL));
-		json_free(j);
-	} else
-		evbuffer_add_printf(text, "%s\n", msg);
+	text = ctl_reply_error(json, msg);
 	free(msg);
 	client_reply(cl, REPLY_ERROR, text);
 	evbuffer_free(text);
-}
-
-/*
- * Close a json reply: what the handler said as text becomes "error" (or
- * "message" when it succeeded), then "ok".  Returns the reply body.
- */
-static struct evbuffer *
-reply_json_close(struct ctl_reply *r, int rv)
-{
-	struct evbuffer *out = evbuffer_new();
-	size_t n = evbuffer_get_length(r->text);
-	char *t;
-
-	if (n > 0) {
-		t = xmalloc(n + 1);
-		evbuffer_remove(r->text, t, n);
-		while (n > 0 && t[n - 1] == '\n')
-			n--;
-		t[n] = '\0';
-		json_string(r->j, rv == 0 ? "message" : "error", t);
-		free(t);
-	}
-	json_bool(r->j, "ok", rv == 0);
-	json_object_end(r->j);
-	evbuffer_add_printf(out, "%s\n", json_text(r->j, NULL));
-	return out;
 }
 
 /* The command word of line as printable text, for an error message. */
@@ -348,13 +284,28 @@ printable(char *dst, size_t dstsz, const char *src, size_t len)
 	dst[j] = '\0';
 }
 
+/* The first word of line (len bytes) is *wlen long; the rest after it. */
+static char *
+first_word(char *line, size_t len, size_t *wlen)
+{
+	char *rest;
+
+	for (*wlen = 0; *wlen < len && line[*wlen] != ' ' &&
+	    line[*wlen] != '\t'; (*wlen)++)
+		;
+	rest = line + *wlen;
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	return rest;
+}
+
 /* Run the request line (len bytes, no LF) of cl. */
 static void
 client_run(struct ctl_client *cl, char *line, size_t len)
 {
 	struct ctl_server *s = cl->s;
 	const struct ctl_command *c = NULL, *k;
-	struct ctl_reply r;
+	struct ctl_reply *r;
 	struct evbuffer *body;
 	char shown[80], *args;
 	size_t wlen, i;
@@ -370,24 +321,14 @@ client_run(struct ctl_client *cl, char *line, size_t len)
 		;
 	line += i;
 	len -= i;
-	for (wlen = 0; wlen < len && line[wlen] != ' ' && line[wlen] != '\t';
-	    wlen++)
-		;
-	args = line + wlen;
-	while (*args == ' ' || *args == '\t')
-		args++;
+	args = first_word(line, len, &wlen);
 	/* "json COMMAND ...": the same command, answered in JSON. */
 	if (wlen == strlen(CTL_JSON_PREFIX) &&
 	    memcmp(line, CTL_JSON_PREFIX, wlen) == 0) {
 		json = 1;
 		len -= (size_t)(args - line);
 		line = args;
-		for (wlen = 0; wlen < len && line[wlen] != ' ' &&
-		    line[wlen] != '\t'; wlen++)
-			;
-		args = line + wlen;
-		while (*args == ' ' || *args == '\t')
-			args++;
+		args = first_word(line, len, &wlen);
 	}
 
 	if (wlen == 0) {
@@ -414,21 +355,13 @@ client_run(struct ctl_client *cl, char *line, size_t len)
 		client_error(cl, json, "%s takes no arguments", c->name);
 		return;
 	}
-	r.text = evbuffer_new();
-	r.j = NULL;
-	if (json) {
-		r.j = json_new();
-		json_object_begin(r.j, NULL);
-	}
-	rv = c->fn(args, &r, c == &help_entry ? (void *)s : s->arg);
+	r = ctl_reply_new(json);
+	rv = c->fn(args, r, c == &help_entry ? (void *)s : s->arg);
 	client_log(cl, "command", line, len, rv == 0 ? "ok" : "error");
-	body = json ? reply_json_close(&r, rv) : NULL;
-	client_reply(cl, rv == 0 ? REPLY_OK : REPLY_ERROR,
-	    body != NULL ? body : r.text);
-	if (body != NULL)
-		evbuffer_free(body);
-	json_free(r.j);
-	evbuffer_free(r.text);
+	body = ctl_reply_finish(r, rv);
+	client_reply(cl, rv == 0 ? REPLY_OK : REPLY_ERROR, body);
+	evbuffer_free(body);
+	ctl_reply_free(r);
 }
 
 /* Take the request line out of the input, if it is complete. */
@@ -560,6 +493,7 @@ client_deny(struct ctl_client *cl)
 	evbuffer_free(text);
 }
 
+/* A new control connection: served, refused as busy, or denied. */
 static void
 accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
@@ -672,58 +606,6 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 
 /* --- the socket ----------------------------------------------------- */
 
-/*
- * path exists: replace it when it is a socket nobody listens on (left by
- * a daemon that died), refuse anything else.
- */
-static int
-clear_stale(const char *path, const struct sockaddr_un *sun, char **cause)
-{
-	struct stat st;
-	int fd, rv;
-
-	if (lstat(path, &st) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		*cause = xasprintf("control socket %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		*cause = xasprintf("control socket %s exists and is not a "
-		    "socket; remove it or set daemon.control_socket", path);
-		return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
-		*cause = xasprintf("control socket: %s", strerror(errno));
-		return -1;
-	}
-	rv = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
-	if (rv == 0 || errno == EAGAIN || errno == EINPROGRESS) {
-		close(fd);
-		*cause = xasprintf("control socket %s is in use by another "
-		    "process (another sipedged with the same "
-		    "daemon.control_socket?)", path);
-		return -1;
-	}
-	if (errno != ECONNREFUSED) {
-		*cause = xasprintf("control socket %s: %s", path,
-		    strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	if (unlink(path) == -1 && errno != ENOENT) {
-		*cause = xasprintf("cannot remove the stale control socket %s: "
-		    "%s", path, strerror(errno));
-		return -1;
-	}
-	log_event(LOG_LVL_NOTICE, "ctl", "stale control socket removed", "path",
-	    path, NULL);
-	return 0;
-}
-
 /* The name of group gid, or its number. */
 static char *
 group_name(gid_t gid)
@@ -733,6 +615,7 @@ group_name(gid_t gid)
 	return gr != NULL ? xstrdup(gr->gr_name) : xasprintf("%ld", (long)gid);
 }
 
+/* Serve the members of another group (ctl_server.h). */
 int
 ctl_server_set_group(struct ctl_server *s, long gid, const char *name,
     char **cause)
@@ -751,63 +634,18 @@ ctl_server_set_group(struct ctl_server *s, long gid, const char *name,
 	return 0;
 }
 
+/* Open the control socket and serve it (ctl_server.h). */
 struct ctl_server *
 ctl_server_open(struct event_base *base, const char *path, long gid,
     const char *group, const struct ctl_command *cmds, void *arg,
     char **cause)
 {
 	struct ctl_server *s;
-	struct sockaddr_un sun;
 	struct stat st;
-	char *dir, *slash;
-	mode_t old;
 	int fd;
 
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sun.sun_path) {
-		*cause = xasprintf("control socket %s: the path is longer than "
-		    "%zu bytes", path, sizeof sun.sun_path - 1);
+	if ((fd = ctl_socket_listen(path, &st, cause)) == -1)
 		return NULL;
-	}
-	memcpy(sun.sun_path, path, strlen(path));
-
-	dir = xstrdup(path);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (file_mkdir_p(dir, 0750, cause) == -1) {
-			free(dir);
-			return NULL;
-		}
-	}
-	free(dir);
-	if (clear_stale(path, &sun, cause) == -1)
-		return NULL;
-
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
-		*cause = xasprintf("control socket: %s", strerror(errno));
-		return NULL;
-	}
-	/* Created 0660 from the start: no moment where others may connect. */
-	old = umask(0117);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
-		umask(old);
-		*cause = xasprintf("cannot create control socket %s: %s", path,
-		    strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	umask(old);
-	if (chmod(path, 0660) == -1 || listen(fd, 32) == -1 ||
-	    lstat(path, &st) == -1) {
-		*cause = xasprintf("cannot set up control socket %s: %s", path,
-		    strerror(errno));
-		close(fd);
-		unlink(path);
-		return NULL;
-	}
-
 	s = xcalloc(1, sizeof *s);
 	s->base = base;
 	s->path = xstrdup(path);
@@ -842,6 +680,7 @@ ctl_server_open(struct event_base *base, const char *path, long gid,
 	return s;
 }
 
+/* Close the control socket and drop its clients (ctl_server.h). */
 void
 ctl_server_free(struct ctl_server *s)
 {
@@ -856,11 +695,7 @@ ctl_server_free(struct ctl_server *s)
 		close(s->reserve_fd);
 	for (cl = s->clients; cl != NULL; cl = next) {
 		next = cl->next;
-		bufferevent_free(cl->bev);
-		event_free(cl->free_ev);
-		event_free(cl->timer);
-		cl->magic = 0;
-		free(cl);
+		client_destroy(cl);
 	}
 	/* Leave a socket alone that someone else has put there since. */
 	if (lstat(s->path, &st) == 0 && st.st_dev == s->dev &&

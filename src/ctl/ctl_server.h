@@ -11,8 +11,9 @@
 
 #include <event2/event.h>
 
+#include "ctl/ctl_reply.h"
+
 struct ctl_server;
-struct ctl_reply;
 
 /*
  * Run a command: add the text of the reply to r with ctl_reply_add() and
@@ -59,26 +60,5 @@ int			 ctl_server_set_group(struct ctl_server *s, long gid,
  * Must not be called from a handler.
  */
 void			 ctl_server_free(struct ctl_server *s);
-
-
-/*
- * Append text to a reply; a newline is added at the end, and text with
- * embedded newlines becomes several lines.
- */
-void			 ctl_reply_add(struct ctl_reply *r, const char *fmt, ...)
-			     __attribute__((format(printf, 2, 3)));
-/*
- * The JSON writer of a request sent with the "json" prefix, with the
- * reply's object open: the handler adds its members and leaves it open.
- * NULL for a text request.  In a JSON reply, text added with
- * ctl_reply_add() becomes the member "error" (the handler failed) or
- * "message"; the server adds "ok" and closes the object.
- */
-struct json		*ctl_reply_json(struct ctl_reply *r);
-/*
- * The bytes of text added so far (not counting the JSON writer's): for a
- * handler that keeps its reply under CTL_REPLY_MAX.
- */
-size_t			 ctl_reply_size(const struct ctl_reply *r);
 
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl_proto.h"
+#include "ctl/ctl_table.h"
 #include "daemon/sipedged.h"
 #include "tls/tls_pki.h"
 #include "util/alarm.h"
@@ -119,78 +120,103 @@ ctl_alarms(const struct snapshot *s, void (*fn)(const char *, void *),
 	}
 }
 
-/* ctl_alarms() callbacks: into a "; " list, into a JSON array. */
+/* ctl_alarms() callback: one item of the alarms list of status. */
 static void
-alarm_join(const char *text, void *arg)
+alarm_item(const char *text, void *arg)
 {
-	ctl_cmd_join(arg, text);
+	ctl_table_item(arg, text);
 }
 
-static void
-alarm_json(const char *text, void *arg)
-{
-	json_string(arg, NULL, text);
-}
-
-/* Rate-limited log kinds in status: a sum, then one line or object each. */
-struct limit_status {
-	struct ctl_reply	*r;
-	struct json		*j;
-	unsigned long long	 suppressed;
+/* status: one line "name: value" (or one member) per column. */
+static const struct ctl_col status_cols[] = {
+	{ "version",	CTL_STR,  "version: ",	NULL, NULL, CTL_LINE, 0 },
+	{ "protocol",	CTL_INT,  "protocol: ",	NULL, NULL, CTL_LINE, 0 },
+	{ "pid",	CTL_INT,  "pid: ",	NULL, NULL, CTL_LINE, 0 },
+	{ "started",	CTL_TIME, "started: ",	NULL, NULL, CTL_LINE, 0 },
+	{ "uptime",	CTL_INT,  "uptime: ",	" second", NULL,
+	    CTL_LINE | CTL_PLURAL, 0 },
+	{ "config",	CTL_STR,  "config: ",	NULL, NULL, CTL_LINE, 0 },
+	{ "loaded_at",	CTL_TIME, "loaded_at: ", NULL, NULL, CTL_LINE, 0 },
+	{ "certificate", CTL_STR, "certificate: ", NULL, NULL, CTL_LINE, 0 },
+	{ "subject",	CTL_STR,  "subject: ",	NULL, NULL, CTL_LINE, 0 },
+	{ "not_before",	CTL_STR,  "not_before: ", NULL, NULL, CTL_LINE, 0 },
+	{ "not_after",	CTL_STR,  "not_after: ", NULL, NULL, CTL_LINE, 0 },
+	{ "temporary",	CTL_BOOL, "temporary: ", NULL, NULL, CTL_LINE, 0 },
+	{ "alarms",	CTL_LIST, "alarms: ",	"; ", "none", CTL_LINE, 0 },
+	{ "connections", CTL_UINT, "connections: ", NULL, NULL, CTL_LINE, 0 },
+	{ "requests",	CTL_UINT, "requests: ",	NULL, NULL, CTL_LINE, 0 },
+	{ "forwarded",	CTL_UINT, "forwarded: ", NULL, NULL, CTL_LINE, 0 },
+	{ "failovers",	CTL_UINT, "failovers: ", NULL, NULL, CTL_LINE, 0 },
+	{ "local_responses", CTL_UINT, "local_responses: ", NULL, NULL,
+	    CTL_LINE, 0 },
+	{ "pending",	CTL_UINT, "pending: ",	NULL, NULL, CTL_LINE, 0 },
+	{ "transactions", CTL_UINT, "transactions: ", NULL, NULL, CTL_LINE, 0 },
+	{ "overload",	CTL_UINT, "overload: ",	NULL, NULL, CTL_LINE, 0 },
+	{ "inbound",	CTL_UINT, "inbound: ",	NULL, NULL, CTL_LINE, 0 },
+	{ "handshakes",	CTL_UINT, "handshakes: ", NULL, NULL, CTL_LINE, 0 },
+	{ "sources",	CTL_UINT, "sources: ",	NULL, NULL, CTL_LINE, 0 },
+	{ "limits",	CTL_GROUP, "limits:",	NULL, NULL, CTL_LINE, 0 },
+	{ "refused",	CTL_GROUP, "refused:",	NULL, NULL, CTL_LINE, 0 },
+	{ "deadlines",	CTL_GROUP, "deadlines:", NULL, NULL, CTL_LINE, 0 },
+	{ "accept_paused", CTL_BOOL, "accept_paused: ", NULL, NULL, CTL_LINE,
+	    0 },
+	{ "bad_messages", CTL_UINT, "bad_messages: ", NULL, NULL, CTL_LINE, 0 },
+	{ "bad_messages_by_kind", CTL_GROUP, "bad_messages_by_kind:", NULL,
+	    NULL, CTL_LINE, 0 },
+	{ "heap",	CTL_GROUP, "heap:",	NULL, NULL, CTL_LINE, 0 },
+	{ "log_suppressed", CTL_UINT, "log_suppressed: ", NULL, NULL,
+	    CTL_LINE, 0 },
+};
+static const struct ctl_table_def status_table = {
+	NULL, CTL_INLINE, NULL, CTL_COLS(status_cols)
 };
 
+/* The rate-limited log kinds, after the status lines. */
+static const struct ctl_col limit_cols[] = {
+	{ "module",	CTL_STR,  "log_limit: ", NULL, NULL, 0, 0 },
+	{ "event",	CTL_STR,  " \"",	"\"", NULL, 0, 0 },
+	{ "total",	CTL_UINT, " total ",	NULL, NULL, 0, 0 },
+	{ "suppressed",	CTL_UINT, " suppressed ", NULL, NULL, 0, 0 },
+};
+static const struct ctl_table_def limit_table = {
+	"log_limits", CTL_ROWS, NULL, CTL_COLS(limit_cols)
+};
+
+/* Rate-limited log kinds in status: a sum, then one row each. */
 static void
 limit_sum(const struct log_limit_info *i, void *arg)
 {
-	((struct limit_status *)arg)->suppressed += i->suppressed;
+	*(unsigned long long *)arg += i->suppressed;
 }
 
+/* One row per rate-limited log kind. */
 static void
-limit_line(const struct log_limit_info *i, void *arg)
+limit_row(const struct log_limit_info *i, void *arg)
 {
-	struct limit_status *ls = arg;
+	struct ctl_table *t = arg;
 
-	if (ls->j != NULL) {
-		json_object_begin(ls->j, NULL);
-		json_string(ls->j, "module", i->module);
-		json_string(ls->j, "event", i->event);
-		json_uint(ls->j, "total", i->total);
-		json_uint(ls->j, "suppressed", i->suppressed);
-		json_object_end(ls->j);
-		return;
-	}
-	ctl_reply_add(ls->r, "log_limit: %s \"%s\" total %llu suppressed %llu",
-	    i->module, i->event, i->total, i->suppressed);
+	ctl_table_row(t);
+	ctl_table_str(t, i->module);
+	ctl_table_str(t, i->event);
+	ctl_table_uint(t, i->total);
+	ctl_table_uint(t, i->suppressed);
+	ctl_table_row_end(t);
 }
 
-/*
- * A counter group of status: in JSON an object of numbers, in text one
- * line "label: name N name N ..." (ctl_proto.h).
- */
+/* A group cell of counters named by name(0 .. n - 1). */
 static void
-status_counters(struct ctl_reply *r, struct json *j, const char *label,
-    const unsigned long long *v, int n, const char *(*name)(int))
+status_counters(struct ctl_table *t, const unsigned long long *v, int n,
+    const char *(*name)(int))
 {
-	char *line, *t;
 	int i;
 
-	if (j != NULL) {
-		json_object_begin(j, label);
-		for (i = 0; i < n; i++)
-			json_uint(j, name(i), v[i]);
-		json_object_end(j);
-		return;
-	}
-	line = xstrdup("");
-	for (i = 0; i < n; i++) {
-		t = xasprintf("%s %s %llu", line, name(i), v[i]);
-		free(line);
-		line = t;
-	}
-	ctl_reply_add(r, "%s:%s", label, line);
-	free(line);
+	ctl_table_open(t);
+	for (i = 0; i < n; i++)
+		ctl_table_pair(t, name(i), v[i]);
+	ctl_table_close(t);
 }
 
+/* The name of bad-message kind k, for status_counters(). */
 static const char *
 bad_name(int k)
 {
@@ -201,228 +227,175 @@ bad_name(int k)
 struct status_data {
 	const struct snapshot		*s;
 	struct proxy_stats		 ps;
-	struct limit_status		 ls;
 	struct sip_transport_stats	 ts;
 	struct heap_stats		 hs;
 	unsigned long long		 bad_sum;
+	unsigned long long		 suppressed;
 	long long			 up;
 };
 
-/* status as one JSON object (ctl_proto.h lists the members). */
+/* The status row: the columns of status_cols, in order. */
 static void
-status_json(struct ctl_reply *r, struct json *j, struct status_data *sd)
+status_row(struct ctl_table *t, const struct status_data *sd)
 {
-	char t[32];
+	const struct tls_identity *id = sd->s->tls;
 
-	json_string(j, "version", PACKAGE_VERSION);
-	json_int(j, "protocol", CTL_PROTO_VERSION);
-	json_int(j, "pid", (long long)getpid());
-	json_string(j, "started", str_time_iso(d.started, t, sizeof t));
-	json_int(j, "uptime", sd->up);
-	json_string(j, "config", d.conf_path);
-	json_string(j, "loaded_at", str_time_iso(sd->s->loaded_at, t,
-	    sizeof t));
-	json_string(j, "certificate", sd->s->tls->cert_file);
-	json_string(j, "subject", sd->s->tls->subject);
-	json_string(j, "not_before", sd->s->tls->not_before);
-	json_string(j, "not_after", sd->s->tls->not_after);
-	json_bool(j, "temporary", sd->s->tls->temporary);
-	json_array_begin(j, "alarms");
-	ctl_alarms(sd->s, alarm_json, j);
-	json_array_end(j);
-	json_uint(j, "connections", sip_transport_nconns(d.transport));
-	json_uint(j, "requests", sd->ps.requests);
-	json_uint(j, "forwarded", sd->ps.forwarded);
-	json_uint(j, "failovers", sd->ps.failovers);
-	json_uint(j, "local_responses", sd->ps.local);
-	json_uint(j, "pending", sd->ps.pending);
-	json_uint(j, "transactions", sd->ps.transactions);
-	json_uint(j, "overload", sd->ps.overload);
-	json_uint(j, "inbound", sd->ts.inbound);
-	json_uint(j, "handshakes", sd->ts.handshakes);
-	json_uint(j, "sources", sd->ts.sources);
-	json_object_begin(j, "limits");
-	json_uint(j, "max_connections", sd->ts.max_connections);
-	json_uint(j, "per_source", sd->ts.max_per_source);
-	json_uint(j, "handshakes", sd->ts.max_handshakes);
-	json_object_end(j);
-	status_counters(r, j, "refused", sd->ts.refused, SIP_REFUSED_N,
-	    sip_refusal_name);
-	status_counters(r, j, "deadlines", sd->ts.deadlines,
-	    SIP_DEADLINE_N, sip_deadline_name);
-	json_bool(j, "accept_paused", sd->ts.accept_paused);
-	json_uint(j, "bad_messages", sd->bad_sum);
-	status_counters(r, j, "bad_messages_by_kind", sd->ts.bad,
-	    SIP_BAD_NKINDS, bad_name);
-	json_object_begin(j, "heap");
-	json_uint(j, "trims", sd->hs.trims);
-	json_uint(j, "last_ms", sd->hs.last_ms);
-	json_uint(j, "longest_ms", sd->hs.max_ms);
-	json_object_end(j);
-	json_uint(j, "log_suppressed", sd->ls.suppressed);
-	json_array_begin(j, "log_limits");
-	log_limit_walk(limit_line, &sd->ls);
-	json_array_end(j);
-}
-
-/* status as "name: value" lines (ctl_proto.h lists the names). */
-static void
-status_text(struct ctl_reply *r, struct status_data *sd)
-{
-	char t[32], *alarms = NULL;
-
-	ctl_reply_add(r, "version: %s", PACKAGE_VERSION);
-	ctl_reply_add(r, "protocol: %d", CTL_PROTO_VERSION);
-	ctl_reply_add(r, "pid: %ld", (long)getpid());
-	ctl_reply_add(r, "started: %s", str_time_iso(d.started, t, sizeof t));
-	ctl_reply_add(r, "uptime: %lld second%s", sd->up,
-	    sd->up == 1 ? "" : "s");
-	ctl_reply_add(r, "config: %s", d.conf_path);
-	ctl_reply_add(r, "loaded_at: %s", str_time_iso(sd->s->loaded_at, t,
-	    sizeof t));
-	ctl_reply_add(r, "certificate: %s", sd->s->tls->cert_file);
-	ctl_reply_add(r, "subject: %s", sd->s->tls->subject);
-	ctl_reply_add(r, "not_before: %s", sd->s->tls->not_before);
-	ctl_reply_add(r, "not_after: %s", sd->s->tls->not_after);
-	ctl_reply_add(r, "temporary: %s", sd->s->tls->temporary ? "yes" :
-	    "no");
-	ctl_alarms(sd->s, alarm_join, &alarms);
-	ctl_reply_add(r, "alarms: %s", alarms != NULL ? alarms : "none");
-	free(alarms);
-	ctl_reply_add(r, "connections: %zu", sip_transport_nconns(d.transport));
-	ctl_reply_add(r, "requests: %lu", sd->ps.requests);
-	ctl_reply_add(r, "forwarded: %lu", sd->ps.forwarded);
-	ctl_reply_add(r, "failovers: %lu", sd->ps.failovers);
-	ctl_reply_add(r, "local_responses: %lu", sd->ps.local);
-	ctl_reply_add(r, "pending: %zu", sd->ps.pending);
-	ctl_reply_add(r, "transactions: %zu", sd->ps.transactions);
-	ctl_reply_add(r, "overload: %lu", sd->ps.overload);
-	ctl_reply_add(r, "inbound: %zu", sd->ts.inbound);
-	ctl_reply_add(r, "handshakes: %zu", sd->ts.handshakes);
-	ctl_reply_add(r, "sources: %zu", sd->ts.sources);
-	ctl_reply_add(r, "limits: max_connections %zu per_source %zu "
-	    "handshakes %zu", sd->ts.max_connections, sd->ts.max_per_source,
-	    sd->ts.max_handshakes);
-	status_counters(r, NULL, "refused", sd->ts.refused, SIP_REFUSED_N,
-	    sip_refusal_name);
-	status_counters(r, NULL, "deadlines", sd->ts.deadlines, SIP_DEADLINE_N,
-	    sip_deadline_name);
-	ctl_reply_add(r, "accept_paused: %s", sd->ts.accept_paused ? "yes" :
-	    "no");
-	ctl_reply_add(r, "bad_messages: %llu", sd->bad_sum);
-	status_counters(r, NULL, "bad_messages_by_kind", sd->ts.bad,
-	    SIP_BAD_NKINDS, bad_name);
-	ctl_reply_add(r, "heap: trims %lu last_ms %lu longest_ms %lu",
-	    sd->hs.trims, sd->hs.last_ms, sd->hs.max_ms);
-	ctl_reply_add(r, "log_suppressed: %llu", sd->ls.suppressed);
-	log_limit_walk(limit_line, &sd->ls);
+	ctl_table_row(t);
+	ctl_table_str(t, PACKAGE_VERSION);
+	ctl_table_int(t, CTL_PROTO_VERSION);
+	ctl_table_int(t, (long long)getpid());
+	ctl_table_time(t, d.started);
+	ctl_table_int(t, sd->up);
+	ctl_table_str(t, d.conf_path);
+	ctl_table_time(t, sd->s->loaded_at);
+	ctl_table_str(t, id->cert_file);
+	ctl_table_str(t, id->subject);
+	ctl_table_str(t, id->not_before);
+	ctl_table_str(t, id->not_after);
+	ctl_table_bool(t, id->temporary);
+	ctl_table_open(t);
+	ctl_alarms(sd->s, alarm_item, t);
+	ctl_table_close(t);
+	ctl_table_uint(t, sip_transport_nconns(d.transport));
+	ctl_table_uint(t, sd->ps.requests);
+	ctl_table_uint(t, sd->ps.forwarded);
+	ctl_table_uint(t, sd->ps.failovers);
+	ctl_table_uint(t, sd->ps.local);
+	ctl_table_uint(t, sd->ps.pending);
+	ctl_table_uint(t, sd->ps.transactions);
+	ctl_table_uint(t, sd->ps.overload);
+	ctl_table_uint(t, sd->ts.inbound);
+	ctl_table_uint(t, sd->ts.handshakes);
+	ctl_table_uint(t, sd->ts.sources);
+	ctl_table_open(t);
+	ctl_table_pair(t, "max_connections", sd->ts.max_connections);
+	ctl_table_pair(t, "per_source", sd->ts.max_per_source);
+	ctl_table_pair(t, "handshakes", sd->ts.max_handshakes);
+	ctl_table_close(t);
+	status_counters(t, sd->ts.refused, SIP_REFUSED_N, sip_refusal_name);
+	status_counters(t, sd->ts.deadlines, SIP_DEADLINE_N, sip_deadline_name);
+	ctl_table_bool(t, sd->ts.accept_paused);
+	ctl_table_uint(t, sd->bad_sum);
+	status_counters(t, sd->ts.bad, SIP_BAD_NKINDS, bad_name);
+	ctl_table_open(t);
+	ctl_table_pair(t, "trims", sd->hs.trims);
+	ctl_table_pair(t, "last_ms", sd->hs.last_ms);
+	ctl_table_pair(t, "longest_ms", sd->hs.max_ms);
+	ctl_table_close(t);
+	ctl_table_uint(t, sd->suppressed);
+	ctl_table_row_end(t);
 }
 
 /* status: version, uptime, configuration, certificate and counters. */
 static int
 ctl_status(const char *args, struct ctl_reply *r, void *arg)
 {
-	struct json *j = ctl_reply_json(r);
 	struct status_data sd;
+	struct ctl_table t;
 	int i;
 
 	(void)args;
 	(void)arg;
 	memset(&sd, 0, sizeof sd);
 	sd.s = d.current;
-	sd.ls.r = r;
-	sd.ls.j = j;
 	sd.up = (long long)(time(NULL) - d.started);
 	proxy_stats(d.proxy, &sd.ps);
-	log_limit_walk(limit_sum, &sd.ls);
+	log_limit_walk(limit_sum, &sd.suppressed);
 	sip_transport_stats(d.transport, &sd.ts);
 	heap_trimmer_stats(d.heap, &sd.hs);
 	for (i = 0; i < SIP_BAD_NKINDS; i++)
 		sd.bad_sum += sd.ts.bad[i];
-	if (j != NULL)
-		status_json(r, j, &sd);
-	else
-		status_text(r, &sd);
+	ctl_table_begin(&t, r, &status_table);
+	status_row(&t, &sd);
+	ctl_table_end(&t);
+	ctl_table_begin(&t, r, &limit_table);
+	log_limit_walk(limit_row, &t);
+	ctl_table_end(&t);
 	return 0;
 }
 
-/* One line (or object) per distribution point. */
-static void
-dp_line(const struct rev_dp_info *i, void *arg)
-{
-	struct ctl_reply *r = arg;
-	struct json *j = ctl_reply_json(r);
-	char a[32], b[32], c[32];
+/* The tables of revocation: the gate's counters, the OCSP cache, the points. */
+static const struct ctl_col rev_peer_cols[] = {
+	{ "verified",	CTL_UINT, "peers verified ", NULL, NULL, 0, 0 },
+	{ "refused",	CTL_UINT, " refused ",	NULL, NULL, 0, 0 },
+	{ "held",	CTL_UINT, " held ",	NULL, NULL, 0, 0 },
+	{ "revalidated", CTL_UINT, " revalidated ", NULL, NULL, 0, 0 },
+	{ "dropped",	CTL_UINT, " dropped ",	NULL, NULL, 0, 0 },
+};
+static const struct ctl_table_def rev_peer_table = {
+	"peers", CTL_ONE, NULL, CTL_COLS(rev_peer_cols)
+};
+static const struct ctl_col rev_ocsp_cols[] = {
+	{ "cache",	CTL_UINT, "ocsp cache ", NULL, NULL, 0, 0 },
+	{ "hits",	CTL_UINT, " hits ",	NULL, NULL, 0, 0 },
+	{ "misses",	CTL_UINT, " misses ",	NULL, NULL, 0, 0 },
+	{ "hit_rate",	CTL_PCT,  " hit_rate ",	NULL, "-", 0, 0 },
+};
+static const struct ctl_table_def rev_ocsp_table = {
+	"ocsp", CTL_ONE, NULL, CTL_COLS(rev_ocsp_cols)
+};
+static const struct ctl_col dp_cols[] = {
+	{ "url",	CTL_STR,  "",		NULL, NULL, 0, 0 },
+	{ "crls",	CTL_UINT, " crls ",	NULL, NULL, 0, 0 },
+	{ "last_attempt", CTL_TIME, " last_attempt ", NULL, "-", CTL_NULL, 0 },
+	{ "last_success", CTL_TIME, " last_success ", NULL, "-", CTL_NULL, 0 },
+	{ "next",	CTL_TIME, " next ",	NULL, NULL, 0, 0 },
+	{ "error",	CTL_STR,  " error: ",	NULL, NULL, CTL_OMIT, 0 },
+};
+static const struct ctl_table_def dp_table = {
+	"distribution_points", CTL_ROWS, NULL, CTL_COLS(dp_cols)
+};
 
-	if (j != NULL) {
-		json_object_begin(j, NULL);
-		json_string(j, "url", i->url);
-		json_uint(j, "crls", i->crls);
-		json_string(j, "last_attempt", i->last_attempt ?
-		    str_time_iso(i->last_attempt, a, sizeof a) : NULL);
-		json_string(j, "last_success", i->last_success ?
-		    str_time_iso(i->last_success, b, sizeof b) : NULL);
-		json_string(j, "next", str_time_iso(i->next, c, sizeof c));
-		json_string(j, "error", i->error);
-		json_object_end(j);
-		return;
-	}
-	ctl_reply_add(r, "%s crls %zu last_attempt %s last_success %s next %s%s%s",
-	    i->url, i->crls, i->last_attempt ? str_time_iso(i->last_attempt, a,
-	    sizeof a) : "-", i->last_success ? str_time_iso(i->last_success, b,
-	    sizeof b) : "-", str_time_iso(i->next, c, sizeof c),
-	    *i->error ? " error: " : "", i->error);
+/* One row per distribution point. */
+static void
+dp_row(const struct rev_dp_info *i, void *arg)
+{
+	struct ctl_table *t = arg;
+
+	ctl_table_row(t);
+	ctl_table_str(t, i->url);
+	ctl_table_uint(t, i->crls);
+	ctl_table_time(t, i->last_attempt);
+	ctl_table_time(t, i->last_success);
+	ctl_table_time(t, i->next);
+	ctl_table_str(t, i->error);
+	ctl_table_row_end(t);
 }
 
 /* revocation: the gate's counters, the OCSP cache, the distribution points. */
 static int
 ctl_revocation(const char *args, struct ctl_reply *r, void *arg)
 {
-	struct json *j = ctl_reply_json(r);
 	struct gate_stats st;
+	struct ctl_table t;
 	unsigned long looked;
-	double rate;
-	char pct[16];
 
 	(void)args;
 	(void)arg;
 	gate_stats(d.gate, &st);
 	looked = st.ocsp_hits + st.ocsp_misses;
-	rate = looked > 0 ? 100.0 * (double)st.ocsp_hits / (double)looked : 0;
-	if (j != NULL) {
-		json_object_begin(j, "peers");
-		json_uint(j, "verified", st.verified);
-		json_uint(j, "refused", st.refused);
-		json_uint(j, "held", st.held);
-		json_uint(j, "revalidated", st.revalidated);
-		json_uint(j, "dropped", st.dropped);
-		json_object_end(j);
-		json_object_begin(j, "ocsp");
-		json_uint(j, "cache", st.ocsp_cache);
-		json_uint(j, "hits", st.ocsp_hits);
-		json_uint(j, "misses", st.ocsp_misses);
-		if (looked > 0)
-			json_double(j, "hit_rate", rate, 1);
-		else
-			json_null(j, "hit_rate");
-		json_object_end(j);
-		json_array_begin(j, "distribution_points");
-		if (d.dp != NULL)
-			rev_dp_walk(d.dp, dp_line, r);
-		json_array_end(j);
-		return 0;
-	}
-	ctl_reply_add(r, "peers verified %lu refused %lu held %lu revalidated "
-	    "%lu dropped %lu", st.verified, st.refused, st.held,
-	    st.revalidated, st.dropped);
-	if (looked > 0)
-		snprintf(pct, sizeof pct, "%.1f%%", rate);
-	else
-		snprintf(pct, sizeof pct, "-");
-	ctl_reply_add(r, "ocsp cache %zu hits %lu misses %lu hit_rate %s",
-	    st.ocsp_cache, st.ocsp_hits, st.ocsp_misses, pct);
+	ctl_table_begin(&t, r, &rev_peer_table);
+	ctl_table_row(&t);
+	ctl_table_uint(&t, st.verified);
+	ctl_table_uint(&t, st.refused);
+	ctl_table_uint(&t, st.held);
+	ctl_table_uint(&t, st.revalidated);
+	ctl_table_uint(&t, st.dropped);
+	ctl_table_row_end(&t);
+	ctl_table_end(&t);
+	ctl_table_begin(&t, r, &rev_ocsp_table);
+	ctl_table_row(&t);
+	ctl_table_uint(&t, st.ocsp_cache);
+	ctl_table_uint(&t, st.ocsp_hits);
+	ctl_table_uint(&t, st.ocsp_misses);
+	ctl_table_pct(&t, looked > 0 ? 100.0 * (double)st.ocsp_hits /
+	    (double)looked : -1);
+	ctl_table_row_end(&t);
+	ctl_table_end(&t);
+	ctl_table_begin(&t, r, &dp_table);
 	if (d.dp != NULL)
-		rev_dp_walk(d.dp, dp_line, r);
+		rev_dp_walk(d.dp, dp_row, &t);
+	ctl_table_end(&t);
 	return 0;
 }
 
@@ -460,18 +433,91 @@ ctl_crl(const char *args, struct ctl_reply *r, void *arg)
 	return 0;
 }
 
-/* Each entry of a "DNS:a, IP:b" line as a JSON string. */
-static void
-json_split(struct json *j, const char *line)
-{
-	const char *p = line, *e;
+/* certs: the server certificate, then the trust list and its CAs. */
+static const struct ctl_col server_cols[] = {
+	{ "file",	CTL_STR,  "server ",	NULL, NULL, 0, 0 },
+	{ "temporary",	CTL_BOOL, " (temporary)", NULL, NULL, CTL_WORD, 0 },
+	{ "subject",	CTL_STR,  "  subject ",	NULL, NULL, CTL_LINE, 0 },
+	{ "names",	CTL_LIST, "  names ",	", ", "(none)", CTL_LINE, 0 },
+	{ "not_after",	CTL_STR,  "  expires ",	NULL, NULL, CTL_LINE, 0 },
+	{ NULL,		CTL_STR,  " (",		" days)", NULL, 0, 0 },
+	{ "days_left",	CTL_INT,  NULL,		NULL, NULL, 0, 0 },
+	{ "expired",	CTL_BOOL, NULL,		NULL, NULL, 0, 0 },
+};
+static const struct ctl_table_def server_table = {
+	"server", CTL_ONE, NULL, CTL_COLS(server_cols)
+};
+static const struct ctl_col trust_cols[] = {
+	{ "file",	CTL_STR,  "trust ",	NULL, "(temporary CA only)", 0, 0 },
+	{ "cas",	CTL_UINT, ": ",		" CA", NULL, CTL_PLURAL, 0 },
+};
+static const struct ctl_table_def trust_table = {
+	"trust", CTL_ONE, NULL, CTL_COLS(trust_cols)
+};
+static const struct ctl_col ca_cols[] = {
+	{ "subject",	CTL_STR,  "  ",		NULL, NULL, 0, 0 },
+	{ "not_after",	CTL_STR,  " expires ",	NULL, NULL, 0, 0 },
+	{ "expired",	CTL_BOOL, " EXPIRED",	NULL, NULL, CTL_WORD, 0 },
+};
+static const struct ctl_table_def ca_table = {
+	"certificates", CTL_ROWS, NULL, CTL_COLS(ca_cols)
+};
 
-	while (*p != '\0') {
+/* The server row: its names are the entries of a "DNS:a, IP:b" line. */
+static void
+certs_server(struct ctl_table *t, const struct tls_identity *id, X509 *leaf,
+    time_t now)
+{
+	char *sans = pki_san_line(leaf), *p, *e, *days;
+	long long left = pki_seconds_left(leaf, now);
+
+	ctl_table_row(t);
+	ctl_table_str(t, id->cert_file);
+	ctl_table_bool(t, id->temporary);
+	ctl_table_str(t, id->subject);
+	ctl_table_open(t);
+	for (p = sans; *p != '\0'; p = *e != '\0' ? e + 2 : e) {
 		if ((e = strstr(p, ", ")) == NULL)
 			e = p + strlen(p);
-		json_stringn(j, NULL, p, (size_t)(e - p));
-		p = *e != '\0' ? e + 2 : e;
+		days = xstrndup(p, (size_t)(e - p));
+		ctl_table_item(t, days);
+		free(days);
 	}
+	ctl_table_close(t);
+	ctl_table_str(t, id->not_after);
+	days = xasprintf("%s%lld", left < 0 ? "expired " : "",
+	    (left < 0 ? -left : left) / 86400);
+	ctl_table_str(t, days);
+	free(days);
+	ctl_table_int(t, left / 86400);
+	ctl_table_bool(t, left < 0);
+	ctl_table_row_end(t);
+	free(sans);
+}
+
+/* One row per trusted CA. */
+static void
+certs_cas(struct ctl_table *t, SSL_CTX *ctx, time_t now)
+{
+	STACK_OF(X509) *cas;
+	char *subj, *na;
+	int i;
+
+	cas = X509_STORE_get1_all_certs(SSL_CTX_get_cert_store(ctx));
+	for (i = 0; i < sk_X509_num(cas); i++) {
+		X509 *x = sk_X509_value(cas, i);
+
+		subj = pki_name_line(X509_get_subject_name(x));
+		na = pki_time_iso(X509_get0_notAfter(x));
+		ctl_table_row(t);
+		ctl_table_str(t, subj);
+		ctl_table_str(t, na);
+		ctl_table_bool(t, pki_seconds_left(x, now) < 0);
+		ctl_table_row_end(t);
+		free(subj);
+		free(na);
+	}
+	sk_X509_pop_free(cas, X509_free);
 }
 
 /* certs: the server certificate and the trust list. */
@@ -480,12 +526,8 @@ ctl_certs(const char *args, struct ctl_reply *r, void *arg)
 {
 	const struct tls_identity *id = d.current->tls;
 	X509 *leaf = id->ctx != NULL ? SSL_CTX_get0_certificate(id->ctx) : NULL;
-	struct json *j = ctl_reply_json(r);
-	STACK_OF(X509) *cas;
+	struct ctl_table t, cas;
 	time_t now = time(NULL);
-	char *sans, *subj, *na;
-	long long left;
-	int i;
 
 	(void)args;
 	(void)arg;
@@ -493,99 +535,56 @@ ctl_certs(const char *args, struct ctl_reply *r, void *arg)
 		ctl_reply_add(r, "no server certificate loaded");
 		return -1;
 	}
-	sans = pki_san_line(leaf);
-	left = pki_seconds_left(leaf, now);
-	if (j != NULL) {
-		json_object_begin(j, "server");
-		json_string(j, "file", id->cert_file);
-		json_bool(j, "temporary", id->temporary);
-		json_string(j, "subject", id->subject);
-		json_array_begin(j, "names");
-		json_split(j, sans);
-		json_array_end(j);
-		json_string(j, "not_after", id->not_after);
-		json_int(j, "days_left", left / 86400);
-		json_bool(j, "expired", left < 0);
-		json_object_end(j);
-		json_object_begin(j, "trust");
-		json_string(j, "file", id->trust_file);
-		json_uint(j, "cas", id->ntrusted);
-		json_array_begin(j, "certificates");
-	} else {
-		ctl_reply_add(r, "server %s%s", id->cert_file,
-		    id->temporary ? " (temporary)" : "");
-		ctl_reply_add(r, "  subject %s", id->subject);
-		ctl_reply_add(r, "  names %s", *sans ? sans : "(none)");
-		ctl_reply_add(r, "  expires %s (%s%lld days)", id->not_after,
-		    left < 0 ? "expired " : "", (left < 0 ? -left : left) / 86400);
-		ctl_reply_add(r, "trust %s: %zu CA%s", id->trust_file != NULL ?
-		    id->trust_file : "(temporary CA only)", id->ntrusted,
-		    id->ntrusted == 1 ? "" : "s");
-	}
-	free(sans);
-	cas = X509_STORE_get1_all_certs(SSL_CTX_get_cert_store(id->ctx));
-	for (i = 0; i < sk_X509_num(cas); i++) {
-		X509 *x = sk_X509_value(cas, i);
-
-		subj = pki_name_line(X509_get_subject_name(x));
-		na = pki_time_iso(X509_get0_notAfter(x));
-		if (j != NULL) {
-			json_object_begin(j, NULL);
-			json_string(j, "subject", subj);
-			json_string(j, "not_after", na);
-			json_bool(j, "expired", pki_seconds_left(x, now) < 0);
-			json_object_end(j);
-		} else
-			ctl_reply_add(r, "  %s expires %s%s", subj, na,
-			    pki_seconds_left(x, now) < 0 ? " EXPIRED" : "");
-		free(subj);
-		free(na);
-	}
-	sk_X509_pop_free(cas, X509_free);
-	if (j != NULL) {
-		json_array_end(j);
-		json_object_end(j);
-	}
+	ctl_table_begin(&t, r, &server_table);
+	certs_server(&t, id, leaf, now);
+	ctl_table_end(&t);
+	ctl_table_begin(&t, r, &trust_table);
+	ctl_table_row(&t);
+	ctl_table_str(&t, id->trust_file);
+	ctl_table_uint(&t, id->ntrusted);
+	ctl_table_begin(&cas, r, &ca_table);
+	certs_cas(&cas, id->ctx, now);
+	ctl_table_end(&cas);
+	ctl_table_row_end(&t);
+	ctl_table_end(&t);
 	return 0;
 }
 
-static void
-alarm_line(const struct alarm_info *i, void *arg)
-{
-	struct ctl_reply *r = arg;
-	struct json *j = ctl_reply_json(r);
-	char t[32];
+/* alarms: one row per raised alarm, oldest first. */
+static const struct ctl_col alarm_cols[] = {
+	{ "since",	CTL_TIME, "",		NULL, NULL, 0, 0 },
+	{ "key",	CTL_STR,  " ",		NULL, NULL, 0, 0 },
+	{ "text",	CTL_STR,  ": ",		NULL, NULL, 0, 0 },
+};
+static const struct ctl_table_def alarm_table = {
+	"alarms", CTL_ROWS, "none", CTL_COLS(alarm_cols)
+};
 
-	if (j != NULL) {
-		json_object_begin(j, NULL);
-		json_string(j, "key", i->key);
-		json_string(j, "since", str_time_iso(i->since, t, sizeof t));
-		json_string(j, "text", i->text);
-		json_object_end(j);
-		return;
-	}
-	ctl_reply_add(r, "%s %s: %s", str_time_iso(i->since, t, sizeof t),
-	    i->key, i->text);
+/* One row per raised alarm. */
+static void
+alarm_row(const struct alarm_info *i, void *arg)
+{
+	struct ctl_table *t = arg;
+
+	ctl_table_row(t);
+	ctl_table_time(t, i->since);
+	ctl_table_str(t, i->key);
+	ctl_table_str(t, i->text);
+	ctl_table_row_end(t);
 }
 
 /* alarms: what is raised now, oldest first; "none" when nothing is. */
 static int
 ctl_alarms_cmd(const char *args, struct ctl_reply *r, void *arg)
 {
-	struct json *j = ctl_reply_json(r);
+	struct ctl_table t;
 
 	(void)args;
 	(void)arg;
 	reload_alarms();
-	if (j != NULL) {
-		json_array_begin(j, "alarms");
-		alarm_walk(alarm_line, r);
-		json_array_end(j);
-		return 0;
-	}
-	if (alarm_count() == 0)
-		ctl_reply_add(r, "none");
-	alarm_walk(alarm_line, r);
+	ctl_table_begin(&t, r, &alarm_table);
+	alarm_walk(alarm_row, &t);
+	ctl_table_end(&t);
 	return 0;
 }
 

@@ -12,131 +12,162 @@
 #include <time.h>
 
 #include "ctl/ctl_proto.h"
+#include "ctl/ctl_table.h"
 #include "daemon/sipedged.h"
 #include "util/json.h"
 #include "util/str.h"
 #include "util/xmalloc.h"
 
-/* One zone peer as a JSON object; with its zone for "zones". */
-static void
-zone_peer_json(struct json *j, const struct zone_peer_info *i, int with_zone)
-{
-	char t[32];
+/* zones: one row per neighbor zone peer. */
+static const struct ctl_col zone_cols[] = {
+	{ "zone",	CTL_STR,  "",		NULL, NULL, 0, 0 },
+	{ "transport",	CTL_STR,  " ",		NULL, NULL, 0, 0 },
+	{ "peer",	CTL_STR,  " ",		NULL, NULL, 0, 0 },
+	{ "port",	CTL_INT,  ":",		NULL, NULL, 0, 0 },
+	{ "address",	CTL_STR,  NULL,		NULL, NULL, 0, 0 },
+	{ "state",	CTL_STR,  " ",		NULL, NULL, 0, 0 },
+	{ "since",	CTL_TIME, " since ",	NULL, NULL, 0, 0 },
+	{ "reason",	CTL_STR,  ": ",		NULL, NULL, CTL_OMIT, 0 },
+	{ "last_failure", CTL_STR, NULL,	NULL, NULL, 0, 0 },
+	{ "last_failure_at", CTL_TIME, NULL,	NULL, NULL, CTL_NULL, 0 },
+};
+static const struct ctl_table_def zone_table = {
+	"peers", CTL_ROWS, NULL, CTL_COLS(zone_cols)
+};
 
-	json_object_begin(j, NULL);
-	if (with_zone) {
-		json_string(j, "zone", i->zone);
-		json_string(j, "transport", i->transport);
-	}
-	json_string(j, "peer", i->peer);
-	json_int(j, "port", i->port);
-	json_string(j, "address", i->address);
-	json_string(j, "state", zone_peer_state_name(i->state));
-	json_string(j, "since", str_time_iso(i->since, t, sizeof t));
-	json_string(j, "reason", i->reason);
-	json_string(j, "last_failure", i->last_failure);
-	if (i->last_failure_at != 0)
-		json_string(j, "last_failure_at", str_time_iso(
-		    i->last_failure_at, t, sizeof t));
-	else
-		json_null(j, "last_failure_at");
-	json_object_end(j);
+/* zone NAME: one row per peer of the zone, and its last failure. */
+static const struct ctl_col zone_peer_cols[] = {
+	{ "peer",	CTL_STR,  "  ",		NULL, NULL, 0, 0 },
+	{ "port",	CTL_INT,  ":",		NULL, NULL, 0, 0 },
+	{ "state",	CTL_STR,  " ",		NULL, NULL, 0, 0 },
+	{ "since",	CTL_TIME, " since ",	NULL, NULL, 0, 0 },
+	{ "address",	CTL_STR,  " address ",	NULL, "-", 0, 0 },
+	{ "reason",	CTL_STR,  " reason ",	NULL, NULL, CTL_OMIT, 0 },
+	{ "last_failure", CTL_STR, NULL,	NULL, NULL, 0, 0 },
+	{ "last_failure_at", CTL_TIME, NULL,	NULL, NULL, CTL_NULL, 0 },
+	{ NULL,		CTL_STR,  "    last failure ", NULL, NULL,
+	    CTL_LINE | CTL_OMIT, 0 },
+};
+static const struct ctl_table_def zone_peer_table = {
+	"peers", CTL_ROWS, NULL, CTL_COLS(zone_peer_cols)
+};
+
+/* The traversal zones ("zones") or the one of "zone NAME". */
+static const struct ctl_col trav_cols[] = {
+	{ "zone",	CTL_STR,  "",		NULL, NULL, 0, 0 },
+	{ "type",	CTL_STR,  " ",		NULL, NULL, 0, 0 },
+	{ "peer",	CTL_STR,  " tls ",	NULL, "-", 0, 0 },
+	{ "state",	CTL_STR,  " ",		NULL, NULL, 0, 0 },
+	{ "since",	CTL_TIME, " since ",	NULL, NULL, 0, 0 },
+	{ "tls_version", CTL_STR, ": ",		NULL, NULL, CTL_OMIT, 0 },
+	{ "cipher",	CTL_STR,  " ",		NULL, NULL, CTL_OMIT, 0 },
+	{ "last_failure", CTL_STR, NULL,	NULL, NULL, 0, 0 },
+	{ NULL,		CTL_STR,  ": ",		NULL, NULL, CTL_OMIT, 0 },
+	{ "flows",	CTL_UINT, ", flows ",	NULL, NULL, 0, 0 },
+	{ "reconnects",	CTL_UINT, ", reconnects ", NULL, NULL, 0, 0 },
+};
+static const struct ctl_table_def trav_table = {
+	"traversal", CTL_ROWS, NULL, CTL_COLS(trav_cols)
+};
+static const struct ctl_table_def trav_one_table = {
+	"traversal", CTL_ONE, NULL, CTL_COLS(trav_cols)
+};
+
+/* One row per zone peer. */
+static void
+zone_row(const struct zone_peer_info *i, void *arg)
+{
+	struct ctl_table *t = arg;
+
+	ctl_table_row(t);
+	ctl_table_str(t, i->zone);
+	ctl_table_str(t, i->transport);
+	ctl_table_str(t, i->peer);
+	ctl_table_int(t, i->port);
+	ctl_table_str(t, i->address);
+	ctl_table_str(t, zone_peer_state_name(i->state));
+	ctl_table_time(t, i->since);
+	ctl_table_str(t, i->reason);
+	ctl_table_str(t, i->last_failure);
+	ctl_table_time(t, i->last_failure_at);
+	ctl_table_row_end(t);
 }
 
-/* One line (or object) per zone peer. */
+/*
+ * One row per traversal zone.  In text the TLS version and cipher once
+ * connected, else why not: the last failure, or for a server that no
+ * client came.
+ */
 static void
-zone_line(const struct zone_peer_info *i, void *arg)
+trav_row(struct ctl_table *t, const struct trav_info *i)
 {
-	struct ctl_reply *r = arg;
-	struct json *j = ctl_reply_json(r);
-	char t[32];
-
-	if (j != NULL) {
-		zone_peer_json(j, i, 1);
-		return;
-	}
-	ctl_reply_add(r, "%s %s %s:%d %s since %s%s%s", i->zone, i->transport,
-	    i->peer, i->port, zone_peer_state_name(i->state),
-	    str_time_iso(i->since, t, sizeof t), *i->reason ? ": " : "", i->reason);
-}
-
-/* A traversal zone as a JSON object (key NULL in an array). */
-static void
-trav_json(struct json *j, const char *key, const struct trav_info *i)
-{
-	char t[32];
 	int server = strcmp(i->type, "traversal-server") == 0;
+	const char *why = "";
 
-	json_object_begin(j, key);
-	json_string(j, "zone", i->zone);
-	json_string(j, "type", i->type);
-	json_string(j, "state", i->state);
-	json_string(j, "since", str_time_iso(i->since, t, sizeof t));
-	json_string(j, "peer", i->peer);
-	json_string(j, "tls_version", i->tls_version);
-	json_string(j, "cipher", i->cipher);
-	json_string(j, "last_failure", i->last_failure);
-	json_uint(j, server ? "flows" : "reconnects", i->reconnects);
-	json_object_end(j);
+	if (*i->tls_version == '\0')
+		why = server && *i->last_failure == '\0' ?
+		    "no traversal client connected" : i->last_failure;
+	ctl_table_row(t);
+	ctl_table_str(t, i->zone);
+	ctl_table_str(t, i->type);
+	ctl_table_str(t, i->peer);
+	ctl_table_str(t, i->state);
+	ctl_table_time(t, i->since);
+	ctl_table_str(t, i->tls_version);
+	ctl_table_str(t, i->cipher);
+	ctl_table_str(t, i->last_failure);
+	ctl_table_str(t, why);
+	if (server) {
+		ctl_table_uint(t, i->reconnects);
+		ctl_table_skip(t);
+	} else {
+		ctl_table_skip(t);
+		ctl_table_uint(t, i->reconnects);
+	}
+	ctl_table_row_end(t);
 }
 
-/* One line (or object) per traversal zone. */
+/* trav_walk() callback: one row per traversal zone. */
 static void
-trav_line(const struct trav_info *i, void *arg)
+trav_walk_row(const struct trav_info *i, void *arg)
 {
-	struct ctl_reply *r = arg;
-	struct json *j = ctl_reply_json(r);
-	char t[32];
-	int server = strcmp(i->type, "traversal-server") == 0;
-
-	if (j != NULL) {
-		trav_json(j, NULL, i);
-		return;
-	}
-	if (*i->tls_version != '\0')
-		ctl_reply_add(r, "%s %s tls %s %s since %s: %s %s, %s %lu",
-		    i->zone, i->type, *i->peer ? i->peer : "-", i->state,
-		    str_time_iso(i->since, t, sizeof t), i->tls_version,
-		    i->cipher, server ? "flows" : "reconnects", i->reconnects);
-	else
-		ctl_reply_add(r, "%s %s tls %s %s since %s%s%s%s, %s %lu",
-		    i->zone, i->type, *i->peer ? i->peer : "-", i->state,
-		    str_time_iso(i->since, t, sizeof t),
-		    server && *i->last_failure == '\0' ?
-		    ": no traversal client connected" : "",
-		    *i->last_failure ? ": " : "", i->last_failure,
-		    server ? "flows" : "reconnects", i->reconnects);
+	trav_row(arg, i);
 }
 
 /* zones: every neighbor zone's peers, their state and why. */
 int
 ctl_peers_zones(const char *args, struct ctl_reply *r, void *arg)
 {
-	struct json *j = ctl_reply_json(r);
+	struct ctl_table t;
 
 	(void)args;
 	(void)arg;
-	if (j != NULL)
-		json_array_begin(j, "peers");
+	ctl_table_begin(&t, r, &zone_table);
 	if (d.zones != NULL)
-		zones_walk(d.zones, zone_line, r);
-	if (j != NULL) {
-		json_array_end(j);
-		json_array_begin(j, "traversal");
-	}
+		zones_walk(d.zones, zone_row, &t);
+	ctl_table_end(&t);
+	ctl_table_begin(&t, r, &trav_table);
 	if (d.trav != NULL)
-		trav_walk(d.trav, trav_line, r);
-	if (j != NULL)
-		json_array_end(j);
+		trav_walk(d.trav, trav_walk_row, &t);
+	ctl_table_end(&t);
 	return 0;
 }
 
-/* What "zone NAME" collects from zones_walk(). */
+/* zone NAME: the zone's line (or members). */
+static const struct ctl_col zone_head_cols[] = {
+	{ "zone",	CTL_STR,  "zone ",	NULL, NULL, 0, 0 },
+	{ "type",	CTL_STR,  " type ",	NULL, NULL, 0, 0 },
+	{ "transport",	CTL_STR,  " transport ", NULL, NULL, 0, 0 },
+	{ "configured_peers", CTL_UINT, " peers ", NULL, NULL, 0, 0 },
+};
+static const struct ctl_table_def zone_head_table = {
+	NULL, CTL_INLINE, NULL, CTL_COLS(zone_head_cols)
+};
+
+/* What "zone NAME" collects from the walks. */
 struct zone_one {
 	const char		*name;
-	struct ctl_reply	*r;
-	size_t			 npeers;
-	size_t			 ntrav;		/* traversal zone: its flow */
+	struct ctl_table	 t;
 };
 
 /* "zone NAME" for a traversal zone: its flow, as "zones" shows it. */
@@ -144,91 +175,91 @@ static void
 zone_one_trav(const struct trav_info *i, void *arg)
 {
 	struct zone_one *z = arg;
-	struct json *j = ctl_reply_json(z->r);
 
-	if (strcmp(i->zone, z->name) != 0)
-		return;
-	z->ntrav++;
-	if (j != NULL)
-		trav_json(j, "traversal", i);
-	else
-		trav_line(i, z->r);
+	if (strcmp(i->zone, z->name) == 0)
+		trav_row(&z->t, i);
 }
 
+/* "zone NAME": one row per peer of the zone. */
 static void
-zone_one_line(const struct zone_peer_info *i, void *arg)
+zone_one_row(const struct zone_peer_info *i, void *arg)
 {
 	struct zone_one *z = arg;
-	struct json *j = ctl_reply_json(z->r);
-	char t[32];
+	struct ctl_table *t = &z->t;
+	char at[32], *line = NULL;
 
 	if (strcmp(i->zone, z->name) != 0)
 		return;
-	z->npeers++;
-	if (j != NULL) {
-		zone_peer_json(j, i, 0);
-		return;
-	}
-	ctl_reply_add(z->r, "  %s:%d %s since %s address %s%s%s", i->peer,
-	    i->port, zone_peer_state_name(i->state),
-	    str_time_iso(i->since, t, sizeof t), *i->address ? i->address : "-",
-	    *i->reason ? " reason " : "", i->reason);
 	if (*i->last_failure != '\0' && i->state == ZP_ACTIVE)
-		ctl_reply_add(z->r, "    last failure %s: %s", str_time_iso(
-		    i->last_failure_at, t, sizeof t), i->last_failure);
+		line = xasprintf("%s: %s", str_time_iso(i->last_failure_at, at,
+		    sizeof at), i->last_failure);
+	ctl_table_row(t);
+	ctl_table_str(t, i->peer);
+	ctl_table_int(t, i->port);
+	ctl_table_str(t, zone_peer_state_name(i->state));
+	ctl_table_time(t, i->since);
+	ctl_table_str(t, i->address);
+	ctl_table_str(t, i->reason);
+	ctl_table_str(t, i->last_failure);
+	ctl_table_time(t, i->last_failure_at);
+	ctl_table_str(t, line);
+	ctl_table_row_end(t);
+	free(line);
+}
+
+/* The zone of the configuration named name, or NULL with the reason in r. */
+static const struct conf_zone *
+zone_find(const struct conf *c, const char *name, struct ctl_reply *r)
+{
+	char *names = NULL;
+	size_t i;
+
+	for (i = 0; i < c->nzones; i++)
+		if (strcmp(c->zones[i].name, name) == 0)
+			return &c->zones[i];
+	for (i = 0; i < c->nzones; i++)
+		ctl_cmd_join(&names, c->zones[i].name);
+	ctl_reply_add(r, "no zone '%s' in the configuration (zones: %s)", name,
+	    names != NULL ? names : "none");
+	free(names);
+	return NULL;
 }
 
 /* zone NAME: one zone's peers, with their addresses and failures. */
 int
 ctl_peers_zone(const char *args, struct ctl_reply *r, void *arg)
 {
-	const struct conf *c = d.current->conf;
-	const struct conf_zone *cz = NULL;
-	struct json *j = ctl_reply_json(r);
-	struct zone_one z = { args, r, 0, 0 };
-	char *names = NULL;
-	size_t i;
+	const struct conf_zone *cz;
+	struct zone_one z;
+	size_t npeers;
 
 	(void)arg;
 	if (*args == '\0' || strpbrk(args, " \t") != NULL) {
 		ctl_reply_add(r, "zone takes one zone name: zone NAME");
 		return -1;
 	}
-	for (i = 0; i < c->nzones && cz == NULL; i++)
-		if (strcmp(c->zones[i].name, args) == 0)
-			cz = &c->zones[i];
-	if (cz == NULL) {
-		for (i = 0; i < c->nzones; i++)
-			ctl_cmd_join(&names, c->zones[i].name);
-		ctl_reply_add(r, "no zone '%s' in the configuration (zones: %s)",
-		    args, names != NULL ? names : "none");
-		free(names);
+	if ((cz = zone_find(d.current->conf, args, r)) == NULL)
 		return -1;
-	}
-	if (j != NULL) {
-		json_string(j, "zone", cz->name);
-		json_string(j, "type", conf_zone_type_name(cz->type));
-		json_string(j, "transport", conf_transport_name(cz->transport));
-		json_uint(j, "configured_peers", cz->peers.n);
-		json_array_begin(j, "peers");
-		if (d.zones != NULL)
-			zones_walk(d.zones, zone_one_line, &z);
-		json_array_end(j);
-		if (d.trav != NULL)
-			trav_walk(d.trav, zone_one_trav, &z);
-		if (z.ntrav == 0)
-			json_null(j, "traversal");
-		return 0;
-	}
-	ctl_reply_add(r, "zone %s type %s transport %s peers %zu", cz->name,
-	    conf_zone_type_name(cz->type), conf_transport_name(cz->transport),
-	    cz->peers.n);
+	z.name = args;
+	ctl_table_begin(&z.t, r, &zone_head_table);
+	ctl_table_row(&z.t);
+	ctl_table_str(&z.t, cz->name);
+	ctl_table_str(&z.t, conf_zone_type_name(cz->type));
+	ctl_table_str(&z.t, conf_transport_name(cz->transport));
+	ctl_table_uint(&z.t, cz->peers.n);
+	ctl_table_row_end(&z.t);
+	ctl_table_end(&z.t);
+	ctl_table_begin(&z.t, r, &zone_peer_table);
 	if (d.zones != NULL)
-		zones_walk(d.zones, zone_one_line, &z);
+		zones_walk(d.zones, zone_one_row, &z);
+	npeers = ctl_table_rows(&z.t);
+	ctl_table_end(&z.t);
+	ctl_table_begin(&z.t, r, &trav_one_table);
 	if (d.trav != NULL)
 		trav_walk(d.trav, zone_one_trav, &z);
-	if (z.npeers == 0 && z.ntrav == 0)
+	if (npeers == 0 && ctl_table_rows(&z.t) == 0 && ctl_reply_json(r) == NULL)
 		ctl_reply_add(r, "  no peer connections are kept for this zone");
+	ctl_table_end(&z.t);
 	return 0;
 }
 
@@ -258,6 +289,7 @@ struct conn_query {
 	size_t		 returned;
 	int		 full;		/* the reply reached its byte bound */
 	struct ctl_reply *r;
+	struct ctl_table t;		/* the page */
 };
 
 /* Count one more for name in v (n used, CONN_COUNT_MAX + 1 slots). */
@@ -344,13 +376,30 @@ conn_reply_size(struct conn_query *q)
 	return len + ctl_reply_size(q->r);
 }
 
-/* Second walk: one line (or object) per connection of the page. */
+/* connections: one row per connection of the page. */
+static const struct ctl_col conn_cols[] = {
+	{ "peer",	CTL_STR,  "",		NULL, NULL, 0, 0 },
+	{ "direction",	CTL_STR,  " ",		NULL, NULL, 0, 0 },
+	{ "zone",	CTL_STR,  " zone ",	NULL, NULL, 0, 0 },
+	{ "state",	CTL_STR,  " ",		NULL, NULL, 0, 0 },
+	{ "since",	CTL_TIME, " since ",	NULL, NULL, 0, 0 },
+	{ "age",	CTL_INT,  " age ",	"s", NULL, 0, 0 },
+	{ "transport",	CTL_STR,  NULL,		NULL, NULL, 0, 0 },
+	{ "tls_version", CTL_STR, " tls ",	NULL, "-", 0, 0 },
+	{ "cipher",	CTL_STR,  " ",		NULL, "-", 0, 0 },
+	{ "subject",	CTL_STR,  " subject ",	NULL, NULL, 0, 0 },
+	{ "verdict",	CTL_STR,  " verdict ",	NULL, NULL, CTL_OMIT, 0 },
+};
+static const struct ctl_table_def conn_table = {
+	"connections", CTL_ROWS, NULL, CTL_COLS(conn_cols)
+};
+
+/* Second walk: one row per connection of the page. */
 static void
-conn_line(const struct gate_conn_info *i, void *arg)
+conn_row(const struct gate_conn_info *i, void *arg)
 {
 	struct conn_query *q = arg;
-	struct json *j = ctl_reply_json(q->r);
-	char t[32];
+	struct ctl_table *t = &q->t;
 
 	if (!conn_matches(q, i))
 		return;
@@ -362,28 +411,19 @@ conn_line(const struct gate_conn_info *i, void *arg)
 		return;
 	}
 	q->returned++;
-	if (j != NULL) {
-		json_object_begin(j, NULL);
-		json_string(j, "peer", i->peer);
-		json_string(j, "direction", i->outbound ? "out" : "in");
-		json_string(j, "zone", i->zone);
-		json_string(j, "state", i->state);
-		json_string(j, "since", str_time_iso(i->since, t, sizeof t));
-		json_string(j, "subject", i->subject);
-		json_string(j, "verdict", i->verdict);
-		json_string(j, "transport", "tls");
-		json_string(j, "tls_version", i->tls_version);
-		json_string(j, "cipher", i->cipher);
-		json_int(j, "age", (long long)(time(NULL) - i->since));
-		json_object_end(j);
-		return;
-	}
-	ctl_reply_add(q->r, "%s %s zone %s %s since %s age %llds tls %s %s "
-	    "subject %s%s%s", i->peer, i->outbound ? "out" : "in", i->zone,
-	    i->state, str_time_iso(i->since, t, sizeof t),
-	    (long long)(time(NULL) - i->since),
-	    *i->tls_version ? i->tls_version : "-", *i->cipher ? i->cipher : "-",
-	    i->subject, *i->verdict ? " verdict " : "", i->verdict);
+	ctl_table_row(t);
+	ctl_table_str(t, i->peer);
+	ctl_table_str(t, i->outbound ? "out" : "in");
+	ctl_table_str(t, i->zone);
+	ctl_table_str(t, i->state);
+	ctl_table_time(t, i->since);
+	ctl_table_int(t, (long long)(time(NULL) - i->since));
+	ctl_table_str(t, "tls");
+	ctl_table_str(t, i->tls_version);
+	ctl_table_str(t, i->cipher);
+	ctl_table_str(t, i->subject);
+	ctl_table_str(t, i->verdict);
+	ctl_table_row_end(t);
 }
 
 /* A count argument: 0 to max, or -1 with the reason added to r. */
@@ -456,51 +496,81 @@ conn_parse(struct conn_query *q, char *buf, struct ctl_reply *r)
 	return 0;
 }
 
-/* The summary counts as JSON members, or as text lines. */
+/* The summary of the matching connections (left out with nosummary). */
+static const struct ctl_col sum_cols[] = {
+	{ "total",	CTL_UINT, "connections: ", NULL, NULL, 0, 0 },
+	{ "in",		CTL_UINT, " (in ",	NULL, NULL, 0, 0 },
+	{ "out",	CTL_UINT, ", out ",	NULL, NULL, 0, 0 },
+	{ "held",	CTL_UINT, "; held ",	NULL, NULL, 0, 0 },
+	{ "open",	CTL_UINT, ", open ",	")", NULL, 0, 0 },
+	{ "zones",	CTL_GROUP, "zones:",	NULL, " none", CTL_LINE, 0 },
+	{ "tls_versions", CTL_GROUP, "tls:",	NULL, " none", CTL_LINE, 0 },
+};
+static const struct ctl_table_def sum_table = {
+	"summary", CTL_ONE, NULL, CTL_COLS(sum_cols)
+};
+
+/* After the page: where it stands, and in text how to get the rest. */
+static const struct ctl_col page_cols[] = {
+	{ "offset",	CTL_UINT, NULL,		NULL, NULL, 0, 0 },
+	{ "limit",	CTL_UINT, NULL,		NULL, NULL, 0, 0 },
+	{ "returned",	CTL_UINT, NULL,		NULL, NULL, 0, 0 },
+	{ "more",	CTL_UINT, NULL,		NULL, NULL, 0, 0 },
+	{ NULL,		CTL_STR,  "",		NULL, NULL, CTL_OMIT, 0 },
+};
+static const struct ctl_table_def page_table = {
+	NULL, CTL_INLINE, NULL, CTL_COLS(page_cols)
+};
+
+/* The summary row. */
 static void
-conn_summary(struct conn_query *q, struct json *j)
+conn_summary(struct conn_query *q)
 {
-	struct ctl_reply *r = q->r;
-	char *line = NULL, *t;
+	struct ctl_table t;
 	size_t i;
 
-	if (j != NULL) {
-		json_object_begin(j, "summary");
-		json_uint(j, "total", q->total);
-		json_uint(j, "in", q->in);
-		json_uint(j, "out", q->out);
-		json_uint(j, "held", q->held);
-		json_uint(j, "open", q->open);
-		json_object_begin(j, "zones");
-		for (i = 0; i < q->nzones; i++)
-			json_uint(j, q->zones[i].name, q->zones[i].n);
-		json_object_end(j);
-		json_object_begin(j, "tls_versions");
-		for (i = 0; i < q->ntls; i++)
-			json_uint(j, q->tls[i].name, q->tls[i].n);
-		json_object_end(j);
-		json_object_end(j);
-		return;
-	}
-	ctl_reply_add(r, "connections: %zu (in %zu, out %zu; held %zu, open "
-	    "%zu)", q->total, q->in, q->out, q->held, q->open);
-	line = xstrdup("zones:");
-	for (i = 0; i < q->nzones; i++) {
-		t = xasprintf("%s %s %zu", line, q->zones[i].name,
-		    q->zones[i].n);
-		free(line);
-		line = t;
-	}
-	ctl_reply_add(r, "%s", q->nzones == 0 ? "zones: none" : line);
-	free(line);
-	line = xstrdup("tls:");
-	for (i = 0; i < q->ntls; i++) {
-		t = xasprintf("%s %s %zu", line, q->tls[i].name, q->tls[i].n);
-		free(line);
-		line = t;
-	}
-	ctl_reply_add(r, "%s", q->ntls == 0 ? "tls: none" : line);
-	free(line);
+	ctl_table_begin(&t, q->r, &sum_table);
+	ctl_table_row(&t);
+	ctl_table_uint(&t, q->total);
+	ctl_table_uint(&t, q->in);
+	ctl_table_uint(&t, q->out);
+	ctl_table_uint(&t, q->held);
+	ctl_table_uint(&t, q->open);
+	ctl_table_open(&t);
+	for (i = 0; i < q->nzones; i++)
+		ctl_table_pair(&t, q->zones[i].name, q->zones[i].n);
+	ctl_table_close(&t);
+	ctl_table_open(&t);
+	for (i = 0; i < q->ntls; i++)
+		ctl_table_pair(&t, q->tls[i].name, q->tls[i].n);
+	ctl_table_close(&t);
+	ctl_table_row_end(&t);
+	ctl_table_end(&t);
+}
+
+/* The page's numbers, and the hint line unless nosummary or all. */
+static void
+conn_page(struct conn_query *q)
+{
+	struct ctl_table t;
+	size_t more;
+	char *hint = NULL;
+
+	more = q->total > q->offset + q->returned ?
+	    q->total - q->offset - q->returned : 0;
+	if (q->summary && !q->all && more > 0)
+		hint = xasprintf("%zu more: sipedge-ctl connections --offset "
+		    "%zu [--limit N], or --all", more, q->offset + q->returned);
+	ctl_table_begin(&t, q->r, &page_table);
+	ctl_table_row(&t);
+	ctl_table_uint(&t, q->offset);
+	ctl_table_uint(&t, q->limit);
+	ctl_table_uint(&t, q->returned);
+	ctl_table_uint(&t, more);
+	ctl_table_str(&t, hint);
+	ctl_table_row_end(&t);
+	ctl_table_end(&t);
+	free(hint);
 }
 
 /*
@@ -512,10 +582,8 @@ conn_summary(struct conn_query *q, struct json *j)
 int
 ctl_peers_connections(const char *args, struct ctl_reply *r, void *arg)
 {
-	struct json *j = ctl_reply_json(r);
 	struct conn_query *q;
 	char *buf = xstrdup(args);
-	size_t more;
 
 	(void)arg;
 	q = xcalloc(1, sizeof *q);
@@ -529,21 +597,11 @@ ctl_peers_connections(const char *args, struct ctl_reply *r, void *arg)
 	}
 	gate_walk(d.gate, conn_sum, q);
 	if (q->summary)
-		conn_summary(q, j);
-	if (j != NULL)
-		json_array_begin(j, "connections");
-	gate_walk(d.gate, conn_line, q);
-	more = q->total > q->offset + q->returned ?
-	    q->total - q->offset - q->returned : 0;
-	if (j != NULL) {
-		json_array_end(j);
-		json_uint(j, "offset", q->offset);
-		json_uint(j, "limit", q->limit);
-		json_uint(j, "returned", q->returned);
-		json_uint(j, "more", more);
-	} else if (q->summary && !q->all && more > 0)
-		ctl_reply_add(r, "%zu more: sipedge-ctl connections --offset "
-		    "%zu [--limit N], or --all", more, q->offset + q->returned);
+		conn_summary(q);
+	ctl_table_begin(&q->t, r, &conn_table);
+	gate_walk(d.gate, conn_row, q);
+	ctl_table_end(&q->t);
+	conn_page(q);
 	free(q);
 	free(buf);
 	return 0;

@@ -188,6 +188,7 @@ log_verdict(struct gconn *gc, int ok, const char *source, const char *serial,
 	if (source != NULL)
 		log_kvs(&l, "source", source);
 	log_kvs(&l, "reason", reason);
+	log_kv(&l, "conn", "%llu", gc->cid);
 	log_end(&l);
 	if (!ok && gc->g->refused_cb != NULL && !sip_conn_outbound(gc->c))
 		gc->g->refused_cb(gc->zone, o->peer_str, reason,

@@ -298,10 +298,11 @@ log_message(struct proxy *px, const char *event, int transport,
     size_t len)
 {
 	char peer[NET_ADDRSTRLEN + 8];
-	const char *zone;
+	const char *zone, *cid;
+	struct sip_edit *e;
 	struct log_line l;
 	int on = 0;
-	size_t i;
+	size_t i, cidlen;
 
 	if (!log_enabled(LOG_LVL_DEBUG) || buf == NULL || px->conf == NULL ||
 	    px->zs == NULL)
@@ -324,6 +325,13 @@ log_message(struct proxy *px, const char *event, int transport,
 	log_kvs(&l, "zone", zone);
 	log_kvs(&l, "peer", peer);
 	log_kvs(&l, "transport", conf_transport_name(transport));
+	/* The Call-ID, so that one call's messages are found together. */
+	if ((e = sip_edit_new(buf, len)) != NULL &&
+	    (cid = sip_edit_first_value(e, "Call-ID", &cidlen)) != NULL)
+		log_kvn(&l, "call_id", cid, cidlen);
+	sip_edit_free(e);
+	if (c != NULL)
+		log_kv(&l, "conn", "%llu", sip_conn_id(c));
 	log_kvn(&l, "message", buf, len);
 	log_end(&l);
 }

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -62,17 +63,64 @@ conn_ready(struct sip_conn *c, int ok, const char *why)
 	ready(c, ok, why, c->ready_arg);
 }
 
-/* Move c to state s, keeping the count of handshakes in progress. */
+/* The name of state s, for the log. */
+static const char *
+conn_state_name(enum conn_state s)
+{
+	switch (s) {
+	case CONN_CONNECTING:	return "connecting";
+	case CONN_HANDSHAKE:	return "handshake";
+	case CONN_GATED:	return "gated";
+	case CONN_OPEN:		return "open";
+	case CONN_CLOSING:	return "closing";
+	}
+	return "?";
+}
+
+/* log_event() about c, with conn=ID last (sip_transport_int.h). */
+void
+sip_conn_log(const struct sip_conn *c, enum log_level lvl, const char *module,
+    const char *event, ...)
+{
+	struct log_line l;
+	const char *k, *v;
+	va_list ap;
+
+	log_begin(&l, lvl, module, event);
+	if (!l.enabled)
+		return;
+	va_start(ap, event);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		v = va_arg(ap, const char *);
+		log_kvs(&l, k, v);
+	}
+	va_end(ap);
+	log_kv(&l, "conn", "%llu", c->id);
+	log_end(&l);
+}
+
+/*
+ * Move c to state s, keeping the count of handshakes in progress; the one
+ * place a connection changes state, logged at debug.
+ */
 void
 sip_conn_set_state(struct sip_conn *c, enum conn_state s)
 {
 	int delta = 0;
 
+	if (c->state_set && c->state == s)
+		return;
+	if (log_enabled(LOG_LVL_DEBUG))
+		sip_conn_log(c, LOG_LVL_DEBUG, "sip", "conn state", "peer",
+		    c->origin.peer_str, "from", c->state_set ?
+		    conn_state_name(c->state) : "-", "to", conn_state_name(s),
+		    NULL);
 	if (c->state == CONN_HANDSHAKE && s != CONN_HANDSHAKE)
 		delta = -1;
 	else if (c->state != CONN_HANDSHAKE && s == CONN_HANDSHAKE)
 		delta = 1;
 	c->state = s;
+	c->state_set = 1;
 	if (delta == 0)
 		return;
 	c->t->nhandshakes += (size_t)(long)delta;
@@ -332,9 +380,9 @@ sip_conn_close_level(struct sip_conn *c, enum log_level lvl, const char *reason)
 
 	if (c->state == CONN_CLOSING)
 		return;
-	log_event(lvl, "sip", "connection closed", "peer", c->origin.peer_str,
-	    "transport", conf_transport_name(c->transport), "reason", reason,
-	    NULL);
+	sip_conn_log(c, lvl, "sip", "connection closed", "peer",
+	    c->origin.peer_str, "transport", conf_transport_name(c->transport),
+	    "reason", reason, NULL);
 	sip_conn_set_state(c, CONN_CLOSING);
 	dl_clear_all(c);
 	if (c->bev == NULL ||
@@ -452,6 +500,7 @@ conn_handshake_done(struct sip_conn *c)
 		log_kvs(&l, "peer_subject", subj);
 		OPENSSL_free(subj);
 	}
+	log_kv(&l, "conn", "%llu", c->id);
 	log_end(&l);
 	switch (c->t->gate != NULL ? c->t->gate(c, ssl, &c->origin,
 	    c->t->gate_arg) : SIP_GATE_OPEN) {
@@ -495,8 +544,8 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 			conn_ready(c, 0, r);
 			free(r);
-			log_event(LOG_LVL_WARN, "tls", "handshake failed", "peer",
-			    c->origin.peer_str, "reason", why, NULL);
+			sip_conn_log(c, LOG_LVL_WARN, "tls", "handshake failed",
+			    "peer", c->origin.peer_str, "reason", why, NULL);
 			sip_conn_schedule_free(c);
 		} else
 			sip_conn_close_level(c, LOG_LVL_INFO, why);
@@ -506,8 +555,8 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (c->state == CONN_HANDSHAKE) {
 			conn_ready(c, 0, "TLS negotiation failure: the peer "
 			    "closed the connection during the handshake");
-			log_event(LOG_LVL_WARN, "tls", "handshake failed", "peer",
-			    c->origin.peer_str, "reason",
+			sip_conn_log(c, LOG_LVL_WARN, "tls", "handshake failed",
+			    "peer", c->origin.peer_str, "reason",
 			    "peer closed the connection during the handshake", NULL);
 			sip_conn_schedule_free(c);
 		} else
@@ -524,7 +573,7 @@ conn_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	switch (c->state) {
 	case CONN_CONNECTING:
 		deadline_hit(c, SIP_DEADLINE_CONNECT);
-		log_event(LOG_LVL_WARN, "sip", "connect failed", "peer",
+		sip_conn_log(c, LOG_LVL_WARN, "sip", "connect failed", "peer",
 		    c->origin.peer_str, "transport",
 		    conf_transport_name(c->transport), "reason",
 		    "no connection in time", NULL);
@@ -532,14 +581,14 @@ conn_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_HANDSHAKE:
 		deadline_hit(c, SIP_DEADLINE_HANDSHAKE);
-		log_event(LOG_LVL_WARN, "tls", "handshake timeout", "peer",
-		    c->origin.peer_str, "reason", "no TLS handshake completed "
+		sip_conn_log(c, LOG_LVL_WARN, "tls", "handshake timeout",
+		    "peer", c->origin.peer_str, "reason", "no TLS handshake completed "
 		    "in time", NULL);
 		conn_ready(c, 0, "TLS negotiation failure: timed out");
 		break;
 	case CONN_GATED:
 		deadline_hit(c, SIP_DEADLINE_GATE);
-		log_event(LOG_LVL_WARN, "tls", "gate timeout", "peer",
+		sip_conn_log(c, LOG_LVL_WARN, "tls", "gate timeout", "peer",
 		    c->origin.peer_str, "reason", "no revocation verdict for "
 		    "the peer's certificate in time", NULL);
 		conn_ready(c, 0, "no revocation verdict for the peer's "
@@ -549,7 +598,7 @@ conn_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	case CONN_CLOSING:
 		deadline_hit(c, SIP_DEADLINE_FLUSH);
-		log_event(LOG_LVL_DEBUG, "sip", "flush timeout", "peer",
+		sip_conn_log(c, LOG_LVL_DEBUG, "sip", "flush timeout", "peer",
 		    c->origin.peer_str, "transport",
 		    conf_transport_name(c->transport), NULL);
 		break;
@@ -647,7 +696,7 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 		err = errno;
 	if (err != 0) {
 		why = xasprintf("connect failed: %s", strerror(err));
-		log_event(LOG_LVL_WARN, "sip", "connect failed", "peer",
+		sip_conn_log(c, LOG_LVL_WARN, "sip", "connect failed", "peer",
 		    c->origin.peer_str, "transport",
 		    conf_transport_name(c->transport), "reason", strerror(err),
 		    NULL);
@@ -674,7 +723,7 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 	sip_conn_bev_setup(c);
 	fill_local(c);
 	if (c->state == CONN_OPEN) {
-		log_event(LOG_LVL_DEBUG, "sip", "connection open", "peer",
+		sip_conn_log(c, LOG_LVL_DEBUG, "sip", "connection open", "peer",
 		    c->origin.peer_str, "transport", "tcp", NULL);
 		conn_ready(c, 1, NULL);
 	}
@@ -736,7 +785,7 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 	tv.tv_usec = 0;
 	sip_conn_dl_set(c, DL_STATE, &tv);
 	event_add(c->conn_ev, NULL);
-	log_event(LOG_LVL_DEBUG, "sip", "connecting", "peer",
+	sip_conn_log(c, LOG_LVL_DEBUG, "sip", "connecting", "peer",
 	    c->origin.peer_str, "transport", conf_transport_name(c->transport),
 	    "zone", c->zone != NULL ? c->zone : "-", NULL);
 	return c;

@@ -141,8 +141,8 @@ descriptors_exhausted(struct sip_listener *l, int err)
 static void
 hello_failed(struct sip_conn *c, enum log_level lvl, const char *reason)
 {
-	log_event(lvl, "tls", "handshake failed", "peer", c->origin.peer_str,
-	    "reason", reason, NULL);
+	sip_conn_log(c, lvl, "tls", "handshake failed", "peer",
+	    c->origin.peer_str, "reason", reason, NULL);
 	sip_conn_schedule_free(c);
 }
 
@@ -382,7 +382,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		sip_conn_idle_start(c);
 		sip_conn_bev_setup(c);
 	}
-	log_event(LOG_LVL_DEBUG, "sip", "connection accepted", "peer",
+	sip_conn_log(c, LOG_LVL_DEBUG, "sip", "connection accepted", "peer",
 	    c->origin.peer_str, "transport", conf_transport_name(c->transport),
 	    NULL);
 }

@@ -162,6 +162,8 @@ sip_transport_log_bad(struct sip_transport *t, enum sip_bad k,
 			n--;
 		log_kvn(&l, "start_line", msg, n > 200 ? 200 : n);
 	}
+	if (o->conn != NULL)
+		log_kv(&l, "conn", "%llu", o->conn->id);
 	log_end(&l);
 }
 

@@ -63,6 +63,7 @@ struct sip_conn {
 	struct sip_transport	*t;
 	struct sip_profile	*profile;	/* referenced: rules at accept time */
 	enum conn_state		 state;
+	int			 state_set;	/* state was entered once */
 	int			 transport;
 	struct bufferevent	*bev;
 	struct event		*timer;		/* at the earliest of dl[] */
@@ -152,9 +153,20 @@ struct sip_conn		*sip_conn_new(struct sip_transport *t, int transport,
 			    socklen_t peerlen);
 /* Turn Nagle off on stream socket fd. */
 void			 sip_conn_no_delay(int fd);
-/* Move c to state s, keeping the count of handshakes in progress. */
+/*
+ * Move c to state s, keeping the count of handshakes in progress: every
+ * state change of a connection goes through here, logged at debug
+ * ("conn state", from -> to).
+ */
 void			 sip_conn_set_state(struct sip_conn *c,
 			    enum conn_state s);
+/*
+ * log_event() about connection c: the string fields (name, value pairs
+ * ended by NULL), then conn=ID.  Costs a level check when lvl is off.
+ */
+void			 sip_conn_log(const struct sip_conn *c,
+			    enum log_level lvl, const char *module,
+			    const char *event, ...) __attribute__((sentinel));
 /* Start the idle deadline of c (open or held at the gate). */
 void			 sip_conn_idle_start(struct sip_conn *c);
 /* Deadline k of c in rel from now (replacing the one it had). */
