@@ -243,14 +243,20 @@ client_changed(struct link *l, enum link_state from, enum link_state to,
 }
 
 /*
- * Why the flow's connection failed, in words a person can act on.
+ * Why the flow's connection failed, in words a person can act on.  A
+ * server that closes the connection after the TLS handshake, before it
+ * answered REGISTER, most likely refused this node's certificate: a
+ * sipedged edge checks the client's certificate after the handshake (which
+ * always completes) and closes the connection without a word; its log
+ * says why.
  */
 static char *
 client_explain(struct link *l, enum link_state st, const char *why,
     int stable, long lived, void *arg)
 {
+	struct tzone *z = arg;
+
 	(void)l;
-	(void)arg;
 	(void)lived;
 	switch (st) {
 	case LINK_UP:
@@ -261,12 +267,17 @@ client_explain(struct link *l, enum link_state st, const char *why,
 		    "username may have replaced it, or the server refused "
 		    "this node (its log says why)", LINK_STABLE_SECS);
 	case LINK_READY:
-		return xstrdup("the connection closed while authenticating");
+		if (z->answered)
+			return xstrdup("the connection closed while "
+			    "authenticating");
+		return xstrdup("the server closed it after the TLS handshake "
+		    "without answering REGISTER: it most likely refused this "
+		    "node's certificate (the server's log says why)");
 	default:
 		if (why != NULL && strstr(why, "closed before it was ready"))
 			return xasprintf("%s: the server closed it after the "
-			    "TLS handshake (did it refuse this node's "
-			    "certificate? its log says why)", why);
+			    "TLS handshake: it most likely refused this node's "
+			    "certificate (the server's log says why)", why);
 		return NULL;
 	}
 }
