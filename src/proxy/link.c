@@ -52,6 +52,7 @@ struct link {
 	int			 dns_done;
 	struct dns_srv_req	*srvreq;
 	struct sip_conn		*conn;
+	unsigned long long	 conn_id;	/* this attempt's, for the log */
 	struct event		*retry;
 	struct event		*ka;		/* CRLF ping */
 	struct event		*pong;		/* its deadline */
@@ -65,7 +66,8 @@ struct link {
 
 static void	link_resolve(struct link *);
 
-const char *
+/* The state's name, as the debug log shows it. */
+static const char *
 link_state_name(enum link_state s)
 {
 	switch (s) {
@@ -105,8 +107,8 @@ link_enter(struct link *l, enum link_state to, const char *why)
 	log_begin(&ll, LOG_LVL_DEBUG, "link", "link state");
 	log_kvs(&ll, "zone", l->zone);
 	log_kvs(&ll, "peer", l->peers[l->pi]);
-	if (l->conn != NULL)
-		log_kv(&ll, "conn", "%llu", sip_conn_id(l->conn));
+	if (l->conn_id != 0)
+		log_kv(&ll, "conn", "%llu", l->conn_id);
 	log_kvs(&ll, "from", link_state_name(from));
 	log_kvs(&ll, "to", link_state_name(to));
 	if (why != NULL)
@@ -320,6 +322,7 @@ conn_ready(struct sip_conn *c, int ok, const char *why, void *arg)
 		return;
 	}
 	l->conn = c;
+	l->conn_id = sip_conn_id(c);
 	link_enter(l, LINK_READY, NULL);
 	if (l->state == LINK_READY && !l->o.owner_step)
 		link_go_up(l);
@@ -332,6 +335,7 @@ conn_connected(struct sip_conn *c, void *arg)
 	struct link *l = arg;
 
 	l->conn = c;
+	l->conn_id = sip_conn_id(c);
 	if (l->state == LINK_CONNECTING)
 		link_enter(l, LINK_TLS, NULL);
 }
@@ -384,7 +388,9 @@ link_connect(struct link *l)
 	if ((l->conn = sip_conn_open(l->o.t, &o, &cause)) == NULL) {
 		link_failed_in(l, LINK_CONNECTING, cause);
 		free(cause);
+		return;
 	}
+	l->conn_id = sip_conn_id(l->conn);
 }
 
 static void
@@ -477,6 +483,7 @@ link_resolve(struct link *l)
 	char *name;
 
 	l->port = l->o.port;
+	l->conn_id = 0;
 	free(l->via);
 	l->via = NULL;
 	if (net_addr_parse(peer, l->port, &ss, &sl) == 0) {

@@ -47,8 +47,6 @@ enum link_state {
 	LINK_BACKOFF,		/* failed: waiting to dial again */
 	LINK_DRAINING		/* kept for what uses it, never redialled */
 };
-/* The state's name, as the debug log shows it. */
-const char	*link_state_name(enum link_state s);
 
 struct link;
 struct dns_srv;
