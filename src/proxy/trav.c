@@ -1,107 +1,37 @@
 /*
- * trav.c: traversal zones, client and server side (see trav.h).
+ * trav.c: traversal zones (see trav.h): the zone list and the client side;
+ * the server side is in trav_server.c.
  *
- * The REGISTER that authenticates a flow is handled here, outside the
- * transaction layer: it only ever travels on the flow's own TLS
- * connection (reliable, no retransmissions), one at a time, and its
- * response is matched by Call-ID and CSeq.  The binding lasts as long as
+ * The client's flow is a link (link.c: resolve, connect, TLS and the
+ * gate's verdict, keepalive with a pong deadline, backoff with jitter
+ * moving on to the next peer); this file adds the step between ready and
+ * up: the REGISTER that authenticates the flow (RFC 7616 digest), handled
+ * here outside the transaction layer since it only ever travels on the
+ * flow's own TLS connection (reliable, no retransmissions), one at a time,
+ * its response matched by Call-ID and CSeq.  The binding lasts as long as
  * the connection: a new connection authenticates again.
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include <event2/dns.h>
-#include <event2/util.h>
 #include <openssl/rand.h>
 
-#include "net/net_addr.h"
 #include "proxy/digest.h"
-#include "proxy/trav.h"
-#include "proxy/zone.h"
+#include "proxy/link.h"
+#include "proxy/trav_int.h"
 #include "sip/sip_msg.h"
 #include "util/alarm.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/xmalloc.h"
 
-#define NONCE_MAX_AGE	300	/* s a challenge stays good */
 #define REG_TIMEOUT	10	/* s to wait for a REGISTER response */
 #define REG_EXPIRES	"3600"
 
-enum tc_state {
-	TC_IDLE,		/* waiting to try again */
-	TC_RESOLVING,
-	TC_CONNECTING,		/* TCP + TLS + the gate's verdict */
-	TC_REGISTERING,		/* REGISTER sent, challenged or not */
-	TC_UP
-};
-
-static const char *const tc_names[] = {
-	"waiting", "resolving", "connecting", "authenticating", "connected"
-};
-
-struct tzone {
-	struct trav		*tv;
-	char			*name;
-	int			 server;	/* traversal-server */
-	char			*username;
-	char			*peer_name;	/* expected identity, or NULL */
-	time_t			 since;
-	char			*failure;	/* last failure, or NULL */
-	unsigned long		 count;		/* reconnects / binds */
-	char			 peer[NET_ADDRSTRLEN + 8];
-
-	/* server */
-	unsigned long long	 flow;		/* bound connection id, 0 */
-
-	/* client */
-	char			**peers;
-	size_t			 npeers;
-	size_t			 pi;		/* peer being tried */
-	int			 port;
-	char			*password;
-	int			 keepalive;
-	int			 pong_timeout;
-	int			 retry_max;
-	enum tc_state		 state;
-	int			 attempts;	/* failures in a row */
-	struct sip_conn		*conn;
-	struct evdns_getaddrinfo_request *dnsreq;
-	int			 dns_done;
-	struct event		*retry;
-	struct event		*ka;		/* ping */
-	struct event		*pong;		/* pong deadline */
-	struct event		*regto;		/* REGISTER timeout */
-	struct event		*stable;	/* ZONE_STABLE_SECS after up */
-	time_t			 up_at;		/* monotonic s, when it came up */
-	struct timeval		 ping_at;
-	char			 call_id[40];
-	char			 from_tag[20];
-	int			 cseq;
-	int			 authed;	/* sent credentials already */
-	int			 have_tls;
-};
-
-struct trav {
-	struct event_base	*base;
-	struct sip_transport	*t;
-	struct evdns_base	*dns;
-	struct tzone		**v;
-	size_t			 n;
-	char			*realm;
-	struct conf_cred	*creds;
-	size_t			 ncreds;
-	unsigned char		 key[32];	/* nonces */
-};
-
-static void	tc_start(struct tzone *);
-static void	tc_fail(struct tzone *, const char *);
-
+/* The traversal zone called name, or NULL. */
 static struct tzone *
 find(struct trav *tv, const char *name)
 {
@@ -113,15 +43,15 @@ find(struct trav *tv, const char *name)
 	return NULL;
 }
 
-static void
-set_failure(struct tzone *z, const char *why)
+void
+trav_set_failure(struct tzone *z, const char *why)
 {
 	free(z->failure);
 	z->failure = why != NULL ? xstrdup(why) : NULL;
 }
 
-static void
-zone_alarm(struct tzone *z, int raise, const char *why)
+void
+trav_zone_alarm(struct tzone *z, int raise, const char *why)
 {
 	char *key = xasprintf("zone %s", z->name);
 
@@ -132,281 +62,15 @@ zone_alarm(struct tzone *z, int raise, const char *why)
 	free(key);
 }
 
-/* --- server side ------------------------------------------------------ */
-
-static void
-server_flow_closed(struct sip_conn *c, void *arg)
-{
-	struct tzone *z = arg;
-
-	if (z->flow != sip_conn_id(c))
-		return;
-	z->flow = 0;
-	z->since = time(NULL);
-	z->peer[0] = '\0';
-	set_failure(z, "the client's connection closed");
-	log_event(LOG_LVL_WARN, "trav", "flow down", "zone", z->name, "reason",
-	    "the client's connection closed", NULL);
-	zone_alarm(z, 1, "no traversal client connected");
-}
-
-static void
-reply(struct trav *tv, const struct sip_origin *o, osip_message_t *m,
-    int status, const char *const *hdrs)
-{
-	struct sip_src src = { o->peer_ip, o->peer_port };
-	char tag[17], *text;
-	size_t len;
-
-	str_random_hex(tag, 16);
-	(void)tv;
-	if ((text = sip_msg_response(m, &src, status, NULL, tag, hdrs,
-	    &len)) != NULL) {
-		sip_transport_reply(o, text, len);
-		free(text);
-	}
-}
-
-/* 401 with a challenge for each algorithm, SHA-256 first (RFC 7616). */
-static void
-challenge(struct trav *tv, const struct sip_origin *o, osip_message_t *m,
-    int stale)
-{
-	char nonce[96], *sha, *md5;
-	const char *hdrs[7];
-
-	digest_nonce(tv->key, sizeof tv->key, time(NULL), nonce, sizeof nonce);
-	sha = xasprintf("Digest realm=\"%s\", nonce=\"%s\", algorithm=SHA-256, "
-	    "qop=\"auth\"%s", tv->realm, nonce, stale ? ", stale=true" : "");
-	md5 = xasprintf("Digest realm=\"%s\", nonce=\"%s\", algorithm=MD5, "
-	    "qop=\"auth\"%s", tv->realm, nonce, stale ? ", stale=true" : "");
-	hdrs[0] = "WWW-Authenticate";
-	hdrs[1] = sha;
-	hdrs[2] = "WWW-Authenticate";
-	hdrs[3] = md5;
-	hdrs[4] = "Server";
-	hdrs[5] = "sipedge/" PACKAGE_VERSION;
-	hdrs[6] = NULL;
-	reply(tv, o, m, 401, hdrs);
-	free(sha);
-	free(md5);
-}
-
-static void
-refuse(struct trav *tv, struct tzone *z, const struct sip_origin *o,
-    osip_message_t *m, const char *why)
-{
-	char *w = xasprintf("399 %s \"%s\"", tv->realm, why);
-	const char *hdrs[] = { "Warning", w, NULL };
-
-	set_failure(z, why);
-	log_event(LOG_LVL_WARN, "trav", "client refused", "zone", z->name,
-	    "peer", o->peer_str, "reason", why, NULL);
-	reply(tv, o, m, 403, hdrs);
-	free(w);
-}
-
-/* Check the Authorization of a REGISTER: NULL when good, else why not. */
-static const char *
-check_auth(struct trav *tv, struct tzone *z, osip_message_t *m, int *stale)
-{
-	osip_authorization_t *a = NULL;
-	struct digest_params p;
-	const char *why = NULL;
-	char resp[DIGEST_HEX_MAX];
-	char *value = NULL;
-	int algo, i, r;
-	size_t k;
-
-	*stale = 0;
-	/* The header back as text, read by our own Digest parser. */
-	if (osip_message_get_authorization(m, 0, &a) < 0 || a == NULL)
-		return "";
-	if (osip_authorization_to_str(a, &value) != 0 || value == NULL)
-		return "the Authorization header cannot be read";
-	r = digest_parse(value, &p);
-	osip_free(value);
-	if (r == -1)
-		return "the Authorization header is not a valid Digest value";
-	if ((algo = digest_algorithm(p.algorithm)) == -1) {
-		why = "unsupported digest algorithm (use SHA-256 or MD5)";
-		goto out;
-	}
-	if (p.username == NULL || p.realm == NULL || p.nonce == NULL ||
-	    p.uri == NULL || p.response == NULL) {
-		why = "the Authorization header lacks username, realm, nonce, "
-		    "uri or response";
-		goto out;
-	}
-	if (strcmp(p.realm, tv->realm) != 0) {
-		why = "wrong realm";
-		goto out;
-	}
-	if ((i = digest_nonce_check(tv->key, sizeof tv->key, p.nonce,
-	    time(NULL), NONCE_MAX_AGE)) != 0) {
-		if (i == 1)
-			*stale = 1;
-		why = i == 1 ? "stale nonce" : "a nonce sipedged did not make";
-		goto out;
-	}
-	if (p.qop != NULL && (strcmp(p.qop, "auth") != 0 || p.nc == NULL ||
-	    p.cnonce == NULL)) {
-		why = "qop must be auth, with nc and cnonce";
-		goto out;
-	}
-	why = "wrong username or password";
-	if (strcmp(p.username, z->username) != 0)
-		goto out;
-	for (k = 0; k < tv->ncreds; k++) {
-		const struct conf_cred *cr = &tv->creds[k];
-
-		if (cr->sha256 != algo || strcmp(cr->user, p.username) != 0 ||
-		    strcmp(cr->realm, p.realm) != 0)
-			continue;
-		digest_response(algo, cr->ha1, p.nonce, p.nc, p.cnonce, p.qop,
-		    "REGISTER", p.uri, resp);
-		if (digest_equal(resp, p.response))
-			why = NULL;
-		break;
-	}
-out:
-	digest_params_clear(&p);
-	return why;
-}
-
-/* A message on a server zone's port. */
-static int
-server_message(struct trav *tv, struct tzone *z, const struct sip_origin *o,
-    osip_message_t *m)
-{
-	static const char *const ok_hdrs[] = {
-		"Expires", REG_EXPIRES, "Server", "sipedge/" PACKAGE_VERSION,
-		NULL
-	};
-	unsigned long long id = sip_conn_id(o->conn);
-	struct sip_conn *old;
-	const char *why;
-	int stale;
-
-	if (!MSG_IS_REQUEST(m))
-		return id == z->flow ? 0 : 1;	/* only the flow answers */
-	if (strcmp(m->sip_method, "REGISTER") != 0) {
-		if (id == z->flow)
-			return 0;		/* the proxy's */
-		if (strcmp(m->sip_method, "ACK") != 0)
-			refuse(tv, z, o, m, "authenticate with REGISTER first");
-		return 1;
-	}
-	if ((why = check_auth(tv, z, m, &stale)) != NULL) {
-		if (*why == '\0' || stale)
-			challenge(tv, o, m, stale);
-		else
-			refuse(tv, z, o, m, why);
-		return 1;
-	}
-	reply(tv, o, m, 200, ok_hdrs);
-	if (z->flow == id)
-		return 1;
-	if (z->flow != 0 && (old = sip_transport_conn(tv->t, z->flow)) != NULL) {
-		sip_conn_watch(old, NULL, NULL);
-		sip_conn_refuse(old, "replaced by a new traversal client flow");
-	}
-	z->flow = id;
-	z->count++;
-	z->since = time(NULL);
-	set_failure(z, NULL);
-	snprintf(z->peer, sizeof z->peer, "%s", o->peer_str);
-	sip_conn_watch(o->conn, server_flow_closed, z);
-	log_event(LOG_LVL_INFO, "trav", "flow up", "zone", z->name, "peer",
-	    o->peer_str, "user", z->username, NULL);
-	zone_alarm(z, 0, NULL);
-	return 1;
-}
-
 /* --- client side ------------------------------------------------------ */
 
-/* Seconds on a clock that never jumps. */
-static time_t
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-/* Stop the flow's timers. */
+/* Send our REGISTER, with credentials when ch is the challenge. */
 static void
-tc_disarm(struct tzone *z)
+client_register(struct tzone *z, const struct digest_params *ch)
 {
-	if (z->ka != NULL)
-		evtimer_del(z->ka);
-	if (z->pong != NULL)
-		evtimer_del(z->pong);
-	if (z->regto != NULL)
-		evtimer_del(z->regto);
-	if (z->stable != NULL)
-		evtimer_del(z->stable);
-}
-
-/* Drop the connection (if any) without hearing of it again. */
-static void
-tc_drop(struct tzone *z, const char *why)
-{
-	tc_disarm(z);
-	if (z->conn != NULL) {
-		sip_conn_forget(z->conn);
-		sip_conn_refuse(z->conn, why);
-		z->conn = NULL;
-	}
-	z->have_tls = 0;
-}
-
-/* Back off: 1, 2, 4 ... s up to retry_max, each within +-20% jitter. */
-static void
-tc_schedule(struct tzone *z)
-{
-	struct timeval tv;
-	unsigned int r = 0;
-	double secs;
-	int i;
-
-	secs = 1;
-	for (i = 1; i < z->attempts && secs < z->retry_max; i++)
-		secs *= 2;
-	if (secs > z->retry_max)
-		secs = z->retry_max;
-	RAND_bytes((unsigned char *)&r, sizeof r);
-	secs *= 0.8 + 0.4 * (r / 4294967295.0);
-	tv.tv_sec = (time_t)secs;
-	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
-	z->state = TC_IDLE;
-	evtimer_add(z->retry, &tv);
-}
-
-static void
-tc_fail(struct tzone *z, const char *why)
-{
-	int was_up = z->state == TC_UP;
-
-	tc_drop(z, why);
-	set_failure(z, why);
-	z->since = time(NULL);
-	z->attempts++;
-	log_event(LOG_LVL_WARN, "trav", was_up ? "flow down" : "connect failed",
-	    "zone", z->name, "peer", z->npeers > 0 ? z->peers[z->pi] : "-",
-	    "reason", why, NULL);
-	zone_alarm(z, 1, why);
-	/* The next peer, in order, then from the first again. */
-	z->pi = (z->pi + 1) % z->npeers;
-	tc_schedule(z);
-}
-
-static void
-tc_send_register(struct tzone *z, const struct digest_params *ch)
-{
-	const struct sip_origin *o = sip_conn_origin(z->conn);
-	const char *host = z->peers[z->pi];
+	struct sip_conn *c = link_conn(z->link);
+	const struct sip_origin *o = sip_conn_origin(c);
+	const char *host = link_peer(z->link);
 	char branch[32], rnd[17], cnonce[17], resp[DIGEST_HEX_MAX];
 	char ha1[DIGEST_HEX_MAX], *auth = NULL, *uri, *msg, lhost[NET_ADDRSTRLEN + 2];
 	struct timeval to = { REG_TIMEOUT, 0 };
@@ -452,67 +116,28 @@ tc_send_register(struct tzone *z, const struct digest_params *ch)
 	    z->username, uri + 4, z->from_tag, z->username, uri + 4,
 	    z->call_id, ++z->cseq, z->username, lhost, o->local_port,
 	    auth != NULL ? auth : "");
-	sip_conn_send(z->conn, msg, strlen(msg));
+	sip_conn_send(c, msg, strlen(msg));
 	explicit_bzero(msg, strlen(msg));
 	free(msg);
 	free(auth);
 	free(uri);
-	z->state = TC_REGISTERING;
 	evtimer_add(z->regto, &to);
 }
 
 static void
 regto_cb(evutil_socket_t fd, short what, void *arg)
 {
-	(void)fd;
-	(void)what;
-	tc_fail(arg, "no response to REGISTER within 10 s");
-}
-
-static void
-ka_cb(evutil_socket_t fd, short what, void *arg)
-{
 	struct tzone *z = arg;
-	struct timeval to = { z->pong_timeout, 0 };
 
 	(void)fd;
 	(void)what;
-	if (z->conn == NULL || z->state != TC_UP)
-		return;
-	sip_conn_send(z->conn, "\r\n\r\n", 4);	/* RFC 5626 ping */
-	/* The deadline runs from the oldest ping not yet answered: pings
-	 * more often than pong_timeout must not keep pushing it away. */
-	if (!evtimer_pending(z->pong, NULL)) {
-		evutil_gettimeofday(&z->ping_at, NULL);
-		evtimer_add(z->pong, &to);
-	}
-}
-
-static void
-pong_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct tzone *z = arg;
-	struct timeval last;
-	char *why;
-
-	(void)fd;
-	(void)what;
-	if (z->conn == NULL)
-		return;
-	sip_conn_last_crlf(z->conn, &last);
-	if (evutil_timercmp(&last, &z->ping_at, >=))
-		return;		/* the pong came */
-	why = xasprintf("no keepalive pong within %d s: the flow is dead",
-	    z->pong_timeout);
-	tc_fail(z, why);
-	free(why);
+	link_fail(z->link, "no response to REGISTER within 10 s");
 }
 
 /* A response to our REGISTER. */
 static int
 client_response(struct tzone *z, osip_message_t *m)
 {
-	struct timeval ka = { z->keepalive, 0 };
 	struct digest_params p;
 	osip_www_authenticate_t *wa;
 	char *value, *why;
@@ -526,25 +151,22 @@ client_response(struct tzone *z, osip_message_t *m)
 		return 0;
 	if (m->status_code < 200)
 		return 1;
+	z->answered = 1;
 	evtimer_del(z->regto);
 	if (m->status_code >= 200 && m->status_code < 300) {
 		const char *ver = "", *cipher = "";
 
 		/* The backoff starts over and the alarm clears only once the
-		 * flow stayed up ZONE_STABLE_SECS (stable_cb): a server that
-		 * accepts and then drops us must not be redialled at once. */
-		struct timeval st = { ZONE_STABLE_SECS, 0 };
-
-		z->state = TC_UP;
-		z->up_at = mono_now();
-		evtimer_add(z->stable, &st);
+		 * flow stayed up LINK_STABLE_SECS (client_stable): a server
+		 * that accepts and then drops us must not be redialled at
+		 * once. */
+		link_up(z->link);
 		z->since = time(NULL);
-		set_failure(z, NULL);
-		sip_conn_tls_info(z->conn, &ver, &cipher);
+		trav_set_failure(z, NULL);
+		sip_conn_tls_info(link_conn(z->link), &ver, &cipher);
 		log_event(LOG_LVL_INFO, "trav", "flow up", "zone", z->name,
-		    "peer", z->peers[z->pi], "address", z->peer, "tls", ver,
-		    "cipher", cipher, NULL);
-		evtimer_add(z->ka, &ka);
+		    "peer", link_peer(z->link), "address",
+		    link_address(z->link), "tls", ver, "cipher", cipher, NULL);
 		return 1;
 	}
 	if (m->status_code == 401 && !z->authed) {
@@ -570,12 +192,12 @@ client_response(struct tzone *z, osip_message_t *m)
 			osip_free(value);
 		}
 		if (!found) {
-			tc_fail(z, "the server's 401 has no usable Digest "
+			link_fail(z->link, "the server's 401 has no usable Digest "
 			    "challenge");
 			return 1;
 		}
 		z->authed = 1;
-		tc_send_register(z, &p);
+		client_register(z, &p);
 		digest_params_clear(&p);
 		return 1;
 	}
@@ -584,163 +206,135 @@ client_response(struct tzone *z, osip_message_t *m)
 	    "(the server answered %d)", m->status_code) :
 	    xasprintf("REGISTER refused: %d %s", m->status_code,
 	    m->reason_phrase != NULL ? m->reason_phrase : "");
-	tc_fail(z, why);
+	link_fail(z->link, why);
 	free(why);
 	return 1;
 }
 
-/* The flow stayed up ZONE_STABLE_SECS: backoff from 1 s again, alarm off. */
+/*
+ * The client's link changed state: once its connection is ready, REGISTER
+ * (a new Call-ID per connection); when it fails, the zone says why, in
+ * its status, the log and the alarm.
+ */
 static void
-stable_cb(evutil_socket_t fd, short what, void *arg)
+client_changed(struct link *l, enum link_state from, enum link_state to,
+    const char *why, void *arg)
 {
 	struct tzone *z = arg;
 
-	(void)fd;
-	(void)what;
-	if (z->state != TC_UP)
+	if (to == LINK_READY) {
+		str_random_hex(z->call_id, 32);
+		str_random_hex(z->from_tag, 16);
+		z->cseq = 0;
+		z->authed = 0;
+		z->answered = 0;
+		client_register(z, NULL);
 		return;
-	z->attempts = 0;
-	zone_alarm(z, 0, NULL);
+	}
+	if (to != LINK_BACKOFF)
+		return;
+	evtimer_del(z->regto);
+	trav_set_failure(z, why);
+	z->since = time(NULL);
+	log_event(LOG_LVL_WARN, "trav", from == LINK_UP ? "flow down" :
+	    "connect failed", "zone", z->name, "peer", link_peer(l), "reason",
+	    why, NULL);
+	trav_zone_alarm(z, 1, why);
 }
 
 /*
- * The flow's connection went away; within ZONE_STABLE_SECS of its 200 it
- * says so (the backoff grows either way: tc_fail).
+ * Why the flow's connection failed, in words a person can act on.  A
+ * server that closes the connection after the TLS handshake, before it
+ * answered REGISTER, most likely refused this node's certificate: a
+ * sipedged edge checks the client's certificate after the handshake (which
+ * always completes) and closes the connection without a word; its log
+ * says why.
  */
-static void
-tc_closed(struct sip_conn *c, void *arg)
+static char *
+client_explain(struct link *l, enum link_state st, const char *why,
+    int stable, long lived, void *arg)
 {
 	struct tzone *z = arg;
-	char *why;
 
-	(void)c;
-	z->conn = NULL;
-	if (z->state == TC_UP && mono_now() - z->up_at < ZONE_STABLE_SECS) {
-		why = xasprintf("the server closed the flow right after "
+	(void)l;
+	(void)lived;
+	switch (st) {
+	case LINK_UP:
+		if (stable)
+			return xstrdup("the flow's connection closed");
+		return xasprintf("the server closed the flow right after "
 		    "accepting it (within %d s): another client with this "
 		    "username may have replaced it, or the server refused "
-		    "this node (its log says why)", ZONE_STABLE_SECS);
-		tc_fail(z, why);
-		free(why);
-		return;
-	}
-	tc_fail(z, z->state == TC_UP ? "the flow's connection closed" :
-	    "the connection closed while authenticating");
-}
-
-static void
-tc_ready(struct sip_conn *c, int ok, const char *why, void *arg)
-{
-	struct tzone *z = arg;
-
-	if (!ok) {
-		char *w = NULL;
-
-		z->conn = NULL;
+		    "this node (its log says why)", LINK_STABLE_SECS);
+	case LINK_READY:
+		if (z->answered)
+			return xstrdup("the connection closed while "
+			    "authenticating");
+		return xstrdup("the server closed it after the TLS handshake "
+		    "without answering REGISTER: it most likely refused this "
+		    "node's certificate (the server's log says why)");
+	default:
 		if (why != NULL && strstr(why, "closed before it was ready"))
-			why = w = xasprintf("%s: the server closed it after the "
-			    "TLS handshake (did it refuse this node's "
-			    "certificate? its log says why)", why);
-		tc_fail(z, why);
-		free(w);
-		return;
+			return xasprintf("%s: the server closed it after the "
+			    "TLS handshake: it most likely refused this node's "
+			    "certificate (the server's log says why)", why);
+		return NULL;
 	}
-	z->conn = c;
-	z->have_tls = 1;
-	str_random_hex(z->call_id, 32);
-	str_random_hex(z->from_tag, 16);
-	z->cseq = 0;
-	z->authed = 0;
-	tc_send_register(z, NULL);
 }
 
+/* The flow stayed up LINK_STABLE_SECS: the alarm clears. */
 static void
-tc_connect(struct tzone *z, const struct sockaddr *sa, socklen_t sl)
+client_stable(struct link *l, void *arg)
 {
-	struct sip_conn_opts o;
-	char *cause = NULL;
-	unsigned char b[16];
-	const char *peer = z->peers[z->pi];
-	int is_ip = inet_pton(AF_INET, peer, b) == 1 ||
-	    inet_pton(AF_INET6, peer, b) == 1;
+	(void)l;
+	trav_zone_alarm(arg, 0, NULL);
+}
 
-	net_addr_str(sa, z->peer, sizeof z->peer);
+/* The client zone z's link (not started) for configured zone cz. */
+static struct link *
+client_link(struct trav *tv, struct tzone *z)
+{
+	struct link_opts o;
+
 	memset(&o, 0, sizeof o);
-	o.transport = TP_TLS;
-	o.addr = sa;
-	o.addrlen = sl;
-	o.server_name = is_ip ? NULL : peer;
+	o.base = tv->base;
+	o.t = tv->t;
+	o.dns = tv->dns;
 	o.zone = z->name;
-	o.expected = z->peer_name != NULL ? z->peer_name : peer;
-	o.ready = tc_ready;
-	o.closed = tc_closed;
+	o.peers = (const char *const *)z->peers;
+	o.npeers = z->npeers;
+	o.transport = TP_TLS;
+	o.port = z->port;
+	o.port_set = 1;
+	o.expected = z->peer_name;
+	o.keepalive = z->keepalive;
+	o.pong_timeout = z->pong_timeout;
+	o.retry_max = z->retry_max;
+	o.owner_step = 1;
+	o.changed = client_changed;
+	o.explain = client_explain;
+	o.stable = client_stable;
 	o.arg = z;
-	z->state = TC_CONNECTING;
-	if ((z->conn = sip_conn_open(z->tv->t, &o, &cause)) == NULL) {
-		tc_fail(z, cause);
-		free(cause);
-	}
+	return link_new(&o);
 }
 
+/* A client zone for cz, started. */
 static void
-tc_dns_cb(int err, struct evutil_addrinfo *res, void *arg)
+client_start(struct trav *tv, struct tzone *z, const struct conf_zone *cz)
 {
-	struct tzone *z = arg;
-	char *why;
+	size_t k;
 
-	if (err == EVUTIL_EAI_CANCEL)
-		return;		/* z may be freed already: touch nothing */
-	z->dnsreq = NULL;
-	z->dns_done = 1;
-	if (err != 0 || res == NULL) {
-		why = xasprintf("cannot resolve %s: %s", z->peers[z->pi],
-		    evutil_gai_strerror(err));
-		tc_fail(z, why);
-		free(why);
-		return;
-	}
-	if (res->ai_family == AF_INET)
-		((struct sockaddr_in *)res->ai_addr)->sin_port =
-		    htons((uint16_t)z->port);
-	else
-		((struct sockaddr_in6 *)res->ai_addr)->sin6_port =
-		    htons((uint16_t)z->port);
-	tc_connect(z, res->ai_addr, (socklen_t)res->ai_addrlen);
-	evutil_freeaddrinfo(res);
-}
-
-static void
-tc_start(struct tzone *z)
-{
-	struct sockaddr_storage ss;
-	struct evutil_addrinfo hints;
-	socklen_t sl;
-	char port[16];
-
-	if (z->attempts > 0)
-		z->count++;
-	if (net_addr_parse(z->peers[z->pi], z->port, &ss, &sl) == 0) {
-		tc_connect(z, (struct sockaddr *)&ss, sl);
-		return;
-	}
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof port, "%d", z->port);
-	z->state = TC_RESOLVING;
-	z->dns_done = 0;
-	z->dnsreq = evdns_getaddrinfo(z->tv->dns, z->peers[z->pi], port, &hints,
-	    tc_dns_cb, z);
-	if (z->dns_done)
-		z->dnsreq = NULL;
-}
-
-static void
-retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	tc_start(arg);
+	z->peers = xcalloc(cz->peers.n + 1, sizeof *z->peers);
+	for (k = 0; k < cz->peers.n; k++)
+		z->peers[k] = xstrdup(cz->peers.v[k]);
+	z->npeers = cz->peers.n;
+	z->password = xstrdup(cz->password);
+	z->keepalive = cz->keepalive_interval;
+	z->pong_timeout = cz->pong_timeout;
+	z->retry_max = cz->retry_max;
+	z->regto = evtimer_new(tv->base, regto_cb, z);
+	z->link = client_link(tv, z);
+	link_start(z->link);
 }
 
 /* --- zones ------------------------------------------------------------ */
@@ -750,28 +344,12 @@ tzone_free(struct tzone *z)
 {
 	size_t i;
 
-	if (z->dnsreq != NULL)
-		evdns_getaddrinfo_cancel(z->dnsreq);
-	tc_drop(z, "traversal zone changed or removed");
-	if (z->server && z->flow != 0) {
-		struct sip_conn *c = sip_transport_conn(z->tv->t, z->flow);
-
-		if (c != NULL) {
-			sip_conn_watch(c, NULL, NULL);
-			sip_conn_refuse(c, "traversal zone changed or removed");
-		}
-	}
-	if (z->retry != NULL)
-		event_free(z->retry);
-	if (z->ka != NULL)
-		event_free(z->ka);
-	if (z->pong != NULL)
-		event_free(z->pong);
+	link_free(z->link, "traversal zone changed or removed");
+	if (z->server)
+		trav_server_release(z, "traversal zone changed or removed");
 	if (z->regto != NULL)
 		event_free(z->regto);
-	if (z->stable != NULL)
-		event_free(z->stable);
-	zone_alarm(z, 0, NULL);
+	trav_zone_alarm(z, 0, NULL);
 	for (i = 0; i < z->npeers; i++)
 		free(z->peers[i]);
 	free(z->peers);
@@ -827,22 +405,6 @@ trav_new(struct event_base *base, struct sip_transport *t,
 	return tv;
 }
 
-static void
-free_creds(struct trav *tv)
-{
-	size_t i;
-
-	for (i = 0; i < tv->ncreds; i++) {
-		free(tv->creds[i].user);
-		free(tv->creds[i].realm);
-		explicit_bzero(tv->creds[i].ha1, strlen(tv->creds[i].ha1));
-		free(tv->creds[i].ha1);
-	}
-	free(tv->creds);
-	tv->creds = NULL;
-	tv->ncreds = 0;
-}
-
 void
 trav_free(struct trav *tv)
 {
@@ -853,7 +415,7 @@ trav_free(struct trav *tv)
 	for (i = 0; i < tv->n; i++)
 		tzone_free(tv->v[i]);
 	free(tv->v);
-	free_creds(tv);
+	trav_server_creds_free(tv);
 	free(tv->realm);
 	free(tv);
 }
@@ -862,20 +424,9 @@ void
 trav_apply(struct trav *tv, const struct conf *c)
 {
 	struct tzone **nv = xcalloc(c->nzones + 1, sizeof *nv), *z;
-	size_t n = 0, i, j, k;
+	size_t n = 0, i, j;
 
-	free(tv->realm);
-	tv->realm = xstrdup(c->auth_realm != NULL ? c->auth_realm : "sipedge");
-	free_creds(tv);
-	tv->creds = xcalloc(c->ncreds + 1, sizeof *tv->creds);
-	for (i = 0; i < c->ncreds; i++) {
-		tv->creds[i].user = xstrdup(c->creds[i].user);
-		tv->creds[i].realm = xstrdup(c->creds[i].realm);
-		tv->creds[i].sha256 = c->creds[i].sha256;
-		tv->creds[i].ha1 = xstrdup(c->creds[i].ha1);
-	}
-	tv->ncreds = c->ncreds;
-
+	trav_server_creds(tv, c);
 	for (i = 0; i < c->nzones; i++) {
 		const struct conf_zone *cz = &c->zones[i];
 
@@ -900,24 +451,10 @@ trav_apply(struct trav *tv, const struct conf *c)
 		z->since = time(NULL);
 		z->port = cz->port;
 		nv[n++] = z;
-		if (z->server) {
-			zone_alarm(z, 1, "no traversal client connected");
-			continue;
-		}
-		z->peers = xcalloc(cz->peers.n + 1, sizeof *z->peers);
-		for (k = 0; k < cz->peers.n; k++)
-			z->peers[k] = xstrdup(cz->peers.v[k]);
-		z->npeers = cz->peers.n;
-		z->password = xstrdup(cz->password);
-		z->keepalive = cz->keepalive_interval;
-		z->pong_timeout = cz->pong_timeout;
-		z->retry_max = cz->retry_max;
-		z->retry = evtimer_new(tv->base, retry_cb, z);
-		z->ka = event_new(tv->base, -1, EV_PERSIST, ka_cb, z);
-		z->pong = evtimer_new(tv->base, pong_cb, z);
-		z->regto = evtimer_new(tv->base, regto_cb, z);
-		z->stable = evtimer_new(tv->base, stable_cb, z);
-		tc_start(z);
+		if (z->server)
+			trav_zone_alarm(z, 1, "no traversal client connected");
+		else
+			client_start(tv, z, cz);
 	}
 	for (j = 0; j < tv->n; j++)
 		if (tv->v[j] != NULL)
@@ -941,31 +478,23 @@ trav_on_message(struct trav *tv, const struct sip_origin *o,
 		if ((lz = sip_listener_zone(o->listener)) == NULL ||
 		    (z = find(tv, lz)) == NULL || !z->server)
 			return 0;
-		return server_message(tv, z, o, m);
+		return trav_server_message(tv, z, o, m);
 	}
 	if (MSG_IS_REQUEST(m))
 		return 0;
 	for (i = 0; i < tv->n; i++) {
 		z = tv->v[i];
-		if (!z->server && z->conn == o->conn)
+		if (!z->server && link_conn(z->link) == o->conn)
 			return client_response(z, m);
 	}
 	return 0;
 }
 
-void
-trav_peer_refused(const char *zone, const char *peer, const char *reason,
-    void *arg)
+/* The client zone z's flow when it is up, or NULL. */
+static struct sip_conn *
+client_flow(const struct tzone *z)
 {
-	struct trav *tv = arg;
-	struct tzone *z = find(tv, zone);
-	char *why;
-
-	if (z == NULL || !z->server)
-		return;
-	why = xasprintf("client %s refused: %s", peer, reason);
-	set_failure(z, why);
-	free(why);
+	return link_state(z->link) == LINK_UP ? link_conn(z->link) : NULL;
 }
 
 const char *
@@ -977,7 +506,7 @@ trav_conn_zone(struct trav *tv, const struct sip_conn *c)
 		struct tzone *z = tv->v[i];
 
 		if ((z->server && z->flow != 0 && z->flow == sip_conn_id(c)) ||
-		    (!z->server && z->conn == c && z->state == TC_UP))
+		    (!z->server && client_flow(z) == c))
 			return z->name;
 	}
 	return NULL;
@@ -994,19 +523,31 @@ trav_flow(struct trav *tv, const char *name, struct sip_conn **c,
 	if (z == NULL)
 		return -1;
 	if (z->server) {
-		if (z->flow != 0 &&
-		    (*c = sip_transport_conn(tv->t, z->flow)) != NULL)
+		if ((*c = trav_server_conn(tv, z)) != NULL)
 			return 1;
 		*why = "no traversal client is connected";
 		return 0;
 	}
-	if (z->state == TC_UP && z->conn != NULL && sip_conn_usable(z->conn)) {
-		*c = z->conn;
+	if ((*c = client_flow(z)) != NULL && sip_conn_usable(*c))
 		return 1;
-	}
+	*c = NULL;
 	*why = z->failure != NULL ? z->failure :
 	    "the traversal flow is not up yet";
 	return 0;
+}
+
+/* What the client's status says of its link's state. */
+static const char *
+client_state_name(enum link_state s)
+{
+	switch (s) {
+	case LINK_RESOLVING:	return "resolving";
+	case LINK_CONNECTING:
+	case LINK_TLS:		return "connecting";
+	case LINK_READY:	return "authenticating";
+	case LINK_UP:		return "connected";
+	default:		return "waiting";
+	}
 }
 
 void
@@ -1027,17 +568,16 @@ trav_walk(struct trav *tv, void (*fn)(const struct trav_info *, void *),
 		in.tls_version = "";
 		in.cipher = "";
 		in.last_failure = z->failure != NULL ? z->failure : "";
-		in.reconnects = z->count;
-		in.peer = z->peer;
-		c = NULL;
 		if (z->server) {
-			if (z->flow != 0)
-				c = sip_transport_conn(tv->t, z->flow);
+			c = trav_server_conn(tv, z);
 			in.state = c != NULL ? "connected" : "waiting";
+			in.peer = z->peer;
+			in.reconnects = z->count;
 		} else {
-			in.state = tc_names[z->state];
-			if (z->state == TC_UP)
-				c = z->conn;
+			c = client_flow(z);
+			in.state = client_state_name(link_state(z->link));
+			in.peer = link_address(z->link);
+			in.reconnects = link_reconnects(z->link);
 		}
 		if (c != NULL)
 			sip_conn_tls_info(c, &in.tls_version, &in.cipher);

@@ -14,6 +14,9 @@
  * the client's REGISTER is challenged and checked against the HA1 hashes
  * of auth.credentials_file; the authenticated connection becomes the
  * zone's flow.  Requests routed to either zone go down its flow.
+ *
+ * trav.c holds the zones and the client (whose connection is a link,
+ * link.h), trav_server.c the server side.
  */
 #ifndef SE_TRAV_H
 #define SE_TRAV_H

@@ -1,22 +1,17 @@
 /*
  * zone.c: peers of neighbor zones, each with its persistent connection.
  *
- * Every peer of a zone is brought up on its own: resolve (evdns, unless
- * an IP literal), connect (sip_conn_open; for TLS the gate checks the
- * peer's certificate against the identity the zone expects).  A peer that
- * fails is tried again after 1, 2, 4 ... seconds (+-20% jitter) up to the
- * retry interval.  A connection that closes within ZONE_STABLE_SECS of
- * becoming ready is such a failure too (a peer that refuses our
- * certificate after the handshake must not be redialled at once); one that
- * stayed up longer resets the backoff.  Keeping every peer connected makes failover
+ * Every peer of a zone is brought up on its own by a link (link.c:
+ * resolve, connect, for TLS the gate's check of the peer's certificate
+ * against the identity the zone expects, CRLF keepalives, backoff after a
+ * failure); this file keeps each peer's status and reason, and the zone's
+ * up/down state and alarm.  Keeping every peer connected makes failover
  * (s.16: the next peer in order when one fails or answers 503) cost no
  * handshake while a call waits.  UDP peers have nothing to connect: a
  * resolved UDP peer is active.
  */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +21,7 @@
 
 #include "net/dns_srv.h"
 #include "net/net_addr.h"
+#include "proxy/link.h"
 #include "proxy/zone.h"
 #include "util/alarm.h"
 #include "util/log.h"
@@ -36,27 +32,12 @@ struct zzone;
 struct zpeer {
 	struct zzone		*z;
 	char			*name;		/* as configured */
-	int			 is_ip;
 	enum zone_peer_state	 state;
 	time_t			 since;
 	char			*reason;
 	char			*last_failure;	/* kept after recovery */
 	time_t			 last_failure_at;
-	char			 addr[NET_ADDRSTRLEN + 8];
-	struct sockaddr_storage	 ss;
-	socklen_t		 sl;
-	struct evdns_getaddrinfo_request *dnsreq;
-	struct dns_srv_req	*srvreq;
-	int			 dns_done;
-	int			 port;		/* this peer's (SRV may say) */
-	char			*via;		/* the SRV target, or NULL */
-	struct sip_conn		*conn;
-	struct event		*ka;		/* CRLF keepalive */
-	struct event		*retry;
-	int			 backoff;	/* s before the next try */
-	struct event		*stable_ev;	/* ZONE_STABLE_SECS after ready */
-	int			 stable;	/* up longer than that (or UDP) */
-	time_t			 ready_at;	/* monotonic s, when it was ready */
+	struct link		*link;		/* resolve, connect, keepalive */
 };
 
 struct zzone {
@@ -85,7 +66,6 @@ struct zones {
 	int			 retry_secs;
 };
 
-static void peer_start(struct zpeer *p);
 static void zone_drained(struct zzone *z);
 
 const char *
@@ -102,9 +82,11 @@ zone_peer_state_name(enum zone_peer_state s)
 	return "?";
 }
 
+/* The peer's status: its state, since when, why (logged when it matters). */
 static void
 set_state(struct zpeer *p, enum zone_peer_state st, const char *reason)
 {
+	const char *addr = link_address(p->link);
 	char port[16];
 
 	p->state = st;
@@ -122,25 +104,15 @@ set_state(struct zpeer *p, enum zone_peer_state st, const char *reason)
 	log_event(st == ZP_ACTIVE ? LOG_LVL_INFO : LOG_LVL_WARN, "zone",
 	    st == ZP_ACTIVE ? "peer active" : "peer failed", "zone",
 	    p->z->name, "peer", p->name, "port", port, "address",
-	    p->addr[0] != '\0' ? p->addr : "-", "reason",
+	    addr[0] != '\0' ? addr : "-", "reason",
 	    reason != NULL ? reason : "-", NULL);
-}
-
-/* Seconds on a clock that never jumps. */
-static time_t
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
 }
 
 /*
  * After a peer changed state: the zone is up while one peer is active,
  * and down (logged once, alarm) when every peer has failed.  While the
  * zone is down, a peer whose new connection is still within
- * ZONE_STABLE_SECS does not bring it up: a peer that accepts and then
+ * LINK_STABLE_SECS does not bring it up: a peer that accepts and then
  * drops us must not flap the alarm.  The alarm is raised once and its
  * text updated when the last reason changes.
  */
@@ -153,7 +125,7 @@ zone_update(struct zzone *z)
 
 	for (i = 0; i < z->npeers; i++) {
 		if (z->peers[i].state == ZP_ACTIVE && z->down &&
-		    !z->peers[i].stable)
+		    !link_is_stable(z->peers[i].link))
 			return;		/* on probation: still down */
 		if (z->peers[i].state == ZP_ACTIVE) {
 			if (z->down) {
@@ -185,293 +157,116 @@ zone_update(struct zzone *z)
 	free(key);
 }
 
-/* p failed (state set): try it again in about secs s (+-20% jitter). */
-static void
-peer_retry(struct zpeer *p, int secs)
-{
-	struct timeval tv = { secs, 0 };
-	unsigned int r = 0;
-	double d;
-
-	if (p->z->draining) {
-		zone_drained(p->z);
-		return;
-	}
-	if (secs > 0) {
-		/* Jitter, so that peers that failed together spread out. */
-		RAND_bytes((unsigned char *)&r, sizeof r);
-		d = secs * (0.8 + 0.4 * (r / 4294967295.0));
-		tv.tv_sec = (time_t)d;
-		tv.tv_usec = (suseconds_t)((d - (double)tv.tv_sec) * 1e6);
-	}
-	evtimer_add(p->retry, &tv);
-	zone_update(p->z);
-}
-
 /*
- * p failed: try again after 1 s, then 2, 4 ... up to the retry interval,
- * so that a restarted peer is back within seconds while a dead one costs
- * little.
+ * The peer's link changed state: its status follows (resolving,
+ * connecting until it is up, active, failed with the reason), and so does
+ * the zone's.  A draining peer whose connection closed is done.
  */
 static void
-peer_failed(struct zpeer *p, const char *why)
-{
-	int max = p->z->zs->retry_secs;
-
-	set_state(p, ZP_FAILED, why);
-	p->backoff = p->backoff <= 0 ? 1 : p->backoff * 2;
-	if (p->backoff > max)
-		p->backoff = max;
-	peer_retry(p, p->backoff);
-}
-
-static void
-keepalive_cb(evutil_socket_t fd, short what, void *arg)
+peer_link_changed(struct link *l, enum link_state from, enum link_state to,
+    const char *why, void *arg)
 {
 	struct zpeer *p = arg;
 
-	(void)fd;
-	(void)what;
-	if (p->conn != NULL)
-		sip_conn_send(p->conn, "\r\n\r\n", 4);	/* RFC 5626 ping */
-}
-
-/*
- * The peer's connection went away after it was ready.  After a short life
- * (under ZONE_STABLE_SECS) it is a failure and the backoff grows; after a
- * long one, reconnect at once.
- */
-static void
-conn_closed(struct sip_conn *c, void *arg)
-{
-	struct zpeer *p = arg;
-	char *why;
-
-	(void)c;
-	p->conn = NULL;
-	if (p->ka != NULL)
-		evtimer_del(p->ka);
-	if (p->stable_ev != NULL)
-		evtimer_del(p->stable_ev);
-	if (p->z->draining) {
+	(void)l;
+	(void)from;
+	switch (to) {
+	case LINK_RESOLVING:
+		set_state(p, ZP_RESOLVING, NULL);
+		break;
+	case LINK_CONNECTING:
+		set_state(p, ZP_CONNECTING, NULL);
+		break;
+	case LINK_TLS:
+	case LINK_READY:
+		break;
+	case LINK_UP:
+		set_state(p, ZP_ACTIVE, NULL);
+		zone_update(p->z);
+		break;
+	case LINK_BACKOFF:
+		set_state(p, ZP_FAILED, why);
+		zone_update(p->z);
+		break;
+	case LINK_DRAINING:
+		p->state = ZP_DRAINING;
+		break;
+	case LINK_IDLE:
+		if (!p->z->draining)
+			break;
 		p->state = ZP_FAILED;
 		zone_drained(p->z);
-		return;
+		break;
 	}
-	if (!p->stable) {
-		why = p->z->transport == TP_TLS ? xasprintf("closed by the "
-		    "peer right after the TLS handshake: it may have refused "
-		    "our certificate (the connection lasted less than %d s; "
-		    "the peer's log says why)", ZONE_STABLE_SECS) :
-		    xasprintf("closed by the peer right after it was "
-		    "connected (the connection lasted less than %d s)",
-		    ZONE_STABLE_SECS);
-		peer_failed(p, why);
-		free(why);
-		return;
-	}
-	why = xasprintf("the connection closed after %lld s",
-	    (long long)(mono_now() - p->ready_at));
-	p->stable = 0;
-	set_state(p, ZP_FAILED, why);
-	free(why);
-	p->backoff = 0;
-	peer_retry(p, 0);
-}
-
-/* p's connection stayed up ZONE_STABLE_SECS: the backoff starts over. */
-static void
-stable_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct zpeer *p = arg;
-
-	(void)fd;
-	(void)what;
-	if (p->state != ZP_ACTIVE || p->conn == NULL)
-		return;
-	p->stable = 1;
-	p->backoff = 0;
-	zone_update(p->z);
 }
 
 /*
- * The connection is ready (or failed before).  Ready is not yet proof that
- * the peer accepts us: the backoff is reset only once it stayed up
- * ZONE_STABLE_SECS (stable_cb).
+ * Why the peer's connection failed, in words a person can act on: a TLS
+ * peer that closes right after the handshake (before or within
+ * LINK_STABLE_SECS of being ready) most likely refused our certificate.
  */
-static void
-conn_ready(struct sip_conn *c, int ok, const char *why, void *arg)
+static char *
+peer_link_explain(struct link *l, enum link_state st, const char *why,
+    int stable, long lived, void *arg)
 {
 	struct zpeer *p = arg;
-	struct timeval tv = { ZONE_KEEPALIVE_SECS, 0 };
-	struct timeval st = { ZONE_STABLE_SECS, 0 };
-	char *w = NULL;
+	int tls = p->z->transport == TP_TLS;
 
-	if (!ok) {
-		p->conn = NULL;
-		if (why != NULL && strstr(why, "closed before it was ready") !=
-		    NULL && p->z->transport == TP_TLS)
-			why = w = xasprintf("%s: the peer closed it right after "
-			    "the TLS handshake (it may have refused our "
-			    "certificate; the peer's log says why)", why);
-		peer_failed(p, why);
-		free(w);
-		return;
-	}
-	p->conn = c;
-	p->stable = 0;
-	p->ready_at = mono_now();
-	set_state(p, ZP_ACTIVE, NULL);
-	if (p->ka == NULL)
-		p->ka = event_new(p->z->zs->base, -1, EV_PERSIST, keepalive_cb,
-		    p);
-	evtimer_add(p->ka, &tv);
-	if (p->stable_ev == NULL)
-		p->stable_ev = evtimer_new(p->z->zs->base, stable_cb, p);
-	evtimer_add(p->stable_ev, &st);
+	(void)l;
+	(void)lived;
+	if (st != LINK_UP)
+		return why != NULL && tls &&
+		    strstr(why, "closed before it was ready") != NULL ?
+		    xasprintf("%s: the peer closed it right after the TLS "
+		    "handshake (it may have refused our certificate; the "
+		    "peer's log says why)", why) : NULL;
+	if (stable)
+		return NULL;	/* "the connection closed after N s" */
+	return tls ? xasprintf("closed by the peer right after the TLS "
+	    "handshake: it may have refused our certificate (the connection "
+	    "lasted less than %d s; the peer's log says why)",
+	    LINK_STABLE_SECS) : xasprintf("closed by the peer right after it "
+	    "was connected (the connection lasted less than %d s)",
+	    LINK_STABLE_SECS);
+}
+
+/* The peer's connection stayed up LINK_STABLE_SECS. */
+static void
+peer_link_stable(struct link *l, void *arg)
+{
+	struct zpeer *p = arg;
+
+	(void)l;
 	zone_update(p->z);
 }
 
-/* Connect to p's resolved address (UDP: nothing to connect). */
-static void
-connect_peer(struct zpeer *p)
+/* The link of peer p of zone z (not started). */
+static struct link *
+peer_link_new(struct zones *zs, struct zzone *z, struct zpeer *p)
 {
-	struct zzone *z = p->z;
-	struct sip_conn_opts o;
-	char *cause = NULL;
+	struct link_opts o;
+	const char *peers[1] = { p->name };
 
-	net_addr_str((struct sockaddr *)&p->ss, p->addr, sizeof p->addr);
-	if (z->transport == TP_UDP) {
-		p->stable = 1;		/* nothing can close */
-		set_state(p, ZP_ACTIVE, NULL);
-		zone_update(z);
-		return;
-	}
 	memset(&o, 0, sizeof o);
-	o.transport = z->transport;
-	o.addr = (struct sockaddr *)&p->ss;
-	o.addrlen = p->sl;
-	o.server_name = p->is_ip ? NULL : p->name;
+	o.base = zs->base;
+	o.t = zs->t;
+	o.dns = zs->dns;
+	o.srv = zs->srv;
 	o.zone = z->name;
-	o.expected = z->peer_name != NULL ? z->peer_name : p->name;
-	o.ready = conn_ready;
-	o.closed = conn_closed;
+	o.peers = peers;
+	o.npeers = 1;
+	o.transport = z->transport;
+	o.port = z->port;
+	o.port_set = z->port_set;
+	o.expected = z->peer_name;
+	o.keepalive = ZONE_KEEPALIVE_SECS;
+	o.retry_max = zs->retry_secs;
+	o.redial_now = 1;
+	o.changed = peer_link_changed;
+	o.explain = peer_link_explain;
+	o.stable = peer_link_stable;
 	o.arg = p;
-	set_state(p, ZP_CONNECTING, NULL);
-	if ((p->conn = sip_conn_open(z->zs->t, &o, &cause)) == NULL) {
-		peer_failed(p, cause);
-		free(cause);
-	}
-}
-
-static void
-dns_cb(int err, struct evutil_addrinfo *res, void *arg)
-{
-	struct zpeer *p = arg;
-	char *why;
-
-	if (err == EVUTIL_EAI_CANCEL)
-		return;		/* p may be freed already: touch nothing */
-	p->dnsreq = NULL;
-	p->dns_done = 1;
-	if (err != 0 || res == NULL) {
-		why = xasprintf("cannot resolve %s: %s", p->via != NULL ?
-		    p->via : p->name, evutil_gai_strerror(err));
-		peer_failed(p, why);
-		free(why);
-		return;
-	}
-	memcpy(&p->ss, res->ai_addr, res->ai_addrlen);
-	p->sl = (socklen_t)res->ai_addrlen;
-	if (p->ss.ss_family == AF_INET)
-		((struct sockaddr_in *)&p->ss)->sin_port =
-		    htons((uint16_t)p->port);
-	else
-		((struct sockaddr_in6 *)&p->ss)->sin6_port =
-		    htons((uint16_t)p->port);
-	evutil_freeaddrinfo(res);
-	connect_peer(p);
-}
-
-static void
-retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	peer_start(arg);
-}
-
-/* A and AAAA of host (the peer, or its SRV target), then connect. */
-static void
-resolve_host(struct zpeer *p, const char *host)
-{
-	struct evutil_addrinfo hints;
-	char port[16];
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = p->z->transport == TP_UDP ? SOCK_DGRAM :
-	    SOCK_STREAM;
-	snprintf(port, sizeof port, "%d", p->port);
-	p->dns_done = 0;
-	p->dnsreq = evdns_getaddrinfo(p->z->zs->dns, host, port, &hints,
-	    dns_cb, p);
-	if (p->dns_done)
-		p->dnsreq = NULL;	/* answered at once */
-}
-
-/*
- * RFC 3263 s.4.2: the SRV records of the peer name give the host and port
- * (the first by RFC 2782 order); without any, the name itself on the
- * transport's port.
- */
-static void
-srv_cb(int err, const struct dns_srv_rr *rrs, size_t n, void *arg)
-{
-	struct zpeer *p = arg;
-	char *why;
-
-	p->srvreq = NULL;
-	free(p->via);
-	p->via = NULL;
-	if (err == DNS_SRV_EUNAVAIL) {
-		why = xasprintf("%s: the SRV record says the service is not "
-		    "available there", p->name);
-		peer_failed(p, why);
-		free(why);
-		return;
-	}
-	if (err == DNS_SRV_OK && n > 0) {
-		p->via = xstrdup(rrs[0].target);
-		p->port = (int)rrs[0].port;
-		log_event(LOG_LVL_DEBUG, "zone", "srv", "zone", p->z->name,
-		    "peer", p->name, "target", p->via, NULL);
-		resolve_host(p, p->via);
-		return;
-	}
-	resolve_host(p, p->name);	/* no SRV: A/AAAA of the name */
-}
-
-/* Resolve p if it is a name (SRV, then A/AAAA), then connect. */
-static void
-peer_start(struct zpeer *p)
-{
-	char *name;
-
-	p->port = p->z->port;
-	if (p->is_ip) {
-		connect_peer(p);
-		return;
-	}
-	set_state(p, ZP_RESOLVING, NULL);
-	if (p->z->port_set || p->z->zs->srv == NULL) {
-		resolve_host(p, p->name);
-		return;
-	}
-	name = xasprintf("%s.%s", p->z->transport == TP_TLS ? "_sips._tcp" :
-	    p->z->transport == TP_TCP ? "_sip._tcp" : "_sip._udp", p->name);
-	p->srvreq = dns_srv_lookup(p->z->zs->srv, name, srv_cb, p);
-	free(name);
+	return link_new(&o);
 }
 
 static void
@@ -482,21 +277,7 @@ zone_clear(struct zzone *z, const char *why)
 	for (i = 0; i < z->npeers; i++) {
 		struct zpeer *p = &z->peers[i];
 
-		if (p->dnsreq != NULL)
-			evdns_getaddrinfo_cancel(p->dnsreq);
-		if (p->srvreq != NULL)
-			dns_srv_cancel(p->srvreq);
-		free(p->via);
-		if (p->conn != NULL) {
-			sip_conn_forget(p->conn);
-			sip_conn_close(p->conn, why);
-		}
-		if (p->ka != NULL)
-			event_free(p->ka);
-		if (p->stable_ev != NULL)
-			event_free(p->stable_ev);
-		if (p->retry != NULL)
-			event_free(p->retry);
+		link_free(p->link, why);
 		free(p->name);
 		free(p->reason);
 		free(p->last_failure);
@@ -544,7 +325,7 @@ zone_drained(struct zzone *z)
 	if (z->transport == TP_UDP)
 		return;		/* nothing closes: the drain time decides */
 	for (i = 0; i < z->npeers; i++)
-		if (z->peers[i].conn != NULL)
+		if (link_conn(z->peers[i].link) != NULL)
 			return;
 	evtimer_add(z->drain_ev, &now);
 }
@@ -561,31 +342,9 @@ zone_drain(struct zones *zs, struct zzone *z)
 	char *key;
 	size_t i, open = 0;
 
-	for (i = 0; i < z->npeers; i++) {
-		struct zpeer *p = &z->peers[i];
-
-		if (p->retry != NULL)
-			evtimer_del(p->retry);
-		if (p->stable_ev != NULL)
-			evtimer_del(p->stable_ev);
-		if (p->dnsreq != NULL) {
-			evdns_getaddrinfo_cancel(p->dnsreq);
-			p->dnsreq = NULL;
-		}
-		if (p->srvreq != NULL) {
-			dns_srv_cancel(p->srvreq);
-			p->srvreq = NULL;
-		}
-		if ((p->conn != NULL && sip_conn_usable(p->conn)) ||
-		    (z->transport == TP_UDP && p->state == ZP_ACTIVE)) {
-			p->state = ZP_DRAINING;
-			open++;
-		} else if (p->conn != NULL) {
-			sip_conn_forget(p->conn);
-			sip_conn_close(p->conn, "zone removed");
-			p->conn = NULL;
-		}
-	}
+	for (i = 0; i < z->npeers; i++)
+		if (link_drain(z->peers[i].link, "zone removed"))
+			open++;	/* kept: ZP_DRAINING */
 	key = xasprintf("zone %s", z->name);
 	alarm_clear(key);
 	free(key);
@@ -662,7 +421,6 @@ zones_apply(struct zones *zs, const struct conf *c)
 {
 	struct zzone **nv = xcalloc(c->nzones + 1, sizeof *nv), *z;
 	size_t n = 0, i, j, k;
-	unsigned char b[16];
 	char *cause = NULL;
 
 	if (dns_configure(zs->dns, &c->dns_servers, &cause) == -1) {
@@ -700,16 +458,12 @@ zones_apply(struct zones *zs, const struct conf *c)
 
 			p->z = z;
 			p->name = xstrdup(cz->peers.v[k]);
-			p->is_ip = inet_pton(AF_INET, p->name, b) == 1 ||
-			    inet_pton(AF_INET6, p->name, b) == 1;
-			if (p->is_ip)
-				net_addr_parse(p->name, port, &p->ss, &p->sl);
 			p->since = time(NULL);
-			p->retry = evtimer_new(zs->base, retry_cb, p);
+			p->link = peer_link_new(zs, z, p);
 		}
 		nv[n++] = z;
 		for (k = 0; k < z->npeers; k++)
-			peer_start(&z->peers[k]);
+			link_start(z->peers[k].link);
 	}
 	/* What is left of the old set is gone from the configuration. */
 	for (j = 0; j < zs->n; j++)
@@ -736,8 +490,8 @@ zones_walk(struct zones *zs, void (*fn)(const struct zone_peer_info *, void *),
 			info.zone = z->name;
 			info.transport = conf_transport_name(z->transport);
 			info.peer = p->name;
-			info.port = p->port != 0 ? p->port : z->port;
-			info.address = p->addr;
+			info.port = link_port(p->link);
+			info.address = link_address(p->link);
 			info.state = p->state;
 			info.since = p->since;
 			info.reason = p->reason != NULL ? p->reason : "";
@@ -765,26 +519,28 @@ zones_hop(struct zones *zs, const char *zone, size_t from, struct zone_hop *h)
 		return -1;
 	for (i = from; i < z->npeers; i++) {
 		struct zpeer *p = &z->peers[i];
-
 		const char *id = z->peer_name != NULL ? z->peer_name : p->name;
-		struct sip_conn *c = NULL;
+		struct sip_conn *c = link_conn(p->link);
+		const struct sockaddr_storage *ss = NULL;
+		socklen_t sl = 0;
+		int has = link_sockaddr(p->link, &ss, &sl);
 
 		if ((p->state == ZP_ACTIVE || p->state == ZP_DRAINING) &&
 		    (z->transport == TP_UDP ||
-		    (p->conn != NULL && sip_conn_usable(p->conn))))
-			c = p->conn;
-		else if (z->transport == TP_TLS && p->sl > 0 &&
+		    (c != NULL && sip_conn_usable(c))))
+			;
+		else if (z->transport == TP_TLS && has &&
 		    (c = sip_transport_find_flow(zs->t,
-		    (struct sockaddr *)&p->ss, z->name, id)) == NULL)
+		    (const struct sockaddr *)ss, z->name, id)) == NULL)
 			continue;	/* RFC 5923: its own TLS connection */
-		else if (z->transport != TP_TLS || p->sl == 0)
+		else if (z->transport != TP_TLS || !has)
 			continue;
 		memset(h, 0, sizeof *h);
 		h->index = i;
 		h->transport = z->transport;
 		h->conn = z->transport == TP_UDP ? NULL : c;
-		memcpy(&h->ss, &p->ss, p->sl);
-		h->sl = p->sl;
+		memcpy(&h->ss, ss, sl);
+		h->sl = sl;
 		h->peer = p->name;
 		h->expected = id;
 		return 1;
@@ -803,15 +559,18 @@ peer_by_ip(struct zones *zs, const struct sockaddr *sa)
 
 		for (k = 0; k < z->npeers; k++) {
 			struct zpeer *p = &z->peers[k];
+			const struct sockaddr_storage *ss;
+			socklen_t sl;
 
-			if (p->sl == 0 || p->ss.ss_family != sa->sa_family)
+			if (!link_sockaddr(p->link, &ss, &sl) ||
+			    ss->ss_family != sa->sa_family)
 				continue;
 			if (sa->sa_family == AF_INET &&
-			    memcmp(&((struct sockaddr_in *)&p->ss)->sin_addr,
+			    memcmp(&((const struct sockaddr_in *)ss)->sin_addr,
 			    &((const struct sockaddr_in *)sa)->sin_addr, 4) == 0)
 				return p;
 			if (sa->sa_family == AF_INET6 &&
-			    memcmp(&((struct sockaddr_in6 *)&p->ss)->sin6_addr,
+			    memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr,
 			    &((const struct sockaddr_in6 *)sa)->sin6_addr,
 			    16) == 0)
 				return p;

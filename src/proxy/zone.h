@@ -3,7 +3,8 @@
  * neighbor zone over TCP or TLS, a persistent connection is kept to each
  * of its peers; a peer that cannot be reached (connect failure, TLS
  * failure, a certificate the gate refuses) is marked failed with the
- * reason and tried again later.  When all failed, the zone is down.
+ * reason and tried again later (link.h: the connection's life).  When
+ * all failed, the zone is down.
  * Requests take the first active peer in the configured order.  Peer names
  * are resolved with evdns (A/AAAA), never blocking the loop.  Each peer
  * shows a status a person can act on.
@@ -29,18 +30,6 @@
 #define ZONE_DRAIN_SECS		3600
 /* Seconds between CRLF keepalives on an idle peer connection (RFC 5626). */
 #define ZONE_KEEPALIVE_SECS	30
-/*
- * A connection to a zone peer or a traversal server that closes within
- * this many seconds of becoming ready counts as a failure: the backoff
- * keeps growing, and only a connection that stayed up this long resets it
- * and clears the zone's alarm.  A peer that completes the TLS handshake
- * and then refuses us (its gate rejects our certificate) is thus retried
- * after 1, 2, 4 ... s, not at once.  Five seconds is longer than any gate
- * verdict (revocation checks are bounded by revocation.timeout, default
- * 5 s, but a refusal on the name or the chain comes within milliseconds)
- * and short enough that a restarted peer is trusted again quickly.
- */
-#define ZONE_STABLE_SECS	5
 
 struct zones;
 

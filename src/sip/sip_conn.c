@@ -466,6 +466,7 @@ sip_conn_forget(struct sip_conn *c)
 {
 	c->ready = NULL;
 	c->closed = NULL;
+	c->connected = NULL;
 	c->ready_arg = NULL;
 }
 
@@ -726,7 +727,8 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 		sip_conn_log(c, LOG_LVL_DEBUG, "sip", "connection open", "peer",
 		    c->origin.peer_str, "transport", "tcp", NULL);
 		conn_ready(c, 1, NULL);
-	}
+	} else if (c->connected != NULL)
+		c->connected(c, c->ready_arg);	/* the handshake begins */
 }
 
 struct sip_conn *
@@ -777,6 +779,7 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 	c->expected = o->expected != NULL ? xstrdup(o->expected) : NULL;
 	c->ready = o->ready;
 	c->closed = o->closed;
+	c->connected = o->connected;
 	c->ready_arg = o->arg;
 	c->conn_ev = event_new(t->base, fd, EV_WRITE, outbound_connected_cb, c);
 	sip_conn_set_state(c, CONN_CONNECTING);

@@ -163,6 +163,8 @@ struct sip_conn_opts {
 				    const char *why, void *arg);
 	/* After ready(ok): the connection is going away (may be NULL). */
 	void			(*closed)(struct sip_conn *c, void *arg);
+	/* TLS: TCP is connected, the handshake begins (may be NULL). */
+	void			(*connected)(struct sip_conn *c, void *arg);
 	void			*arg;
 };
 struct sip_conn		*sip_conn_open(struct sip_transport *t,

@@ -90,6 +90,7 @@ struct sip_conn {
 	void			(*ready)(struct sip_conn *, int, const char *,
 				    void *);
 	void			(*closed)(struct sip_conn *, void *);
+	void			(*connected)(struct sip_conn *, void *);
 	void			*ready_arg;
 	int			 fd;		/* outbound, until bev owns it */
 	struct event		*conn_ev;	/* before the bufferevent: outbound
