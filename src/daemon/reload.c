@@ -354,7 +354,7 @@ reload_install(struct snapshot *s)
 
 	sip_transport_set_profile(d.transport, s->profile);
 	sip_transport_set_limits(d.transport, &lim);
-	proxy_configure(d.proxy, s->conf, s->names, s->nnames);
+	proxy_configure(d.proxy, s->zones, s->names, s->nnames);
 	proxy_set_keys(d.proxy, s->keys);
 	if (s->keys_created) {
 		char *kf = xasprintf("%s/%s", s->conf->state_dir.path,
@@ -365,11 +365,11 @@ reload_install(struct snapshot *s)
 		free(kf);
 		s->keys_created = 0;
 	}
-	gate_apply(d.gate, s->conf, s->tls);
+	gate_apply(d.gate, s->zones, s->trust, s->tls);
 	if (d.zones != NULL)
-		zones_apply(d.zones, s->conf);
+		zones_apply(d.zones, s->zones);
 	if (d.trav != NULL)
-		trav_apply(d.trav, s->conf);
+		trav_apply(d.trav, s->zones);
 	if (d.dp != NULL) {
 		STACK_OF(X509) *trusted = gate_trusted(d.gate);
 		char *cache = tls_rev_dp_cache_dir(s->conf);

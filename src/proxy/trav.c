@@ -23,6 +23,7 @@
 #include "proxy/digest.h"
 #include "proxy/trav.h"
 #include "proxy/zone.h"
+#include "proxy/zreg.h"
 #include "sip/sip_msg.h"
 #include "util/alarm.h"
 #include "util/log.h"
@@ -47,10 +48,14 @@ static const char *const tc_names[] = {
 
 struct tzone {
 	struct trav		*tv;
-	char			*name;
+	/* The settings, read from the zone registry it holds a reference
+	 * to; the strings point into it. */
+	const struct zreg	*zr;
+	const struct zreg_zone	*cfg;
+	const char		*name;
 	int			 server;	/* traversal-server */
-	char			*username;
-	char			*peer_name;	/* expected identity, or NULL */
+	const char		*username;
+	const char		*peer_name;	/* expected identity, or NULL */
 	time_t			 since;
 	char			*failure;	/* last failure, or NULL */
 	unsigned long		 count;		/* reconnects / binds */
@@ -60,11 +65,11 @@ struct tzone {
 	unsigned long long	 flow;		/* bound connection id, 0 */
 
 	/* client */
-	char			**peers;
+	char *const		*peers;
 	size_t			 npeers;
 	size_t			 pi;		/* peer being tried */
 	int			 port;
-	char			*password;
+	const char		*password;
 	int			 keepalive;
 	int			 pong_timeout;
 	int			 retry_max;
@@ -93,8 +98,9 @@ struct trav {
 	struct evdns_base	*dns;
 	struct tzone		**v;
 	size_t			 n;
-	char			*realm;
-	struct conf_cred	*creds;
+	const struct zreg	*zr;		/* realm, credentials (a ref) */
+	const char		*realm;
+	const struct conf_cred	*creds;
 	size_t			 ncreds;
 	unsigned char		 key[32];	/* nonces */
 };
@@ -748,8 +754,6 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 static void
 tzone_free(struct tzone *z)
 {
-	size_t i;
-
 	if (z->dnsreq != NULL)
 		evdns_getaddrinfo_cancel(z->dnsreq);
 	tc_drop(z, "traversal zone changed or removed");
@@ -772,44 +776,54 @@ tzone_free(struct tzone *z)
 	if (z->stable != NULL)
 		event_free(z->stable);
 	zone_alarm(z, 0, NULL);
-	for (i = 0; i < z->npeers; i++)
-		free(z->peers[i]);
-	free(z->peers);
-	if (z->password != NULL) {
-		explicit_bzero(z->password, strlen(z->password));
-		free(z->password);
-	}
-	free(z->name);
-	free(z->username);
-	free(z->peer_name);
+	zreg_unref(&z->zr);
 	free(z->failure);
 	free(z);
 }
 
-/* Whether the running zone z is what cz asks for. */
+/* Whether the running zone z is what zc asks for. */
 static int
-same(const struct tzone *z, const struct conf_zone *cz)
+same(const struct tzone *z, const struct zreg_zone *zc)
 {
-	size_t i;
+	const struct conf_zone *cz = zc->cz;
 
-	if (strcmp(z->name, cz->name) != 0 ||
-	    z->server != (cz->type == ZONE_TRAVERSAL_SERVER) ||
+	if (strcmp(z->name, zc->name) != 0 ||
+	    z->server != (zc->type == ZONE_TRAVERSAL_SERVER) ||
 	    strcmp(z->username, cz->username) != 0 ||
-	    (z->peer_name == NULL) != (cz->peer_name == NULL) ||
-	    (z->peer_name != NULL && strcmp(z->peer_name, cz->peer_name) != 0))
+	    (z->peer_name == NULL) != (zc->peer_name == NULL) ||
+	    (z->peer_name != NULL && strcmp(z->peer_name, zc->peer_name) != 0))
 		return 0;
 	if (z->server)
 		return 1;
-	if (z->npeers != cz->peers.n || z->port != cz->port ||
-	    strcmp(z->password, cz->password) != 0 ||
-	    z->keepalive != cz->keepalive_interval ||
-	    z->pong_timeout != cz->pong_timeout ||
-	    z->retry_max != cz->retry_max)
-		return 0;
-	for (i = 0; i < z->npeers; i++)
-		if (strcmp(z->peers[i], cz->peers.v[i]) != 0)
-			return 0;
-	return 1;
+	return zreg_same_peers(z->cfg, zc) && strcmp(z->password, cz->password) == 0 &&
+	    z->keepalive == cz->keepalive_interval &&
+	    z->pong_timeout == cz->pong_timeout &&
+	    z->retry_max == cz->retry_max;
+}
+
+/* Read z's settings from zc of registry zr; z holds zr from now on. */
+static void
+tzone_bind(struct tzone *z, const struct zreg *zr, const struct zreg_zone *zc)
+{
+	const struct conf_zone *cz = zc->cz;
+
+	z->cfg = zc;
+	z->name = zc->name;
+	z->server = zc->type == ZONE_TRAVERSAL_SERVER;
+	z->username = cz->username;
+	z->peer_name = zc->peer_name;
+	z->port = cz->port;
+	if (!z->server) {
+		z->peers = zc->peers;
+		z->npeers = zc->npeers;
+		z->password = cz->password;
+		z->keepalive = cz->keepalive_interval;
+		z->pong_timeout = cz->pong_timeout;
+		z->retry_max = cz->retry_max;
+	}
+	zreg_ref(zr);
+	zreg_unref(&z->zr);
+	z->zr = zr;
 }
 
 struct trav *
@@ -821,26 +835,10 @@ trav_new(struct event_base *base, struct sip_transport *t,
 	tv->base = base;
 	tv->t = t;
 	tv->dns = dns;
-	tv->realm = xstrdup("sipedge");
+	tv->realm = "sipedge";
 	if (RAND_bytes(tv->key, sizeof tv->key) != 1)
 		str_random_hex((char *)tv->key, sizeof tv->key - 1);
 	return tv;
-}
-
-static void
-free_creds(struct trav *tv)
-{
-	size_t i;
-
-	for (i = 0; i < tv->ncreds; i++) {
-		free(tv->creds[i].user);
-		free(tv->creds[i].realm);
-		explicit_bzero(tv->creds[i].ha1, strlen(tv->creds[i].ha1));
-		free(tv->creds[i].ha1);
-	}
-	free(tv->creds);
-	tv->creds = NULL;
-	tv->ncreds = 0;
 }
 
 void
@@ -853,71 +851,62 @@ trav_free(struct trav *tv)
 	for (i = 0; i < tv->n; i++)
 		tzone_free(tv->v[i]);
 	free(tv->v);
-	free_creds(tv);
-	free(tv->realm);
+	zreg_unref(&tv->zr);
 	free(tv);
 }
 
-void
-trav_apply(struct trav *tv, const struct conf *c)
+/* A new running zone for zc: a client starts connecting at once. */
+static struct tzone *
+tzone_new(struct trav *tv, const struct zreg *zr, const struct zreg_zone *zc)
 {
-	struct tzone **nv = xcalloc(c->nzones + 1, sizeof *nv), *z;
-	size_t n = 0, i, j, k;
+	struct tzone *z = xcalloc(1, sizeof *z);
 
-	free(tv->realm);
-	tv->realm = xstrdup(c->auth_realm != NULL ? c->auth_realm : "sipedge");
-	free_creds(tv);
-	tv->creds = xcalloc(c->ncreds + 1, sizeof *tv->creds);
-	for (i = 0; i < c->ncreds; i++) {
-		tv->creds[i].user = xstrdup(c->creds[i].user);
-		tv->creds[i].realm = xstrdup(c->creds[i].realm);
-		tv->creds[i].sha256 = c->creds[i].sha256;
-		tv->creds[i].ha1 = xstrdup(c->creds[i].ha1);
+	z->tv = tv;
+	tzone_bind(z, zr, zc);
+	z->since = time(NULL);
+	if (z->server) {
+		zone_alarm(z, 1, "no traversal client connected");
+		return z;
 	}
+	z->retry = evtimer_new(tv->base, retry_cb, z);
+	z->ka = event_new(tv->base, -1, EV_PERSIST, ka_cb, z);
+	z->pong = evtimer_new(tv->base, pong_cb, z);
+	z->regto = evtimer_new(tv->base, regto_cb, z);
+	z->stable = evtimer_new(tv->base, stable_cb, z);
+	tc_start(z);
+	return z;
+}
+
+/* Take the traversal zones and credentials of zr (trav.h). */
+void
+trav_apply(struct trav *tv, const struct zreg *zr)
+{
+	const struct conf *c = zr->conf;
+	struct tzone **nv = xcalloc(zr->n + 1, sizeof *nv);
+	size_t n = 0, i, j;
+
+	zreg_ref(zr);
+	zreg_unref(&tv->zr);
+	tv->zr = zr;
+	tv->realm = c->auth_realm != NULL ? c->auth_realm : "sipedge";
+	tv->creds = c->creds;
 	tv->ncreds = c->ncreds;
+	for (i = 0; i < zr->n; i++) {
+		const struct zreg_zone *zc = &zr->v[i];
 
-	for (i = 0; i < c->nzones; i++) {
-		const struct conf_zone *cz = &c->zones[i];
-
-		if (cz->type != ZONE_TRAVERSAL_CLIENT &&
-		    cz->type != ZONE_TRAVERSAL_SERVER)
+		if (zc->type != ZONE_TRAVERSAL_CLIENT &&
+		    zc->type != ZONE_TRAVERSAL_SERVER)
 			continue;
 		for (j = 0; j < tv->n; j++) {
-			if (tv->v[j] != NULL && same(tv->v[j], cz)) {
+			if (tv->v[j] != NULL && same(tv->v[j], zc)) {
+				tzone_bind(tv->v[j], zr, zc);
 				nv[n++] = tv->v[j];	/* keeps its flow */
 				tv->v[j] = NULL;
 				break;
 			}
 		}
-		if (j < tv->n)
-			continue;
-		z = xcalloc(1, sizeof *z);
-		z->tv = tv;
-		z->name = xstrdup(cz->name);
-		z->server = cz->type == ZONE_TRAVERSAL_SERVER;
-		z->username = xstrdup(cz->username);
-		z->peer_name = cz->peer_name ? xstrdup(cz->peer_name) : NULL;
-		z->since = time(NULL);
-		z->port = cz->port;
-		nv[n++] = z;
-		if (z->server) {
-			zone_alarm(z, 1, "no traversal client connected");
-			continue;
-		}
-		z->peers = xcalloc(cz->peers.n + 1, sizeof *z->peers);
-		for (k = 0; k < cz->peers.n; k++)
-			z->peers[k] = xstrdup(cz->peers.v[k]);
-		z->npeers = cz->peers.n;
-		z->password = xstrdup(cz->password);
-		z->keepalive = cz->keepalive_interval;
-		z->pong_timeout = cz->pong_timeout;
-		z->retry_max = cz->retry_max;
-		z->retry = evtimer_new(tv->base, retry_cb, z);
-		z->ka = event_new(tv->base, -1, EV_PERSIST, ka_cb, z);
-		z->pong = evtimer_new(tv->base, pong_cb, z);
-		z->regto = evtimer_new(tv->base, regto_cb, z);
-		z->stable = evtimer_new(tv->base, stable_cb, z);
-		tc_start(z);
+		if (j == tv->n)
+			nv[n++] = tzone_new(tv, zr, zc);
 	}
 	for (j = 0; j < tv->n; j++)
 		if (tv->v[j] != NULL)

@@ -27,6 +27,7 @@
 #include "net/dns_srv.h"
 #include "net/net_addr.h"
 #include "proxy/zone.h"
+#include "proxy/zreg.h"
 #include "util/alarm.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -35,7 +36,7 @@ struct zzone;
 
 struct zpeer {
 	struct zzone		*z;
-	char			*name;		/* as configured */
+	const char		*name;		/* as configured (registry's) */
 	int			 is_ip;
 	enum zone_peer_state	 state;
 	time_t			 since;
@@ -61,11 +62,15 @@ struct zpeer {
 
 struct zzone {
 	struct zones		*zs;
-	char			*name;
+	/* The settings, read from the zone registry it holds a reference
+	 * to; name and peer_name point into it. */
+	const struct zreg	*zr;
+	const struct zreg_zone	*cfg;
+	const char		*name;
 	int			 transport;
 	int			 port;
 	int			 port_set;	/* no SRV when the port is written */
-	char			*peer_name;	/* expected identity, or NULL */
+	const char		*peer_name;	/* expected identity, or NULL */
 	struct zpeer		*peers;
 	size_t			 npeers;
 	int			 down;		/* "zone down" said */
@@ -497,7 +502,6 @@ zone_clear(struct zzone *z, const char *why)
 			event_free(p->stable_ev);
 		if (p->retry != NULL)
 			event_free(p->retry);
-		free(p->name);
 		free(p->reason);
 		free(p->last_failure);
 	}
@@ -510,8 +514,7 @@ zone_clear(struct zzone *z, const char *why)
 		alarm_clear(key);
 		free(key);
 	}
-	free(z->name);
-	free(z->peer_name);
+	zreg_unref(&z->zr);
 	free(z);
 }
 
@@ -639,46 +642,76 @@ zones_free(struct zones *zs)
 	free(zs);
 }
 
-/* Whether the configured zone cz is the running zone z unchanged. */
-static int
-same_zone(const struct zzone *z, const struct conf_zone *cz, int port)
+/*
+ * Read the running zone z's settings from zc of registry zr (zc has the
+ * same peers and settings as z's, or z is new): z holds zr from now on.
+ */
+static void
+zone_bind(struct zzone *z, const struct zreg *zr, const struct zreg_zone *zc)
 {
-	size_t i;
+	size_t k;
 
-	if (strcmp(z->name, cz->name) != 0 || z->transport != cz->transport ||
-	    z->port != port || z->port_set != cz->port_set ||
-	    z->npeers != cz->peers.n ||
-	    (z->peer_name == NULL) != (cz->peer_name == NULL) ||
-	    (z->peer_name != NULL && strcmp(z->peer_name, cz->peer_name) != 0))
-		return 0;
-	for (i = 0; i < z->npeers; i++)
-		if (strcmp(z->peers[i].name, cz->peers.v[i]) != 0)
-			return 0;
-	return 1;
+	z->cfg = zc;
+	z->name = zc->name;
+	z->transport = zc->transport;
+	z->port = zc->port;
+	z->port_set = zc->port_set;
+	z->peer_name = zc->peer_name;
+	for (k = 0; k < z->npeers; k++)
+		z->peers[k].name = zc->peers[k];
+	zreg_ref(zr);
+	zreg_unref(&z->zr);
+	z->zr = zr;
 }
 
-void
-zones_apply(struct zones *zs, const struct conf *c)
+/* A new running zone for zc, its peers not started yet. */
+static struct zzone *
+zone_new(struct zones *zs, const struct zreg *zr, const struct zreg_zone *zc)
 {
-	struct zzone **nv = xcalloc(c->nzones + 1, sizeof *nv), *z;
-	size_t n = 0, i, j, k;
+	struct zzone *z = xcalloc(1, sizeof *z);
 	unsigned char b[16];
+	size_t k;
+
+	z->zs = zs;
+	z->peers = xcalloc(zc->npeers + 1, sizeof *z->peers);
+	z->npeers = zc->npeers;
+	zone_bind(z, zr, zc);
+	for (k = 0; k < z->npeers; k++) {
+		struct zpeer *p = &z->peers[k];
+
+		p->z = z;
+		p->is_ip = inet_pton(AF_INET, p->name, b) == 1 ||
+		    inet_pton(AF_INET6, p->name, b) == 1;
+		if (p->is_ip)
+			net_addr_parse(p->name, z->port, &p->ss, &p->sl);
+		p->since = time(NULL);
+		p->retry = evtimer_new(zs->base, retry_cb, p);
+	}
+	return z;
+}
+
+/* Take the neighbor zones of zr: keep, start or drain (zone.h). */
+void
+zones_apply(struct zones *zs, const struct zreg *zr)
+{
+	struct zzone **nv = xcalloc(zr->n + 1, sizeof *nv), *z;
+	size_t n = 0, i, j, k;
 	char *cause = NULL;
 
-	if (dns_configure(zs->dns, &c->dns_servers, &cause) == -1) {
+	if (dns_configure(zs->dns, &zr->conf->dns_servers, &cause) == -1) {
 		log_event(LOG_LVL_ERROR, "zone", "dns servers not applied",
 		    "reason", cause, NULL);
 		free(cause);
 	}
+	for (i = 0; i < zr->n; i++) {
+		const struct zreg_zone *zc = &zr->v[i];
 
-	for (i = 0; i < c->nzones; i++) {
-		const struct conf_zone *cz = &c->zones[i];
-		int port = cz->port ? cz->port : conf_default_port(cz->transport);
-
-		if (cz->type != ZONE_NEIGHBOR || cz->peers.n == 0)
+		if (zc->type != ZONE_NEIGHBOR || zc->npeers == 0)
 			continue;
 		for (j = 0; j < zs->n; j++) {
-			if (zs->v[j] != NULL && same_zone(zs->v[j], cz, port)) {
+			if (zs->v[j] != NULL &&
+			    zreg_same_peers(zs->v[j]->cfg, zc)) {
+				zone_bind(zs->v[j], zr, zc);
 				nv[n++] = zs->v[j];	/* keeps running */
 				zs->v[j] = NULL;
 				break;
@@ -686,28 +719,7 @@ zones_apply(struct zones *zs, const struct conf *c)
 		}
 		if (j < zs->n)
 			continue;
-		z = xcalloc(1, sizeof *z);
-		z->zs = zs;
-		z->name = xstrdup(cz->name);
-		z->transport = cz->transport;
-		z->port = port;
-		z->port_set = cz->port_set;
-		z->peer_name = cz->peer_name ? xstrdup(cz->peer_name) : NULL;
-		z->peers = xcalloc(cz->peers.n + 1, sizeof *z->peers);
-		z->npeers = cz->peers.n;
-		for (k = 0; k < z->npeers; k++) {
-			struct zpeer *p = &z->peers[k];
-
-			p->z = z;
-			p->name = xstrdup(cz->peers.v[k]);
-			p->is_ip = inet_pton(AF_INET, p->name, b) == 1 ||
-			    inet_pton(AF_INET6, p->name, b) == 1;
-			if (p->is_ip)
-				net_addr_parse(p->name, port, &p->ss, &p->sl);
-			p->since = time(NULL);
-			p->retry = evtimer_new(zs->base, retry_cb, p);
-		}
-		nv[n++] = z;
+		nv[n++] = z = zone_new(zs, zr, zc);
 		for (k = 0; k < z->npeers; k++)
 			peer_start(&z->peers[k]);
 	}
@@ -820,19 +832,13 @@ peer_by_ip(struct zones *zs, const struct sockaddr *sa)
 	return NULL;
 }
 
+/* The peer (and zone) whose known address is sa's, or NULL. */
 const char *
-zones_classify(struct zones *zs, const struct sockaddr *sa)
+zones_resolved(void *arg, const struct sockaddr *sa, const char **zone)
 {
-	const struct zpeer *p = peer_by_ip(zs, sa);
+	const struct zpeer *p = peer_by_ip(arg, sa);
 
-	return p != NULL ? p->z->name : NULL;
-}
-
-const char *
-zones_peer_of(struct zones *zs, const struct sockaddr *sa)
-{
-	const struct zpeer *p = peer_by_ip(zs, sa);
-
+	*zone = p != NULL ? p->z->name : NULL;
 	return p != NULL ? p->name : NULL;
 }
 
