@@ -222,6 +222,7 @@ status_json(struct ctl_reply *r, struct json *j, struct status_data *sd)
 	json_string(j, "config", d.conf_path);
 	json_string(j, "loaded_at", str_time_iso(sd->s->loaded_at, t,
 	    sizeof t));
+	json_uint(j, "snapshots", snapshot_alive());
 	json_string(j, "certificate", sd->s->tls->cert_file);
 	json_string(j, "subject", sd->s->tls->subject);
 	json_string(j, "not_before", sd->s->tls->not_before);
@@ -280,6 +281,7 @@ status_text(struct ctl_reply *r, struct status_data *sd)
 	ctl_reply_add(r, "config: %s", d.conf_path);
 	ctl_reply_add(r, "loaded_at: %s", str_time_iso(sd->s->loaded_at, t,
 	    sizeof t));
+	ctl_reply_add(r, "snapshots: %zu", snapshot_alive());
 	ctl_reply_add(r, "certificate: %s", sd->s->tls->cert_file);
 	ctl_reply_add(r, "subject: %s", sd->s->tls->subject);
 	ctl_reply_add(r, "not_before: %s", sd->s->tls->not_before);

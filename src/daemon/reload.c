@@ -339,9 +339,23 @@ reload_alarm_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * Whether snapshot s can be committed: the steps of reload_install that
+ * can fail are tried aside here (dns.servers).  0, or -1 with *cause and
+ * nothing changed.
+ */
+int
+reload_prepare(const struct snapshot *s, char **cause)
+{
+	if (d.zones != NULL && zones_prepare(d.zones, s->zones, cause) == -1)
+		return -1;
+	return 0;
+}
+
+/*
  * Make snapshot s current (its reference passes to d.current): profile,
  * limits, proxy rules and keys, gate, zones, traversal, distribution
- * points, alarms.
+ * points, alarms.  Nothing here fails: what could was checked by
+ * reload_prepare and reload_listeners first.
  */
 void
 reload_install(struct snapshot *s)
@@ -387,6 +401,24 @@ reload_install(struct snapshot *s)
 }
 
 /*
+ * A reload refused after its snapshot was built: the cause logged as a
+ * config error and added to res, "reload failed" with reason, the
+ * snapshot dropped.  Returns -1.
+ */
+static int
+reload_refused(struct snapshot **sp, struct diaglist *res, char *cause,
+    const char *reason)
+{
+	log_event(LOG_LVL_ERROR, "conf", "config error", "error", cause, NULL);
+	log_event(LOG_LVL_ERROR, "conf", "reload failed", "file", d.conf_path,
+	    "errors", "1", "reason", reason, NULL);
+	diag_add(res, DIAG_ERROR, NULL, 0, "%s", cause);
+	free(cause);
+	snapshot_unref(sp);
+	return -1;
+}
+
+/*
  * Reload the configuration from the same file; trigger ("SIGHUP",
  * "control socket") goes to the log.  Every error and warning is logged
  * and also added to res with the text the log shows, for the control
@@ -413,17 +445,12 @@ reload_config(const char *trigger, struct diaglist *res)
 		    NULL);
 		return -1;
 	}
-	if (reload_listeners(s->conf, &cause) == -1) {
-		log_event(LOG_LVL_ERROR, "conf", "config error", "error", cause,
-		    NULL);
-		log_event(LOG_LVL_ERROR, "conf", "reload failed", "file",
-		    d.conf_path, "errors", "1", "reason", "a listener could not "
-		    "be opened; still serving the previous configuration", NULL);
-		diag_add(res, DIAG_ERROR, NULL, 0, "%s", cause);
-		free(cause);
-		snapshot_unref(&s);
-		return -1;
-	}
+	if (reload_prepare(s, &cause) == -1)
+		return reload_refused(&s, res, cause, "the new configuration "
+		    "cannot be applied; still serving the previous one");
+	if (reload_listeners(s->conf, &cause) == -1)
+		return reload_refused(&s, res, cause, "a listener could not be "
+		    "opened; still serving the previous configuration");
 	if (reload_apply_log(s->conf, &cause) == -1) {
 		log_event(LOG_LVL_WARN, "conf", "log not changed", "reason",
 		    cause, NULL);

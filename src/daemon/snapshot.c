@@ -14,6 +14,9 @@
 #include "tls/tls_rev.h"
 #include "util/xmalloc.h"
 
+/* Snapshots built and not yet freed. */
+static size_t alive;
+
 /* zreg_set_owner's hold and release: references on the snapshot. */
 static void
 hold_cb(void *owner)
@@ -82,6 +85,7 @@ snapshot_build(const char *path, enum tls_load_mode mode, struct diaglist *dl)
 		return NULL;
 	s = xcalloc(1, sizeof *s);
 	s->refs = 1;
+	alive++;
 	s->conf = c;
 	s->loaded_at = time(NULL);
 	if ((s->tls = tls_identity_load(c, mode, dl)) == NULL) {
@@ -136,4 +140,11 @@ snapshot_unref(struct snapshot **sp)
 		free(s->names[i]);
 	free(s->names);
 	free(s);
+	alive--;
+}
+
+size_t
+snapshot_alive(void)
+{
+	return alive;
 }

@@ -50,5 +50,7 @@ struct snapshot	*snapshot_build(const char *path, enum tls_load_mode mode,
 void		 snapshot_ref(struct snapshot *s);
 /* Drop a reference and clear *sp; frees at zero. */
 void		 snapshot_unref(struct snapshot **sp);
+/* Snapshots not freed yet (the current one and those still held). */
+size_t		 snapshot_alive(void);
 
 #endif

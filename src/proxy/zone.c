@@ -690,6 +690,26 @@ zone_new(struct zones *zs, const struct zreg *zr, const struct zreg_zone *zc)
 	return z;
 }
 
+/* dns.servers tried on a scratch resolver: what zones_apply will set. */
+int
+zones_prepare(struct zones *zs, const struct zreg *zr, char **cause)
+{
+	struct evdns_base *scratch;
+	int rv;
+
+	(void)zs;
+	if (zr->conf->dns_servers.n == 0)
+		return 0;
+	/* The same servers on a resolver of their own, never used. */
+	if ((scratch = evdns_base_new(zs->base, 0)) == NULL) {
+		*cause = xstrdup("cannot create a resolver to check dns.servers");
+		return -1;
+	}
+	rv = dns_configure(scratch, &zr->conf->dns_servers, cause);
+	evdns_base_free(scratch, 0);
+	return rv;
+}
+
 /* Take the neighbor zones of zr: keep, start or drain (zone.h). */
 void
 zones_apply(struct zones *zs, const struct zreg *zr)
@@ -699,6 +719,7 @@ zones_apply(struct zones *zs, const struct zreg *zr)
 	char *cause = NULL;
 
 	if (dns_configure(zs->dns, &zr->conf->dns_servers, &cause) == -1) {
+		/* zones_prepare said it would work: not expected */
 		log_event(LOG_LVL_ERROR, "zone", "dns servers not applied",
 		    "reason", cause, NULL);
 		free(cause);

@@ -70,7 +70,14 @@ struct zone_peer_info {
 
 struct zones	*zones_new(struct event_base *base, struct sip_transport *t);
 void		 zones_free(struct zones *zs);
+/*
+ * Before a new configuration is committed: whether what zones_apply will
+ * do with it can be done (dns.servers usable).  0, or -1 with *cause and
+ * nothing changed.
+ */
 struct zreg;
+int		 zones_prepare(struct zones *zs, const struct zreg *zr,
+		    char **cause);
 /*
  * Take the neighbor zones of a new configuration's registry (each zone
  * holds a reference to it and reads its settings there): peers that did
