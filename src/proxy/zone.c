@@ -43,6 +43,7 @@ struct zpeer {
 	char			*reason;
 	char			*last_failure;	/* kept after recovery */
 	time_t			 last_failure_at;
+	unsigned long		 fail_seq;	/* orders the peers' failures */
 	char			 addr[NET_ADDRSTRLEN + 8];
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl;
@@ -117,9 +118,12 @@ set_state(struct zpeer *p, enum zone_peer_state st, const char *reason)
 	free(p->reason);
 	p->reason = reason != NULL ? xstrdup(reason) : NULL;
 	if (st == ZP_FAILED && reason != NULL) {
+		static unsigned long seq;
+
 		free(p->last_failure);
 		p->last_failure = xstrdup(reason);
 		p->last_failure_at = p->since;
+		p->fail_seq = ++seq;
 	}
 	if (st != ZP_ACTIVE && st != ZP_FAILED)
 		return;
@@ -141,52 +145,60 @@ mono_now(void)
 	return ts.tv_sec;
 }
 
+/* The zone is up (p is active and past its probation): say so once. */
+static void
+zone_up(struct zzone *z, const struct zpeer *p)
+{
+	char *key;
+
+	if (z->down) {
+		z->down = 0;
+		log_event(LOG_LVL_INFO, "zone", "zone up", "zone", z->name,
+		    "peer", p->name, NULL);
+	}
+	key = xasprintf("zone %s", z->name);
+	alarm_clear(key);
+	free(key);
+}
+
 /*
  * After a peer changed state: the zone is up while one peer is active,
  * and down (logged once, alarm) when every peer has failed.  While the
  * zone is down, a peer whose new connection is still within
  * ZONE_STABLE_SECS does not bring it up: a peer that accepts and then
- * drops us must not flap the alarm.  The alarm is raised once and its
- * text updated when the last reason changes.
+ * drops us must not flap the alarm.  The alarm is raised once, and while
+ * the zone is down its text always names the latest failure of any peer,
+ * even when another peer is being tried again at that moment.
  */
 static void
 zone_update(struct zzone *z)
 {
-	const struct zpeer *last = NULL;
+	const struct zpeer *last = NULL, *p;
+	size_t i, failed = 0;
 	char *key;
-	size_t i;
 
 	for (i = 0; i < z->npeers; i++) {
-		if (z->peers[i].state == ZP_ACTIVE && z->down &&
-		    !z->peers[i].stable)
-			return;		/* on probation: still down */
-		if (z->peers[i].state == ZP_ACTIVE) {
-			if (z->down) {
-				z->down = 0;
-				log_event(LOG_LVL_INFO, "zone", "zone up",
-				    "zone", z->name, "peer",
-				    z->peers[i].name, NULL);
-			}
-			key = xasprintf("zone %s", z->name);
-			alarm_clear(key);
-			free(key);
+		p = &z->peers[i];
+		if (p->state == ZP_ACTIVE && (!z->down || p->stable)) {
+			zone_up(z, p);
 			return;
 		}
-		if (z->peers[i].state != ZP_FAILED)
-			return;		/* still trying this one */
-		if (last == NULL || z->peers[i].since >= last->since)
-			last = &z->peers[i];
+		if (p->state == ZP_FAILED)
+			failed++;
+		if (p->last_failure != NULL && (last == NULL ||
+		    p->fail_seq > last->fail_seq))
+			last = p;
 	}
-	if (last == NULL)
-		return;
+	if (z->npeers == 0 || (!z->down && failed < z->npeers))
+		return;		/* still trying one */
 	if (!z->down)
 		log_event(LOG_LVL_WARN, "zone", "zone down", "zone", z->name,
 		    "reason", "no peer could be reached", NULL);
 	z->down = 1;
 	key = xasprintf("zone %s", z->name);	/* raised, or its text updated */
 	alarm_raise(key, "zone %s is down: no peer could be reached "
-	    "(last: %s: %s)", z->name, last->name, last->reason != NULL ?
-	    last->reason : "unknown");
+	    "(last: %s: %s)", z->name, last != NULL ? last->name :
+	    z->peers[0].name, last != NULL ? last->last_failure : "unknown");
 	free(key);
 }
 
