@@ -114,7 +114,7 @@ struct proxy {
 	const struct zreg	*zr;		/* the configuration: a
 						   reference to its snapshot */
 	const struct conf	*conf;		/* zr->conf */
-	char			**names;
+	char *const		*names;		/* the snapshot's (held by zr) */
 	size_t			  nnames;
 	int			  timer_c;
 	const struct rrtok_keys	 *keys;		/* Record-Route tokens */
@@ -1743,18 +1743,6 @@ proxy_new(struct event_base *base)
 	return px;
 }
 
-static void
-free_names(struct proxy *px)
-{
-	size_t i;
-
-	for (i = 0; i < px->nnames; i++)
-		free(px->names[i]);
-	free(px->names);
-	px->names = NULL;
-	px->nnames = 0;
-}
-
 void
 proxy_free(struct proxy *px)
 {
@@ -1767,7 +1755,6 @@ proxy_free(struct proxy *px)
 	}
 	txn_layer_free(px->tl);
 	zreg_unref(&px->zr);
-	free_names(px);
 	rrtok_keys_free(px->own_keys);
 	free(px);
 }
@@ -1788,16 +1775,12 @@ proxy_configure(struct proxy *px, const struct zreg *zr, char *const *names,
 	const struct conf *c = zr->conf;
 	struct txn_config tc;
 	struct txn_cbs cbs;
-	size_t i;
 
 	zreg_ref(zr);
 	zreg_unref(&px->zr);
 	px->zr = zr;
 
-	free_names(px);
-	px->names = xcalloc(n + 1, sizeof *px->names);
-	for (i = 0; i < n; i++)
-		px->names[i] = xstrdup(names[i]);
+	px->names = names;
 	px->nnames = n;
 	px->conf = c;
 	px->timer_c = c->sip_timer_c;

@@ -40,8 +40,9 @@ void		 proxy_attach(struct proxy *px, struct sip_transport *t,
  * it was built from (search rules, timers).  The core holds a reference
  * (zreg_ref: on the snapshot) until the next call, and each request being
  * forwarded holds the one it started under until it ends.  names are the
- * names and addresses this node answers for (request-URI and Via hosts);
- * copied.  The local address a message arrived on always counts too.
+ * names and addresses this node answers for (request-URI and Via hosts),
+ * borrowed: they must live as long as zr does (the snapshot's).  The
+ * local address a message arrived on always counts too.
  */
 struct zreg;
 void		 proxy_configure(struct proxy *px, const struct zreg *zr,
