@@ -41,7 +41,8 @@
  * new in 2, the arguments of "connections" in 3):
  *   help     the commands, one per line: name, arguments, what it does
  *   status   "name: value" lines: version, protocol, pid, started, uptime,
- *            config, loaded_at, certificate, subject, not_before,
+ *            config, loaded_at, snapshots, certificate, subject,
+ *            not_before,
  *            not_after, temporary, alarms ("none" or a "; " list),
  *            connections, requests, forwarded, failovers,
  *            local_responses, pending, transactions, overload (counters),

@@ -137,6 +137,7 @@ static const struct ctl_col status_cols[] = {
 	    CTL_LINE | CTL_PLURAL, 0 },
 	{ "config",	CTL_STR,  "config: ",	NULL, NULL, CTL_LINE, 0 },
 	{ "loaded_at",	CTL_TIME, "loaded_at: ", NULL, NULL, CTL_LINE, 0 },
+	{ "snapshots",	CTL_UINT, "snapshots: ", NULL, NULL, CTL_LINE, 0 },
 	{ "certificate", CTL_STR, "certificate: ", NULL, NULL, CTL_LINE, 0 },
 	{ "subject",	CTL_STR,  "subject: ",	NULL, NULL, CTL_LINE, 0 },
 	{ "not_before",	CTL_STR,  "not_before: ", NULL, NULL, CTL_LINE, 0 },
@@ -248,6 +249,7 @@ status_row(struct ctl_table *t, const struct status_data *sd)
 	ctl_table_int(t, sd->up);
 	ctl_table_str(t, d.conf_path);
 	ctl_table_time(t, sd->s->loaded_at);
+	ctl_table_uint(t, snapshot_alive());
 	ctl_table_str(t, id->cert_file);
 	ctl_table_str(t, id->subject);
 	ctl_table_str(t, id->not_before);

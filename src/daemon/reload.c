@@ -339,9 +339,23 @@ reload_alarm_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * Whether snapshot s can be committed: the steps of reload_install that
+ * can fail are tried aside here (dns.servers).  0, or -1 with *cause and
+ * nothing changed.
+ */
+int
+reload_prepare(const struct snapshot *s, char **cause)
+{
+	if (d.zones != NULL && zones_prepare(d.zones, s->zones, cause) == -1)
+		return -1;
+	return 0;
+}
+
+/*
  * Make snapshot s current (its reference passes to d.current): profile,
  * limits, proxy rules and keys, gate, zones, traversal, distribution
- * points, alarms.
+ * points, alarms.  Nothing here fails: what could was checked by
+ * reload_prepare and reload_listeners first.
  */
 void
 reload_install(struct snapshot *s)
@@ -354,7 +368,7 @@ reload_install(struct snapshot *s)
 
 	sip_transport_set_profile(d.transport, s->profile);
 	sip_transport_set_limits(d.transport, &lim);
-	proxy_configure(d.proxy, s->conf, s->names, s->nnames);
+	proxy_configure(d.proxy, s->zones, s->names, s->nnames);
 	proxy_set_keys(d.proxy, s->keys);
 	if (s->keys_created) {
 		char *kf = xasprintf("%s/%s", s->conf->state_dir.path,
@@ -365,11 +379,11 @@ reload_install(struct snapshot *s)
 		free(kf);
 		s->keys_created = 0;
 	}
-	gate_apply(d.gate, s->conf, s->tls);
+	gate_apply(d.gate, s->zones, s->trust, s->tls);
 	if (d.zones != NULL)
-		zones_apply(d.zones, s->conf);
+		zones_apply(d.zones, s->zones);
 	if (d.trav != NULL)
-		trav_apply(d.trav, s->conf);
+		trav_apply(d.trav, s->zones);
 	if (d.dp != NULL) {
 		STACK_OF(X509) *trusted = gate_trusted(d.gate);
 		char *cache = tls_rev_dp_cache_dir(s->conf);
@@ -384,6 +398,24 @@ reload_install(struct snapshot *s)
 		snapshot_unref(&d.current);
 	d.current = s;
 	reload_alarms();
+}
+
+/*
+ * A reload refused after its snapshot was built: the cause logged as a
+ * config error and added to res, "reload failed" with reason, the
+ * snapshot dropped.  Returns -1.
+ */
+static int
+reload_refused(struct snapshot **sp, struct diaglist *res, char *cause,
+    const char *reason)
+{
+	log_event(LOG_LVL_ERROR, "conf", "config error", "error", cause, NULL);
+	log_event(LOG_LVL_ERROR, "conf", "reload failed", "file", d.conf_path,
+	    "errors", "1", "reason", reason, NULL);
+	diag_add(res, DIAG_ERROR, NULL, 0, "%s", cause);
+	free(cause);
+	snapshot_unref(sp);
+	return -1;
 }
 
 /*
@@ -413,17 +445,12 @@ reload_config(const char *trigger, struct diaglist *res)
 		    NULL);
 		return -1;
 	}
-	if (reload_listeners(s->conf, &cause) == -1) {
-		log_event(LOG_LVL_ERROR, "conf", "config error", "error", cause,
-		    NULL);
-		log_event(LOG_LVL_ERROR, "conf", "reload failed", "file",
-		    d.conf_path, "errors", "1", "reason", "a listener could not "
-		    "be opened; still serving the previous configuration", NULL);
-		diag_add(res, DIAG_ERROR, NULL, 0, "%s", cause);
-		free(cause);
-		snapshot_unref(&s);
-		return -1;
-	}
+	if (reload_prepare(s, &cause) == -1)
+		return reload_refused(&s, res, cause, "the new configuration "
+		    "cannot be applied; still serving the previous one");
+	if (reload_listeners(s->conf, &cause) == -1)
+		return reload_refused(&s, res, cause, "a listener could not be "
+		    "opened; still serving the previous configuration");
 	if (reload_apply_log(s->conf, &cause) == -1) {
 		log_event(LOG_LVL_WARN, "conf", "log not changed", "reason",
 		    cause, NULL);

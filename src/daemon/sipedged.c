@@ -507,7 +507,7 @@ main(int argc, char **argv)
 	struct snapshot *snap;
 	struct event *sigs[4];
 	const int signums[4] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
-	char pid[16], *abs_conf;
+	char pid[16], *abs_conf, *cause = NULL;
 	int test = 0, status, i;
 
 	d.conf_path = SE_CONFFILE;
@@ -522,6 +522,11 @@ main(int argc, char **argv)
 	if ((snap = start_config(&dl)) == NULL)
 		return 1;
 	start_loop();
+	if (reload_prepare(snap, &cause) == -1) {
+		start_failed(snap->conf, cause);
+		free(cause);
+		return 1;
+	}
 	if (start_sockets(snap->conf) == -1)
 		return 1;
 	if (!d.foreground)

@@ -77,6 +77,8 @@ void		 reload_alarms(void);
 /* The hourly timer's callback: reload_alarms(). */
 void		 reload_alarm_timer_cb(evutil_socket_t fd, short what,
 		    void *arg);
+/* Whether s can be committed (what can fail, tried aside); -1, *cause. */
+int		 reload_prepare(const struct snapshot *s, char **cause);
 /* Make snapshot s current (takes the caller's reference). */
 void		 reload_install(struct snapshot *s);
 /* Reload the configuration file; 0: the new one serves, -1: refused.  The

@@ -11,7 +11,26 @@
 #include <time.h>
 
 #include "daemon/snapshot.h"
+#include "tls/tls_rev.h"
 #include "util/xmalloc.h"
+
+/* Snapshots built and not yet freed. */
+static size_t alive;
+
+/* zreg_set_owner's hold and release: references on the snapshot. */
+static void
+hold_cb(void *owner)
+{
+	snapshot_ref(owner);
+}
+
+static void
+release_cb(void *owner)
+{
+	struct snapshot *s = owner;
+
+	snapshot_unref(&s);
+}
 
 /*
  * The Record-Route keys: state_dir/route.key, made at the first start
@@ -41,6 +60,7 @@ load_keys(struct snapshot *s, enum tls_load_mode mode, struct diaglist *dl)
 	return rv;
 }
 
+/* Add name to the names s answers for, once. */
 static void
 add_name(struct snapshot *s, const char *name)
 {
@@ -53,6 +73,7 @@ add_name(struct snapshot *s, const char *name)
 	s->names[s->nnames++] = xstrdup(name);
 }
 
+/* Build everything configuration path says, aside; NULL on any error. */
 struct snapshot *
 snapshot_build(const char *path, enum tls_load_mode mode, struct diaglist *dl)
 {
@@ -64,6 +85,7 @@ snapshot_build(const char *path, enum tls_load_mode mode, struct diaglist *dl)
 		return NULL;
 	s = xcalloc(1, sizeof *s);
 	s->refs = 1;
+	alive++;
 	s->conf = c;
 	s->loaded_at = time(NULL);
 	if ((s->tls = tls_identity_load(c, mode, dl)) == NULL) {
@@ -74,6 +96,9 @@ snapshot_build(const char *path, enum tls_load_mode mode, struct diaglist *dl)
 		snapshot_unref(&s);
 		return NULL;
 	}
+	s->trust = tls_rev_trust(s->tls);
+	s->zones = zreg_new(c);
+	zreg_set_owner(s->zones, s, hold_cb, release_cb);
 	s->profile = sip_profile_new(s->tls->ctx, (size_t)c->max_message_size,
 	    c->read_timeout, c->idle_timeout, c->handshake_timeout, c->fqdn);
 	/* Held at the gate: the handshake's time again plus one revocation
@@ -88,12 +113,14 @@ snapshot_build(const char *path, enum tls_load_mode mode, struct diaglist *dl)
 	return s;
 }
 
+/* Take a reference: s stays until the last one is dropped. */
 void
 snapshot_ref(struct snapshot *s)
 {
 	s->refs++;
 }
 
+/* Drop a reference (clearing *sp); the last one frees. */
 void
 snapshot_unref(struct snapshot **sp)
 {
@@ -104,6 +131,8 @@ snapshot_unref(struct snapshot **sp)
 	if (s == NULL || --s->refs > 0)
 		return;
 	sip_profile_unref(s->profile);
+	zreg_free(s->zones);
+	X509_STORE_free(s->trust);
 	tls_identity_free(s->tls);
 	conf_free(s->conf);
 	rrtok_keys_free(s->keys);
@@ -111,4 +140,11 @@ snapshot_unref(struct snapshot **sp)
 		free(s->names[i]);
 	free(s->names);
 	free(s);
+	alive--;
+}
+
+size_t
+snapshot_alive(void)
+{
+	return alive;
 }

@@ -1,9 +1,15 @@
 /*
- * snapshot.h: one complete, validated runtime configuration: the parsed
- * conf, the TLS identity with its SSL_CTX, the connection profile, the
- * names this node answers for and the Record-Route keys.  Built aside (at start, -t, SIGHUP), used
- * only when all of it is valid, never modified after that; reference
- * counted so that whoever started under it can keep it.
+ * snapshot.h: one complete, validated runtime configuration and
+ * everything derived from it: the parsed conf, the zone registry (zones,
+ * peers, expected identities, TLS and revocation policies, search rules
+ * through its conf), the TLS identity with its SSL_CTX and initial CRLs,
+ * the trust store peer chains are verified against, the connection
+ * profile, the names this node answers for and the Record-Route keys.
+ * Built aside (at start, -t, SIGHUP), used only when all of it is valid,
+ * never modified after that (except its reference count); whoever started
+ * under it keeps it: the proxy core and each request it forwards, the
+ * gate's record of each TLS connection, each neighbor and traversal zone
+ * (through zreg_ref, which counts here).
  */
 #ifndef SE_SNAPSHOT_H
 #define SE_SNAPSHOT_H
@@ -12,6 +18,7 @@
 
 #include "conf/conf.h"
 #include "proxy/rrtok.h"
+#include "proxy/zreg.h"
 #include "sip/sip_transport.h"
 #include "tls/tls_ctx.h"
 #include "util/diag.h"
@@ -19,7 +26,12 @@
 struct snapshot {
 	int			 refs;
 	struct conf		*conf;
-	struct tls_identity	*tls;		/* NULL ctx under -t before first start */
+	struct tls_identity	*tls;		/* NULL ctx under -t before first
+						   start; its crls: the initial
+						   CRLs of tls.trust and
+						   revocation.manual_crl */
+	X509_STORE		*trust;		/* peer chains verify against it */
+	struct zreg		*zones;		/* the zone registry */
 	struct sip_profile	*profile;	/* what new connections take */
 	char			**names;	/* node names and listener addresses */
 	size_t			 nnames;
@@ -38,5 +50,7 @@ struct snapshot	*snapshot_build(const char *path, enum tls_load_mode mode,
 void		 snapshot_ref(struct snapshot *s);
 /* Drop a reference and clear *sp; frees at zero. */
 void		 snapshot_unref(struct snapshot **sp);
+/* Snapshots not freed yet (the current one and those still held). */
+size_t		 snapshot_alive(void);
 
 #endif

@@ -7,7 +7,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 
 #include "proxy/gate.h"
 #include "proxy/zone.h"
+#include "proxy/zreg.h"
 #include "rev/rev_engine.h"
 #include "rev/rev_fetch.h"
 #include "tls/tls_peer.h"
@@ -24,18 +24,6 @@
 #include "util/idmap.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
-
-/* A zone's certificate policy, copied out of the configuration. */
-struct zpol {
-	char			*name;
-	int			 tls_verify;
-	char			*peer_name;	/* expected identity, or NULL */
-	char			**peers;	/* IP literals and FQDNs */
-	size_t			 npeers;
-	struct tls_peer_policy	 pp;
-	struct rev_policy	 rp;
-	int			 accept;	/* default zone: 0 refuses all */
-};
 
 /* A TLS connection the gate knows. */
 struct gconn {
@@ -56,6 +44,8 @@ struct gconn {
 	char			*zone;		/* for logs */
 	char			*expected;
 	char			*subject;
+	/* The configuration its verdict was given under (a reference). */
+	const struct zreg	*zr;
 };
 
 struct gate {
@@ -65,9 +55,7 @@ struct gate {
 	struct rev_store	*store;
 	struct rev_engine	*engine;
 	X509_STORE		*trust;
-	struct zpol		*zones;
-	size_t			 nzones;
-	struct zpol		 def;		/* peers of no zone */
+	const struct zreg	*zr;		/* the zones (a reference) */
 	struct gconn		*conns;
 	struct idmap		*byid;		/* conns by sip_conn_id() */
 	struct gate_stats	 st;
@@ -79,66 +67,6 @@ struct gate {
 
 static void start_check(struct gconn *gc, int initial);
 static void arm_expiry(struct gconn *gc);
-
-static void
-zpol_clear(struct zpol *z)
-{
-	size_t i;
-
-	free(z->name);
-	free(z->peer_name);
-	for (i = 0; i < z->npeers; i++)
-		free(z->peers[i]);
-	free(z->peers);
-	memset(z, 0, sizeof *z);
-}
-
-static void
-zones_clear(struct gate *g)
-{
-	size_t i;
-
-	for (i = 0; i < g->nzones; i++)
-		zpol_clear(&g->zones[i]);
-	free(g->zones);
-	g->zones = NULL;
-	g->nzones = 0;
-	zpol_clear(&g->def);
-}
-
-/* Whether a and b are the same IP address (text forms may differ). */
-static int
-same_ip(const char *a, const char *b)
-{
-	unsigned char x[16], y[16];
-
-	if (inet_pton(AF_INET, a, x) == 1)
-		return inet_pton(AF_INET, b, y) == 1 && memcmp(x, y, 4) == 0;
-	if (inet_pton(AF_INET6, a, x) == 1)
-		return inet_pton(AF_INET6, b, y) == 1 && memcmp(x, y, 16) == 0;
-	return 0;
-}
-
-/*
- * The zone of a peer at ip: the first TLS zone listing that address among
- * its peers (FQDN peers are matched once their addresses are resolved,
- * which comes with the proxy's DNS); NULL for the default policy.  *which
- * is the matching peer entry.
- */
-static const struct zpol *
-classify(const struct gate *g, const char *ip, const char **which)
-{
-	size_t i, j;
-
-	for (i = 0; i < g->nzones; i++)
-		for (j = 0; j < g->zones[i].npeers; j++)
-			if (same_ip(g->zones[i].peers[j], ip)) {
-				*which = g->zones[i].peers[j];
-				return &g->zones[i];
-			}
-	*which = NULL;
-	return NULL;
-}
 
 static void
 gconn_free(struct gconn *gc)
@@ -158,6 +86,7 @@ gconn_free(struct gconn *gc)
 	if (gc->expiry != NULL)
 		event_free(gc->expiry);
 	sk_X509_pop_free(gc->chain, X509_free);
+	zreg_unref(&gc->zr);
 	free(gc->zone);
 	free(gc->expected);
 	free(gc->subject);
@@ -264,23 +193,140 @@ earliest_not_after(STACK_OF(X509) *path)
 	return best;
 }
 
+/* Refuse gc at once, before any revocation check: counted and logged. */
+static void
+refuse_now(struct gconn *gc, const char *why)
+{
+	gc->g->st.refused++;
+	log_verdict(gc, 0, NULL, NULL, why);
+	decide(gc, 0, why);
+}
+
 /*
- * Check gc under the current policies (initial: at the handshake).  What
- * is decided before this returns is left in gc->sync for the caller (the
- * transport at the handshake, gate_revalidate later); a verdict that
- * comes later from the engine acts by itself.
+ * The zone of gc's peer (zreg_classify) into gc->zone and gc->expected,
+ * its settings in *zp (NULL: the default zone's); -1 when refused because
+ * the zone of its port is gone.
+ */
+static int
+classify_conn(struct gconn *gc, const struct zreg_zone **zp)
+{
+	struct gate *g = gc->g;
+	const struct sip_origin *o = sip_conn_origin(gc->c);
+	struct zreg_in in;
+	struct zreg_class cl;
+
+	memset(&in, 0, sizeof in);
+	in.peer = (const struct sockaddr *)&o->peer;
+	in.transport = TP_TLS;
+	in.outbound = sip_conn_outbound(gc->c);
+	in.outbound_zone = sip_conn_zone(gc->c);
+	in.outbound_expected = sip_conn_expected(gc->c);
+	in.listener_zone = in.outbound ? NULL : sip_listener_zone(o->listener);
+	in.resolved = g->zs != NULL ? zones_resolved : NULL;
+	in.arg = g->zs;
+	zreg_classify(g->zr, &in, &cl);
+	free(gc->zone);
+	free(gc->expected);
+	gc->zone = xstrdup(cl.name);
+	gc->expected = cl.expected != NULL ? xstrdup(cl.expected) : NULL;
+	*zp = cl.zone;
+	if (cl.gone) {
+		decide(gc, 0, "the zone of this port is gone");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What is decided before the chain is looked at: default_zone.accept, a
+ * certificate required but absent, a zone that verifies nothing.  1 when
+ * decided, 0 when the chain must be checked.
+ */
+static int
+decide_early(struct gconn *gc, const struct zreg_zone *z)
+{
+	const struct zreg_zone *def = &gc->g->zr->def;
+	int out = sip_conn_outbound(gc->c);
+	char *why;
+
+	if (z == NULL && !out && !def->accept) {
+		refuse_now(gc, "TLS clients from outside every zone are "
+		    "refused (default_zone.accept is false)");
+		return 1;
+	}
+	if (gc->chain == NULL || sk_X509_num(gc->chain) == 0) {
+		if ((z != NULL && z->tls_verify) || (z == NULL && !out &&
+		    def->tls_verify)) {
+			why = xasprintf("zone %s requires a client certificate "
+			    "and the peer sent none", z != NULL ? z->name :
+			    "default");
+			refuse_now(gc, why);
+			free(why);
+		} else
+			decide(gc, 1, "no client certificate");
+		return 1;
+	}
+	if (z != NULL && !z->tls_verify) {
+		decide(gc, 1, "zone does not verify its peers");
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The synchronous half: the chain against the trust store and the
+ * identity expected (the default zone: any of its peer_names).  0 with
+ * *pr filled (the caller clears it), -1 when refused.
+ */
+static int
+verify_chain(struct gconn *gc, const struct zreg_zone *z,
+    const struct tls_peer_policy *pp, struct tls_peer_result *pr)
+{
+	struct gate *g = gc->g;
+	const struct zreg_zone *def = &g->zr->def;
+	size_t i;
+	char *why;
+
+	if (z != NULL || sip_conn_outbound(gc->c) || def->npeers == 0) {
+		if (tls_peer_verify(gc->chain, g->trust, gc->expected, pp, 0,
+		    pr))
+			return 0;
+		refuse_now(gc, pr->reason);
+		tls_peer_result_clear(pr);
+		return -1;
+	}
+	for (i = 0; i < def->npeers; i++) {
+		if (tls_peer_verify(gc->chain, g->trust, def->peers[i], pp, 0,
+		    pr)) {
+			free(gc->expected);
+			gc->expected = xstrdup(def->peers[i]);
+			return 0;
+		}
+		if (i + 1 < def->npeers)
+			tls_peer_result_clear(pr);
+	}
+	why = xasprintf("%s (default_zone.peer_names: none matches)",
+	    pr->reason);
+	refuse_now(gc, why);
+	free(why);
+	tls_peer_result_clear(pr);
+	return -1;
+}
+
+/*
+ * Check gc under the current configuration (initial: at the handshake),
+ * which gc then holds.  What is decided before this returns is left in
+ * gc->sync for the caller (the transport at the handshake,
+ * gate_revalidate later); a verdict that comes later from the engine acts
+ * by itself.
  */
 static void
 start_check(struct gconn *gc, int initial)
 {
 	struct gate *g = gc->g;
-	const struct sip_origin *o = sip_conn_origin(gc->c);
-	const struct zpol *z;
-	const char *which = NULL;
+	const struct zreg_zone *z;
 	struct tls_peer_result pr;
 	struct tls_peer_policy pp;
-	size_t i;
-	char *why;
 
 	if (gc->check != NULL) {
 		rev_check_cancel(gc->check);
@@ -288,113 +334,15 @@ start_check(struct gconn *gc, int initial)
 	}
 	gc->in_check = 1;
 	gc->sync = SIP_GATE_HOLD;
-	free(gc->zone);
-	free(gc->expected);
-	if (sip_conn_outbound(gc->c)) {
-		/* We connected to a zone's peer: it must prove the identity
-		 * the zone expects of it, as a TLS server. */
-		z = NULL;
-		for (i = 0; i < g->nzones && sip_conn_zone(gc->c) != NULL; i++)
-			if (strcmp(g->zones[i].name, sip_conn_zone(gc->c)) == 0)
-				z = &g->zones[i];
-		gc->zone = xstrdup(sip_conn_zone(gc->c) != NULL ?
-		    sip_conn_zone(gc->c) : "default");
-		gc->expected = sip_conn_expected(gc->c) != NULL ?
-		    xstrdup(sip_conn_expected(gc->c)) : NULL;
-	} else if (sip_listener_zone(o->listener) != NULL) {
-		/* A traversal-server zone's own port: its client, whatever
-		 * its address, must prove the zone's subject name. */
-		z = NULL;
-		for (i = 0; i < g->nzones; i++)
-			if (strcmp(g->zones[i].name,
-			    sip_listener_zone(o->listener)) == 0)
-				z = &g->zones[i];
-		gc->zone = xstrdup(sip_listener_zone(o->listener));
-		gc->expected = z != NULL && z->peer_name != NULL ?
-		    xstrdup(z->peer_name) : NULL;
-		if (z == NULL) {
-			decide(gc, 0, "the zone of this port is gone");
-			gc->in_check = 0;
-			return;
-		}
-	} else {
-		z = classify(g, o->peer_ip, &which);
-		if (z == NULL && g->zs != NULL) {
-			/* An FQDN peer, by the address it resolved to. */
-			const char *zn = zones_classify(g->zs,
-			    (const struct sockaddr *)&o->peer);
-
-			for (i = 0; zn != NULL && i < g->nzones; i++)
-				if (strcmp(g->zones[i].name, zn) == 0) {
-					z = &g->zones[i];
-					which = zones_peer_of(g->zs,
-					    (const struct sockaddr *)&o->peer);
-				}
-		}
-		gc->zone = xstrdup(z != NULL ? z->name : "default");
-		gc->expected = z == NULL ? NULL : xstrdup(z->peer_name != NULL ?
-		    z->peer_name : which);
+	zreg_unref(&gc->zr);
+	gc->zr = zreg_ref(g->zr);
+	if (classify_conn(gc, &z) == -1 || decide_early(gc, z)) {
+		gc->in_check = 0;
+		return;
 	}
-	pp = z != NULL ? z->pp : g->def.pp;
+	pp = z != NULL ? z->pp : g->zr->def.pp;
 	pp.role = sip_conn_outbound(gc->c) ? TLS_PEER_SERVER : TLS_PEER_CLIENT;
-	if (z == NULL && !sip_conn_outbound(gc->c) && !g->def.accept) {
-		why = xstrdup("TLS clients from outside every zone are refused "
-		    "(default_zone.accept is false)");
-		g->st.refused++;
-		log_verdict(gc, 0, NULL, NULL, why);
-		decide(gc, 0, why);
-		free(why);
-		gc->in_check = 0;
-		return;
-	}
-	if (gc->chain == NULL || sk_X509_num(gc->chain) == 0) {
-		if ((z != NULL && z->tls_verify) || (z == NULL &&
-		    !sip_conn_outbound(gc->c) && g->def.tls_verify)) {
-			why = xasprintf("zone %s requires a client certificate "
-			    "and the peer sent none", z != NULL ? z->name :
-			    "default");
-			g->st.refused++;
-			log_verdict(gc, 0, NULL, NULL, why);
-			decide(gc, 0, why);
-			free(why);
-		} else
-			decide(gc, 1, "no client certificate");
-		gc->in_check = 0;
-		return;
-	}
-	if (z != NULL && !z->tls_verify) {
-		decide(gc, 1, "zone does not verify its peers");
-		gc->in_check = 0;
-		return;
-	}
-	if (z == NULL && !sip_conn_outbound(gc->c) && g->def.npeers > 0) {
-		/* The default zone's accepted names: any one will do. */
-		for (i = 0; i < g->def.npeers; i++) {
-			if (tls_peer_verify(gc->chain, g->trust,
-			    g->def.peers[i], &pp, 0, &pr)) {
-				gc->expected = xstrdup(g->def.peers[i]);
-				break;
-			}
-			if (i + 1 < g->def.npeers)
-				tls_peer_result_clear(&pr);
-		}
-		if (i == g->def.npeers) {
-			why = xasprintf("%s (default_zone.peer_names: none "
-			    "matches)", pr.reason);
-			g->st.refused++;
-			log_verdict(gc, 0, NULL, NULL, why);
-			decide(gc, 0, why);
-			free(why);
-			tls_peer_result_clear(&pr);
-			gc->in_check = 0;
-			return;
-		}
-	} else if (!tls_peer_verify(gc->chain, g->trust, gc->expected, &pp, 0,
-	    &pr)) {
-		g->st.refused++;
-		log_verdict(gc, 0, NULL, NULL, pr.reason);
-		decide(gc, 0, pr.reason);
-		tls_peer_result_clear(&pr);
+	if (verify_chain(gc, z, &pp, &pr) == -1) {
 		gc->in_check = 0;
 		return;
 	}
@@ -403,8 +351,8 @@ start_check(struct gconn *gc, int initial)
 	if (initial)
 		g->st.held++;
 	gc->check = rev_engine_check_chain(g->engine, pr.path, gc->chain,
-	    g->trust, z != NULL ? &z->rp : &g->def.rp, time(NULL), rev_done,
-	    gc);
+	    g->trust, z != NULL ? &z->rp : &g->zr->def.rp, time(NULL),
+	    rev_done, gc);
 	gc->in_check = 0;
 	tls_peer_result_clear(&pr);
 }
@@ -543,7 +491,7 @@ gate_free(struct gate *g)
 	rev_fetch_free(g->fetcher);
 	rev_store_free(g->store);
 	X509_STORE_free(g->trust);
-	zones_clear(g);
+	zreg_unref(&g->zr);
 	idmap_free(g->byid);
 	free(g);
 }
@@ -640,11 +588,13 @@ crl_refused(const char *origin, const char *reason, void *arg)
 	    reason, NULL);
 }
 
+/* Take a new configuration's zones, trust and CRLs (gate.h). */
 void
-gate_apply(struct gate *g, const struct conf *c, struct tls_identity *id)
+gate_apply(struct gate *g, const struct zreg *zr, X509_STORE *trust,
+    const struct tls_identity *id)
 {
+	const struct conf *c = zr->conf;
 	struct rev_fetch_limits lim;
-	size_t i, j;
 
 	lim.connect_timeout_ms = c->rev_connect_timeout * 1000L;
 	lim.timeout_ms = c->rev_timeout * 1000L;
@@ -653,41 +603,16 @@ gate_apply(struct gate *g, const struct conf *c, struct tls_identity *id)
 	rev_fetch_set_limits(g->fetcher, &lim);
 	rev_engine_configure(g->engine, (size_t)c->rev_ocsp_cache_size,
 	    c->rev_https_ca_file.path);
-
-	zones_clear(g);
-	g->zones = xcalloc(c->nzones + 1, sizeof *g->zones);
-	for (i = 0; i < c->nzones; i++) {
-		const struct conf_zone *cz = &c->zones[i];
-		struct zpol *z;
-
-		if (cz->transport != TP_TLS)
-			continue;
-		z = &g->zones[g->nzones++];
-		z->name = xstrdup(cz->name);
-		z->tls_verify = cz->tls_verify;
-		z->peer_name = cz->peer_name ? xstrdup(cz->peer_name) : NULL;
-		z->peers = xcalloc(cz->peers.n + 1, sizeof *z->peers);
-		for (j = 0; j < cz->peers.n; j++)
-			z->peers[z->npeers++] = xstrdup(cz->peers.v[j]);
-		tls_peer_policy_from_conf(c, cz, TLS_PEER_CLIENT, &z->pp);
-		rev_policy_from_conf(c, cz, &z->rp);
-	}
-	g->def.name = xstrdup("default");
-	g->def.accept = c->def_accept;
-	g->def.tls_verify = c->def_tls_verify;
-	g->def.peers = xcalloc(c->def_peer_names.n + 1, sizeof *g->def.peers);
-	for (j = 0; j < c->def_peer_names.n; j++)
-		g->def.peers[g->def.npeers++] = xstrdup(c->def_peer_names.v[j]);
-	tls_peer_policy_from_conf(c, NULL, TLS_PEER_CLIENT, &g->def.pp);
-	rev_policy_from_conf(c, NULL, &g->def.rp);
-
+	zreg_unref(&g->zr);
+	g->zr = zreg_ref(zr);
 	/*
-	 * The trust list and the CRLs that come with the identity, built as
-	 * `sipedge-cert check --zone` builds them (tls_rev.h); the
-	 * distribution points' CRLs come through rev_dp.h.
+	 * The trust store and the CRLs of the identity are the snapshot's;
+	 * the gate's CRL store gets its own references to those CRLs (the
+	 * distribution points' come through rev_dp.h).
 	 */
+	X509_STORE_up_ref(trust);
 	X509_STORE_free(g->trust);
-	g->trust = tls_rev_trust(id);
+	g->trust = trust;
 	tls_rev_load(g->store, c, id, g->trust, TLS_REV_IDENTITY, crl_refused,
 	    NULL);
 	gate_revalidate(g, "configuration loaded");

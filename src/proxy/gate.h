@@ -27,12 +27,15 @@ struct gate	*gate_new(struct event_base *base, struct sip_transport *t);
 void		 gate_free(struct gate *g);
 
 /*
- * Take the policies, trust list and CRLs of a new configuration (at start
- * and after each reload; the CRLs are taken out of id), then check the
- * open connections again under it.
+ * Take the zones and policies (zr: a reference is held), the trust store
+ * (a reference) and the CRLs of identity id (the store takes its own
+ * references; id is not changed) of a new configuration, at start and
+ * after each reload; then check the open connections again under it.
+ * Each connection holds the registry it was last checked under.
  */
-void		 gate_apply(struct gate *g, const struct conf *c,
-		    struct tls_identity *id);
+struct zreg;
+void		 gate_apply(struct gate *g, const struct zreg *zr,
+		    X509_STORE *trust, const struct tls_identity *id);
 
 /*
  * Classify peers also by the addresses zones resolved their FQDN peers

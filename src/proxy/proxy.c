@@ -46,6 +46,7 @@
 #include "proxy/rrtok.h"
 #include "proxy/trav.h"
 #include "proxy/txn.h"
+#include "proxy/zreg.h"
 #include "sip/sip_edit.h"
 #include "sip/sip_msg.h"
 #include "util/log.h"
@@ -70,6 +71,8 @@ struct target {
 
 struct fwd {
 	struct proxy		*px;
+	const struct zreg	*zr;		/* the configuration it started
+						   under (a reference) */
 	struct fwd		*prev, *next;
 	struct txn		*st;		/* NULL once it ended */
 	osip_message_t		*req;		/* after Route processing */
@@ -108,8 +111,10 @@ struct proxy {
 	struct zones		*zs;
 	struct trav		*trav;
 	struct txn_layer	*tl;
-	const struct conf	*conf;
-	char			**names;
+	const struct zreg	*zr;		/* the configuration: a
+						   reference to its snapshot */
+	const struct conf	*conf;		/* zr->conf */
+	char *const		*names;		/* the snapshot's (held by zr) */
 	size_t			  nnames;
 	int			  timer_c;
 	const struct rrtok_keys	 *keys;		/* Record-Route tokens */
@@ -271,6 +276,30 @@ target_clear(struct target *t)
 
 /* --- message log ---------------------------------------------------- */
 
+/*
+ * The zone of a message on connection c (NULL: a datagram) from sa, as
+ * the zone registry classifies it (zreg_classify; any transport).
+ */
+static const char *
+px_classify(struct proxy *px, struct sip_conn *c, const struct sockaddr *sa)
+{
+	struct zreg_in in;
+	struct zreg_class cl;
+
+	if (px->zr == NULL)
+		return CONF_DEFAULT_ZONE;
+	memset(&in, 0, sizeof in);
+	in.peer = sa;
+	in.transport = -1;
+	in.outbound = c != NULL && sip_conn_outbound(c) &&
+	    sip_conn_zone(c) != NULL;
+	in.outbound_zone = in.outbound ? sip_conn_zone(c) : NULL;
+	in.resolved = px->zs != NULL ? zones_resolved : NULL;
+	in.arg = px->zs;
+	zreg_classify(px->zr, &in, &cl);
+	return cl.name;
+}
+
 /* The zone a message to or from (c, sa) belongs to. */
 static const char *
 message_zone(struct proxy *px, struct sip_conn *c, const struct sockaddr *sa)
@@ -279,13 +308,9 @@ message_zone(struct proxy *px, struct sip_conn *c, const struct sockaddr *sa)
 
 	if (c != NULL && px->trav != NULL)
 		z = trav_conn_zone(px->trav, c);
-	if (z == NULL && c != NULL && sip_conn_outbound(c))
-		z = sip_conn_zone(c);
 	if (z == NULL && c != NULL)
 		sa = (const struct sockaddr *)&sip_conn_origin(c)->peer;
-	if (z == NULL && sa != NULL)
-		z = zones_classify(px->zs, sa);
-	return z != NULL ? z : CONF_DEFAULT_ZONE;
+	return z != NULL ? z : px_classify(px, c, sa);
 }
 
 /*
@@ -344,6 +369,7 @@ fwd_free(struct fwd *f)
 	struct proxy *px = f->px;
 	size_t i;
 
+	zreg_unref(&f->zr);
 	if (f->prev != NULL)
 		f->prev->next = f->next;
 	else
@@ -1129,11 +1155,8 @@ source_zone(struct proxy *px, const struct sip_origin *o)
 
 	if (o->conn != NULL && px->trav != NULL)
 		z = trav_conn_zone(px->trav, o->conn);
-	if (z == NULL && o->conn != NULL && sip_conn_outbound(o->conn))
-		z = sip_conn_zone(o->conn);
-	if (z == NULL)
-		z = zones_classify(px->zs, (const struct sockaddr *)&o->peer);
-	return z != NULL ? z : CONF_DEFAULT_ZONE;
+	return z != NULL ? z : px_classify(px, o->conn,
+	    (const struct sockaddr *)&o->peer);
 }
 
 /* The targets of an out-of-dialog request from search rules. */
@@ -1144,7 +1167,7 @@ rule_targets(struct fwd *f, char **cause)
 	struct route *r;
 	char *ruri = uri_text(f->req->req_uri);
 
-	r = route_new(f->px->conf, ruri, f->src_zone, f->method, cause);
+	r = route_new(f->zr->conf, ruri, f->src_zone, f->method, cause);
 	free(ruri);
 	if (r == NULL)
 		return -1;
@@ -1453,6 +1476,7 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 	zone = source_zone(px, o);
 	f = xcalloc(1, sizeof *f);
 	f->px = px;
+	f->zr = zreg_ref(px->zr);
 	f->st = st;
 	f->call_id = xstrdup(sip_msg_call_id(m, cid, sizeof cid));
 	f->dialog = dialog_id(m);
@@ -1727,18 +1751,6 @@ proxy_new(struct event_base *base)
 	return px;
 }
 
-static void
-free_names(struct proxy *px)
-{
-	size_t i;
-
-	for (i = 0; i < px->nnames; i++)
-		free(px->names[i]);
-	free(px->names);
-	px->names = NULL;
-	px->nnames = 0;
-}
-
 void
 proxy_free(struct proxy *px)
 {
@@ -1750,7 +1762,7 @@ proxy_free(struct proxy *px)
 		fwd_free(px->fwds);
 	}
 	txn_layer_free(px->tl);
-	free_names(px);
+	zreg_unref(&px->zr);
 	rrtok_keys_free(px->own_keys);
 	free(px);
 }
@@ -1765,17 +1777,18 @@ proxy_attach(struct proxy *px, struct sip_transport *t, struct zones *zs,
 }
 
 void
-proxy_configure(struct proxy *px, const struct conf *c, char *const *names,
+proxy_configure(struct proxy *px, const struct zreg *zr, char *const *names,
     size_t n)
 {
+	const struct conf *c = zr->conf;
 	struct txn_config tc;
 	struct txn_cbs cbs;
-	size_t i;
 
-	free_names(px);
-	px->names = xcalloc(n + 1, sizeof *px->names);
-	for (i = 0; i < n; i++)
-		px->names[i] = xstrdup(names[i]);
+	zreg_ref(zr);
+	zreg_unref(&px->zr);
+	px->zr = zr;
+
+	px->names = names;
 	px->nnames = n;
 	px->conf = c;
 	px->timer_c = c->sip_timer_c;

@@ -36,13 +36,16 @@ struct trav;
 void		 proxy_attach(struct proxy *px, struct sip_transport *t,
 		    struct zones *zs, struct trav *tv);
 /*
- * Take a new configuration: search rules, timers.  c must stay valid
- * until the next call (the core reads it only while it handles a
- * message).  names are the names and addresses this node answers for
- * (request-URI and Via hosts); copied.  The local address a message
- * arrived on always counts too.
+ * Take a new configuration: the zone registry zr with the configuration
+ * it was built from (search rules, timers).  The core holds a reference
+ * (zreg_ref: on the snapshot) until the next call, and each request being
+ * forwarded holds the one it started under until it ends.  names are the
+ * names and addresses this node answers for (request-URI and Via hosts),
+ * borrowed: they must live as long as zr does (the snapshot's).  The
+ * local address a message arrived on always counts too.
  */
-void		 proxy_configure(struct proxy *px, const struct conf *c,
+struct zreg;
+void		 proxy_configure(struct proxy *px, const struct zreg *zr,
 		    char *const *names, size_t n);
 /*
  * The keys that seal and open Record-Route state (the key file, loaded

@@ -22,6 +22,7 @@
 #include "proxy/digest.h"
 #include "proxy/link.h"
 #include "proxy/trav_int.h"
+#include "proxy/zreg.h"
 #include "sip/sip_msg.h"
 #include "util/alarm.h"
 #include "util/log.h"
@@ -318,20 +319,10 @@ client_link(struct trav *tv, struct tzone *z)
 	return link_new(&o);
 }
 
-/* A client zone for cz, started. */
+/* The client zone z (its settings bound), started. */
 static void
-client_start(struct trav *tv, struct tzone *z, const struct conf_zone *cz)
+client_start(struct trav *tv, struct tzone *z)
 {
-	size_t k;
-
-	z->peers = xcalloc(cz->peers.n + 1, sizeof *z->peers);
-	for (k = 0; k < cz->peers.n; k++)
-		z->peers[k] = xstrdup(cz->peers.v[k]);
-	z->npeers = cz->peers.n;
-	z->password = xstrdup(cz->password);
-	z->keepalive = cz->keepalive_interval;
-	z->pong_timeout = cz->pong_timeout;
-	z->retry_max = cz->retry_max;
 	z->regto = evtimer_new(tv->base, regto_cb, z);
 	z->link = client_link(tv, z);
 	link_start(z->link);
@@ -342,52 +333,61 @@ client_start(struct trav *tv, struct tzone *z, const struct conf_zone *cz)
 static void
 tzone_free(struct tzone *z)
 {
-	size_t i;
-
 	link_free(z->link, "traversal zone changed or removed");
 	if (z->server)
 		trav_server_release(z, "traversal zone changed or removed");
 	if (z->regto != NULL)
 		event_free(z->regto);
 	trav_zone_alarm(z, 0, NULL);
-	for (i = 0; i < z->npeers; i++)
-		free(z->peers[i]);
-	free(z->peers);
-	if (z->password != NULL) {
-		explicit_bzero(z->password, strlen(z->password));
-		free(z->password);
-	}
-	free(z->name);
-	free(z->username);
-	free(z->peer_name);
+	zreg_unref(&z->zr);
 	free(z->failure);
 	free(z);
 }
 
-/* Whether the running zone z is what cz asks for. */
+/* Whether the running zone z is what zc asks for. */
 static int
-same(const struct tzone *z, const struct conf_zone *cz)
+same(const struct tzone *z, const struct zreg_zone *zc)
 {
-	size_t i;
+	const struct conf_zone *cz = zc->cz;
 
-	if (strcmp(z->name, cz->name) != 0 ||
-	    z->server != (cz->type == ZONE_TRAVERSAL_SERVER) ||
+	if (strcmp(z->name, zc->name) != 0 ||
+	    z->server != (zc->type == ZONE_TRAVERSAL_SERVER) ||
 	    strcmp(z->username, cz->username) != 0 ||
-	    (z->peer_name == NULL) != (cz->peer_name == NULL) ||
-	    (z->peer_name != NULL && strcmp(z->peer_name, cz->peer_name) != 0))
+	    (z->peer_name == NULL) != (zc->peer_name == NULL) ||
+	    (z->peer_name != NULL && strcmp(z->peer_name, zc->peer_name) != 0))
 		return 0;
 	if (z->server)
 		return 1;
-	if (z->npeers != cz->peers.n || z->port != cz->port ||
-	    strcmp(z->password, cz->password) != 0 ||
-	    z->keepalive != cz->keepalive_interval ||
-	    z->pong_timeout != cz->pong_timeout ||
-	    z->retry_max != cz->retry_max)
-		return 0;
-	for (i = 0; i < z->npeers; i++)
-		if (strcmp(z->peers[i], cz->peers.v[i]) != 0)
-			return 0;
-	return 1;
+	return zreg_same_peers(z->cfg, zc) &&
+	    strcmp(z->password, cz->password) == 0 &&
+	    z->keepalive == cz->keepalive_interval &&
+	    z->pong_timeout == cz->pong_timeout &&
+	    z->retry_max == cz->retry_max;
+}
+
+/* Read z's settings from zc of registry zr; z holds zr from now on. */
+static void
+tzone_bind(struct tzone *z, const struct zreg *zr, const struct zreg_zone *zc)
+{
+	const struct conf_zone *cz = zc->cz;
+
+	z->cfg = zc;
+	z->name = zc->name;
+	z->server = zc->type == ZONE_TRAVERSAL_SERVER;
+	z->username = cz->username;
+	z->peer_name = zc->peer_name;
+	z->port = cz->port;
+	if (!z->server) {
+		z->peers = zc->peers;
+		z->npeers = zc->npeers;
+		z->password = cz->password;
+		z->keepalive = cz->keepalive_interval;
+		z->pong_timeout = cz->pong_timeout;
+		z->retry_max = cz->retry_max;
+	}
+	zreg_ref(zr);
+	zreg_unref(&z->zr);
+	z->zr = zr;
 }
 
 struct trav *
@@ -399,7 +399,7 @@ trav_new(struct event_base *base, struct sip_transport *t,
 	tv->base = base;
 	tv->t = t;
 	tv->dns = dns;
-	tv->realm = xstrdup("sipedge");
+	tv->realm = "sipedge";
 	if (RAND_bytes(tv->key, sizeof tv->key) != 1)
 		str_random_hex((char *)tv->key, sizeof tv->key - 1);
 	return tv;
@@ -415,46 +415,53 @@ trav_free(struct trav *tv)
 	for (i = 0; i < tv->n; i++)
 		tzone_free(tv->v[i]);
 	free(tv->v);
-	trav_server_creds_free(tv);
-	free(tv->realm);
+	zreg_unref(&tv->zr);
 	free(tv);
 }
 
-void
-trav_apply(struct trav *tv, const struct conf *c)
+/* A new running zone for zc: a client starts connecting at once. */
+static struct tzone *
+tzone_new(struct trav *tv, const struct zreg *zr, const struct zreg_zone *zc)
 {
-	struct tzone **nv = xcalloc(c->nzones + 1, sizeof *nv), *z;
+	struct tzone *z = xcalloc(1, sizeof *z);
+
+	z->tv = tv;
+	tzone_bind(z, zr, zc);
+	z->since = time(NULL);
+	if (z->server)
+		trav_zone_alarm(z, 1, "no traversal client connected");
+	else
+		client_start(tv, z);
+	return z;
+}
+
+/* Take the traversal zones and credentials of zr (trav.h). */
+void
+trav_apply(struct trav *tv, const struct zreg *zr)
+{
+	struct tzone **nv = xcalloc(zr->n + 1, sizeof *nv);
 	size_t n = 0, i, j;
 
-	trav_server_creds(tv, c);
-	for (i = 0; i < c->nzones; i++) {
-		const struct conf_zone *cz = &c->zones[i];
+	zreg_ref(zr);
+	zreg_unref(&tv->zr);
+	tv->zr = zr;
+	trav_server_creds(tv, zr->conf);
+	for (i = 0; i < zr->n; i++) {
+		const struct zreg_zone *zc = &zr->v[i];
 
-		if (cz->type != ZONE_TRAVERSAL_CLIENT &&
-		    cz->type != ZONE_TRAVERSAL_SERVER)
+		if (zc->type != ZONE_TRAVERSAL_CLIENT &&
+		    zc->type != ZONE_TRAVERSAL_SERVER)
 			continue;
 		for (j = 0; j < tv->n; j++) {
-			if (tv->v[j] != NULL && same(tv->v[j], cz)) {
+			if (tv->v[j] != NULL && same(tv->v[j], zc)) {
+				tzone_bind(tv->v[j], zr, zc);
 				nv[n++] = tv->v[j];	/* keeps its flow */
 				tv->v[j] = NULL;
 				break;
 			}
 		}
-		if (j < tv->n)
-			continue;
-		z = xcalloc(1, sizeof *z);
-		z->tv = tv;
-		z->name = xstrdup(cz->name);
-		z->server = cz->type == ZONE_TRAVERSAL_SERVER;
-		z->username = xstrdup(cz->username);
-		z->peer_name = cz->peer_name ? xstrdup(cz->peer_name) : NULL;
-		z->since = time(NULL);
-		z->port = cz->port;
-		nv[n++] = z;
-		if (z->server)
-			trav_zone_alarm(z, 1, "no traversal client connected");
-		else
-			client_start(tv, z, cz);
+		if (j == tv->n)
+			nv[n++] = tzone_new(tv, zr, zc);
 	}
 	for (j = 0; j < tv->n; j++)
 		if (tv->v[j] != NULL)

@@ -34,8 +34,13 @@ struct evdns_base;
 struct trav	*trav_new(struct event_base *base, struct sip_transport *t,
 		    struct evdns_base *dns);
 void		 trav_free(struct trav *tv);
-/* Take the traversal zones and credentials of a new configuration. */
-void		 trav_apply(struct trav *tv, const struct conf *c);
+/*
+ * Take the traversal zones and credentials of a new configuration's
+ * registry (held: each zone reads its settings there).  Zones that did
+ * not change keep their flow.
+ */
+struct zreg;
+void		 trav_apply(struct trav *tv, const struct zreg *zr);
 /*
  * A message that belongs to the traversal machinery (a client's REGISTER
  * on a server zone's port, the responses to our own REGISTER, anything

@@ -12,14 +12,20 @@
 #include "proxy/trav.h"
 
 struct link;
+struct zreg;
+struct zreg_zone;
 
 /* One traversal zone, client or server. */
 struct tzone {
 	struct trav		*tv;
-	char			*name;
+	/* The settings, read from the zone registry it holds a reference
+	 * to; the strings point into it. */
+	const struct zreg	*zr;
+	const struct zreg_zone	*cfg;
+	const char		*name;
 	int			 server;	/* traversal-server */
-	char			*username;
-	char			*peer_name;	/* expected identity, or NULL */
+	const char		*username;
+	const char		*peer_name;	/* expected identity, or NULL */
 	time_t			 since;
 	char			*failure;	/* last failure, or NULL */
 	unsigned long		 count;		/* server: flows bound */
@@ -29,10 +35,10 @@ struct tzone {
 	char			 peer[NET_ADDRSTRLEN + 8];	/* its client */
 
 	/* client */
-	char			**peers;
+	char *const		*peers;
 	size_t			 npeers;
 	int			 port;
-	char			*password;
+	const char		*password;
 	int			 keepalive;
 	int			 pong_timeout;
 	int			 retry_max;
@@ -52,8 +58,9 @@ struct trav {
 	struct evdns_base	*dns;
 	struct tzone		**v;
 	size_t			 n;
-	char			*realm;
-	struct conf_cred	*creds;
+	const struct zreg	*zr;		/* realm, credentials (a ref) */
+	const char		*realm;
+	const struct conf_cred	*creds;
 	size_t			 ncreds;
 	unsigned char		 key[32];	/* nonces */
 };
@@ -71,9 +78,8 @@ int	trav_server_message(struct trav *tv, struct tzone *z,
 struct sip_conn *trav_server_conn(struct trav *tv, const struct tzone *z);
 /* Close the server zone's flow, if any (the zone goes away). */
 void	trav_server_release(struct tzone *z, const char *why);
-/* Take the realm and the credentials of configuration c. */
+/* Borrow the realm and the credentials of configuration c (the caller
+ * holds the registry c belongs to). */
 void	trav_server_creds(struct trav *tv, const struct conf *c);
-/* Forget the credentials (explicitly zeroed). */
-void	trav_server_creds_free(struct trav *tv);
 
 #endif

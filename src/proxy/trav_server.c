@@ -236,36 +236,10 @@ trav_server_release(struct tzone *z, const char *why)
 }
 
 void
-trav_server_creds_free(struct trav *tv)
-{
-	size_t i;
-
-	for (i = 0; i < tv->ncreds; i++) {
-		free(tv->creds[i].user);
-		free(tv->creds[i].realm);
-		explicit_bzero(tv->creds[i].ha1, strlen(tv->creds[i].ha1));
-		free(tv->creds[i].ha1);
-	}
-	free(tv->creds);
-	tv->creds = NULL;
-	tv->ncreds = 0;
-}
-
-void
 trav_server_creds(struct trav *tv, const struct conf *c)
 {
-	size_t i;
-
-	free(tv->realm);
-	tv->realm = xstrdup(c->auth_realm != NULL ? c->auth_realm : "sipedge");
-	trav_server_creds_free(tv);
-	tv->creds = xcalloc(c->ncreds + 1, sizeof *tv->creds);
-	for (i = 0; i < c->ncreds; i++) {
-		tv->creds[i].user = xstrdup(c->creds[i].user);
-		tv->creds[i].realm = xstrdup(c->creds[i].realm);
-		tv->creds[i].sha256 = c->creds[i].sha256;
-		tv->creds[i].ha1 = xstrdup(c->creds[i].ha1);
-	}
+	tv->realm = c->auth_realm != NULL ? c->auth_realm : "sipedge";
+	tv->creds = c->creds;
 	tv->ncreds = c->ncreds;
 }
 

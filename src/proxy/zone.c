@@ -23,6 +23,7 @@
 #include "net/net_addr.h"
 #include "proxy/link.h"
 #include "proxy/zone.h"
+#include "proxy/zreg.h"
 #include "util/alarm.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -31,22 +32,27 @@ struct zzone;
 
 struct zpeer {
 	struct zzone		*z;
-	char			*name;		/* as configured */
+	const char		*name;		/* as configured (registry's) */
 	enum zone_peer_state	 state;
 	time_t			 since;
 	char			*reason;
 	char			*last_failure;	/* kept after recovery */
 	time_t			 last_failure_at;
+	unsigned long		 fail_seq;	/* orders the peers' failures */
 	struct link		*link;		/* resolve, connect, keepalive */
 };
 
 struct zzone {
 	struct zones		*zs;
-	char			*name;
+	/* The settings, read from the zone registry it holds a reference
+	 * to; name and peer_name point into it. */
+	const struct zreg	*zr;
+	const struct zreg_zone	*cfg;
+	const char		*name;
 	int			 transport;
 	int			 port;
 	int			 port_set;	/* no SRV when the port is written */
-	char			*peer_name;	/* expected identity, or NULL */
+	const char		*peer_name;	/* expected identity, or NULL */
 	struct zpeer		*peers;
 	size_t			 npeers;
 	int			 down;		/* "zone down" said */
@@ -94,9 +100,12 @@ set_state(struct zpeer *p, enum zone_peer_state st, const char *reason)
 	free(p->reason);
 	p->reason = reason != NULL ? xstrdup(reason) : NULL;
 	if (st == ZP_FAILED && reason != NULL) {
+		static unsigned long seq;
+
 		free(p->last_failure);
 		p->last_failure = xstrdup(reason);
 		p->last_failure_at = p->since;
+		p->fail_seq = ++seq;
 	}
 	if (st != ZP_ACTIVE && st != ZP_FAILED)
 		return;
@@ -108,52 +117,61 @@ set_state(struct zpeer *p, enum zone_peer_state st, const char *reason)
 	    reason != NULL ? reason : "-", NULL);
 }
 
+/* The zone is up (p is active and past its probation): say so once. */
+static void
+zone_up(struct zzone *z, const struct zpeer *p)
+{
+	char *key;
+
+	if (z->down) {
+		z->down = 0;
+		log_event(LOG_LVL_INFO, "zone", "zone up", "zone", z->name,
+		    "peer", p->name, NULL);
+	}
+	key = xasprintf("zone %s", z->name);
+	alarm_clear(key);
+	free(key);
+}
+
 /*
  * After a peer changed state: the zone is up while one peer is active,
  * and down (logged once, alarm) when every peer has failed.  While the
  * zone is down, a peer whose new connection is still within
  * LINK_STABLE_SECS does not bring it up: a peer that accepts and then
- * drops us must not flap the alarm.  The alarm is raised once and its
- * text updated when the last reason changes.
+ * drops us must not flap the alarm.  The alarm is raised once, and while
+ * the zone is down its text always names the latest failure of any peer,
+ * even when another peer is being tried again at that moment.
  */
 static void
 zone_update(struct zzone *z)
 {
-	const struct zpeer *last = NULL;
+	const struct zpeer *last = NULL, *p;
+	size_t i, failed = 0;
 	char *key;
-	size_t i;
 
 	for (i = 0; i < z->npeers; i++) {
-		if (z->peers[i].state == ZP_ACTIVE && z->down &&
-		    !link_is_stable(z->peers[i].link))
-			return;		/* on probation: still down */
-		if (z->peers[i].state == ZP_ACTIVE) {
-			if (z->down) {
-				z->down = 0;
-				log_event(LOG_LVL_INFO, "zone", "zone up",
-				    "zone", z->name, "peer",
-				    z->peers[i].name, NULL);
-			}
-			key = xasprintf("zone %s", z->name);
-			alarm_clear(key);
-			free(key);
+		p = &z->peers[i];
+		if (p->state == ZP_ACTIVE && (!z->down ||
+		    link_is_stable(p->link))) {
+			zone_up(z, p);
 			return;
 		}
-		if (z->peers[i].state != ZP_FAILED)
-			return;		/* still trying this one */
-		if (last == NULL || z->peers[i].since >= last->since)
-			last = &z->peers[i];
+		if (p->state == ZP_FAILED)
+			failed++;
+		if (p->last_failure != NULL && (last == NULL ||
+		    p->fail_seq > last->fail_seq))
+			last = p;
 	}
-	if (last == NULL)
-		return;
+	if (z->npeers == 0 || (!z->down && failed < z->npeers))
+		return;		/* still trying one */
 	if (!z->down)
 		log_event(LOG_LVL_WARN, "zone", "zone down", "zone", z->name,
 		    "reason", "no peer could be reached", NULL);
 	z->down = 1;
 	key = xasprintf("zone %s", z->name);	/* raised, or its text updated */
 	alarm_raise(key, "zone %s is down: no peer could be reached "
-	    "(last: %s: %s)", z->name, last->name, last->reason != NULL ?
-	    last->reason : "unknown");
+	    "(last: %s: %s)", z->name, last != NULL ? last->name :
+	    z->peers[0].name, last != NULL ? last->last_failure : "unknown");
 	free(key);
 }
 
@@ -278,7 +296,6 @@ zone_clear(struct zzone *z, const char *why)
 		struct zpeer *p = &z->peers[i];
 
 		link_free(p->link, why);
-		free(p->name);
 		free(p->reason);
 		free(p->last_failure);
 	}
@@ -291,8 +308,7 @@ zone_clear(struct zzone *z, const char *why)
 		alarm_clear(key);
 		free(key);
 	}
-	free(z->name);
-	free(z->peer_name);
+	zreg_unref(&z->zr);
 	free(z);
 }
 
@@ -398,45 +414,91 @@ zones_free(struct zones *zs)
 	free(zs);
 }
 
-/* Whether the configured zone cz is the running zone z unchanged. */
-static int
-same_zone(const struct zzone *z, const struct conf_zone *cz, int port)
+/*
+ * Read the running zone z's settings from zc of registry zr (zc has the
+ * same peers and settings as z's, or z is new): z holds zr from now on.
+ */
+static void
+zone_bind(struct zzone *z, const struct zreg *zr, const struct zreg_zone *zc)
 {
-	size_t i;
+	size_t k;
 
-	if (strcmp(z->name, cz->name) != 0 || z->transport != cz->transport ||
-	    z->port != port || z->port_set != cz->port_set ||
-	    z->npeers != cz->peers.n ||
-	    (z->peer_name == NULL) != (cz->peer_name == NULL) ||
-	    (z->peer_name != NULL && strcmp(z->peer_name, cz->peer_name) != 0))
-		return 0;
-	for (i = 0; i < z->npeers; i++)
-		if (strcmp(z->peers[i].name, cz->peers.v[i]) != 0)
-			return 0;
-	return 1;
+	z->cfg = zc;
+	z->name = zc->name;
+	z->transport = zc->transport;
+	z->port = zc->port;
+	z->port_set = zc->port_set;
+	z->peer_name = zc->peer_name;
+	for (k = 0; k < z->npeers; k++)
+		z->peers[k].name = zc->peers[k];
+	zreg_ref(zr);
+	zreg_unref(&z->zr);
+	z->zr = zr;
 }
 
-void
-zones_apply(struct zones *zs, const struct conf *c)
+/* A new running zone for zc, its peers' links made, not started yet. */
+static struct zzone *
+zone_new(struct zones *zs, const struct zreg *zr, const struct zreg_zone *zc)
 {
-	struct zzone **nv = xcalloc(c->nzones + 1, sizeof *nv), *z;
+	struct zzone *z = xcalloc(1, sizeof *z);
+	size_t k;
+
+	z->zs = zs;
+	z->peers = xcalloc(zc->npeers + 1, sizeof *z->peers);
+	z->npeers = zc->npeers;
+	zone_bind(z, zr, zc);
+	for (k = 0; k < z->npeers; k++) {
+		struct zpeer *p = &z->peers[k];
+
+		p->z = z;
+		p->since = time(NULL);
+		p->link = peer_link_new(zs, z, p);
+	}
+	return z;
+}
+
+/* dns.servers tried on a scratch resolver: what zones_apply will set. */
+int
+zones_prepare(struct zones *zs, const struct zreg *zr, char **cause)
+{
+	struct evdns_base *scratch;
+	int rv;
+
+	if (zr->conf->dns_servers.n == 0)
+		return 0;
+	/* The same servers on a resolver of their own, never used. */
+	if ((scratch = evdns_base_new(zs->base, 0)) == NULL) {
+		*cause = xstrdup("cannot create a resolver to check dns.servers");
+		return -1;
+	}
+	rv = dns_configure(scratch, &zr->conf->dns_servers, cause);
+	evdns_base_free(scratch, 0);
+	return rv;
+}
+
+/* Take the neighbor zones of zr: keep, start or drain (zone.h). */
+void
+zones_apply(struct zones *zs, const struct zreg *zr)
+{
+	struct zzone **nv = xcalloc(zr->n + 1, sizeof *nv), *z;
 	size_t n = 0, i, j, k;
 	char *cause = NULL;
 
-	if (dns_configure(zs->dns, &c->dns_servers, &cause) == -1) {
+	if (dns_configure(zs->dns, &zr->conf->dns_servers, &cause) == -1) {
+		/* zones_prepare said it would work: not expected */
 		log_event(LOG_LVL_ERROR, "zone", "dns servers not applied",
 		    "reason", cause, NULL);
 		free(cause);
 	}
+	for (i = 0; i < zr->n; i++) {
+		const struct zreg_zone *zc = &zr->v[i];
 
-	for (i = 0; i < c->nzones; i++) {
-		const struct conf_zone *cz = &c->zones[i];
-		int port = cz->port ? cz->port : conf_default_port(cz->transport);
-
-		if (cz->type != ZONE_NEIGHBOR || cz->peers.n == 0)
+		if (zc->type != ZONE_NEIGHBOR || zc->npeers == 0)
 			continue;
 		for (j = 0; j < zs->n; j++) {
-			if (zs->v[j] != NULL && same_zone(zs->v[j], cz, port)) {
+			if (zs->v[j] != NULL &&
+			    zreg_same_peers(zs->v[j]->cfg, zc)) {
+				zone_bind(zs->v[j], zr, zc);
 				nv[n++] = zs->v[j];	/* keeps running */
 				zs->v[j] = NULL;
 				break;
@@ -444,24 +506,7 @@ zones_apply(struct zones *zs, const struct conf *c)
 		}
 		if (j < zs->n)
 			continue;
-		z = xcalloc(1, sizeof *z);
-		z->zs = zs;
-		z->name = xstrdup(cz->name);
-		z->transport = cz->transport;
-		z->port = port;
-		z->port_set = cz->port_set;
-		z->peer_name = cz->peer_name ? xstrdup(cz->peer_name) : NULL;
-		z->peers = xcalloc(cz->peers.n + 1, sizeof *z->peers);
-		z->npeers = cz->peers.n;
-		for (k = 0; k < z->npeers; k++) {
-			struct zpeer *p = &z->peers[k];
-
-			p->z = z;
-			p->name = xstrdup(cz->peers.v[k]);
-			p->since = time(NULL);
-			p->link = peer_link_new(zs, z, p);
-		}
-		nv[n++] = z;
+		nv[n++] = z = zone_new(zs, zr, zc);
 		for (k = 0; k < z->npeers; k++)
 			link_start(z->peers[k].link);
 	}
@@ -579,19 +624,13 @@ peer_by_ip(struct zones *zs, const struct sockaddr *sa)
 	return NULL;
 }
 
+/* The peer (and zone) whose known address is sa's, or NULL. */
 const char *
-zones_classify(struct zones *zs, const struct sockaddr *sa)
+zones_resolved(void *arg, const struct sockaddr *sa, const char **zone)
 {
-	const struct zpeer *p = peer_by_ip(zs, sa);
+	const struct zpeer *p = peer_by_ip(arg, sa);
 
-	return p != NULL ? p->z->name : NULL;
-}
-
-const char *
-zones_peer_of(struct zones *zs, const struct sockaddr *sa)
-{
-	const struct zpeer *p = peer_by_ip(zs, sa);
-
+	*zone = p != NULL ? p->z->name : NULL;
 	return p != NULL ? p->name : NULL;
 }
 

@@ -60,10 +60,21 @@ struct zone_peer_info {
 struct zones	*zones_new(struct event_base *base, struct sip_transport *t);
 void		 zones_free(struct zones *zs);
 /*
- * Take the zones of a new configuration: peers that did not change keep
- * their connection and status; the others are (re)connected.
+ * Before a new configuration is committed: whether what zones_apply will
+ * do with it can be done (dns.servers usable).  0, or -1 with *cause and
+ * nothing changed.
  */
-void		 zones_apply(struct zones *zs, const struct conf *c);
+struct zreg;
+int		 zones_prepare(struct zones *zs, const struct zreg *zr,
+		    char **cause);
+/*
+ * Take the neighbor zones of a new configuration's registry (each zone
+ * holds a reference to it and reads its settings there): peers that did
+ * not change keep their connection and status; the others are
+ * (re)connected.  A zone removed drains, holding the registry it came
+ * from.
+ */
+void		 zones_apply(struct zones *zs, const struct zreg *zr);
 /* Each peer of each zone, in configuration order. */
 void		 zones_walk(struct zones *zs,
 		    void (*fn)(const struct zone_peer_info *, void *), void *arg);
@@ -85,10 +96,13 @@ struct zone_hop {
  */
 int		 zones_hop(struct zones *zs, const char *zone, size_t from,
 		    struct zone_hop *h);
-/* The zone one of whose peers has sa's IP address, or NULL. */
-const char	*zones_classify(struct zones *zs, const struct sockaddr *sa);
-/* That peer, as configured (an FQDN or IP), or NULL. */
-const char	*zones_peer_of(struct zones *zs, const struct sockaddr *sa);
+/*
+ * A zreg_resolved_fn (arg: the zones): the peer, as configured, one of
+ * whose addresses (an IP literal or what its name resolved to) is sa's,
+ * with its zone in *zone; NULL when none.
+ */
+const char	*zones_resolved(void *arg, const struct sockaddr *sa,
+		    const char **zone);
 /* The resolver zones use (traversal clients share it). */
 struct evdns_base;
 struct evdns_base *zones_dns(struct zones *zs);

@@ -81,17 +81,6 @@ tls_identity_ncrls(const struct tls_identity *id, int source)
 	return source == TLS_CRL_MANUAL ? id->ncrls[1] : id->ncrls[0];
 }
 
-STACK_OF(X509_CRL) *
-tls_identity_take_crls(struct tls_identity *id, int **sources)
-{
-	STACK_OF(X509_CRL) *crls = id->crls;
-
-	*sources = id->crl_source;
-	id->crls = sk_X509_CRL_new_null();
-	id->crl_source = NULL;
-	return crls;
-}
-
 /* An error about the file named by setting p (label), at p's line if set. */
 static void
 add_err(struct diaglist *dl, const struct conf_path *p, const char *label,

@@ -39,7 +39,7 @@ struct tls_identity {
 	 */
 	STACK_OF(X509_CRL) *crls;
 	int		*crl_source;
-	size_t		 ncrls[2];	/* by source, kept after a take */
+	size_t		 ncrls[2];	/* by source */
 	char		*manual_crl_file; /* NULL: no manual CRL */
 };
 
@@ -61,13 +61,6 @@ struct tls_identity	*tls_identity_load(const struct conf *c,
 			    enum tls_load_mode mode, struct diaglist *dl);
 void			 tls_identity_free(struct tls_identity *id);
 
-/*
- * Hand id's CRLs (with their sources, in order) over to the caller, who
- * frees both: a big CRL is then held once, by the revocation store,
- * not also by every snapshot.  The counts stay.
- */
-STACK_OF(X509_CRL)	*tls_identity_take_crls(struct tls_identity *id,
-			    int **sources);
 /* How many of id's CRLs came from source (enum tls_crl_source). */
 size_t			 tls_identity_ncrls(const struct tls_identity *id,
 			    int source);

@@ -33,28 +33,30 @@ tls_rev_dp_cache_dir(const struct conf *c)
 	return xasprintf("%s/%s", c->state_dir.path, REV_DP_CACHE_DIR);
 }
 
-/* The CRLs of the identity: trust file and manual CRL. */
+/*
+ * The CRLs of the identity: trust file and manual CRL.  The store takes
+ * its own reference to each; id keeps its CRLs (a snapshot is never
+ * changed once built).
+ */
 static size_t
-load_identity(struct rev_store *st, struct tls_identity *id,
+load_identity(struct rev_store *st, const struct tls_identity *id,
     STACK_OF(X509) *issuers, tls_rev_refused_cb refused, void *arg)
 {
-	STACK_OF(X509_CRL) *crls;
-	int *sources = NULL, k;
 	char *cause = NULL;
 	const char *origin;
 	size_t taken = 0;
+	int k;
 
 	rev_store_clear_source(st, REV_SRC_TRUST);
 	rev_store_clear_source(st, REV_SRC_MANUAL);
 	if (id == NULL)
 		return 0;
-	/* Taken: the store keeps only their index once verified. */
-	crls = tls_identity_take_crls(id, &sources);
-	for (k = 0; k < sk_X509_CRL_num(crls); k++) {
-		X509_CRL *crl = sk_X509_CRL_value(crls, k);
-		int manual = sources[k] == TLS_CRL_MANUAL;
+	for (k = 0; k < sk_X509_CRL_num(id->crls); k++) {
+		X509_CRL *crl = sk_X509_CRL_value(id->crls, k);
+		int manual = id->crl_source[k] == TLS_CRL_MANUAL;
 
 		origin = manual ? id->manual_crl_file : id->trust_file;
+		X509_CRL_up_ref(crl);
 		if (rev_store_add(st, crl, manual ? REV_SRC_MANUAL :
 		    REV_SRC_TRUST, origin, issuers, &cause) == 0) {
 			taken++;
@@ -67,8 +69,6 @@ load_identity(struct rev_store *st, struct tls_identity *id,
 		cause = NULL;
 		X509_CRL_free(crl);
 	}
-	sk_X509_CRL_free(crls);
-	free(sources);
 	return taken;
 }
 
@@ -102,7 +102,7 @@ load_dp_cache(struct rev_store *st, const struct conf *c,
 
 size_t
 tls_rev_load(struct rev_store *st, const struct conf *c,
-    struct tls_identity *id, X509_STORE *trust, int what,
+    const struct tls_identity *id, X509_STORE *trust, int what,
     tls_rev_refused_cb refused, void *arg)
 {
 	STACK_OF(X509) *issuers = trust != NULL ?

@@ -44,8 +44,8 @@ char		*tls_rev_dp_cache_dir(const struct conf *c);
  * intermediate, rev_store.h):
  *  TLS_REV_IDENTITY: the CRLs id read from tls.trust and
  *   revocation.manual_crl replace every REV_SRC_TRUST and REV_SRC_MANUAL
- *   CRL of st; id's CRLs are taken (tls_identity_take_crls).  id may be
- *   NULL (no CRLs then).
+ *   CRL of st; the store takes its own reference to each of id's CRLs
+ *   (id is not changed).  id may be NULL (no CRLs then).
  *  TLS_REV_DP_CACHE: the last good copy of each of c's distribution
  *   points that sipedged keeps in tls_rev_dp_cache_dir(c) replaces every
  *   REV_SRC_DP CRL of st (the daemon itself loads them through rev_dp.h,
@@ -54,7 +54,7 @@ char		*tls_rev_dp_cache_dir(const struct conf *c);
  * CRLs taken.
  */
 size_t		 tls_rev_load(struct rev_store *st, const struct conf *c,
-		    struct tls_identity *id, X509_STORE *trust, int what,
+		    const struct tls_identity *id, X509_STORE *trust, int what,
 		    tls_rev_refused_cb refused, void *arg);
 
 #endif
