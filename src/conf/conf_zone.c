@@ -1,7 +1,8 @@
 /*
- * conf_zone.c: the zone files (the *.conf files of zones_dir): each one a zone of the
- * table's settings, with the checks of a traversal zone; a file with
- * errors is remembered so that rules naming its zone do not add noise.
+ * conf_zone.c: the zone files (the *.conf files of zones_dir): each one
+ * a zone of the table's settings, with the checks of a traversal zone; a
+ * file with errors is remembered so that rules naming its zone do not add
+ * noise.
  */
 #include "config.h"
 
