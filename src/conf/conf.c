@@ -239,6 +239,41 @@ enum_words(const struct conf_opt *o, char *buf, size_t bufsz)
 		    w == o->words ? "" : ", ", w->word);
 }
 
+/* A list of strings (OT_STRLIST) s for row o, appended to base's. */
+static void
+apply_strlist(struct loader *ld, const struct conf_opt *o, void *base,
+    config_setting_t *s, const char *label)
+{
+	int t = config_setting_type(s);
+	struct conf_strlist *sl;
+	int i, n;
+
+	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
+		conf_err_at(ld, s, "%s must be a list of strings like "
+		    "[ \"a\", \"b\" ], not %s", label, conf_type_name(t));
+		return;
+	}
+	n = config_setting_length(s);
+	if (n > o->max) {
+		conf_err_at(ld, s, "%s has %d entries; at most %ld are allowed",
+		    label, n, o->max);
+		return;
+	}
+	sl = (struct conf_strlist *)((char *)base + o->offset);
+	for (i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+		    *config_setting_get_string(e) == '\0') {
+			conf_err_at(ld, e, "%s[%d] must be a non-empty string",
+			    label, i);
+			continue;
+		}
+		sl->v = xreallocarray(sl->v, sl->n + 1, sizeof *sl->v);
+		sl->v[sl->n++] = xstrdup(config_setting_get_string(e));
+	}
+}
+
 /* Check one setting against its row and store it. */
 static void
 apply_setting(struct loader *ld, const struct conf_opt *o, void *base,
@@ -250,8 +285,6 @@ apply_setting(struct loader *ld, const struct conf_opt *o, void *base,
 	char buf[256];
 	long long iv;
 	const char *sv;
-	struct conf_strlist *sl;
-	int i, n;
 
 	switch (o->type) {
 	case OT_INT:
@@ -299,30 +332,7 @@ apply_setting(struct loader *ld, const struct conf_opt *o, void *base,
 		}
 		return;
 	case OT_STRLIST:
-		if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
-			conf_err_at(ld, s, "%s must be a list of strings like "
-			    "[ \"a\", \"b\" ], not %s", label, conf_type_name(t));
-			return;
-		}
-		n = config_setting_length(s);
-		if (n > o->max) {
-			conf_err_at(ld, s, "%s has %d entries; at most %ld are allowed",
-			    label, n, o->max);
-			return;
-		}
-		sl = (struct conf_strlist *)((char *)base + o->offset);
-		for (i = 0; i < n; i++) {
-			config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-
-			if (config_setting_type(e) != CONFIG_TYPE_STRING ||
-			    *config_setting_get_string(e) == '\0') {
-				conf_err_at(ld, e, "%s[%d] must be a non-empty string",
-				    label, i);
-				continue;
-			}
-			sl->v = xreallocarray(sl->v, sl->n + 1, sizeof *sl->v);
-			sl->v[sl->n++] = xstrdup(config_setting_get_string(e));
-		}
+		apply_strlist(ld, o, base, s, label);
 		return;
 	}
 }
