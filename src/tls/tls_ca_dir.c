@@ -9,7 +9,6 @@
 
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -6,16 +6,8 @@
  */
 #include "config.h"
 
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
