@@ -238,7 +238,6 @@ const char	*conf_transport_name(int transport);
 /* The port of a listener or zone, with the transport default applied. */
 int		 conf_default_port(int transport);
 const char	*conf_zone_type_name(int type);
-const char	*conf_rule_match_name(int match);
 /*
  * Is a (len bytes, not terminated) an alias as search rules see and write
  * them: user@host or host, either with :port; the user part without ':'

@@ -5,11 +5,11 @@
  * Each certificate moves through stages: START (OCSP cache or request),
  * WAIT_OCSP, CRL (store lookup, maybe a CDP download), WAIT_CDP, DONE.
  * Fetches are shared: a pending fetch has a list of waiters, each a
- * (check, certificate index) pair, all resumed when it ends.
+ * (check, certificate index) pair, all resumed when it ends.  The
+ * decision itself is rev_decide.c's.
  */
 #include "config.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,122 +94,6 @@ struct rev_engine {
 
 static void advance(struct rev_check *c, int i);
 static void maybe_finish(struct rev_check *c);
-
-/* --- the decision ---------------------------------------------------- */
-
-static const char *
-fb_word(enum rev_fallback f)
-{
-	return f == REV_FB_REVOKED ? "treated as revoked" :
-	    "treated as not revoked";
-}
-
-void
-rev_decide(const struct rev_policy *p, const struct rev_inputs *in,
-    struct rev_cert_verdict *v)
-{
-	enum rev_fallback fb;
-	const char *why = NULL;
-	char *tmp = NULL;
-
-	memset(v, 0, sizeof *v);
-	if (!p->enabled) {
-		v->result = REV_GOOD;
-		v->source = "off";
-		v->reason = xstrdup("revocation checks are off");
-		return;
-	}
-	if (in->ocsp_asked && !in->ocsp_unreachable &&
-	    (in->ocsp.status == REV_OCSP_GOOD ||
-	    in->ocsp.status == REV_OCSP_REVOKED)) {
-		v->result = in->ocsp.status == REV_OCSP_GOOD ? REV_GOOD :
-		    REV_REVOKED;
-		v->listed = v->result == REV_REVOKED;
-		v->source = in->ocsp_cached ? "cache" : "ocsp";
-		v->reason = xstrdup(in->ocsp.detail);
-		return;
-	}
-	if (in->crl_looked && (in->crl.status == REV_CRL_GOOD ||
-	    in->crl.status == REV_CRL_REVOKED ||
-	    in->crl.status == REV_CRL_EXPIRED)) {
-		v->source = in->crl.source == REV_SRC_CDP ? "cdp" : "crl";
-		if (in->crl.status == REV_CRL_GOOD) {
-			v->result = REV_GOOD;
-			v->reason = xstrdup(in->crl.detail);
-		} else {
-			v->result = REV_REVOKED;
-			v->listed = in->crl.status == REV_CRL_REVOKED;
-			v->reason = in->crl.status == REV_CRL_EXPIRED ?
-			    xasprintf("%s: treated as revoked", in->crl.detail) :
-			    xstrdup(in->crl.detail);
-		}
-		return;
-	}
-	/* No source answered: which fallback applies, and why. */
-	if (in->ocsp_asked && !in->ocsp_unreachable) {
-		fb = p->fb_unknown;
-		why = in->ocsp.detail;
-		if (in->crl_looked && in->crl.status == REV_CRL_UNKNOWN)
-			why = tmp = xasprintf("%s; %s", in->ocsp.detail,
-			    in->crl.detail);
-	} else if (in->crl_looked && in->crl.status == REV_CRL_UNKNOWN) {
-		fb = p->fb_unknown;
-		why = in->crl.detail;
-	} else if (in->ocsp_unreachable || in->cdp_unreachable) {
-		fb = p->fb_unreachable;
-		why = tmp = xasprintf("%s unreachable (%s)", in->ocsp_unreachable ?
-		    "OCSP responder" : "CRL distribution point",
-		    in->fetch_error != NULL ? in->fetch_error : "no answer");
-	} else {
-		fb = p->fb_nosource;
-		why = in->crl_looked ? in->crl.detail :
-		    "no revocation source is enabled";
-		if (in->crl_looked && !in->ocsp_asked && p->use_ocsp)
-			why = tmp = xasprintf("no OCSP responder and %s",
-			    in->crl.detail);
-	}
-	v->result = fb == REV_FB_REVOKED ? REV_REVOKED : REV_GOOD;
-	v->fallback = 1;
-	v->source = "fallback";
-	v->reason = xasprintf("revocation status unknown: %s (fallback: %s)",
-	    why, fb_word(fb));
-	free(tmp);
-}
-
-void
-rev_policy_from_conf(const struct conf *c, const struct conf_zone *z,
-    struct rev_policy *p)
-{
-	enum rev_fallback fb = c->rev_fallback ? REV_FB_REVOKED :
-	    REV_FB_NOT_REVOKED;
-
-	memset(p, 0, sizeof *p);
-	p->enabled = c->rev_mode && (z == NULL || z->revocation);
-	p->use_ocsp = c->rev_use_ocsp;
-	p->use_crls = c->rev_use_crls;
-	p->allow_cdp = c->rev_allow_cdp;
-	p->ocsp_nonce = c->rev_ocsp_nonce;
-	p->skew = c->rev_clock_skew;
-	p->ocsp_max_age = c->rev_ocsp_max_age;
-	p->fb_unknown = p->fb_unreachable = p->fb_nosource = fb;
-	if (z == NULL)
-		return;
-	if (z->fb_unknown >= 0)
-		p->fb_unknown = (enum rev_fallback)z->fb_unknown;
-	if (z->fb_unreachable >= 0)
-		p->fb_unreachable = (enum rev_fallback)z->fb_unreachable;
-	if (z->fb_nosource >= 0)
-		p->fb_nosource = (enum rev_fallback)z->fb_nosource;
-}
-
-void
-rev_verdict_clear(struct rev_verdict *v)
-{
-	free(v->subject);
-	free(v->serial);
-	free(v->reason);
-	memset(v, 0, sizeof *v);
-}
 
 /* --- the engine ------------------------------------------------------ */
 
@@ -338,6 +222,63 @@ cache_put(struct rev_engine *e, const char *key,
 	e->ncache++;
 }
 
+/* The end of OCSP fetch pf for certificate cs of check c: its answer
+ * checked (and cached when valid), or the responder unreachable. */
+static void
+ocsp_done(struct pending *pf, struct rev_check *c, struct cert_state *cs,
+    const struct rev_fetch_result *r)
+{
+	if (!r->ok) {
+		cs->in.ocsp_unreachable = 1;
+		free(cs->in.fetch_error);
+		cs->in.fetch_error = xstrdup(r->error);
+		return;
+	}
+	rev_ocsp_check(&pf->q, r->body, r->len, c->path, c->trust, c->now,
+	    c->p.skew, c->p.ocsp_max_age, &cs->in.ocsp);
+	if (cs->in.ocsp.status != REV_OCSP_INVALID)
+		cache_put(pf->e, pf->key, &cs->in.ocsp, c->now,
+		    c->p.ocsp_max_age);
+}
+
+/*
+ * The end of CDP fetch pf for certificate cs: the CRLs it brought (crls,
+ * NULL when they could not be read, why in cause) added to the store,
+ * each one the store takes cleared from crls; else the CDP unreachable.
+ */
+static void
+cdp_done(struct pending *pf, struct cert_state *cs,
+    const struct rev_fetch_result *r, STACK_OF(X509_CRL) *crls,
+    const char *cause)
+{
+	STACK_OF(X509) *iss;
+	X509_CRL *crl;
+	char *why;
+	int k;
+
+	cs->in.cdp_fetched = 1;
+	if (!r->ok || (crls == NULL && !r->not_modified)) {
+		cs->in.cdp_unreachable = 1;
+		free(cs->in.fetch_error);
+		cs->in.fetch_error = xstrdup(r->ok ? cause : r->error);
+	}
+	for (k = 0; crls != NULL && k < sk_X509_CRL_num(crls); k++) {
+		if ((crl = sk_X509_CRL_value(crls, k)) == NULL)
+			continue;	/* taken by the store */
+		iss = sk_X509_new_null();
+		why = NULL;
+		sk_X509_push(iss, cs->issuer);
+		if (rev_store_add(pf->e->store, crl, REV_SRC_CDP, pf->key, iss,
+		    &why) == 0)
+			sk_X509_CRL_set(crls, k, NULL);
+		else {
+			free(cs->in.fetch_error);
+			cs->in.fetch_error = why;
+		}
+		sk_X509_free(iss);
+	}
+}
+
 /*
  * The first http(s) URL of x's cRLDistributionPoints (nid
  * NID_crl_distribution_points) or freshestCRL (NID_freshest_crl, where
@@ -349,6 +290,7 @@ first_dp_url(X509 *x, int nid)
 	return rev_crl_dp_url(X509_get_ext_d2i(x, nid, NULL, NULL), 4096);
 }
 
+/* Take pf out of e's list of pending fetches. */
 static void
 pending_unlink(struct rev_engine *e, struct pending *pf)
 {
@@ -362,6 +304,7 @@ pending_unlink(struct rev_engine *e, struct pending *pf)
 	}
 }
 
+/* Free pf, its OCSP request and its waiters. */
 static void
 pending_free(struct pending *pf)
 {
@@ -376,6 +319,7 @@ pending_free(struct pending *pf)
 	free(pf);
 }
 
+/* The end of fetch pf (arg): each check waiting for it goes on. */
 static void
 fetch_done(const struct rev_fetch_result *r, void *arg)
 {
@@ -384,7 +328,6 @@ fetch_done(const struct rev_fetch_result *r, void *arg)
 	struct waiter *w;
 	STACK_OF(X509_CRL) *crls = NULL;
 	char *cause = NULL;
-	int k;
 
 	/*
 	 * Out of the pending list first, so that a waiter that needs another
@@ -414,46 +357,10 @@ fetch_done(const struct rev_fetch_result *r, void *arg)
 		pf->waiters = w->next;
 		free(w);
 		c->waiting--;
-		if (pf->kind == FK_OCSP) {
-			if (!r->ok) {
-				cs->in.ocsp_unreachable = 1;
-				free(cs->in.fetch_error);
-				cs->in.fetch_error = xstrdup(r->error);
-			} else {
-				rev_ocsp_check(&pf->q, r->body, r->len, c->path,
-				    c->trust, c->now, c->p.skew,
-				    c->p.ocsp_max_age, &cs->in.ocsp);
-				if (cs->in.ocsp.status != REV_OCSP_INVALID)
-					cache_put(e, pf->key, &cs->in.ocsp,
-					    c->now, c->p.ocsp_max_age);
-			}
-		} else {
-			cs->in.cdp_fetched = 1;
-			if (!r->ok || (crls == NULL && !r->not_modified)) {
-				cs->in.cdp_unreachable = 1;
-				free(cs->in.fetch_error);
-				cs->in.fetch_error = xstrdup(r->ok ? cause :
-				    r->error);
-			}
-			for (k = 0; crls != NULL && k < sk_X509_CRL_num(crls);
-			    k++) {
-				STACK_OF(X509) *iss = sk_X509_new_null();
-				X509_CRL *crl = sk_X509_CRL_value(crls, k);
-				char *why = NULL;
-
-				if (crl == NULL)
-					continue;	/* taken by the store */
-				sk_X509_push(iss, cs->issuer);
-				if (rev_store_add(e->store, crl, REV_SRC_CDP,
-				    pf->key, iss, &why) == 0)
-					sk_X509_CRL_set(crls, k, NULL);
-				else {
-					free(cs->in.fetch_error);
-					cs->in.fetch_error = why;
-				}
-				sk_X509_free(iss);
-			}
-		}
+		if (pf->kind == FK_OCSP)
+			ocsp_done(pf, c, cs, r);
+		else
+			cdp_done(pf, cs, r, crls, cause);
 		cs->stage = ST_CRL;
 		advance(c, (int)(cs - c->cs));
 		maybe_finish(c);
@@ -504,120 +411,167 @@ want_fetch(struct rev_check *c, int i, enum fetch_kind kind, const char *key,
 	return 0;
 }
 
+/*
+ * Ask OCSP about certificate i, when the policy says so: the answer
+ * cached, else a fetch.  1 when the check now waits for the fetch.
+ */
+static int
+ask_ocsp(struct rev_check *c, int i)
+{
+	struct cert_state *cs = &c->cs[i];
+	struct rev_fetch_req req;
+	struct cache_ent *ce;
+	char *cause = NULL;
+
+	if (!c->p.use_ocsp || rev_ocsp_query_init(&cs->q, cs->cert,
+	    cs->issuer, c->p.ocsp_nonce, &cause) != 0 || cs->q.url == NULL) {
+		free(cause);
+		return 0;
+	}
+	cs->in.ocsp_asked = 1;
+	if ((ce = cache_find(c->e, cs->q.key, c->now)) != NULL) {
+		c->e->hits++;
+		cs->in.ocsp_cached = 1;
+		cs->in.ocsp = ce->a;
+		cs->in.ocsp.detail = xstrdup(ce->a.detail);
+		return 0;
+	}
+	c->e->misses++;
+	memset(&req, 0, sizeof req);
+	req.ca_file = c->e->ca_file;
+	req.url = cs->q.url;
+	req.post = cs->q.der;
+	req.postlen = cs->q.len;
+	req.content_type = "application/ocsp-request";
+	req.accept = "application/ocsp-response";
+	if (want_fetch(c, i, FK_OCSP, cs->q.key, &req, &cause) == 0) {
+		cs->stage = ST_WAIT_OCSP;
+		return 1;
+	}
+	cs->in.ocsp_unreachable = 1;
+	cs->in.fetch_error = cause;
+	return 0;
+}
+
+/* Fetch the CRL at url for certificate i: want_fetch()'s answer. */
+static int
+fetch_crl(struct rev_check *c, int i, const char *url, char **cause)
+{
+	struct rev_fetch_req req;
+
+	memset(&req, 0, sizeof req);
+	req.ca_file = c->e->ca_file;
+	req.url = url;
+	req.accept = "application/pkix-crl, */*";
+	return want_fetch(c, i, FK_CDP, url, &req, cause);
+}
+
+/*
+ * Whether to download the certificate's CDP (cs->cdp, set here): when no
+ * CRL answers; when the CRLs held cannot (unknown), only if what came
+ * from that URL before is past its nextUpdate: an unusable CRL is not
+ * fetched again for every check.
+ */
+static int
+wants_cdp(struct rev_check *c, struct cert_state *cs)
+{
+	return c->p.allow_cdp && !cs->in.cdp_fetched &&
+	    (cs->in.crl.status == REV_CRL_NONE ||
+	    cs->in.crl.status == REV_CRL_UNKNOWN ||
+	    (cs->in.crl.status == REV_CRL_EXPIRED &&
+	    cs->in.crl.source == REV_SRC_CDP)) &&
+	    (cs->cdp = first_dp_url(cs->cert,
+	    NID_crl_distribution_points)) != NULL &&
+	    (cs->in.crl.status != REV_CRL_UNKNOWN ||
+	    !rev_store_has_current(c->e->store, REV_SRC_CDP, cs->cdp, c->now));
+}
+
+/*
+ * Whether to fetch the delta CRLs (cs->fresh, set here): good by a
+ * complete CRL with no delta applied, and the certificate, or else that
+ * CRL itself (RFC 5280 s.5.2.6), says where deltas are: fetched once.
+ * When it cannot be had the complete CRL's answer stands.
+ */
+static int
+wants_fresh(struct rev_check *c, struct cert_state *cs)
+{
+	return c->p.allow_cdp && !cs->fresh_tried &&
+	    cs->in.crl.status == REV_CRL_GOOD && !cs->in.crl.delta_used &&
+	    ((cs->fresh = first_dp_url(cs->cert, NID_freshest_crl)) != NULL ||
+	    (cs->in.crl.fresh_url[0] != '\0' &&
+	    (cs->fresh = xstrdup(cs->in.crl.fresh_url)) != NULL)) &&
+	    !rev_store_has_current(c->e->store, REV_SRC_CDP, cs->fresh, c->now);
+}
+
+/*
+ * Look certificate i up in the CRLs held, unless OCSP answered or the
+ * policy takes no CRLs, then fetch its CDP or its delta CRLs when they
+ * may tell more.  1 when the check now waits for a fetch.
+ */
+static int
+check_crls(struct rev_check *c, int i)
+{
+	struct cert_state *cs = &c->cs[i];
+	struct rev_signers sg;
+	char *cause = NULL;
+
+	if (cs->in.ocsp_asked && !cs->in.ocsp_unreachable &&
+	    (cs->in.ocsp.status == REV_OCSP_GOOD ||
+	    cs->in.ocsp.status == REV_OCSP_REVOKED))
+		return 0;
+	if (!c->p.use_crls)
+		return 0;
+	if (cs->in.crl_looked)
+		free(cs->in.crl.detail);
+	sg.trust = c->trust;
+	sg.chain = c->certs;
+	sg.anchor = sk_X509_value(c->path, sk_X509_num(c->path) - 1);
+	rev_store_lookup_signers(c->e->store, cs->cert, cs->issuer,
+	    c->trust != NULL ? &sg : NULL, c->now, &cs->in.crl);
+	cs->in.crl_looked = 1;
+	free(cs->cdp);
+	cs->cdp = NULL;
+	if (wants_cdp(c, cs)) {
+		if (fetch_crl(c, i, cs->cdp, &cause) == 0) {
+			cs->stage = ST_WAIT_CDP;
+			return 1;
+		}
+		cs->in.cdp_unreachable = 1;
+		cs->in.fetch_error = cause;
+		cause = NULL;
+	}
+	free(cs->fresh);
+	cs->fresh = NULL;
+	if (wants_fresh(c, cs)) {
+		cs->fresh_tried = 1;
+		if (fetch_crl(c, i, cs->fresh, &cause) == 0) {
+			cs->stage = ST_WAIT_CDP;
+			return 1;
+		}
+		free(cause);
+	}
+	return 0;
+}
+
+/*
+ * Take certificate i of c as far as it goes without waiting: OCSP, then
+ * the CRLs, then the decision.  A fetch makes it wait; its end calls this
+ * again.
+ */
 static void
 advance(struct rev_check *c, int i)
 {
 	struct cert_state *cs = &c->cs[i];
-	struct rev_fetch_req req;
-	struct rev_signers sg;
-	struct cache_ent *ce;
-	char *cause = NULL;
 
-	memset(&req, 0, sizeof req);
-	req.ca_file = c->e->ca_file;
 	if (cs->stage == ST_START) {
 		cs->stage = ST_CRL;
 		if (!c->p.enabled)
 			goto decide;
-		if (c->p.use_ocsp && rev_ocsp_query_init(&cs->q, cs->cert,
-		    cs->issuer, c->p.ocsp_nonce, &cause) == 0 &&
-		    cs->q.url != NULL) {
-			cs->in.ocsp_asked = 1;
-			if ((ce = cache_find(c->e, cs->q.key, c->now)) != NULL) {
-				c->e->hits++;
-				cs->in.ocsp_cached = 1;
-				cs->in.ocsp = ce->a;
-				cs->in.ocsp.detail = xstrdup(ce->a.detail);
-			} else {
-				c->e->misses++;
-				req.url = cs->q.url;
-				req.post = cs->q.der;
-				req.postlen = cs->q.len;
-				req.content_type = "application/ocsp-request";
-				req.accept = "application/ocsp-response";
-				if (want_fetch(c, i, FK_OCSP, cs->q.key, &req,
-				    &cause) == 0) {
-					cs->stage = ST_WAIT_OCSP;
-					return;
-				}
-				cs->in.ocsp_unreachable = 1;
-				cs->in.fetch_error = cause;
-				cause = NULL;
-			}
-		}
-		free(cause);
-		cause = NULL;
+		if (ask_ocsp(c, i))
+			return;
 	}
-	if (cs->stage == ST_CRL) {
-		if (cs->in.ocsp_asked && !cs->in.ocsp_unreachable &&
-		    (cs->in.ocsp.status == REV_OCSP_GOOD ||
-		    cs->in.ocsp.status == REV_OCSP_REVOKED))
-			goto decide;
-		if (!c->p.use_crls)
-			goto decide;
-		if (cs->in.crl_looked)
-			free(cs->in.crl.detail);
-		sg.trust = c->trust;
-		sg.chain = c->certs;
-		sg.anchor = sk_X509_value(c->path, sk_X509_num(c->path) - 1);
-		rev_store_lookup_signers(c->e->store, cs->cert, cs->issuer,
-		    c->trust != NULL ? &sg : NULL, c->now, &cs->in.crl);
-		cs->in.crl_looked = 1;
-		free(cs->cdp);
-		cs->cdp = NULL;
-		/*
-		 * Download the CDP when no CRL answers; when the CRLs held
-		 * cannot (unknown), only if what came from that URL before
-		 * is past its nextUpdate: an unusable CRL is not fetched
-		 * again for every check.
-		 */
-		if (c->p.allow_cdp && !cs->in.cdp_fetched &&
-		    (cs->in.crl.status == REV_CRL_NONE ||
-		    cs->in.crl.status == REV_CRL_UNKNOWN ||
-		    (cs->in.crl.status == REV_CRL_EXPIRED &&
-		    cs->in.crl.source == REV_SRC_CDP)) &&
-		    (cs->cdp = first_dp_url(cs->cert,
-		    NID_crl_distribution_points)) != NULL &&
-		    (cs->in.crl.status != REV_CRL_UNKNOWN ||
-		    !rev_store_has_current(c->e->store, REV_SRC_CDP, cs->cdp,
-		    c->now))) {
-			req.url = cs->cdp;
-			req.accept = "application/pkix-crl, */*";
-			if (want_fetch(c, i, FK_CDP, cs->cdp, &req,
-			    &cause) == 0) {
-				cs->stage = ST_WAIT_CDP;
-				return;
-			}
-			cs->in.cdp_unreachable = 1;
-			cs->in.fetch_error = cause;
-			cause = NULL;
-		}
-		/*
-		 * Good by a complete CRL with no delta applied, and the
-		 * certificate, or else that CRL itself (RFC 5280 s.5.2.6),
-		 * says where deltas are: fetch it once.  When it cannot be
-		 * had the complete CRL's answer stands.
-		 */
-		free(cs->fresh);
-		cs->fresh = NULL;
-		if (c->p.allow_cdp && !cs->fresh_tried &&
-		    cs->in.crl.status == REV_CRL_GOOD && !cs->in.crl.delta_used &&
-		    ((cs->fresh = first_dp_url(cs->cert, NID_freshest_crl))
-		    != NULL || (cs->in.crl.fresh_url[0] != '\0' &&
-		    (cs->fresh = xstrdup(cs->in.crl.fresh_url)) != NULL)) &&
-		    !rev_store_has_current(c->e->store, REV_SRC_CDP, cs->fresh,
-		    c->now)) {
-			cs->fresh_tried = 1;
-			req.url = cs->fresh;
-			req.accept = "application/pkix-crl, */*";
-			if (want_fetch(c, i, FK_CDP, cs->fresh, &req,
-			    &cause) == 0) {
-				cs->stage = ST_WAIT_CDP;
-				return;
-			}
-			free(cause);
-		}
-	}
+	if (cs->stage == ST_CRL && check_crls(c, i))
+		return;
 decide:
 	rev_decide(&c->p, &cs->in, &cs->v);
 	cs->stage = ST_DONE;

@@ -131,6 +131,71 @@ invalid(struct rev_ocsp_answer *a, const char *fmt, ...)
 	a->status = REV_OCSP_INVALID;
 }
 
+/*
+ * The times of an OCSP answer into a: thisUpdate not in the future,
+ * nextUpdate not past, thisUpdate no older than max_age (when set), each
+ * with skew allowed.  0, or -1 with a made invalid.
+ */
+static int
+check_times(struct rev_ocsp_answer *a, const ASN1_GENERALIZEDTIME *thisupd,
+    const ASN1_GENERALIZEDTIME *nextupd, time_t now, long skew, long max_age)
+{
+	char *t;
+
+	a->this_update = asn1_to_time(thisupd);
+	a->next_update = asn1_to_time(nextupd);
+	if (a->this_update > now + skew) {
+		t = str_time_iso_dup(a->this_update);
+		invalid(a, "the OCSP response is from the future (thisUpdate "
+		    "%s)", t);
+		free(t);
+		return -1;
+	}
+	if (nextupd != NULL && a->next_update < now - skew) {
+		t = str_time_iso_dup(a->next_update);
+		invalid(a, "the OCSP response is stale (nextUpdate %s)", t);
+		free(t);
+		return -1;
+	}
+	if (max_age > 0 && now - a->this_update > max_age) {
+		t = str_time_iso_dup(a->this_update);
+		invalid(a, "the OCSP response is too old (thisUpdate %s)", t);
+		free(t);
+		return -1;
+	}
+	return 0;
+}
+
+/* The certificate's status in a valid OCSP answer, into a. */
+static void
+set_status(struct rev_ocsp_answer *a, int status, int reason,
+    const ASN1_GENERALIZEDTIME *rev)
+{
+	char *t;
+
+	switch (status) {
+	case V_OCSP_CERTSTATUS_GOOD:
+		a->status = REV_OCSP_GOOD;
+		a->detail = xstrdup("good according to OCSP");
+		break;
+	case V_OCSP_CERTSTATUS_REVOKED:
+		a->status = REV_OCSP_REVOKED;
+		a->revoked_at = asn1_to_time(rev);
+		a->reason = reason;
+		t = str_time_iso_dup(a->revoked_at);
+		a->detail = xasprintf("revoked according to OCSP at %s (reason "
+		    "%s)", t, reason >= 0 ? OCSP_crl_reason_str(reason) :
+		    "none");
+		free(t);
+		break;
+	default:
+		a->status = REV_OCSP_UNKNOWN;
+		a->detail = xstrdup("the OCSP responder does not know the "
+		    "certificate");
+		break;
+	}
+}
+
 void
 rev_ocsp_check(const struct rev_ocsp_query *q, const unsigned char *der,
     size_t len, STACK_OF(X509) *path, X509_STORE *trust, time_t now,
@@ -141,7 +206,6 @@ rev_ocsp_check(const struct rev_ocsp_query *q, const unsigned char *der,
 	OCSP_BASICRESP *bs = NULL;
 	ASN1_GENERALIZEDTIME *rev = NULL, *thisupd = NULL, *nextupd = NULL;
 	int st, status, reason = -1, nonce;
-	char *t;
 
 	memset(a, 0, sizeof *a);
 	a->reason = -1;
@@ -177,48 +241,9 @@ rev_ocsp_check(const struct rev_ocsp_query *q, const unsigned char *der,
 		    "(certID mismatch)");
 		goto out;
 	}
-	a->this_update = asn1_to_time(thisupd);
-	a->next_update = asn1_to_time(nextupd);
-	if (a->this_update > now + skew) {
-		t = str_time_iso_dup(a->this_update);
-		invalid(a, "the OCSP response is from the future (thisUpdate "
-		    "%s)", t);
-		free(t);
+	if (check_times(a, thisupd, nextupd, now, skew, max_age) == -1)
 		goto out;
-	}
-	if (nextupd != NULL && a->next_update < now - skew) {
-		t = str_time_iso_dup(a->next_update);
-		invalid(a, "the OCSP response is stale (nextUpdate %s)", t);
-		free(t);
-		goto out;
-	}
-	if (max_age > 0 && now - a->this_update > max_age) {
-		t = str_time_iso_dup(a->this_update);
-		invalid(a, "the OCSP response is too old (thisUpdate %s)", t);
-		free(t);
-		goto out;
-	}
-	switch (status) {
-	case V_OCSP_CERTSTATUS_GOOD:
-		a->status = REV_OCSP_GOOD;
-		a->detail = xstrdup("good according to OCSP");
-		break;
-	case V_OCSP_CERTSTATUS_REVOKED:
-		a->status = REV_OCSP_REVOKED;
-		a->revoked_at = asn1_to_time(rev);
-		a->reason = reason;
-		t = str_time_iso_dup(a->revoked_at);
-		a->detail = xasprintf("revoked according to OCSP at %s (reason "
-		    "%s)", t, reason >= 0 ? OCSP_crl_reason_str(reason) :
-		    "none");
-		free(t);
-		break;
-	default:
-		a->status = REV_OCSP_UNKNOWN;
-		a->detail = xstrdup("the OCSP responder does not know the "
-		    "certificate");
-		break;
-	}
+	set_status(a, status, reason, rev);
 out:
 	ERR_clear_error();
 	OCSP_BASICRESP_free(bs);

@@ -161,6 +161,4 @@ void		 rev_store_walk(struct rev_store *st,
 		     void (*fn)(const struct rev_crl_info *, void *), void *arg);
 size_t		 rev_store_count(const struct rev_store *st);
 
-const char	*rev_reason_name(int reason);
-
 #endif

@@ -297,7 +297,8 @@ tls_csr_preview(X509_REQ *r)
 	return x;
 }
 
-int
+/* Whether r's signature verifies with its own public key: 1 or 0. */
+static int
 tls_csr_signature_is_ok(X509_REQ *r)
 {
 	EVP_PKEY *k = X509_REQ_get0_pubkey(r);

@@ -73,8 +73,6 @@ char		*tls_csr_text(X509_REQ *r);
  * The caller frees it with X509_free.
  */
 X509		*tls_csr_preview(X509_REQ *r);
-/* Whether r's signature verifies with its own public key: 1 or 0. */
-int		 tls_csr_signature_is_ok(X509_REQ *r);
 
 /*
  * keyUsage of a certificate as "digitalSignature, keyEncipherment"; NULL

@@ -165,82 +165,104 @@ load_key(const char *certf, const char *keyf, int installed, char **cause)
 	return pki_read_key(keyf, cause);
 }
 
-struct tls_identity *
-tls_identity_load(const struct conf *c, enum tls_load_mode mode,
-    struct diaglist *dl)
+/* What tls_identity_load() works on, from step to step. */
+struct idload {
+	const struct conf	*c;
+	struct tls_identity	*id;
+	struct diaglist		*dl;
+	const struct conf_path	*cp;	/* tls.certificate; NULL: temporary */
+	const struct conf_path	*kp;	/* tls.private_key; NULL: temporary */
+	char			*certf;
+	char			*keyf;
+	STACK_OF(X509)		*chain;
+	STACK_OF(X509)		*trust;
+	EVP_PKEY		*key;
+};
+
+/*
+ * The certificate and key files to load: the configured ones, else the
+ * temporary ones in the state directory, which a run makes when needed
+ * and a check only announces when they are not there yet.  0, or -1 when
+ * there is nothing to load.
+ */
+static int
+pick_files(struct idload *ld, enum tls_load_mode mode)
 {
-	struct tls_identity *id = xcalloc(1, sizeof *id);
-	STACK_OF(X509) *chain = NULL, *trust;
-	const struct conf_path *cp = NULL, *kp = NULL;
-	struct tls_check_input in;
-	struct diaglist tdl = { 0 };
-	char *certf = NULL, *keyf = NULL, *cause = NULL, why[256];
-	size_t before = dl->nerrors;
-	X509_STORE *store;
-	EVP_PKEY *key = NULL;
-	X509 *leaf;
-	int i;
+	const struct conf *c = ld->c;
+	char *cause = NULL;
 
-	id->crls = sk_X509_CRL_new_null();
-	/* Read first, reported after the certificate and key (file order). */
-	trust = load_trust(c, id, &tdl);
 	if (!default_absent(&c->tls_certificate)) {
-		cp = &c->tls_certificate;
-		kp = &c->tls_private_key;
-		certf = xstrdup(cp->path);
-		keyf = xstrdup(kp->path);
-	} else {
-		certf = xasprintf("%s/%s", c->state_dir.path, TLS_TEMP_CERT);
-		keyf = xasprintf("%s/%s", c->state_dir.path, TLS_TEMP_KEY);
-		id->temporary = 1;
-		if (mode == TLS_LOAD_RUN) {
-			if (tls_temp_ensure(c->state_dir.path, c->fqdn,
-			    c->aliases.v, c->aliases.n, &cause) == -1) {
-				add_err(dl, &c->state_dir, "temporary certificate",
-				    cause);
-				goto out;
-			}
-		} else if (access(certf, R_OK) != 0) {
-			diag_add(dl, DIAG_WARN, NULL, 0, "no tls.certificate is "
-			    "set: a temporary CA and server certificate will be "
-			    "created in %s at start", c->state_dir.path);
-			goto out;
-		}
+		ld->cp = &c->tls_certificate;
+		ld->kp = &c->tls_private_key;
+		ld->certf = xstrdup(ld->cp->path);
+		ld->keyf = xstrdup(ld->kp->path);
+		return 0;
 	}
-	id->cert_file = xstrdup(certf);
-	id->key_file = xstrdup(keyf);
+	ld->certf = xasprintf("%s/%s", c->state_dir.path, TLS_TEMP_CERT);
+	ld->keyf = xasprintf("%s/%s", c->state_dir.path, TLS_TEMP_KEY);
+	ld->id->temporary = 1;
+	if (mode == TLS_LOAD_RUN) {
+		if (tls_temp_ensure(c->state_dir.path, c->fqdn, c->aliases.v,
+		    c->aliases.n, &cause) == -1) {
+			add_err(ld->dl, &c->state_dir, "temporary certificate",
+			    cause);
+			return -1;
+		}
+	} else if (access(ld->certf, R_OK) != 0) {
+		diag_add(ld->dl, DIAG_WARN, NULL, 0, "no tls.certificate is "
+		    "set: a temporary CA and server certificate will be "
+		    "created in %s at start", c->state_dir.path);
+		return -1;
+	}
+	return 0;
+}
 
-	if ((chain = pki_read_certs(certf, NULL, &cause)) == NULL)
-		add_err(dl, cp, "tls.certificate", cause);
-	if ((key = load_key(certf, keyf, !id->temporary, &cause)) == NULL)
-		add_err(dl, kp, "tls.private_key", cause);
-	diag_move(dl, &tdl);
-	if (chain == NULL || key == NULL || dl->nerrors != before)
-		goto out;
+/*
+ * Check the identity loaded (tls_check.c) and keep what status shows of
+ * it: alarms, subject, validity.  0, or -1 when it has errors.
+ */
+static int
+check_loaded(struct idload *ld, size_t before)
+{
+	struct tls_identity *id = ld->id;
+	struct tls_check_input in;
+	X509 *leaf;
 
 	memset(&in, 0, sizeof in);
-	in.chain = chain;
-	in.key = key;
-	in.trust = trust;
-	in.cert_file = certf;
-	in.key_file = keyf;
-	in.cert_loc = cp != NULL ? &cp->loc : NULL;
-	in.key_loc = kp != NULL ? &kp->loc : NULL;
+	in.chain = ld->chain;
+	in.key = ld->key;
+	in.trust = ld->trust;
+	in.cert_file = ld->certf;
+	in.key_file = ld->keyf;
+	in.cert_loc = ld->cp != NULL ? &ld->cp->loc : NULL;
+	in.key_loc = ld->kp != NULL ? &ld->kp->loc : NULL;
 	in.now = time(NULL);
 	in.trust_file = id->trust_file;
 	in.temporary = id->temporary;
-	id->alarms = tls_check_identity(c, &in, dl);
-	if (dl->nerrors != before)
-		goto out;
-	leaf = sk_X509_value(chain, 0);
+	id->alarms = tls_check_identity(ld->c, &in, ld->dl);
+	if (ld->dl->nerrors != before)
+		return -1;
+	leaf = sk_X509_value(ld->chain, 0);
 	id->alarm_text = tls_check_alarm_text(leaf, id->alarms, in.now);
 	id->subject = subject_line(leaf);
 	id->not_before = pki_time_iso(X509_get0_notBefore(leaf));
 	id->not_after = pki_time_iso(X509_get0_notAfter(leaf));
+	return 0;
+}
 
-	id->ctx = SSL_CTX_new(TLS_method());
-	SSL_CTX_set_security_level(id->ctx, c->security_level);
-	SSL_CTX_set_min_proto_version(id->ctx, c->tls_min_version == 1 ?
+/* The SSL_CTX of the identity, its certificate, key and chain in it.
+ * 0, or -1 when they cannot be used at the security level. */
+static int
+make_ctx(struct idload *ld)
+{
+	const struct conf *c = ld->c;
+	SSL_CTX *ctx;
+	char why[256];
+	int i;
+
+	ctx = ld->id->ctx = SSL_CTX_new(TLS_method());
+	SSL_CTX_set_security_level(ctx, c->security_level);
+	SSL_CTX_set_min_proto_version(ctx, c->tls_min_version == 1 ?
 	    TLS1_3_VERSION : TLS1_2_VERSION);
 	/*
 	 * Ask TLS clients for a certificate without requiring one, and let
@@ -248,61 +270,103 @@ tls_identity_load(const struct conf *c, enum tls_load_mode mode,
 	 * zone's policy afterwards and refuses with a reason in the log.  No
 	 * session resumption, so every connection shows its whole chain.
 	 */
-	SSL_CTX_set_verify(id->ctx, SSL_VERIFY_PEER, verify_later);
-	SSL_CTX_set_session_cache_mode(id->ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_num_tickets(id->ctx, 0);
-	SSL_CTX_set_options(id->ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_later);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE);
 	/*
 	 * An idle connection keeps no record buffers: OpenSSL frees its read
 	 * and write buffers (about 34 KB) whenever they are empty and takes
 	 * them again for the next record (contrib/bench/README.md: waves).
 	 */
-	SSL_CTX_set_mode(id->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 	    SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
-	if (SSL_CTX_use_certificate(id->ctx, leaf) != 1 ||
-	    SSL_CTX_use_PrivateKey(id->ctx, key) != 1) {
-		diag_add(dl, DIAG_ERROR, cp ? cp->loc.file : NULL,
-		    cp ? cp->loc.line : 0, "tls.certificate: %s cannot be used "
-		    "at security level %d (%s)", certf, c->security_level,
-		    pki_ossl_reason(why, sizeof why));
+	if (SSL_CTX_use_certificate(ctx, sk_X509_value(ld->chain, 0)) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, ld->key) != 1) {
+		diag_add(ld->dl, DIAG_ERROR, ld->cp ? ld->cp->loc.file : NULL,
+		    ld->cp ? ld->cp->loc.line : 0, "tls.certificate: %s cannot "
+		    "be used at security level %d (%s)", ld->certf,
+		    c->security_level, pki_ossl_reason(why, sizeof why));
+		return -1;
+	}
+	for (i = 1; i < sk_X509_num(ld->chain); i++)
+		SSL_CTX_add1_chain_cert(ctx, sk_X509_value(ld->chain, i));
+	return 0;
+}
+
+/*
+ * The trust list into the SSL_CTX's store.  With no trust list installed
+ * the default list is the temporary first-start CA (what `sipedge-cert
+ * trust reset` writes), so nodes of a lab can verify each other's first
+ * certificates.
+ */
+static void
+add_trust(struct idload *ld)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ld->id->ctx);
+	STACK_OF(X509) *ca;
+	char *caf, *cause = NULL;
+	int i;
+
+	if (ld->trust != NULL) {
+		for (i = 0; i < sk_X509_num(ld->trust); i++)
+			X509_STORE_add_cert(store, sk_X509_value(ld->trust, i));
+		ld->id->ntrusted = (size_t)sk_X509_num(ld->trust);
+		return;
+	}
+	caf = xasprintf("%s/%s", ld->c->state_dir.path, TLS_TEMP_CA_CERT);
+	if ((ca = pki_read_certs(caf, NULL, &cause)) != NULL) {
+		X509_STORE_add_cert(store, sk_X509_value(ca, 0));
+		ld->id->ntrusted++;
+		sk_X509_pop_free(ca, X509_free);
+	} else
+		free(cause);
+	free(caf);
+}
+
+struct tls_identity *
+tls_identity_load(const struct conf *c, enum tls_load_mode mode,
+    struct diaglist *dl)
+{
+	struct idload ld;
+	struct diaglist tdl = { 0 };
+	char *cause = NULL;
+	size_t before = dl->nerrors;
+
+	memset(&ld, 0, sizeof ld);
+	ld.c = c;
+	ld.dl = dl;
+	ld.id = xcalloc(1, sizeof *ld.id);
+	ld.id->crls = sk_X509_CRL_new_null();
+	/* Read first, reported after the certificate and key (file order). */
+	ld.trust = load_trust(c, ld.id, &tdl);
+	if (pick_files(&ld, mode) == -1)
 		goto out;
-	}
-	for (i = 1; i < sk_X509_num(chain); i++)
-		SSL_CTX_add1_chain_cert(id->ctx, sk_X509_value(chain, i));
+	ld.id->cert_file = xstrdup(ld.certf);
+	ld.id->key_file = xstrdup(ld.keyf);
 
-	store = SSL_CTX_get_cert_store(id->ctx);
-	if (trust != NULL) {
-		for (i = 0; i < sk_X509_num(trust); i++)
-			X509_STORE_add_cert(store, sk_X509_value(trust, i));
-		id->ntrusted = (size_t)sk_X509_num(trust);
-	}
-	if (trust == NULL) {
-		/* No trust list installed: the default list is the temporary
-		 * first-start CA (what `sipedge-cert trust reset` writes), so
-		 * nodes of a lab can verify each other's first certificates. */
-		char *caf = xasprintf("%s/%s", c->state_dir.path,
-		    TLS_TEMP_CA_CERT);
-		STACK_OF(X509) *ca = pki_read_certs(caf, NULL, &cause);
-
-		if (ca != NULL) {
-			X509_STORE_add_cert(store, sk_X509_value(ca, 0));
-			id->ntrusted++;
-			sk_X509_pop_free(ca, X509_free);
-		} else
-			free(cause);
-		free(caf);
-	}
+	if ((ld.chain = pki_read_certs(ld.certf, NULL, &cause)) == NULL)
+		add_err(dl, ld.cp, "tls.certificate", cause);
+	if ((ld.key = load_key(ld.certf, ld.keyf, !ld.id->temporary,
+	    &cause)) == NULL)
+		add_err(dl, ld.kp, "tls.private_key", cause);
+	diag_move(dl, &tdl);
+	if (ld.chain == NULL || ld.key == NULL || dl->nerrors != before)
+		goto out;
+	if (check_loaded(&ld, before) == -1 || make_ctx(&ld) == -1)
+		goto out;
+	add_trust(&ld);
 out:
 	diag_move(dl, &tdl);
-	sk_X509_pop_free(chain, X509_free);
-	sk_X509_pop_free(trust, X509_free);
-	EVP_PKEY_free(key);
-	free(certf);
-	free(keyf);
+	sk_X509_pop_free(ld.chain, X509_free);
+	sk_X509_pop_free(ld.trust, X509_free);
+	EVP_PKEY_free(ld.key);
+	free(ld.certf);
+	free(ld.keyf);
 	if (dl->nerrors != before) {
-		tls_identity_free(id);
+		tls_identity_free(ld.id);
 		return NULL;
 	}
-	return id;
+	return ld.id;
 }

@@ -556,6 +556,115 @@ check_cns(struct check *c, const X509 *leaf)
 	}
 }
 
+/*
+ * The identity that matched, in the order of precedence of tls_name.h:
+ * its slot in c (r->rule set), or NULL when none did.
+ */
+static char **
+best_match(struct check *c, struct tls_name_result *r)
+{
+	if (c->m_ip != NULL) {
+		r->rule = TLS_NAME_IP_SAN;
+		return &c->m_ip;
+	} else if (c->m_sip != NULL) {
+		r->rule = TLS_NAME_SIP_URI_SAN;
+		return &c->m_sip;
+	} else if (c->m_dns != NULL) {
+		r->rule = TLS_NAME_DNS_SAN;
+		return &c->m_dns;
+	} else if (c->m_cn != NULL) {
+		r->rule = TLS_NAME_CN_NO_SAN;
+		return &c->m_cn;
+	} else if (c->m_wild != NULL) {
+		r->rule = TLS_NAME_WILDCARD;
+		return &c->m_wild;
+	} else if (c->m_compat != NULL) {
+		r->rule = TLS_NAME_COMPAT_CN;
+		return &c->m_compat;
+	}
+	return NULL;
+}
+
+/*
+ * No identity matched expected: the nearest miss, in the order of
+ * precedence, into r (taken from c), and the reason, which names the rule
+ * that kept the closest identity out, to act on.
+ */
+static void
+explain_miss(struct check *c, struct tls_name_result *r, const char *expected)
+{
+	struct buf b = { 0 };
+
+	if (c->n_dns != NULL) {
+		r->near = TLS_NAME_DNS_SAN;
+		r->near_match = c->n_dns;
+		r->hidden_by = c->sip_id;
+		c->n_dns = c->sip_id = NULL;
+	} else if (c->n_cn != NULL) {
+		r->near = TLS_NAME_COMPAT_CN;
+		r->near_match = c->n_cn;
+		c->n_cn = NULL;
+	} else if (c->n_wild != NULL) {
+		r->near = TLS_NAME_WILDCARD;
+		r->near_match = c->n_wild;
+		c->n_wild = NULL;
+	}
+	buf_add(&b, "no identity matches \"");
+	buf_add_escaped(&b, (const unsigned char *)expected, strlen(expected));
+	buf_add(&b, "\"; presented: %s", r->presented);
+	if (r->near == TLS_NAME_DNS_SAN)
+		buf_add(&b, "; %s is not used: RFC 5922 s.7.1 takes only the "
+		    "sip URI identities when there are any (%s)",
+		    r->near_match, r->hidden_by);
+	else if (r->near == TLS_NAME_COMPAT_CN)
+		buf_add(&b, "; %s is not used: RFC 5922 s.7.1 takes the CN "
+		    "only from a certificate without subjectAltName (the "
+		    "zone's cn_compat would accept it)", r->near_match);
+	else if (r->near == TLS_NAME_WILDCARD)
+		buf_add(&b, "; %s would cover it, but RFC 5922 s.7.2 accepts no "
+		    "wildcards (the zone's accept_wildcards would)",
+		    r->near_match);
+	r->reason = b.s;
+}
+
+/* Free what a check found and nobody took. */
+static void
+check_clear(struct check *c)
+{
+	free(c->m_ip);
+	free(c->m_sip);
+	free(c->m_dns);
+	free(c->m_cn);
+	free(c->m_wild);
+	free(c->m_compat);
+	free(c->n_dns);
+	free(c->n_cn);
+	free(c->n_wild);
+	free(c->sip_id);
+}
+
+/* Every identity leaf presents, checked against c's expected name. */
+static void
+check_leaf(struct check *c, const X509 *leaf)
+{
+	GENERAL_NAMES *gens;
+	int i;
+
+	/* s.7.1 step 2: "If and only if the subjectAltName does not appear". */
+	c->has_san = X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1) >= 0;
+	gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+	if (gens != NULL && !c->e->is_ip)
+		c->has_sip_id = has_sip_identity(gens, &c->sip_id);
+	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++)
+		check_gen(c, sk_GENERAL_NAME_value(gens, i));
+	if (c->has_san && gens == NULL)
+		list_add(c, "subjectAltName", NULL, 0, "unreadable");
+	GENERAL_NAMES_free(gens);
+	check_cns(c, leaf);
+	if (c->nmore > 0)
+		buf_add(&c->list, ", and %d more", c->nmore);
+}
+
 int
 tls_name_check(const X509 *leaf, const char *expected,
     const struct tls_name_policy *p, struct tls_name_result *r)
@@ -563,10 +672,7 @@ tls_name_check(const X509 *leaf, const char *expected,
 	static const struct tls_name_policy strict = { 0, 0 };
 	struct check c;
 	struct expect e;
-	struct buf b = { 0 };
-	GENERAL_NAMES *gens = NULL;
 	char *why = NULL, **slot = NULL;
-	int i;
 
 	memset(r, 0, sizeof *r);
 	memset(&c, 0, sizeof c);
@@ -583,97 +689,19 @@ tls_name_check(const X509 *leaf, const char *expected,
 		r->presented = xstrdup("none");
 		return 0;
 	}
-
-	/* s.7.1 step 2: "If and only if the subjectAltName does not appear". */
-	c.has_san = X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1) >= 0;
-	gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
-	if (gens != NULL && !e.is_ip)
-		c.has_sip_id = has_sip_identity(gens, &c.sip_id);
-	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++)
-		check_gen(&c, sk_GENERAL_NAME_value(gens, i));
-	if (c.has_san && gens == NULL)
-		list_add(&c, "subjectAltName", NULL, 0, "unreadable");
-	GENERAL_NAMES_free(gens);
-	check_cns(&c, leaf);
-
-	if (c.nmore > 0)
-		buf_add(&c.list, ", and %d more", c.nmore);
+	check_leaf(&c, leaf);
 	r->presented = c.list.s != NULL ? c.list.s : xstrdup("none");
-
-	if (why == NULL) {
-		/* The order of precedence of tls_name.h. */
-		if (c.m_ip != NULL) {
-			r->rule = TLS_NAME_IP_SAN;
-			slot = &c.m_ip;
-		} else if (c.m_sip != NULL) {
-			r->rule = TLS_NAME_SIP_URI_SAN;
-			slot = &c.m_sip;
-		} else if (c.m_dns != NULL) {
-			r->rule = TLS_NAME_DNS_SAN;
-			slot = &c.m_dns;
-		} else if (c.m_cn != NULL) {
-			r->rule = TLS_NAME_CN_NO_SAN;
-			slot = &c.m_cn;
-		} else if (c.m_wild != NULL) {
-			r->rule = TLS_NAME_WILDCARD;
-			slot = &c.m_wild;
-		} else if (c.m_compat != NULL) {
-			r->rule = TLS_NAME_COMPAT_CN;
-			slot = &c.m_compat;
-		}
-	}
+	if (why == NULL)
+		slot = best_match(&c, r);
 	if (slot != NULL) {
 		r->ok = 1;
 		r->matched = *slot;
 		*slot = NULL;
-	} else if (why != NULL) {
+	} else if (why != NULL)
 		r->reason = why;
-	} else {
-		/* The nearest miss, in the order of precedence. */
-		if (c.n_dns != NULL) {
-			r->near = TLS_NAME_DNS_SAN;
-			r->near_match = c.n_dns;
-			r->hidden_by = c.sip_id;
-			c.n_dns = c.sip_id = NULL;
-		} else if (c.n_cn != NULL) {
-			r->near = TLS_NAME_COMPAT_CN;
-			r->near_match = c.n_cn;
-			c.n_cn = NULL;
-		} else if (c.n_wild != NULL) {
-			r->near = TLS_NAME_WILDCARD;
-			r->near_match = c.n_wild;
-			c.n_wild = NULL;
-		}
-		buf_add(&b, "no identity matches \"");
-		buf_add_escaped(&b, (const unsigned char *)expected,
-		    strlen(expected));
-		buf_add(&b, "\"; presented: %s", r->presented);
-		/* The rule that kept the closest identity out, to act on. */
-		if (r->near == TLS_NAME_DNS_SAN)
-			buf_add(&b, "; %s is not used: RFC 5922 s.7.1 takes only "
-			    "the sip URI identities when there are any (%s)",
-			    r->near_match, r->hidden_by);
-		else if (r->near == TLS_NAME_COMPAT_CN)
-			buf_add(&b, "; %s is not used: RFC 5922 s.7.1 takes the "
-			    "CN only from a certificate without subjectAltName "
-			    "(the zone's cn_compat would accept it)",
-			    r->near_match);
-		else if (r->near == TLS_NAME_WILDCARD)
-			buf_add(&b, "; %s would cover it, but RFC 5922 s.7.2 "
-			    "accepts no wildcards (the zone's accept_wildcards "
-			    "would)", r->near_match);
-		r->reason = b.s;
-	}
-	free(c.m_ip);
-	free(c.m_sip);
-	free(c.m_dns);
-	free(c.m_cn);
-	free(c.m_wild);
-	free(c.m_compat);
-	free(c.n_dns);
-	free(c.n_cn);
-	free(c.n_wild);
-	free(c.sip_id);
+	else
+		explain_miss(&c, r, expected);
+	check_clear(&c);
 	return r->ok;
 }
 

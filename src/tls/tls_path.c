@@ -557,27 +557,20 @@ akid_fits(X509 *c, X509 *x)
 }
 
 /*
- * Extend the path past its last certificate by every candidate issuer in
- * turn: trusted before untrusted, currently valid before not.  Returns 1
- * once a complete path holds.
+ * The candidate issuers of x, the last certificate of the path, into cand
+ * (trusted[]: from the trust list tr), at most TLS_PATH_MAX_ISSUERS; in
+ * four passes: trusted and current, trusted, untrusted and current,
+ * untrusted; each candidate taken once.  *named counts the certificates
+ * named as x's issuer.  Returns how many candidates.
  */
 static int
-extend(struct search *s)
+candidates(struct search *s, X509 *x, STACK_OF(X509) *tr, X509 **cand,
+    int *trusted, int *named)
 {
-	X509 *x = s->path[s->n - 1], *c;
-	X509 *cand[TLS_PATH_MAX_ISSUERS];
-	int trusted[TLS_PATH_MAX_ISSUERS];
-	STACK_OF(X509) *tr;
 	const X509_NAME *iss = X509_get_issuer_name(x);
-	int i, k, pass, ncand = 0, named = 0, signers = 0, ok = 0, dup;
+	int i, k, pass, ncand = 0, dup;
+	X509 *c;
 
-	if (s->n >= TLS_PATH_MAX_LEN) {
-		s->too_long = 1;
-		return 0;
-	}
-	tr = trusted_named(s, iss);
-	/* Four passes: trusted and current, trusted, untrusted and current,
-	 * untrusted; each candidate taken once. */
 	for (pass = 0; pass < 4; pass++) {
 		STACK_OF(X509) *from = pass < 2 ? tr : s->untrusted;
 
@@ -601,13 +594,37 @@ extend(struct search *s)
 					dup = 1;
 			if (dup)
 				continue;
-			named++;
+			(*named)++;
 			if (!akid_fits(c, x) || ncand == TLS_PATH_MAX_ISSUERS)
 				continue;
 			cand[ncand] = c;
 			trusted[ncand++] = pass < 2;
 		}
 	}
+	return ncand;
+}
+
+/*
+ * Extend the path past its last certificate by every candidate issuer in
+ * turn: trusted before untrusted, currently valid before not.  Returns 1
+ * once a complete path holds.
+ */
+static int
+extend(struct search *s)
+{
+	X509 *x = s->path[s->n - 1];
+	X509 *cand[TLS_PATH_MAX_ISSUERS];
+	int trusted[TLS_PATH_MAX_ISSUERS];
+	STACK_OF(X509) *tr;
+	const X509_NAME *iss = X509_get_issuer_name(x);
+	int i, ncand, named = 0, signers = 0, ok = 0;
+
+	if (s->n >= TLS_PATH_MAX_LEN) {
+		s->too_long = 1;
+		return 0;
+	}
+	tr = trusted_named(s, iss);
+	ncand = candidates(s, x, tr, cand, trusted, &named);
 	for (i = 0; i < ncand && !ok; i++) {
 		/* A lone candidate is checked with the whole path (OpenSSL
 		 * verifies every signature there): no signature twice. */

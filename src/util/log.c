@@ -152,7 +152,8 @@ log_enabled(enum log_level lvl)
 	return lvl >= sink.level;
 }
 
-void
+/* Format a timestamp as 2026-11-26T17:00:00.123Z into buf (>= 25 bytes). */
+static void
 log_timestamp(char *buf, size_t bufsz)
 {
 	struct timeval tv;
@@ -286,7 +287,7 @@ void
 log_begin(struct log_line *l, enum log_level lvl, const char *module,
     const char *event)
 {
-	char ts[32];
+	char ts[96];	/* 25 used; room for what snprintf could write */
 	struct limit *lim;
 
 	l->level = lvl;

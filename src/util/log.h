@@ -122,7 +122,4 @@ void		 log_limit_reset(void);
  */
 void		 log_limit_set_clock(double (*now)(void));
 
-/* Format a timestamp as 2026-11-26T17:00:00.123Z into buf (>= 25 bytes). */
-void		 log_timestamp(char *buf, size_t bufsz);
-
 #endif
