@@ -234,8 +234,8 @@ cert_trust_name_cn(const X509_NAME *n)
 char *
 cert_trust_label(X509 *x)
 {
-	char *cn = cert_trust_name_cn(X509_get_subject_name(x)), *fp = pki_fingerprint(x);
-	char *s;
+	char *cn = cert_trust_name_cn(X509_get_subject_name(x));
+	char *fp = pki_fingerprint(x), *s;
 
 	if (cn != NULL)
 		s = xasprintf("CN=%s (SHA256 %s)", cn, fp);
