@@ -284,24 +284,21 @@ has_subject(STACK_OF(X509) *certs, const X509_NAME *name)
 	return 0;
 }
 
-/* trust remove: drop the selected certificates (all or none). */
-int
-cert_trust_edit_remove(struct conf *c, int nsel, char **sel)
+/*
+ * Mark in gone[] the certificates the selectors name, and the twins of
+ * each (the same certificate twice in the file).  Every selector is
+ * resolved first, against the list as it was: 0, or -1 after the
+ * messages when one does not resolve.
+ */
+static int
+mark_gone(const struct cert_trust *t, char **fps, int nsel, char **sel,
+    char *gone)
 {
-	STACK_OF(X509) *keep = sk_X509_new_null();
-	STACK_OF(X509_CRL) *keep_crls = sk_X509_CRL_new_null();
-	struct cert_trust t;
-	char **fps = NULL, *cause = NULL, *gone = NULL, *s;
-	int i, k, n = 0, bad = 0, rv;
+	int i, k, n = sk_X509_num(t->certs), bad = 0;
+	char *cause = NULL;
 
-	if ((rv = cert_trust_open(c, &t)) != CERT_OK)
-		goto out;
-	n = sk_X509_num(t.certs);
-	fps = cert_trust_fingerprints(t.certs);
-	gone = xcalloc((size_t)(n > 0 ? n : 1), 1);
-	/* Resolve every selector first: indexes mean the list as it was. */
 	for (i = 0; i < nsel; i++) {
-		if ((k = cert_trust_select(&t, fps, sel[i], &cause)) == -1) {
+		if ((k = cert_trust_select(t, fps, sel[i], &cause)) == -1) {
 			cert_err("%s", cause);
 			free(cause);
 			cause = NULL;
@@ -312,14 +309,57 @@ cert_trust_edit_remove(struct conf *c, int nsel, char **sel)
 	}
 	if (bad) {
 		cert_err("nothing was removed");
-		rv = CERT_FAIL;
-		goto out;
+		return -1;
 	}
-	/* A certificate listed twice in the file goes with its twin. */
 	for (i = 0; i < n; i++)
 		for (k = 0; k < n; k++)
 			if (gone[k] && strcmp(fps[i], fps[k]) == 0)
 				gone[i] = 1;
+	return 0;
+}
+
+/* The CRLs of t whose CA stays (in keep) into out: a CRL is only of use
+ * while its CA is trusted; the others are reported removed. */
+static void
+keep_crls_of(const struct cert_trust *t, STACK_OF(X509) *keep,
+    STACK_OF(X509_CRL) *out)
+{
+	X509_CRL *crl;
+	char *s;
+	int i;
+
+	for (i = 0; i < sk_X509_CRL_num(t->crls); i++) {
+		crl = sk_X509_CRL_value(t->crls, i);
+		if (has_subject(keep, X509_CRL_get_issuer(crl))) {
+			X509_CRL_up_ref(crl);
+			sk_X509_CRL_push(out, crl);
+			continue;
+		}
+		s = pki_name_line(X509_CRL_get_issuer(crl));
+		printf("removed: CRL of %s (its CA is no longer trusted)\n", s);
+		free(s);
+	}
+}
+
+/* trust remove: drop the selected certificates (all or none). */
+int
+cert_trust_edit_remove(struct conf *c, int nsel, char **sel)
+{
+	STACK_OF(X509) *keep = sk_X509_new_null();
+	STACK_OF(X509_CRL) *keep_crls = sk_X509_CRL_new_null();
+	struct cert_trust t;
+	char **fps = NULL, *cause = NULL, *gone = NULL, *s;
+	int i, n = 0, rv;
+
+	if ((rv = cert_trust_open(c, &t)) != CERT_OK)
+		goto out;
+	n = sk_X509_num(t.certs);
+	fps = cert_trust_fingerprints(t.certs);
+	gone = xcalloc((size_t)(n > 0 ? n : 1), 1);
+	if (mark_gone(&t, fps, nsel, sel, gone) == -1) {
+		rv = CERT_FAIL;
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		if (gone[i])
 			continue;
@@ -342,19 +382,7 @@ cert_trust_edit_remove(struct conf *c, int nsel, char **sel)
 		printf("removed: %s\n", s);
 		free(s);
 	}
-	/* A CRL is only of use while its CA is trusted. */
-	for (i = 0; i < sk_X509_CRL_num(t.crls); i++) {
-		X509_CRL *crl = sk_X509_CRL_value(t.crls, i);
-
-		if (has_subject(keep, X509_CRL_get_issuer(crl))) {
-			X509_CRL_up_ref(crl);
-			sk_X509_CRL_push(keep_crls, crl);
-			continue;
-		}
-		s = pki_name_line(X509_CRL_get_issuer(crl));
-		printf("removed: CRL of %s (its CA is no longer trusted)\n", s);
-		free(s);
-	}
+	keep_crls_of(&t, keep, keep_crls);
 	if (cert_trust_write(t.path, keep, keep_crls, &cause) == -1) {
 		cert_err("%s; the trust list was not changed", cause);
 		free(cause);
