@@ -579,7 +579,8 @@ make_temporary(struct install *in)
 	free(key);
 	if (tls_temp_ensure(c->state_dir.path, c->fqdn, c->aliases.v,
 	    c->aliases.n, &cause) == -1) {
-		cert_err("%s; nothing was changed", cause);
+		cert_err("%s; the installed certificate was not changed",
+		    cause);
 		free(cause);
 		return -1;
 	}
