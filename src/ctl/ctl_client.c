@@ -108,78 +108,90 @@ connect_by(int fd, const struct sockaddr_un *sun, long long deadline)
 	return connect(fd, (const struct sockaddr *)sun, sizeof *sun);
 }
 
-int
-ctl_request(const char *socket_path, const char *command, int timeout_ms,
-    char **reply, char **cause)
+/* The -1 of a failed connect to path, with the sentence for err. */
+static int
+connect_failed(int fd, int err, const char *path, int timeout_ms,
+    char **cause)
 {
-	long long deadline = now_ms() + timeout_ms;
-	struct sockaddr_un sun;
-	char *line, *buf = NULL, *eol;
-	size_t len, off = 0, have = 0, cap = 0;
-	ssize_t n;
-	int fd, status;
+	char *hint;
+	int rv;
 
-	*reply = NULL;
-	*cause = NULL;
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	if (strlen(socket_path) >= sizeof sun.sun_path)
+	switch (err) {
+	case ENOENT:
+		return fail(fd, err, cause, "sipedged is not running (no socket "
+		    "at %s)", path);
+	case ECONNREFUSED:
+		return fail(fd, err, cause, "sipedged is not running "
+		    "(connection refused on %s: the socket is left, but nothing "
+		    "listens)", path);
+	case EACCES:
+	case EPERM:
+		hint = group_hint(path);
+		rv = fail(fd, err, cause, "permission denied on %s (%s)", path,
+		    hint);
+		free(hint);
+		return rv;
+	case EAGAIN:
+	case EINPROGRESS:
+	case ETIMEDOUT:
+		return fail(fd, ETIMEDOUT, cause, "cannot reach sipedged at %s: "
+		    "timed out after %d ms (is it overloaded or stuck?)", path,
+		    timeout_ms);
+	default:
+		return fail(fd, err, cause, "cannot reach sipedged at %s: %s",
+		    path, strerror(err));
+	}
+}
+
+/* The address of the socket at path; 0, or -1 with *cause (too long). */
+static int
+address_of(const char *path, struct sockaddr_un *sun, char **cause)
+{
+	memset(sun, 0, sizeof *sun);
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun->sun_path)
 		return fail(-1, ENAMETOOLONG, cause, "cannot reach sipedged at "
-		    "%s: the path is longer than %zu bytes", socket_path,
-		    sizeof sun.sun_path - 1);
-	memcpy(sun.sun_path, socket_path, strlen(socket_path));
-	if (strchr(command, '\n') != NULL ||
-	    strlen(command) + 1 > CTL_LINE_MAX)
-		return fail(-1, EINVAL, cause, "the command for sipedged must be "
-		    "one line of at most %d bytes", CTL_LINE_MAX - 1);
+		    "%s: the path is longer than %zu bytes", path,
+		    sizeof sun->sun_path - 1);
+	memcpy(sun->sun_path, path, strlen(path));
+	return 0;
+}
+
+/* A non-blocking socket connected to sun (path), or -1 with *cause. */
+static int
+open_socket(const struct sockaddr_un *sun, const char *path,
+    long long deadline, int timeout_ms, char **cause)
+{
+	int fd;
 
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return fail(-1, errno, cause, "cannot reach sipedged at %s: %s",
-		    socket_path, strerror(errno));
-	if (connect_by(fd, &sun, deadline) == -1) {
-		int err = errno;
-
-		char *hint;
-		int rv;
-
-		switch (err) {
-		case ENOENT:
-			return fail(fd, err, cause, "sipedged is not running "
-			    "(no socket at %s)", socket_path);
-		case ECONNREFUSED:
-			return fail(fd, err, cause, "sipedged is not running "
-			    "(connection refused on %s: the socket is left, but "
-			    "nothing listens)", socket_path);
-		case EACCES:
-		case EPERM:
-			hint = group_hint(socket_path);
-			rv = fail(fd, err, cause, "permission denied on %s (%s)",
-			    socket_path, hint);
-			free(hint);
-			return rv;
-		case EAGAIN:
-		case EINPROGRESS:
-		case ETIMEDOUT:
-			return fail(fd, ETIMEDOUT, cause, "cannot reach sipedged "
-			    "at %s: timed out after %d ms (is it overloaded or "
-			    "stuck?)", socket_path, timeout_ms);
-		default:
-			return fail(fd, err, cause, "cannot reach sipedged at "
-			    "%s: %s", socket_path, strerror(err));
-		}
-	}
+		    path, strerror(errno));
+	if (connect_by(fd, sun, deadline) == -1)
+		return connect_failed(fd, errno, path, timeout_ms, cause);
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
 		return fail(fd, errno, cause, "cannot reach sipedged at %s: %s",
-		    socket_path, strerror(errno));
+		    path, strerror(errno));
+	return fd;
+}
 
-	/* Send the request; a daemon that answers early is read anyway. */
-	line = xasprintf("%s\n", command);
-	len = strlen(line);
+/*
+ * Send the request line; a daemon that answers early (or closes: EPIPE) is
+ * read anyway.  0, or -1 with *cause (fd closed) at the deadline.
+ */
+static int
+send_line(int fd, const char *command, const char *path, long long deadline,
+    int timeout_ms, char **cause)
+{
+	char *line = xasprintf("%s\n", command);
+	size_t len = strlen(line), off = 0;
+	ssize_t n;
+
 	while (off < len) {
 		if (!wait_fd(fd, POLLOUT, deadline)) {
 			free(line);
 			return fail(fd, ETIMEDOUT, cause, "sipedged at %s did "
-			    "not take the request within %d ms", socket_path,
+			    "not take the request within %d ms", path,
 			    timeout_ms);
 		}
 		n = send(fd, line + off, len - off, MSG_NOSIGNAL);
@@ -190,8 +202,22 @@ ctl_request(const char *socket_path, const char *command, int timeout_ms,
 		off += (size_t)n;
 	}
 	free(line);
+	return 0;
+}
 
-	/* Read until the daemon closes. */
+/*
+ * Read until the daemon closes; the whole answer (terminated) in *bufp
+ * and its length, or -1 with *cause (fd closed either way).
+ */
+static int
+read_all(int fd, const char *path, long long deadline, int timeout_ms,
+    char **bufp, char **cause)
+{
+	char *buf = NULL;
+	size_t have = 0, cap = 0;
+	ssize_t n;
+	int err;
+
 	for (;;) {
 		if (cap - have < 4096) {
 			cap = cap ? cap * 2 : 8192;
@@ -200,7 +226,7 @@ ctl_request(const char *socket_path, const char *command, int timeout_ms,
 		if (!wait_fd(fd, POLLIN, deadline)) {
 			free(buf);
 			return fail(fd, ETIMEDOUT, cause, "sipedged at %s did "
-			    "not answer within %d ms", socket_path, timeout_ms);
+			    "not answer within %d ms", path, timeout_ms);
 		}
 		n = recv(fd, buf + have, cap - have - 1, 0);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -208,11 +234,10 @@ ctl_request(const char *socket_path, const char *command, int timeout_ms,
 		if (n < 0 && errno == ECONNRESET && have > 0)
 			break;
 		if (n < 0) {
-			int err = errno;
-
+			err = errno;
 			free(buf);
 			return fail(fd, err, cause, "reading the answer of "
-			    "sipedged at %s: %s", socket_path, strerror(err));
+			    "sipedged at %s: %s", path, strerror(err));
 		}
 		if (n == 0)
 			break;
@@ -220,43 +245,73 @@ ctl_request(const char *socket_path, const char *command, int timeout_ms,
 		if (have > CTL_REPLY_MAX) {
 			free(buf);
 			return fail(fd, EMSGSIZE, cause, "the answer of sipedged "
-			    "at %s is larger than %d bytes", socket_path,
-			    CTL_REPLY_MAX);
+			    "at %s is larger than %d bytes", path, CTL_REPLY_MAX);
 		}
 	}
 	close(fd);
 	buf[have] = '\0';
-
-	if (have == 0) {
-		free(buf);
+	*bufp = buf;
+	if (have == 0)
 		return fail(-1, EPROTO, cause, "sipedged at %s closed the "
-		    "connection without an answer", socket_path);
-	}
+		    "connection without an answer", path);
+	return 0;
+}
+
+/*
+ * The status line of an answer (buf, modified): 0 ok, 1 error, with the
+ * lines after it in *reply; or -1 with *cause (denied, not the protocol).
+ */
+static int
+parse_answer(char *buf, const char *path, char **reply, char **cause)
+{
+	char *eol, *why;
+	size_t wl;
+
 	if ((eol = strchr(buf, '\n')) != NULL)
 		*eol = '\0';
-	if (strcmp(buf, CTL_STATUS_OK) == 0)
-		status = 0;
-	else if (strcmp(buf, CTL_STATUS_ERROR) == 0)
-		status = 1;
-	else if (strcmp(buf, CTL_STATUS_DENIED) == 0) {
-		char *why = eol != NULL ? eol + 1 : buf;
-		size_t wl = strlen(why);
-
+	if (strcmp(buf, CTL_STATUS_DENIED) == 0) {
+		why = eol != NULL ? eol + 1 : buf;
+		wl = strlen(why);
 		while (wl > 0 && why[wl - 1] == '\n')
 			why[--wl] = '\0';
-		if (wl == 0)
-			why = "it gave no reason";
-		fail(-1, EACCES, cause, "permission denied on %s: sipedged "
-		    "refused to serve you (%s)", socket_path, why);
+		return fail(-1, EACCES, cause, "permission denied on %s: "
+		    "sipedged refused to serve you (%s)", path,
+		    wl == 0 ? "it gave no reason" : why);
+	}
+	if (strcmp(buf, CTL_STATUS_OK) != 0 &&
+	    strcmp(buf, CTL_STATUS_ERROR) != 0)
+		return fail(-1, EPROTO, cause, "sipedged at %s answered "
+		    "something that is not of the control protocol", path);
+	*reply = xstrdup(eol != NULL ? eol + 1 : "");
+	return strcmp(buf, CTL_STATUS_OK) == 0 ? 0 : 1;
+}
+
+int
+ctl_request(const char *socket_path, const char *command, int timeout_ms,
+    char **reply, char **cause)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct sockaddr_un sun;
+	char *buf = NULL;
+	int fd, status;
+
+	*reply = NULL;
+	*cause = NULL;
+	if (address_of(socket_path, &sun, cause) == -1)
+		return -1;
+	if (strchr(command, '\n') != NULL ||
+	    strlen(command) + 1 > CTL_LINE_MAX)
+		return fail(-1, EINVAL, cause, "the command for sipedged must be "
+		    "one line of at most %d bytes", CTL_LINE_MAX - 1);
+	if ((fd = open_socket(&sun, socket_path, deadline, timeout_ms,
+	    cause)) == -1 ||
+	    send_line(fd, command, socket_path, deadline, timeout_ms,
+	    cause) == -1 ||
+	    read_all(fd, socket_path, deadline, timeout_ms, &buf, cause) == -1) {
 		free(buf);
 		return -1;
-	} else {
-		free(buf);
-		return fail(-1, EPROTO, cause, "sipedged at %s answered "
-		    "something that is not of the control protocol",
-		    socket_path);
 	}
-	*reply = xstrdup(eol != NULL ? eol + 1 : "");
+	status = parse_answer(buf, socket_path, reply, cause);
 	free(buf);
 	return status;
 }

@@ -404,6 +404,10 @@ tls_ca_sign(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *pub,
 		return NULL;
 	if ((x = new_cert(pub, p->cn, p->org, p->days, cause)) == NULL)
 		goto fail;
+	if (p->subject != NULL && X509_set_subject_name(x, p->subject) != 1) {
+		*cause = xstrdup("cannot copy the subject into the certificate");
+		goto fail;
+	}
 	end = time(NULL) + p->days * 86400L;
 	if (X509_cmp_time(X509_get0_notAfter(ca), &end) < 0) {
 		until = pki_time_iso(X509_get0_notAfter(ca));

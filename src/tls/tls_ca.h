@@ -50,6 +50,9 @@ struct tls_ca_profile {
 	int		 days;		/* validity from now */
 	const char	*crl_url;	/* CRL distribution point, or NULL */
 	const char	*ocsp_url;	/* OCSP responder (AIA), or NULL */
+	const X509_NAME	*subject;	/* the whole subject (a CSR's), or
+					 * NULL: O=org, CN=cn; cn is still
+					 * required and read for the SANs */
 };
 
 /* Longest validity, in days, of a CA or an issued certificate. */

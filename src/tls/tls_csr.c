@@ -92,6 +92,31 @@ field_check(const char *opt, const char *v, size_t max, char **cause)
 	return 0;
 }
 
+/*
+ * An email address for the subject: printable ASCII (an IA5String),
+ * local@domain with a host name as the domain, at most 255 characters
+ * (ub-emailaddress-length).
+ */
+static int
+email_check(const char *v, char **cause)
+{
+	const char *at = v != NULL ? strrchr(v, '@') : NULL, *p;
+
+	if (v == NULL)
+		return 0;
+	for (p = v; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			break;
+	if (*p != '\0' || at == NULL || at == v || strlen(v) > 255 ||
+	    strchr(v, '@') != at || !name_dns_ok((const unsigned char *)at + 1,
+	    strlen(at + 1), 0)) {
+		*cause = xasprintf("--email \"%s\" is not an email address: give "
+		    "local@domain in ASCII, such as pki@example.com", v);
+		return -1;
+	}
+	return 0;
+}
+
 int
 tls_csr_subject_check(const struct tls_csr_subject *s, char **cause)
 {
@@ -111,7 +136,8 @@ tls_csr_subject_check(const struct tls_csr_subject *s, char **cause)
 	    field_check("--l", s->l, 128, cause) == -1 ||
 	    field_check("--o", s->o, 64, cause) == -1 ||
 	    field_check("--ou", s->ou, 64, cause) == -1 ||
-	    field_check("--cn", s->cn, 64, cause) == -1)
+	    field_check("--cn", s->cn, 64, cause) == -1 ||
+	    email_check(s->email, cause) == -1)
 		return -1;
 	return 0;
 }
@@ -237,13 +263,15 @@ tls_csr_make(EVP_PKEY *k, const struct tls_csr_subject *s, char *const *sans,
 		country[0] = (char)toupper((unsigned char)s->c[0]);
 		country[1] = (char)toupper((unsigned char)s->c[1]);
 	}
-	/* The usual order, most general first: C, ST, L, O, OU, CN. */
+	/* The usual order, most general first: C, ST, L, O, OU, CN; then
+	 * emailAddress, where `openssl req` puts it. */
 	if (name_add(name, "C", s->c ? country : NULL) == -1 ||
 	    name_add(name, "ST", s->st) == -1 ||
 	    name_add(name, "L", s->l) == -1 ||
 	    name_add(name, "O", s->o) == -1 ||
 	    name_add(name, "OU", s->ou) == -1 ||
-	    name_add(name, "CN", s->cn) == -1) {
+	    name_add(name, "CN", s->cn) == -1 ||
+	    name_add(name, "emailAddress", s->email) == -1) {
 		*cause = xasprintf("cannot put the subject into the request: %s",
 		    pki_ossl_reason(why, sizeof why));
 		goto fail_quiet;

@@ -29,6 +29,8 @@ struct tls_csr_subject {
 	const char	*o;	/* organisation */
 	const char	*ou;	/* organisational unit */
 	const char	*cn;	/* common name */
+	const char	*email;	/* emailAddress (PKCS #9): a contact for
+				 * the CA, not a name peers check */
 };
 
 /* Whether word is one of TLS_CSR_KEY_WORDS: 1 or 0. */
@@ -37,8 +39,9 @@ int		 tls_csr_key_is_valid(const char *word);
 /*
  * Check the subject fields: country exactly two ASCII letters (either
  * case; the request carries it upper-cased), no empty field, no control
- * characters, lengths within the X.520 bounds.  0, or -1 with *cause
- * naming the option of the field (--c, --st, ...).
+ * characters, lengths within the X.520 bounds, the email an ASCII
+ * local@domain of at most 255 characters.  0, or -1 with *cause naming
+ * the option of the field (--c, --st, ..., --email).
  */
 int		 tls_csr_subject_check(const struct tls_csr_subject *s,
 		     char **cause);
@@ -50,7 +53,8 @@ int		 tls_csr_subject_check(const struct tls_csr_subject *s,
 EVP_PKEY	*tls_csr_keygen(const char *word, char **cause);
 
 /*
- * Build a request for key k: subject s (checked), subjectAltName from
+ * Build a request for key k: subject s (checked; C, ST, L, O, OU, CN,
+ * then emailAddress), subjectAltName from
  * sans (canonical entries from name_san_parse, at least one), keyUsage
  * digitalSignature (+ keyEncipherment for RSA), extendedKeyUsage
  * serverAuth and clientAuth, signed with SHA-256.  NULL with *cause.

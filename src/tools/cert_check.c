@@ -124,8 +124,71 @@ load_crl(struct rev_store *st, const char *path, STACK_OF(X509) *issuers)
 	return rv;
 }
 
-int
-cert_cmd_check(struct cert_env *env, int argc, char **argv)
+/* Everything one check reads, builds and finds. */
+struct check {
+	const char		*trustf, *chainf, *name, *zname;
+	const char		**crlf;		/* --crl FILE... */
+	size_t			 ncrl;
+	int			 json;
+	long long		 t;		/* --time, 0: now */
+	const struct conf_zone	*zone;		/* --zone */
+	struct tls_identity	*id;		/* --zone: the daemon's */
+	struct tls_peer_policy	 pp;
+	struct rev_policy	 rp;
+	struct tls_peer_result	 pr;
+	int			 verified;	/* pr is set */
+	struct outcome		 o;
+	STACK_OF(X509)		*trust, *chain, *issuers;
+	STACK_OF(X509_CRL)	*embedded;	/* CRLs of the --trust file */
+	X509_STORE		*store;
+	struct rev_store	*rs;
+	struct rev_fetcher	*fetcher;
+	struct rev_engine	*engine;
+};
+
+/* The value options that can be wrong: 0, or -1 after a message. */
+static int
+parse_value(struct check *ck, int ch, const char *v)
+{
+	char *end;
+
+	switch (ch) {
+	case 'f':
+		if (strcmp(v, "revoked") == 0)
+			ck->rp.fb_unknown = REV_FB_REVOKED;
+		else if (strcmp(v, "not-revoked") == 0)
+			ck->rp.fb_unknown = REV_FB_NOT_REVOKED;
+		else {
+			cert_err("check: --fallback must be revoked or "
+			    "not-revoked, not '%s'", v);
+			return -1;
+		}
+		ck->rp.fb_unreachable = ck->rp.fb_nosource = ck->rp.fb_unknown;
+		return 0;
+	case 'p':
+		if (strcmp(v, "server") == 0)
+			ck->pp.role = TLS_PEER_SERVER;
+		else if (strcmp(v, "client") == 0)
+			ck->pp.role = TLS_PEER_CLIENT;
+		else {
+			cert_err("check: --purpose must be server or client, not "
+			    "'%s'", v);
+			return -1;
+		}
+		return 0;
+	}
+	ck->t = strtoll(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || ck->t <= 0) {
+		cert_err("check: --time takes seconds since the epoch, not '%s'",
+		    v);
+		return -1;
+	}
+	return 0;
+}
+
+/* The command line into ck: 0, or -1 after a message (CERT_USAGE). */
+static int
+parse_args(struct check *ck, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "trust", required_argument, NULL, 't' },
@@ -142,281 +205,307 @@ cert_cmd_check(struct cert_env *env, int argc, char **argv)
 		{ "zone", required_argument, NULL, 'z' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *trustf = NULL, *chainf = NULL, *name = NULL, *zname = NULL;
-	const struct conf_zone *zone = NULL;
-	struct tls_identity *id = NULL;
-	struct conf *c;
-	size_t zi;
-	const char **crlf = NULL;
-	size_t ncrl = 0, k;
-	struct tls_peer_policy pp;
-	struct rev_policy rp;
-	struct tls_peer_result pr;
-	struct outcome o;
-	STACK_OF(X509) *trust = NULL, *chain = NULL, *issuers = NULL;
-	STACK_OF(X509_CRL) *embedded = NULL;
-	X509_STORE *store = NULL;
-	struct rev_store *rs = NULL;
-	struct rev_fetcher *fetcher = NULL;
-	struct rev_engine *engine = NULL;
-	struct rev_fetch_limits lim = { 5000, 10000, 64 * 1024 * 1024, 3 };
-	char *cause = NULL, *end;
-	long long t = 0;
-	int ch, json = 0, rv = CERT_USAGE, i, accepted;
+	struct rev_policy *rp = &ck->rp;
+	int ch;
 
-	(void)env;
-	memset(&pp, 0, sizeof pp);
-	memset(&rp, 0, sizeof rp);
-	memset(&o, 0, sizeof o);
-	pp.role = TLS_PEER_SERVER;
-	pp.security_level = 1;
-	rp.skew = 300;
-	rp.ocsp_nonce = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
-		case 't': trustf = optarg; break;
-		case 'c': chainf = optarg; break;
-		case 'n': name = optarg; break;
+		case 't': ck->trustf = optarg; break;
+		case 'c': ck->chainf = optarg; break;
+		case 'n': ck->name = optarg; break;
 		case 'r':
-			crlf = xreallocarray(crlf, ncrl + 1, sizeof *crlf);
-			crlf[ncrl++] = optarg;
-			rp.enabled = rp.use_crls = 1;
+			ck->crlf = xreallocarray(ck->crlf, ck->ncrl + 1,
+			    sizeof *ck->crlf);
+			ck->crlf[ck->ncrl++] = optarg;
+			rp->enabled = rp->use_crls = 1;
 			break;
-		case 'o': rp.enabled = rp.use_ocsp = 1; break;
-		case 'd': rp.enabled = rp.use_crls = rp.allow_cdp = 1; break;
+		case 'o': rp->enabled = rp->use_ocsp = 1; break;
+		case 'd': rp->enabled = rp->use_crls = rp->allow_cdp = 1; break;
 		case 'f':
-			if (strcmp(optarg, "revoked") == 0)
-				rp.fb_unknown = REV_FB_REVOKED;
-			else if (strcmp(optarg, "not-revoked") == 0)
-				rp.fb_unknown = REV_FB_NOT_REVOKED;
-			else {
-				cert_err("check: --fallback must be revoked or "
-				    "not-revoked, not '%s'", optarg);
-				goto out;
-			}
-			rp.fb_unreachable = rp.fb_nosource = rp.fb_unknown;
-			break;
 		case 'p':
-			if (strcmp(optarg, "server") == 0)
-				pp.role = TLS_PEER_SERVER;
-			else if (strcmp(optarg, "client") == 0)
-				pp.role = TLS_PEER_CLIENT;
-			else {
-				cert_err("check: --purpose must be server or "
-				    "client, not '%s'", optarg);
-				goto out;
-			}
-			break;
 		case 'T':
-			t = strtoll(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || t <= 0) {
-				cert_err("check: --time takes seconds since the "
-				    "epoch, not '%s'", optarg);
-				goto out;
-			}
+			if (parse_value(ck, ch, optarg) == -1)
+				return -1;
 			break;
-		case 'w': pp.names.accept_wildcards = 1; break;
-		case 'j': json = 1; break;
-		case 'z': zname = optarg; break;
+		case 'w': ck->pp.names.accept_wildcards = 1; break;
+		case 'j': ck->json = 1; break;
+		case 'z': ck->zname = optarg; break;
 		default:
 			usage();
-			goto out;
+			return -1;
 		}
 	}
-	if (optind != argc || chainf == NULL || (trustf == NULL) ==
-	    (zname == NULL)) {
+	if (optind != argc || ck->chainf == NULL || (ck->trustf == NULL) ==
+	    (ck->zname == NULL)) {
 		if (optind != argc)
 			cert_err("check: unexpected argument '%s'", argv[optind]);
-		else if (chainf == NULL)
+		else if (ck->chainf == NULL)
 			cert_err("check: --chain is required");
 		else
 			cert_err("check: give either --trust FILE or --zone NAME "
 			    "(with -c CONFIG)");
 		usage();
-		goto out;
+		return -1;
 	}
-	embedded = sk_X509_CRL_new_null();
-	if (zname != NULL) {
-		/* The zone's policy and the daemon's own trust list and CRLs. */
-		struct diaglist dl = { 0 };
-		size_t d;
+	return 0;
+}
 
-		if ((c = cert_conf(env)) == NULL) {
-			rv = CERT_FAIL;
-			goto out;
+/*
+ * --zone: the zone's policy and the daemon's own trust list and CRLs,
+ * built by the code its gate uses (the trust store, the CRLs of tls.trust
+ * and manual_crl, the copies of the distribution points in its cache).
+ * CERT_OK, or the exit status after a message.
+ */
+static int
+load_zone(struct check *ck, struct cert_env *env)
+{
+	struct diaglist dl = { 0 };
+	struct conf *c;
+	size_t i;
+
+	if ((c = cert_conf(env)) == NULL)
+		return CERT_FAIL;
+	for (i = 0; i < c->nzones; i++)
+		if (strcmp(c->zones[i].name, ck->zname) == 0)
+			ck->zone = &c->zones[i];
+	if (ck->zone == NULL) {
+		cert_err("check: no zone named '%s' in %s", ck->zname,
+		    env->conf_path);
+		return CERT_USAGE;
+	}
+	ck->id = tls_identity_load(c, TLS_LOAD_CHECK, &dl);
+	for (i = 0; i < dl.n; i++)
+		if (ck->id == NULL || dl.v[i].sev == DIAG_ERROR)
+			fprintf(stderr, "%s\n", dl.v[i].text);
+	diag_clear(&dl);
+	if (ck->id == NULL || ck->id->ctx == NULL) {
+		cert_err("check: the daemon's TLS identity cannot be loaded from "
+		    "%s", env->conf_path);
+		return CERT_FAIL;
+	}
+	tls_peer_policy_from_conf(c, ck->zone, ck->pp.role, &ck->pp);
+	rev_policy_from_conf(c, ck->zone, &ck->rp);
+	if (ck->name == NULL)
+		ck->name = ck->zone->peer_name != NULL ? ck->zone->peer_name :
+		    ck->zone->peers.n > 0 ? ck->zone->peers.v[0] : NULL;
+	ck->store = tls_rev_trust(ck->id);
+	ck->trust = X509_STORE_get1_all_certs(ck->store);
+	ck->rs = rev_store_new();
+	tls_rev_load(ck->rs, c, ck->id, ck->store, TLS_REV_IDENTITY |
+	    TLS_REV_DP_CACHE, crl_refused, NULL);
+	return CERT_OK;
+}
+
+/* --trust FILE: its certificates as the store, its CRLs as the first
+ * revocation source (verified on the way in). */
+static void
+trust_store(struct check *ck)
+{
+	char *cause = NULL;
+	X509_CRL *crl;
+	int i;
+
+	ck->store = X509_STORE_new();
+	for (i = 0; i < sk_X509_num(ck->trust); i++)
+		X509_STORE_add_cert(ck->store, sk_X509_value(ck->trust, i));
+	ck->rs = rev_store_new();
+	while (sk_X509_CRL_num(ck->embedded) > 0) {
+		crl = sk_X509_CRL_shift(ck->embedded);
+		if (rev_store_add(ck->rs, crl, REV_SRC_TRUST, ck->trustf,
+		    ck->issuers, &cause) == -1) {
+			crl_refused(ck->trustf, cause, NULL);
+			free(cause);
+			cause = NULL;
+			X509_CRL_free(crl);
 		}
-		for (zi = 0; zi < c->nzones; zi++)
-			if (strcmp(c->zones[zi].name, zname) == 0)
-				zone = &c->zones[zi];
-		if (zone == NULL) {
-			cert_err("check: no zone named '%s' in %s", zname,
-			    env->conf_path);
-			goto out;
-		}
-		id = tls_identity_load(c, TLS_LOAD_CHECK, &dl);
-		for (d = 0; d < dl.n; d++)
-			if (id == NULL || dl.v[d].sev == DIAG_ERROR)
-				fprintf(stderr, "%s\n", dl.v[d].text);
-		diag_clear(&dl);
-		if (id == NULL || id->ctx == NULL) {
-			cert_err("check: the daemon's TLS identity cannot be "
-			    "loaded from %s", env->conf_path);
-			rv = CERT_FAIL;
-			goto out;
-		}
-		tls_peer_policy_from_conf(c, zone, pp.role, &pp);
-		rev_policy_from_conf(c, zone, &rp);
-		if (name == NULL)
-			name = zone->peer_name != NULL ? zone->peer_name :
-			    zone->peers.n > 0 ? zone->peers.v[0] : NULL;
-		/*
-		 * The daemon's inputs, built by the code its gate uses: the
-		 * trust store, the CRLs of tls.trust and manual_crl, and the
-		 * copies of the distribution points it keeps in its cache.
-		 */
-		store = tls_rev_trust(id);
-		trust = X509_STORE_get1_all_certs(store);
-		rs = rev_store_new();
-		tls_rev_load(rs, c, id, store, TLS_REV_IDENTITY |
-		    TLS_REV_DP_CACHE, crl_refused, NULL);
-	} else if ((trust = pki_read_certs(trustf, embedded, &cause)) == NULL) {
+	}
+}
+
+/* Every input: CERT_OK, or the exit status after a message. */
+static int
+load_inputs(struct check *ck, struct cert_env *env)
+{
+	char *cause = NULL;
+	size_t k;
+	int i, rv;
+
+	ck->embedded = sk_X509_CRL_new_null();
+	if (ck->zname != NULL) {
+		if ((rv = load_zone(ck, env)) != CERT_OK)
+			return rv;
+	} else if ((ck->trust = pki_read_certs(ck->trustf, ck->embedded,
+	    &cause)) == NULL) {
 		cert_err("%s", cause);
 		free(cause);
-		goto out;
+		return CERT_USAGE;
 	}
-	if ((chain = pki_read_certs(chainf, NULL, &cause)) == NULL) {
+	if ((ck->chain = pki_read_certs(ck->chainf, NULL, &cause)) == NULL) {
 		cert_err("%s", cause);
 		free(cause);
-		goto out;
+		return CERT_USAGE;
 	}
-	if (store == NULL) {
-		store = X509_STORE_new();
-		for (i = 0; i < sk_X509_num(trust); i++)
-			X509_STORE_add_cert(store, sk_X509_value(trust, i));
-	}
-	if (t != 0)
-		X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store),
-		    (time_t)t);
-
 	/* Every CRL source the command line names, verified on the way in. */
-	issuers = sk_X509_dup(trust);
-	for (i = 0; i < sk_X509_num(chain); i++)
-		sk_X509_push(issuers, sk_X509_value(chain, i));
-	if (rs == NULL) {
-		rs = rev_store_new();
-		while (sk_X509_CRL_num(embedded) > 0) {
-			X509_CRL *crl = sk_X509_CRL_shift(embedded);
+	ck->issuers = sk_X509_dup(ck->trust);
+	for (i = 0; i < sk_X509_num(ck->chain); i++)
+		sk_X509_push(ck->issuers, sk_X509_value(ck->chain, i));
+	if (ck->store == NULL)
+		trust_store(ck);
+	if (ck->t != 0)
+		X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(ck->store),
+		    (time_t)ck->t);
+	for (k = 0; k < ck->ncrl; k++)
+		if (load_crl(ck->rs, ck->crlf[k], ck->issuers) != CERT_OK)
+			return CERT_USAGE;
+	return CERT_OK;
+}
 
-			if (rev_store_add(rs, crl, REV_SRC_TRUST, trustf,
-			    issuers, &cause) == -1) {
-				crl_refused(trustf, cause, NULL);
-				free(cause);
-				cause = NULL;
-				X509_CRL_free(crl);
-			}
+/* The revocation engine on a private loop; -1 when it did not finish. */
+static int
+check_revocation(struct check *ck)
+{
+	struct rev_fetch_limits lim = { 5000, 10000, 64 * 1024 * 1024, 3 };
+
+	ck->o.base = event_base_new();
+	ck->fetcher = rev_fetch_new(ck->o.base, &lim);
+	ck->engine = rev_engine_new(ck->o.base, ck->fetcher, ck->rs);
+	rev_engine_check_chain(ck->engine, ck->pr.path, ck->chain, ck->store,
+	    &ck->rp, ck->t != 0 ? (time_t)ck->t : time(NULL), rev_done, &ck->o);
+	if (!ck->o.done)
+		event_base_dispatch(ck->o.base);
+	if (!ck->o.done) {
+		cert_err("check: the revocation check did not finish");
+		return -1;
+	}
+	return 0;
+}
+
+/* The verdict as one JSON object. */
+static void
+print_json(const struct check *ck, int accepted)
+{
+	const struct rev_verdict *v = &ck->o.v;
+	int i;
+
+	printf("{\"result\": \"%s\", \"reason\": ", accepted ? "accepted" :
+	    "rejected");
+	json_str(stdout, !ck->pr.ok ? ck->pr.reason : ck->o.done &&
+	    v->result == REV_REVOKED ? v->reason : ck->pr.reason);
+	printf(", \"chain\": ");
+	json_str(stdout, ck->pr.reason);
+	if (ck->pr.ok && ck->name != NULL) {
+		printf(", \"name_rule\": ");
+		json_str(stdout, tls_name_rule_name(ck->pr.rule));
+	}
+	if (ck->o.done) {
+		printf(", \"revocation\": {\"result\": \"%s\", \"source\": ",
+		    v->result == REV_GOOD ? "good" : "revoked");
+		json_str(stdout, v->source);
+		printf(", \"fallback\": %s, \"subject\": ", v->fallback ?
+		    "true" : "false");
+		json_str(stdout, v->subject);
+		printf(", \"serial\": ");
+		json_str(stdout, v->serial);
+		printf(", \"reason\": ");
+		json_str(stdout, v->reason);
+		printf("}");
+	}
+	printf(", \"path\": [");
+	for (i = 0; i < sk_X509_num(ck->pr.path); i++) {
+		char *s = X509_NAME_oneline(X509_get_subject_name(
+		    sk_X509_value(ck->pr.path, i)), NULL, 0);
+
+		printf("%s", i ? ", " : "");
+		json_str(stdout, s);
+		OPENSSL_free(s);
+	}
+	printf("]}\n");
+}
+
+/* The verdict as text: the result, the path, the revocation answer. */
+static void
+print_text(const struct check *ck)
+{
+	const struct rev_verdict *v = &ck->o.v;
+	int i;
+
+	if (!ck->pr.ok)
+		printf("rejected: %s\n", ck->pr.reason);
+	else if (ck->o.done && v->result == REV_REVOKED && v->listed)
+		printf("rejected: %s is revoked: %s\n", v->subject, v->reason);
+	else if (ck->o.done && v->result == REV_REVOKED)
+		printf("rejected: %s (depth %d): %s\n", v->subject, v->depth,
+		    v->reason);
+	else
+		printf("accepted: %s\n", ck->pr.reason);
+	for (i = 0; i < sk_X509_num(ck->pr.path); i++) {
+		char *s = X509_NAME_oneline(X509_get_subject_name(
+		    sk_X509_value(ck->pr.path, i)), NULL, 0);
+
+		printf("  path[%d]: %s\n", i, s);
+		OPENSSL_free(s);
+	}
+	if (ck->o.done)
+		printf("  revocation: %s (source %s%s): %s\n",
+		    v->result == REV_GOOD ? "good" : "revoked", v->source,
+		    v->fallback ? ", fallback" : "", v->reason);
+	else if (ck->pr.ok && ck->zone != NULL)
+		printf("  revocation: not checked (revocation.mode is off, or "
+		    "the zone's revocation is false)\n");
+	else if (ck->pr.ok)
+		printf("  revocation: not checked (no --crl, --ocsp or "
+		    "--cdp)\n");
+}
+
+/* Free what a check holds. */
+static void
+check_clear(struct check *ck)
+{
+	if (ck->verified)
+		tls_peer_result_clear(&ck->pr);
+	rev_verdict_clear(&ck->o.v);
+	rev_engine_free(ck->engine);
+	rev_fetch_free(ck->fetcher);
+	if (ck->o.base != NULL)
+		event_base_free(ck->o.base);
+	rev_store_free(ck->rs);
+	sk_X509_free(ck->issuers);
+	sk_X509_CRL_pop_free(ck->embedded, X509_CRL_free);
+	X509_STORE_free(ck->store);
+	tls_identity_free(ck->id);
+	sk_X509_pop_free(ck->trust, X509_free);
+	sk_X509_pop_free(ck->chain, X509_free);
+	free(ck->crlf);
+}
+
+int
+cert_cmd_check(struct cert_env *env, int argc, char **argv)
+{
+	struct check ck;
+	int rv, accepted;
+
+	memset(&ck, 0, sizeof ck);
+	ck.pp.role = TLS_PEER_SERVER;
+	ck.pp.security_level = 1;
+	ck.rp.skew = 300;
+	ck.rp.ocsp_nonce = 1;
+	if (parse_args(&ck, argc, argv) == -1)
+		rv = CERT_USAGE;
+	else if ((rv = load_inputs(&ck, env)) == CERT_OK) {
+		accepted = tls_peer_verify(ck.chain, ck.store, ck.name, &ck.pp,
+		    (time_t)ck.t, &ck.pr);
+		ck.verified = 1;
+		if (accepted && ck.rp.enabled && check_revocation(&ck) == -1)
+			rv = CERT_USAGE;
+		else {
+			if (ck.o.done && ck.o.v.result == REV_REVOKED)
+				accepted = 0;
+			if (ck.json)
+				print_json(&ck, accepted);
+			else
+				print_text(&ck);
+			rv = accepted ? CERT_OK : CERT_FAIL;
 		}
 	}
-	for (k = 0; k < ncrl; k++)
-		if (load_crl(rs, crlf[k], issuers) != CERT_OK)
-			goto out;
-
-	accepted = tls_peer_verify(chain, store, name, &pp, (time_t)t, &pr);
-	if (accepted && rp.enabled) {
-		o.base = event_base_new();
-		fetcher = rev_fetch_new(o.base, &lim);
-		engine = rev_engine_new(o.base, fetcher, rs);
-		rev_engine_check_chain(engine, pr.path, chain, store, &rp,
-		    t != 0 ? (time_t)t : time(NULL), rev_done, &o);
-		if (!o.done)
-			event_base_dispatch(o.base);
-		if (!o.done) {
-			cert_err("check: the revocation check did not finish");
-			tls_peer_result_clear(&pr);
-			goto out;
-		}
-		if (o.v.result == REV_REVOKED)
-			accepted = 0;
-	}
-	if (json) {
-		printf("{\"result\": \"%s\", \"reason\": ", accepted ?
-		    "accepted" : "rejected");
-		json_str(stdout, !pr.ok ? pr.reason : o.done &&
-		    o.v.result == REV_REVOKED ? o.v.reason : pr.reason);
-		printf(", \"chain\": ");
-		json_str(stdout, pr.reason);
-		if (pr.ok && name != NULL) {
-			printf(", \"name_rule\": ");
-			json_str(stdout, tls_name_rule_name(pr.rule));
-		}
-		if (o.done) {
-			printf(", \"revocation\": {\"result\": \"%s\", "
-			    "\"source\": ", o.v.result == REV_GOOD ? "good" :
-			    "revoked");
-			json_str(stdout, o.v.source);
-			printf(", \"fallback\": %s, \"subject\": ",
-			    o.v.fallback ? "true" : "false");
-			json_str(stdout, o.v.subject);
-			printf(", \"serial\": ");
-			json_str(stdout, o.v.serial);
-			printf(", \"reason\": ");
-			json_str(stdout, o.v.reason);
-			printf("}");
-		}
-		printf(", \"path\": [");
-		for (i = 0; i < sk_X509_num(pr.path); i++) {
-			char *s = X509_NAME_oneline(X509_get_subject_name(
-			    sk_X509_value(pr.path, i)), NULL, 0);
-
-			printf("%s", i ? ", " : "");
-			json_str(stdout, s);
-			OPENSSL_free(s);
-		}
-		printf("]}\n");
-	} else {
-		if (!pr.ok)
-			printf("rejected: %s\n", pr.reason);
-		else if (o.done && o.v.result == REV_REVOKED && o.v.listed)
-			printf("rejected: %s is revoked: %s\n", o.v.subject,
-			    o.v.reason);
-		else if (o.done && o.v.result == REV_REVOKED)
-			printf("rejected: %s (depth %d): %s\n", o.v.subject,
-			    o.v.depth, o.v.reason);
-		else
-			printf("accepted: %s\n", pr.reason);
-		for (i = 0; i < sk_X509_num(pr.path); i++) {
-			char *s = X509_NAME_oneline(X509_get_subject_name(
-			    sk_X509_value(pr.path, i)), NULL, 0);
-
-			printf("  path[%d]: %s\n", i, s);
-			OPENSSL_free(s);
-		}
-		if (o.done)
-			printf("  revocation: %s (source %s%s): %s\n",
-			    o.v.result == REV_GOOD ? "good" : "revoked",
-			    o.v.source, o.v.fallback ? ", fallback" : "",
-			    o.v.reason);
-		else if (pr.ok && zone != NULL)
-			printf("  revocation: not checked (revocation.mode is "
-			    "off, or the zone's revocation is false)\n");
-		else if (pr.ok)
-			printf("  revocation: not checked (no --crl, --ocsp "
-			    "or --cdp)\n");
-	}
-	rv = accepted ? CERT_OK : CERT_FAIL;
-	tls_peer_result_clear(&pr);
-out:
-	rev_verdict_clear(&o.v);
-	rev_engine_free(engine);
-	rev_fetch_free(fetcher);
-	if (o.base != NULL)
-		event_base_free(o.base);
-	rev_store_free(rs);
-	sk_X509_free(issuers);
-	sk_X509_CRL_pop_free(embedded, X509_CRL_free);
-	X509_STORE_free(store);
-	tls_identity_free(id);
-	sk_X509_pop_free(trust, X509_free);
-	sk_X509_pop_free(chain, X509_free);
-	free(crlf);
+	check_clear(&ck);
 	return rv;
 }

@@ -230,49 +230,41 @@ cache_files(const char *dir, size_t *np)
 	return v;
 }
 
-/* crl list: every CRL sipedged reads from files, as a table. */
+/* The manual CRL's rows; CERT_OK or CERT_FAIL (unreadable, said). */
 static int
-crl_list(struct conf *c)
+list_manual(const struct conf *c, struct crl_rows *rows)
 {
 	STACK_OF(X509_CRL) *crls;
-	struct crl_rows rows = { NULL, 0 };
-	struct cert_trust t;
 	struct stat st;
-	char *cause = NULL, *dir, **files, *iss, *this, *next, *why;
-	size_t i, nfiles;
-	int rv = CERT_OK, checked;
+	char *cause = NULL;
 
-	/* The manual CRL. */
-	if (lstat(c->manual_crl.path, &st) == -1 && errno == ENOENT)
+	if (lstat(c->manual_crl.path, &st) == -1 && errno == ENOENT) {
 		printf("Manual CRL:  none (%s does not exist)\n",
 		    c->manual_crl.path);
-	else if ((crls = pki_read_crls(c->manual_crl.path, &cause)) == NULL) {
+		return CERT_OK;
+	}
+	if ((crls = pki_read_crls(c->manual_crl.path, &cause)) == NULL) {
 		cert_err("%s", cause);
 		free(cause);
-		cause = NULL;
-		rv = CERT_FAIL;
-	} else {
-		printf("Manual CRL:  %s (%d)\n", c->manual_crl.path,
-		    sk_X509_CRL_num(crls));
-		rows_add(&rows, crls, "manual", c->manual_crl.path);
-		sk_X509_CRL_pop_free(crls, X509_CRL_free);
+		return CERT_FAIL;
 	}
+	printf("Manual CRL:  %s (%d)\n", c->manual_crl.path,
+	    sk_X509_CRL_num(crls));
+	rows_add(rows, crls, "manual", c->manual_crl.path);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	return CERT_OK;
+}
 
-	/* CRLs kept in the trust file. */
-	if ((checked = cert_trust_load(c, &t, &cause)) == -1) {
-		cert_err("%s", cause);
-		free(cause);
-		cause = NULL;
-		rv = CERT_FAIL;
-	} else if (t.is_default || t.missing)
-		printf("Trust file:  none (%s does not exist)\n", t.path);
-	else {
-		printf("Trust file:  %s (%d)\n", t.path,
-		    sk_X509_CRL_num(t.crls));
-		rows_add(&rows, t.crls, "trust file", t.path);
-	}
+/* The rows of the CRLs sipedged downloaded; CERT_OK or CERT_FAIL. */
+static int
+list_downloaded(const struct conf *c, struct crl_rows *rows)
+{
+	STACK_OF(X509_CRL) *crls;
+	struct stat st;
+	char *cause = NULL, *dir, **files;
+	size_t i, nfiles;
+	int rv = CERT_OK;
 
-	/* Downloaded by sipedged. */
 	dir = tls_rev_dp_cache_dir(c);
 	files = cache_files(dir, &nfiles);
 	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
@@ -285,44 +277,90 @@ crl_list(struct conf *c)
 			cause = NULL;
 			rv = CERT_FAIL;
 		} else {
-			rows_add(&rows, crls, "downloaded", files[i]);
+			rows_add(rows, crls, "downloaded", files[i]);
 			sk_X509_CRL_pop_free(crls, X509_CRL_free);
 		}
 		free(files[i]);
 	}
 	free(files);
 	free(dir);
+	return rv;
+}
 
-	if (rows.n == 0)
+/* The table of every CRL found. */
+static void
+print_rows(const struct crl_rows *rows)
+{
+	char *iss, *this, *next;
+	size_t i;
+
+	if (rows->n == 0) {
 		printf("\nNo CRLs.\n");
-	else {
-		printf("\n%-10s  %-20s  %-20s  %7s  %-7s  %s\n", "SOURCE",
-		    "THIS UPDATE", "NEXT UPDATE", "ENTRIES", "EXPIRED",
-		    "ISSUER");
-		for (i = 0; i < rows.n; i++) {
-			X509_CRL *crl = rows.v[i].crl;
-
-			iss = pki_name_line(X509_CRL_get_issuer(crl));
-			this = pki_time_iso(X509_CRL_get0_lastUpdate(crl));
-			next = crl_next(crl);
-			printf("%-10s  %-20s  %-20s  %7d  %-7s  %s\n",
-			    rows.v[i].source, this, next, crl_entries(crl),
-			    crl_expired(crl) ? "yes" : "no", iss);
-			free(iss);
-			free(this);
-			free(next);
-		}
+		return;
 	}
-	/* What the table cannot show: CRLs sipedged will not be able to use. */
-	for (i = 0; i < rows.n && checked == 0; i++) {
-		if ((why = cert_trust_crl_problem(&t, rows.v[i].crl)) == NULL)
+	printf("\n%-10s  %-20s  %-20s  %7s  %-7s  %s\n", "SOURCE",
+	    "THIS UPDATE", "NEXT UPDATE", "ENTRIES", "EXPIRED", "ISSUER");
+	for (i = 0; i < rows->n; i++) {
+		X509_CRL *crl = rows->v[i].crl;
+
+		iss = pki_name_line(X509_CRL_get_issuer(crl));
+		this = pki_time_iso(X509_CRL_get0_lastUpdate(crl));
+		next = crl_next(crl);
+		printf("%-10s  %-20s  %-20s  %7d  %-7s  %s\n",
+		    rows->v[i].source, this, next, crl_entries(crl),
+		    crl_expired(crl) ? "yes" : "no", iss);
+		free(iss);
+		free(this);
+		free(next);
+	}
+}
+
+/* What the table cannot show: CRLs sipedged will not be able to use. */
+static void
+warn_unusable(const struct cert_trust *t, const struct crl_rows *rows)
+{
+	char *iss, *why;
+	size_t i;
+
+	for (i = 0; i < rows->n; i++) {
+		if ((why = cert_trust_crl_problem(t, rows->v[i].crl)) == NULL)
 			continue;
-		iss = pki_name_line(X509_CRL_get_issuer(rows.v[i].crl));
+		iss = pki_name_line(X509_CRL_get_issuer(rows->v[i].crl));
 		cert_err("warning: %s: sipedged cannot use the CRL of %s: %s",
-		    rows.v[i].file, iss, why);
+		    rows->v[i].file, iss, why);
 		free(iss);
 		free(why);
 	}
+}
+
+/* crl list: every CRL sipedged reads from files, as a table. */
+static int
+crl_list(struct conf *c)
+{
+	struct crl_rows rows = { NULL, 0 };
+	struct cert_trust t;
+	char *cause = NULL;
+	size_t i;
+	int rv, checked;
+
+	rv = list_manual(c, &rows);
+	/* CRLs kept in the trust file. */
+	if ((checked = cert_trust_load(c, &t, &cause)) == -1) {
+		cert_err("%s", cause);
+		free(cause);
+		rv = CERT_FAIL;
+	} else if (t.is_default || t.missing)
+		printf("Trust file:  none (%s does not exist)\n", t.path);
+	else {
+		printf("Trust file:  %s (%d)\n", t.path,
+		    sk_X509_CRL_num(t.crls));
+		rows_add(&rows, t.crls, "trust file", t.path);
+	}
+	if (list_downloaded(c, &rows) != CERT_OK)
+		rv = CERT_FAIL;
+	print_rows(&rows);
+	if (checked == 0)
+		warn_unusable(&t, &rows);
 	for (i = 0; i < rows.n; i++) {
 		X509_CRL_free(rows.v[i].crl);
 		free(rows.v[i].file);

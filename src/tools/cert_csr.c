@@ -48,7 +48,7 @@ usage(FILE *f)
 	    "usage: sipedge-cert [-c FILE] csr new [--key %s]\n"
 	    "           [--c XX] [--st STATE] [--l LOCALITY] [--o ORG] "
 	    "[--ou UNIT] [--cn NAME]\n"
-	    "           [--san TYPE:VALUE]... [--replace]\n"
+	    "           [--email ADDRESS] [--san TYPE:VALUE]... [--replace]\n"
 	    "       sipedge-cert [-c FILE] csr show [--pem]\n"
 	    "       sipedge-cert [-c FILE] csr discard\n", TLS_CSR_KEY_WORDS);
 }
@@ -310,8 +310,18 @@ given_subject_check(const struct tls_csr_subject *s, char **cause)
 	return tls_csr_subject_check(&given, cause);
 }
 
+/* What csr new was asked for and what it builds. */
+struct csr_args {
+	struct tls_csr_subject	 s;
+	struct names		 cli;		/* --san, canonical */
+	const char		*keyword;	/* --key */
+	const char		*cn_from;	/* where the CN came from */
+	int			 replace;
+};
+
+/* The command line into a: -1 to go on, or the exit status. */
 static int
-csr_new(struct cert_env *env, int argc, char **argv)
+new_parse(struct csr_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, 'k' },
@@ -321,144 +331,172 @@ csr_new(struct cert_env *env, int argc, char **argv)
 		{ "o", required_argument, NULL, 'O' },
 		{ "ou", required_argument, NULL, 'U' },
 		{ "cn", required_argument, NULL, 'N' },
+		{ "email", required_argument, NULL, 'E' },
 		{ "san", required_argument, NULL, 'a' },
 		{ "replace", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct tls_csr_subject s = { NULL, NULL, NULL, NULL, NULL, NULL };
-	struct names cli = { NULL, 0 }, nl = { NULL, 0 };
-	struct pending p = { NULL, NULL, NULL };
-	const char *keyword = TLS_CSR_KEY_DEFAULT, *cn_from = "--cn";
-	char *cause = NULL, *e, *self;
-	struct stat st;
-	X509_REQ *r = NULL;
-	EVP_PKEY *k = NULL;
-	struct conf *c;
-	size_t i;
-	int ch, replace = 0, had_pending, rv = CERT_FAIL;
+	char *cause = NULL, *e;
+	int ch, rv;
 
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'k':
-			keyword = optarg;
-			break;
-		case 'C':
-			s.c = optarg;
-			break;
-		case 'S':
-			s.st = optarg;
-			break;
-		case 'L':
-			s.l = optarg;
-			break;
-		case 'O':
-			s.o = optarg;
-			break;
-		case 'U':
-			s.ou = optarg;
-			break;
-		case 'N':
-			s.cn = optarg;
-			break;
+		case 'k': a->keyword = optarg; break;
+		case 'C': a->s.c = optarg; break;
+		case 'S': a->s.st = optarg; break;
+		case 'L': a->s.l = optarg; break;
+		case 'O': a->s.o = optarg; break;
+		case 'U': a->s.ou = optarg; break;
+		case 'N': a->s.cn = optarg; break;
+		case 'E': a->s.email = optarg; break;
 		case 'a':
 			if ((e = name_san_parse(optarg, &cause)) == NULL) {
 				rv = cert_usage_error(usage, "csr new: --san: %s",
 				    cause);
-				goto out;
+				free(cause);
+				return rv;
 			}
-			names_add(&cli, e);
+			names_add(&a->cli, e);
 			break;
-		case 'r':
-			replace = 1;
-			break;
+		case 'r': a->replace = 1; break;
 		default:
-			rv = cert_option_error(usage, "csr new", argv, ch);
-			goto out;
+			return cert_option_error(usage, "csr new", argv, ch);
 		}
 	}
-	if (optind < argc) {
-		rv = cert_usage_error(usage, "csr new: unexpected argument '%s'",
+	if (optind < argc)
+		return cert_usage_error(usage, "csr new: unexpected argument '%s'",
 		    argv[optind]);
-		goto out;
-	}
-	if (!tls_csr_key_is_valid(keyword)) {
-		rv = cert_usage_error(usage, "csr new: --key %s is not a key type: use "
-		    "one of " TLS_CSR_KEY_WORDS, keyword);
-		goto out;
-	}
-	if (given_subject_check(&s, &cause) == -1) {
+	if (!tls_csr_key_is_valid(a->keyword))
+		return cert_usage_error(usage, "csr new: --key %s is not a key "
+		    "type: use one of " TLS_CSR_KEY_WORDS, a->keyword);
+	if (given_subject_check(&a->s, &cause) == -1) {
 		rv = cert_usage_error(usage, "csr new: %s", cause);
-		goto out;
+		free(cause);
+		return rv;
 	}
+	return -1;
+}
 
-	if ((c = cert_conf(env)) == NULL)
-		goto out;
-	pending_paths(c, &p);
+/* Refuse a second pending request unless --replace; *had: one exists. */
+static int
+new_check_pending(const struct cert_env *env, const struct pending *p,
+    int replace, int *had)
+{
+	struct stat st;
+	char *when, *self;
+
+	*had = stat(p->csr, &st) == 0;
+	if (!*had || replace)
+		return 0;
+	when = str_time_iso_dup(st.st_mtime);
 	self = self_cmd(env);
-	had_pending = stat(p.csr, &st) == 0;
-	if (had_pending && !replace) {
-		e = str_time_iso_dup(st.st_mtime);
-		cert_err("a certificate signing request is already pending "
-		    "(%s, generated at %s); only one may be in progress: see it "
-		    "with `%s csr show`, drop it with `%s csr discard`, or "
-		    "make a new one in its place with `%s csr new --replace`",
-		    p.csr, e, self, self, self);
-		free(e);
-		free(self);
-		goto out;
-	}
+	cert_err("a certificate signing request is already pending (%s, "
+	    "generated at %s); only one may be in progress: see it with `%s "
+	    "csr show`, drop it with `%s csr discard`, or make a new one in "
+	    "its place with `%s csr new --replace`", p->csr, when, self, self,
+	    self);
+	free(when);
 	free(self);
-	if (s.cn == NULL) {
-		cn_from = c->cluster_fqdn ? "node.cluster_fqdn" : "node.fqdn";
-		s.cn = c->cluster_fqdn ? c->cluster_fqdn : c->fqdn;
-		if (s.cn == NULL || strlen(s.cn) > CN_MAX) {
+	return -1;
+}
+
+/*
+ * The common name (from the configuration unless --cn) and the names:
+ * the configured ones, --san, and the CN when it is a host name (peers
+ * that follow RFC 5922 read only subjectAltName when it has a DNS name,
+ * so a CN missing from it would go unseen).  0, or -1 after a message.
+ */
+static int
+new_names(struct csr_args *a, const struct conf *c, struct names *nl)
+{
+	char *e, *cause = NULL;
+	size_t i;
+
+	if (a->s.cn == NULL) {
+		a->cn_from = c->cluster_fqdn ? "node.cluster_fqdn" : "node.fqdn";
+		a->s.cn = c->cluster_fqdn ? c->cluster_fqdn : c->fqdn;
+		if (a->s.cn == NULL || strlen(a->s.cn) > CN_MAX) {
 			cert_err("%s \"%s\" cannot be the common name (at most %d "
-			    "characters); give one with --cn NAME", cn_from,
-			    s.cn ? s.cn : "", CN_MAX);
-			goto out;
+			    "characters); give one with --cn NAME", a->cn_from,
+			    a->s.cn ? a->s.cn : "", CN_MAX);
+			return -1;
 		}
 	}
-	if (names_collect(&nl, c, &cli) == -1)
-		goto out;
-	/*
-	 * Peers that follow RFC 5922 read only subjectAltName when it has a
-	 * DNS name, so a common name missing from it would go unseen.
-	 */
-	if ((e = name_san_host(s.cn, &cause)) != NULL)
-		names_add(&nl, e);
+	if (names_collect(nl, c, &a->cli) == -1)
+		return -1;
+	if ((e = name_san_host(a->s.cn, &cause)) != NULL)
+		names_add(nl, e);
 	free(cause);
-	cause = NULL;
-	for (i = 0; i < nl.n; i++)
-		if (strncmp(nl.v[i], "DNS:*", 5) == 0)
+	for (i = 0; i < nl->n; i++)
+		if (strncmp(nl->v[i], "DNS:*", 5) == 0)
 			cert_err("warning: %s is a wildcard name; SIP peers that "
-			    "follow RFC 5922 will not accept it", nl.v[i]);
+			    "follow RFC 5922 will not accept it", nl->v[i]);
+	return 0;
+}
 
-	if ((k = tls_csr_keygen(keyword, &cause)) == NULL ||
-	    (r = tls_csr_make(k, &s, nl.v, nl.n, &cause)) == NULL) {
+/* Make the key and request, put them in place and print the request. */
+static int
+new_make(const struct cert_env *env, const struct conf *c,
+    const struct csr_args *a, const struct pending *p,
+    const struct names *nl, int had_pending)
+{
+	char *cause = NULL;
+	X509_REQ *r = NULL;
+	EVP_PKEY *k = NULL;
+	int rv = CERT_FAIL;
+
+	if ((k = tls_csr_keygen(a->keyword, &cause)) == NULL ||
+	    (r = tls_csr_make(k, &a->s, nl->v, nl->n, &cause)) == NULL) {
 		cert_err("%s", cause);
 		goto out;
 	}
-	warn_names(c, r, &cli, s.cn, cn_from);
-	if (pending_write(&p, k, r, &cause) == -1) {
+	warn_names(c, r, &a->cli, a->s.cn, a->cn_from);
+	if (pending_write(p, k, r, &cause) == -1) {
 		cert_err("%s; no request was made", cause);
 		goto out;
 	}
 	if (PEM_write_X509_REQ(stdout, r) != 1 || fflush(stdout) != 0) {
-		cert_err("cannot print the request (it is in %s): %s", p.csr,
+		cert_err("cannot print the request (it is in %s): %s", p->csr,
 		    strerror(errno));
 		goto out;
 	}
-	new_summary(env, &p, k, r, &nl, had_pending);
+	new_summary(env, p, k, r, nl, had_pending);
 	rv = CERT_OK;
 out:
 	free(cause);
-	names_free(&cli);
-	names_free(&nl);
-	pending_free(&p);
 	EVP_PKEY_free(k);
 	X509_REQ_free(r);
+	return rv;
+}
+
+static int
+csr_new(struct cert_env *env, int argc, char **argv)
+{
+	struct csr_args a;
+	struct names nl = { NULL, 0 };
+	struct pending p = { NULL, NULL, NULL };
+	struct conf *c;
+	int had_pending, rv = CERT_FAIL;
+
+	memset(&a, 0, sizeof a);
+	a.keyword = TLS_CSR_KEY_DEFAULT;
+	a.cn_from = "--cn";
+	if ((rv = new_parse(&a, argc, argv)) != -1)
+		goto out;
+	rv = CERT_FAIL;
+	if ((c = cert_conf(env)) == NULL)
+		goto out;
+	pending_paths(c, &p);
+	if (new_check_pending(env, &p, a.replace, &had_pending) == -1 ||
+	    new_names(&a, c, &nl) == -1)
+		goto out;
+	rv = new_make(env, c, &a, &p, &nl, had_pending);
+out:
+	names_free(&a.cli);
+	names_free(&nl);
+	pending_free(&p);
 	return rv;
 }
 

@@ -532,6 +532,21 @@ convert_der_one(const char *path, STACK_OF(X509) *certs,
 	return 0;
 }
 
+/* Certificates (certs may be NULL), then CRLs, as PEM; 0 or -1. */
+static int
+pem_all(BIO *out, STACK_OF(X509) *certs, STACK_OF(X509_CRL) *crls)
+{
+	int i, ok = 0;
+
+	for (i = 0; i < sk_X509_num(certs); i++)
+		if (PEM_write_bio_X509(out, sk_X509_value(certs, i)) != 1)
+			ok = -1;
+	for (i = 0; i < sk_X509_CRL_num(crls); i++)
+		if (PEM_write_bio_X509_CRL(out, sk_X509_CRL_value(crls, i)) != 1)
+			ok = -1;
+	return ok;
+}
+
 /*
  * Encode the file's content as PEM or DER into out.  *secret is set for a
  * private key.  CERT_OK or CERT_FAIL after saying why.
@@ -545,7 +560,7 @@ convert_encode(const char *path, char *buf, size_t len, int to_der,
 	char *cause = NULL, why[256];
 	EVP_PKEY *k = NULL;
 	X509_REQ *r = NULL;
-	int i, ok = -1;
+	int ok = -1;
 
 	*secret = 0;
 	switch (pki_detect(buf, len)) {
@@ -558,16 +573,8 @@ convert_encode(const char *path, char *buf, size_t len, int to_der,
 		if (to_der) {
 			if ((ok = convert_der_one(path, certs, crls, out)) == -1)
 				goto quiet;
-			break;
-		}
-		ok = 0;
-		for (i = 0; i < sk_X509_num(certs); i++)
-			if (PEM_write_bio_X509(out, sk_X509_value(certs, i)) != 1)
-				ok = -1;
-		for (i = 0; i < sk_X509_CRL_num(crls); i++)
-			if (PEM_write_bio_X509_CRL(out,
-			    sk_X509_CRL_value(crls, i)) != 1)
-				ok = -1;
+		} else
+			ok = pem_all(out, certs, crls);
 		break;
 	case PKI_CRL:
 		if ((crls = pki_parse_crls(path, buf, len, &cause)) == NULL)
@@ -575,13 +582,8 @@ convert_encode(const char *path, char *buf, size_t len, int to_der,
 		if (to_der) {
 			if ((ok = convert_der_one(path, NULL, crls, out)) == -1)
 				goto quiet;
-			break;
-		}
-		ok = 0;
-		for (i = 0; i < sk_X509_CRL_num(crls); i++)
-			if (PEM_write_bio_X509_CRL(out,
-			    sk_X509_CRL_value(crls, i)) != 1)
-				ok = -1;
+		} else
+			ok = pem_all(out, NULL, crls);
 		break;
 	case PKI_CSR:
 		if ((r = pki_read_csr(path, &cause)) == NULL)
@@ -632,22 +634,22 @@ write_stdout(const char *data, size_t len)
 	return fflush(stdout) == 0 ? 0 : -1;
 }
 
-int
-cert_cmd_convert(struct cert_env *env, int argc, char **argv)
+/*
+ * The arguments of convert: -1 to go on with *to_der, *outpath (NULL:
+ * standard output) and *path set, or the exit status after a message.
+ */
+static int
+convert_parse(int argc, char **argv, int *to_der, const char **outpath,
+    const char **path)
 {
 	static const struct option longopts[] = {
 		{ "to", required_argument, NULL, 't' },
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *to = NULL, *outpath = NULL, *path;
-	char *buf = NULL, *cause = NULL, *data;
-	int ch, to_der, secret = 0, rv = CERT_FAIL;
-	size_t len;
-	long dlen;
-	BIO *out = NULL;
+	const char *to = NULL;
+	int ch;
 
-	(void)env;
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
@@ -656,7 +658,7 @@ cert_cmd_convert(struct cert_env *env, int argc, char **argv)
 			to = optarg;
 			break;
 		case 'o':
-			outpath = optarg;
+			*outpath = optarg;
 			break;
 		default:
 			return cert_option_error(convert_usage, "convert", argv, ch);
@@ -674,48 +676,75 @@ cert_cmd_convert(struct cert_env *env, int argc, char **argv)
 	if (strcasecmp(to, "pem") != 0 && strcasecmp(to, "der") != 0)
 		return cert_usage_error(convert_usage, "convert: --to %s is not a "
 		    "format: use pem or der", to);
-	if (outpath != NULL && *outpath == '\0')
+	if (*outpath != NULL && **outpath == '\0')
 		return cert_usage_error(convert_usage, "convert: -o needs a file "
 		    "name");
-	to_der = strcasecmp(to, "der") == 0;
-	path = argv[optind];
+	*to_der = strcasecmp(to, "der") == 0;
+	*path = argv[optind];
+	return -1;
+}
 
+/* Put the converted data where it goes; CERT_OK, or CERT_FAIL said. */
+static int
+convert_write(const char *path, const char *outpath, const char *data,
+    size_t dlen, int to_der, int secret)
+{
+	char *cause = NULL;
+
+	if (outpath == NULL && secret) {
+		cert_err("%s is a private key, and sipedge-cert never prints a "
+		    "key: give -o FILE (written with mode 0600)", path);
+		return CERT_FAIL;
+	}
+	if (outpath == NULL && to_der && isatty(STDOUT_FILENO)) {
+		cert_err("refusing to write binary DER to a terminal: give -o "
+		    "FILE or redirect the output");
+		return CERT_FAIL;
+	}
+	if (outpath == NULL) {
+		if (write_stdout(data, dlen) == -1) {
+			cert_err("cannot write the %s of %s to standard output: "
+			    "%s", to_der ? "DER" : "PEM", path, strerror(errno));
+			return CERT_FAIL;
+		}
+		return CERT_OK;
+	}
+	if (file_write_atomic(outpath, data, dlen, secret ? 0600 : 0644,
+	    &cause) == -1) {
+		cert_err("%s", cause);
+		free(cause);
+		return CERT_FAIL;
+	}
+	printf("wrote %s (%s, mode %s)\n", outpath, to_der ? "DER" : "PEM",
+	    secret ? "0600" : "0644");
+	return CERT_OK;
+}
+
+int
+cert_cmd_convert(struct cert_env *env, int argc, char **argv)
+{
+	const char *outpath = NULL, *path = NULL;
+	char *buf = NULL, *cause = NULL, *data;
+	int to_der = 0, secret = 0, rv;
+	size_t len = 0;
+	long dlen;
+	BIO *out = NULL;
+
+	(void)env;
+	if ((rv = convert_parse(argc, argv, &to_der, &outpath, &path)) != -1)
+		return rv;
+	rv = CERT_FAIL;
 	if ((buf = pki_slurp(path, &len, &cause)) == NULL) {
 		cert_err("%s", cause);
 		goto out;
 	}
 	out = BIO_new(BIO_s_mem());
-	if ((rv = convert_encode(path, buf, len, to_der, out, &secret)) !=
-	    CERT_OK)
-		goto out;
-	rv = CERT_FAIL;
-	dlen = BIO_get_mem_data(out, &data);
-	if (outpath == NULL && secret) {
-		cert_err("%s is a private key, and sipedge-cert never prints a "
-		    "key: give -o FILE (written with mode 0600)", path);
-		goto out;
+	if ((rv = convert_encode(path, buf, len, to_der, out, &secret)) ==
+	    CERT_OK) {
+		dlen = BIO_get_mem_data(out, &data);
+		rv = convert_write(path, outpath, data, (size_t)dlen, to_der,
+		    secret);
 	}
-	if (outpath == NULL && to_der && isatty(STDOUT_FILENO)) {
-		cert_err("refusing to write binary DER to a terminal: give -o "
-		    "FILE or redirect the output");
-		goto out;
-	}
-	if (outpath == NULL) {
-		if (write_stdout(data, (size_t)dlen) == -1) {
-			cert_err("cannot write the %s of %s to standard output: "
-			    "%s", to_der ? "DER" : "PEM", path, strerror(errno));
-			goto out;
-		}
-	} else {
-		if (file_write_atomic(outpath, data, (size_t)dlen,
-		    secret ? 0600 : 0644, &cause) == -1) {
-			cert_err("%s", cause);
-			goto out;
-		}
-		printf("wrote %s (%s, mode %s)\n", outpath, to_der ? "DER" :
-		    "PEM", secret ? "0600" : "0644");
-	}
-	rv = CERT_OK;
 out:
 	if (out != NULL) {
 		dlen = BIO_get_mem_data(out, &data);

@@ -23,6 +23,11 @@
  * the old certificate: a reload is refused (naming both files, the daemon
  * keeps serving) and `install` run again, or the backups, repair it.  A
  * failure to write the certificate puts the previous key back at once.
+ *
+ * install --temporary goes back to the temporary certificate of the first
+ * start: a fresh one is made first (tls_temp_ensure), then the installed
+ * certificate and key are moved aside (backed up, then removed, the
+ * certificate first: a key alone is not used), then the daemon reloads.
  */
 #include "config.h"
 
@@ -39,6 +44,7 @@
 #include <openssl/err.h>
 
 #include "ctl/ctl_client.h"
+#include "tls/tls_ca.h"
 #include "tls/tls_check.h"
 #include "tls/tls_pki.h"
 #include "tools/cert.h"
@@ -62,7 +68,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: sipedge-cert install CERT [--key KEY] [--chain FILE] "
-	    "[--no-reload]\n");
+	    "[--no-reload]\n"
+	    "       sipedge-cert install --temporary [--no-reload]\n");
 }
 
 /* Whether p is a default path whose file does not exist (not installed). */
@@ -207,7 +214,7 @@ print_rollback(const struct target *cert, const struct target *key)
 		if (v[i]->backup != NULL)
 			fprintf(stderr, "  mv %s %s\n", v[i]->backup,
 			    v[i]->path);
-		else
+		else if (access(v[i]->path, F_OK) == 0)
 			fprintf(stderr, "  rm %s\n", v[i]->path);
 	}
 }
@@ -273,42 +280,41 @@ ask_reload(const struct conf *c, const struct target *cert,
 	return CERT_FAIL;
 }
 
-int
-cert_cmd_install(struct cert_env *env, int argc, char **argv)
+/* One install: what was asked, what was read, what is replaced. */
+struct install {
+	struct conf	*c;
+	const char	*cert_in, *key_in, *chain_in;
+	const char	*key_from;	/* the pending key or key_in */
+	int		 no_reload, temporary, pending;
+	char		*csr_path, *pkey_path;	/* the pending CSR's files */
+	char		*generated;	/* when the pending CSR was made */
+	STACK_OF(X509)	*chain, *trust;
+	EVP_PKEY	*pkey;
+	struct target	 cert, key;
+	time_t		 now;
+	char		 stamp[64];	/* of the backups */
+};
+
+/* The command line into in: -1 to go on, or the exit status. */
+static int
+parse_args(struct install *in, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, 'k' },
 		{ "chain", required_argument, NULL, 'C' },
 		{ "no-reload", no_argument, NULL, 'n' },
+		{ "temporary", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct target cert = { NULL, 0644, NULL, 0, NULL };
-	struct target key = { NULL, 0600, NULL, 0, NULL };
-	const char *cert_in, *key_in = NULL, *chain_in = NULL, *key_from;
-	char *csr_path = NULL, *pkey_path = NULL, *generated = NULL;
-	char *cause = NULL, *dir, *slash, *s1, *s2, stamp[64];
-	STACK_OF(X509) *chain = NULL, *more = NULL, *trust = NULL;
-	EVP_PKEY *pkey = NULL;
-	struct diaglist dl = { 0 };
-	struct tls_check_input in;
-	struct stat st_csr, st_key;
-	int ch, no_reload = 0, pending, have_csr, have_key, rv = CERT_FAIL;
-	struct conf *c;
-	size_t i;
-	time_t now;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'k':
-			key_in = optarg;
-			break;
-		case 'C':
-			chain_in = optarg;
-			break;
-		case 'n':
-			no_reload = 1;
-			break;
+		case 'k': in->key_in = optarg; break;
+		case 'C': in->chain_in = optarg; break;
+		case 'n': in->no_reload = 1; break;
+		case 't': in->temporary = 1; break;
 		case 'h':
 			usage(stdout);
 			return CERT_OK;
@@ -317,170 +323,367 @@ cert_cmd_install(struct cert_env *env, int argc, char **argv)
 			return CERT_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
+	if (in->temporary && (optind != argc || in->key_in != NULL ||
+	    in->chain_in != NULL))
+		return cert_usage_error(usage, "install --temporary takes no "
+		    "CERT, --key or --chain: it makes a new temporary "
+		    "certificate");
+	if (!in->temporary && optind != argc - 1) {
 		usage(stderr);
 		return CERT_USAGE;
 	}
-	cert_in = argv[optind];
-	if ((c = cert_conf(env)) == NULL)
-		return CERT_FAIL;
-	cert.path = c->tls_certificate.path;
-	key.path = c->tls_private_key.path;
+	in->cert_in = in->temporary ? NULL : argv[optind];
+	return -1;
+}
 
-	/* Whose key: the pending CSR's, or --key. */
-	csr_path = xasprintf("%s/csr/pending.csr", c->state_dir.path);
-	pkey_path = xasprintf("%s/csr/pending.key", c->state_dir.path);
-	have_csr = lstat(csr_path, &st_csr) == 0;
-	have_key = lstat(pkey_path, &st_key) == 0;
-	pending = have_csr || have_key;
-	if (pending)
-		generated = str_time_iso_dup(have_csr ? st_csr.st_mtime :
+/* Whose key: the pending CSR's, or --key.  0, or -1 after a message. */
+static int
+pick_key(struct install *in)
+{
+	struct stat st_csr, st_key;
+	int have_csr, have_key;
+
+	in->csr_path = xasprintf("%s/csr/pending.csr", in->c->state_dir.path);
+	in->pkey_path = xasprintf("%s/csr/pending.key", in->c->state_dir.path);
+	have_csr = lstat(in->csr_path, &st_csr) == 0;
+	have_key = lstat(in->pkey_path, &st_key) == 0;
+	in->pending = have_csr || have_key;
+	if (in->pending)
+		in->generated = str_time_iso_dup(have_csr ? st_csr.st_mtime :
 		    st_key.st_mtime);
-	if (pending && key_in != NULL) {
+	if (in->pending && in->key_in != NULL) {
 		cert_err("a CSR is pending (%s, generated at %s): its key is "
 		    "used; discard it with `sipedge-cert csr discard` to "
-		    "install a separate key", have_csr ? csr_path : pkey_path,
-		    generated);
-		goto out;
+		    "install a separate key", have_csr ? in->csr_path :
+		    in->pkey_path, in->generated);
+		return -1;
 	}
-	if (pending && !have_key) {
+	if (in->pending && !have_key) {
 		cert_err("the pending CSR %s (generated at %s) has no key: %s "
 		    "is missing; make a new CSR with `sipedge-cert csr new "
 		    "--replace`, or discard it with `sipedge-cert csr discard` "
-		    "and give the key with --key", csr_path, generated,
-		    pkey_path);
-		goto out;
+		    "and give the key with --key", in->csr_path, in->generated,
+		    in->pkey_path);
+		return -1;
 	}
-	if (!pending && key_in == NULL) {
+	if (!in->pending && in->key_in == NULL) {
 		cert_err("no CSR is pending (%s does not exist): give the "
-		    "certificate's private key with --key KEY", csr_path);
-		goto out;
+		    "certificate's private key with --key KEY", in->csr_path);
+		return -1;
 	}
-	key_from = pending ? pkey_path : key_in;
+	in->key_from = in->pending ? in->pkey_path : in->key_in;
+	return 0;
+}
 
-	/* Read everything; any unreadable file stops here. */
-	if ((chain = pki_read_certs(cert_in, NULL, &cause)) == NULL) {
-		cert_err("%s", cause);
-		goto out;
-	}
-	if (chain_in != NULL) {
-		if ((more = pki_read_certs(chain_in, NULL, &cause)) == NULL) {
-			cert_err("%s", cause);
-			goto out;
-		}
-		merge_chain(chain, more);
-	}
-	if ((pkey = pki_read_key(key_from, &cause)) == NULL) {
-		cert_err("%s", cause);
-		goto out;
-	}
-	if (check_pair(chain, pkey, cert_in, key_from, pending, generated) == -1)
-		goto out;
-	if (!default_absent(&c->tls_trust)) {
-		if ((trust = pki_read_certs(c->tls_trust.path, NULL,
-		    &cause)) == NULL) {
-			cert_err("tls.trust: %s; fix the trust list first (the "
-			    "daemon would refuse it at the reload)", cause);
-			goto out;
-		}
-	}
+/* Read everything; any unreadable file stops here.  0, or -1. */
+static int
+read_inputs(struct install *in)
+{
+	STACK_OF(X509) *more;
+	char *cause = NULL;
 
-	/* The daemon's own checks. */
-	now = time(NULL);
-	memset(&in, 0, sizeof in);
-	in.chain = chain;
-	in.key = pkey;
-	in.trust = trust;		/* NULL: no trust list installed */
-	in.trust_file = trust != NULL ? c->tls_trust.path : NULL;
-	in.cert_file = cert_in;
-	in.key_file = key_from;
-	in.now = now;
-	tls_check_identity(c, &in, &dl);
+	if ((in->chain = pki_read_certs(in->cert_in, NULL, &cause)) == NULL)
+		goto fail;
+	if (in->chain_in != NULL) {
+		if ((more = pki_read_certs(in->chain_in, NULL, &cause)) == NULL)
+			goto fail;
+		merge_chain(in->chain, more);
+		sk_X509_pop_free(more, X509_free);
+	}
+	if ((in->pkey = pki_read_key(in->key_from, &cause)) == NULL)
+		goto fail;
+	if (check_pair(in->chain, in->pkey, in->cert_in, in->key_from,
+	    in->pending, in->generated) == -1)
+		return -1;
+	if (!default_absent(&in->c->tls_trust) && (in->trust = pki_read_certs(
+	    in->c->tls_trust.path, NULL, &cause)) == NULL) {
+		cert_err("tls.trust: %s; fix the trust list first (the daemon "
+		    "would refuse it at the reload)", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+fail:
+	cert_err("%s", cause);
+	free(cause);
+	return -1;
+}
+
+/* The daemon's own checks of the new identity.  0, or -1 (all printed). */
+static int
+run_checks(struct install *in)
+{
+	struct diaglist dl = { 0 };
+	struct tls_check_input ci;
+	size_t i;
+	int rv = 0;
+
+	memset(&ci, 0, sizeof ci);
+	ci.chain = in->chain;
+	ci.key = in->pkey;
+	ci.trust = in->trust;		/* NULL: no trust list installed */
+	ci.trust_file = in->trust != NULL ? in->c->tls_trust.path : NULL;
+	ci.cert_file = in->cert_in;
+	ci.key_file = in->key_from;
+	ci.now = in->now;
+	tls_check_identity(in->c, &ci, &dl);
 	for (i = 0; i < dl.n; i++)
 		fprintf(stderr, "%s\n", dl.v[i].text);
 	if (dl.nerrors > 0) {
 		cert_err("%s was not installed: %zu error%s above; nothing was "
-		    "written", cert_in, dl.nerrors, dl.nerrors == 1 ? "" : "s");
-		goto out;
+		    "written", in->cert_in, dl.nerrors, dl.nerrors == 1 ? "" :
+		    "s");
+		rv = -1;
 	}
+	diag_clear(&dl);
+	return rv;
+}
 
-	/* Directories, then the backups; nothing is replaced yet. */
+/* The directories of the certificate and key, then the backups. */
+static int
+prepare(struct install *in)
+{
+	char *dir, *slash, *cause = NULL;
+	int i;
+
 	for (i = 0; i < 2; i++) {
-		dir = xstrdup(i == 0 ? cert.path : key.path);
+		dir = xstrdup(i == 0 ? in->cert.path : in->key.path);
 		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 			*slash = '\0';
 			if (file_mkdir_p(dir, 0755, &cause) == -1) {
 				cert_err("%s; nothing was installed", cause);
+				free(cause);
 				free(dir);
-				goto out;
+				return -1;
 			}
 		}
 		free(dir);
 	}
-	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime(&now));
-	if (backup(&cert, stamp) == -1 || backup(&key, stamp) == -1)
-		goto out;
+	if (backup(&in->cert, in->stamp) == -1 ||
+	    backup(&in->key, in->stamp) == -1)
+		return -1;
+	return 0;
+}
 
-	/* The key, then the certificate (see the top of the file). */
-	if (pki_write_key(key.path, pkey, &cause) == -1) {
+/* The key, then the certificate (see the top of the file); then the
+ * pending CSR is done.  0, or -1 after a message. */
+static int
+write_files(struct install *in)
+{
+	char *cause = NULL;
+	const char *done[2] = { in->pkey_path, in->csr_path };
+	int i;
+
+	if (pki_write_key(in->key.path, in->pkey, &cause) == -1) {
 		cert_err("%s; nothing was installed", cause);
-		goto out;
+		free(cause);
+		return -1;
 	}
-	if (pki_write_certs(cert.path, chain, &cause) == -1) {
+	if (pki_write_certs(in->cert.path, in->chain, &cause) == -1) {
 		cert_err("%s; nothing was installed (the previous key is put "
 		    "back)", cause);
-		restore(&key);
-		goto out;
+		free(cause);
+		restore(&in->key);
+		return -1;
 	}
-	if (pending) {
-		if (unlink(pkey_path) == -1 && errno != ENOENT)
+	for (i = 0; in->pending && i < 2; i++)
+		if (unlink(done[i]) == -1 && errno != ENOENT)
 			cert_err("warning: cannot remove %s: %s; remove it with "
-			    "`sipedge-cert csr discard`", pkey_path,
+			    "`sipedge-cert csr discard`", done[i],
 			    strerror(errno));
-		if (unlink(csr_path) == -1 && errno != ENOENT)
-			cert_err("warning: cannot remove %s: %s; remove it with "
-			    "`sipedge-cert csr discard`", csr_path,
-			    strerror(errno));
-	}
+	return 0;
+}
 
-	s1 = pki_name_line(X509_get_subject_name(sk_X509_value(chain, 0)));
-	s2 = pki_time_iso(X509_get0_notAfter(sk_X509_value(chain, 0)));
-	if (sk_X509_num(chain) > 1)
-		snprintf(stamp, sizeof stamp, ", with %d chain certificate%s",
-		    sk_X509_num(chain) - 1, sk_X509_num(chain) == 2 ? "" : "s");
-	else
-		stamp[0] = '\0';
-	printf("installed %s as %s (%s, expires %s%s)\n", cert_in, cert.path,
-	    s1, s2, stamp);
-	printf("installed the key %s as %s\n", pending ? "of the pending CSR" :
-	    key_in, key.path);
+/* What was installed and what was kept. */
+static void
+report(struct install *in)
+{
+	X509 *leaf = sk_X509_value(in->chain, 0);
+	char *s1 = pki_name_line(X509_get_subject_name(leaf));
+	char *s2 = pki_time_iso(X509_get0_notAfter(leaf));
+	char more[64] = "";
+	int n = sk_X509_num(in->chain);
+
+	if (n > 1)
+		snprintf(more, sizeof more, ", with %d chain certificate%s",
+		    n - 1, n == 2 ? "" : "s");
+	printf("installed %s as %s (%s, expires %s%s)\n", in->cert_in,
+	    in->cert.path, s1, s2, more);
+	printf("installed the key %s as %s\n", in->pending ?
+	    "of the pending CSR" : in->key_in, in->key.path);
 	free(s1);
 	free(s2);
-	if (cert.backup != NULL)
-		printf("previous certificate saved as %s\n", cert.backup);
-	if (key.backup != NULL)
-		printf("previous key saved as %s\n", key.backup);
-	if (pending)
-		printf("the pending CSR is done: %s removed\n", csr_path);
+	if (in->cert.backup != NULL)
+		printf("previous certificate saved as %s\n", in->cert.backup);
+	if (in->key.backup != NULL)
+		printf("previous key saved as %s\n", in->key.backup);
+	if (in->pending)
+		printf("the pending CSR is done: %s removed\n", in->csr_path);
 	fflush(stdout);
+}
 
-	if (no_reload) {
-		printf("sipedged was not asked to reload (--no-reload); the "
-		    "certificate is used at its next reload or start\n");
-		rv = CERT_OK;
-	} else
-		rv = ask_reload(c, &cert, &key);
-out:
-	diag_clear(&dl);
-	sk_X509_pop_free(chain, X509_free);
-	sk_X509_pop_free(more, X509_free);
-	sk_X509_pop_free(trust, X509_free);
-	EVP_PKEY_free(pkey);
-	target_clear(&cert);
-	target_clear(&key);
-	free(csr_path);
-	free(pkey_path);
-	free(generated);
+/* Reload the daemon, unless --no-reload; the exit status. */
+static int
+finish(struct install *in, const char *what)
+{
+	if (in->no_reload) {
+		printf("sipedged was not asked to reload (--no-reload); %s is "
+		    "used at its next reload or start\n", what);
+		return CERT_OK;
+	}
+	return ask_reload(in->c, &in->cert, &in->key);
+}
+
+/* Free what an install holds. */
+static void
+install_clear(struct install *in)
+{
+	sk_X509_pop_free(in->chain, X509_free);
+	sk_X509_pop_free(in->trust, X509_free);
+	EVP_PKEY_free(in->pkey);
+	target_clear(&in->cert);
+	target_clear(&in->key);
+	free(in->csr_path);
+	free(in->pkey_path);
+	free(in->generated);
+}
+
+/*
+ * install --temporary: a new temporary server certificate, made as at the
+ * first start, then the installed certificate and key moved aside (kept
+ * as backups) so that the daemon falls back to the temporary one.
+ * Refused when tls.certificate is set: the daemon uses the temporary
+ * certificate only while the default certificate file does not exist.
+ */
+static int
+make_temporary(struct install *in)
+{
+	const struct conf *c = in->c;
+	char where[256], *srv, *key, *cause = NULL;
+
+	if (!CONF_PATH_IS_DEFAULT(&c->tls_certificate)) {
+		cert_err("tls.certificate is set (%s): sipedged uses the "
+		    "temporary certificate only when it is not; remove "
+		    "tls.certificate and tls.private_key from the "
+		    "configuration, then run install --temporary again",
+		    conf_loc_str(&c->tls_certificate.loc, where, sizeof where));
+		return -1;
+	}
+	/* A fresh server certificate; the temporary CA is kept while it is
+	 * valid, so peers that trust it keep trusting this node. */
+	srv = xasprintf("%s/%s", c->state_dir.path, TLS_TEMP_CERT);
+	key = xasprintf("%s/%s", c->state_dir.path, TLS_TEMP_KEY);
+	unlink(srv);
+	unlink(key);
+	free(srv);
+	free(key);
+	if (tls_temp_ensure(c->state_dir.path, c->fqdn, c->aliases.v,
+	    c->aliases.n, &cause) == -1) {
+		cert_err("%s; the installed certificate was not changed",
+		    cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* Move the installed certificate, then its key, aside (0, or -1). */
+static int
+move_aside(struct install *in)
+{
+	struct target *v[2] = { &in->cert, &in->key };
+	int i;
+
+	/* The certificate first: without it the key is not used. */
+	for (i = 0; i < 2; i++) {
+		if (backup(v[i], in->stamp) == -1)
+			return -1;
+		if (v[i]->backup != NULL && unlink(v[i]->path) == -1 &&
+		    errno != ENOENT) {
+			cert_err("cannot remove %s: %s (a copy is in %s)",
+			    v[i]->path, strerror(errno), v[i]->backup);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* What install --temporary did, and the way back. */
+static void
+report_temporary(const struct install *in)
+{
+	char *srvf = xasprintf("%s/%s", in->c->state_dir.path, TLS_TEMP_CERT);
+	char *caf = xasprintf("%s/%s", in->c->state_dir.path, TLS_TEMP_CA_CERT);
+	STACK_OF(X509) *x;
+	char *cause = NULL, *s1, *s2;
+
+	if ((x = pki_read_certs(srvf, NULL, &cause)) != NULL) {
+		s1 = pki_name_line(X509_get_subject_name(sk_X509_value(x, 0)));
+		s2 = pki_time_iso(X509_get0_notAfter(sk_X509_value(x, 0)));
+		printf("made a new temporary certificate %s (%s, expires %s), "
+		    "issued by the temporary CA %s\n", srvf, s1, s2, caf);
+		free(s1);
+		free(s2);
+		sk_X509_pop_free(x, X509_free);
+	}
 	free(cause);
+	if (in->cert.backup != NULL)
+		printf("the installed certificate %s was moved to %s\n",
+		    in->cert.path, in->cert.backup);
+	if (in->key.backup != NULL)
+		printf("the installed key %s was moved to %s\n", in->key.path,
+		    in->key.backup);
+	if (in->cert.backup == NULL)
+		printf("no certificate was installed (%s does not exist): the "
+		    "temporary certificate was in use already\n", in->cert.path);
+	else
+		printf("to go back: sipedge-cert install %s --key %s\n",
+		    in->cert.backup, in->key.backup != NULL ? in->key.backup :
+		    "KEY");
+	printf("peers that verify this node must trust %s\n", caf);
+	fflush(stdout);
+	free(srvf);
+	free(caf);
+}
+
+/* install --temporary: the exit status. */
+static int
+install_temporary(struct install *in)
+{
+	if (make_temporary(in) == -1 || move_aside(in) == -1)
+		return CERT_FAIL;
+	report_temporary(in);
+	return finish(in, "the temporary certificate");
+}
+
+int
+cert_cmd_install(struct cert_env *env, int argc, char **argv)
+{
+	struct install in;
+	int rv;
+
+	memset(&in, 0, sizeof in);
+	in.cert.mode = 0644;
+	in.key.mode = 0600;
+	if ((rv = parse_args(&in, argc, argv)) != -1)
+		return rv;
+	if ((in.c = cert_conf(env)) == NULL)
+		return CERT_FAIL;
+	in.cert.path = in.c->tls_certificate.path;
+	in.key.path = in.c->tls_private_key.path;
+	in.now = time(NULL);
+	strftime(in.stamp, sizeof in.stamp, "%Y%m%dT%H%M%SZ",
+	    gmtime(&in.now));
+	if (in.temporary)
+		rv = install_temporary(&in);
+	else if (pick_key(&in) == -1 || read_inputs(&in) == -1 ||
+	    run_checks(&in) == -1 || prepare(&in) == -1 ||
+	    write_files(&in) == -1)
+		rv = CERT_FAIL;
+	else {
+		report(&in);
+		rv = finish(&in, "the certificate");
+	}
+	install_clear(&in);
 	return rv;
 }

@@ -1,7 +1,8 @@
 /*
  * cert_labca.c: sipedge-cert lab-ca: a local CA for labs, tests and a
  * first run (init, issue, revoke, crl, list).  The CA itself is tls_ca.c;
- * this file parses arguments, decides file names and reports.  Command
+ * this file parses arguments, decides file names and reports; issue is in
+ * cert_labca_issue.c.  Command
  * line mistakes exit CERT_USAGE before anything is generated or written;
  * problems with files or with the CA's state exit CERT_FAIL.
  */
@@ -26,13 +27,13 @@
 #include "tls/tls_ca.h"
 #include "tls/tls_pki.h"
 #include "tools/cert.h"
+#include "tools/cert_labca_int.h"
 #include "util/file.h"
 #include "util/name.h"
 #include "util/xmalloc.h"
 
 #define DEFAULT_CA_CN		"sipedge lab CA"
 #define DEFAULT_CA_DAYS		3650
-#define DEFAULT_CERT_DAYS	365
 #define DEFAULT_CRL_DAYS	7
 #define MAX_CRL_DAYS		3650
 
@@ -54,22 +55,16 @@ static const char usage_text[] =
     "       sipedge-cert [-c FILE] lab-ca list [--dir DIR]\n"
     "See sipedge-cert(1).\n";
 
-static int
-usage(void)
+int
+cert_labca_usage(void)
 {
 	fputs(usage_text, stderr);
 	return CERT_USAGE;
 }
 
-/* What every subcommand shares. */
-struct opts {
-	const char	*sub;		/* "init", "issue"... */
-	const char	*dir;		/* --dir */
-};
-
 /* Report a getopt failure (ch is '?' or ':') and return CERT_USAGE. */
-static int
-bad_option(const struct opts *o, int ch, char **argv)
+int
+cert_labca_bad_option(const struct cert_labca_opts *o, int ch, char **argv)
 {
 	const char *arg = argv[optind - 1];
 
@@ -79,13 +74,13 @@ bad_option(const struct opts *o, int ch, char **argv)
 		cert_err("lab-ca %s: unknown option -%c", o->sub, optopt);
 	else
 		cert_err("lab-ca %s: unknown option %s", o->sub, arg);
-	return usage();
+	return cert_labca_usage();
 }
 
 /* A whole number of days from lo to hi; -1 (after a message) if not. */
-static int
-parse_days(const struct opts *o, const char *opt, const char *s, int lo,
-    int hi)
+int
+cert_labca_days(const struct cert_labca_opts *o, const char *opt,
+    const char *s, int lo, int hi)
 {
 	char *end;
 	long v;
@@ -101,8 +96,8 @@ parse_days(const struct opts *o, const char *opt, const char *s, int lo,
 }
 
 /* The CA directory: --dir, else <daemon.state_dir>/lab-ca. */
-static char *
-ca_dir(struct cert_env *env, const struct opts *o)
+char *
+cert_labca_dir(struct cert_env *env, const struct cert_labca_opts *o)
 {
 	struct conf *c;
 
@@ -114,8 +109,9 @@ ca_dir(struct cert_env *env, const struct opts *o)
 }
 
 /* Open the CA of dir, with a hint when there is none yet. */
-static struct tls_ca *
-open_ca(struct cert_env *env, const struct opts *o, const char *dir)
+struct tls_ca *
+cert_labca_open(struct cert_env *env, const struct cert_labca_opts *o,
+    const char *dir)
 {
 	struct tls_ca *ca;
 	char *cause = NULL, *certf = xasprintf("%s/%s", dir, TLS_CA_CERT);
@@ -142,8 +138,8 @@ open_ca(struct cert_env *env, const struct opts *o, const char *dir)
 }
 
 /* "CN=..., valid until ..." of a certificate, for reports. */
-static void
-print_cert_line(const char *label, X509 *x)
+void
+cert_labca_print_cert(const char *label, X509 *x)
 {
 	char *subj = pki_name_line(X509_get_subject_name(x));
 	char *until = pki_time_iso(X509_get0_notAfter(x));
@@ -167,7 +163,8 @@ iso(time_t t)
 /* --- init ----------------------------------------------------------- */
 
 static int
-cmd_init(struct cert_env *env, struct opts *o, int argc, char **argv)
+cmd_init(struct cert_env *env, struct cert_labca_opts *o, int argc,
+    char **argv)
 {
 	static const struct option longopts[] = {
 		{ "dir", required_argument, NULL, 'd' },
@@ -203,7 +200,7 @@ cmd_init(struct cert_env *env, struct opts *o, int argc, char **argv)
 			}
 			break;
 		case 'D':
-			if ((days = parse_days(o, "--days", optarg, 1,
+			if ((days = cert_labca_days(o, "--days", optarg, 1,
 			    TLS_CA_MAX_DAYS)) == -1)
 				return CERT_USAGE;
 			break;
@@ -211,14 +208,14 @@ cmd_init(struct cert_env *env, struct opts *o, int argc, char **argv)
 			force = 1;
 			break;
 		default:
-			return bad_option(o, ch, argv);
+			return cert_labca_bad_option(o, ch, argv);
 		}
 	}
 	if (optind != argc) {
 		cert_err("lab-ca init: unexpected argument '%s'", argv[optind]);
-		return usage();
+		return cert_labca_usage();
 	}
-	if ((dir = ca_dir(env, o)) == NULL)
+	if ((dir = cert_labca_dir(env, o)) == NULL)
 		return CERT_FAIL;
 	if ((ca = tls_ca_create(dir, cn, org, kt, days, force, &cause)) == NULL) {
 		cert_err("%s", cause);
@@ -228,7 +225,7 @@ cmd_init(struct cert_env *env, struct opts *o, int argc, char **argv)
 	}
 	kd = pki_key_desc(X509_get0_pubkey(tls_ca_get0_cert(ca)));
 	printf("created a lab CA in %s (%s key)\n", dir, kd);
-	print_cert_line("certificate:", tls_ca_get0_cert(ca));
+	cert_labca_print_cert("certificate:", tls_ca_get0_cert(ca));
 	printf("%-13s %s/%s (give it to the peers that must trust what this "
 	    "CA issues)\n", "CA file:", dir, TLS_CA_CERT);
 	printf("%-13s %s/%s (mode 0600)\n", "CA key:", dir, TLS_CA_KEY);
@@ -238,51 +235,10 @@ cmd_init(struct cert_env *env, struct opts *o, int argc, char **argv)
 	return CERT_OK;
 }
 
-/* --- issue ---------------------------------------------------------- */
-
-/* A file name made of the CN: letters, digits, '.', '-' and '_' only. */
-static char *
-prefix_from_cn(const char *cn)
-{
-	char *p = xstrdup(cn), *s;
-
-	for (s = p; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' ||
-		    *s == '_'))
-			*s = '_';
-	if (*p == '.')
-		*p = '_';
-	return p;
-}
-
-/* Add s to the list v[0..*np) unless it is there already. */
-static void
-add_name(char ***vp, size_t *np, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < *np; i++)
-		if (strcasecmp((*vp)[i], s) == 0)
-			return;
-	*vp = xreallocarray(*vp, *np + 1, sizeof **vp);
-	(*vp)[(*np)++] = xstrdup(s);
-}
-
-static void
-free_names(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* Make the directory of path (0755) if it is missing; 0 or -1 after a
  * message. */
-static int
-make_out_dir(const char *path)
+int
+cert_labca_out_dir(const char *path)
 {
 	char *copy = xstrdup(path), *cause = NULL;
 	int rv;
@@ -295,293 +251,11 @@ make_out_dir(const char *path)
 	return rv;
 }
 
-/* What `issue` was asked for. */
-struct issue_args {
-	struct tls_ca_profile	 p;
-	char			**sans;
-	size_t			 nsans;
-	const char		*csr;
-	const char		*out;
-	enum tls_key_type	 kt;
-	int			 kt_given;
-	int			 force;
-};
-
-/* Parse the arguments of issue; -1 after a message (and the usage, for
- * a malformed command line). */
-static int
-issue_parse(struct opts *o, struct issue_args *a, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "dir", required_argument, NULL, 'd' },
-		{ "cn", required_argument, NULL, 'n' },
-		{ "org", required_argument, NULL, 'o' },
-		{ "san", required_argument, NULL, 's' },
-		{ "server", no_argument, NULL, 'S' },
-		{ "client", no_argument, NULL, 'C' },
-		{ "days", required_argument, NULL, 'D' },
-		{ "crl-url", required_argument, NULL, 'r' },
-		{ "ocsp-url", required_argument, NULL, 'O' },
-		{ "csr", required_argument, NULL, 'q' },
-		{ "key-type", required_argument, NULL, 'k' },
-		{ "out", required_argument, NULL, 'w' },
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 }
-	};
-	char *cause = NULL, *e;
-	int ch;
-
-	a->p.days = DEFAULT_CERT_DAYS;
-	a->kt = TLS_KEY_EC_P256;
-	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			o->dir = optarg;
-			break;
-		case 'n':
-			a->p.cn = optarg;
-			break;
-		case 'o':
-			a->p.org = optarg;
-			break;
-		case 's':
-			if ((e = name_san_parse(optarg, &cause)) == NULL) {
-				cert_err("lab-ca issue: --san: %s", cause);
-				free(cause);
-				return -1;
-			}
-			add_name(&a->sans, &a->nsans, e);
-			free(e);
-			break;
-		case 'S':
-			a->p.server = 1;
-			break;
-		case 'C':
-			a->p.client = 1;
-			break;
-		case 'D':
-			if ((a->p.days = parse_days(o, "--days", optarg, 1,
-			    TLS_CA_MAX_DAYS)) == -1)
-				return -1;
-			break;
-		case 'r':
-		case 'O':
-			if (name_url_check(optarg, &cause) == -1) {
-				cert_err("lab-ca issue: %s: %s", ch == 'r' ?
-				    "--crl-url" : "--ocsp-url", cause);
-				free(cause);
-				return -1;
-			}
-			if (ch == 'r')
-				a->p.crl_url = optarg;
-			else
-				a->p.ocsp_url = optarg;
-			break;
-		case 'q':
-			a->csr = optarg;
-			break;
-		case 'k':
-			if (tls_key_type_parse(optarg, &a->kt) == -1) {
-				cert_err("lab-ca issue: --key-type '%s' is not "
-				    "a key type (%s)", optarg,
-				    TLS_KEY_TYPE_WORDS);
-				return -1;
-			}
-			a->kt_given = 1;
-			break;
-		case 'w':
-			a->out = optarg;
-			break;
-		case 'f':
-			a->force = 1;
-			break;
-		default:
-			bad_option(o, ch, argv);
-			return -1;
-		}
-	}
-	if (optind != argc) {
-		cert_err("lab-ca issue: unexpected argument '%s'", argv[optind]);
-		usage();
-		return -1;
-	}
-	if (a->csr != NULL && a->kt_given) {
-		cert_err("lab-ca issue: --csr and --key-type exclude each other "
-		    "(with --csr the key is the requester's)");
-		usage();
-		return -1;
-	}
-	if (a->csr == NULL && a->p.cn == NULL) {
-		cert_err("lab-ca issue: --cn NAME is required (or --csr FILE "
-		    "whose subject has a CN)");
-		usage();
-		return -1;
-	}
-	if ((a->p.cn != NULL && strlen(a->p.cn) > 64) ||
-	    (a->p.org != NULL && strlen(a->p.org) > 64)) {
-		cert_err("lab-ca issue: --cn and --org take at most 64 "
-		    "characters");
-		return -1;
-	}
-	if (a->out != NULL && *a->out == '\0') {
-		cert_err("lab-ca issue: --out needs a file name prefix");
-		return -1;
-	}
-	return 0;
-}
-
-/* Remove the files of a failed issue. */
-static void
-unlink_all(char **files, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		unlink(files[i]);
-}
-
-static int
-cmd_issue(struct cert_env *env, struct opts *o, int argc, char **argv)
-{
-	struct issue_args a;
-	struct tls_ca *ca = NULL;
-	STACK_OF(X509) *chain = NULL;
-	X509_REQ *req = NULL;
-	EVP_PKEY *key = NULL, *pub = NULL;
-	X509 *x = NULL;
-	struct tls_ca_csr_names want;
-	char *dir = NULL, *cause = NULL, **sans = NULL;
-	char *prefix = NULL, *certf = NULL, *keyf = NULL, *chainf = NULL;
-	char *written[3], *t, *kd;
-	size_t nsans = 0, nwritten = 0, i;
-	int rv = CERT_FAIL, r;
-
-	memset(&a, 0, sizeof a);
-	memset(&want, 0, sizeof want);
-	if (issue_parse(o, &a, argc, argv) == -1) {
-		rv = CERT_USAGE;
-		goto out;
-	}
-	if ((dir = ca_dir(env, o)) == NULL)
-		goto out;
-
-	/* The key: the requester's (from a CSR whose signature holds), or
-	 * a new one. */
-	if (a.csr != NULL) {
-		if ((req = pki_read_csr(a.csr, &cause)) == NULL ||
-		    (pub = tls_ca_csr_key(req, a.csr, &want, &cause)) == NULL)
-			goto fail;
-		if (a.p.cn == NULL && (a.p.cn = want.cn) == NULL) {
-			cert_err("%s has no CN in its subject: give --cn NAME",
-			    a.csr);
-			goto out;
-		}
-		if (a.p.org == NULL)
-			a.p.org = want.org;
-		/* The names the request asks for, then those of --san. */
-		for (i = 0; i < want.nsans; i++)
-			add_name(&sans, &nsans, want.sans[i]);
-	}
-	for (i = 0; i < a.nsans; i++)
-		add_name(&sans, &nsans, a.sans[i]);
-	a.p.sans = sans;
-	a.p.nsans = nsans;
-
-	prefix = a.out != NULL ? xstrdup(a.out) : prefix_from_cn(a.p.cn);
-	certf = xasprintf("%s.pem", prefix);
-	keyf = xasprintf("%s.key", prefix);
-	chainf = xasprintf("%s-chain.pem", prefix);
-	if ((ca = open_ca(env, o, dir)) == NULL || make_out_dir(certf) == -1)
-		goto out;
-	if (!a.force) {
-		for (i = 0; i < 3; i++) {
-			t = i == 0 ? certf : i == 1 ? keyf : chainf;
-			if (i == 1 && pub != NULL)
-				continue;	/* no key is written */
-			if (access(t, F_OK) == 0) {
-				cert_err("%s already exists; choose another "
-				    "--out PREFIX or give --force to replace "
-				    "it", t);
-				goto out;
-			}
-		}
-	}
-
-	if (pub == NULL && (key = tls_key_generate(a.kt, &cause)) == NULL)
-		goto fail;
-	if ((x = tls_ca_issue(ca, pub != NULL ? pub : key, &a.p, &cause)) == NULL)
-		goto fail;
-
-	/* Write the files, then record the certificate: a failure on the
-	 * way removes what this run wrote, and the index lists only
-	 * certificates that were handed out. */
-	if (key != NULL) {
-		if (pki_write_key(keyf, key, &cause) == -1)
-			goto fail;
-		written[nwritten++] = keyf;
-	}
-	if (pki_write_cert(certf, x, &cause) == -1)
-		goto fail;
-	written[nwritten++] = certf;
-	chain = sk_X509_new_null();
-	sk_X509_push(chain, x);
-	sk_X509_push(chain, tls_ca_get0_cert(ca));
-	r = pki_write_certs(chainf, chain, &cause);
-	sk_X509_free(chain);
-	if (r == -1)
-		goto fail;
-	written[nwritten++] = chainf;
-	if (tls_ca_record(ca, x, &cause) == -1)
-		goto fail;
-	nwritten = 0;
-
-	t = pki_san_line(x);
-	kd = pki_key_desc(X509_get0_pubkey(x));
-	printf("issued serial %s\n", tls_ca_entry(ca, tls_ca_count(ca) - 1)->serial);
-	print_cert_line("certificate:", x);
-	printf("%-13s %s\n", "names:", *t ? t : "(none)");
-	free(t);
-	t = pki_eku_line(x);
-	printf("%-13s %s\n", "usage:", t ? t : "(any)");
-	free(t);
-	printf("%-13s %s%s\n", "key:", kd, key != NULL ? " (new)" :
-	    " (from the CSR)");
-	free(kd);
-	if (a.p.crl_url != NULL)
-		printf("%-13s %s\n", "CRL:", a.p.crl_url);
-	if (a.p.ocsp_url != NULL)
-		printf("%-13s %s\n", "OCSP:", a.p.ocsp_url);
-	printf("%-13s %s\n", "wrote:", certf);
-	if (key != NULL)
-		printf("%-13s %s (private key, mode 0600)\n", "", keyf);
-	printf("%-13s %s (certificate + CA)\n", "", chainf);
-	rv = CERT_OK;
-	goto out;
-fail:
-	cert_err("%s", cause);
-	free(cause);
-out:
-	unlink_all(written, nwritten);
-	tls_ca_free(ca);
-	X509_REQ_free(req);
-	X509_free(x);
-	EVP_PKEY_free(key);
-	EVP_PKEY_free(pub);
-	free_names(a.sans, a.nsans);
-	free_names(sans, nsans);
-	tls_ca_csr_names_clear(&want);
-	free(prefix);
-	free(certf);
-	free(keyf);
-	free(chainf);
-	free(dir);
-	return rv;
-}
-
 /* --- revoke --------------------------------------------------------- */
 
 static int
-cmd_revoke(struct cert_env *env, struct opts *o, int argc, char **argv)
+cmd_revoke(struct cert_env *env, struct cert_labca_opts *o, int argc,
+    char **argv)
 {
 	static const struct option longopts[] = {
 		{ "dir", required_argument, NULL, 'd' },
@@ -610,15 +284,16 @@ cmd_revoke(struct cert_env *env, struct opts *o, int argc, char **argv)
 			}
 			break;
 		default:
-			return bad_option(o, ch, argv);
+			return cert_labca_bad_option(o, ch, argv);
 		}
 	}
 	if (argc - optind != 1) {
 		cert_err("lab-ca revoke: give one SERIAL or CERTFILE");
-		return usage();
+		return cert_labca_usage();
 	}
 	what = argv[optind];
-	if ((dir = ca_dir(env, o)) == NULL || (ca = open_ca(env, o, dir)) == NULL)
+	if ((dir = cert_labca_dir(env, o)) == NULL ||
+	    (ca = cert_labca_open(env, o, dir)) == NULL)
 		goto out;
 	if (stat(what, &st) == 0) {
 		if ((certs = pki_read_certs(what, NULL, &cause)) == NULL)
@@ -713,7 +388,8 @@ out:
 }
 
 static int
-cmd_crl(struct cert_env *env, struct opts *o, int argc, char **argv)
+cmd_crl(struct cert_env *env, struct cert_labca_opts *o, int argc,
+    char **argv)
 {
 	static const struct option longopts[] = {
 		{ "dir", required_argument, NULL, 'd' },
@@ -736,7 +412,7 @@ cmd_crl(struct cert_env *env, struct opts *o, int argc, char **argv)
 			o->dir = optarg;
 			break;
 		case 'D':
-			if ((days = parse_days(o, "--days", optarg, 1,
+			if ((days = cert_labca_days(o, "--days", optarg, 1,
 			    MAX_CRL_DAYS)) == -1)
 				return CERT_USAGE;
 			break;
@@ -744,23 +420,24 @@ cmd_crl(struct cert_env *env, struct opts *o, int argc, char **argv)
 			out = optarg;
 			break;
 		default:
-			return bad_option(o, ch, argv);
+			return cert_labca_bad_option(o, ch, argv);
 		}
 	}
 	if (optind != argc) {
 		cert_err("lab-ca crl: unexpected argument '%s'", argv[optind]);
-		return usage();
+		return cert_labca_usage();
 	}
 	if (out != NULL && *out == '\0') {
 		cert_err("lab-ca crl: --out needs a file name");
-		return usage();
+		return cert_labca_usage();
 	}
-	if ((dir = ca_dir(env, o)) == NULL)
+	if ((dir = cert_labca_dir(env, o)) == NULL)
 		goto out;
 	pemf = out != NULL ? xstrdup(out) : xasprintf("%s/%s", dir, TLS_CA_CRL);
 	derf = out != NULL ? der_name(out) : xasprintf("%s/%s", dir,
 	    TLS_CA_CRL_DER);
-	if ((ca = open_ca(env, o, dir)) == NULL || make_out_dir(pemf) == -1)
+	if ((ca = cert_labca_open(env, o, dir)) == NULL ||
+	    cert_labca_out_dir(pemf) == -1)
 		goto out;
 	if ((crl = tls_ca_make_crl(ca, days, &cause)) == NULL ||
 	    write_crl_pair(crl, pemf, derf, &cause) == -1)
@@ -793,7 +470,8 @@ out:
 /* --- list ----------------------------------------------------------- */
 
 static int
-cmd_list(struct cert_env *env, struct opts *o, int argc, char **argv)
+cmd_list(struct cert_env *env, struct cert_labca_opts *o, int argc,
+    char **argv)
 {
 	static const struct option longopts[] = {
 		{ "dir", required_argument, NULL, 'd' },
@@ -808,21 +486,21 @@ cmd_list(struct cert_env *env, struct opts *o, int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		if (ch != 'd')
-			return bad_option(o, ch, argv);
+			return cert_labca_bad_option(o, ch, argv);
 		o->dir = optarg;
 	}
 	if (optind != argc) {
 		cert_err("lab-ca list: unexpected argument '%s'", argv[optind]);
-		return usage();
+		return cert_labca_usage();
 	}
-	if ((dir = ca_dir(env, o)) == NULL)
+	if ((dir = cert_labca_dir(env, o)) == NULL)
 		return CERT_FAIL;
-	if ((ca = open_ca(env, o, dir)) == NULL) {
+	if ((ca = cert_labca_open(env, o, dir)) == NULL) {
 		free(dir);
 		return CERT_FAIL;
 	}
 	printf("lab CA in %s\n", dir);
-	print_cert_line("CA:", tls_ca_get0_cert(ca));
+	cert_labca_print_cert("CA:", tls_ca_get0_cert(ca));
 	if (tls_ca_count(ca) > 0)
 		printf("%-40s %-8s %-20s %s\n", "SERIAL", "STATUS", "NOT AFTER",
 		    "SUBJECT");
@@ -859,22 +537,22 @@ cert_cmd_lab_ca(struct cert_env *env, int argc, char **argv)
 {
 	static const struct {
 		const char	*name;
-		int		(*fn)(struct cert_env *, struct opts *, int,
+		int		(*fn)(struct cert_env *, struct cert_labca_opts *, int,
 				    char **);
 	} subs[] = {
 		{ "init", cmd_init },
-		{ "issue", cmd_issue },
+		{ "issue", cert_labca_issue },
 		{ "revoke", cmd_revoke },
 		{ "crl", cmd_crl },
 		{ "list", cmd_list },
 	};
-	struct opts o;
+	struct cert_labca_opts o;
 	size_t i;
 
 	if (argc < 2) {
 		cert_err("lab-ca: give a command: init, issue, revoke, crl or "
 		    "list");
-		return usage();
+		return cert_labca_usage();
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		fputs(usage_text, stdout);
@@ -891,5 +569,5 @@ cert_cmd_lab_ca(struct cert_env *env, int argc, char **argv)
 	}
 	cert_err("lab-ca: unknown command '%s' (init, issue, revoke, crl or "
 	    "list)", argv[1]);
-	return usage();
+	return cert_labca_usage();
 }

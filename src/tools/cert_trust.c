@@ -1,7 +1,10 @@
 /*
- * cert_trust.c: sipedge-cert trust: list, show, add, remove and reset the
- * trusted CA list (tls.trust, a PEM bundle that may also carry CRLs), and
- * the trust-list helpers the crl command shares (cert.h).
+ * cert_trust.c: sipedge-cert trust: the trusted CA list (tls.trust, a PEM
+ * bundle that may also carry CRLs) as a store (load, write, reload), the
+ * helpers the trust commands share (labels, fingerprints, selecting a
+ * certificate) and the dispatch.  The commands: cert_trust_view.c (list,
+ * show) and cert_trust_edit.c (add, remove, reset); cert_crl.c shares the
+ * store (cert.h).
  *
  * Every change is computed in memory and written in one atomic rename, so
  * a refused or failed command leaves the file exactly as it was.  Nothing
@@ -11,13 +14,11 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -27,6 +28,7 @@
 #include "tls/tls_ca.h"
 #include "tls/tls_pki.h"
 #include "tools/cert.h"
+#include "tools/cert_trust_int.h"
 #include "util/file.h"
 #include "util/xmalloc.h"
 
@@ -204,8 +206,8 @@ cert_trust_reload(struct conf *c)
 /* --- descriptions --------------------------------------------------- */
 
 /* The common name of n as printable text, or NULL when it has none. */
-static char *
-name_cn(const X509_NAME *n)
+char *
+cert_trust_name_cn(const X509_NAME *n)
 {
 	unsigned char *u = NULL;
 	char *s, *p;
@@ -228,21 +230,12 @@ name_cn(const X509_NAME *n)
 	return s;
 }
 
-/* Short form of a name for tables: the CN, else the whole name. */
-static char *
-name_short(const X509_NAME *n)
-{
-	char *cn = name_cn(n);
-
-	return cn != NULL ? cn : pki_name_line(n);
-}
-
 /* A certificate in reports: "CN=x" (or the whole subject) and fingerprint. */
-static char *
-cert_label(X509 *x)
+char *
+cert_trust_label(X509 *x)
 {
-	char *cn = name_cn(X509_get_subject_name(x)), *fp = pki_fingerprint(x);
-	char *s;
+	char *cn = cert_trust_name_cn(X509_get_subject_name(x));
+	char *fp = pki_fingerprint(x), *s;
 
 	if (cn != NULL)
 		s = xasprintf("CN=%s (SHA256 %s)", cn, fp);
@@ -255,38 +248,9 @@ cert_label(X509 *x)
 	return s;
 }
 
-/* Valid / Expired / Not yet valid, now. */
-static const char *
-cert_status(X509 *x)
-{
-	if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
-		return "Not yet valid";
-	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
-		return "Expired";
-	return "Valid";
-}
-
-/* Whether x says it is a CA (basicConstraints CA:TRUE). */
-static int
-cert_is_ca(X509 *x)
-{
-	return (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
-}
-
-/* The date part of an ASN1 time, "2026-11-26". */
-static char *
-date_only(const ASN1_TIME *t)
-{
-	char *s = pki_time_iso(t);
-
-	if (strlen(s) > 10)
-		s[10] = '\0';
-	return s;
-}
-
 /* SHA-256 fingerprints of certs in hex, no colons, upper case. */
-static char **
-fingerprints(STACK_OF(X509) *certs)
+char **
+cert_trust_fingerprints(STACK_OF(X509) *certs)
 {
 	int i, n = sk_X509_num(certs);
 	char **fps = xcalloc((size_t)(n > 0 ? n : 1), sizeof *fps);
@@ -302,68 +266,15 @@ fingerprints(STACK_OF(X509) *certs)
 	return fps;
 }
 
-/* Free what fingerprints() returned for n certificates. */
-static void
-fingerprints_free(char **fps, int n)
+/* Free what cert_trust_fingerprints() returned for n certificates. */
+void
+cert_trust_fingerprints_free(char **fps, int n)
 {
 	int i;
 
 	for (i = 0; i < n; i++)
 		free(fps[i]);
 	free(fps);
-}
-
-/* --- a plain text table --------------------------------------------- */
-
-#define TABLE_MAXCOL	6
-
-struct table {
-	int	  ncol;
-	int	  nrow;
-	char	**cell;		/* nrow * ncol, owned */
-};
-
-/* Append a row of ncol strings (copied). */
-static void
-table_row(struct table *tb, ...)
-{
-	va_list ap;
-	int i;
-
-	tb->cell = xreallocarray(tb->cell, (size_t)(tb->nrow + 1) *
-	    (size_t)tb->ncol, sizeof *tb->cell);
-	va_start(ap, tb);
-	for (i = 0; i < tb->ncol; i++)
-		tb->cell[tb->nrow * tb->ncol + i] = xstrdup(va_arg(ap,
-		    const char *));
-	va_end(ap);
-	tb->nrow++;
-}
-
-/* Print the table with aligned columns, then free it. */
-static void
-table_flush(struct table *tb)
-{
-	size_t w[TABLE_MAXCOL] = { 0 }, l;
-	int r, i;
-
-	for (r = 0; r < tb->nrow; r++)
-		for (i = 0; i < tb->ncol; i++)
-			if ((l = strlen(tb->cell[r * tb->ncol + i])) > w[i])
-				w[i] = l;
-	for (r = 0; r < tb->nrow; r++) {
-		for (i = 0; i < tb->ncol; i++) {
-			if (i + 1 < tb->ncol)
-				printf("%-*s  ", (int)w[i],
-				    tb->cell[r * tb->ncol + i]);
-			else
-				printf("%s\n", tb->cell[r * tb->ncol + i]);
-			free(tb->cell[r * tb->ncol + i]);
-		}
-	}
-	free(tb->cell);
-	tb->cell = NULL;
-	tb->nrow = 0;
 }
 
 /* --- selecting a certificate ---------------------------------------- */
@@ -374,8 +285,8 @@ table_flush(struct table *tb)
  * digits, colons and case ignored.  -1 with *cause when malformed, unknown
  * or ambiguous.
  */
-static int
-select_cert(const struct cert_trust *t, char **fps, const char *sel,
+int
+cert_trust_select(const struct cert_trust *t, char **fps, const char *sel,
     char **cause)
 {
 	int count = sk_X509_num(t->certs), found = -1, k;
@@ -442,8 +353,8 @@ missing_err(struct conf *c)
 }
 
 /* Load the trust list for a command that reads it; CERT_FAIL printed. */
-static int
-load_existing(struct conf *c, struct cert_trust *t)
+int
+cert_trust_open(struct conf *c, struct cert_trust *t)
 {
 	char *cause = NULL;
 
@@ -457,642 +368,6 @@ load_existing(struct conf *c, struct cert_trust *t)
 		return CERT_FAIL;
 	}
 	return CERT_OK;
-}
-
-/* --- trust list ----------------------------------------------------- */
-
-/* trust list: the certificates as a table, then the kept CRLs. */
-static int
-trust_list(struct conf *c)
-{
-	struct cert_trust t;
-	struct table tb = { 0, 0, NULL };
-	int i, n, ncrl, rv;
-	char num[16];
-
-	if ((rv = load_existing(c, &t)) != CERT_OK)
-		goto out;
-	n = sk_X509_num(t.certs);
-	ncrl = sk_X509_CRL_num(t.crls);
-	if (t.is_default && n == 0) {
-		printf("Trust list: the default list, which is empty: %s does "
-		    "not exist yet, nor does the temporary first-start CA %s "
-		    "(sipedged creates it at its first start).\n", t.path,
-		    t.temp_ca);
-		goto out;
-	}
-	if (t.is_default)
-		printf("Trust list: the default list (%s does not exist yet): "
-		    "the temporary first-start CA only.\n", t.path);
-	else
-		printf("Trust list %s: %d certificate%s, %d CRL%s.\n", t.path, n,
-		    n == 1 ? "" : "s", ncrl, ncrl == 1 ? "" : "s");
-	tb.ncol = 6;
-	table_row(&tb, "#", "SUBJECT", "ISSUER", "EXPIRES", "STATUS",
-	    "SHA-256 FINGERPRINT");
-	for (i = 0; i < n; i++) {
-		X509 *x = sk_X509_value(t.certs, i);
-		char *sub = name_short(X509_get_subject_name(x));
-		char *iss = name_short(X509_get_issuer_name(x));
-		char *exp = date_only(X509_get0_notAfter(x));
-		char *fp = pki_fingerprint(x);
-
-		snprintf(num, sizeof num, "%d", i + 1);
-		table_row(&tb, num, sub, iss, exp, cert_status(x), fp);
-		free(sub);
-		free(iss);
-		free(exp);
-		free(fp);
-	}
-	table_flush(&tb);
-	if (ncrl == 0)
-		goto out;
-	printf("\nCRLs kept in the trust file:\n");
-	tb.ncol = 3;
-	table_row(&tb, "#", "ISSUER", "NEXT UPDATE");
-	for (i = 0; i < ncrl; i++) {
-		X509_CRL *crl = sk_X509_CRL_value(t.crls, i);
-		char *iss = name_short(X509_CRL_get_issuer(crl));
-		char *next = X509_CRL_get0_nextUpdate(crl) != NULL ?
-		    pki_time_iso(X509_CRL_get0_nextUpdate(crl)) : xstrdup("-");
-
-		snprintf(num, sizeof num, "%d", i + 1);
-		table_row(&tb, num, iss, next);
-		free(iss);
-		free(next);
-	}
-	table_flush(&tb);
-out:
-	cert_trust_clear(&t);
-	return rv;
-}
-
-/* --- trust show ----------------------------------------------------- */
-
-/* keyUsage bits as RFC 5280 names, or NULL when the extension is absent. */
-static char *
-key_usage_line(X509 *x)
-{
-	static const struct {
-		uint32_t	 bit;
-		const char	*name;
-	} ku[] = {
-		{ KU_DIGITAL_SIGNATURE, "digitalSignature" },
-		{ KU_NON_REPUDIATION, "nonRepudiation" },
-		{ KU_KEY_ENCIPHERMENT, "keyEncipherment" },
-		{ KU_DATA_ENCIPHERMENT, "dataEncipherment" },
-		{ KU_KEY_AGREEMENT, "keyAgreement" },
-		{ KU_KEY_CERT_SIGN, "keyCertSign" },
-		{ KU_CRL_SIGN, "cRLSign" },
-		{ KU_ENCIPHER_ONLY, "encipherOnly" },
-		{ KU_DECIPHER_ONLY, "decipherOnly" },
-	};
-	uint32_t bits;
-	char *out, *t;
-	size_t i;
-
-	if (!(X509_get_extension_flags(x) & EXFLAG_KUSAGE))
-		return NULL;
-	bits = X509_get_key_usage(x);
-	out = xstrdup("");
-	for (i = 0; i < sizeof ku / sizeof ku[0]; i++) {
-		if (!(bits & ku[i].bit))
-			continue;
-		t = xasprintf("%s%s%s", out, *out ? ", " : "", ku[i].name);
-		free(out);
-		out = t;
-	}
-	return out;
-}
-
-/* basicConstraints in words. */
-static char *
-basic_constraints_line(X509 *x)
-{
-	BASIC_CONSTRAINTS *bc;
-	long pathlen;
-	char *s;
-	int crit = 0;
-
-	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
-	ERR_clear_error();
-	if (bc == NULL)
-		return xstrdup("absent (not a CA)");
-	if (bc->ca && bc->pathlen != NULL &&
-	    (pathlen = ASN1_INTEGER_get(bc->pathlen)) >= 0)
-		s = xasprintf("CA:TRUE, pathlen:%ld%s", pathlen,
-		    crit ? " (critical)" : "");
-	else
-		s = xasprintf("CA:%s%s", bc->ca ? "TRUE" : "FALSE",
-		    crit ? " (critical)" : "");
-	BASIC_CONSTRAINTS_free(bc);
-	return s;
-}
-
-/* The serial number in hex, as `openssl x509 -serial` prints it. */
-static char *
-serial_hex(X509 *x)
-{
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	char *hex, *s;
-
-	if (bn == NULL || (hex = BN_bn2hex(bn)) == NULL) {
-		BN_free(bn);
-		ERR_clear_error();
-		return xstrdup("?");
-	}
-	s = xstrdup(hex);
-	OPENSSL_free(hex);
-	BN_free(bn);
-	return s;
-}
-
-/* One "name: value" line of trust show. */
-static void
-show_field(const char *name, const char *value)
-{
-	printf("  %-20s %s\n", name, value);
-}
-
-/* Print every field of x that matters for a trust anchor. */
-static void
-show_cert(X509 *x)
-{
-	EVP_PKEY *pk = X509_get0_pubkey(x);
-	char *s;
-
-	s = pki_name_line(X509_get_subject_name(x));
-	show_field("Subject:", s);
-	free(s);
-	s = pki_name_line(X509_get_issuer_name(x));
-	show_field("Issuer:", s);
-	free(s);
-	show_field("Self-signed:", X509_get_extension_flags(x) & EXFLAG_SS ?
-	    "yes" : "no");
-	s = serial_hex(x);
-	show_field("Serial:", s);
-	free(s);
-	s = pki_time_iso(X509_get0_notBefore(x));
-	show_field("Not before:", s);
-	free(s);
-	s = pki_time_iso(X509_get0_notAfter(x));
-	show_field("Not after:", s);
-	free(s);
-	show_field("Status:", cert_status(x));
-	s = pk != NULL ? pki_key_desc(pk) : xstrdup("unreadable");
-	show_field("Key:", s);
-	free(s);
-	s = basic_constraints_line(x);
-	show_field("Basic constraints:", s);
-	free(s);
-	s = key_usage_line(x);
-	show_field("Key usage:", s != NULL ? s : "absent (any)");
-	free(s);
-	if ((s = pki_eku_line(x)) != NULL)
-		show_field("Extended key usage:", s);
-	free(s);
-	s = pki_san_line(x);
-	if (*s != '\0')
-		show_field("Alternative names:", s);
-	free(s);
-	s = pki_fingerprint(x);
-	show_field("SHA-256 fingerprint:", s);
-	free(s);
-	ERR_clear_error();
-}
-
-/* trust show: one certificate decoded, or as PEM. */
-static int
-trust_show(struct conf *c, const char *sel, int pem)
-{
-	struct cert_trust t;
-	char **fps = NULL, *cause = NULL;
-	int i, rv;
-	X509 *x;
-
-	if ((rv = load_existing(c, &t)) != CERT_OK)
-		goto out;
-	fps = fingerprints(t.certs);
-	if ((i = select_cert(&t, fps, sel, &cause)) == -1) {
-		cert_err("%s", cause);
-		free(cause);
-		rv = CERT_FAIL;
-		goto out;
-	}
-	x = sk_X509_value(t.certs, i);
-	if (pem) {
-		PEM_write_X509(stdout, x);
-		goto out;
-	}
-	printf("Certificate %d of %d in %s%s:\n", i + 1, sk_X509_num(t.certs),
-	    t.is_default ? "the default trust list, " : "",
-	    t.is_default ? t.temp_ca : t.path);
-	show_cert(x);
-out:
-	if (fps != NULL)
-		fingerprints_free(fps, sk_X509_num(t.certs));
-	cert_trust_clear(&t);
-	return rv;
-}
-
-/* --- trust add ------------------------------------------------------ */
-
-/* >0 when CRL a is newer than b: by CRL number when both have one. */
-static int
-crl_newer(X509_CRL *a, X509_CRL *b)
-{
-	ASN1_INTEGER *na = X509_CRL_get_ext_d2i(a, NID_crl_number, NULL, NULL);
-	ASN1_INTEGER *nb = X509_CRL_get_ext_d2i(b, NID_crl_number, NULL, NULL);
-	int r;
-
-	if (na != NULL && nb != NULL)
-		r = ASN1_INTEGER_cmp(na, nb);
-	else
-		r = ASN1_TIME_compare(X509_CRL_get0_lastUpdate(a),
-		    X509_CRL_get0_lastUpdate(b));
-	ASN1_INTEGER_free(na);
-	ASN1_INTEGER_free(nb);
-	ERR_clear_error();
-	return r;
-}
-
-/* Warn about a CRL sipedged could not use or that is out of date. */
-static void
-warn_crl(const struct cert_trust *t, X509_CRL *crl, const char *file)
-{
-	const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
-	char *iss = pki_name_line(X509_CRL_get_issuer(crl)), *why, *when;
-
-	if (next != NULL && X509_cmp_current_time(next) < 0) {
-		when = pki_time_iso(next);
-		cert_err("warning: %s: the CRL of %s expired at %s (nextUpdate); "
-		    "sipedged treats every certificate of that CA as revoked "
-		    "until a fresh CRL arrives", file, iss, when);
-		free(when);
-	}
-	if ((why = cert_trust_crl_problem(t, crl)) != NULL) {
-		cert_err("warning: %s: sipedged cannot use the CRL of %s: %s",
-		    file, iss, why);
-		free(why);
-	}
-	free(iss);
-}
-
-/*
- * Put crl into t->crls (taking a reference), replacing an older CRL of the
- * same issuer and scope.  Prints what happened; returns 1 when the list
- * changed.
- */
-static int
-merge_crl(struct cert_trust *t, X509_CRL *crl, const char *file)
-{
-	char *iss = pki_name_line(X509_CRL_get_issuer(crl)), *when;
-	int i, n = sk_X509_CRL_num(t->crls);
-
-	for (i = 0; i < n; i++) {
-		X509_CRL *old = sk_X509_CRL_value(t->crls, i);
-
-		/* CRLs of other scopes (delta, IDP) are kept together. */
-		if (!rev_crl_same_scope(old, crl))
-			continue;
-		if (crl_newer(crl, old) <= 0) {
-			printf("skipped: CRL of %s: not newer than the one "
-			    "already kept\n", iss);
-			free(iss);
-			return 0;
-		}
-		X509_CRL_up_ref(crl);
-		(void)sk_X509_CRL_set(t->crls, i, crl);
-		X509_CRL_free(old);
-		when = pki_time_iso(X509_CRL_get0_lastUpdate(crl));
-		printf("replaced: CRL of %s by the newer one of %s\n", iss,
-		    when);
-		free(when);
-		free(iss);
-		warn_crl(t, crl, file);
-		return 1;
-	}
-	X509_CRL_up_ref(crl);
-	sk_X509_CRL_push(t->crls, crl);
-	printf("added: CRL of %s\n", iss);
-	free(iss);
-	warn_crl(t, crl, file);
-	return 1;
-}
-
-/* Read the certificates and CRLs of an input file; CERT_OK or CERT_FAIL. */
-static int
-read_input(const char *file, STACK_OF(X509) **certs,
-    STACK_OF(X509_CRL) **crls)
-{
-	enum pki_kind kind;
-	char *buf, *cause = NULL;
-	size_t len;
-
-	*certs = NULL;
-	*crls = NULL;
-	if ((buf = pki_slurp(file, &len, &cause)) == NULL)
-		goto fail;
-	switch ((kind = pki_detect(buf, len))) {
-	case PKI_CRL:
-		*certs = sk_X509_new_null();
-		*crls = pki_parse_crls(file, buf, len, &cause);
-		break;
-	case PKI_CSR:
-	case PKI_KEY:
-	case PKI_KEY_ENCRYPTED:
-		cause = xasprintf("%s holds a %s, not a certificate or CRL to "
-		    "trust", file, pki_kind_name(kind));
-		break;
-	default:
-		*crls = sk_X509_CRL_new_null();
-		*certs = pki_parse_certs(file, buf, len, *crls, &cause);
-		break;
-	}
-	if (*certs != NULL && *crls != NULL) {
-		if (pki_is_pem(buf, len) &&
-		    strstr(buf, "PRIVATE KEY-----") != NULL)
-			cert_err("warning: %s also holds a private key, which is "
-			    "not added (a trust list holds certificates and "
-			    "CRLs only)", file);
-		free(buf);
-		return CERT_OK;
-	}
-	free(buf);
-fail:
-	cert_err("%s", cause);
-	free(cause);
-	sk_X509_pop_free(*certs, X509_free);
-	sk_X509_CRL_pop_free(*crls, X509_CRL_free);
-	*certs = NULL;
-	*crls = NULL;
-	return CERT_FAIL;
-}
-
-/* Warn when a newly trusted certificate cannot do what a CA does. */
-static void
-warn_added(X509 *x, const char *file)
-{
-	char *sub = pki_name_line(X509_get_subject_name(x)), *when;
-
-	if (!cert_is_ca(x))
-		cert_err("warning: %s: %s is not a CA certificate "
-		    "(basicConstraints CA:FALSE or absent), so certificates "
-		    "it seems to issue will not verify against it; added "
-		    "anyway", file, sub);
-	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
-		when = pki_time_iso(X509_get0_notAfter(x));
-		cert_err("warning: %s: %s expired at %s; it verifies nothing "
-		    "until it is replaced", file, sub, when);
-		free(when);
-	} else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
-		when = pki_time_iso(X509_get0_notBefore(x));
-		cert_err("warning: %s: %s is not valid before %s", file, sub,
-		    when);
-		free(when);
-	}
-	free(sub);
-}
-
-/* trust add: append what FILE holds that the list lacks, in one write. */
-static int
-trust_add(struct conf *c, const char *file)
-{
-	STACK_OF(X509) *in = NULL;
-	STACK_OF(X509_CRL) *in_crls = NULL;
-	struct cert_trust t;
-	char **fps = NULL, **in_fps = NULL, *cause = NULL, *label;
-	int i, k, dup, changed = 0, added = 0, n_before = 0, rv;
-
-	if (cert_trust_load(c, &t, &cause) == -1) {
-		cert_err("%s; nothing was added (sipedge-cert trust reset starts "
-		    "again from the default list)", cause);
-		free(cause);
-		rv = CERT_FAIL;
-		goto out;
-	}
-	if ((rv = read_input(file, &in, &in_crls)) != CERT_OK)
-		goto out;
-	n_before = sk_X509_num(t.certs);
-	fps = fingerprints(t.certs);
-	in_fps = fingerprints(in);
-	for (i = 0; i < sk_X509_num(in); i++) {
-		X509 *x = sk_X509_value(in, i);
-
-		dup = 0;
-		for (k = 0; k < n_before && !dup; k++)
-			dup = strcmp(fps[k], in_fps[i]) == 0;
-		for (k = 0; k < i && !dup; k++)
-			dup = strcmp(in_fps[k], in_fps[i]) == 0;
-		label = cert_label(x);
-		if (dup) {
-			printf("skipped: %s: already in the trust list\n", label);
-			free(label);
-			continue;
-		}
-		printf("added: %s\n", label);
-		free(label);
-		warn_added(x, file);
-		X509_up_ref(x);
-		sk_X509_push(t.certs, x);
-		changed = 1;
-		added++;
-	}
-	/* After the certificates, so a CA added together with its CRL counts. */
-	for (i = 0; i < sk_X509_CRL_num(in_crls); i++)
-		changed |= merge_crl(&t, sk_X509_CRL_value(in_crls, i), file);
-	if (!changed) {
-		printf("Nothing to add: everything in %s is already in the trust "
-		    "list; %s is unchanged.\n", file, t.is_default ?
-		    "the default list" : t.path);
-		goto out;
-	}
-	if (cert_trust_write(t.path, t.certs, t.crls, &cause) == -1) {
-		cert_err("%s; the trust list was not changed", cause);
-		free(cause);
-		rv = CERT_FAIL;
-		goto out;
-	}
-	if (t.is_default && n_before > 0) {
-		label = cert_label(sk_X509_value(t.certs, 0));
-		printf("note: %s did not exist, so it starts from the default "
-		    "list: the temporary first-start CA %s stays trusted "
-		    "(sipedge-cert trust remove 1 once no peer needs it).\n",
-		    t.path, label);
-		free(label);
-	} else if (t.is_default || t.missing)
-		printf("note: created %s.\n", t.path);
-	printf("Trust list %s: %d certificate%s (%d added), %d CRL%s.\n",
-	    t.path, sk_X509_num(t.certs), sk_X509_num(t.certs) == 1 ? "" : "s",
-	    added, sk_X509_CRL_num(t.crls),
-	    sk_X509_CRL_num(t.crls) == 1 ? "" : "s");
-	rv = cert_trust_reload(c);
-out:
-	if (fps != NULL)
-		fingerprints_free(fps, n_before);
-	if (in_fps != NULL)
-		fingerprints_free(in_fps, sk_X509_num(in));
-	sk_X509_pop_free(in, X509_free);
-	sk_X509_CRL_pop_free(in_crls, X509_CRL_free);
-	cert_trust_clear(&t);
-	return rv;
-}
-
-/* --- trust remove --------------------------------------------------- */
-
-/* Whether some certificate of certs has name as its subject. */
-static int
-has_subject(STACK_OF(X509) *certs, const X509_NAME *name)
-{
-	int i;
-
-	for (i = 0; i < sk_X509_num(certs); i++)
-		if (X509_NAME_cmp(X509_get_subject_name(sk_X509_value(certs, i)),
-		    name) == 0)
-			return 1;
-	return 0;
-}
-
-/* trust remove: drop the selected certificates (all or none). */
-static int
-trust_remove(struct conf *c, int nsel, char **sel)
-{
-	STACK_OF(X509) *keep = sk_X509_new_null();
-	STACK_OF(X509_CRL) *keep_crls = sk_X509_CRL_new_null();
-	struct cert_trust t;
-	char **fps = NULL, *cause = NULL, *gone = NULL, *s;
-	int i, k, n = 0, bad = 0, rv;
-
-	if ((rv = load_existing(c, &t)) != CERT_OK)
-		goto out;
-	n = sk_X509_num(t.certs);
-	fps = fingerprints(t.certs);
-	gone = xcalloc((size_t)(n > 0 ? n : 1), 1);
-	/* Resolve every selector first: indexes mean the list as it was. */
-	for (i = 0; i < nsel; i++) {
-		if ((k = select_cert(&t, fps, sel[i], &cause)) == -1) {
-			cert_err("%s", cause);
-			free(cause);
-			cause = NULL;
-			bad = 1;
-			continue;
-		}
-		gone[k] = 1;
-	}
-	if (bad) {
-		cert_err("nothing was removed");
-		rv = CERT_FAIL;
-		goto out;
-	}
-	/* A certificate listed twice in the file goes with its twin. */
-	for (i = 0; i < n; i++)
-		for (k = 0; k < n; k++)
-			if (gone[k] && strcmp(fps[i], fps[k]) == 0)
-				gone[i] = 1;
-	for (i = 0; i < n; i++) {
-		if (gone[i])
-			continue;
-		X509_up_ref(sk_X509_value(t.certs, i));
-		sk_X509_push(keep, sk_X509_value(t.certs, i));
-	}
-	if (sk_X509_num(keep) == 0) {
-		cert_err("refusing to remove every certificate: sipedged cannot "
-		    "load an empty trust list from %s; add the new CA first "
-		    "(sipedge-cert trust add FILE) or go back to the default "
-		    "list with sipedge-cert trust reset; nothing was removed",
-		    t.is_default ? "the default list" : t.path);
-		rv = CERT_FAIL;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (!gone[i])
-			continue;
-		s = cert_label(sk_X509_value(t.certs, i));
-		printf("removed: %s\n", s);
-		free(s);
-	}
-	/* A CRL is only of use while its CA is trusted. */
-	for (i = 0; i < sk_X509_CRL_num(t.crls); i++) {
-		X509_CRL *crl = sk_X509_CRL_value(t.crls, i);
-
-		if (has_subject(keep, X509_CRL_get_issuer(crl))) {
-			X509_CRL_up_ref(crl);
-			sk_X509_CRL_push(keep_crls, crl);
-			continue;
-		}
-		s = pki_name_line(X509_CRL_get_issuer(crl));
-		printf("removed: CRL of %s (its CA is no longer trusted)\n", s);
-		free(s);
-	}
-	if (cert_trust_write(t.path, keep, keep_crls, &cause) == -1) {
-		cert_err("%s; the trust list was not changed", cause);
-		free(cause);
-		rv = CERT_FAIL;
-		goto out;
-	}
-	printf("Trust list %s: %d certificate%s, %d CRL%s.\n", t.path,
-	    sk_X509_num(keep), sk_X509_num(keep) == 1 ? "" : "s",
-	    sk_X509_CRL_num(keep_crls),
-	    sk_X509_CRL_num(keep_crls) == 1 ? "" : "s");
-	rv = cert_trust_reload(c);
-out:
-	if (fps != NULL)
-		fingerprints_free(fps, n);
-	free(gone);
-	sk_X509_pop_free(keep, X509_free);
-	sk_X509_CRL_pop_free(keep_crls, X509_CRL_free);
-	cert_trust_clear(&t);
-	return rv;
-}
-
-/* --- trust reset ---------------------------------------------------- */
-
-/* trust reset: the temporary first-start CA only. */
-static int
-trust_reset(struct conf *c)
-{
-	STACK_OF(X509) *ca = NULL;
-	struct cert_trust t;
-	char *cause = NULL, *s;
-	int loaded, rv = CERT_FAIL;
-
-	/* The old list is only reported: a damaged file is what reset fixes. */
-	if ((loaded = cert_trust_load(c, &t, &cause)) == -1) {
-		cert_err("warning: %s; it is replaced", cause);
-		free(cause);
-		cause = NULL;
-	}
-	if (tls_temp_ensure(c->state_dir.path, c->fqdn, c->aliases.v,
-	    c->aliases.n, &cause) == -1) {
-		cert_err("cannot create the temporary first-start CA: %s; the "
-		    "trust list was not changed", cause);
-		goto out;
-	}
-	if ((ca = pki_read_certs(t.temp_ca, NULL, &cause)) == NULL) {
-		cert_err("%s; the trust list was not changed", cause);
-		goto out;
-	}
-	while (sk_X509_num(ca) > 1)
-		X509_free(sk_X509_pop(ca));
-	if (cert_trust_write(t.path, ca, NULL, &cause) == -1) {
-		cert_err("%s; the trust list was not changed", cause);
-		goto out;
-	}
-	s = cert_label(sk_X509_value(ca, 0));
-	printf("Trust list %s reset to the default list: the temporary "
-	    "first-start CA %s only.\n", t.path, s);
-	free(s);
-	if (loaded == 0 && !t.is_default && !t.missing)
-		printf("It held %d certificate%s and %d CRL%s before.\n",
-		    sk_X509_num(t.certs), sk_X509_num(t.certs) == 1 ? "" : "s",
-		    sk_X509_CRL_num(t.crls),
-		    sk_X509_CRL_num(t.crls) == 1 ? "" : "s");
-	rv = cert_trust_reload(c);
-out:
-	free(cause);
-	sk_X509_pop_free(ca, X509_free);
-	cert_trust_clear(&t);
-	return rv;
 }
 
 /* --- dispatch ------------------------------------------------------- */
@@ -1149,12 +424,12 @@ cert_cmd_trust(struct cert_env *env, int argc, char **argv)
 	if ((c = cert_conf(env)) == NULL)
 		return CERT_FAIL;
 	if (strcmp(sub, "list") == 0)
-		return trust_list(c);
+		return cert_trust_view_list(c);
 	if (strcmp(sub, "show") == 0)
-		return trust_show(c, sel, pem);
+		return cert_trust_view_show(c, sel, pem);
 	if (strcmp(sub, "add") == 0)
-		return trust_add(c, argv[2]);
+		return cert_trust_edit_add(c, argv[2]);
 	if (strcmp(sub, "remove") == 0)
-		return trust_remove(c, argc - 2, argv + 2);
-	return trust_reset(c);
+		return cert_trust_edit_remove(c, argc - 2, argv + 2);
+	return cert_trust_edit_reset(c);
 }

@@ -18,9 +18,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "conf/conf.h"
+#include "tools/ctl_conf.h"
 #include "tools/ctl_log.h"
-#include "util/diag.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/logfmt.h"
@@ -304,24 +303,14 @@ follow(struct reader *r, const struct filter *fl)
 static char *
 log_file_of(const char *path, int given)
 {
-	struct diaglist dl = { 0 };
-	struct conf *c = conf_load(path, &dl);
 	char *file = NULL;
-	size_t i;
 
-	if (c == NULL) {
-		for (i = 0; i < dl.n; i++)
-			fprintf(stderr, "%s\n", dl.v[i].text);
-		fprintf(stderr, "sipedge-ctl: cannot use configuration %s%s\n",
-		    path, given ? "" : " (give another with -c FILE)");
-	} else if (c->log_file.path == NULL)
+	if (ctl_conf_get(path, given, CTL_CONF_LOG_FILE, &file) == -1)
+		return NULL;
+	if (file == NULL)
 		fprintf(stderr, "sipedge-ctl: the configuration %s has no "
 		    "log.file, so there is no event log to read (sipedged logs "
 		    "to stderr or syslog only)\n", path);
-	else
-		file = xstrdup(c->log_file.path);
-	diag_clear(&dl);
-	conf_free(c);
 	return file;
 }
 
@@ -337,9 +326,53 @@ add_match(struct filter *fl, const char *key, const char *value)
 	return 0;
 }
 
-int
-ctl_log_main(const char *conf_path, int conf_given, int json, int argc,
-    char **argv)
+/* A filter option's value (ch as getopt_long returned it) into fl; 0 or
+ * -1 after a message. */
+static int
+parse_value(struct filter *fl, int ch, const char *v, long long now)
+{
+	enum log_level lvl;
+	const char *key = NULL;
+
+	switch (ch) {
+	case 'S':
+	case 'U':
+		if (logfmt_time(v, now, ch == 'S' ? &fl->since : &fl->until) ==
+		    -1) {
+			fprintf(stderr, "sipedge-ctl: log --%s takes an ISO 8601 "
+			    "UTC time (2026-11-26T17:00:00Z) or a time ago (10m, "
+			    "2h), not '%s'\n", ch == 'S' ? "since" : "until", v);
+			return -1;
+		}
+		return 0;
+	case 'l':
+		if (log_level_parse(v, &lvl) == -1) {
+			fprintf(stderr, "sipedge-ctl: log --level takes debug, "
+			    "info, notice, warn or error, not '%s'\n", v);
+			return -1;
+		}
+		fl->level = (int)lvl;
+		return 0;
+	case 'm': key = "module"; break;
+	case 'e': key = "event"; break;
+	case 'p': key = "peer"; break;
+	case 'z': key = "zone"; break;
+	case 'i': key = "call_id"; break;
+	}
+	if (add_match(fl, key, v) == -1) {
+		fprintf(stderr, "sipedge-ctl: log takes at most %zu field "
+		    "filters\n", sizeof fl->m / sizeof fl->m[0]);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The arguments of log into fl and *follow_on.  -1 to go on, or the exit
+ * status (0 after --help, 2 after a message).
+ */
+static int
+parse_args(struct filter *fl, int *follow_on, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "since", required_argument, NULL, 'S' },
@@ -355,65 +388,23 @@ ctl_log_main(const char *conf_path, int conf_given, int json, int argc,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct filter fl;
-	struct reader r;
-	enum log_level lvl;
 	long long now = now_ms();
-	const char *key;
-	char *file;
-	int ch, follow_on = 0, rv;
+	int ch;
 
-	memset(&fl, 0, sizeof fl);
-	fl.since = fl.until = -1;
-	fl.level = -1;
-	fl.json = json;
 	optind = 0;	/* glibc: start over, argv[0] is "log" */
 	while ((ch = getopt_long(argc, argv, "fjh", opts, NULL)) != -1) {
-		key = NULL;
-		switch (ch) {
-		case 'S':
-		case 'U':
-			if (logfmt_time(optarg, now, ch == 'S' ? &fl.since :
-			    &fl.until) == -1) {
-				fprintf(stderr, "sipedge-ctl: log --%s takes an "
-				    "ISO 8601 UTC time (2026-11-26T17:00:00Z) "
-				    "or a time ago (10m, 2h), not '%s'\n",
-				    ch == 'S' ? "since" : "until", optarg);
-				return 2;
-			}
-			break;
-		case 'l':
-			if (log_level_parse(optarg, &lvl) == -1) {
-				fprintf(stderr, "sipedge-ctl: log --level takes "
-				    "debug, info, notice, warn or error, not "
-				    "'%s'\n", optarg);
-				return 2;
-			}
-			fl.level = (int)lvl;
-			break;
-		case 'm': key = "module"; break;
-		case 'e': key = "event"; break;
-		case 'p': key = "peer"; break;
-		case 'z': key = "zone"; break;
-		case 'i': key = "call_id"; break;
-		case 'f':
-			follow_on = 1;
-			break;
-		case 'j':
-			fl.json = 1;
-			break;
-		case 'h':
+		if (ch == 'f')
+			*follow_on = 1;
+		else if (ch == 'j')
+			fl->json = 1;
+		else if (ch == 'h') {
 			usage(stdout);
 			return 0;
-		default:
+		} else if (strchr("SUlmepzi", ch) == NULL || ch == 0) {
 			usage(stderr);
 			return 2;
-		}
-		if (key != NULL && add_match(&fl, key, optarg) == -1) {
-			fprintf(stderr, "sipedge-ctl: log takes at most %zu "
-			    "field filters\n", sizeof fl.m / sizeof fl.m[0]);
+		} else if (parse_value(fl, ch, optarg, now) == -1)
 			return 2;
-		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "sipedge-ctl: log takes options only, not "
@@ -421,11 +412,29 @@ ctl_log_main(const char *conf_path, int conf_given, int json, int argc,
 		usage(stderr);
 		return 2;
 	}
-	if (fl.since >= 0 && fl.until >= 0 && fl.until < fl.since) {
+	if (fl->since >= 0 && fl->until >= 0 && fl->until < fl->since) {
 		fprintf(stderr, "sipedge-ctl: log --until is before --since, so "
 		    "no line can match\n");
 		return 2;
 	}
+	return -1;
+}
+
+int
+ctl_log_main(const char *conf_path, int conf_given, int json, int argc,
+    char **argv)
+{
+	struct filter fl;
+	struct reader r;
+	char *file;
+	int follow_on = 0, rv;
+
+	memset(&fl, 0, sizeof fl);
+	fl.since = fl.until = -1;
+	fl.level = -1;
+	fl.json = json;
+	if ((rv = parse_args(&fl, &follow_on, argc, argv)) != -1)
+		return rv;
 	if ((file = log_file_of(conf_path, conf_given)) == NULL)
 		return 1;
 	memset(&r, 0, sizeof r);

@@ -23,7 +23,7 @@ static const struct {
 } cmds[] = {
 	{ "csr", cert_cmd_csr, "new|show|discard ..." },
 	{ "install", cert_cmd_install,
-	    "CERT [--key KEY] [--chain FILE] [--no-reload]" },
+	    "CERT [--key KEY] [--chain FILE] [--no-reload] | --temporary" },
 	{ "trust", cert_cmd_trust, "list|show|add|remove|reset ..." },
 	{ "crl", cert_cmd_crl, "import|remove|list ..." },
 	{ "decode", cert_cmd_decode, "FILE" },

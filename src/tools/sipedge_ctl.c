@@ -14,11 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf/conf.h"
 #include "ctl/ctl_client.h"
 #include "ctl/ctl_proto.h"
+#include "tools/ctl_conf.h"
 #include "tools/ctl_log.h"
-#include "util/diag.h"
 #include "util/xmalloc.h"
 
 #define EXIT_OK		0	/* the daemon did it */
@@ -45,28 +44,6 @@ usage(FILE *f)
 	    "          crl update, reload, help (the daemon lists them), "
 	    "log [FILTERS] (sipedge-ctl log --help)\n"
 	    "See sipedge-ctl(8).\n", SE_CONFFILE);
-}
-
-/* The control socket named by the configuration at path; NULL on errors. */
-static char *
-socket_of(const char *path, int given)
-{
-	struct diaglist dl = { 0 };
-	struct conf *c = conf_load(path, &dl);
-	char *sock = NULL;
-	size_t i;
-
-	if (c == NULL) {
-		for (i = 0; i < dl.n; i++)
-			fprintf(stderr, "%s\n", dl.v[i].text);
-		fprintf(stderr, "sipedge-ctl: cannot use configuration %s%s\n",
-		    path, given ? "" : " (give another with -c FILE, or the "
-		    "socket with -s SOCKET)");
-	} else
-		sock = xstrdup(c->control_socket.path);
-	diag_clear(&dl);
-	conf_free(c);
-	return sock;
 }
 
 /*
@@ -129,8 +106,30 @@ conns_all(const char *sock, int json, const char *filters, size_t offset,
 	return rv;
 }
 
-int
-main(int argc, char **argv)
+/* What the options before the command asked for. */
+struct args {
+	const char	*conf;		/* -c, or the installed default */
+	int		 given;		/* -c was given */
+	const char	*sockarg;	/* -s, or NULL */
+	long		 secs;		/* -t */
+	int		 json;		/* --json */
+};
+
+/* The request built from the command and its arguments. */
+struct request {
+	char		*cmd;		/* the request line */
+	char		*filters;	/* connections: "" or " zone NAME ..." */
+	int		 all;		/* connections --all: paged here */
+	size_t		 offset;	/* connections --offset */
+};
+
+/*
+ * The options before the command, into a; optind then points at the
+ * command.  -1 to go on, or the exit status when there is nothing more to
+ * do (help, version, a wrong option).
+ */
+static int
+parse_options(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -138,33 +137,29 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *conf = SE_CONFFILE, *sockarg = NULL;
-	char *sock, *cmd = NULL, *reply = NULL, *cause = NULL, *end, *t;
-	char *filters;
-	int ch, i, rv, given = 0, json = 0, all = 0;
-	long secs = 30;
-	size_t offset = 0;
+	char *end;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "+c:s:t:jhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			conf = optarg;
-			given = 1;
+			a->conf = optarg;
+			a->given = 1;
 			break;
 		case 's':
-			sockarg = optarg;
+			a->sockarg = optarg;
 			break;
 		case 't':
-			secs = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || secs < 1 ||
-			    secs > 3600) {
+			a->secs = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || a->secs < 1 ||
+			    a->secs > 3600) {
 				fprintf(stderr, "sipedge-ctl: -t takes 1 to 3600 "
 				    "seconds, not '%s'\n", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'j':
-			json = 1;
+			a->json = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -182,91 +177,105 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[optind], "log") == 0) {
-		if (sockarg != NULL) {
-			fprintf(stderr, "sipedge-ctl: log reads the file of the "
-			    "configuration: give -c FILE, not -s SOCKET\n");
-			return EXIT_USAGE;
-		}
-		return ctl_log_main(conf, given, json, argc - optind,
-		    argv + optind);
+	return -1;
+}
+
+/* Append " a" or " a b" to *s (a new string; *s NULL: without the space). */
+static void
+append(char **s, const char *a, const char *b)
+{
+	char *part = b != NULL ? xasprintf("%s %s", a, b) : xstrdup(a), *t;
+
+	t = *s == NULL ? xstrdup(part) : xasprintf("%s %s", *s, part);
+	free(part);
+	free(*s);
+	*s = t;
+}
+
+/*
+ * One argument of connections that sipedge-ctl handles itself (--all,
+ * --offset N, --limit N) at argv[*i]: 1 when taken (*i moved past a
+ * value), 0 when it is a filter for the daemon, -1 after a message.
+ */
+static int
+conns_arg(struct request *rq, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+	char *end;
+
+	if (strcmp(a, "--all") == 0 || strcmp(a, "all") == 0) {
+		rq->all = 1;
+		return 1;
 	}
-	/* The command line, as one request line. */
-	filters = xstrdup("");
-	for (i = optind; i < argc; i++) {
+	if ((strcmp(a, "--offset") == 0 || strcmp(a, "offset") == 0) &&
+	    v != NULL) {
+		rq->offset = strtoul(v, &end, 10);
+		if (*v < '0' || *v > '9' || *end != '\0') {
+			fprintf(stderr, "sipedge-ctl: --offset takes a number, "
+			    "not '%s'\n", v);
+			return -1;
+		}
+		(*i)++;
+		return 1;
+	}
+	if ((strcmp(a, "--limit") == 0 || strcmp(a, "limit") == 0) &&
+	    v != NULL && strchr(v, '\n') == NULL) {
+		/* --all ignores it: the daemon's page. */
+		append(&rq->cmd, a, v);
+		(*i)++;
+		return 1;
+	}
+	append(&rq->filters, a, NULL);
+	return 0;
+}
+
+/*
+ * The command line from argv[first] on, as one request line; connections
+ * --all, --offset and --limit are taken apart for conns_all().  -1 to go
+ * on, or EXIT_USAGE after a message.
+ */
+static int
+build_request(struct request *rq, int json, int first, int argc,
+    char **argv)
+{
+	char *t;
+	int i, r;
+
+	rq->filters = xstrdup("");
+	for (i = first; i < argc; i++) {
 		if (strchr(argv[i], '\n') != NULL) {
 			fprintf(stderr, "sipedge-ctl: arguments cannot hold a "
 			    "line break\n");
-			free(filters);
-			free(cmd);
 			return EXIT_USAGE;
 		}
-		/* connections --all: paged here; the rest are filters. */
-		if (i > optind && strcmp(argv[optind], "connections") == 0) {
-			if (strcmp(argv[i], "--all") == 0 ||
-			    strcmp(argv[i], "all") == 0) {
-				all = 1;
+		if (i > first && strcmp(argv[first], "connections") == 0) {
+			if ((r = conns_arg(rq, argc, argv, &i)) == -1)
+				return EXIT_USAGE;
+			if (r == 1)
 				continue;
-			}
-			if ((strcmp(argv[i], "--offset") == 0 ||
-			    strcmp(argv[i], "offset") == 0) && i + 1 < argc) {
-				offset = strtoul(argv[i + 1], &end, 10);
-				if (*argv[i + 1] < '0' || *argv[i + 1] > '9' ||
-				    *end != '\0') {
-					fprintf(stderr, "sipedge-ctl: --offset "
-					    "takes a number, not '%s'\n",
-					    argv[i + 1]);
-					free(cmd);
-					free(filters);
-					return EXIT_USAGE;
-				}
-				i++;
-				continue;
-			}
-			if ((strcmp(argv[i], "--limit") == 0 ||
-			    strcmp(argv[i], "limit") == 0) && i + 1 < argc &&
-			    strchr(argv[i + 1], '\n') == NULL) {
-				/* --all ignores it: the daemon's page. */
-				t = xasprintf("%s %s %s", cmd, argv[i],
-				    argv[i + 1]);
-				free(cmd);
-				cmd = t;
-				i++;
-				continue;
-			}
-			t = xasprintf("%s %s", filters, argv[i]);
-			free(filters);
-			filters = t;
 		}
-		t = cmd == NULL ? xstrdup(argv[i]) :
-		    xasprintf("%s %s", cmd, argv[i]);
-		free(cmd);
-		cmd = t;
+		append(&rq->cmd, argv[i], NULL);
 	}
-	if (offset > 0) {
-		t = xasprintf("%s --offset %zu", cmd, offset);
-		free(cmd);
-		cmd = t;
+	if (rq->offset > 0) {
+		t = xasprintf("%s --offset %zu", rq->cmd, rq->offset);
+		free(rq->cmd);
+		rq->cmd = t;
 	}
 	if (json) {
-		t = xasprintf("%s %s", CTL_JSON_PREFIX, cmd);
-		free(cmd);
-		cmd = t;
+		t = xasprintf("%s %s", CTL_JSON_PREFIX, rq->cmd);
+		free(rq->cmd);
+		rq->cmd = t;
 	}
-	sock = sockarg != NULL ? xstrdup(sockarg) : socket_of(conf, given);
-	if (sock == NULL) {
-		free(cmd);
-		free(filters);
-		return EXIT_UNREACHED;
-	}
-	if (all) {
-		rv = conns_all(sock, json, filters, offset, secs);
-		free(cmd);
-		free(filters);
-		free(sock);
-		return rv;
-	}
-	free(filters);
+	return -1;
+}
+
+/* Send one request and print the answer; the exit status. */
+static int
+send_one(const char *sock, const char *cmd, int json, long secs)
+{
+	char *reply = NULL, *cause = NULL;
+	int rv;
+
 	rv = ctl_request(sock, cmd, (int)(secs * 1000), &reply, &cause);
 	if (rv == -1) {
 		fprintf(stderr, "sipedge-ctl: %s\n", cause);
@@ -281,7 +290,44 @@ main(int argc, char **argv)
 	}
 	free(reply);
 	free(cause);
-	free(cmd);
+	return rv;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct args a = { SE_CONFFILE, 0, NULL, 30, 0 };
+	struct request rq = { NULL, NULL, 0, 0 };
+	char *sock = NULL;
+	int rv;
+
+	if ((rv = parse_options(argc, argv, &a)) != -1)
+		return rv;
+	if (strcmp(argv[optind], "log") == 0) {
+		if (a.sockarg != NULL) {
+			fprintf(stderr, "sipedge-ctl: log reads the file of the "
+			    "configuration: give -c FILE, not -s SOCKET\n");
+			return EXIT_USAGE;
+		}
+		return ctl_log_main(a.conf, a.given, a.json, argc - optind,
+		    argv + optind);
+	}
+	if ((rv = build_request(&rq, a.json, optind, argc, argv)) != -1)
+		goto out;
+	if (a.sockarg != NULL)
+		sock = xstrdup(a.sockarg);
+	else if (ctl_conf_get(a.conf, a.given, CTL_CONF_SOCKET, &sock) == -1 ||
+	    sock == NULL) {
+		rv = EXIT_UNREACHED;
+		goto out;
+	}
+	if (rq.all)
+		rv = conns_all(sock, a.json, rq.filters, rq.offset, a.secs);
+	else
+		rv = send_one(sock, rq.cmd, a.json, a.secs);
+out:
+	free(rq.cmd);
+	free(rq.filters);
 	free(sock);
 	return rv;
 }

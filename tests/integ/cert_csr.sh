@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 65
+plan 68
 
 [ -x "$SIPEDGE_CERT" ] || bail_out "SIPEDGE_CERT=$SIPEDGE_CERT is not an executable file"
 
@@ -219,6 +219,17 @@ is_value "csr show: generated at is the request's mtime in UTC" \
 run csr show --pem
 check "csr show --pem prints the pending request" cmp "$OUT" "$CSR"
 
+run csr new --replace --o "Example AG" --cn edge.example.com --email pki@example.com
+if [ "$RC" -eq 0 ] && [ "$(req_subject "$CSR")" = "/O=Example AG/CN=edge.example.com/emailAddress=pki@example.com" ] &&
+    ! req_ext "$CSR" "X509v3 Subject Alternative Name" | grep -q -i "email"; then
+    ok "--email: the subject's emailAddress, last; not a subjectAltName"
+else
+    not_ok "--email: the subject's emailAddress, last; not a subjectAltName" "exit $RC" \
+        "$(req_subject "$CSR")" "$(cat "$ERR")"
+fi
+check "... csr show prints it in the subject" \
+    eval '"$SIPEDGE_CERT" -c "$CONF" csr show | grep -q -F "emailAddress=pki@example.com"'
+
 run csr discard
 if [ "$RC" -eq 0 ] && [ ! -e "$CSR" ] && [ ! -e "$KEY" ] &&
     grep -q -F -e "$CSR" "$OUT" && grep -q -F -e "$KEY" "$OUT"; then
@@ -239,6 +250,7 @@ expect_fail "--key rsa1024: usage" 2 "--key rsa1024 is not a key type" csr new -
 expect_fail "--c USA: usage" 2 "not a country code" csr new --c USA
 expect_fail "--c 1A: usage" 2 "not a country code" csr new --c 1A
 expect_fail "an empty --o: usage" 2 "--o is empty" csr new --o ""
+expect_fail "--email without a domain: usage" 2 "--email \"pki\" is not an email address" csr new --email pki
 expect_fail "an empty --cn: usage" 2 "--cn is empty" csr new --cn ""
 expect_fail "a 65-character --cn: usage" 2 "at most 64" \
     csr new --cn "$(printf 'a%.0s' $(seq 65))"

@@ -6,14 +6,15 @@
 # missing and garbage files refused with nothing written; backups; key mode
 # 0600; the daemon reloads, new handshakes present the new certificate and
 # an established session survives; the daemon not running; a refused
-# reload reported with how to roll back; --no-reload; usage errors.
+# reload reported with how to roll back; --no-reload; usage errors;
+# --temporary: back to a fresh temporary certificate, the installed one kept.
 # Certificates come from an openssl CLI CA (root -> intermediate -> leaf).
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
 [ -x "$SIPEDGE_CERT" ] || bail_out "SIPEDGE_CERT=$SIPEDGE_CERT is not an executable file"
-plan 93
+plan 103
 
 PKI="$T/pki"
 CSRDIR="$T/state/csr"
@@ -509,6 +510,39 @@ if grep -q -F "refused by peers" "$T/inst.err"; then
 else
     ok "a chain peers accept: no such warning"
 fi
+
+# ---- 10. back to the temporary certificate
+old_temp=$(fp "$T/state/temp-server.pem")
+installed=$(fp "$PKI/server.pem")
+inst --temporary "$CA_DIR/cert4.pem"
+expect_rc "install --temporary with a CERT: usage, exit 2" 2 ERR "install --temporary takes no CERT"
+cp "$CONF" "$T/explicit.conf"
+insert_after "$T/explicit.conf" '^tls: *\{' '  certificate = "pki/server.pem";' >/dev/null
+timeout 30 "$SIPEDGE_CERT" -c "$T/explicit.conf" install --temporary >"$T/inst.out" 2>"$T/inst.err"
+rc=$?
+expect_rc "install --temporary with tls.certificate set: refused, exit 1" 1 \
+    ERR "tls.certificate is set ($T/explicit.conf:"
+check "... and the installed certificate is left in place" test "$(fp "$PKI/server.pem")" = "$installed"
+inst --temporary
+expect_rc "install --temporary: a new temporary certificate, the installed one moved aside, reloaded" 0 \
+    OUT "made a new temporary certificate $T/state/temp-server.pem (" \
+    OUT "the installed certificate $PKI/server.pem was moved to $PKI/server.pem.bak-" \
+    OUT "the installed key $PKI/server.key was moved to $PKI/server.key.bak-" \
+    OUT "sipedged reloaded: ok"
+check "... the daemon presents the temporary certificate" serves "$T/state/temp-server.pem"
+check "... a fresh one, from the same temporary CA" \
+    eval 'test "$(fp "$T/state/temp-server.pem")" != "$old_temp" && openssl verify -CAfile "$T/state/temp-ca.pem" "$T/state/temp-server.pem" >/dev/null'
+check "... server.pem and server.key are gone" test ! -e "$PKI/server.pem" -a ! -e "$PKI/server.key"
+if grep -q -x "temporary: yes" <<<"$(ctl_status)"; then
+    ok "... status says temporary: yes"
+else
+    not_ok "... status says temporary: yes" "$(ctl_status)"
+fi
+back=$(sed -n 's/^to go back: sipedge-cert install //p' "$T/inst.out")
+# shellcheck disable=SC2086  # "CERT --key KEY" as printed
+inst $back
+expect_rc "the way back it printed: the previous certificate installed again" 0 OUT "sipedged reloaded: ok"
+check "... and presented again" test "$(served_fp)" = "$installed"
 
 if grep -q -F -e "-----BEGIN" "$T/all.out"; then
     not_ok "no run of install printed a key (or any PEM block)" "$(grep -F -e "-----BEGIN" "$T/all.out")"

@@ -10,7 +10,7 @@
 
 require_cmd openssl "$PYTHON"
 [ -x "$SIPEDGE_CERT" ] || bail_out "SIPEDGE_CERT=$SIPEDGE_CERT is not an executable file"
-plan 113
+plan 117
 
 CAD="$T/ca"                 # the lab CA most tests use
 W="$T/work"                 # issued files
@@ -230,6 +230,20 @@ expect "issue --csr of a DER CSR, with --cn overriding its CN" 0 "" lab-ca issue
     --csr "$W/req.der" --cn other.example.com --out "$W/csrder"
 has "csrder: CN from --cn" "$W/csrder.pem" "CN = other.example.com"
 
+# Every subject field of the CSR is kept; --org replaces O in its place.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/full.key" \
+    -out "$W/full.csr" -subj "/C=DE/ST=Bavaria/L=Munich/O=Req Org/OU=Voice/CN=full.example.com/emailAddress=pki@example.com" \
+    >/dev/null 2>&1 || bail_out "openssl req cannot make a CSR"
+expect "issue --csr with C, ST, L, O, OU, CN and emailAddress" 0 "" lab-ca issue --dir "$CAD" \
+    --csr "$W/full.csr" --out "$W/full"
+has "full: the CSR's whole subject, in its order; the CA's names" "$W/full.pem" \
+    "Subject: C = DE, ST = Bavaria, L = Munich, O = Req Org, OU = Voice, CN = full.example.com, emailAddress = pki@example.com" \
+    "DNS:full.example.com"
+expect "issue --csr --org: O replaced where it was" 0 "" lab-ca issue --dir "$CAD" \
+    --csr "$W/full.csr" --org "CA Org" --out "$W/fullorg"
+has "fullorg: O = CA Org, the other fields as requested" "$W/fullorg.pem" \
+    "Subject: C = DE, ST = Bavaria, L = Munich, O = CA Org, OU = Voice, CN = full.example.com, emailAddress = pki@example.com"
+
 # The same CSR with one byte of its subject changed: it parses, but its
 # signature no longer verifies (openssl says so first).
 "$PYTHON" - "$W/req.der" "$W/bad.der" <<'EOF'
@@ -333,7 +347,7 @@ expect "lab-ca list" 0 "" lab-ca list --dir "$CAD"
 if grep -q -E "^$srv_serial +revoked " "$T/cmd.out" &&
     grep -q -E "^$s1 +valid " "$T/cmd.out" &&
     grep -q -F "reason keyCompromise" "$T/cmd.out" &&
-    grep -q -F "5 certificates issued: 3 valid, 2 revoked, 0 expired" "$T/cmd.out"; then
+    grep -q -F "7 certificates issued: 5 valid, 2 revoked, 0 expired" "$T/cmd.out"; then
     ok "list shows each certificate with its status and reason"
 else
     not_ok "list shows each certificate with its status and reason" "$(cat "$T/cmd.out")"

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd "$PYTHON"
-plan 31
+plan 32
 
 DEAD_PORT=$(free_port)
 write_config
@@ -126,6 +126,17 @@ if [ "$RC" -eq 1 ] && grep -q "the configuration $T/nolog.conf has no log.file" 
     ok "a configuration without log.file: exit 1 and why"
 else
     not_ok "a configuration without log.file: exit 1 and why" "exit $RC" "$(cat "$T/err")"
+fi
+# An error elsewhere in the file (being edited): log still finds log.file.
+sed 's/^sip: *{/&\n  max_mesage_size = 4096;/' "$CONF" >"$T/broken.conf"
+timeout 30 "$SIPEDGE_CTL" -c "$T/broken.conf" log --event "request refused" >"$T/out" 2>"$T/err"
+RC=$?
+if [ "$RC" -eq 0 ] && [ "$(grep -c 'event="request refused"' "$T/out")" -eq 2 ] &&
+    grep -qF "warning: $T/broken.conf has errors ($T/broken.conf:" "$T/err" &&
+    grep -qF "; using log file $LOG" "$T/err"; then
+    ok "a configuration with an error: a warning, the log is read"
+else
+    not_ok "a configuration with an error: a warning, the log is read" "exit $RC" "$(cat "$T/err")"
 fi
 
 # -f: the lines there, then new ones, across a rotation.

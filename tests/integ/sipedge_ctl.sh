@@ -6,7 +6,7 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-plan 11
+plan 15
 
 write_config
 start_sipedged || bail_out "sipedged did not start"
@@ -43,6 +43,29 @@ sctl -s "$T/sipedged.ctl" reload
 [ "$RC" -eq 1 ] && grep -q "sipedge.conf:$n: .*max_mesage_size" <<<"$ERR" &&
     ok "reload of a broken configuration: exit 1, file:line on stderr" ||
     not_ok "reload of a broken configuration: exit 1, file:line on stderr" "exit $RC" "$OUT" "$ERR"
+# The file on disk has an error, the daemon runs on the previous one:
+# commands that only talk to the daemon still find its socket.
+sctl -c "$CONF" status
+[ "$RC" -eq 0 ] && grep -q "^pid: $SIPEDGED_PID$" <<<"$OUT" &&
+    grep -qF "sipedge-ctl: warning: $CONF has errors ($CONF:$n: " <<<"$ERR" &&
+    grep -qF "; using control socket $T/sipedged.ctl" <<<"$ERR" &&
+    ok "status through -c CONFIG with an error in it: a warning, the daemon's answer" ||
+    not_ok "status through -c CONFIG with an error in it" "exit $RC" "$OUT" "$ERR"
+sctl -c "$CONF" reload
+[ "$RC" -eq 1 ] && grep -q "sipedge.conf:$n: .*max_mesage_size" <<<"$ERR" &&
+    ok "reload through -c CONFIG with an error in it: the daemon's refusal, exit 1" ||
+    not_ok "reload through -c CONFIG with an error in it" "exit $RC" "$OUT" "$ERR"
+cp "$CONF" "$T/syntax.conf"
+echo 'sip: { oops' >>"$T/syntax.conf"
+sctl -c "$T/syntax.conf" status
+grep -qF "warning: $T/syntax.conf has errors ($T/syntax.conf:" <<<"$ERR" &&
+    grep -q "syntax error.*; using the default control socket /" <<<"$ERR" &&
+    ok "a syntax error: the default control socket, with a warning" ||
+    not_ok "a syntax error: the default control socket, with a warning" "exit $RC" "$OUT" "$ERR"
+sctl -c "$T/nonexistent.conf" status
+[ "$RC" -eq 3 ] && grep -q "cannot use configuration $T/nonexistent.conf" <<<"$ERR" &&
+    ok "a configuration that does not exist: exit 3" ||
+    not_ok "a configuration that does not exist: exit 3" "exit $RC" "$OUT" "$ERR"
 sed -i "${n}d" "$CONF"
 
 sctl -c "$CONF" frobnicate
