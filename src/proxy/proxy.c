@@ -45,9 +45,9 @@
 #include "proxy/route.h"
 #include "proxy/rrtok.h"
 #include "proxy/trav.h"
-#include "proxy/txn.h"
 #include "sip/sip_edit.h"
 #include "sip/sip_msg.h"
+#include "sip/sip_txn.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/xmalloc.h"
@@ -114,8 +114,6 @@ struct proxy {
 	int			  timer_c;
 	const struct rrtok_keys	 *keys;		/* Record-Route tokens */
 	struct rrtok_keys	 *own_keys;	/* when given none */
-	const struct sip_origin	*cur;		/* during txn_recv_request
-						   and txn_recv_response */
 	struct fwd		*fwds;
 	struct proxy_stats	  st;
 };
@@ -1415,10 +1413,9 @@ route_refused(struct proxy *px, struct txn *st, const osip_message_t *m,
 
 static void
 px_request(void *arg, struct txn *st, osip_message_t *m,
-    const struct txn_dest *srcd)
+    const struct sip_origin *o)
 {
 	struct proxy *px = arg;
-	const struct sip_origin *o = px->cur;
 	struct sip_src src = { o->peer_ip, o->peer_port };
 	struct dialog_hop dh;
 	struct sip_edit *e;
@@ -1429,7 +1426,6 @@ px_request(void *arg, struct txn *st, osip_message_t *m,
 	const char *zone, *why = NULL;
 	int port;
 
-	(void)srcd;
 	if (st == NULL) {
 		if (px->conf->def_accept || strcmp(source_zone(px, o),
 		    CONF_DEFAULT_ZONE) != 0)
@@ -1577,11 +1573,10 @@ out:
 
 static void
 px_response(void *arg, struct txn *ct, enum txn_event ev,
-    osip_message_t *resp)
+    osip_message_t *resp, const struct sip_origin *o)
 {
 	struct proxy *px = arg;
 	struct fwd *f = txn_user(ct);
-	const struct sip_origin *o;
 	struct sip_edit *e;
 	osip_via_t *v;
 	char code[16], *text = NULL;
@@ -1630,7 +1625,6 @@ px_response(void *arg, struct txn *ct, enum txn_event ev,
 	    txn_is_invite(f->st)))
 		return;
 	/* s.16.7 step 3: our Via goes; the rest passes as it came. */
-	o = px->cur;
 	e = NULL;
 	if (o != NULL && o->raw != NULL &&
 	    (e = sip_edit_new(o->raw, o->rawlen)) != NULL) {
@@ -1850,7 +1844,6 @@ void
 proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 {
 	struct proxy *px = arg;
-	struct txn_dest src;
 	struct log_line l;
 	enum txn_recv r;
 	char cid[SIP_CALL_ID_MAX];
@@ -1873,23 +1866,13 @@ proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 	if (px->trav != NULL && trav_on_message(px->trav, o, m))
 		return;
 	if (!MSG_IS_REQUEST(m)) {
-		px->cur = o;
-		r = txn_recv_response(px->tl, m);
-		px->cur = NULL;
+		r = txn_recv_response(px->tl, m, o);
 		if (r == TXN_RECV_STRAY)
 			log_event(LOG_LVL_DEBUG, "proxy", "stray response",
 			    "peer", o->peer_str, "call_id", cid, NULL);
 		return;
 	}
-	memset(&src, 0, sizeof src);
-	src.transport = o->transport;
-	memcpy(&src.addr, &o->peer, o->peerlen);
-	src.addrlen = o->peerlen;
-	src.flow = o->conn != NULL ? (void *)(uintptr_t)sip_conn_id(o->conn) :
-	    NULL;
-	px->cur = o;
-	r = txn_recv_request(px->tl, m, &src);
-	px->cur = NULL;
+	r = txn_recv_request(px->tl, m, o);
 	if (r == TXN_RECV_FULL)
 		refuse_overload(px, o, m);
 }
