@@ -172,9 +172,10 @@ size_t			 txn_layer_count(const struct txn_layer *tl);
  * non-2xx responses; otherwise creates the server transaction and runs the
  * request callback, or passes an ACK on with st NULL.  o is where m came
  * from: its connection or address is where responses go, and the
- * callback gets it back.  m and o are not kept.  A server transaction has no timer before
- * its first final response (s.17.2.1, s.17.2.2): the TU must answer every
- * request, as a proxy does when its branches end (timers B, F, C).
+ * callback gets it back.  m and o are not kept.  A server transaction
+ * has no timer before its first final response (s.17.2.1, s.17.2.2): the
+ * TU must answer every request, as a proxy does when its branches end
+ * (timers B, F, C).
  */
 enum txn_recv		 txn_recv_request(struct txn_layer *tl,
 			    osip_message_t *m, const struct sip_origin *o);

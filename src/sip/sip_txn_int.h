@@ -139,7 +139,8 @@ int			 txn_reportable(const struct txn *t);
 /* The Terminated state: the terminated callback, then freed.  Timers only. */
 void			 txn_terminate(struct txn *t);
 /* Hand buf to the transport; a failure is reported on a later turn. */
-void			 txn_transmit(struct txn *t, const char *buf, size_t len);
+void			 txn_transmit(struct txn *t, const char *buf,
+			    size_t len);
 
 /* sip_txn_client.c: the client side of the timers. */
 /* Timers A and E fired. */
