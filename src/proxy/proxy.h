@@ -1,7 +1,7 @@
 /*
  * proxy.h: the transaction-stateful proxy core (RFC 3261 s.16).
  *
- * Every request gets a server transaction (proxy/txn); the core checks it
+ * Every request gets a server transaction (sip/sip_txn); the core checks it
  * (Max-Forwards, loops, Proxy-Require), processes its Route header,
  * chooses targets (search rules, proxy/route, or for an in-dialog request
  * the zone and flow its sealed Record-Route pair remembers, proxy/rrtok)

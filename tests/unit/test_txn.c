@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <arpa/inet.h>
@@ -22,8 +23,10 @@
 #include <event2/event.h>
 
 #include "conf/conf.h"
-#include "proxy/txn.h"
 #include "sip/sip_msg.h"
+#include "sip/sip_transport.h"
+#include "sip/sip_txn.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 #define T1	10
@@ -58,6 +61,8 @@ static struct {
 	enum txn_event		 failed_ev;
 	int			 nterm;
 	int64_t			 term_at;
+	const struct sip_origin	*req_origin;	/* the last request's */
+	const struct sip_origin	*resp_origin;	/* the last response's */
 } R;
 
 /* Milliseconds on the monotonic clock. */
@@ -94,7 +99,7 @@ cb_send(void *arg, const struct txn_dest *d, const char *buf, size_t len)
 /* A request for the TU: count it, keep its server transaction. */
 static void
 cb_request(void *arg, struct txn *st, osip_message_t *m,
-    const struct txn_dest *src)
+    const struct sip_origin *o)
 {
 	if (st == NULL) {
 		assert_string_equal(m->sip_method, "ACK");
@@ -103,13 +108,15 @@ cb_request(void *arg, struct txn *st, osip_message_t *m,
 	}
 	R.nreq++;
 	R.st = st;
+	R.req_origin = o;
 	assert_true(txn_is_server(st));
 	assert_string_equal(txn_method(st), m->sip_method);
 }
 
 /* A response for the TU: keep its status, event, Call-ID and time. */
 static void
-cb_response(void *arg, struct txn *ct, enum txn_event ev, osip_message_t *m)
+cb_response(void *arg, struct txn *ct, enum txn_event ev, osip_message_t *m,
+    const struct sip_origin *o)
 {
 	assert_false(txn_is_server(ct));
 	assert_non_null(m);
@@ -117,6 +124,7 @@ cb_response(void *arg, struct txn *ct, enum txn_event ev, osip_message_t *m)
 	R.resp_status = m->status_code;
 	R.resp_ev = ev;
 	R.resp_at = elapsed();
+	R.resp_origin = o;
 	free(R.resp_callid);
 	R.resp_callid = xstrdup(m->call_id->number);
 }
@@ -222,6 +230,19 @@ dest(int transport)
 	return d;
 }
 
+/* The origin of a message from d (no connection), for txn_recv_request(). */
+static const struct sip_origin *
+orig(const struct txn_dest *d)
+{
+	static struct sip_origin o;
+
+	memset(&o, 0, sizeof o);
+	o.transport = d->transport;
+	memcpy(&o.peer, &d->addr, d->addrlen);
+	o.peerlen = d->addrlen;
+	return &o;
+}
+
 /* Parse text, which must parse. */
 static osip_message_t *
 parse(const char *text)
@@ -266,7 +287,7 @@ static enum txn_recv
 feed(osip_message_t *m, int transport)
 {
 	struct txn_dest d = dest(transport);
-	enum txn_recv r = txn_recv_request(R.tl, m, &d);
+	enum txn_recv r = txn_recv_request(R.tl, m, orig(&d));
 
 	osip_message_free(m);
 	return r;
@@ -302,7 +323,7 @@ reply(struct txn *ct, int status)
 	assert_non_null(text);
 	m = parse(text);
 	free(text);
-	r = txn_recv_response(R.tl, m);
+	r = txn_recv_response(R.tl, m, NULL);
 	osip_message_free(m);
 	return r;
 }
@@ -438,7 +459,7 @@ test_ist_provisional(void **state)
 	osip_message_t *m = invite();
 	struct txn_dest d = dest(TP_UDP);
 
-	assert_int_equal(txn_recv_request(R.tl, m, &d), TXN_RECV_NEW);
+	assert_int_equal(txn_recv_request(R.tl, m, orig(&d)), TXN_RECV_NEW);
 	assert_int_equal(answer(R.st, m, 180), 0);
 	assert_int_equal(R.nsent, 1);
 	assert_true(starts(0, "SIP/2.0 180 Ringing\r\n"));
@@ -465,7 +486,7 @@ test_ist_non2xx_ack(void **state)
 	int n;
 
 	R.start = now_ms();
-	assert_int_equal(txn_recv_request(R.tl, m, &d), TXN_RECV_NEW);
+	assert_int_equal(txn_recv_request(R.tl, m, orig(&d)), TXN_RECV_NEW);
 	assert_int_equal(answer(R.st, m, 486), 0);
 	assert_int_equal(txn_state(R.st), TXN_COMPLETED);
 	assert_int_equal(txn_last_status(R.st), 486);
@@ -509,7 +530,7 @@ test_ist_timer_h(void **state)
 	struct txn_dest d = dest(TP_UDP);
 	int due[64], ndue, n;
 
-	assert_int_equal(txn_recv_request(R.tl, m, &d), TXN_RECV_NEW);
+	assert_int_equal(txn_recv_request(R.tl, m, orig(&d)), TXN_RECV_NEW);
 	R.start = now_ms();
 	assert_int_equal(answer(R.st, m, 404), 0);
 	run_until_empty(3000);
@@ -534,7 +555,7 @@ test_ist_tcp(void **state)
 	osip_message_t *m = invite();
 	struct txn_dest d = dest(TP_TCP);
 
-	assert_int_equal(txn_recv_request(R.tl, m, &d), TXN_RECV_NEW);
+	assert_int_equal(txn_recv_request(R.tl, m, orig(&d)), TXN_RECV_NEW);
 	assert_int_equal(answer(R.st, m, 500), 0);
 	run_ms(8 * T1);
 	assert_int_equal(R.nsent, 1);
@@ -549,7 +570,7 @@ test_ist_tcp(void **state)
 	assert_int_equal(R.nsent, 1);
 
 	/* Timer H runs on reliable transports too. */
-	assert_int_equal(txn_recv_request(R.tl, m, &d), TXN_RECV_NEW);
+	assert_int_equal(txn_recv_request(R.tl, m, orig(&d)), TXN_RECV_NEW);
 	R.start = now_ms();
 	assert_int_equal(answer(R.st, m, 500), 0);
 	run_until_empty(2000);
@@ -572,7 +593,7 @@ test_ist_accepted(void **state)
 	char *text;
 	size_t len;
 
-	assert_int_equal(txn_recv_request(R.tl, m, &d), TXN_RECV_NEW);
+	assert_int_equal(txn_recv_request(R.tl, m, orig(&d)), TXN_RECV_NEW);
 	R.start = now_ms();
 	/*
 	 * As the proxy core will: a parsed response edited in place (a Via
@@ -631,7 +652,7 @@ test_nist(void **state)
 	struct txn_dest d = dest(TP_UDP);
 	int64_t done;
 
-	assert_int_equal(txn_recv_request(R.tl, m, &d), TXN_RECV_NEW);
+	assert_int_equal(txn_recv_request(R.tl, m, orig(&d)), TXN_RECV_NEW);
 	assert_false(txn_is_invite(R.st));
 	assert_int_equal(txn_state(R.st), TXN_TRYING);
 	assert_int_equal(feed(request("OPTIONS", "192.0.2.7",
@@ -678,7 +699,7 @@ test_max_server(void **state)
 	struct txn_dest d = dest(TP_TCP);
 
 	txn_layer_set_max_server(R.tl, 1);
-	assert_int_equal(txn_recv_request(R.tl, m, &d), TXN_RECV_NEW);
+	assert_int_equal(txn_recv_request(R.tl, m, orig(&d)), TXN_RECV_NEW);
 	assert_int_equal(R.nreq, 1);
 	assert_int_equal(feed(request("OPTIONS", "192.0.2.7",
 	    ";branch=z9hG4bKm2", 7, NULL, "", NULL), TP_TCP), TXN_RECV_FULL);
@@ -705,7 +726,7 @@ test_nist_tcp(void **state)
 	    NULL, ";tag=x", NULL);
 	struct txn_dest d = dest(TP_TCP);
 
-	assert_int_equal(txn_recv_request(R.tl, m, &d), TXN_RECV_NEW);
+	assert_int_equal(txn_recv_request(R.tl, m, orig(&d)), TXN_RECV_NEW);
 	assert_int_equal(answer(R.st, m, 200), 0);
 	run_ms(T1);
 	assert_int_equal(R.nterm, 1);
@@ -944,7 +965,7 @@ test_transport_error(void **state)
 	assert_int_equal(R.resp_status, 503);
 	assert_int_equal(R.nterm, 1);
 
-	assert_int_equal(txn_recv_request(R.tl, m, &d), TXN_RECV_NEW);
+	assert_int_equal(txn_recv_request(R.tl, m, orig(&d)), TXN_RECV_NEW);
 	st = R.st;
 	assert_int_equal(answer(st, m, 180), 0);
 	assert_int_equal(R.nfailed, 0);
@@ -959,7 +980,7 @@ test_transport_error(void **state)
 
 	o = request("OPTIONS", "192.0.2.7", ";branch=z9hG4bKo9", 1, NULL, "",
 	    NULL);
-	assert_int_equal(txn_recv_request(R.tl, o, &d), TXN_RECV_NEW);
+	assert_int_equal(txn_recv_request(R.tl, o, orig(&d)), TXN_RECV_NEW);
 	assert_int_equal(answer(R.st, o, 200), 0);
 	run_ms(T1);
 	assert_int_equal(R.nfailed, 3);
@@ -1026,7 +1047,7 @@ test_rfc2543(void **state)
 	struct txn_dest d = dest(TP_UDP);
 	struct txn *inv;
 
-	assert_int_equal(txn_recv_request(R.tl, m, &d), TXN_RECV_NEW);
+	assert_int_equal(txn_recv_request(R.tl, m, orig(&d)), TXN_RECV_NEW);
 	inv = R.st;
 	assert_string_equal(txn_branch(inv), "");
 	assert_int_equal(feed(request("INVITE", "192.0.2.7", ";branch=old1", 3,
@@ -1086,9 +1107,9 @@ test_client_cancel(void **state)
 	text = sip_msg_response(c, NULL, 200, NULL, "uas1", NULL, &len);
 	ok = parse(text);
 	free(text);
-	assert_int_equal(txn_recv_response(R.tl, ok), TXN_RECV_MATCHED);
+	assert_int_equal(txn_recv_response(R.tl, ok, NULL), TXN_RECV_MATCHED);
 	assert_int_equal(R.nresp, 1);			/* only the 180 */
-	assert_int_equal(txn_recv_response(R.tl, ok), TXN_RECV_ABSORBED);
+	assert_int_equal(txn_recv_response(R.tl, ok, NULL), TXN_RECV_ABSORBED);
 	osip_message_free(ok);
 	osip_message_free(c);
 
@@ -1125,8 +1146,8 @@ test_stray_and_refused(void **state)
 	text = sip_msg_response(m, NULL, 200, NULL, "x", NULL, &len);
 	r = parse(text);
 	free(text);
-	assert_int_equal(txn_recv_response(R.tl, r), TXN_RECV_STRAY);
-	assert_int_equal(txn_recv_request(R.tl, r, &d), TXN_RECV_BAD);
+	assert_int_equal(txn_recv_response(R.tl, r, NULL), TXN_RECV_STRAY);
+	assert_int_equal(txn_recv_request(R.tl, r, orig(&d)), TXN_RECV_BAD);
 	osip_message_free(r);
 	osip_message_free(m);
 	/* Our branch but another CSeq method (s.17.1.3 rule 2). */
@@ -1136,10 +1157,10 @@ test_stray_and_refused(void **state)
 	free(text);
 	osip_free(r->cseq->method);
 	osip_cseq_set_method(r->cseq, osip_strdup("OPTIONS"));
-	assert_int_equal(txn_recv_response(R.tl, r), TXN_RECV_STRAY);
+	assert_int_equal(txn_recv_response(R.tl, r, NULL), TXN_RECV_STRAY);
 	osip_list_special_free(&r->vias, (void (*)(void *))osip_via_free);
-	assert_int_equal(txn_recv_response(R.tl, r), TXN_RECV_BAD);
-	assert_int_equal(txn_recv_request(R.tl, r, &d), TXN_RECV_BAD);
+	assert_int_equal(txn_recv_response(R.tl, r, NULL), TXN_RECV_BAD);
+	assert_int_equal(txn_recv_request(R.tl, r, orig(&d)), TXN_RECV_BAD);
 	osip_message_free(r);
 	assert_int_equal(R.nresp, 0);
 
@@ -1275,7 +1296,7 @@ test_text(void **state)
 	/* A response given as text goes out as it is. */
 	m = request("OPTIONS", "192.0.2.7", ";branch=z9hG4bKo1", 7, NULL, "",
 	    NULL);
-	assert_int_equal(txn_recv_request(R.tl, m, &d), TXN_RECV_NEW);
+	assert_int_equal(txn_recv_request(R.tl, m, orig(&d)), TXN_RECV_NEW);
 	r = parse(resp);
 	n = R.nsent;
 	assert_int_equal(txn_respond_as(R.st, r, resp, sizeof resp - 1), 0);
@@ -1286,6 +1307,91 @@ test_text(void **state)
 	osip_message_free(r);
 	osip_message_free(m);
 	run_until_empty(3000);
+}
+
+/* Does file hold a line with every one of the NULL-ended strings? */
+static int
+has_line(const char *file, ...)
+{
+	char line[1024];
+	const char *want;
+	va_list ap;
+	FILE *fp;
+	int found = 0, ok;
+
+	assert_non_null(fp = fopen(file, "r"));
+	while (!found && fgets(line, sizeof line, fp) != NULL) {
+		ok = 1;
+		va_start(ap, file);
+		while ((want = va_arg(ap, const char *)) != NULL)
+			if (strstr(line, want) == NULL)
+				ok = 0;
+		va_end(ap);
+		found = ok;
+	}
+	fclose(fp);
+	return found;
+}
+
+/*
+ * The origin given with a message is the one the callbacks get; every
+ * state change is one debug line "txn state" with txn=, the Call-ID and
+ * old -> new.
+ */
+static void
+test_origin_and_state_log(void **state)
+{
+	char dir[] = "/tmp/sipedge-txnlog-XXXXXX", *path;
+	struct txn_dest d = dest(TP_TCP);
+	const struct sip_origin *o = orig(&d);
+	osip_message_t *m = invite(), *r;
+	struct sip_origin ro;
+	struct txn *ct;
+	char *cause = NULL, *text;
+	size_t len;
+
+	assert_non_null(mkdtemp(dir));
+	path = xasprintf("%s/txn.log", dir);
+	assert_int_equal(log_configure(path, 0, 0, 0, LOG_LVL_DEBUG, &cause),
+	    0);
+	assert_int_equal(txn_recv_request(R.tl, m, o), TXN_RECV_NEW);
+	assert_ptr_equal(R.req_origin, o);
+	assert_int_equal(answer(R.st, m, 486), 0);
+	assert_int_equal(feed(request("ACK", "192.0.2.7:5060",
+	    ";branch=z9hG4bKinv1", 1, NULL, ";tag=t486", NULL), TP_TCP),
+	    TXN_RECV_ABSORBED);
+
+	ct = txn_client_new(R.tl, request("OPTIONS", "edge.example.net", "",
+	    7, NULL, "", NULL), &d, NULL, &cause);
+	assert_non_null(ct);
+	text = sip_msg_response(txn_request(ct), NULL, 200, NULL, "u1", NULL,
+	    &len);
+	assert_non_null(text);
+	r = parse(text);
+	free(text);
+	memset(&ro, 0, sizeof ro);
+	assert_int_equal(txn_recv_response(R.tl, r, &ro), TXN_RECV_MATCHED);
+	assert_ptr_equal(R.resp_origin, &ro);
+	osip_message_free(r);
+	run_until_empty(3000);
+	log_close();
+
+	assert_true(has_line(path, "event=\"txn state\"", " txn=1 ",
+	    "call_id=c1@example.com", " from=- ", " to=proceeding", NULL));
+	assert_true(has_line(path, " txn=1 ", " from=proceeding ",
+	    " to=completed", NULL));
+	assert_true(has_line(path, " txn=1 ", " from=completed ",
+	    " to=confirmed", NULL));
+	assert_true(has_line(path, " txn=1 ", " from=confirmed ",
+	    " to=terminated", NULL));
+	assert_true(has_line(path, " txn=2 ", "method=OPTIONS",
+	    " from=trying ", " to=completed", NULL));
+	assert_true(has_line(path, " txn=2 ", " from=completed ",
+	    " to=terminated", NULL));
+	unlink(path);
+	rmdir(dir);
+	free(path);
+	osip_message_free(m);
 }
 
 int
@@ -1318,6 +1424,7 @@ main(void)
 		T(test_detach),
 		T(test_many),
 		T(test_text),
+		T(test_origin_and_state_log),
 	};
 #undef T
 

@@ -1,5 +1,5 @@
 /*
- * txn.h: SIP transactions (RFC 3261 s.17, with the Accepted state of
+ * sip_txn.h: SIP transactions (RFC 3261 s.17, with the Accepted state of
  * RFC 6026) for the proxy core.  A server transaction per incoming request,
  * a client transaction per forwarded branch; retransmissions, timers A-M
  * on the loop, ACK for non-2xx final responses, request and response
@@ -7,7 +7,9 @@
  * CANCEL lookup of s.9.2.
  *
  * No sockets: messages leave through the send callback the user gives,
- * and come in through txn_recv_request() / txn_recv_response().  Whether a
+ * and come in through txn_recv_request() / txn_recv_response() with the
+ * transport's origin of the message (struct sip_origin), which the
+ * callbacks get back as an argument.  Whether a
  * destination is reliable (TCP, TLS) or not (UDP) is read from its
  * transport and changes the timers as s.17 says.  The transaction user
  * (the proxy core, "TU" in the RFC) hears about requests, responses,
@@ -19,8 +21,8 @@
  * is valid until its terminated callback, and callbacks may call back
  * into this module.
  */
-#ifndef SE_TXN_H
-#define SE_TXN_H
+#ifndef SE_SIP_TXN_H
+#define SE_SIP_TXN_H
 
 #include <stddef.h>
 #include <sys/socket.h>
@@ -35,10 +37,11 @@
 
 /*
  * Where a message goes.  For a server transaction, where its responses go
- * (the core works it out by s.18.2.2: the connection the request came on,
- * or the received/rport address); for a client transaction, the next hop.
- * Copied by the transaction; flow is the user's own handle (a connection,
- * a socket) and is never dereferenced here.
+ * (s.18.2.2: the connection the request came on, or the address it came
+ * from; txn_recv_request() takes it from the origin, flow being the
+ * connection's sip_conn_id()); for a client transaction, the next hop.
+ * Copied by the transaction; flow is a handle for the send callback (a
+ * connection id) and is never dereferenced here.
  */
 struct txn_dest {
 	int			 transport;	/* enum transport; TP_UDP is unreliable */
@@ -49,6 +52,7 @@ struct txn_dest {
 
 struct txn;
 struct txn_layer;
+struct sip_origin;
 
 enum txn_state {
 	TXN_CALLING,		/* INVITE client: request sent, nothing back */
@@ -99,19 +103,22 @@ struct txn_cbs {
 	 * A request for the core.  st is its new server transaction, to be
 	 * answered with txn_respond(); st is NULL for an ACK that belongs to
 	 * no transaction (the ACK for a 2xx, forwarded end to end, s.16.7 /
-	 * RFC 6026 s.7.1).  m is the caller's, valid during the call.
+	 * RFC 6026 s.7.1).  m and o (where it came from, as given to
+	 * txn_recv_request()) are the caller's, valid during the call.
 	 */
 	void	(*request)(void *arg, struct txn *st, osip_message_t *m,
-		    const struct txn_dest *src);
+		    const struct sip_origin *o);
 	/*
 	 * A response for client transaction ct: each provisional, the 2xx
 	 * and each 2xx after it (RFC 6026 Accepted state), the first
 	 * non-2xx final; or a local 408 / 503 (ev).  Retransmissions of a
 	 * non-2xx final are absorbed.  resp is valid during the call; NULL
-	 * only when a local response could not be built.
+	 * only when a local response could not be built.  o is the origin
+	 * given to txn_recv_response() (its raw text is resp's), NULL for a
+	 * local response.
 	 */
 	void	(*response)(void *arg, struct txn *ct, enum txn_event ev,
-		    osip_message_t *resp);
+		    osip_message_t *resp, const struct sip_origin *o);
 	/*
 	 * Server transaction st failed: TXN_EV_TIMEOUT when timer H fired
 	 * without an ACK (s.17.2.1), TXN_EV_TRANSPORT when a response could
@@ -163,20 +170,22 @@ size_t			 txn_layer_count(const struct txn_layer *tl);
  * A request from the network (checked by sip_msg_check()).  Matches it to
  * a server transaction (s.17.2.3) and absorbs retransmissions and ACKs for
  * non-2xx responses; otherwise creates the server transaction and runs the
- * request callback, or passes an ACK on with st NULL.  src is where
- * responses go.  m is not kept.  A server transaction has no timer before
- * its first final response (s.17.2.1, s.17.2.2): the TU must answer every
- * request, as a proxy does when its branches end (timers B, F, C).
+ * request callback, or passes an ACK on with st NULL.  o is where m came
+ * from: its connection or address is where responses go, and the
+ * callback gets it back.  m and o are not kept.  A server transaction
+ * has no timer before its first final response (s.17.2.1, s.17.2.2): the
+ * TU must answer every request, as a proxy does when its branches end
+ * (timers B, F, C).
  */
 enum txn_recv		 txn_recv_request(struct txn_layer *tl,
-			    osip_message_t *m, const struct txn_dest *src);
+			    osip_message_t *m, const struct sip_origin *o);
 /*
  * A response from the network: matched by the top Via branch and the CSeq
  * method (s.17.1.3) to a client transaction, which may run the response
- * callback.  m is not kept.
+ * callback with o (NULL allowed).  m and o are not kept.
  */
 enum txn_recv		 txn_recv_response(struct txn_layer *tl,
-			    osip_message_t *m);
+			    osip_message_t *m, const struct sip_origin *o);
 
 /*
  * Answer on server transaction st.  resp is serialised (it may have been
@@ -250,12 +259,13 @@ void			 txn_set_user(struct txn *t, void *user);
 void			 txn_detach(struct txn *t);
 
 enum txn_state		 txn_state(const struct txn *t);
+/* The id of t in the log (txn=), unique in the layer. */
+unsigned long long	 txn_id(const struct txn *t);
 int			 txn_is_server(const struct txn *t);
 int			 txn_is_invite(const struct txn *t);
 /* The request method, and the top Via branch ("" for an RFC 2543 one). */
 const char		*txn_method(const struct txn *t);
 const char		*txn_branch(const struct txn *t);
-const struct txn_dest	*txn_dest(const struct txn *t);
 /* Client: the request as sent (owned by t). */
 const osip_message_t	*txn_request(const struct txn *t);
 /* Server: the status of the last response sent, 0 if none. */

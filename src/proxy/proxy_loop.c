@@ -1,0 +1,116 @@
+/*
+ * proxy_loop.c: loop detection (RFC 3261 s.16.3 step 4, s.16.6 step 8).
+ * The hash of what a request's loop depends on goes into the branch of
+ * every Via this node adds; a request that comes back unchanged carries
+ * it in a Via naming one of our listeners.  Pure apart from asking the
+ * transport which addresses it listens on.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proxy/proxy_int.h"
+#include "util/str.h"
+
+/* Our branches: the cookie, this mark, 16 hex of the loop hash, 16 random. */
+#define BRANCH_MARK	"se"
+
+/* FNV-1a (64 bits) of s, then a field separator. */
+static uint64_t
+fnv(uint64_t h, const char *s)
+{
+	if (s == NULL)
+		s = "";
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	h ^= 0xff;		/* field separator */
+	h *= 0x100000001b3ULL;
+	return h;
+}
+
+/* The value of Via parameter name ("" without one), or NULL. */
+static const char *
+vparam(const osip_via_t *v, const char *name)
+{
+	osip_generic_param_t *p = NULL;
+
+	if (osip_via_param_get_byname((osip_via_t *)v, (char *)name, &p) != 0 ||
+	    p == NULL)
+		return NULL;
+	return p->gvalue != NULL ? p->gvalue : "";
+}
+
+/* The loop-detection hash of a request as received (s.16.3 step 4). */
+uint64_t
+proxy_loop_hash(const osip_message_t *m)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	osip_list_iterator_t it;
+	osip_header_t *hd;
+	osip_route_t *r;
+	char *s;
+
+	s = proxy_uri_text(m->req_uri);
+	h = fnv(h, s);
+	free(s);
+	h = fnv(h, proxy_tag_of(m->from));
+	h = fnv(h, proxy_tag_of(m->to));
+	h = fnv(h, m->call_id != NULL ? m->call_id->number : NULL);
+	h = fnv(h, m->cseq != NULL ? m->cseq->number : NULL);
+	/* Each list walked once: never an indexed get inside a loop. */
+	for (r = osip_list_get_first(&m->routes, &it); r != NULL;
+	    r = osip_list_get_next(&it)) {
+		s = proxy_uri_text(r->url);
+		h = fnv(h, s);
+		free(s);
+	}
+	for (hd = osip_list_get_first(&m->headers, &it); hd != NULL;
+	    hd = osip_list_get_next(&it))
+		if (hd->hname != NULL &&
+		    osip_strcasecmp(hd->hname, "proxy-require") == 0)
+			h = fnv(h, hd->hvalue);
+	return h;
+}
+
+/* A Via of ours whose branch carries hash: the request looped. */
+int
+proxy_loop_found(const struct proxy *px, const osip_message_t *m, uint64_t hash)
+{
+	osip_list_iterator_t it;
+	char want[32];
+	osip_via_t *v;
+	const char *b;
+
+	snprintf(want, sizeof want, TXN_COOKIE BRANCH_MARK "%016" PRIx64,
+	    hash);
+	for (v = osip_list_get_first(&m->vias, &it); v != NULL;
+	    v = osip_list_get_next(&it)) {
+		/* Our Vias carry a listener's address and port: two nodes
+		 * on one host are not one node. */
+		if (v->host == NULL || !sip_transport_listens(px->t, v->host,
+		    v->port != NULL ? atoi(v->port) : 5060))
+			continue;
+		b = vparam(v, "branch");
+		if (b != NULL && strncasecmp(b, want, strlen(want)) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A branch of ours for hash: the cookie, our mark, the hash, 16 random hex. */
+void
+proxy_loop_branch(uint64_t hash, char *buf, size_t bufsz)
+{
+	char rnd[17];
+
+	str_random_hex(rnd, 16);
+	snprintf(buf, bufsz, TXN_COOKIE BRANCH_MARK "%016" PRIx64 "%s", hash,
+	    rnd);
+}
