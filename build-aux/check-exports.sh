@@ -21,6 +21,10 @@ if [ -z "$objs" ]; then
 fi
 # "T name file" for definitions, "U name file" for uses.
 for o in $objs; do
+	# an object of src/ whose source is gone (a file renamed or cut) is stale
+	case $o in
+	"$build"/src/*) c=${o#"$build"/}; [ -f "$src/${c%.o}.c" ] || continue ;;
+	esac
 	nm "$o" | awk -v o="$o" '$2 == "T" { print "T", $3, o }
 	    $1 == "U" { print "U", $2, o }'
 done >"$tmp.syms"

@@ -17,11 +17,17 @@
 /* Snapshots built and not yet freed. */
 static size_t alive;
 
-/* zreg_set_owner's hold and release: references on the snapshot. */
+/*
+ * zreg_set_owner's hold and release: references on the snapshot.  Whoever
+ * holds a snapshot does it through its zone registry (zreg_ref, zreg_unref),
+ * so the proxy layer needs no daemon header.
+ */
 static void
 hold_cb(void *owner)
 {
-	snapshot_ref(owner);
+	struct snapshot *s = owner;
+
+	s->refs++;
 }
 
 static void
@@ -111,13 +117,6 @@ snapshot_build(const char *path, enum tls_load_mode mode, struct diaglist *dl)
 	for (i = 0; i < c->nlisten; i++)
 		add_name(s, c->listen[i].address);
 	return s;
-}
-
-/* Take a reference: s stays until the last one is dropped. */
-void
-snapshot_ref(struct snapshot *s)
-{
-	s->refs++;
 }
 
 /* Drop a reference (clearing *sp); the last one frees. */

@@ -47,8 +47,10 @@ struct snapshot {
  */
 struct snapshot	*snapshot_build(const char *path, enum tls_load_mode mode,
 		    struct diaglist *dl);
-void		 snapshot_ref(struct snapshot *s);
-/* Drop a reference and clear *sp; frees at zero. */
+/*
+ * Drop a reference and clear *sp; frees at zero.  References are taken
+ * through the snapshot's zone registry (zreg_ref on s->zones).
+ */
 void		 snapshot_unref(struct snapshot **sp);
 /* Snapshots not freed yet (the current one and those still held). */
 size_t		 snapshot_alive(void);

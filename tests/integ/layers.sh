@@ -14,7 +14,7 @@ rank() {
 	esac
 }
 
-echo "1..2"
+echo "1..4"
 bad=""
 for f in "$src"/src/*/*.[ch]; do
 	layer=$(basename "$(dirname "$f")")
@@ -41,4 +41,26 @@ if [ -z "$missing" ] && [ -s "$man" ]; then
 	echo "ok 2 - every configuration setting is documented in sipedge.conf(5)"
 else
 	echo "not ok 2 - undocumented settings:$missing"
+fi
+
+# Small files, short functions (HACKING.md "Conventions"): no file of src/
+# over 900 lines, no function over 150, at most three over 100.
+if out=$(sh "$src/build-aux/check-size.sh" "$src" 2>&1); then
+	echo "ok 3 - file and function sizes within the limits"
+else
+	echo "not ok 3 - file or function over the limits"
+	printf '%s\n' "$out" | sed 's/^/# /'
+fi
+
+# No exported function without a caller outside its file (objects of the
+# build this test runs in).
+build=$src
+[ -n "${SIPEDGED:-}" ] && build=$(cd "$(dirname "$SIPEDGED")/.." && pwd)
+if [ ! -f "$build/src/libsipedge.a" ]; then
+	echo "ok 4 - # SKIP no build to read the symbols of"
+elif out=$(sh "$src/build-aux/check-exports.sh" "$build" "$src" 2>&1); then
+	echo "ok 4 - every exported function has a caller outside its file"
+else
+	echo "not ok 4 - exported functions nobody else calls"
+	printf '%s\n' "$out" | sed 's/^/# /'
 fi
