@@ -98,6 +98,24 @@ logflush_cb(evutil_socket_t fd, short what, void *arg)
 	log_flush_suppressed();
 }
 
+/* Once per loop turn with lines waiting: write them (log.h, batching). */
+static void
+logwrite_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_flush();
+}
+
+/* A line went into the empty log batch: write it after this turn's
+ * callbacks (an active event runs after those already queued). */
+static void
+logwrite_kick(void *arg)
+{
+	event_active(arg, EV_TIMEOUT, 0);
+}
+
 /* The transport has closed every connection: leave the loop. */
 static void
 stopped_cb(void *arg)
@@ -424,6 +442,7 @@ start_loop(void)
 	d.heap = heap_trimmer_new(d.base, conn_counts, NULL);
 	d.logflush_timer = event_new(d.base, -1, EV_PERSIST, logflush_cb, NULL);
 	evtimer_add(d.logflush_timer, &sec);
+	d.logwrite = event_new(d.base, -1, 0, logwrite_cb, NULL);
 }
 
 /* Say why the start failed: in the log, and on stderr unless that is it. */
@@ -468,6 +487,7 @@ stop_all(struct event **sigs, int nsigs)
 {
 	int i;
 
+	log_batch_stop();	/* from here every line is written at once */
 	ctl_server_free(d.ctl);
 	free(d.ctl_path);
 	alarm_reset();
@@ -478,6 +498,7 @@ stop_all(struct event **sigs, int nsigs)
 	rev_dp_free(d.dp);
 	event_free(d.alarm_timer);
 	event_free(d.logflush_timer);
+	event_free(d.logwrite);
 	heap_trimmer_free(d.heap);
 	gate_free(d.gate);
 	sip_transport_free(d.transport);
@@ -533,6 +554,8 @@ main(int argc, char **argv)
 		daemonize();
 	if (event_reinit(d.base) == -1)
 		fatal("cannot reinitialise the event loop");
+	/* After the forks, so that no queued line is written twice. */
+	log_batch_start(logwrite_kick, d.logwrite);
 	d.pid_file = xstrdup(snap->conf->pid_file.path);
 	if (pid_file_write(d.pid_file) == -1) {
 		ctl_server_free(d.ctl);

@@ -46,6 +46,7 @@ struct daemon {
 	struct rev_dp		*dp;
 	struct event		*alarm_timer;	/* hourly certificate alarms */
 	struct event		*logflush_timer; /* "similar events suppressed" */
+	struct event		*logwrite;	 /* writes the log batch (log.h) */
 	struct heap_trimmer	*heap;		/* gives waves' memory back */
 	struct slot		*slots;
 	size_t			 nslots;

@@ -24,6 +24,7 @@
 
 #include "proxy/rrtok.h"
 #include "util/file.h"
+#include "util/rnd.h"
 #include "util/str.h"
 #include "util/xmalloc.h"
 
@@ -222,8 +223,7 @@ rrtok_seal(const struct rrtok_keys *k, const struct rrtok *t,
 	memcpy(claims + CLAIMS_FIXED, t->zone, zl);
 	n = CLAIMS_FIXED + zl;
 	bin[0] = (unsigned char)k->k[0].id;
-	if (RAND_bytes(bin + 1, TOK_NONCE) != 1)
-		return -1;
+	rnd_bytes(bin + 1, TOK_NONCE);	/* 96 random bits, no syscall (rnd.h) */
 	aad = make_aad(k->k[0].id, call_id, &aadlen);
 	rv = gcm(1, k->k[0].key, bin + 1, aad, aadlen, claims, n,
 	    bin + 1 + TOK_NONCE, bin + 1 + TOK_NONCE + n);
@@ -289,8 +289,7 @@ rrtok_pair_new(void)
 {
 	unsigned char b[8];
 
-	if (RAND_bytes(b, sizeof b) != 1)
-		abort();	/* no randomness: nothing is safe any more */
+	rnd_bytes(b, sizeof b);
 	return get_u64(b);
 }
 

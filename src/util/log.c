@@ -58,6 +58,20 @@ static pthread_mutex_t limit_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct limit	*limit_find(enum log_level, const char *, const char *);
 static int		 limit_pass(struct limit *);
 
+/*
+ * Batching (log.h): while the loop runs, finished lines wait here, in
+ * order, until log_flush() writes them with one write(2) per sink.
+ */
+static struct {
+	int		 on;
+	pthread_t	 owner;		/* the loop's thread */
+	void		(*kick)(void *);
+	void		*arg;
+	size_t		 len;
+	char		 buf[LOG_BATCH_MAX];
+} batch;
+static pthread_mutex_t batch_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static const char *const level_names[] = {
 	"debug", "info", "notice", "warn", "error"
 };
@@ -101,6 +115,7 @@ log_configure(const char *file, int to_stderr, int to_syslog, int facility,
 {
 	int fd = -1;
 
+	log_flush();	/* what is waiting goes to the sinks it was for */
 	if (file != NULL && (fd = open_file(file, cause)) == -1)
 		return -1;
 	if (sink.fd != -1)
@@ -123,6 +138,7 @@ log_reopen(char **cause)
 {
 	int fd;
 
+	log_flush();	/* into the file that was rotated away */
 	if (sink.path == NULL)
 		return 0;
 	if ((fd = open_file(sink.path, cause)) == -1)
@@ -136,6 +152,7 @@ log_reopen(char **cause)
 void
 log_close(void)
 {
+	log_flush();
 	if (sink.fd != -1)
 		close(sink.fd);
 	sink.fd = -1;
@@ -359,6 +376,98 @@ write_all(int fd, const char *s, size_t n)
 	}
 }
 
+/* Write s to the file and stderr sinks, whichever are on. */
+static void
+write_sinks(const char *s, size_t n)
+{
+	if (sink.fd != -1)
+		write_all(sink.fd, s, n);
+	if (sink.to_stderr)
+		write_all(STDERR_FILENO, s, n);
+}
+
+/* Write out the batch; batch_mu held. */
+static void
+batch_flush_locked(void)
+{
+	if (batch.len > 0)
+		write_sinks(batch.buf, batch.len);
+	batch.len = 0;
+}
+
+/*
+ * Queue one finished line (with its newline) or write it now: now when
+ * batching is off, for errors, and from a thread that is not the loop's
+ * (after what is queued, so that the order holds).  Kicks the loop when
+ * the batch goes non-empty.
+ */
+static void
+batch_put(const struct log_line *l)
+{
+	int kick = 0;
+
+	pthread_mutex_lock(&batch_mu);
+	if (!batch.on || l->level >= LOG_LVL_ERROR ||
+	    !pthread_equal(pthread_self(), batch.owner)) {
+		batch_flush_locked();
+		write_sinks(l->buf, l->len);
+	} else {
+		if (batch.len + l->len > sizeof batch.buf)
+			batch_flush_locked();
+		kick = batch.len == 0;
+		memcpy(batch.buf + batch.len, l->buf, l->len);
+		batch.len += l->len;
+	}
+	pthread_mutex_unlock(&batch_mu);
+	if (kick)
+		batch.kick(batch.arg);
+}
+
+/* Write the batch now (log.h). */
+void
+log_flush(void)
+{
+	pthread_mutex_lock(&batch_mu);
+	batch_flush_locked();
+	pthread_mutex_unlock(&batch_mu);
+}
+
+/* At exit(): nothing queued is lost. */
+static void
+batch_atexit(void)
+{
+	log_flush();
+}
+
+/* Batch from now on, in this thread; kick when it goes non-empty. */
+void
+log_batch_start(void (*kick)(void *), void *arg)
+{
+	static int registered;
+
+	log_flush();
+	if (!registered && atexit(batch_atexit) == 0)
+		registered = 1;
+	pthread_mutex_lock(&batch_mu);
+	batch.kick = kick;
+	batch.arg = arg;
+	batch.owner = pthread_self();
+	batch.on = kick != NULL;
+	pthread_mutex_unlock(&batch_mu);
+}
+
+/* Write the batch and go back to a write per line. */
+void
+log_batch_stop(void)
+{
+	pthread_mutex_lock(&batch_mu);
+	batch_flush_locked();
+	batch.on = 0;
+	batch.kick = NULL;
+	batch.arg = NULL;
+	pthread_mutex_unlock(&batch_mu);
+}
+
 void
 log_end(struct log_line *l)
 {
@@ -375,10 +484,8 @@ log_end(struct log_line *l)
 		l->buf[l->len++] = '\n';
 	else
 		l->buf[l->len - 1] = '\n';
-	if (sink.fd != -1)
-		write_all(sink.fd, l->buf, l->len);
-	if (sink.to_stderr)
-		write_all(STDERR_FILENO, l->buf, l->len);
+	if (sink.fd != -1 || sink.to_stderr)
+		batch_put(l);
 }
 
 /* --- rate limiting ------------------------------------------------- */

@@ -60,6 +60,26 @@ void		 log_kvn(struct log_line *l, const char *key, const void *val,
 void		 log_end(struct log_line *l);
 
 /*
+ * Batching.  Without it (the default, the tools) every line is written
+ * at once.  With it, lines for the file and stderr sinks wait, in order,
+ * in a buffer of LOG_BATCH_MAX bytes until log_flush(); kick(arg) is
+ * called each time the buffer goes from empty to non-empty, and must
+ * make the owner's loop call log_flush() once the current callbacks
+ * have run (util/ owns no loop).  The buffer is also written when full,
+ * before any error line (which is written at once), before the sinks
+ * change (log_configure, log_reopen, log_close), at log_batch_stop()
+ * and at exit().  Lines from another thread than the one that started
+ * batching are written at once, after what is queued.  syslog is never
+ * batched.
+ */
+#define LOG_BATCH_MAX	(64 * 1024)
+void		 log_batch_start(void (*kick)(void *), void *arg);
+/* Write what is queued and go back to one write per line. */
+void		 log_batch_stop(void);
+/* Write what is queued now. */
+void		 log_flush(void);
+
+/*
  * One event with string fields: log_event(LOG_LVL_INFO, "net", "listener open",
  * "transport", "tls", "port", "5061", NULL).
  */

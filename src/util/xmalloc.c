@@ -11,11 +11,13 @@
 #include <string.h>
 #include <stdint.h>
 
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 static void
 oom(size_t size)
 {
+	log_flush();	/* the lines before it, which may say why */
 	fprintf(stderr, "%s: out of memory allocating %zu bytes\n",
 	    program_invocation_short_name, size);
 	abort();
@@ -102,6 +104,7 @@ fatal(const char *fmt, ...)
 {
 	va_list ap;
 
+	log_flush();	/* the lines before it, in order */
 	fprintf(stderr, "%s: ", program_invocation_short_name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

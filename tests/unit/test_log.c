@@ -182,7 +182,7 @@ fake_now(void)
 static const char *
 slurp(const char *path)
 {
-	static char buf[65536];
+	static char buf[1 << 20];
 	FILE *f = fopen(path, "r");
 	size_t n;
 
@@ -222,6 +222,78 @@ walk_cb(const struct log_limit_info *i, void *arg)
 		k->total = i->total;
 		k->suppressed = i->suppressed;
 	}
+}
+
+/* The fake loop of the batching test: how often it was kicked. */
+static int kicks;
+
+static void
+kick(void *arg)
+{
+	assert_ptr_equal(arg, &kicks);
+	kicks++;
+}
+
+/*
+ * Batching: nothing reaches the file before log_flush(), one kick per
+ * empty-to-non-empty, every line once and in order, an error line and a
+ * full buffer write what is queued first, log_reopen writes into the old
+ * file, log_batch_stop goes back to a write per line.
+ */
+static void
+test_batch(void **state)
+{
+	const char *t = getenv("TMPDIR"), *text, *p;
+	char dir[4096], path[4200], moved[4200], want[64];
+	char *cause = NULL;
+	int i, n;
+
+	snprintf(dir, sizeof dir, "%s/sipedge-logtest-XXXXXX",
+	    t != NULL && *t != '\0' ? t : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/b.log", dir);
+	snprintf(moved, sizeof moved, "%s/b.log.1", dir);
+	assert_int_equal(log_configure(path, 0, 0, 0, LOG_LVL_INFO, &cause), 0);
+	log_batch_start(kick, &kicks);
+	log_event(LOG_LVL_INFO, "t", "a", NULL);
+	log_event(LOG_LVL_INFO, "t", "b", NULL);
+	assert_int_equal(kicks, 1);
+	assert_string_equal(slurp(path), "");
+	log_flush();
+	assert_int_equal(count(slurp(path), "module=t"), 2);
+	log_event(LOG_LVL_INFO, "t", "c", NULL);
+	assert_int_equal(kicks, 2);
+	log_event(LOG_LVL_ERROR, "t", "d", NULL);	/* at once, after c */
+	text = slurp(path);
+	assert_non_null(p = strstr(text, "event=\"c\""));
+	assert_non_null(strstr(p, "event=\"d\""));
+	/* A burst beyond the buffer: all there, in order, once. */
+	for (i = 0; i < 2000; i++)
+		log_event(LOG_LVL_INFO, "t", "burst", "i", i % 2 ? "1" : "0",
+		    NULL);
+	log_event(LOG_LVL_INFO, "t", "e", NULL);
+	assert_int_equal(rename(path, moved), 0);
+	assert_int_equal(log_reopen(&cause), 1);	/* e goes to the old file */
+	log_event(LOG_LVL_INFO, "t", "f", NULL);
+	log_batch_stop();
+	log_event(LOG_LVL_INFO, "t", "g", NULL);	/* at once */
+	text = slurp(path);
+	assert_int_equal(count(text, "module=t"), 2);
+	assert_non_null(p = strstr(text, "event=\"f\""));
+	assert_non_null(strstr(p, "event=\"g\""));
+	text = slurp(moved);
+	assert_int_equal(count(text, "event=\"burst\""), 2000);
+	for (p = text, n = 0; (p = strstr(p, "event=\"burst\"")) != NULL;
+	    p++, n++) {
+		snprintf(want, sizeof want, "event=\"burst\" i=%d\n", n % 2);
+		assert_memory_equal(p, want, strlen(want));
+	}
+	assert_non_null(strstr(text, "event=\"e\""));
+	assert_true(strstr(text, "event=\"e\"") > strstr(text, "i=1\n"));
+	log_close();
+	unlink(path);
+	unlink(moved);
+	rmdir(dir);
 }
 
 static void
@@ -345,6 +417,7 @@ main(void)
 		cmocka_unit_test(test_file_sink_and_reopen),
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_batch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
