@@ -385,13 +385,11 @@ reload_install(struct snapshot *s)
 	if (d.trav != NULL)
 		trav_apply(d.trav, s->zones);
 	if (d.dp != NULL) {
+		/* It borrows s's settings: d.current holds s until the next
+		 * snapshot is handed over (and outlives d.dp at exit). */
 		STACK_OF(X509) *trusted = gate_trusted(d.gate);
-		char *cache = tls_rev_dp_cache_dir(s->conf);
 
-		rev_dp_configure(d.dp, s->conf->rev_dps.v, s->conf->rev_dps.n,
-		    s->conf->rev_update_minute, cache,
-		    s->conf->rev_https_ca_file.path, trusted);
-		free(cache);
+		rev_dp_configure(d.dp, &s->zones->rev, trusted);
 		sk_X509_pop_free(trusted, X509_free);
 	}
 	if (d.current != s)

@@ -107,6 +107,10 @@ snapshot_build(const char *path, enum tls_load_mode mode, struct diaglist *dl)
 	zreg_set_owner(s->zones, s, hold_cb, release_cb);
 	s->profile = sip_profile_new(s->tls->ctx, (size_t)c->max_message_size,
 	    c->read_timeout, c->idle_timeout, c->handshake_timeout, c->fqdn);
+	/* Each connection holds the snapshot it started under. */
+	s->profile->owner = s;
+	s->profile->hold = hold_cb;
+	s->profile->release = release_cb;
 	/* Held at the gate: the handshake's time again plus one revocation
 	 * fetch; a verdict that never comes closes the connection. */
 	s->profile->gate_timeout = c->handshake_timeout + c->rev_timeout;

@@ -594,17 +594,15 @@ gate_apply(struct gate *g, const struct zreg *zr, X509_STORE *trust,
     const struct tls_identity *id)
 {
 	const struct conf *c = zr->conf;
-	struct rev_fetch_limits lim;
 
-	lim.connect_timeout_ms = c->rev_connect_timeout * 1000L;
-	lim.timeout_ms = c->rev_timeout * 1000L;
-	lim.max_size = (size_t)c->rev_max_download;
-	lim.max_redirects = 3;
-	rev_fetch_set_limits(g->fetcher, &lim);
-	rev_engine_configure(g->engine, (size_t)c->rev_ocsp_cache_size,
-	    c->rev_https_ca_file.path);
+	/* The fetcher and the engine borrow the registry's settings: the
+	 * gate holds the registry from before they see them until after
+	 * they see the next ones (or are freed). */
+	zreg_ref(zr);
+	rev_fetch_set_limits(g->fetcher, &zr->rev.fetch);
+	rev_engine_configure(g->engine, &zr->rev);
 	zreg_unref(&g->zr);
-	g->zr = zreg_ref(zr);
+	g->zr = zr;
 	/*
 	 * The trust store and the CRLs of the identity are the snapshot's;
 	 * the gate's CRL store gets its own references to those CRLs (the

@@ -27,7 +27,8 @@ struct gate	*gate_new(struct event_base *base, struct sip_transport *t);
 void		 gate_free(struct gate *g);
 
 /*
- * Take the zones and policies (zr: a reference is held), the trust store
+ * Take the zones and policies (zr: a reference is held; the fetcher and
+ * the OCSP engine borrow its revocation settings), the trust store
  * (a reference) and the CRLs of identity id (the store takes its own
  * references; id is not changed) of a new configuration, at start and
  * after each reload; then check the open connections again under it.

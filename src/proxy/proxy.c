@@ -280,7 +280,6 @@ proxy_new(struct event_base *base)
 	struct proxy *px = xcalloc(1, sizeof *px);
 
 	px->base = base;
-	px->timer_c = 181;
 	px->own_keys = rrtok_keys_random();
 	px->keys = px->own_keys;
 	return px;
@@ -325,7 +324,6 @@ proxy_configure(struct proxy *px, const struct zreg *zr, char *const *names,
 	px->names = names;
 	px->nnames = n;
 	px->conf = c;
-	px->timer_c = c->sip_timer_c;
 	if (px->tl == NULL) {
 		memset(&tc, 0, sizeof tc);
 		tc.t1 = c->sip_t1;

@@ -128,11 +128,12 @@ timer_c_cb(evutil_socket_t fd, short what, void *arg)
 	proxy_fwd_final(f, 408, "no final response before timer C");
 }
 
-/* (Re)start timer C of f: sip.timer_c seconds. */
+/* (Re)start timer C of f: sip.timer_c seconds (181 unconfigured). */
 static void
 arm_timer_c(struct fwd *f)
 {
-	struct timeval tv = { f->px->timer_c, 0 };
+	const struct conf *c = proxy_conf(f->px);
+	struct timeval tv = { c != NULL ? c->sip_timer_c : 181, 0 };
 
 	if (f->timer_c == NULL)
 		f->timer_c = evtimer_new(f->px->base, timer_c_cb, f);

@@ -89,7 +89,6 @@ struct proxy {
 	const struct conf	*conf;		/* zr->conf; proxy_conf() */
 	char *const		*names;		/* the snapshot's (held by zr) */
 	size_t			  nnames;
-	int			  timer_c;
 	const struct rrtok_keys	 *keys;		/* Record-Route tokens */
 	struct rrtok_keys	 *own_keys;	/* when given none */
 	struct fwd		*fwds;

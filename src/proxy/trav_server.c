@@ -87,6 +87,22 @@ challenge(struct trav *tv, const struct sip_origin *o, osip_message_t *m,
 	free(md5);
 }
 
+/*
+ * A client at peer was refused (why): while no client is connected, the
+ * zone's alarm names this latest refusal instead of a stale reason.
+ */
+static void
+refused_alarm(struct tzone *z, const char *peer, const char *why)
+{
+	char *text;
+
+	if (z->flow != 0)
+		return;
+	text = xasprintf("the client at %s was refused: %s", peer, why);
+	trav_zone_alarm(z, 1, text);
+	free(text);
+}
+
 /* Refuse a client's request (403 with a Warning saying why). */
 static void
 refuse(struct trav *tv, struct tzone *z, const struct sip_origin *o,
@@ -98,6 +114,7 @@ refuse(struct trav *tv, struct tzone *z, const struct sip_origin *o,
 	trav_set_failure(z, why);
 	log_event(LOG_LVL_WARN, "trav", "client refused", "zone", z->name,
 	    "peer", o->peer_str, "reason", why, NULL);
+	refused_alarm(z, o->peer_str, why);
 	reply(tv, o, m, 403, hdrs);
 	free(w);
 }
@@ -260,4 +277,5 @@ trav_peer_refused(const char *zone, const char *peer, const char *reason,
 	why = xasprintf("client %s refused: %s", peer, reason);
 	trav_set_failure(z, why);
 	free(why);
+	refused_alarm(z, peer, reason);
 }

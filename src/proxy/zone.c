@@ -88,6 +88,26 @@ zone_peer_state_name(enum zone_peer_state s)
 	return "?";
 }
 
+/*
+ * The one way a peer's state changes: logged old -> new at debug level
+ * (reason: why, or NULL).
+ */
+static void
+enter_state(struct zpeer *p, enum zone_peer_state st, const char *reason)
+{
+	struct log_line l;
+
+	log_begin(&l, LOG_LVL_DEBUG, "zone", "zone peer state");
+	log_kvs(&l, "zone", p->z->name);
+	log_kvs(&l, "peer", p->name);
+	log_kvs(&l, "from", zone_peer_state_name(p->state));
+	log_kvs(&l, "to", zone_peer_state_name(st));
+	if (reason != NULL)
+		log_kvs(&l, "reason", reason);
+	log_end(&l);
+	p->state = st;
+}
+
 /* The peer's status: its state, since when, why (logged when it matters). */
 static void
 set_state(struct zpeer *p, enum zone_peer_state st, const char *reason)
@@ -95,7 +115,7 @@ set_state(struct zpeer *p, enum zone_peer_state st, const char *reason)
 	const char *addr = link_address(p->link);
 	char port[16];
 
-	p->state = st;
+	enter_state(p, st, reason);
 	p->since = time(NULL);
 	free(p->reason);
 	p->reason = reason != NULL ? xstrdup(reason) : NULL;
@@ -207,12 +227,13 @@ peer_link_changed(struct link *l, enum link_state from, enum link_state to,
 		zone_update(p->z);
 		break;
 	case LINK_DRAINING:
-		p->state = ZP_DRAINING;
+		enter_state(p, ZP_DRAINING, NULL);
 		break;
 	case LINK_IDLE:
 		if (!p->z->draining)
 			break;
-		p->state = ZP_FAILED;
+		enter_state(p, ZP_FAILED, "the zone was removed and its "
+		    "connection closed");
 		zone_drained(p->z);
 		break;
 	}

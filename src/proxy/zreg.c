@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "proxy/zreg.h"
+#include "tls/tls_rev.h"
 #include "util/xmalloc.h"
 
 /* Fill z from the configured zone cz of c. */
@@ -50,6 +51,25 @@ default_from_conf(const struct conf *c, struct zreg_zone *z)
 	rev_policy_from_conf(c, NULL, &z->rp);
 }
 
+/*
+ * The revocation settings of c, in the units the fetcher, the engine and
+ * the distribution points use; the cache directory is allocated.
+ */
+static void
+rev_from_conf(const struct conf *c, struct rev_settings *rs)
+{
+	rs->fetch.connect_timeout_ms = c->rev_connect_timeout * 1000L;
+	rs->fetch.timeout_ms = c->rev_timeout * 1000L;
+	rs->fetch.max_size = (size_t)c->rev_max_download;
+	rs->fetch.max_redirects = 3;
+	rs->ocsp_cache_max = (size_t)c->rev_ocsp_cache_size;
+	rs->https_ca_file = c->rev_https_ca_file.path;
+	rs->dp_urls = c->rev_dps.v;
+	rs->ndp = c->rev_dps.n;
+	rs->dp_minute = c->rev_update_minute;
+	rs->dp_cache_dir = tls_rev_dp_cache_dir(c);
+}
+
 /* The registry of c: every zone in order, then the default zone. */
 struct zreg *
 zreg_new(const struct conf *c)
@@ -62,6 +82,7 @@ zreg_new(const struct conf *c)
 	for (i = 0; i < c->nzones; i++)
 		zone_from_conf(c, &c->zones[i], &zr->v[zr->n++]);
 	default_from_conf(c, &zr->def);
+	rev_from_conf(c, &zr->rev);
 	return zr;
 }
 
@@ -72,6 +93,7 @@ zreg_free(struct zreg *zr)
 	if (zr == NULL)
 		return;
 	free(zr->v);
+	free((char *)zr->rev.dp_cache_dir);
 	free(zr);
 }
 

@@ -20,6 +20,7 @@
 
 #include "conf/conf.h"
 #include "rev/rev_engine.h"
+#include "rev/rev_settings.h"
 #include "tls/tls_peer.h"
 
 /* One zone's settings. */
@@ -50,6 +51,9 @@ struct zreg {
 	struct zreg_zone	*v;		/* in configuration order */
 	size_t			 n;
 	struct zreg_zone	 def;		/* the default zone */
+	/* Revocation: fetch limits, OCSP cache, distribution points (the
+	 * gate's fetcher and engine and the daemon's rev_dp borrow it). */
+	struct rev_settings	 rev;
 	/* The owner references count on (the snapshot); NULL: none. */
 	void			*owner;
 	void			(*hold)(void *owner);

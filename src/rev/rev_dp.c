@@ -52,8 +52,8 @@ struct rev_dp {
 	struct point		**v;
 	size_t			 n;
 	STACK_OF(X509)		*issuers;
-	char			*ca_file;
-	int			 minute;
+	/* The configuration's settings (borrowed, rev_settings.h). */
+	const struct rev_settings *rs;
 	long			 test_interval;
 	struct event		*timer;
 	time_t			 next;
@@ -319,7 +319,7 @@ fetch(struct point *p)
 	req.accept = "application/pkix-crl, application/zip, */*";
 	req.etag = p->etag;
 	req.last_modified = p->last_modified;
-	req.ca_file = p->dp->ca_file;
+	req.ca_file = p->dp->rs->https_ca_file;
 	p->last_attempt = time(NULL);
 	if ((p->handle = rev_fetch_start(p->dp->f, &req, fetched, p,
 	    &cause)) == 0) {
@@ -366,8 +366,8 @@ schedule(struct rev_dp *dp)
 		tv.tv_sec = dp->test_interval;
 	else {
 		gmtime_r(&now, &tm);
-		tm.tm_hour = dp->minute / 60;
-		tm.tm_min = dp->minute % 60;
+		tm.tm_hour = dp->rs->dp_minute / 60;
+		tm.tm_min = dp->rs->dp_minute % 60;
 		tm.tm_sec = 0;
 		day = timegm(&tm);
 		if (day <= now)
@@ -408,37 +408,22 @@ rev_dp_free(struct rev_dp *dp)
 	free(dp->v);
 	event_free(dp->timer);
 	sk_X509_pop_free(dp->issuers, X509_free);
-	free(dp->ca_file);
 	free(dp);
 }
 
-void
-rev_dp_configure(struct rev_dp *dp, char *const *urls, size_t n,
-    int update_minute, const char *cache_dir, const char *https_ca_file,
-    STACK_OF(X509) *issuers)
+/*
+ * Drop the points of the previous settings; the cache of one that urls
+ * (n of them) no longer names goes with it, or it would be loaded again
+ * should the URL come back months later, and pile up meanwhile.
+ */
+static void
+drop_points(struct rev_dp *dp, char *const *urls, size_t n)
 {
-	int same = n == dp->n;
-	size_t i;
-	char *cause = NULL;
+	size_t i, k;
 
-	for (i = 0; same && i < n; i++)
-		same = strcmp(urls[i], dp->v[i]->url) == 0;
-	sk_X509_pop_free(dp->issuers, X509_free);
-	dp->issuers = X509_chain_up_ref(issuers);
-	free(dp->ca_file);
-	dp->ca_file = https_ca_file != NULL ? xstrdup(https_ca_file) : NULL;
-	dp->minute = update_minute;
-	if (same) {
-		schedule(dp);
-		return;
-	}
 	for (i = 0; i < dp->n; i++) {
 		struct point *p = dp->v[i];
-		size_t k;
 
-		/* A point no longer configured: its cache goes with it, or
-		 * it would be loaded again should the URL come back months
-		 * later, and pile up meanwhile. */
 		for (k = 0; k < n && strcmp(urls[k], p->url) != 0; k++)
 			;
 		if (k == n) {
@@ -452,10 +437,33 @@ rev_dp_configure(struct rev_dp *dp, char *const *urls, size_t n,
 		point_free(p);
 	}
 	free(dp->v);
+	dp->v = NULL;
+	dp->n = 0;
+}
+
+void
+rev_dp_configure(struct rev_dp *dp, const struct rev_settings *rs,
+    STACK_OF(X509) *issuers)
+{
+	char *const *urls = rs->dp_urls;
+	size_t n = rs->ndp, i;
+	int same = n == dp->n;
+	char *cause = NULL;
+
+	for (i = 0; same && i < n; i++)
+		same = strcmp(urls[i], dp->v[i]->url) == 0;
+	sk_X509_pop_free(dp->issuers, X509_free);
+	dp->issuers = X509_chain_up_ref(issuers);
+	dp->rs = rs;
+	if (same) {
+		schedule(dp);
+		return;
+	}
+	drop_points(dp, urls, n);
 	rev_store_clear_source(dp->st, REV_SRC_DP);
 	dp->v = xcalloc(n + 1, sizeof *dp->v);
 	dp->n = n;
-	if (n > 0 && file_mkdir_p(cache_dir, 0750, &cause) == -1) {
+	if (n > 0 && file_mkdir_p(rs->dp_cache_dir, 0750, &cause) == -1) {
 		log_event(LOG_LVL_WARN, "rev", "crl cache unusable", "reason",
 		    cause, NULL);
 		free(cause);
@@ -465,8 +473,8 @@ rev_dp_configure(struct rev_dp *dp, char *const *urls, size_t n,
 
 		p->dp = dp;
 		p->url = xstrdup(urls[i]);
-		p->cache = cache_name(cache_dir, urls[i], "crl");
-		p->meta = cache_name(cache_dir, urls[i], "meta");
+		p->cache = cache_name(rs->dp_cache_dir, urls[i], "crl");
+		p->meta = cache_name(rs->dp_cache_dir, urls[i], "meta");
 		dp->v[i] = p;
 		load_cache(p);
 		fetch(p);

@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "rev/rev_fetch.h"
+#include "rev/rev_settings.h"
 #include "rev/rev_store.h"
 
 struct event_base;
@@ -29,17 +30,17 @@ struct rev_dp	*rev_dp_new(struct event_base *base, struct rev_fetcher *f,
 void		 rev_dp_free(struct rev_dp *dp);
 
 /*
- * The distribution points of a (new) configuration: urls, the minute of
- * the day (UTC) of the daily update, the cache directory, the CA file
- * https points must chain to (NULL: the system's), and the certificates
- * that may have signed the CRLs (copied).  A new set of URLs is loaded
- * from the cache at once and fetched now; an unchanged set keeps its
- * schedule.  The environment variable SIPEDGE_TEST_DP_INTERVAL (seconds)
- * replaces the daily schedule: a hook for tests.
+ * The distribution points of a (new) configuration, from rs (borrowed,
+ * rev_settings.h: valid until the next call or rev_dp_free): the URLs,
+ * the minute of the day (UTC) of the daily update, the cache directory
+ * and the CA file https points must chain to; and the certificates that
+ * may have signed the CRLs (references taken).  A new set of URLs is
+ * loaded from the cache at once and fetched now; an unchanged set keeps
+ * its schedule.  The environment variable SIPEDGE_TEST_DP_INTERVAL
+ * (seconds) replaces the daily schedule: a hook for tests.
  */
-void		 rev_dp_configure(struct rev_dp *dp, char *const *urls,
-		    size_t n, int update_minute, const char *cache_dir,
-		    const char *https_ca_file, STACK_OF(X509) *issuers);
+void		 rev_dp_configure(struct rev_dp *dp,
+		    const struct rev_settings *rs, STACK_OF(X509) *issuers);
 /* The cache directory's name inside daemon.state_dir. */
 #define REV_DP_CACHE_DIR	"crl-cache"
 

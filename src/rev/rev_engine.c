@@ -87,8 +87,8 @@ struct rev_engine {
 	struct pending		*finishing;	/* in fetch_done */
 	struct cache_ent	*cache;
 	size_t			 ncache;
-	size_t			 cache_max;
-	char			*ca_file;
+	/* The configuration's settings (borrowed; NULL: the defaults). */
+	const struct rev_settings *rs;
 	unsigned long		 hits, misses;
 };
 
@@ -106,17 +106,27 @@ rev_engine_new(struct event_base *base, struct rev_fetcher *fetcher,
 	e->base = base;
 	e->fetcher = fetcher;
 	e->store = store;
-	e->cache_max = 10000;
 	return e;
 }
 
 void
-rev_engine_configure(struct rev_engine *e, size_t cache_max,
-    const char *https_ca_file)
+rev_engine_configure(struct rev_engine *e, const struct rev_settings *rs)
 {
-	e->cache_max = cache_max;
-	free(e->ca_file);
-	e->ca_file = https_ca_file != NULL ? xstrdup(https_ca_file) : NULL;
+	e->rs = rs;
+}
+
+/* The OCSP cache bound: the configuration's, else 10000 entries. */
+static size_t
+cache_max(const struct rev_engine *e)
+{
+	return e->rs != NULL ? e->rs->ocsp_cache_max : 10000;
+}
+
+/* The CA file https responders chain to; NULL: the system's. */
+static const char *
+ca_file(const struct rev_engine *e)
+{
+	return e->rs != NULL ? e->rs->https_ca_file : NULL;
 }
 
 static void
@@ -153,7 +163,6 @@ rev_engine_free(struct rev_engine *e)
 		cn = ce->next;
 		cache_ent_free(ce);
 	}
-	free(e->ca_file);
 	free(e);
 }
 
@@ -203,9 +212,9 @@ cache_put(struct rev_engine *e, const char *key,
 		exp = now + OCSP_CACHE_MAX_AGE;
 	if (exp <= now || cache_find(e, key, now) != NULL)
 		return;
-	if (e->cache_max == 0)
+	if (cache_max(e) == 0)
 		return;
-	if (e->ncache >= e->cache_max) {	/* drop the oldest (tail) */
+	if (e->ncache >= cache_max(e)) {	/* drop the oldest (tail) */
 		for (pp = &e->cache; (*pp)->next != NULL; pp = &(*pp)->next)
 			;
 		cache_ent_free(*pp);
@@ -438,7 +447,7 @@ ask_ocsp(struct rev_check *c, int i)
 	}
 	c->e->misses++;
 	memset(&req, 0, sizeof req);
-	req.ca_file = c->e->ca_file;
+	req.ca_file = ca_file(c->e);
 	req.url = cs->q.url;
 	req.post = cs->q.der;
 	req.postlen = cs->q.len;
@@ -460,7 +469,7 @@ fetch_crl(struct rev_check *c, int i, const char *url, char **cause)
 	struct rev_fetch_req req;
 
 	memset(&req, 0, sizeof req);
-	req.ca_file = c->e->ca_file;
+	req.ca_file = ca_file(c->e);
 	req.url = url;
 	req.accept = "application/pkix-crl, */*";
 	return want_fetch(c, i, FK_CDP, url, &req, cause);

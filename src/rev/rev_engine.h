@@ -20,6 +20,7 @@
 
 #include "rev/rev_fetch.h"
 #include "rev/rev_ocsp.h"
+#include "rev/rev_settings.h"
 #include "rev/rev_store.h"
 
 enum rev_fallback {
@@ -121,12 +122,13 @@ struct rev_check *rev_engine_check_chain(struct rev_engine *e,
 void		 rev_check_cancel(struct rev_check *c);
 
 /*
- * Settings from the configuration: the OCSP cache bound (entries) and the
- * CA file https responders and distribution points must chain to (NULL:
- * the system's).
+ * The configuration's settings from now on: the OCSP cache bound and the
+ * CA file https responders must chain to.  Borrowed (rev_settings.h): rs
+ * stays valid until the next call or rev_engine_free.  Before the first
+ * call: 10000 entries and the system's CAs.
  */
-void		 rev_engine_configure(struct rev_engine *e, size_t cache_max,
-		    const char *https_ca_file);
+void		 rev_engine_configure(struct rev_engine *e,
+		    const struct rev_settings *rs);
 
 /* OCSP cache size, hits and misses, for status. */
 void		 rev_engine_stats(const struct rev_engine *e, size_t *entries,

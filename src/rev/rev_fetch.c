@@ -42,7 +42,8 @@ struct rev_fetcher {
 	struct event_base	*base;
 	CURLM			*multi;
 	struct event		*timer;
-	struct rev_fetch_limits	 lim;
+	struct rev_fetch_limits	 defaults;	/* rev_fetch_new's */
+	const struct rev_fetch_limits *lim;	/* in use (borrowed) */
 	struct xfer		*head;
 	size_t			 n;
 	unsigned long		 next_id;
@@ -159,7 +160,8 @@ rev_fetch_new(struct event_base *base, const struct rev_fetch_limits *lim)
 		inited = 1;
 	}
 	f->base = base;
-	f->lim = *lim;
+	f->defaults = *lim;
+	f->lim = &f->defaults;
 	f->multi = curl_multi_init();
 	f->timer = evtimer_new(base, timeout_cb, f);
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
@@ -192,14 +194,14 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	struct xfer *x = arg;
 	size_t n = size * nmemb;
 
-	if (x->len + n > x->f->lim.max_size) {
+	if (x->len + n > x->f->lim->max_size) {
 		x->too_big = 1;
 		return 0;	/* curl stops with CURLE_WRITE_ERROR */
 	}
 	if (x->len + n > x->cap) {
 		x->cap = (x->len + n) * 2;
-		if (x->cap > x->f->lim.max_size)
-			x->cap = x->f->lim.max_size;
+		if (x->cap > x->f->lim->max_size)
+			x->cap = x->f->lim->max_size;
 		x->body = xrealloc(x->body, x->cap);
 	}
 	memcpy(x->body + x->len, data, n);
@@ -284,13 +286,13 @@ rev_fetch_start(struct rev_fetcher *f, const struct rev_fetch_req *req,
 	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(x->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION,
-	    f->lim.max_redirects > 0 ? 1L : 0L);
-	curl_easy_setopt(x->easy, CURLOPT_MAXREDIRS, f->lim.max_redirects);
+	    f->lim->max_redirects > 0 ? 1L : 0L);
+	curl_easy_setopt(x->easy, CURLOPT_MAXREDIRS, f->lim->max_redirects);
 	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS,
-	    f->lim.connect_timeout_ms);
-	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, f->lim.timeout_ms);
+	    f->lim->connect_timeout_ms);
+	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, f->lim->timeout_ms);
 	curl_easy_setopt(x->easy, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)f->lim.max_size);
+	    (curl_off_t)f->lim->max_size);
 	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "sipedge/" PACKAGE_VERSION);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
@@ -342,7 +344,7 @@ rev_fetch_cancel(struct rev_fetcher *f, unsigned long handle)
 void
 rev_fetch_set_limits(struct rev_fetcher *f, const struct rev_fetch_limits *lim)
 {
-	f->lim = *lim;
+	f->lim = lim != NULL ? lim : &f->defaults;
 }
 
 static void
@@ -359,13 +361,13 @@ finish(struct rev_fetcher *f, struct xfer *x, CURLcode rc)
 	r.status = status;
 	if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 		error = xasprintf("%s: the response is larger than %zu bytes",
-		    url, f->lim.max_size);
+		    url, f->lim->max_size);
 	else if (rc == CURLE_OPERATION_TIMEDOUT)
 		error = xasprintf("%s: timed out (%s)", url, x->err[0] ?
 		    x->err : curl_easy_strerror(rc));
 	else if (rc == CURLE_TOO_MANY_REDIRECTS)
 		error = xasprintf("%s: more than %ld redirects", url,
-		    f->lim.max_redirects);
+		    f->lim->max_redirects);
 	else if (rc != CURLE_OK)
 		error = xasprintf("%s: %s", url, x->err[0] ? x->err :
 		    curl_easy_strerror(rc));

@@ -58,7 +58,10 @@ unsigned long	 rev_fetch_start(struct rev_fetcher *f,
 		     const struct rev_fetch_req *req, rev_fetch_cb cb,
 		     void *arg, char **cause);
 void		 rev_fetch_cancel(struct rev_fetcher *f, unsigned long handle);
-/* New limits for the transfers started from now on. */
+/*
+ * Use lim (borrowed, not copied: it must stay valid until the next call
+ * or rev_fetch_free; NULL: back to rev_fetch_new's) from now on.
+ */
 void		 rev_fetch_set_limits(struct rev_fetcher *f,
 		     const struct rev_fetch_limits *lim);
 

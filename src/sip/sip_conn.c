@@ -328,6 +328,8 @@ sip_conn_free(struct sip_conn *c)
 		event_free(c->conn_ev);
 	SSL_free(c->ssl);
 	event_free(c->timer);
+	if (c->profile != NULL && c->profile->release != NULL)
+		c->profile->release(c->profile->owner);
 	sip_profile_unref(c->profile);
 	c->magic = 0;
 	free(c);
@@ -648,10 +650,10 @@ fill_local(struct sip_conn *c)
 
 /*
  * The one constructor of a connection record, inbound or outbound: its id,
- * profile (t's, referenced), origin (the local address from socket fd when
- * it is >= 0), timer, and its place in t's list and id map.  No descriptor
- * is owned yet (c->fd is -1) and the state is CONN_CONNECTING; the caller
- * sets up the rest.
+ * profile (t's, referenced, and the snapshot it came from held), origin
+ * (the local address from socket fd when it is >= 0), timer, and its
+ * place in t's list and id map.  No descriptor is owned yet (c->fd is
+ * -1) and the state is CONN_CONNECTING; the caller sets up the rest.
  */
 struct sip_conn *
 sip_conn_new(struct sip_transport *t, int transport, int fd,
@@ -665,6 +667,8 @@ sip_conn_new(struct sip_transport *t, int transport, int fd,
 	c->transport = transport;
 	c->profile = t->profile;
 	sip_profile_ref(c->profile);
+	if (c->profile != NULL && c->profile->hold != NULL)
+		c->profile->hold(c->profile->owner);
 	c->fd = -1;
 	sip_transport_fill_origin(&c->origin, transport, fd, peer, peerlen);
 	c->origin.conn = c;

@@ -33,6 +33,15 @@ struct sip_profile {
 						   handshake_timeout + 10 */
 	char		*server_name;		/* for Warning headers */
 	size_t		 max_headers;		/* header fields per message */
+	/*
+	 * What the settings came from (the daemon's snapshot): each
+	 * connection holds it, through hold and release, from sip_conn_new
+	 * until it is freed.  No cycle: the owner owns the profile, not the
+	 * connections.  NULL hold: nothing to hold.
+	 */
+	void		*owner;
+	void		(*hold)(void *owner);
+	void		(*release)(void *owner);
 };
 
 struct sip_profile	*sip_profile_new(SSL_CTX *ctx, size_t max_message_size,

@@ -7,15 +7,19 @@
 # previous configuration keeps serving (its listeners, its search rules,
 # no "dns servers not applied" after the fact).  A request in flight keeps
 # the configuration it started under: while an INVITE waits for its
-# answer a reload changes the search rules; status counts two snapshots
-# alive until the INVITE ends (timer C: 408), then one again.
+# answer a reload changes the search rules; status counts one snapshot
+# more alive until the INVITE ends (timer C: 408), then as many as before.
+# So does a plain TCP connection (no message on it) opened before a
+# reload: one snapshot more until it closes.  (Counts are relative: zone
+# far's own TCP connection, opened at the start, holds the first snapshot
+# for as long as it stays open.)
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=sipplib.sh
 . "$INTEG_DIR/sipplib.sh"
 
 require_cmd sipp "$PYTHON"
-plan 12
+plan 17
 
 PEER=$(free_port 127.0.0.2)
 FAR_PORT=$(free_port)
@@ -59,6 +63,10 @@ sipp_uas far 127.0.0.2 "$PEER" "127.0.0.1:$TCP_PORT" uas_noanswer.xml ||
 snapshots_are() {
     ctl_cmd status | grep -q -x "snapshots: $1"
 }
+# snapshots_now: how many status counts.
+snapshots_now() {
+    ctl_cmd status | sed -n 's/^snapshots: //p'
+}
 check "status: one snapshot alive at the start" snapshots_are 1
 
 # ---- a valid configuration that cannot be applied: refused as a whole.
@@ -93,6 +101,7 @@ check "SIGHUP: the same refusal in the log" eval '
 # ---- an INVITE in flight across a reload keeps its snapshot.
 conf "@noanswer.test"
 ctl_cmd reload | grep -q "^reloaded" || diag "the good configuration did not reload"
+base=$(snapshots_now)
 sipclient tcp "$TCP_PORT" --timeout 25 send:"$T/invite.msg" expect:100/180 \
     expect:180/100 waitfile:"$T/go":30 expect:408 >"$T/call.out" 2>&1 &
 call=$!
@@ -102,11 +111,30 @@ conf "@elsewhere.test"
 ctl_cmd reload >"$T/reload2.out"
 check "a reload that changes the search rules succeeds" \
     grep -q "^reloaded" "$T/reload2.out"
-check "status: two snapshots alive while the INVITE is in flight" snapshots_are 2
+check "status: one snapshot more ($((base + 1))) while the INVITE is in flight" \
+    snapshots_are $((base + 1))
 touch "$T/go"
 check "the INVITE ends under the rules it started with (408 from timer C)" \
     wait_pid "$call" 30
-check "status: one snapshot alive once it ended" _poll 10 snapshots_are 1
+check "status: as many snapshots as before ($base) once it ended" \
+    _poll 10 snapshots_are "$base"
+
+# ---- a plain TCP connection opened before a reload keeps its snapshot.
+log_mark
+sipclient tcp "$TCP_PORT" waitfile:"$T/go2":30 >"$T/idle.out" 2>&1 &
+idle=$!
+track_pid "$idle"
+check "a TCP connection is open" wait_for_text "$T/idle.out" CONNECTED
+check "sipedged has accepted it" \
+    wait_for_event -t 5 module=sip 'event="conn state"' to=open
+conf "@noanswer.test"
+check "a reload while it is open succeeds" \
+    eval 'ctl_cmd reload | grep -q "^reloaded"'
+check "status: one snapshot more ($((base + 1))) while the TCP connection is open" \
+    snapshots_are $((base + 1))
+touch "$T/go2"
+check "status: as many snapshots as before ($base) once it closed" \
+    eval 'wait_pid "$idle" 10; _poll 10 snapshots_are "$base"'
 
 sipp_uas_stop far >/dev/null
 stop_sipedged

@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 44
+plan 45
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -295,6 +295,8 @@ check "wrong password: the inside's zone shows why" \
 check "... the edge logged the refusal" \
     wait_for_event -t 5 module=trav 'event="client refused"' zone=inside 'reason="wrong username or password"'
 check "... and has no flow" eval "ctl_cmd zones | grep -q '^inside traversal-server tls .* waiting'"
+check "... its alarm names the refused client and why" \
+    eval "ctl_cmd alarms | grep -q 'zone inside: traversal zone inside is down: the client at 127\.0\.0\.1:[0-9]* was refused: wrong username or password'"
 stop_inside
 (umask 077; echo "good secret" >"$I/edge.password")
 

@@ -7,15 +7,17 @@
 # node must not only say "the connection closed while authenticating":
 # its zone status, its log and its alarm say the edge closed the
 # connection after the TLS handshake and most likely refused this node's
-# certificate.  Run twice: with the inside node checking the edge's
-# certificate for revocation (its gate holds the connection a moment, so
-# the edge's refusal comes before it is ready) and without (it is ready
-# and has sent REGISTER when the edge closes it).
+# certificate; the edge's alarm for the zone names the refused client and
+# the reason instead of "no traversal client connected".  Run twice: with
+# the inside node checking the edge's certificate for revocation (its gate
+# holds the connection a moment, so the edge's refusal comes before it is
+# ready) and without (it is ready and has sent REGISTER when the edge
+# closes it).
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 7
+plan 8
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -94,6 +96,8 @@ log_mark
 start_inside
 check "the edge refuses the inside node's certificate (not from a CA it trusts)" \
     wait_for_event -t 10 module=tls 'event="peer refused"' zone=inside
+check "the edge's alarm for zone inside names the refused client and why" \
+    _poll 5 eval "ctl_cmd alarms | grep -q 'zone inside: traversal zone inside is down: the client at 127\.0\.0\.1:[0-9]* was refused: .'"
 check "the inside's zone says the edge most likely refused this node's certificate" \
     _poll 10 eval "ictl zones | grep -q '^edge traversal-client tls .*: $LIKELY'"
 ictl zones | grep -q "most likely" || diag "inside zones:" "$(ictl zones)" "$(grep -E 'trav|link' "$I/sipedged.log" | tail -n 5)"

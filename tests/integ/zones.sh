@@ -4,12 +4,13 @@
 # `zones` on the control socket: a peer not listening, a peer whose
 # certificate names someone else, a revoked one (OCSP); failover to the
 # next peer; a zone down when its last peer goes away; a zone removed by a
-# reload closes its connection.  Peers are tlspeer.py servers on 127.0.0.x.
+# reload closes its connection; each peer's change of state is a debug
+# line (zone peer state, from, to).  Peers are tlspeer.py servers on 127.0.0.x.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl "$PYTHON"
-plan 16
+plan 18
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -51,6 +52,12 @@ check "failover: the first peer (nothing listening) is failed: connect failed" \
     zone_state failover 127.0.0.3 failed 'connect failed: Connection refused'
 check "failover: the second peer is active" zone_state failover 127.0.0.4 active
 check "... and holds the connection (tlspeer saw it)" wait_for_text "$T/peer-127.0.0.4.out" ACCEPTED
+check "debug log: zone peer state, connecting -> failed" \
+    wait_for_event -t 5 module=zone 'event="zone peer state"' zone=failover \
+    peer=127.0.0.3 from=connecting to=failed
+check "debug log: zone peer state, connecting -> active" \
+    wait_for_event -t 5 module=zone 'event="zone peer state"' zone=failover \
+    peer=127.0.0.4 from=connecting to=active
 check "mismatch: failed, naming the expected and the presented names" \
     zone_state mismatch 127.0.0.6 failed 'no identity matches "127.0.0.6"; presented: DNS other.example'
 check "revoked: failed, revoked according to OCSP" \
