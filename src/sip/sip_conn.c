@@ -305,6 +305,7 @@ sip_conn_free(struct sip_conn *c)
 	free(c->auth_zone);
 	free(c->auth_id);
 	free(c->expected);
+	sip_out_free(c);
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -341,6 +342,7 @@ sip_conn_schedule_free(struct sip_conn *c)
 {
 	sip_conn_set_state(c, CONN_CLOSING);
 	dl_clear_all(c);
+	sip_out_free(c);
 	if (c->conn_ev != NULL)
 		event_del(c->conn_ev);
 	if (c->bev)
@@ -380,6 +382,7 @@ sip_conn_close_level(struct sip_conn *c, enum log_level lvl, const char *reason)
 
 	if (c->state == CONN_CLOSING)
 		return;
+	sip_out_flush(c);	/* what this turn staged goes first */
 	sip_conn_log(c, lvl, "sip", "connection closed", "peer",
 	    c->origin.peer_str, "transport", conf_transport_name(c->transport),
 	    "reason", reason, NULL);
@@ -475,7 +478,7 @@ sip_conn_send(struct sip_conn *c, const char *buf, size_t len)
 {
 	if (c->state == CONN_CLOSING || c->bev == NULL)
 		return -1;
-	return bufferevent_write(c->bev, buf, len) == 0 ? 0 : -1;
+	return sip_out_queue(c, buf, len);
 }
 
 static void

@@ -103,7 +103,7 @@ sip_stream_input(struct bufferevent *bev, void *arg)
 			}
 			if (crlf_budget(c, f.skip) == -1)
 				return;
-			bufferevent_write(bev, "\r\n", 2);	/* RFC 5626 pong */
+			sip_out_queue(c, "\r\n", 2);	/* RFC 5626 pong */
 			continue;
 		case FRAME_ERROR:
 			if (f.error == FRAME_TOO_LARGE)
