@@ -447,6 +447,7 @@ sip_conn_gate_open(struct sip_conn *c)
 	if (c->state == CONN_OPEN) {
 		bufferevent_enable(c->bev, EV_READ);
 		sip_stream_input(c->bev, c);	/* what came with the handshake */
+		sip_stream_read_more(c);	/* ... or is still in OpenSSL */
 	}
 }
 
@@ -754,6 +755,8 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 		*cause = xstrdup("no TLS context to connect with");
 		return NULL;
 	}
+	if (ssl != NULL)
+		SSL_set_read_ahead(ssl, 1);	/* sip_stream_read_more */
 	fd = socket(o->addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd != -1) {

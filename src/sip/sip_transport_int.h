@@ -198,6 +198,8 @@ void			 sip_conn_free(struct sip_conn *c);
 
 /* Frame and handle everything complete in c's input (bev's). */
 void			 sip_stream_input(struct bufferevent *bev, void *c);
+/* Records OpenSSL read ahead for c: go on reading them (this turn). */
+void			 sip_stream_read_more(struct sip_conn *c);
 /* Bytes came in on c (bev's): note when, then frame them. */
 void			 sip_stream_read_cb(struct bufferevent *bev, void *c);
 
