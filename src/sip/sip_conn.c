@@ -305,6 +305,7 @@ sip_conn_free(struct sip_conn *c)
 	free(c->auth_zone);
 	free(c->auth_id);
 	free(c->expected);
+	sip_out_free(c);
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -343,6 +344,7 @@ sip_conn_schedule_free(struct sip_conn *c)
 {
 	sip_conn_set_state(c, CONN_CLOSING);
 	dl_clear_all(c);
+	sip_out_free(c);
 	if (c->conn_ev != NULL)
 		event_del(c->conn_ev);
 	if (c->bev)
@@ -382,6 +384,7 @@ sip_conn_close_level(struct sip_conn *c, enum log_level lvl, const char *reason)
 
 	if (c->state == CONN_CLOSING)
 		return;
+	sip_out_flush(c);	/* what this turn staged goes first */
 	sip_conn_log(c, lvl, "sip", "connection closed", "peer",
 	    c->origin.peer_str, "transport", conf_transport_name(c->transport),
 	    "reason", reason, NULL);
@@ -446,6 +449,7 @@ sip_conn_gate_open(struct sip_conn *c)
 	if (c->state == CONN_OPEN) {
 		bufferevent_enable(c->bev, EV_READ);
 		sip_stream_input(c->bev, c);	/* what came with the handshake */
+		sip_stream_read_more(c);	/* ... or is still in OpenSSL */
 	}
 }
 
@@ -477,7 +481,7 @@ sip_conn_send(struct sip_conn *c, const char *buf, size_t len)
 {
 	if (c->state == CONN_CLOSING || c->bev == NULL)
 		return -1;
-	return bufferevent_write(c->bev, buf, len) == 0 ? 0 : -1;
+	return sip_out_queue(c, buf, len);
 }
 
 static void
@@ -755,6 +759,8 @@ sip_conn_open(struct sip_transport *t, const struct sip_conn_opts *o,
 		*cause = xstrdup("no TLS context to connect with");
 		return NULL;
 	}
+	if (ssl != NULL)
+		SSL_set_read_ahead(ssl, 1);	/* sip_stream_read_more */
 	fd = socket(o->addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd != -1) {

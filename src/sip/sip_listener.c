@@ -227,6 +227,7 @@ hello_cb(evutil_socket_t fd, short what, void *arg)
 		hello_failed(c, LOG_LVL_ERROR, "no TLS context");
 		return;
 	}
+	SSL_set_read_ahead(ssl, 1);	/* one read(2): sip_stream_read_more */
 	c->bev = bufferevent_openssl_socket_new(c->t->base, fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
 	    BEV_OPT_DEFER_CALLBACKS);

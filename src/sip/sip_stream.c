@@ -13,7 +13,11 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
+#include <event2/event.h>
 
+#include "conf/conf.h"
 #include "sip/sip_transport_int.h"
 
 #define STR2(x)	#x
@@ -103,7 +107,7 @@ sip_stream_input(struct bufferevent *bev, void *arg)
 			}
 			if (crlf_budget(c, f.skip) == -1)
 				return;
-			bufferevent_write(bev, "\r\n", 2);	/* RFC 5626 pong */
+			sip_out_queue(c, "\r\n", 2);	/* RFC 5626 pong */
 			continue;
 		case FRAME_ERROR:
 			if (f.error == FRAME_TOO_LARGE)
@@ -139,6 +143,28 @@ sip_stream_input(struct bufferevent *bev, void *arg)
 }
 
 /*
+ * A TLS connection reads ahead (SSL_set_read_ahead): one read(2) takes
+ * all the socket holds, several records, and the bufferevent hands them
+ * on a record or two per callback.  Records OpenSSL has read but not yet
+ * decrypted would wait for the socket to become readable again: have the
+ * bufferevent go on reading them now, in this loop turn, without a system
+ * call.  Not while reading is off (held at the gate, input at its
+ * watermark): turning it on again calls this.
+ */
+void
+sip_stream_read_more(struct sip_conn *c)
+{
+	SSL *ssl;
+
+	if (c->transport != TP_TLS || c->state != CONN_OPEN || c->bev == NULL ||
+	    !(bufferevent_get_enabled(c->bev) & EV_READ))
+		return;
+	if ((ssl = bufferevent_openssl_get_ssl(c->bev)) != NULL &&
+	    SSL_has_pending(ssl))
+		event_active(&c->bev->ev_read, EV_READ, 1);
+}
+
+/*
  * Bytes came in on c: the idle deadline counts from the last, then
  * whatever can be framed (held at the gate: nothing, see below).
  */
@@ -165,4 +191,5 @@ sip_stream_read_cb(struct bufferevent *bev, void *arg)
 	}
 	sip_stream_input(bev, c);
 	c->rx_left = evbuffer_get_length(in);
+	sip_stream_read_more(c);
 }

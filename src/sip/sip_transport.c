@@ -96,6 +96,7 @@ sip_transport_new(struct event_base *base, sip_message_cb cb, void *arg)
 	t->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	t->refused_ev = evtimer_new(base, refused_log_cb, t);
 	t->dead_ev = event_new(base, -1, 0, sip_conn_dead_cb, t);
+	t->out_ev = event_new(base, -1, 0, sip_out_cb, t);
 	t->exhausted_ev = evtimer_new(base, sip_listener_exhausted_cb, t);
 	sip_msg_init();
 	return t;
@@ -458,7 +459,7 @@ sip_transport_reply(const struct sip_origin *o, const char *buf, size_t len)
 	if (c == NULL || c->magic != CONN_MAGIC || c->state == CONN_CLOSING ||
 	    c->bev == NULL)
 		return -1;
-	return bufferevent_write(c->bev, buf, len) == 0 ? 0 : -1;
+	return sip_out_queue(c, buf, len);
 }
 
 /* By id in constant time: a flow token is looked up per message. */
@@ -723,6 +724,7 @@ sip_transport_free(struct sip_transport *t)
 	while (t->conns != NULL)
 		sip_conn_free(t->conns);
 	event_free(t->dead_ev);
+	event_free(t->out_ev);
 	if (t->done_ev != NULL)
 		event_free(t->done_ev);
 	event_free(t->refused_ev);

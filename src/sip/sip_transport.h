@@ -180,7 +180,10 @@ struct sip_conn		*sip_conn_open(struct sip_transport *t,
 			    const struct sip_conn_opts *o, char **cause);
 /* The opener no longer wants ready/closed calls (it is going away). */
 void			 sip_conn_forget(struct sip_conn *c);
-/* Queue buf on c; 0, or -1 when c is closing. */
+/*
+ * Queue buf on c, written at the end of this loop turn with whatever else
+ * is sent on c in it; 0, or -1 when c is closing.
+ */
 int			 sip_conn_send(struct sip_conn *c, const char *buf,
 			    size_t len);
 /* 1 when we opened c (the peer is a TLS server to us). */

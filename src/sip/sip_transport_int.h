@@ -1,8 +1,8 @@
 /*
  * sip_transport_int.h: the records the transport's files share
- * (sip_transport.c, sip_conn.c, sip_stream.c, sip_listener.c) and the
- * functions they call across them.  Private: included only by those four
- * files; callers use sip_transport.h.
+ * (sip_transport.c, sip_conn.c, sip_stream.c, sip_out.c, sip_listener.c)
+ * and the functions they call across them.  Private: included only by
+ * those files; callers use sip_transport.h.
  */
 #ifndef SIP_TRANSPORT_INT_H
 #define SIP_TRANSPORT_INT_H
@@ -97,6 +97,10 @@ struct sip_conn {
 						   connect finished, inbound TLS
 						   first record whole */
 	SSL			*ssl;		/* outbound TLS, until bev owns it */
+	struct evbuffer		*out;		/* staged this loop turn (sip_out.c),
+						   kept once made */
+	struct sip_conn		*out_next;	/* on t->outq */
+	int			 out_queued;
 	struct sip_conn		*prev, *next;
 };
 
@@ -134,6 +138,8 @@ struct sip_transport {
 	int			 stopping;
 	struct sip_conn		*dead;		/* closed, freed after callbacks */
 	struct event		*dead_ev;
+	struct sip_conn		*outq;		/* with output staged this turn */
+	struct event		*out_ev;	/* writes it at the turn's end */
 	void			(*done)(void *);
 	void			*done_arg;
 	struct event		*done_ev;
@@ -192,8 +198,25 @@ void			 sip_conn_free(struct sip_conn *c);
 
 /* Frame and handle everything complete in c's input (bev's). */
 void			 sip_stream_input(struct bufferevent *bev, void *c);
+/* Records OpenSSL read ahead for c: go on reading them (this turn). */
+void			 sip_stream_read_more(struct sip_conn *c);
 /* Bytes came in on c (bev's): note when, then frame them. */
 void			 sip_stream_read_cb(struct bufferevent *bev, void *c);
+
+/* sip_out.c */
+
+/*
+ * Stage buf[0..len) on c, written with everything else staged in this
+ * loop turn when its callbacks are done.  0, or -1.
+ */
+int			 sip_out_queue(struct sip_conn *c, const char *buf,
+			    size_t len);
+/* Write what c has staged now (to the socket, or to its bufferevent). */
+void			 sip_out_flush(struct sip_conn *c);
+/* The transport's end-of-turn event: write what every connection staged. */
+void			 sip_out_cb(evutil_socket_t fd, short what, void *arg);
+/* c is going away: drop what it staged. */
+void			 sip_out_free(struct sip_conn *c);
 
 /* sip_transport.c */
 

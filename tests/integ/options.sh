@@ -8,7 +8,7 @@ require_cmd sipp "$PYTHON"
 command -v stunnel4 >/dev/null 2>&1 || command -v stunnel >/dev/null 2>&1 ||
     skip_all "stunnel4 is not installed"
 
-plan 6
+plan 8
 
 if have_ipv6_loopback; then
     V6_PORT=$(free_port ::1)
@@ -38,5 +38,19 @@ if [ -n "$V6_PORT" ]; then
 else
     skip "OPTIONS over TCP on [::1] gets 200 (SIPp)" "::1 is not usable here"
 fi
+
+# Requests in separate TLS records (or TCP sends) that arrive together are
+# read in one go (TLS reads ahead) and their answers written together: all
+# are answered, none waits for input that never comes.
+EIGHT=(expect:200 expect:200 expect:200 expect:200 expect:200 expect:200
+    expect:200 expect:200)
+sipclient tls "$TLS_PORT" burst:"$MSG/options.msg":8 "${EIGHT[@]}" \
+    >"$T/burst_tls.out" 2>&1
+check "8 OPTIONS in 8 TLS records sent together on one connection: 8 x 200" \
+    test "$(statuses "$T/burst_tls.out")" = "200 200 200 200 200 200 200 200"
+sipclient tcp "$TCP_PORT" burst:"$MSG/options.msg":8 "${EIGHT[@]}" \
+    >"$T/burst_tcp.out" 2>&1
+check "8 OPTIONS sent together on one TCP connection: 8 x 200" \
+    test "$(statuses "$T/burst_tcp.out")" = "200 200 200 200 200 200 200 200"
 
 check "sipedged still runs" sipedged_alive

@@ -24,6 +24,9 @@ connected UDP socket), then runs the steps in order on that one connection:
                    REQ and its --show headers
   reply:CODE       answer the last request received with CODE (its Via,
                    From, To with a tag, Call-ID and CSeq)
+  burst:FILE:N     send FILE as a template N times, each its own send (its
+                   own TLS record) but corked (TCP_CORK): the N arrive
+                   together, as few segments as the kernel can make
   sleep:SECS       sleep
   waitfile:PATH[:SECS]  wait (default 30 s) until PATH exists
 
@@ -314,6 +317,15 @@ def read_file(path):
         raise StepFailed("cannot read %s: %s" % (path, e))
 
 
+def step_burst(conn, arg):
+    """burst:FILE:N: N sends of FILE held back by TCP_CORK, then let go."""
+    path, _, n = arg.rpartition(":")
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    for _ in range(int(n)):
+        conn.send(conn.render(read_file(path)))
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+
+
 def run_step(conn, step):
     """Run one STEP argument."""
     name, _, arg = step.partition(":")
@@ -329,6 +341,8 @@ def run_step(conn, step):
         step_request(conn, arg)
     elif name == "reply":
         step_reply(conn, arg)
+    elif name == "burst":
+        step_burst(conn, arg)
     elif name == "sleep":
         time.sleep(float(arg))
     elif name == "waitfile":
@@ -356,7 +370,7 @@ def main():
     args = p.parse_args()
     for step in args.steps:
         if step.partition(":")[0] not in ("send", "sendraw", "expect", "closed", "request", "reply",
-                                        "sleep", "waitfile"):
+                                        "sleep", "waitfile", "burst"):
             p.error("unknown step: %s" % step)
     if args.transport == "tls" and not args.cafile:
         p.error("--cafile is required with --transport tls")
