@@ -57,6 +57,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+KAM_TEMPLATE = os.path.join(HERE, "..", "kamailio-relay.cfg")   # shared with tests/integ/kamlib.sh
 PROXY_IP, UAS_IP, UAC_IP = "127.0.0.1", "127.0.0.2", "127.0.0.3"
 PROXY_CPU, GEN_CPU = "0", "1"
 CASES = {
@@ -249,10 +250,15 @@ search_rules = (
                         "require_certificate = yes\nverify_depth = 3\ncertificate = %s\n"
                         "private_key = %s\nca_list = %s\n\n"
                         % (side, self.path("proxy-chain.pem"), self.path("proxy.key"), self.ca))
+        with open(KAM_TEMPLATE) as f:
+            cfg = f.read()
+        fields = {"LISTEN": "listen=tls:%s:%d" % (PROXY_IP, self.ports["kamailio"]),
+                  "MPATH": mods, "DIR": d, "BY_SOURCE": "",
+                  "DEST": "sip:%s:%d;transport=tls" % (UAS_IP, self.uas_port)}
+        for k, v in fields.items():
+            cfg = cfg.replace("@%s@" % k, v)
         with open(os.path.join(d, "kamailio.cfg"), "w") as f:
-            f.write(KAM_CFG % {"ip": PROXY_IP, "port": self.ports["kamailio"], "mods": mods,
-                               "dir": d, "dest": "sip:%s:%d;transport=tls" % (
-                                   UAS_IP, self.uas_port)})
+            f.write(cfg)
         cfg = os.path.join(d, "kamailio.cfg")
         run([self.a.kamailio, "-c", "-f", cfg, "-Y", d], cwd=d)
         # -DD: the main process stays in the foreground with its children;
@@ -300,87 +306,6 @@ search_rules = (
     def stop_all(self):
         for p, name in reversed(self.procs):
             stop(p, name)
-
-
-# The Kamailio configuration: transaction-stateful TLS relay, everything to
-# the UAS; in-dialog requests by loose_route along the Record-Route set.
-KAM_CFG = """#!KAMAILIO
-# Written by contrib/bench/bench_kamailio.py.
-debug=2
-log_stderror=yes
-children=2
-tcp_children=2
-auto_aliases=no
-dns=no
-rev_dns=no
-use_dns_cache=no
-listen=tls:%(ip)s:%(port)d
-enable_tls=yes
-tcp_accept_no_cl=no
-tcp_connection_lifetime=3600
-tcp_max_connections=16384
-tls_max_connections=16384
-tcp_connect_timeout=3
-tcp_send_timeout=3
-
-mpath="%(mods)s"
-loadmodule "tls.so"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "maxfwd.so"
-loadmodule "pv.so"
-loadmodule "siputils.so"
-loadmodule "textops.so"
-
-modparam("tls", "config", "%(dir)s/tls.cfg")
-modparam("tm", "fr_timer", 5000)
-modparam("tm", "fr_inv_timer", 20000)
-modparam("rr", "enable_double_rr", 1)
-modparam("rr", "append_fromtag", 0)
-
-request_route {
-    if (!mf_process_maxfwd_header("10")) {
-        sl_send_reply("483", "Too Many Hops");
-        exit;
-    }
-    if (has_totag()) {
-        if (loose_route()) {
-            route(RELAY);
-        }
-        if (is_method("ACK")) {
-            if (t_check_trans()) {
-                t_relay();
-            }
-            exit;
-        }
-        sl_send_reply("404", "Not here (no route set)");
-        exit;
-    }
-    if (is_method("CANCEL")) {
-        if (t_check_trans()) {
-            route(RELAY);
-        }
-        exit;
-    }
-    if (is_method("ACK")) {
-        t_check_trans();
-        exit;
-    }
-    t_check_trans();
-    remove_hf("Route");
-    record_route();
-    $du = "%(dest)s";
-    route(RELAY);
-}
-
-route[RELAY] {
-    if (!t_relay()) {
-        sl_reply_error();
-    }
-    exit;
-}
-"""
 
 
 def fmt_us(v):

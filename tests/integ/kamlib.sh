@@ -57,108 +57,28 @@ EOF
 }
 
 # _kam_write_cfg DIR IP TLS_PORT TCP_PORT DEST [FROM_IP=DEST...]: write
-# kamailio.cfg in DIR.
+# kamailio.cfg in DIR from contrib/kamailio-relay.cfg.
 _kam_write_cfg() {
-    local dir=$1 ip=$2 tls_port=$3 tcp_port=$4 dest=$5 pair
+    local dir=$1 ip=$2 tls_port=$3 tcp_port=$4 dest=$5 pair cfg listen by=""
     shift 5
-    {
-        cat <<EOF
-#!KAMAILIO
-# Written by tests/integ/kamlib.sh: a record-routing stateful proxy.
-debug=2
-log_stderror=yes
-log_prefix="{\$mt \$hdr(CSeq) \$ci} "
-children=2
-tcp_children=2
-auto_aliases=no
-dns=no
-rev_dns=no
-use_dns_cache=no
-listen=tls:$ip:$tls_port
+    cfg=$(<"$top_srcdir/contrib/kamailio-relay.cfg") || return 1
+    # Outgoing TCP and TLS connections start from IP too (otherwise the
+    # kernel picks 127.0.0.1), so that the peer can tell who is calling.
+    listen="listen=tls:$ip:$tls_port
 listen=tcp:$ip:$tcp_port
-# Outgoing TCP and TLS connections start from IP too (otherwise the kernel
-# picks 127.0.0.1), so that the peer can tell who is calling by address.
-tcp_source_ipv4=$ip
-enable_tls=yes
-tcp_accept_no_cl=no
-tcp_connection_lifetime=3600
-tcp_connect_timeout=3
-tcp_send_timeout=3
-
-mpath="$KAM_MODULES"
-loadmodule "tls.so"
-loadmodule "sl.so"
-loadmodule "tm.so"
-loadmodule "rr.so"
-loadmodule "maxfwd.so"
-loadmodule "pv.so"
-loadmodule "siputils.so"
-loadmodule "textops.so"
-loadmodule "xlog.so"
-
-modparam("tls", "config", "$dir/tls.cfg")
-modparam("tls", "tls_force_run", 0)
-modparam("tm", "fr_timer", 5000)
-modparam("tm", "fr_inv_timer", 20000)
-modparam("rr", "enable_double_rr", 1)
-modparam("rr", "append_fromtag", 0)
-
-request_route {
-    xlog("L_INFO", "request \$rm \$ru from \$si:\$sp over \$pr\n");
-    if (!mf_process_maxfwd_header("10")) {
-        sl_send_reply("483", "Too Many Hops");
-        exit;
-    }
-    if (has_totag()) {
-        if (loose_route()) {
-            route(RELAY);
-        }
-        if (is_method("ACK")) {
-            if (t_check_trans()) {
-                t_relay();
-            }
-            exit;
-        }
-        sl_send_reply("404", "Not here (no route set)");
-        exit;
-    }
-    if (is_method("CANCEL")) {
-        if (t_check_trans()) {
-            route(RELAY);
-        }
-        exit;
-    }
-    if (is_method("ACK")) {
-        t_check_trans();
-        exit;
-    }
-    t_check_trans();
-    remove_hf("Route");
-    record_route();
-EOF
-        for pair in "$@"; do
-            # shellcheck disable=SC2016  # $si and $du are Kamailio's
-            printf '    if ($si == "%s") {\n        $du = "%s";\n        route(RELAY);\n    }\n' \
-                "${pair%%=*}" "${pair#*=}"
-        done
-        cat <<EOF
-    \$du = "$dest";
-    route(RELAY);
-}
-
-route[RELAY] {
-    xlog("L_INFO", "relay \$rm \$ru to \$du\n");
-    if (!t_relay()) {
-        sl_reply_error();
-    }
-    exit;
-}
-
-onreply_route {
-    xlog("L_INFO", "reply \$rs \$rr from \$si:\$sp over \$pr\n");
-}
-EOF
-    } >"$dir/kamailio.cfg"
+tcp_source_ipv4=$ip"
+    for pair in "$@"; do
+        # shellcheck disable=SC2016  # $si and $du are Kamailio's
+        by+=$(printf '    if ($si == "%s") {\n        $du = "%s";\n        route(RELAY);\n    }\n' \
+            "${pair%%=*}" "${pair#*=}")$'\n'
+    done
+    # Quoted replacements: bash 5.2 would otherwise read & in them.
+    cfg=${cfg//@LISTEN@/"$listen"}
+    cfg=${cfg//@MPATH@/"$KAM_MODULES"}
+    cfg=${cfg//@DIR@/"$dir"}
+    cfg=${cfg//@BY_SOURCE@/"${by%$'\n'}"}
+    cfg=${cfg//@DEST@/"$dest"}
+    printf '%s\n' "$cfg" >"$dir/kamailio.cfg"
 }
 
 # _kam_listening IP PORT: true once something accepts TCP on IP:PORT.
@@ -174,13 +94,13 @@ kam_start() {
     mkdir -p "$dir"
     _kam_write_tls "$dir/tls.cfg" "$cert" "${KAM_CA:-$P/root.pem}"
     _kam_write_cfg "$dir" "$ip" "$tls_port" "$tcp_port" "$dest" "$@"
-    if ! out=$(timeout 20 "$KAMAILIO" -c -f "$dir/kamailio.cfg" -Y "$dir" 2>&1); then
+    if ! out=$(timeout 20 "$KAMAILIO" -A WITH_XLOG -c -f "$dir/kamailio.cfg" -Y "$dir" 2>&1); then
         diag "kamailio -c rejects $dir/kamailio.cfg:" "$(tail -n 20 <<<"$out")"
         return 1
     fi
     # -DD: the main process stays in the foreground (its children are
     # killed with it); -E: log to stderr; -Y: runtime files in $dir.
-    timeout -s KILL "$KAM_TIMEOUT" "$KAMAILIO" -DD -E -f "$dir/kamailio.cfg" -Y "$dir" \
+    timeout -s KILL "$KAM_TIMEOUT" "$KAMAILIO" -A WITH_XLOG -DD -E -f "$dir/kamailio.cfg" -Y "$dir" \
         -P "$dir/kamailio.pid" -m 32 -M 4 -x tlsf -w "$dir" \
         >"$dir/kamailio.log" 2>&1 </dev/null &
     pid=$!
