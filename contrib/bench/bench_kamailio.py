@@ -56,6 +56,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_idle_tls import idle_growth  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 KAM_TEMPLATE = os.path.join(HERE, "..", "kamailio-relay.cfg")   # shared with tests/integ/kamlib.sh
 PROXY_IP, UAS_IP, UAC_IP = "127.0.0.1", "127.0.0.2", "127.0.0.3"
@@ -415,6 +418,8 @@ def main():
                     help="count sipedged's system calls per call (strace -c)")
     ap.add_argument("--kamailio", default="kamailio")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--idle-tls", type=int, default=0, metavar="N",
+                    help="then N idle TLS connections to sipedged: its memory per connection")
     a = ap.parse_args()
     if a.quick:
         a.runs, a.time = 1, 2
@@ -486,6 +491,13 @@ def main():
             profile(b, rates["call"], a.time, a.profile)
         if a.syscalls and "sipedged" in proxies:
             syscalls(b, rates["call"], a.time)
+        if a.idle_tls > 0 and "sipedged" in proxies:
+            print("\nsipedged, idle TLS connections (mutual TLS, bench_idle_tls.py):")
+            with open(b.path("sipedged", "sipedged.pid")) as f:
+                pid = int(f.read().split()[0])     # not the wrapper's (timeout)
+            idle_growth(pid, PROXY_IP, b.ports["sipedged"], b.ca,
+                        [a.idle_tls // 4, a.idle_tls // 2, a.idle_tls],
+                        b.path("uac-chain.pem"), b.path("uac.key"))
     finally:
         b.stop_all()
         if a.keep:
