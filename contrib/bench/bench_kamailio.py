@@ -337,17 +337,17 @@ def cell(vals):
                            fmt_us(max(vals)))
 
 
-def profile(b, rate, secs, out):
-    """perf record -g of sipedged during one persistent call run."""
+def profile(b, case, rate, secs, out):
+    """perf record -g of sipedged during one run of case."""
     if shutil.which("perf") is None:
         print("perf is not installed: no profile")
         return
     pid = child_of(b.pids["sipedged"])     # sipedged itself, not `timeout`
-    perf = subprocess.Popen(["perf", "record", "-g", "-o", out, "-p", str(pid), "--",
+    perf = subprocess.Popen(["perf", "record", "--call-graph", b.a.call_graph, "-o", out, "-p", str(pid), "--",
                              "sleep", str(secs + 1)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     time.sleep(0.5)
-    kv = b.uac("sipedged", "call", rate, secs)
+    kv = b.uac("sipedged", case, rate, secs)
     try:
         err = perf.communicate(timeout=secs + 60)[1]
     except subprocess.TimeoutExpired:
@@ -356,8 +356,8 @@ def profile(b, rate, secs, out):
     if perf.returncode != 0:
         print("perf record failed (%d): %s" % (perf.returncode, err.strip()[-500:]))
         return
-    print("\nprofile of sipedged, %s calls completed at %s/s: %s" % (
-        kv["completed"], rate, out))
+    print("\nprofile of sipedged, case %s, %s completed at %s/s: %s" % (
+        case, kv["completed"], rate, out))
     for sort in ("dso", "dso,sym"):
         r = subprocess.run(["perf", "report", "-i", out, "--stdio", "--no-children",
                             "--sort", sort, "--percent-limit", "1.5" if sort == "dso" else "0.8",
@@ -414,6 +414,11 @@ def main():
     ap.add_argument("--newconn-rate", type=float, default=CASES["newconn"][2])
     ap.add_argument("--resumed-rate", type=float, default=CASES["resumed"][2])
     ap.add_argument("--profile", metavar="FILE")
+    ap.add_argument("--call-graph", default="fp", metavar="HOW",
+                    help="perf record --call-graph: fp (default) or dwarf (slow; sees "
+                    "through OpenSSL and libc, which have no frame pointers)")
+    ap.add_argument("--profile-case", default="call", choices=sorted(CASES),
+                    help="the case --profile records (default: call)")
     ap.add_argument("--syscalls", action="store_true",
                     help="count sipedged's system calls per call (strace -c)")
     ap.add_argument("--kamailio", default="kamailio")
@@ -488,14 +493,12 @@ def main():
                 line += " %.2f |" % ratio
             print(line)
         if a.profile and "sipedged" in proxies:
-            profile(b, rates["call"], a.time, a.profile)
+            profile(b, a.profile_case, rates[a.profile_case], a.time, a.profile)
         if a.syscalls and "sipedged" in proxies:
             syscalls(b, rates["call"], a.time)
         if a.idle_tls > 0 and "sipedged" in proxies:
             print("\nsipedged, idle TLS connections (mutual TLS, bench_idle_tls.py):")
-            with open(b.path("sipedged", "sipedged.pid")) as f:
-                pid = int(f.read().split()[0])     # not the wrapper's (timeout)
-            idle_growth(pid, PROXY_IP, b.ports["sipedged"], b.ca,
+            idle_growth(child_of(b.pids["sipedged"]), PROXY_IP, b.ports["sipedged"], b.ca,
                         [a.idle_tls // 4, a.idle_tls // 2, a.idle_tls],
                         b.path("uac-chain.pem"), b.path("uac.key"))
     finally:
