@@ -273,6 +273,13 @@ tls_ticket_usable(X509 *leaf, unsigned long long gen, time_t now)
 	struct tpeer *p;
 	int ok;
 
+	if (leaf == NULL) {
+		/* No certificate: nothing to skip; the gate decides again. */
+		pthread_mutex_lock(&R.mu);
+		ok = gen == R.gen;
+		pthread_mutex_unlock(&R.mu);
+		return ok;
+	}
 	if (leaf_md(leaf, md) == -1)
 		return 0;
 	pthread_mutex_lock(&R.mu);

@@ -10,8 +10,8 @@
  * SHA-256 of their certificate, with the generation they were accepted
  * under and the chain they presented.  A ticket carries the generation it
  * was issued under; it is used only when that generation is the current
- * one and its peer is in the table under it, otherwise the handshake is a
- * full one.  The gate starts a new generation whenever the trust list,
+ * one and its peer is in the table under it (or the session has no client
+ * certificate), otherwise the handshake is a full one.  The gate starts a new generation whenever the trust list,
  * the zones or the CRLs may have changed (every reload, every CRL update),
  * which empties the table; the gate still checks a resumed peer as every
  * other one, with the chain the table kept.
@@ -70,7 +70,8 @@ void		 tls_ticket_forget(X509 *leaf);
 
 /*
  * Whether a ticket of leaf, issued under generation gen, may be used at
- * now: 1 or 0.
+ * now: 1 or 0.  A session without a client certificate (leaf NULL) has
+ * nothing the gate could skip: its ticket is usable in its generation.
  */
 int		 tls_ticket_usable(X509 *leaf, unsigned long long gen,
 		    time_t now);

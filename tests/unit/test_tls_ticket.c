@@ -158,7 +158,9 @@ test_peers(void **state)
 	assert_int_equal(tls_ticket_usable(x, g, T0 + 100), 0);	/* expired */
 	assert_int_equal(tls_ticket_usable(x, g + 1, T0), 0);	/* other gen */
 	assert_int_equal(tls_ticket_usable(y, g, T0), 0);	/* other peer */
-	assert_int_equal(tls_ticket_usable(NULL, g, T0), 0);
+	/* No client certificate: usable in its generation only. */
+	assert_int_equal(tls_ticket_usable(NULL, g, T0), 1);
+	assert_int_equal(tls_ticket_usable(NULL, g - 1, T0), 0);
 	tls_ticket_stats(&st);
 	assert_int_equal(st.peers, 1);
 
@@ -174,6 +176,7 @@ test_peers(void **state)
 	assert_int_equal(tls_ticket_generation(), g + 1);
 	assert_int_equal(tls_ticket_usable(x, g, T0), 0);
 	assert_int_equal(tls_ticket_usable(x, g + 1, T0), 0);
+	assert_int_equal(tls_ticket_usable(NULL, g, T0), 0);
 	assert_null(tls_ticket_chain(x));
 	tls_ticket_stats(&st);
 	assert_int_equal(st.peers, 0);
