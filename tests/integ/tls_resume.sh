@@ -3,7 +3,8 @@
 # policy.  A partner the gate accepted resumes its session from a ticket
 # (TLS 1.3 and TLS 1.2), and the gate checks it again (resumed=yes) with
 # the chain it presented first (the trust list holds only the root); a
-# peer the gate refused gets no resumption; a ticket older than two key
+# peer the gate refused gets no resumption; a client without a
+# certificate resumes until the next reload; a ticket older than two key
 # rotations is not used; after the partner's certificate is revoked (CRL
 # and reload) its ticket gives a full handshake and the gate refuses it;
 # with tls.resumption off nothing resumes.  openssl s_client is the
@@ -12,7 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl timeout "$PYTHON"
-plan 21
+plan 23
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -55,6 +56,15 @@ sc() {
     sleep 1 | timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" \
         -bind 127.0.0.2 -cert "$P/$name.pem" -key "$P/$name.key" \
         -cert_chain "$P/int.pem" "$@" >"$T/$out.out" 2>&1
+    return 0
+}
+# scn OUT ARGS...: the same without a certificate, from 127.0.0.1 (the
+# default zone, which takes clients without one).
+scn() {
+    local out=$1
+    shift
+    sleep 1 | timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" \
+        -bind 127.0.0.1 "$@" >"$T/$out.out" 2>&1
     return 0
 }
 reused() { grep -q '^Reused,' "$T/$1.out"; }
@@ -118,6 +128,9 @@ sc pre13 pgood -tls1_3 -sess_out "$T/spre13"
 sc pre12 pgood -tls1_2 -sess_out "$T/spre12"
 sc chk13 pgood -tls1_3 -sess_in "$T/spre13" -sess_out "$T/spre13"
 check "before the revocation the partner resumes" reused chk13
+scn anon1 -tls1_3 -sess_out "$T/sanon"
+scn anon2 -tls1_3 -sess_in "$T/sanon"
+check "a client without a certificate resumes too" eval 'fresh anon1 && reused anon2'
 o ca -batch -config "$P/int.cnf" -revoke "$P/pgood.pem" -crl_reason keyCompromise
 o ca -batch -config "$P/int.cnf" -gencrl -out "$P/manual.crl"
 log_mark
@@ -133,6 +146,8 @@ check "... and the gate refuses the partner as revoked" \
     _poll 5 eval "log_since_mark | grep 'event=\"peer refused\"' | grep -v resumed= | grep -q 'revoked by the CRL'"
 check "... no resumed connection was let in" \
     eval '! log_since_mark | grep "event=\"peer verified\"" | grep -q resumed=yes'
+scn anon3 -tls1_3 -sess_in "$T/sanon"
+check "... and the ticket without a certificate gives a full handshake" fresh anon3
 
 # ---- tls.resumption off: no tickets at all.
 RESUMPTION=false
