@@ -36,6 +36,7 @@ struct gconn {
 	struct rev_check	*check;		/* revocation in progress */
 	int			 open;		/* messages flow */
 	int			 resumed;	/* from a session ticket */
+	int			 lost;		/* ... whose chain is gone */
 	int			 in_check;	/* inside rev_engine_check_chain */
 	enum sip_gate		 sync;		/* verdict given during it */
 	char			*why;		/* ... and why, when refused */
@@ -371,6 +372,13 @@ start_check(struct gconn *gc, int initial)
 		gc->in_check = 0;
 		return;
 	}
+	if (gc->lost) {
+		/* A reload since its ticket was taken: it reconnects in full. */
+		refuse_now(gc, "resumed a TLS session that is no longer "
+		    "accepted (the configuration or the CRLs changed)");
+		gc->in_check = 0;
+		return;
+	}
 	pp = z != NULL ? z->pp : g->zr->def.pp;
 	pp.role = sip_conn_outbound(gc->c) ? TLS_PEER_SERVER : TLS_PEER_CLIENT;
 	if (verify_chain(gc, z, &pp, &pr) == -1) {
@@ -408,6 +416,8 @@ take_chain(struct gconn *gc, SSL *ssl)
 	OPENSSL_free(s);
 	if (gc->resumed && (kept = tls_ticket_chain(leaf)) != NULL)
 		rest = kept;
+	else if (gc->resumed)
+		gc->lost = 1;
 	gc->chain = sk_X509_new_null();
 	sk_X509_push(gc->chain, leaf);
 	/* The server side's chain leaves the leaf out; skip it anyway. */
