@@ -42,6 +42,10 @@ struct tpeer {
 	STACK_OF(X509)		*chain;		/* as presented, leaf first */
 };
 
+/* AES-256-CBC, fetched once (tls_ticket_setup) rather than per ticket. */
+static pthread_once_t aes_once = PTHREAD_ONCE_INIT;
+static EVP_CIPHER *aes_cbc;
+
 static struct {
 	pthread_mutex_t		 mu;
 	struct tkey		 keys[2];	/* current, previous */
@@ -351,8 +355,9 @@ key_cb(SSL *s, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
 	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	    (char *)"SHA256", 0);
 	params[2] = OSSL_PARAM_construct_end();
-	ok = (enc ? EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv) :
-	    EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv)) == 1 &&
+	ok = aes_cbc != NULL && (enc ?
+	    EVP_EncryptInit_ex2(cctx, aes_cbc, aes, iv, NULL) :
+	    EVP_DecryptInit_ex2(cctx, aes_cbc, aes, iv, NULL)) == 1 &&
 	    EVP_MAC_CTX_set_params(hctx, params) == 1;
 	OPENSSL_cleanse(aes, sizeof aes);
 	OPENSSL_cleanse(hmac, sizeof hmac);
@@ -434,6 +439,13 @@ dec_cb(SSL *s, SSL_SESSION *ss, const unsigned char *keyname, size_t klen,
 	    SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
 }
 
+/* The cipher of the tickets, once per process. */
+static void
+fetch_aes(void)
+{
+	aes_cbc = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+}
+
 void
 tls_ticket_setup(SSL_CTX *ctx, int on, int interval)
 {
@@ -445,6 +457,7 @@ tls_ticket_setup(SSL_CTX *ctx, int on, int interval)
 		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 		return;
 	}
+	pthread_once(&aes_once, fetch_aes);
 	/* A client certificate with a ticket needs a session id context. */
 	SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
 	SSL_CTX_set_num_tickets(ctx, 1);
