@@ -181,6 +181,8 @@ struct conf {
 	int			 handshake_timeout;	/* seconds */
 	int			 tls_min_version;	/* 0: 1.2, 1: 1.3 */
 	int			 security_level;	/* OpenSSL 0..5 */
+	int			 tls_resumption;	/* 1: session tickets */
+	int			 tls_ticket_interval;	/* s, key rotation */
 
 	/* revocation */
 	struct conf_path	 manual_crl;	/* `sipedge-cert crl import` */

@@ -139,6 +139,9 @@ const struct conf_opt conf_main_opts[] = {
 	{ "tls", "min_version", OT_ENUM, 0, 0, tls_versions, M(tls_min_version),
 	    "1.2", 0 },
 	{ "tls", "security_level", OT_INT, 0, 5, NULL, M(security_level), "2", 0 },
+	{ "tls", "resumption", OT_BOOL, 0, 1, NULL, M(tls_resumption), "true", 0 },
+	{ "tls", "ticket_rotation", OT_INT, 1, 86400, NULL,
+	    M(tls_ticket_interval), "3600", 0 },
 
 	{ "revocation", "manual_crl", OT_PATH, 0, 0, NULL, M(manual_crl),
 	    "pki/manual.crl", 0 },

@@ -327,6 +327,16 @@ static const struct ctl_col rev_peer_cols[] = {
 static const struct ctl_table_def rev_peer_table = {
 	"peers", CTL_ONE, NULL, CTL_COLS(rev_peer_cols)
 };
+/* Inbound TLS handshakes: resumed from a session ticket, or full. */
+static const struct ctl_col rev_resume_cols[] = {
+	{ "resumed",	CTL_UINT, "handshakes resumed ", NULL, NULL, 0, 0 },
+	{ "full",	CTL_UINT, " full ",	NULL, NULL, 0, 0 },
+	{ "tickets_issued", CTL_UINT, " tickets_issued ", NULL, NULL, 0, 0 },
+	{ "tickets_ignored", CTL_UINT, " tickets_ignored ", NULL, NULL, 0, 0 },
+};
+static const struct ctl_table_def rev_resume_table = {
+	"handshakes", CTL_ONE, NULL, CTL_COLS(rev_resume_cols)
+};
 static const struct ctl_col rev_ocsp_cols[] = {
 	{ "cache",	CTL_UINT, "ocsp cache ", NULL, NULL, 0, 0 },
 	{ "hits",	CTL_UINT, " hits ",	NULL, NULL, 0, 0 },
@@ -383,6 +393,14 @@ ctl_revocation(const char *args, struct ctl_reply *r, void *arg)
 	ctl_table_uint(&t, st.held);
 	ctl_table_uint(&t, st.revalidated);
 	ctl_table_uint(&t, st.dropped);
+	ctl_table_row_end(&t);
+	ctl_table_end(&t);
+	ctl_table_begin(&t, r, &rev_resume_table);
+	ctl_table_row(&t);
+	ctl_table_uint(&t, st.resumed);
+	ctl_table_uint(&t, st.full);
+	ctl_table_uint(&t, st.tickets.issued);
+	ctl_table_uint(&t, st.tickets.ignored);
 	ctl_table_row_end(&t);
 	ctl_table_end(&t);
 	ctl_table_begin(&t, r, &rev_ocsp_table);

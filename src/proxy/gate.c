@@ -21,6 +21,7 @@
 #include "rev/rev_fetch.h"
 #include "tls/tls_peer.h"
 #include "tls/tls_rev.h"
+#include "tls/tls_ticket.h"
 #include "util/idmap.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -34,6 +35,8 @@ struct gconn {
 	STACK_OF(X509)		*chain;		/* as presented, leaf first */
 	struct rev_check	*check;		/* revocation in progress */
 	int			 open;		/* messages flow */
+	int			 resumed;	/* from a session ticket */
+	int			 lost;		/* ... whose chain is gone */
 	int			 in_check;	/* inside rev_engine_check_chain */
 	enum sip_gate		 sync;		/* verdict given during it */
 	char			*why;		/* ... and why, when refused */
@@ -63,6 +66,8 @@ struct gate {
 	void			(*refused_cb)(const char *, const char *,
 				    const char *, void *);
 	void			*refused_arg;
+	struct event		*rotate;	/* the ticket keys' timer */
+	int			 interval;	/* tls.ticket_rotation */
 };
 
 static void start_check(struct gconn *gc, int initial);
@@ -117,6 +122,8 @@ log_verdict(struct gconn *gc, int ok, const char *source, const char *serial,
 	if (source != NULL)
 		log_kvs(&l, "source", source);
 	log_kvs(&l, "reason", reason);
+	if (gc->resumed)
+		log_kvs(&l, "resumed", "yes");
 	log_kv(&l, "conn", "%llu", gc->cid);
 	log_end(&l);
 	if (!ok && gc->g->refused_cb != NULL && !sip_conn_outbound(gc->c))
@@ -152,6 +159,28 @@ decide(struct gconn *gc, int ok, const char *why)
 	}
 }
 
+/*
+ * Tell the ticket table what the gate decided about an inbound peer with
+ * a certificate: its tickets may be used (until a certificate of its path
+ * expires, two key intervals at most) or not.
+ */
+static void
+remember(struct gconn *gc, int ok)
+{
+	time_t until = time(NULL) + 2 * (time_t)gc->g->interval;
+
+	if (gc->chain == NULL || sk_X509_num(gc->chain) == 0 ||
+	    sip_conn_outbound(gc->c))
+		return;
+	if (!ok) {
+		tls_ticket_forget(sk_X509_value(gc->chain, 0));
+		return;
+	}
+	if (gc->not_after != 0 && gc->not_after < until)
+		until = gc->not_after;
+	tls_ticket_accept(gc->chain, until);
+}
+
 static void
 rev_done(const struct rev_verdict *v, void *arg)
 {
@@ -166,6 +195,7 @@ rev_done(const struct rev_verdict *v, void *arg)
 	else
 		gc->g->st.refused++;
 	log_verdict(gc, ok, v->source, v->serial, v->reason);
+	remember(gc, ok);
 	/* A zone peer that proved its identity may carry requests to it. */
 	if (ok && !sip_conn_outbound(gc->c) && gc->expected != NULL &&
 	    strcmp(gc->zone, "default") != 0)
@@ -199,6 +229,7 @@ refuse_now(struct gconn *gc, const char *why)
 {
 	gc->g->st.refused++;
 	log_verdict(gc, 0, NULL, NULL, why);
+	remember(gc, 0);
 	decide(gc, 0, why);
 }
 
@@ -267,6 +298,7 @@ decide_early(struct gconn *gc, const struct zreg_zone *z)
 		return 1;
 	}
 	if (z != NULL && !z->tls_verify) {
+		remember(gc, 1);
 		decide(gc, 1, "zone does not verify its peers");
 		return 1;
 	}
@@ -340,6 +372,13 @@ start_check(struct gconn *gc, int initial)
 		gc->in_check = 0;
 		return;
 	}
+	if (gc->lost) {
+		/* A reload since its ticket was taken: it reconnects in full. */
+		refuse_now(gc, "resumed a TLS session that is no longer "
+		    "accepted (the configuration or the CRLs changed)");
+		gc->in_check = 0;
+		return;
+	}
 	pp = z != NULL ? z->pp : g->zr->def.pp;
 	pp.role = sip_conn_outbound(gc->c) ? TLS_PEER_SERVER : TLS_PEER_CLIENT;
 	if (verify_chain(gc, z, &pp, &pr) == -1) {
@@ -357,15 +396,48 @@ start_check(struct gconn *gc, int initial)
 	tls_peer_result_clear(&pr);
 }
 
+/*
+ * The peer's chain into gc, leaf first.  A session resumed from a ticket
+ * has only the leaf: the rest is the chain the peer presented when the
+ * gate accepted it (tls_ticket.h), checked again like any other.
+ */
+static void
+take_chain(struct gconn *gc, SSL *ssl)
+{
+	STACK_OF(X509) *rest = SSL_get_peer_cert_chain(ssl), *kept = NULL;
+	X509 *leaf = SSL_get1_peer_certificate(ssl);
+	char *s;
+	int i;
+
+	if (leaf == NULL)
+		return;
+	s = X509_NAME_oneline(X509_get_subject_name(leaf), NULL, 0);
+	gc->subject = xstrdup(s != NULL ? s : "?");
+	OPENSSL_free(s);
+	if (gc->resumed && (kept = tls_ticket_chain(leaf)) != NULL)
+		rest = kept;
+	else if (gc->resumed)
+		gc->lost = 1;
+	gc->chain = sk_X509_new_null();
+	sk_X509_push(gc->chain, leaf);
+	/* The server side's chain leaves the leaf out; skip it anyway. */
+	for (i = 0; i < sk_X509_num(rest); i++) {
+		X509 *x = sk_X509_value(rest, i);
+
+		if (X509_cmp(x, leaf) == 0)
+			continue;
+		X509_up_ref(x);
+		sk_X509_push(gc->chain, x);
+	}
+	sk_X509_pop_free(kept, X509_free);
+}
+
 static enum sip_gate
 gate_cb(struct sip_conn *c, SSL *ssl, const struct sip_origin *o, void *arg)
 {
 	struct gate *g = arg;
 	struct gconn *gc = xcalloc(1, sizeof *gc);
-	STACK_OF(X509) *rest = SSL_get_peer_cert_chain(ssl);
-	X509 *leaf = SSL_get1_peer_certificate(ssl);
 	enum sip_gate verdict;
-	int i;
 
 	(void)o;
 	gc->g = g;
@@ -378,23 +450,14 @@ gate_cb(struct sip_conn *c, SSL *ssl, const struct sip_origin *o, void *arg)
 	g->conns = gc;
 	idmap_put(g->byid, gc->cid, gc);
 	g->st.open++;
-	if (leaf != NULL) {
-		char *s = X509_NAME_oneline(X509_get_subject_name(leaf), NULL, 0);
-
-		gc->subject = xstrdup(s != NULL ? s : "?");
-		OPENSSL_free(s);
-		gc->chain = sk_X509_new_null();
-		sk_X509_push(gc->chain, leaf);
-		/* The server side's chain leaves the leaf out; skip it anyway. */
-		for (i = 0; i < sk_X509_num(rest); i++) {
-			X509 *x = sk_X509_value(rest, i);
-
-			if (X509_cmp(x, leaf) == 0)
-				continue;
-			X509_up_ref(x);
-			sk_X509_push(gc->chain, x);
-		}
+	if (!sip_conn_outbound(c)) {
+		gc->resumed = SSL_session_reused(ssl);
+		if (gc->resumed)
+			g->st.resumed++;
+		else
+			g->st.full++;
 	}
+	take_chain(gc, ssl);
 	start_check(gc, 1);
 	verdict = gc->sync;
 	if (verdict == SIP_GATE_REFUSE) {
@@ -463,6 +526,19 @@ arm_expiry(struct gconn *gc)
 	evtimer_add(gc->expiry, &tv);
 }
 
+/* Rotate the session ticket keys when due, and wait for the next time. */
+static void
+rotate_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gate *g = arg;
+	struct timeval tv = { 0, 0 };
+
+	(void)fd;
+	(void)what;
+	tv.tv_sec = tls_ticket_tick(g->interval, time(NULL));
+	evtimer_add(g->rotate, &tv);
+}
+
 struct gate *
 gate_new(struct event_base *base, struct sip_transport *t)
 {
@@ -475,6 +551,8 @@ gate_new(struct event_base *base, struct sip_transport *t)
 	g->fetcher = rev_fetch_new(base, &lim);
 	g->store = rev_store_new();
 	g->engine = rev_engine_new(base, g->fetcher, g->store);
+	g->rotate = evtimer_new(base, rotate_cb, g);
+	g->interval = 3600;
 	sip_transport_set_gate(t, gate_cb, closed_cb, g);
 	return g;
 }
@@ -487,6 +565,8 @@ gate_free(struct gate *g)
 	sip_transport_set_gate(g->t, NULL, NULL, NULL);
 	while (g->conns != NULL)
 		gconn_free(g->conns);
+	event_free(g->rotate);
+	tls_ticket_clear();
 	rev_engine_free(g->engine);
 	rev_fetch_free(g->fetcher);
 	rev_store_free(g->store);
@@ -534,6 +614,7 @@ gate_stats(const struct gate *g, struct gate_stats *st)
 	*st = g->st;
 	rev_engine_stats(g->engine, &st->ocsp_cache, &st->ocsp_hits,
 	    &st->ocsp_misses);
+	tls_ticket_stats(&st->tickets);
 }
 
 void
@@ -566,6 +647,8 @@ gate_revalidate(struct gate *g, const char *why)
 	size_t n = 0;
 	char buf[32];
 
+	/* Trust, zones or CRLs may have changed: no ticket so far is used. */
+	tls_ticket_new_generation();
 	for (gc = g->conns; gc != NULL; gc = next) {
 		next = gc->next;
 		if (!gc->open)
@@ -613,5 +696,7 @@ gate_apply(struct gate *g, const struct zreg *zr, X509_STORE *trust,
 	g->trust = trust;
 	tls_rev_load(g->store, c, id, g->trust, TLS_REV_IDENTITY, crl_refused,
 	    NULL);
+	g->interval = c->tls_ticket_interval > 0 ? c->tls_ticket_interval : 3600;
+	rotate_cb(-1, 0, g);
 	gate_revalidate(g, "configuration loaded");
 }

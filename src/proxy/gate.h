@@ -9,6 +9,10 @@
  * the connection into the proxy until the verdict.  Open connections are
  * checked again when the trust list or the CRLs change and when a peer
  * certificate expires; a peer that fails is disconnected.
+ * An inbound peer accepted goes into the session ticket table
+ * (tls_ticket.h), one refused out of it; each revalidation starts a new
+ * ticket generation.  A peer that resumed a session is checked as every
+ * other one, with the chain it presented when it was accepted.
  */
 #ifndef SE_GATE_H
 #define SE_GATE_H
@@ -19,6 +23,7 @@
 #include "rev/rev_store.h"
 #include "sip/sip_transport.h"
 #include "tls/tls_ctx.h"
+#include "tls/tls_ticket.h"
 
 struct gate;
 
@@ -50,7 +55,8 @@ void		 gate_on_refused(struct gate *g, void (*fn)(const char *zone,
 		    const char *peer, const char *reason, void *arg),
 		    void *arg);
 
-/* CRLs changed (e.g. a distribution point update): check again. */
+/* CRLs changed (e.g. a distribution point update): check again (and no
+ * session ticket issued before is used any more). */
 void		 gate_revalidate(struct gate *g, const char *why);
 
 /* The shared CRL store and fetcher (distribution point updates use them). */
@@ -80,6 +86,9 @@ struct gate_stats {
 	size_t		 open;		/* TLS peers currently tracked */
 	size_t		 ocsp_cache;
 	unsigned long	 ocsp_hits, ocsp_misses;
+	/* Inbound TLS handshakes seen: resumed from a ticket, or full. */
+	unsigned long	 resumed, full;
+	struct tls_ticket_stats tickets;
 };
 void		 gate_stats(const struct gate *g, struct gate_stats *st);
 

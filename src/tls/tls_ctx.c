@@ -25,6 +25,7 @@
 #include "tls/tls_check.h"
 #include "tls/tls_ctx.h"
 #include "tls/tls_pki.h"
+#include "tls/tls_ticket.h"
 #include "util/file.h"
 #include "util/xmalloc.h"
 
@@ -267,14 +268,15 @@ make_ctx(struct idload *ld)
 	/*
 	 * Ask TLS clients for a certificate without requiring one, and let
 	 * every handshake finish: the peer gate checks the chain with the
-	 * zone's policy afterwards and refuses with a reason in the log.  No
-	 * session resumption, so every connection shows its whole chain.
+	 * zone's policy afterwards and refuses with a reason in the log.
+	 * Sessions resume only from tickets of peers the gate accepted under
+	 * the policy still in force (tls_ticket.h), and the gate checks a
+	 * resumed peer again with the chain it recorded.
 	 */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_later);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_num_tickets(ctx, 0);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	tls_ticket_setup(ctx, c->tls_resumption, c->tls_ticket_interval);
 	/*
 	 * An idle connection keeps no record buffers: OpenSSL frees its read
 	 * and write buffers (about 34 KB) whenever they are empty and takes

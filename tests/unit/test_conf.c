@@ -147,6 +147,30 @@ test_log_rate_limit(void **state)
 	free(d);
 }
 
+/* tls.resumption and tls.ticket_rotation: defaults, set, range. */
+static void
+test_tls_resumption(void **state)
+{
+	struct conf *c;
+	char *d = load(LISTEN, &c);
+
+	assert_string_equal(d, "");
+	assert_int_equal(c->tls_resumption, 1);
+	assert_int_equal(c->tls_ticket_interval, 3600);
+	conf_free(c);
+	free(d);
+	d = load(LISTEN "tls: { resumption = false; ticket_rotation = 600; };\n",
+	    &c);
+	assert_string_equal(d, "");
+	assert_int_equal(c->tls_resumption, 0);
+	assert_int_equal(c->tls_ticket_interval, 600);
+	conf_free(c);
+	free(d);
+	d = load(LISTEN "tls: {\n  ticket_rotation = 0;\n};\n", NULL);
+	expect(d, 3, "tls.ticket_rotation = 0 is out of range (1 to 86400)");
+	free(d);
+}
+
 static void
 test_connection_limits(void **state)
 {
@@ -813,6 +837,7 @@ main(void)
 		cmocka_unit_test(test_connection_limits),
 		cmocka_unit_test(test_default_ports),
 		cmocka_unit_test(test_log_rate_limit),
+		cmocka_unit_test(test_tls_resumption),
 		cmocka_unit_test(test_unknown_key_with_hint),
 		cmocka_unit_test(test_wrong_type),
 		cmocka_unit_test(test_control_group),
