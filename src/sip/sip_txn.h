@@ -277,7 +277,8 @@ int			 txn_is_invite(const struct txn *t);
 /* The request method, and the top Via branch ("" for an RFC 2543 one). */
 const char		*txn_method(const struct txn *t);
 const char		*txn_branch(const struct txn *t);
-/* Client: the request as sent (owned by t). */
+/* Client: the request as sent (owned by t); NULL while one started by
+   txn_client_new_raw() has not needed it parsed. */
 const osip_message_t	*txn_request(const struct txn *t);
 /* Server: the status of the last response sent, 0 if none. */
 int			 txn_last_status(const struct txn *t);
