@@ -407,16 +407,18 @@ proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 	enum txn_recv r;
 	char cid[SIP_CALL_ID_MAX];
 
-	log_begin(&l, LOG_LVL_DEBUG, "proxy", MSG_IS_REQUEST(m) ? "request" :
-	    "response");
-	log_kvs(&l, "peer", o->peer_str);
-	log_kvs(&l, "transport", conf_transport_name(o->transport));
-	if (MSG_IS_REQUEST(m))
-		log_kvs(&l, "method", m->sip_method);
-	else
-		log_kv(&l, "status", "%d", m->status_code);
-	log_kvs(&l, "call_id", sip_msg_call_id(m, cid, sizeof cid));
-	log_end(&l);
+	if (log_enabled(LOG_LVL_DEBUG)) {	/* nothing built when off */
+		log_begin(&l, LOG_LVL_DEBUG, "proxy", MSG_IS_REQUEST(m) ?
+		    "request" : "response");
+		log_kvs(&l, "peer", o->peer_str);
+		log_kvs(&l, "transport", conf_transport_name(o->transport));
+		if (MSG_IS_REQUEST(m))
+			log_kvs(&l, "method", m->sip_method);
+		else
+			log_kv(&l, "status", "%d", m->status_code);
+		log_kvs(&l, "call_id", sip_msg_call_id(m, cid, sizeof cid));
+		log_end(&l);
+	}
 	proxy_log_message(px, "message in", o->transport,
 	    (const struct sockaddr *)&o->peer, o->conn, o->raw, o->rawlen);
 
@@ -428,7 +430,8 @@ proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 		r = txn_recv_response(px->tl, m, o);
 		if (r == TXN_RECV_STRAY)
 			log_event(LOG_LVL_DEBUG, "proxy", "stray response",
-			    "peer", o->peer_str, "call_id", cid, NULL);
+			    "peer", o->peer_str, "call_id",
+			    sip_msg_call_id(m, cid, sizeof cid), NULL);
 		return;
 	}
 	r = txn_recv_request(px->tl, m, o);

@@ -142,15 +142,15 @@ arm_timer_c(struct fwd *f)
 
 /*
  * The text of a branch of f toward dest: tg's request-URI, our
- * Record-Route entries (when f records) and our Via.  NULL with the
- * failure noted in f.
+ * Record-Route entries (when f records) and our Via with branch (filled
+ * in, branchsz bytes).  NULL with the failure noted in f.
  */
 static char *
 branch_text(struct fwd *f, const struct target *tg,
     const struct txn_dest *dest, const char *zone, const char *local_ip,
-    size_t *lenp)
+    char *branch, size_t branchsz, size_t *lenp)
 {
-	char host[NET_ADDRSTRLEN + 2], branch[64], *text;
+	char host[NET_ADDRSTRLEN + 2], *text;
 	struct sip_edit *e;
 	int port;
 
@@ -171,7 +171,7 @@ branch_text(struct fwd *f, const struct target *tg,
 		proxy_fwd_fail(f, 500, "cannot make the Record-Route entry");
 		return NULL;
 	}
-	proxy_loop_branch(f->loop, branch, sizeof branch);
+	proxy_loop_branch(f->loop, branch, branchsz);
 	proxy_edit_via(e, dest->transport, host, port, branch,
 	    dest->transport == TP_UDP);
 	text = sip_edit_output(e, lenp);
@@ -190,19 +190,28 @@ proxy_fwd_send_branch(struct fwd *f, const struct target *tg,
     const char *local_ip)
 {
 	osip_message_t *m;
-	char *text, *cause = NULL, tid[24];
+	char *text, *cause = NULL, tid[24], branch[64];
 	size_t len;
 
-	if ((text = branch_text(f, tg, dest, zone, local_ip, &len)) == NULL)
+	if ((text = branch_text(f, tg, dest, zone, local_ip, branch,
+	    sizeof branch, &len)) == NULL)
 		return -1;
-	/* Parsed once more for the transaction: matching, CANCEL, ACK. */
-	if ((m = sip_msg_parse(text, len)) == NULL) {
+	if (tg->uri == NULL) {
+		/*
+		 * Our edits of a request that parsed: the transaction parses
+		 * the text only if it needs it (a CANCEL, the ACK of a
+		 * non-2xx, a local 408/503).
+		 */
+		f->ct = txn_client_new_raw(f->px->tl, text, len, f->method,
+		    branch, f->call_id, dest, f, &cause);
+	} else if ((m = sip_msg_parse(text, len)) == NULL) {
+		/* A URI from a search rule: checked once here. */
 		free(text);
-		proxy_fwd_fail(f, 503, tg->uri != NULL ? "the rewritten URI "
-		    "does not parse" : "the forwarded request does not parse");
+		proxy_fwd_fail(f, 503, "the rewritten URI does not parse");
 		return -1;
-	}
-	f->ct = txn_client_new_text(f->px->tl, m, text, len, dest, f, &cause);
+	} else
+		f->ct = txn_client_new_text(f->px->tl, m, text, len, dest, f,
+		    &cause);
 	if (f->ct == NULL) {
 		proxy_fwd_fail(f, 503, cause != NULL ? cause : "cannot send");
 		free(cause);

@@ -380,7 +380,14 @@ proxy_request_in(void *arg, struct txn *st, osip_message_t *m,
 	}
 	r.zone = proxy_source_zone(r.px, o);
 	r.f = fwd_new(r.px, st, m, r.zone);
-	if (osip_message_clone(m, &r.f->req) != 0) {
+	/*
+	 * The forward keeps the request: the transport's own copy when it
+	 * can be taken (it stays readable as r.m until we return), else a
+	 * clone.  Only f->req is edited (Route popped, Via marked), and only
+	 * after what reads r.m as received has read it.
+	 */
+	if ((r.f->req = sip_origin_take(o, m)) == NULL &&
+	    osip_message_clone(m, &r.f->req) != 0) {
 		req_refuse(&r, 500, "cannot copy the request", NULL);
 		return;
 	}

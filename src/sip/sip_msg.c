@@ -17,8 +17,24 @@
 
 #include "sip/sip_msg.h"
 #include "sip/sip_msg_int.h"
+#include "util/mpool.h"
 #include "util/str.h"
 #include "util/xmalloc.h"
+
+/*
+ * Under AddressSanitizer libosip2 keeps malloc and free, so that every
+ * block it uses stays visible to the sanitizer (and to the fuzzers).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SIP_MSG_POOL	0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define SIP_MSG_POOL	0
+#endif
+#endif
+#ifndef SIP_MSG_POOL
+#define SIP_MSG_POOL	1
+#endif
 
 /* libosip2 would print its own traces on stdout; we log what matters. */
 static void
@@ -27,12 +43,32 @@ no_trace(const char *fi, int li, osip_trace_level_t level, const char *fmt,
 {
 }
 
+#if SIP_MSG_POOL
+/* At exit: the blocks the cache keeps go back to malloc (for valgrind). */
+static void
+pool_drain(void)
+{
+	mpool_cache(0);
+}
+#endif
+
+/*
+ * libosip2's tables, its traces off, and its blocks from the cache of
+ * util/mpool.c for the calling thread (the event loop): before the first
+ * libosip2 object is made, since a block must be freed by the allocator
+ * that made it.
+ */
 void
 sip_msg_init(void)
 {
 	static int done;
 
 	if (!done) {
+#if SIP_MSG_POOL
+		osip_set_allocators(mpool_alloc, mpool_realloc, mpool_free);
+		mpool_cache(1);
+		atexit(pool_drain);
+#endif
 		osip_trace_initialize_func(END_TRACE_LEVEL, no_trace);
 		parser_init();
 		done = 1;

@@ -241,10 +241,25 @@ sip_transport_deliver(struct sip_transport *t, struct sip_origin *o,
 	}
 	o->raw = msg;
 	o->rawlen = len;
+	o->keep = &m;
 	t->cb(o, m, t->cb_arg);
 	o->raw = NULL;
 	o->rawlen = 0;
-	osip_message_free(m);
+	o->keep = NULL;
+	if (m != NULL)		/* not taken */
+		osip_message_free(m);
+}
+
+osip_message_t *
+sip_origin_take(const struct sip_origin *o, const osip_message_t *m)
+{
+	osip_message_t *r;
+
+	if (o->keep == NULL || *o->keep == NULL || *o->keep != m)
+		return NULL;
+	r = *o->keep;
+	*o->keep = NULL;
+	return r;
 }
 
 void

@@ -85,14 +85,23 @@ struct sip_origin {
 	 */
 	const char		*raw;
 	size_t			 rawlen;
+	/* The message being delivered, until taken: sip_origin_take(). */
+	osip_message_t		**keep;
 };
 
 /*
- * A parsed, checked message; m is freed by the transport after the call.
- * o->raw is m's text as it came.
+ * A parsed, checked message; m is freed by the transport after the call
+ * unless taken (sip_origin_take()).  o->raw is m's text as it came.
  */
 typedef void	(*sip_message_cb)(const struct sip_origin *o, osip_message_t *m,
 		    void *arg);
+/*
+ * Take over m, the message o is delivering (the caller frees it): m, or
+ * NULL when m is not o's or was taken already (copy it then).  The
+ * message stays readable through the rest of the delivery.
+ */
+osip_message_t	*sip_origin_take(const struct sip_origin *o,
+		    const osip_message_t *m);
 
 /*
  * The peer gate (DESIGN.md decision 2).  After each TLS handshake the

@@ -299,7 +299,10 @@ err_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Life and death --------------------------------------------------------- */
 
-/* A new transaction of kind, talking to d, for m; in no table yet. */
+/*
+ * A new transaction of kind, talking to d, for m; in no table yet.  With
+ * m NULL the caller sets log_call_id.
+ */
 struct txn *
 txn_alloc(struct txn_layer *tl, enum txn_kind kind, const struct txn_dest *d,
     const osip_message_t *m)
@@ -312,7 +315,9 @@ txn_alloc(struct txn_layer *tl, enum txn_kind kind, const struct txn_dest *d,
 	t->kind = kind;
 	t->dest = *d;
 	t->reliable = d->transport != TP_UDP;
-	t->log_call_id = xstrdup(sip_msg_call_id(m, cid, sizeof cid));
+	if (m != NULL)
+		t->log_call_id = xstrdup(sip_msg_call_id(m, cid,
+		    sizeof cid));
 	return t;
 }
 

@@ -236,6 +236,17 @@ struct txn		*txn_client_new_text(struct txn_layer *tl,
 			    const struct txn_dest *dest, void *user,
 			    char **cause);
 /*
+ * The same from text alone (taken; method not ACK, its top Via carrying
+ * branch, which must begin with z9hG4bK; call_id for the log): the text
+ * is parsed only if the non-2xx ACK, a CANCEL or a local 408/503 needs it,
+ * so txn_request() is NULL until then.  The caller vouches that it parses
+ * (a proxy forwarding what it parsed, with its edits).
+ */
+struct txn		*txn_client_new_raw(struct txn_layer *tl, char *text,
+			    size_t len, const char *method, const char *branch,
+			    const char *call_id, const struct txn_dest *dest,
+			    void *user, char **cause);
+/*
  * CANCEL an INVITE client transaction (s.9.1): the CANCEL goes to the
  * same destination with the same branch once a provisional response has
  * come, through a transaction of its own whose responses are absorbed.
@@ -266,7 +277,8 @@ int			 txn_is_invite(const struct txn *t);
 /* The request method, and the top Via branch ("" for an RFC 2543 one). */
 const char		*txn_method(const struct txn *t);
 const char		*txn_branch(const struct txn *t);
-/* Client: the request as sent (owned by t). */
+/* Client: the request as sent (owned by t); NULL while one started by
+   txn_client_new_raw() has not needed it parsed. */
 const osip_message_t	*txn_request(const struct txn *t);
 /* Server: the status of the last response sent, 0 if none. */
 int			 txn_last_status(const struct txn *t);

@@ -84,13 +84,27 @@ fail:
 	return NULL;
 }
 
+/*
+ * The request of client transaction t: a transaction started from text
+ * alone (txn_client_new_raw()) parses it here, the first time the ACK of
+ * a non-2xx, a CANCEL or a local response needs it.  NULL if it does not
+ * parse.
+ */
+static osip_message_t *
+client_req(struct txn *t)
+{
+	if (t->req == NULL && t->out != NULL)
+		t->req = sip_msg_parse(t->out, t->outlen);
+	return t->req;
+}
+
 /* The ACK for a non-2xx final response (s.17.1.1.3). */
 static void
 build_ack(struct txn *t, const osip_message_t *resp)
 {
 	osip_message_t *a;
 
-	if (t->ack != NULL || resp->to == NULL)
+	if (t->ack != NULL || resp->to == NULL || client_req(t) == NULL)
 		return;
 	if ((a = hop_request(t->req, "ACK", resp->to)) == NULL)
 		return;
@@ -110,6 +124,8 @@ local_response(struct txn *t, int status)
 	char tag[17], *text;
 	size_t len;
 
+	if (client_req(t) == NULL)
+		return NULL;
 	str_random_hex(tag, 16);
 	text = sip_msg_response(t->req, NULL, status, NULL, tag, NULL, &len);
 	if (text == NULL)
@@ -155,7 +171,8 @@ cancel_send(struct txn *t)
 	osip_message_t *c;
 
 	t->cancel_sent = 1;
-	if ((c = hop_request(t->req, "CANCEL", t->req->to)) != NULL)
+	if (client_req(t) != NULL &&
+	    (c = hop_request(t->req, "CANCEL", t->req->to)) != NULL)
 		client_start(t->tl, c, NULL, 0, &t->dest, NULL, 1, NULL);
 	/*
 	 * "If there is no final response for the original request in 64*T1
@@ -259,39 +276,16 @@ client_lookup(struct txn_layer *tl, const char *branch, const char *method)
 }
 
 /*
- * Start client transaction for req (taken), with its branch set; text
- * (taken, len bytes) is what is sent, or NULL to serialise req.
+ * Enter client transaction t (made by txn_alloc, its method and branch
+ * set) in the table and send its text: timers A/E and B/F.
  */
 static struct txn *
-client_start(struct txn_layer *tl, osip_message_t *req, char *text,
-    size_t len, const struct txn_dest *dest, void *user, int internal,
-    char **cause)
+client_begin(struct txn_layer *tl, struct txn *t, char *text, size_t len,
+    void *user, int internal)
 {
-	const char *branch = txn_via_param(txn_top_via(req), "branch");
-	struct txn *t;
-
-	if (client_lookup(tl, branch, req->sip_method) != NULL) {
-		if (cause != NULL)
-			*cause = xasprintf("branch %s is already used by "
-			    "another %s transaction", branch, req->sip_method);
-		osip_message_free(req);
-		free(text);
-		return NULL;
-	}
-	if (text == NULL && (text = txn_msg_text(req, &len)) == NULL) {
-		if (cause != NULL)
-			*cause = xstrdup("the request could not be serialised");
-		osip_message_free(req);
-		return NULL;
-	}
-	t = txn_alloc(tl, strcmp(req->sip_method, "INVITE") == 0 ? ICT : NICT,
-	    dest, req);
 	t->internal = internal;
 	t->user = user;
 	t->rfc3261 = 1;
-	t->method = xstrdup(req->sip_method);
-	t->branch = xstrdup(branch);
-	t->req = req;
 	t->out = text;
 	t->outlen = len;
 	t->hash = txn_hash_str(t->branch);
@@ -307,6 +301,50 @@ client_start(struct txn_layer *tl, osip_message_t *req, char *text,
 		txn_retx_start(t, T1(t));
 	txn_arm_end(t, 64 * T1(t));
 	return t;
+}
+
+/* Is branch free for a client transaction of method?  If not, *cause. */
+static int
+client_branch_free(struct txn_layer *tl, const char *branch,
+    const char *method, char **cause)
+{
+	if (client_lookup(tl, branch, method) == NULL)
+		return 1;
+	if (cause != NULL)
+		*cause = xasprintf("branch %s is already used by another %s "
+		    "transaction", branch, method);
+	return 0;
+}
+
+/*
+ * Start client transaction for req (taken), with its branch set; text
+ * (taken, len bytes) is what is sent, or NULL to serialise req.
+ */
+static struct txn *
+client_start(struct txn_layer *tl, osip_message_t *req, char *text,
+    size_t len, const struct txn_dest *dest, void *user, int internal,
+    char **cause)
+{
+	const char *branch = txn_via_param(txn_top_via(req), "branch");
+	struct txn *t;
+
+	if (!client_branch_free(tl, branch, req->sip_method, cause)) {
+		osip_message_free(req);
+		free(text);
+		return NULL;
+	}
+	if (text == NULL && (text = txn_msg_text(req, &len)) == NULL) {
+		if (cause != NULL)
+			*cause = xstrdup("the request could not be serialised");
+		osip_message_free(req);
+		return NULL;
+	}
+	t = txn_alloc(tl, strcmp(req->sip_method, "INVITE") == 0 ? ICT : NICT,
+	    dest, req);
+	t->method = xstrdup(req->sip_method);
+	t->branch = xstrdup(branch);
+	t->req = req;
+	return client_begin(tl, t, text, len, user, internal);
 }
 
 /*
@@ -375,6 +413,33 @@ txn_client_new_text(struct txn_layer *tl, osip_message_t *req, char *text,
 		return NULL;
 	}
 	return client_start(tl, req, text, len, dest, user, 0, cause);
+}
+
+struct txn *
+txn_client_new_raw(struct txn_layer *tl, char *text, size_t len,
+    const char *method, const char *branch, const char *call_id,
+    const struct txn_dest *dest, void *user, char **cause)
+{
+	struct txn *t;
+
+	if (strcmp(method, "ACK") == 0 || !txn_is_cookie(branch)) {
+		if (cause != NULL)
+			*cause = xstrdup(!txn_is_cookie(branch) ? "the top Via "
+			    "branch does not begin with z9hG4bK" : "an ACK has "
+			    "no client transaction (RFC 3261 s.17.1)");
+		free(text);
+		return NULL;
+	}
+	if (!client_branch_free(tl, branch, method, cause)) {
+		free(text);
+		return NULL;
+	}
+	t = txn_alloc(tl, strcmp(method, "INVITE") == 0 ? ICT : NICT, dest,
+	    NULL);
+	t->log_call_id = xstrdup(call_id);
+	t->method = xstrdup(method);
+	t->branch = xstrdup(branch);
+	return client_begin(tl, t, text, len, user, 0);
 }
 
 int

@@ -309,23 +309,29 @@ answer(struct txn *st, const osip_message_t *m, int status)
 	return r;
 }
 
-/* A response to what client transaction ct sent (our Via on top). */
+/* A response to req (our Via on top). */
 static enum txn_recv
-reply(struct txn *ct, int status)
+reply_to(const osip_message_t *req, int status)
 {
 	char *text;
 	size_t len;
 	osip_message_t *m;
 	enum txn_recv r;
 
-	text = sip_msg_response(txn_request(ct), NULL, status, NULL, "uas1",
-	    NULL, &len);
+	text = sip_msg_response(req, NULL, status, NULL, "uas1", NULL, &len);
 	assert_non_null(text);
 	m = parse(text);
 	free(text);
 	r = txn_recv_response(R.tl, m, NULL);
 	osip_message_free(m);
 	return r;
+}
+
+/* A response to what client transaction ct sent. */
+static enum txn_recv
+reply(struct txn *ct, int status)
+{
+	return reply_to(txn_request(ct), status);
 }
 
 /* Does send i begin with prefix? */
@@ -1334,6 +1340,82 @@ has_line(const char *file, ...)
 }
 
 /*
+ * A client transaction from text alone (txn_client_new_raw, what the
+ * proxy forwards): sent as it is, never parsed while nothing needs it,
+ * then parsed for the CANCEL and the ACK of the 487; another from text
+ * times out with a local 408 made from the parsed text; a branch
+ * without the cookie and an ACK are refused.
+ */
+static void
+test_raw(void **state)
+{
+	static const char inv[] = "INVITE sip:bob@example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP edge.example.net;branch=z9hG4bKraw1\r\n"
+	    "Route: <sip:next.example.net;lr>\r\n"
+	    "From: <sip:alice@example.com>;tag=f1\r\n"
+	    "To: <sip:bob@example.com>\r\n"
+	    "Call-ID: r1@example.com\r\nCSeq: 5 INVITE\r\n"
+	    "Max-Forwards: 69\r\nContent-Length: 0\r\n\r\n";
+	static const char opt[] = "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/TCP edge.example.net;branch=z9hG4bKraw2\r\n"
+	    "From: <sip:alice@example.com>;tag=f1\r\n"
+	    "To: <sip:bob@example.com>\r\n"
+	    "Call-ID: r2@example.com\r\nCSeq: 1 OPTIONS\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	struct txn_dest d = dest(TP_UDP), dt = dest(TP_TCP);
+	char *cause = NULL;
+	osip_message_t *req = parse(inv);
+	struct txn *ct;
+
+	(void)state;
+	ct = txn_client_new_raw(R.tl, xstrdup(inv), sizeof inv - 1, "INVITE",
+	    "z9hG4bKraw1", "r1@example.com", &d, &R, &cause);
+	assert_null(cause);
+	assert_non_null(ct);
+	assert_null(txn_request(ct));		/* not parsed */
+	assert_string_equal(txn_branch(ct), "z9hG4bKraw1");
+	assert_string_equal(txn_method(ct), "INVITE");
+	assert_int_equal(R.nsent, 1);
+	assert_string_equal(R.sent[0].text, inv);
+	run_ms(T1 + 10);
+	assert_int_equal(R.nsent, 2);
+	assert_string_equal(R.sent[1].text, inv);
+	assert_int_equal(reply_to(req, 180), TXN_RECV_MATCHED);
+	assert_null(txn_request(ct));
+	assert_int_equal(txn_client_cancel(ct), 0);
+	assert_non_null(txn_request(ct));	/* parsed for the CANCEL */
+	assert_true(starts(R.nsent - 1, "CANCEL sip:bob@example.com SIP/2.0\r\n"));
+	assert_non_null(strstr(R.sent[R.nsent - 1].text, "z9hG4bKraw1"));
+	assert_non_null(strstr(R.sent[R.nsent - 1].text, "next.example.net"));
+	assert_int_equal(reply_to(req, 487), TXN_RECV_MATCHED);
+	assert_true(starts(R.nsent - 1, "ACK sip:bob@example.com SIP/2.0\r\n"));
+	assert_non_null(strstr(R.sent[R.nsent - 1].text, "z9hG4bKraw1"));
+
+	R.start = now_ms();
+	R.nresp = 0;
+	ct = txn_client_new_raw(R.tl, xstrdup(opt), sizeof opt - 1, "OPTIONS",
+	    "z9hG4bKraw2", "r2@example.com", &dt, &R, &cause);
+	assert_non_null(ct);
+	run_until_empty(3000);
+	assert_int_equal(R.nresp, 1);
+	assert_int_equal(R.resp_status, 408);
+	assert_string_equal(R.resp_callid, "r2");
+
+	ct = txn_client_new_raw(R.tl, xstrdup(opt), sizeof opt - 1, "OPTIONS",
+	    "x9hG4bKraw3", "r3@example.com", &dt, &R, &cause);
+	osip_message_free(req);
+	assert_null(ct);
+	assert_non_null(cause);
+	free(cause);
+	cause = NULL;
+	ct = txn_client_new_raw(R.tl, xstrdup(opt), sizeof opt - 1, "ACK",
+	    "z9hG4bKraw4", "r4@example.com", &dt, &R, &cause);
+	assert_null(ct);
+	assert_non_null(cause);
+	free(cause);
+}
+
+/*
  * The origin given with a message is the one the callbacks get; every
  * state change is one debug line "txn state" with txn=, the Call-ID and
  * old -> new.
@@ -1424,6 +1506,7 @@ main(void)
 		T(test_detach),
 		T(test_many),
 		T(test_text),
+		T(test_raw),
 		T(test_origin_and_state_log),
 	};
 #undef T
