@@ -26,6 +26,7 @@
 #include <openssl/err.h>
 
 #include "conf/conf.h"
+#include "sip/sip_hs.h"
 #include "sip/sip_srctab.h"
 #include "sip/sip_transport_int.h"
 #include "util/idmap.h"
@@ -35,7 +36,7 @@
 
 static void conn_hs_timeout_cb(evutil_socket_t, short, void *);
 static void conn_rd_timeout_cb(evutil_socket_t, short, void *);
-static void fill_local(struct sip_conn *);
+static void fill_local(struct sip_conn *, int);
 
 /*
  * SIP messages are small and each is written whole: Nagle would only hold
@@ -321,6 +322,8 @@ sip_conn_free(struct sip_conn *c)
 		sip_srctab_dec(t->src, (struct sockaddr *)&c->origin.peer);
 		t->ninbound--;
 	}
+	sip_hs_cancel(c->hs);		/* the worker drops fd and SSL */
+	c->hs = NULL;
 	if (c->bev)
 		bufferevent_free(c->bev);
 	else if (c->fd >= 0)
@@ -345,6 +348,8 @@ sip_conn_schedule_free(struct sip_conn *c)
 	sip_conn_set_state(c, CONN_CLOSING);
 	dl_clear_all(c);
 	sip_out_free(c);
+	sip_hs_cancel(c->hs);		/* the worker stops at once */
+	c->hs = NULL;
 	if (c->conn_ev != NULL)
 		event_del(c->conn_ev);
 	if (c->bev)
@@ -484,43 +489,16 @@ sip_conn_send(struct sip_conn *c, const char *buf, size_t len)
 	return sip_out_queue(c, buf, len);
 }
 
-static void
-conn_handshake_done(struct sip_conn *c)
+void
+sip_conn_hs_failed(struct sip_conn *c, const char *why)
 {
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-	struct timeval gate = { c->profile->gate_timeout > 0 ?
-	    c->profile->gate_timeout : c->profile->handshake_timeout + 10, 0 };
-	struct log_line l;
-	X509 *peer;
-	char *subj;
+	char *r = xasprintf("TLS negotiation failure: %s", why);
 
-	/* Held at the gate until the verdict, which may never come. */
-	sip_conn_dl_set(c, DL_STATE, &gate);
-	sip_conn_set_state(c, CONN_GATED);
-	sip_conn_idle_start(c);
-	log_begin(&l, LOG_LVL_INFO, "tls", "handshake ok");
-	log_kvs(&l, "peer", c->origin.peer_str);
-	log_kvs(&l, "version", SSL_get_version(ssl));
-	log_kvs(&l, "cipher", SSL_get_cipher_name(ssl));
-	if ((peer = SSL_get0_peer_certificate(ssl)) != NULL) {
-		subj = X509_NAME_oneline(X509_get_subject_name(peer), NULL, 0);
-		log_kvs(&l, "peer_subject", subj);
-		OPENSSL_free(subj);
-	}
-	log_kv(&l, "conn", "%llu", c->id);
-	log_end(&l);
-	switch (c->t->gate != NULL ? c->t->gate(c, ssl, &c->origin,
-	    c->t->gate_arg) : SIP_GATE_OPEN) {
-	case SIP_GATE_OPEN:
-		sip_conn_gate_open(c);
-		break;
-	case SIP_GATE_REFUSE:
-		sip_conn_close_level(c, LOG_LVL_WARN,
-		    "peer refused at the gate");
-		break;
-	case SIP_GATE_HOLD:
-		break;
-	}
+	conn_ready(c, 0, r);
+	free(r);
+	sip_conn_log(c, LOG_LVL_WARN, "tls", "handshake failed", "peer",
+	    c->origin.peer_str, "reason", why, NULL);
+	sip_conn_schedule_free(c);
 }
 
 static void
@@ -532,9 +510,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		if (c->outbound)
-			fill_local(c);
+			fill_local(c, bufferevent_getfd(c->bev));
 		if (c->transport == TP_TLS)
-			conn_handshake_done(c);
+			sip_conn_handshake_done(c);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
@@ -639,13 +617,12 @@ sip_conn_bev_setup(struct sip_conn *c)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-/* An inbound TLS connection that ended before its handshake began. */
+/* The local address of c, from its socket fd. */
 static void
-fill_local(struct sip_conn *c)
+fill_local(struct sip_conn *c, int fd)
 {
 	struct sockaddr_storage local;
 	socklen_t llen = sizeof local;
-	int fd = bufferevent_getfd(c->bev);
 
 	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
 		net_addr_ip((struct sockaddr *)&local, c->origin.local_ip,
@@ -687,6 +664,26 @@ sip_conn_new(struct sip_transport *t, int transport, int fd,
 }
 
 /*
+ * The TCP connect of outbound TLS connection c finished: run its client
+ * handshake on the pool.  1 when handed over, 0 when there is no pool.
+ */
+static int
+outbound_on_pool(struct sip_conn *c, int fd)
+{
+	SSL *ssl = c->ssl;
+
+	SSL_set_connect_state(ssl);
+	if (sip_conn_hs_start(c, fd, ssl) == -1)
+		return 0;
+	c->ssl = NULL;		/* the worker's until it is done */
+	sip_conn_set_state(c, CONN_HANDSHAKE);
+	fill_local(c, fd);
+	if (c->connected != NULL)
+		c->connected(c, c->ready_arg);	/* the handshake begins */
+	return 1;
+}
+
+/*
  * The TCP connect of an outbound connection finished: on success wrap the
  * socket in its bufferevent (TLS: the handshake starts), else tell the
  * opener why.  Doing the TCP part ourselves keeps "connect failed" and
@@ -714,6 +711,8 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 		sip_conn_schedule_free(c);
 		return;
 	}
+	if (c->ssl != NULL && outbound_on_pool(c, fd))
+		return;
 	if (c->ssl != NULL) {
 		c->bev = bufferevent_openssl_socket_new(c->t->base, fd, c->ssl,
 		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
@@ -730,7 +729,7 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	c->fd = -1;
 	sip_conn_bev_setup(c);
-	fill_local(c);
+	fill_local(c, fd);
 	if (c->state == CONN_OPEN) {
 		sip_conn_log(c, LOG_LVL_DEBUG, "sip", "connection open", "peer",
 		    c->origin.peer_str, "transport", "tcp", NULL);
