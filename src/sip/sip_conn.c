@@ -2,7 +2,8 @@
  * sip_conn.c: stream connections (TCP and TLS): one constructor, their
  * deadlines on one timer, the handshake and the gate, closing and the
  * deferred free, and the outbound open.  What is read on them is framed
- * in sip_stream.c.
+ * in sip_stream.c; the end of a handshake, and handshakes on the worker
+ * threads, are in sip_conn_hs.c.
  *
  * Never blocks: every wait (connect, handshake, gate, incomplete message,
  * idle, flush) is bounded by a deadline from the connection's profile.  A
@@ -408,41 +409,6 @@ sip_conn_close_level(struct sip_conn *c, enum log_level lvl, const char *reason)
 	sip_conn_dl_set(c, DL_STATE, &tv);
 }
 
-/*
- * Text of the TLS (or socket) error behind a bufferevent error; 1 when it
- * came from TLS, 0 from the socket.
- */
-static int
-conn_error_text(struct sip_conn *c, char *buf, size_t bufsz)
-{
-	unsigned long e, last = 0;
-	int err = EVUTIL_SOCKET_ERROR();
-
-	if (c->transport == TP_TLS) {
-		while ((e = bufferevent_get_openssl_error(c->bev)) != 0)
-			last = e;
-	}
-	if (last != 0 && ERR_GET_LIB(last) == 0) {
-		/* libevent's own codes: the peer went away mid-record or
-		 * without close_notify. */
-		snprintf(buf, bufsz, "%s", err != 0 ?
-		    evutil_socket_error_to_string(err) :
-		    "peer closed the connection without TLS close_notify");
-	} else if (last != 0) {
-		const char *r = ERR_reason_error_string(last);
-
-		if (r != NULL)
-			snprintf(buf, bufsz, "%s", r);
-		else
-			ERR_error_string_n(last, buf, bufsz);
-		return 1;
-	} else if (err != 0)
-		snprintf(buf, bufsz, "%s", evutil_socket_error_to_string(err));
-	else
-		snprintf(buf, bufsz, "connection reset");
-	return 0;
-}
-
 void
 sip_conn_gate_open(struct sip_conn *c)
 {
@@ -521,7 +487,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
-		tls_err = conn_error_text(c, why, sizeof why);
+		tls_err = sip_conn_error_text(c, why, sizeof why);
 		if (c->state == CONN_HANDSHAKE) {
 			char *r = xasprintf("%s: %s", tls_err ?
 			    "TLS negotiation failure" : "connection lost during "
@@ -664,26 +630,6 @@ sip_conn_new(struct sip_transport *t, int transport, int fd,
 }
 
 /*
- * The TCP connect of outbound TLS connection c finished: run its client
- * handshake on the pool.  1 when handed over, 0 when there is no pool.
- */
-static int
-outbound_on_pool(struct sip_conn *c, int fd)
-{
-	SSL *ssl = c->ssl;
-
-	SSL_set_connect_state(ssl);
-	if (sip_conn_hs_start(c, fd, ssl) == -1)
-		return 0;
-	c->ssl = NULL;		/* the worker's until it is done */
-	sip_conn_set_state(c, CONN_HANDSHAKE);
-	fill_local(c, fd);
-	if (c->connected != NULL)
-		c->connected(c, c->ready_arg);	/* the handshake begins */
-	return 1;
-}
-
-/*
  * The TCP connect of an outbound connection finished: on success wrap the
  * socket in its bufferevent (TLS: the handshake starts), else tell the
  * opener why.  Doing the TCP part ourselves keeps "connect failed" and
@@ -711,8 +657,12 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 		sip_conn_schedule_free(c);
 		return;
 	}
-	if (c->ssl != NULL && outbound_on_pool(c, fd))
+	if (c->ssl != NULL && sip_conn_hs_connect(c, fd) == 0) {
+		fill_local(c, fd);
+		if (c->connected != NULL)
+			c->connected(c, c->ready_arg);	/* the handshake begins */
 		return;
+	}
 	if (c->ssl != NULL) {
 		c->bev = bufferevent_openssl_socket_new(c->t->base, fd, c->ssl,
 		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |

@@ -12,12 +12,14 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
+#include "conf/conf.h"
 #include "sip/sip_hs.h"
 #include "sip/sip_transport_int.h"
 #include "util/xmalloc.h"
@@ -114,6 +116,59 @@ sip_conn_hs_start(struct sip_conn *c, int fd, SSL *ssl)
 	}
 	c->fd = -1;
 	c->hs = sip_hs_submit(c->t->hs, fd, ssl, c);
+	return 0;
+}
+
+/*
+ * Text of the TLS (or socket) error behind a bufferevent error; 1 when it
+ * came from TLS, 0 from the socket.
+ */
+int
+sip_conn_error_text(struct sip_conn *c, char *buf, size_t bufsz)
+{
+	unsigned long e, last = 0;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (c->transport == TP_TLS) {
+		while ((e = bufferevent_get_openssl_error(c->bev)) != 0)
+			last = e;
+	}
+	if (last != 0 && ERR_GET_LIB(last) == 0) {
+		/* libevent's own codes: the peer went away mid-record or
+		 * without close_notify. */
+		snprintf(buf, bufsz, "%s", err != 0 ?
+		    evutil_socket_error_to_string(err) :
+		    "peer closed the connection without TLS close_notify");
+	} else if (last != 0) {
+		const char *r = ERR_reason_error_string(last);
+
+		if (r != NULL)
+			snprintf(buf, bufsz, "%s", r);
+		else
+			ERR_error_string_n(last, buf, bufsz);
+		return 1;
+	} else if (err != 0)
+		snprintf(buf, bufsz, "%s", evutil_socket_error_to_string(err));
+	else
+		snprintf(buf, bufsz, "connection reset");
+	return 0;
+}
+
+/*
+ * The TCP connect of outbound TLS connection c finished: run its client
+ * handshake on the pool.  0 when handed over (c in CONN_HANDSHAKE), -1
+ * when there is no pool.
+ */
+int
+sip_conn_hs_connect(struct sip_conn *c, int fd)
+{
+	SSL *ssl = c->ssl;
+
+	SSL_set_connect_state(ssl);
+	if (sip_conn_hs_start(c, fd, ssl) == -1)
+		return -1;
+	c->ssl = NULL;		/* the worker's until it is done */
+	sip_conn_set_state(c, CONN_HANDSHAKE);
 	return 0;
 }
 

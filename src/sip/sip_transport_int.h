@@ -1,7 +1,7 @@
 /*
  * sip_transport_int.h: the records the transport's files share
- * (sip_transport.c, sip_conn.c, sip_stream.c, sip_out.c, sip_listener.c)
- * and the functions they call across them.  Private: included only by
+ * (sip_transport.c, sip_conn.c, sip_conn_hs.c, sip_stream.c, sip_out.c,
+ * sip_listener.c) and the functions they call across them.  Private: included only by
  * those files; callers use sip_transport.h.
  */
 #ifndef SIP_TRANSPORT_INT_H
@@ -224,6 +224,18 @@ void			 sip_conn_handshake_done(struct sip_conn *c);
  */
 int			 sip_conn_hs_start(struct sip_conn *c, int fd,
 			    SSL *ssl);
+/*
+ * The TCP connect of outbound TLS connection c (c->ssl) finished: its
+ * handshake on the pool.  0 when handed over (c->ssl NULL, c in
+ * CONN_HANDSHAKE), -1 when there is no pool (nothing changed).
+ */
+int			 sip_conn_hs_connect(struct sip_conn *c, int fd);
+/*
+ * The TLS (or socket) error behind an error event of c's bufferevent, in
+ * buf; 1 when it came from TLS, 0 from the socket.
+ */
+int			 sip_conn_error_text(struct sip_conn *c, char *buf,
+			    size_t bufsz);
 
 /* sip_stream.c */
 
