@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,6 +316,7 @@ static int
 worker_start(struct sip_hs *p, struct hs_worker *w, char **cause)
 {
 	struct epoll_event ev;
+	sigset_t all, old;
 	int e;
 
 	w->p = p;
@@ -332,7 +334,12 @@ worker_start(struct sip_hs *p, struct hs_worker *w, char **cause)
 		*cause = xasprintf("handshake pool: %s", strerror(errno));
 		return -1;
 	}
-	if ((e = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
+	/* Signals stay the loop's: the thread starts with all blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&w->thread, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
 		*cause = xasprintf("handshake pool: cannot start a thread: %s",
 		    strerror(e));
 		return -1;
