@@ -78,6 +78,8 @@ struct sip_hs {
 	struct event		*ev;
 	pthread_mutex_t		 mu;		/* outbox */
 	struct sip_hs_job	*outbox;
+	int			 next;		/* loop only: the worker tried
+						   first next time, minus one */
 	size_t			 in_flight;	/* loop only, as below */
 	unsigned long long	 ndone, nfailed, ncancelled;
 };
@@ -435,12 +437,17 @@ struct sip_hs_job *
 sip_hs_submit(struct sip_hs *p, int fd, SSL *ssl, void *owner)
 {
 	struct sip_hs_job *j = xcalloc(1, sizeof *j);
-	struct hs_worker *w = &p->w[0];
+	struct hs_worker *w, *c;
 	int i, kick;
 
-	for (i = 1; i < p->n; i++)	/* the one with the fewest */
-		if (p->w[i].njobs < w->njobs)
-			w = &p->w[i];
+	/* The one with the fewest; among equals, each in turn. */
+	p->next = (p->next + 1) % p->n;
+	w = &p->w[p->next];
+	for (i = 1; i < p->n; i++) {
+		c = &p->w[(p->next + i) % p->n];
+		if (c->njobs < w->njobs)
+			w = c;
+	}
 	j->w = w;
 	j->owner = owner;
 	j->fd = fd;
