@@ -455,6 +455,7 @@ sip_conn_send(struct sip_conn *c, const char *buf, size_t len)
 	return sip_out_queue(c, buf, len);
 }
 
+/* c's handshake failed on a worker (why): as a TLS error on the loop. */
 void
 sip_conn_hs_failed(struct sip_conn *c, const char *why)
 {

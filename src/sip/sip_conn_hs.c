@@ -184,6 +184,7 @@ hs_threads_wanted(int n)
 	return cpus < 1 ? 1 : cpus > 1024 ? 1024 : (int)cpus;
 }
 
+/* Start the handshake threads once; later settings wait for a restart. */
 void
 sip_transport_set_hs_threads(struct sip_transport *t, int n)
 {

@@ -350,6 +350,7 @@ worker_start(struct sip_hs *p, struct hs_worker *w, char **cause)
 	return 0;
 }
 
+/* A pool of nthreads workers (sip_hs.h). */
 struct sip_hs *
 sip_hs_new(struct event_base *base, int nthreads, sip_hs_done_cb done,
     void *arg, char **cause)
@@ -394,6 +395,7 @@ jobs_free(struct sip_hs_job *j)
 	}
 }
 
+/* Stop and join the workers, drop the jobs they still hold. */
 void
 sip_hs_free(struct sip_hs *p)
 {
@@ -433,6 +435,7 @@ sip_hs_free(struct sip_hs *p)
 	free(p);
 }
 
+/* Hand fd and ssl to the least busy worker. */
 struct sip_hs_job *
 sip_hs_submit(struct sip_hs *p, int fd, SSL *ssl, void *owner)
 {
@@ -464,6 +467,7 @@ sip_hs_submit(struct sip_hs *p, int fd, SSL *ssl, void *owner)
 	return j;
 }
 
+/* The loop gives job j up: flag it, wake its worker. */
 void
 sip_hs_cancel(struct sip_hs_job *j)
 {
@@ -475,6 +479,7 @@ sip_hs_cancel(struct sip_hs_job *j)
 	efd_kick(j->w->efd);
 }
 
+/* The pool's counters (all zero for NULL: no pool). */
 void
 sip_hs_stats(const struct sip_hs *p, struct sip_hs_stats *st)
 {
