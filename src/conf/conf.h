@@ -179,6 +179,7 @@ struct conf {
 	int			 expiry_warning_days;
 	struct conf_strlist	 extra_names;	/* "DNS:x" "URI:x" "IP:x" for CSRs */
 	int			 handshake_timeout;	/* seconds */
+	int			 handshake_threads;	/* -1: one per CPU, 0: loop */
 	int			 tls_min_version;	/* 0: 1.2, 1: 1.3 */
 	int			 security_level;	/* OpenSSL 0..5 */
 	int			 tls_resumption;	/* 1: session tickets */

@@ -136,6 +136,8 @@ const struct conf_opt conf_main_opts[] = {
 	{ "tls", "extra_names", OT_STRLIST, 0, 64, NULL, M(extra_names), NULL, 0 },
 	{ "tls", "handshake_timeout", OT_INT, 1, 120, NULL, M(handshake_timeout),
 	    "10", 0 },
+	{ "tls", "handshake_threads", OT_INT, -1, 1024, NULL,
+	    M(handshake_threads), "-1", 0 },
 	{ "tls", "min_version", OT_ENUM, 0, 0, tls_versions, M(tls_min_version),
 	    "1.2", 0 },
 	{ "tls", "security_level", OT_INT, 0, 5, NULL, M(security_level), "2", 0 },

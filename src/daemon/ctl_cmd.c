@@ -165,6 +165,8 @@ static const struct ctl_col status_cols[] = {
 	{ "bad_messages_by_kind", CTL_GROUP, "bad_messages_by_kind:", NULL,
 	    NULL, CTL_LINE, 0 },
 	{ "heap",	CTL_GROUP, "heap:",	NULL, NULL, CTL_LINE, 0 },
+	{ "handshake_pool", CTL_GROUP, "handshake_pool:", NULL, NULL,
+	    CTL_LINE, 0 },
 	{ "log_suppressed", CTL_UINT, "log_suppressed: ", NULL, NULL,
 	    CTL_LINE, 0 },
 };
@@ -283,6 +285,13 @@ status_row(struct ctl_table *t, const struct status_data *sd)
 	ctl_table_pair(t, "trims", sd->hs.trims);
 	ctl_table_pair(t, "last_ms", sd->hs.last_ms);
 	ctl_table_pair(t, "longest_ms", sd->hs.max_ms);
+	ctl_table_close(t);
+	ctl_table_open(t);
+	ctl_table_pair(t, "threads", (unsigned long long)sd->ts.hs_threads);
+	ctl_table_pair(t, "in_flight", sd->ts.hs_in_flight);
+	ctl_table_pair(t, "done", sd->ts.hs_done);
+	ctl_table_pair(t, "failed", sd->ts.hs_failed);
+	ctl_table_pair(t, "cancelled", sd->ts.hs_cancelled);
 	ctl_table_close(t);
 	ctl_table_uint(t, sd->suppressed);
 	ctl_table_row_end(t);

@@ -368,6 +368,7 @@ reload_install(struct snapshot *s)
 
 	sip_transport_set_profile(d.transport, s->profile);
 	sip_transport_set_limits(d.transport, &lim);
+	sip_transport_set_hs_threads(d.transport, s->conf->handshake_threads);
 	proxy_configure(d.proxy, s->zones, s->names, s->nnames);
 	proxy_set_keys(d.proxy, s->keys);
 	if (s->keys_created) {

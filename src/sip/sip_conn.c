@@ -2,7 +2,8 @@
  * sip_conn.c: stream connections (TCP and TLS): one constructor, their
  * deadlines on one timer, the handshake and the gate, closing and the
  * deferred free, and the outbound open.  What is read on them is framed
- * in sip_stream.c.
+ * in sip_stream.c; the end of a handshake, and handshakes on the worker
+ * threads, are in sip_conn_hs.c.
  *
  * Never blocks: every wait (connect, handshake, gate, incomplete message,
  * idle, flush) is bounded by a deadline from the connection's profile.  A
@@ -26,6 +27,7 @@
 #include <openssl/err.h>
 
 #include "conf/conf.h"
+#include "sip/sip_hs.h"
 #include "sip/sip_srctab.h"
 #include "sip/sip_transport_int.h"
 #include "util/idmap.h"
@@ -35,7 +37,7 @@
 
 static void conn_hs_timeout_cb(evutil_socket_t, short, void *);
 static void conn_rd_timeout_cb(evutil_socket_t, short, void *);
-static void fill_local(struct sip_conn *);
+static void fill_local(struct sip_conn *, int);
 
 /*
  * SIP messages are small and each is written whole: Nagle would only hold
@@ -321,6 +323,8 @@ sip_conn_free(struct sip_conn *c)
 		sip_srctab_dec(t->src, (struct sockaddr *)&c->origin.peer);
 		t->ninbound--;
 	}
+	sip_hs_cancel(c->hs);		/* the worker drops fd and SSL */
+	c->hs = NULL;
 	if (c->bev)
 		bufferevent_free(c->bev);
 	else if (c->fd >= 0)
@@ -345,6 +349,8 @@ sip_conn_schedule_free(struct sip_conn *c)
 	sip_conn_set_state(c, CONN_CLOSING);
 	dl_clear_all(c);
 	sip_out_free(c);
+	sip_hs_cancel(c->hs);		/* the worker stops at once */
+	c->hs = NULL;
 	if (c->conn_ev != NULL)
 		event_del(c->conn_ev);
 	if (c->bev)
@@ -403,41 +409,6 @@ sip_conn_close_level(struct sip_conn *c, enum log_level lvl, const char *reason)
 	sip_conn_dl_set(c, DL_STATE, &tv);
 }
 
-/*
- * Text of the TLS (or socket) error behind a bufferevent error; 1 when it
- * came from TLS, 0 from the socket.
- */
-static int
-conn_error_text(struct sip_conn *c, char *buf, size_t bufsz)
-{
-	unsigned long e, last = 0;
-	int err = EVUTIL_SOCKET_ERROR();
-
-	if (c->transport == TP_TLS) {
-		while ((e = bufferevent_get_openssl_error(c->bev)) != 0)
-			last = e;
-	}
-	if (last != 0 && ERR_GET_LIB(last) == 0) {
-		/* libevent's own codes: the peer went away mid-record or
-		 * without close_notify. */
-		snprintf(buf, bufsz, "%s", err != 0 ?
-		    evutil_socket_error_to_string(err) :
-		    "peer closed the connection without TLS close_notify");
-	} else if (last != 0) {
-		const char *r = ERR_reason_error_string(last);
-
-		if (r != NULL)
-			snprintf(buf, bufsz, "%s", r);
-		else
-			ERR_error_string_n(last, buf, bufsz);
-		return 1;
-	} else if (err != 0)
-		snprintf(buf, bufsz, "%s", evutil_socket_error_to_string(err));
-	else
-		snprintf(buf, bufsz, "connection reset");
-	return 0;
-}
-
 void
 sip_conn_gate_open(struct sip_conn *c)
 {
@@ -484,43 +455,17 @@ sip_conn_send(struct sip_conn *c, const char *buf, size_t len)
 	return sip_out_queue(c, buf, len);
 }
 
-static void
-conn_handshake_done(struct sip_conn *c)
+/* c's handshake failed on a worker (why): as a TLS error on the loop. */
+void
+sip_conn_hs_failed(struct sip_conn *c, const char *why)
 {
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-	struct timeval gate = { c->profile->gate_timeout > 0 ?
-	    c->profile->gate_timeout : c->profile->handshake_timeout + 10, 0 };
-	struct log_line l;
-	X509 *peer;
-	char *subj;
+	char *r = xasprintf("TLS negotiation failure: %s", why);
 
-	/* Held at the gate until the verdict, which may never come. */
-	sip_conn_dl_set(c, DL_STATE, &gate);
-	sip_conn_set_state(c, CONN_GATED);
-	sip_conn_idle_start(c);
-	log_begin(&l, LOG_LVL_INFO, "tls", "handshake ok");
-	log_kvs(&l, "peer", c->origin.peer_str);
-	log_kvs(&l, "version", SSL_get_version(ssl));
-	log_kvs(&l, "cipher", SSL_get_cipher_name(ssl));
-	if ((peer = SSL_get0_peer_certificate(ssl)) != NULL) {
-		subj = X509_NAME_oneline(X509_get_subject_name(peer), NULL, 0);
-		log_kvs(&l, "peer_subject", subj);
-		OPENSSL_free(subj);
-	}
-	log_kv(&l, "conn", "%llu", c->id);
-	log_end(&l);
-	switch (c->t->gate != NULL ? c->t->gate(c, ssl, &c->origin,
-	    c->t->gate_arg) : SIP_GATE_OPEN) {
-	case SIP_GATE_OPEN:
-		sip_conn_gate_open(c);
-		break;
-	case SIP_GATE_REFUSE:
-		sip_conn_close_level(c, LOG_LVL_WARN,
-		    "peer refused at the gate");
-		break;
-	case SIP_GATE_HOLD:
-		break;
-	}
+	conn_ready(c, 0, r);
+	free(r);
+	sip_conn_log(c, LOG_LVL_WARN, "tls", "handshake failed", "peer",
+	    c->origin.peer_str, "reason", why, NULL);
+	sip_conn_schedule_free(c);
 }
 
 static void
@@ -532,9 +477,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		if (c->outbound)
-			fill_local(c);
+			fill_local(c, bufferevent_getfd(c->bev));
 		if (c->transport == TP_TLS)
-			conn_handshake_done(c);
+			sip_conn_handshake_done(c);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
@@ -543,7 +488,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
-		tls_err = conn_error_text(c, why, sizeof why);
+		tls_err = sip_conn_error_text(c, why, sizeof why);
 		if (c->state == CONN_HANDSHAKE) {
 			char *r = xasprintf("%s: %s", tls_err ?
 			    "TLS negotiation failure" : "connection lost during "
@@ -639,13 +584,12 @@ sip_conn_bev_setup(struct sip_conn *c)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-/* An inbound TLS connection that ended before its handshake began. */
+/* The local address of c, from its socket fd. */
 static void
-fill_local(struct sip_conn *c)
+fill_local(struct sip_conn *c, int fd)
 {
 	struct sockaddr_storage local;
 	socklen_t llen = sizeof local;
-	int fd = bufferevent_getfd(c->bev);
 
 	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
 		net_addr_ip((struct sockaddr *)&local, c->origin.local_ip,
@@ -714,6 +658,12 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 		sip_conn_schedule_free(c);
 		return;
 	}
+	if (c->ssl != NULL && sip_conn_hs_connect(c, fd) == 0) {
+		fill_local(c, fd);
+		if (c->connected != NULL)
+			c->connected(c, c->ready_arg);	/* the handshake begins */
+		return;
+	}
 	if (c->ssl != NULL) {
 		c->bev = bufferevent_openssl_socket_new(c->t->base, fd, c->ssl,
 		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
@@ -730,7 +680,7 @@ outbound_connected_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	c->fd = -1;
 	sip_conn_bev_setup(c);
-	fill_local(c);
+	fill_local(c, fd);
 	if (c->state == CONN_OPEN) {
 		sip_conn_log(c, LOG_LVL_DEBUG, "sip", "connection open", "peer",
 		    c->origin.peer_str, "transport", "tcp", NULL);

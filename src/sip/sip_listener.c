@@ -228,6 +228,9 @@ hello_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	SSL_set_read_ahead(ssl, 1);	/* one read(2): sip_stream_read_more */
+	SSL_set_accept_state(ssl);
+	if (sip_conn_hs_start(c, fd, ssl) == 0)
+		return;		/* on a worker thread: sip_conn_hs.c */
 	c->bev = bufferevent_openssl_socket_new(c->t->base, fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
 	    BEV_OPT_DEFER_CALLBACKS);

@@ -24,6 +24,7 @@
 #include <event2/bufferevent_ssl.h>
 
 #include "conf/conf.h"
+#include "sip/sip_hs.h"
 #include "sip/sip_msg.h"
 #include "sip/sip_srctab.h"
 #include "sip/sip_transport_int.h"
@@ -377,6 +378,8 @@ void
 sip_transport_stats(const struct sip_transport *t,
     struct sip_transport_stats *st)
 {
+	struct sip_hs_stats hs;
+
 	memset(st, 0, sizeof *st);
 	st->connections = t->nconns;
 	st->inbound = t->ninbound;
@@ -385,6 +388,12 @@ sip_transport_stats(const struct sip_transport *t,
 	st->max_connections = t->max_total;
 	st->max_per_source = t->limits.max_per_source;
 	st->max_handshakes = t->limits.max_handshakes;
+	sip_hs_stats(t->hs, &hs);
+	st->hs_threads = hs.threads;
+	st->hs_in_flight = hs.in_flight;
+	st->hs_done = hs.done;
+	st->hs_failed = hs.failed;
+	st->hs_cancelled = hs.cancelled;
 	memcpy(st->refused, t->refused, sizeof st->refused);
 	memcpy(st->deadlines, t->deadlines, sizeof st->deadlines);
 	memcpy(st->bad, t->bad, sizeof st->bad);
@@ -738,6 +747,7 @@ sip_transport_free(struct sip_transport *t)
 		sip_listener_close(t->listeners);
 	while (t->conns != NULL)
 		sip_conn_free(t->conns);
+	sip_hs_free(t->hs);		/* joins the workers */
 	event_free(t->dead_ev);
 	event_free(t->out_ev);
 	if (t->done_ev != NULL)

@@ -312,9 +312,24 @@ struct sip_transport_stats {
 	unsigned long long	 deadlines[SIP_DEADLINE_N];
 	unsigned long long	 bad[SIP_BAD_NKINDS];	/* refused input by kind */
 	int			 accept_paused;	/* descriptors exhausted now */
+	int			 hs_threads;	/* handshake workers, 0: loop */
+	size_t			 hs_in_flight;	/* handshakes on them now */
+	unsigned long long	 hs_done;	/* completed on them */
+	unsigned long long	 hs_failed;
+	unsigned long long	 hs_cancelled;	/* closed during the handshake */
 };
 void			 sip_transport_stats(const struct sip_transport *t,
 			    struct sip_transport_stats *st);
+
+/*
+ * TLS handshakes on n worker threads (tls.handshake_threads; -1: one per
+ * online CPU, 0: on the event loop).  The first call starts them and logs
+ * "handshake pool"; a later call with another n changes nothing and logs
+ * "handshake pool unchanged" (the setting takes effect at the next
+ * start).  Call it after the daemon has forked.
+ */
+void			 sip_transport_set_hs_threads(struct sip_transport *t,
+			    int n);
 
 /* The profile new connections take (referenced; the old one is dropped). */
 void			 sip_transport_set_profile(struct sip_transport *t,

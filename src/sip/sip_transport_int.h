@@ -1,7 +1,7 @@
 /*
  * sip_transport_int.h: the records the transport's files share
- * (sip_transport.c, sip_conn.c, sip_stream.c, sip_out.c, sip_listener.c)
- * and the functions they call across them.  Private: included only by
+ * (sip_transport.c, sip_conn.c, sip_conn_hs.c, sip_stream.c, sip_out.c,
+ * sip_listener.c) and the functions they call across them.  Private: included only by
  * those files; callers use sip_transport.h.
  */
 #ifndef SIP_TRANSPORT_INT_H
@@ -16,6 +16,9 @@
 #include "sip/sip_frame.h"
 #include "sip/sip_transport.h"
 #include "util/log.h"
+
+struct sip_hs;
+struct sip_hs_job;
 
 #define CONN_MAGIC	0x5e1f0c0eU
 #define REFUSED_LOG_INTERVAL 10	/* s: at most one refusal log line per */
@@ -97,6 +100,8 @@ struct sip_conn {
 						   connect finished, inbound TLS
 						   first record whole */
 	SSL			*ssl;		/* outbound TLS, until bev owns it */
+	struct sip_hs_job	*hs;		/* handshake on a worker thread:
+						   it owns fd and SSL meanwhile */
 	struct evbuffer		*out;		/* staged this loop turn (sip_out.c),
 						   kept once made */
 	struct sip_conn		*out_next;	/* on t->outq */
@@ -145,6 +150,10 @@ struct sip_transport {
 	struct event		*done_ev;
 	unsigned long long	 bad[SIP_BAD_NKINDS];	/* refusals by kind */
 	int			 slots_hw;	/* libevent fd slots exist below */
+	struct sip_hs		*hs;		/* handshake threads, or NULL */
+	int			 hs_set;	/* the pool was set up once */
+	int			 hs_setting;	/* tls.handshake_threads then */
+	int			 hs_threads;	/* workers running */
 };
 
 /* sip_conn.c */
@@ -193,6 +202,40 @@ void			 sip_conn_dead_cb(evutil_socket_t fd, short what,
 			    void *arg);
 /* Free c now: unlink it, tell its watchers, release what it holds. */
 void			 sip_conn_free(struct sip_conn *c);
+
+/*
+ * c's TLS handshake failed (why): tell an opener, log "handshake
+ * failed", and free c later.
+ */
+void			 sip_conn_hs_failed(struct sip_conn *c,
+			    const char *why);
+
+/* sip_conn_hs.c */
+
+/*
+ * c's handshake is complete and its bufferevent made: log "handshake
+ * ok", hold c at the gate and ask the gate.
+ */
+void			 sip_conn_handshake_done(struct sip_conn *c);
+/*
+ * Run c's handshake (accept or connect state set on ssl) on the worker
+ * pool: 0 with ssl and fd handed over (c->fd is -1 then), -1 when there
+ * is no pool (nothing changed; the caller runs it on the loop).
+ */
+int			 sip_conn_hs_start(struct sip_conn *c, int fd,
+			    SSL *ssl);
+/*
+ * The TCP connect of outbound TLS connection c (c->ssl) finished: its
+ * handshake on the pool.  0 when handed over (c->ssl NULL, c in
+ * CONN_HANDSHAKE), -1 when there is no pool (nothing changed).
+ */
+int			 sip_conn_hs_connect(struct sip_conn *c, int fd);
+/*
+ * The TLS (or socket) error behind an error event of c's bufferevent, in
+ * buf; 1 when it came from TLS, 0 from the socket.
+ */
+int			 sip_conn_error_text(struct sip_conn *c, char *buf,
+			    size_t bufsz);
 
 /* sip_stream.c */
 

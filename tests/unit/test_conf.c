@@ -171,6 +171,37 @@ test_tls_resumption(void **state)
 	free(d);
 }
 
+/* tls.handshake_threads: -1 (one per CPU) by default, 0 to 1024 set. */
+static void
+test_handshake_threads(void **state)
+{
+	struct conf *c;
+	char *d = load(LISTEN, &c);
+
+	(void)state;
+	assert_string_equal(d, "");
+	assert_int_equal(c->handshake_threads, -1);
+	conf_free(c);
+	free(d);
+	d = load("tls: { handshake_threads = 0; };\n" LISTEN, &c);
+	assert_string_equal(d, "");
+	assert_int_equal(c->handshake_threads, 0);
+	conf_free(c);
+	free(d);
+	d = load("tls: { handshake_threads = 2; };\n" LISTEN, &c);
+	assert_int_equal(c->handshake_threads, 2);
+	conf_free(c);
+	free(d);
+	d = load("tls: { handshake_threads = 1025; };\n" LISTEN, NULL);
+	expect(d, 1, "tls.handshake_threads = 1025 is out of range (-1 to "
+	    "1024)");
+	free(d);
+	d = load("tls: { handshake_threads = -2; };\n" LISTEN, NULL);
+	expect(d, 1, "tls.handshake_threads = -2 is out of range (-1 to "
+	    "1024)");
+	free(d);
+}
+
 static void
 test_connection_limits(void **state)
 {
@@ -834,6 +865,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_and_defaults),
+		cmocka_unit_test(test_handshake_threads),
 		cmocka_unit_test(test_connection_limits),
 		cmocka_unit_test(test_default_ports),
 		cmocka_unit_test(test_log_rate_limit),
