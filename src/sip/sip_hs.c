@@ -157,6 +157,12 @@ fail_text(SSL *ssl, int r, int err, char *buf, size_t bufsz)
 
 	while ((e = ERR_get_error()) != 0)
 		last = e;
+	/* OpenSSL 3 reports a peer gone mid-handshake as an SSL error. */
+	if (last != 0 && ERR_GET_LIB(last) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		last = 0;
+		err = SSL_ERROR_ZERO_RETURN;
+	}
 	if (last != 0 && (s = ERR_reason_error_string(last)) != NULL)
 		snprintf(buf, bufsz, "%s", s);
 	else if (last != 0)
