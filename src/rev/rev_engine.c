@@ -432,7 +432,11 @@ ask_ocsp(struct rev_check *c, int i)
 	struct cache_ent *ce;
 	char *cause = NULL;
 
-	if (!c->p.use_ocsp || rev_ocsp_query_init(&cs->q, cs->cert,
+	/* No AIA, no responder: skip building a request (certID hashes, a
+	 * copy, DER) for nothing, on every connection. */
+	if (!c->p.use_ocsp ||
+	    X509_get_ext_by_NID(cs->cert, NID_info_access, -1) < 0 ||
+	    rev_ocsp_query_init(&cs->q, cs->cert,
 	    cs->issuer, c->p.ocsp_nonce, &cause) != 0 || cs->q.url == NULL) {
 		free(cause);
 		return 0;
