@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,17 @@ key_by_id(const struct rrtok_keys *k, int id)
 	return NULL;
 }
 
+/* AES-256-GCM, fetched once per process rather than at each token. */
+static pthread_once_t gcm_once = PTHREAD_ONCE_INIT;
+static EVP_CIPHER *gcm_cipher;
+
+/* Fetch AES-256-GCM (pthread_once). */
+static void
+fetch_gcm(void)
+{
+	gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
 /* AES-256-GCM over in (n bytes) into out; tag in or out: 0, -1. */
 static int
 gcm(int enc, const unsigned char *key, const unsigned char *nonce,
@@ -143,13 +155,13 @@ gcm(int enc, const unsigned char *key, const unsigned char *nonce,
 	EVP_CIPHER_CTX *ctx;
 	int len, ok;
 
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+	pthread_once(&gcm_once, fetch_gcm);
+	if (gcm_cipher == NULL || (ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
-	ok = EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL,
-	    enc) == 1 &&
+	ok = EVP_CipherInit_ex2(ctx, gcm_cipher, NULL, NULL, enc, NULL) == 1 &&
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TOK_NONCE,
 	    NULL) == 1 &&
-	    EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) == 1 &&
+	    EVP_CipherInit_ex2(ctx, NULL, key, nonce, enc, NULL) == 1 &&
 	    EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aadlen) == 1 &&
 	    EVP_CipherUpdate(ctx, out, &len, in, (int)n) == 1;
 	if (ok && !enc)

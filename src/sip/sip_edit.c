@@ -137,6 +137,11 @@ line_value(const struct line *l, size_t *vs, size_t *ve)
 	*ve = e;
 }
 
+/* The bytes top_comma() looks at; it steps over the others. */
+static const unsigned char comma_special[256] = {
+	['\\'] = 1, ['"'] = 1, ['<'] = 1, ['>'] = 1, [','] = 1
+};
+
 /*
  * The offset of the first comma of p[from, to) outside quoted strings and
  * <...>, or to when there is none.
@@ -148,6 +153,8 @@ top_comma(const char *p, size_t from, size_t to)
 	size_t i;
 
 	for (i = from; i < to; i++) {
+		if (!comma_special[(unsigned char)p[i]])
+			continue;
 		if (quoted) {
 			if (p[i] == '\\' && i + 1 < to)
 				i++;

@@ -111,15 +111,17 @@ start_line_ok(const char *p, size_t n)
 static size_t
 header_end(const char *p, size_t n, size_t from)
 {
-	size_t i;
+	const char *nl;
+	size_t i = from > 2 ? from - 2 : 0;
 
-	for (i = from > 2 ? from - 2 : 0; i + 1 < n; i++) {
-		if (p[i] != '\n')
-			continue;
+	/* Each line end in p[i..n-1), found by memchr. */
+	while (i + 1 < n && (nl = memchr(p + i, '\n', n - 1 - i)) != NULL) {
+		i = (size_t)(nl - p);
 		if (p[i + 1] == '\n')
 			return i + 2;
 		if (p[i + 1] == '\r' && i + 2 < n && p[i + 2] == '\n')
 			return i + 3;
+		i++;
 	}
 	return 0;
 }

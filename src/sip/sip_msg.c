@@ -217,6 +217,12 @@ too_many(const char *p, const char *end, size_t fields, size_t max_fields,
 	    "%zu, the limit is %zu", fields, max_fields);
 }
 
+/* The bytes sip_msg_scan() looks at; it steps over the others at once. */
+static const unsigned char scan_special[256] = {
+	['\n'] = 1, ['"'] = 1, ['\\'] = 1, ['<'] = 1, ['>'] = 1, [','] = 1,
+	[';'] = 1, ['?'] = 1, ['&'] = 1
+};
+
 /*
  * libosip2 keeps every header value, every comma-separated element of
  * most headers, and every parameter in linked lists that it appends to
@@ -230,11 +236,13 @@ sip_msg_scan(const char *buf, size_t len, size_t max_fields,
 {
 	const char *p = buf, *end = buf + sip_msg_header_len(buf, len);
 	size_t fields = 0, params = 0, line = 1;
-	int quote = 0, esc = 0, angle = 0, first = 1;
+	int quote = 0, angle = 0, first = 1;
 	unsigned char c;
 
 	for (; p < end; p++) {
 		c = (unsigned char)*p;
+		if (!scan_special[c])
+			continue;
 		if (c == '\n') {
 			/*
 			 * A continuation line (s.7.3.1) goes on with the value,
@@ -254,16 +262,16 @@ sip_msg_scan(const char *buf, size_t len, size_t max_fields,
 					return too_many(p, end, fields, max_fields,
 					    why, whysz);
 			}
-			quote = esc = angle = 0;
+			quote = angle = 0;
 			params = 0;
 			continue;
 		}
 		if (quote) {
-			if (esc)
-				esc = 0;
-			else if (c == '\\')
-				esc = 1;
-			else if (c == '"')
+			/* An escaped byte is stepped over; a line end never. */
+			if (c == '\\') {
+				if (p + 1 < end && p[1] != '\n')
+					p++;
+			} else if (c == '"')
 				quote = 0;
 			continue;
 		}

@@ -169,20 +169,51 @@ log_enabled(enum log_level lvl)
 	return lvl >= sink.level;
 }
 
-/* Format a timestamp as 2026-11-26T17:00:00.123Z into buf (>= 25 bytes). */
+/*
+ * Format a timestamp as 2026-11-26T17:00:00.123Z into buf (>= 25 bytes).
+ * The part up to the seconds is made once a second (per thread: lines
+ * come from the loop and from worker threads).
+ */
 static void
 log_timestamp(char *buf, size_t bufsz)
 {
+	static __thread time_t last_sec = (time_t)-1;
+	static __thread char last[64];		/* "2026-11-26T17:00:00." */
 	struct timeval tv;
 	struct tm tm;
+	int ms;
 
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	snprintf(buf, bufsz, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
+	if (tv.tv_sec != last_sec || bufsz < 25) {
+		gmtime_r(&tv.tv_sec, &tm);
+		if (snprintf(last, sizeof last, "%04d-%02d-%02dT%02d:%02d:%02d.",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec) != 20 || bufsz < 25) {
+			/* A year past 9999: the general form. */
+			last_sec = (time_t)-1;
+			snprintf(buf, bufsz, "%s%03dZ", last,
+			    (int)(tv.tv_usec / 1000));
+			return;
+		}
+		last_sec = tv.tv_sec;
+	}
+	ms = (int)(tv.tv_usec / 1000);
+	memcpy(buf, last, 20);
+	buf[20] = (char)('0' + ms / 100);
+	buf[21] = (char)('0' + ms / 10 % 10);
+	buf[22] = (char)('0' + ms % 10);
+	buf[23] = 'Z';
+	buf[24] = '\0';
 }
 
+/* A byte that goes into a value as it is, quoted or not. */
+static int
+is_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* 1 when the value may go unquoted: not empty, plain, no space or '='. */
 static int
 is_bare(const unsigned char *p, size_t len)
 {
@@ -201,13 +232,16 @@ is_bare(const unsigned char *p, size_t len)
 /*
  * Quote into dst.  Pieces (a byte, an escape, a UTF-8 sequence) are written
  * whole or not at all, and room is kept for the closing quote, so a cut
- * value is still well formed.  Returns the length the whole value needs.
+ * value is still well formed.  Returns the length the whole value needs;
+ * *wrotep (when not NULL) is the length written.  A run of plain bytes is
+ * copied at once, as many of them as fit.
  */
 static size_t
-quote_value(char *dst, size_t dstsz, const void *val, size_t len, int force)
+quote_into(char *dst, size_t dstsz, const void *val, size_t len, int force,
+    size_t *wrotep)
 {
 	const unsigned char *p = val;
-	size_t out = 0, wrote = 0, i, plen, u;
+	size_t out = 0, wrote = 0, i, plen, u, run, fit;
 	int full = 0, quoted;
 	char esc[5];
 	const char *piece;
@@ -221,6 +255,25 @@ quote_value(char *dst, size_t dstsz, const void *val, size_t len, int force)
 		out++;
 	}
 	for (i = 0; i < len; i += plen) {
+		if (is_plain(p[i])) {
+			for (run = 1; i + run < len && is_plain(p[i + run]);
+			    run++)
+				;
+			plen = run;
+			out += run;
+			if (full)
+				continue;
+			/* byte j goes in while wrote + j + 1 + quoted < dstsz */
+			fit = wrote + (size_t)quoted + 1 < dstsz ?
+			    dstsz - wrote - (size_t)quoted - 1 : 0;
+			if (fit < run)
+				full = 1;
+			else
+				fit = run;
+			memcpy(dst + wrote, p + i, fit);
+			wrote += fit;
+			continue;
+		}
 		plen = 1;
 		piece = esc;
 		switch (p[i]) {
@@ -253,7 +306,16 @@ quote_value(char *dst, size_t dstsz, const void *val, size_t len, int force)
 	}
 	if (dstsz > 0)
 		dst[wrote] = '\0';
+	if (wrotep != NULL)
+		*wrotep = wrote;
 	return out;
+}
+
+/* quote_into() without the length written. */
+static size_t
+quote_value(char *dst, size_t dstsz, const void *val, size_t len, int force)
+{
+	return quote_into(dst, dstsz, val, len, force, NULL);
 }
 
 size_t
@@ -278,8 +340,7 @@ static void
 append_kv(struct log_line *l, const char *key, const void *val, size_t len,
     int force)
 {
-	char q[LOG_LINE_MAX];
-	size_t klen = strlen(key), room;
+	size_t klen = strlen(key), room, wrote;
 
 	/* Quote into exactly the room left, so a cut value stays well formed. */
 	if (l->len + klen + 4 >= sizeof l->buf)
@@ -288,9 +349,8 @@ append_kv(struct log_line *l, const char *key, const void *val, size_t len,
 	append(l, " ", 1);
 	append(l, key, klen);
 	append(l, "=", 1);
-	(void)quote_value(q, room + 1 < sizeof q ? room + 1 : sizeof q, val, len,
-	    force);
-	append(l, q, strlen(q));
+	(void)quote_into(l->buf + l->len, room + 1, val, len, force, &wrote);
+	l->len += wrote;
 }
 
 void
@@ -317,8 +377,12 @@ log_begin(struct log_line *l, enum log_level lvl, const char *module,
 	if (!l->enabled)
 		return;
 	log_timestamp(ts, sizeof ts);
-	l->len = (size_t)snprintf(l->buf, sizeof l->buf,
-	    "ts=%s level=%s module=%s", ts, log_level_name(lvl), module);
+	append(l, "ts=", 3);
+	append(l, ts, strlen(ts));
+	append(l, " level=", 7);
+	append(l, log_level_name(lvl), strlen(log_level_name(lvl)));
+	append(l, " module=", 8);
+	append(l, module, strlen(module));
 	/* event is always quoted, so that grep 'event="x"' is reliable. */
 	append_kv(l, "event", event, strlen(event), 1);
 }

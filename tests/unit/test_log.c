@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -99,6 +101,45 @@ test_line(void **state)
 	log_kvs(&l, "k", "v");
 	assert_int_equal(l.enabled, 0);
 	assert_int_equal(l.len, 0);
+}
+
+/*
+ * The timestamp: 2026-11-26T17:00:00.123Z in UTC, the clock's time (its
+ * date and time are made once a second: two lines across a second both
+ * carry their own).
+ */
+static void
+test_timestamp(void **state)
+{
+	struct log_line l;
+	char *cause = NULL, want[32];
+	struct timeval before, after;
+	struct tm tm;
+	int i, j;
+
+	assert_int_equal(log_configure(NULL, 0, 0, 0, LOG_LVL_INFO, &cause), 0);
+	for (i = 0; i < 3; i++) {
+		gettimeofday(&before, NULL);
+		log_begin(&l, LOG_LVL_INFO, "daemon", "tick");
+		gettimeofday(&after, NULL);
+		assert_memory_equal(l.buf + 26, "Z level=info module=daemon ",
+		    27);
+		for (j = 0; j < 23; j++)
+			if ("0000-00-00T00:00:00.000"[j] == '0')
+				assert_true(l.buf[3 + j] >= '0' &&
+				    l.buf[3 + j] <= '9');
+			else
+				assert_int_equal(l.buf[3 + j],
+				    "0000-00-00T00:00:00.000"[j]);
+		if (before.tv_sec == after.tv_sec) {
+			gmtime_r(&before.tv_sec, &tm);
+			strftime(want, sizeof want, "ts=%Y-%m-%dT%H:%M:%S.", &tm);
+			assert_memory_equal(l.buf, want, 23);
+			assert_true(atoi(l.buf + 23) >= before.tv_usec / 1000 &&
+			    atoi(l.buf + 23) <= after.tv_usec / 1000);
+		}
+		usleep(600000);		/* the next one in another second */
+	}
 }
 
 static void
@@ -413,6 +454,7 @@ main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_line),
+		cmocka_unit_test(test_timestamp),
 		cmocka_unit_test(test_long_value_stays_one_line),
 		cmocka_unit_test(test_file_sink_and_reopen),
 		cmocka_unit_test(test_levels),
