@@ -424,7 +424,7 @@ def main():
     ap.add_argument("--kamailio", default="kamailio")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--idle-tls", type=int, default=0, metavar="N",
-                    help="then N idle TLS connections to sipedged: its memory per connection")
+                    help="first N idle TLS connections to sipedged: its memory per connection")
     a = ap.parse_args()
     if a.quick:
         a.runs, a.time = 1, 2
@@ -452,6 +452,12 @@ def main():
             b.start_sipedged()
         if "kamailio" in proxies:
             b.start_kamailio()
+        if a.idle_tls > 0 and "sipedged" in proxies:
+            print("sipedged, idle TLS connections before any load (mutual TLS, bench_idle_tls.py):")
+            idle_growth(child_of(b.pids["sipedged"]), PROXY_IP, b.ports["sipedged"], b.ca,
+                        [a.idle_tls // 4, a.idle_tls // 2, a.idle_tls],
+                        b.path("uac-chain.pem"), b.path("uac.key"))
+            print()
         for p in proxies:       # warm up: connections to the UAS open, caches filled
             kv = b.uac(p, "call", 50, 1)
             if kv["failed"] != "0" or kv["completed"] == "0":
@@ -496,11 +502,6 @@ def main():
             profile(b, a.profile_case, rates[a.profile_case], a.time, a.profile)
         if a.syscalls and "sipedged" in proxies:
             syscalls(b, rates["call"], a.time)
-        if a.idle_tls > 0 and "sipedged" in proxies:
-            print("\nsipedged, idle TLS connections (mutual TLS, bench_idle_tls.py):")
-            idle_growth(child_of(b.pids["sipedged"]), PROXY_IP, b.ports["sipedged"], b.ca,
-                        [a.idle_tls // 4, a.idle_tls // 2, a.idle_tls],
-                        b.path("uac-chain.pem"), b.path("uac.key"))
     finally:
         b.stop_all()
         if a.keep:
