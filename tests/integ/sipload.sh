@@ -17,40 +17,13 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-SIPLOAD=${top_builddir:-$top_srcdir}/contrib/bench/sipload
-[ -x "$SIPLOAD" ] || skip_all "contrib/bench/sipload is not built (make check builds it)"
+# shellcheck source=siploadlib.sh
+. "$INTEG_DIR/siploadlib.sh"
 plan 9
 
-ca() {
-    "$SIPEDGE_CERT" lab-ca "$@" --dir "$T/ca" >>"$T/labca.out" 2>&1 ||
-        bail_out "sipedge-cert lab-ca $1 failed: $(tail -n 5 "$T/labca.out")"
-}
-ca init
-ca issue --cn 127.0.0.1 --san localhost --out "$T/proxy"
-ca issue --cn 127.0.0.2 --out "$T/uas"
-ca issue --cn 127.0.0.3 --out "$T/uac"
-
-UAS_PORT=$(free_port 127.0.0.2)
-write_config
-insert_after "$CONF" '^tls: \{' "  certificate = \"$T/proxy-chain.pem\";
-  private_key = \"$T/proxy.key\";
-  trust = \"$T/ca/ca.pem\";
-  expiry_warning_days = 0;" >/dev/null || bail_out "cannot edit $CONF"
-cat >>"$CONF" <<EOF
-default_zone: { tls_verify = true; };
-search_rules = (
-  { priority = 10; name = "all to the uas"; match = "any"; target_zone = "uas"; }
-);
-EOF
-printf '%s\n' 'name = "uas";' 'type = "neighbor";' 'transport = "tls";' \
-    "port = $UAS_PORT;" 'peers = [ "127.0.0.2" ];' 'tls_verify = true;' >"$T/zones/uas.conf"
-
-"$SIPLOAD" --role uas --listen "127.0.0.2:$UAS_PORT" --cert "$T/uas-chain.pem" \
-    --key "$T/uas.key" --ca "$T/ca/ca.pem" --duration 90 >"$T/uas.out" 2>&1 </dev/null &
-UAS_PID=$!
-track_pid "$UAS_PID"
-_poll 10 eval "(exec 3<>/dev/tcp/127.0.0.2/$UAS_PORT) 2>/dev/null" ||
-    bail_out "sipload uas does not listen: $(cat "$T/uas.out")"
+sl_pki
+sl_config
+sl_start_uas 90
 
 check "sipedged starts with a TLS listener and the zone uas" start_sipedged ||
     bail_out "sipedged did not start"
