@@ -508,6 +508,14 @@ stop_all(struct event **sigs, int nsigs)
 		event_free(sigs[i]);
 	if (d.grace_timer != NULL)
 		event_free(d.grace_timer);
+	/*
+	 * A bufferevent freed while one of its deferred callbacks was queued
+	 * (a peer's EOF in the last turn) keeps a reference until that
+	 * callback runs, and event_base_free drops queued callbacks without
+	 * running them: one more turn lets them run (our callbacks are
+	 * already unset) and release the connections' SSL and buffers.
+	 */
+	event_base_loop(d.base, EVLOOP_NONBLOCK);
 	event_base_free(d.base);
 	snapshot_unref(&d.current);
 	if (unlink(d.pid_file) == -1 && errno != ENOENT)
