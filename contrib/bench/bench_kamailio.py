@@ -93,8 +93,9 @@ def listening(ip, port):
         return False
 
 
-def tree_cpu(root):
-    """utime + stime in seconds of root and all its descendants (/proc)."""
+def tree_cpu(root, split=False):
+    """utime + stime in seconds of root and all its descendants (/proc);
+    with split, the pair (utime, stime)."""
     parent, cpu = {}, {}
     for stat in glob.glob("/proc/[0-9]*/stat"):
         try:
@@ -104,15 +105,18 @@ def tree_cpu(root):
             continue
         pid = int(stat.split("/")[2])
         parent[pid] = int(fields[1])
-        cpu[pid] = int(fields[11]) + int(fields[12])
-    total = 0
-    for pid, ticks in cpu.items():
+        cpu[pid] = (int(fields[11]), int(fields[12]))
+    user = system = 0
+    for pid, (ut, st) in cpu.items():
         p, hops = pid, 0
         while p > 1 and p != root and hops < 64:
             p, hops = parent.get(p, 0), hops + 1
         if p == root:
-            total += ticks
-    return total / os.sysconf("SC_CLK_TCK")
+            user, system = user + ut, system + st
+    hz = os.sysconf("SC_CLK_TCK")
+    if split:
+        return user / hz, system / hz
+    return (user + system) / hz
 
 
 def child_of(pid):
@@ -300,13 +304,17 @@ search_rules = (
     def measure(self, proxy, case, rate, secs):
         """CPU of proxy per completed call or request, and the UAC's line."""
         root = self.pids[proxy]
-        c0 = tree_cpu(root)
+        u0, s0 = tree_cpu(root, split=True)
         kv = self.uac(proxy, case, rate, secs)
-        cpu = tree_cpu(root) - c0
+        u1, s1 = tree_cpu(root, split=True)
+        cpu = (u1 - u0) + (s1 - s0)
         done = int(kv["completed"])
         kv["uac_cpu_s"] = kv["cpu_s"]       # sipload's own
         kv["cpu_s"] = cpu
         kv["us_per"] = cpu / done * 1e6 if done else float("nan")
+        # The kernel's part (stime): on a VM the loopback send path's
+        # softirq runs inside the sender's write and is counted here.
+        kv["sys_us_per"] = (s1 - s0) / done * 1e6 if done else float("nan")
         return kv
 
     def stop_all(self):
@@ -340,17 +348,20 @@ def cell(vals):
                            fmt_us(max(vals)))
 
 
-def profile(b, case, rate, secs, out):
-    """perf record -g of sipedged during one run of case."""
+def profile(b, proxy, case, rate, secs, out):
+    """perf record -g of a proxy (all its processes) during one run of case;
+    the samples by object and symbol, and by object in µs per item."""
     if shutil.which("perf") is None:
         print("perf is not installed: no profile")
         return
-    pid = child_of(b.pids["sipedged"])     # sipedged itself, not `timeout`
-    perf = subprocess.Popen(["perf", "record", "--call-graph", b.a.call_graph, "-o", out, "-p", str(pid), "--",
+    pids = [p for p in tree_pids(b.pids[proxy]) if p != b.pids[proxy] or proxy == "kamailio"]
+    freq = 4000
+    perf = subprocess.Popen(["perf", "record", "-F", str(freq), "--call-graph", b.a.call_graph,
+                             "-o", out, "-p", ",".join(map(str, pids)), "--",
                              "sleep", str(secs + 1)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     time.sleep(0.5)
-    kv = b.uac("sipedged", case, rate, secs)
+    kv = b.uac(proxy, case, rate, secs)
     try:
         err = perf.communicate(timeout=secs + 60)[1]
     except subprocess.TimeoutExpired:
@@ -359,8 +370,18 @@ def profile(b, case, rate, secs, out):
     if perf.returncode != 0:
         print("perf record failed (%d): %s" % (perf.returncode, err.strip()[-500:]))
         return
-    print("\nprofile of sipedged, case %s, %s completed at %s/s: %s" % (
-        case, kv["completed"], rate, out))
+    done = int(kv["completed"])
+    print("\nprofile of %s, case %s, %s completed at %s/s: %s" % (
+        proxy, case, kv["completed"], rate, out))
+    r = subprocess.run(["perf", "report", "-i", out, "--stdio", "--no-children", "-n",
+                        "--sort", "dso", "-g", "none"], capture_output=True, text=True,
+                       timeout=300)
+    per = []
+    for ln in r.stdout.splitlines():
+        f = ln.split()
+        if len(f) >= 3 and not ln.startswith("#") and f[0].endswith("%") and f[1].isdigit():
+            per.append("%s %.0f µs" % (f[2], int(f[1]) * 1e6 / freq / done if done else 0))
+    print("CPU per item by object (samples at %d Hz): %s" % (freq, ", ".join(per[:8])))
     for sort in ("dso", "dso,sym"):
         r = subprocess.run(["perf", "report", "-i", out, "--stdio", "--no-children",
                             "--sort", sort, "--percent-limit", "1.5" if sort == "dso" else "0.8",
@@ -370,18 +391,39 @@ def profile(b, case, rate, secs, out):
         print()
 
 
-def syscalls(b, rate, secs):
-    """strace -c of sipedged during one persistent call run: system calls
-    per relayed call."""
+def tree_pids(root):
+    """root and all its descendants (/proc)."""
+    parent = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                parent[int(stat.split("/")[2])] = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    out = []
+    for pid in parent:
+        p, hops = pid, 0
+        while p > 1 and p != root and hops < 64:
+            p, hops = parent.get(p, 0), hops + 1
+        if p == root:
+            out.append(pid)
+    return sorted(out)
+
+
+def syscalls(b, proxy, rate, secs):
+    """strace -c of a proxy (all its processes) during one persistent call
+    run: system calls per relayed call."""
     if shutil.which("strace") is None:
         print("strace is not installed: no system call counts")
         return
-    out = b.path("strace.txt")
-    pid = child_of(b.pids["sipedged"])
-    st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(pid)],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    out = b.path("strace-%s.txt" % proxy)
+    cmd = ["strace", "-c", "-f", "-o", out]
+    for pid in tree_pids(b.pids[proxy]):
+        if pid != b.pids[proxy] or proxy == "kamailio":
+            cmd += ["-p", str(pid)]
+    st = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(1)
-    kv = b.uac("sipedged", "call", rate, secs)
+    kv = b.uac(proxy, "call", rate, secs)
     st.send_signal(signal.SIGINT)
     try:
         st.communicate(timeout=30)
@@ -399,8 +441,8 @@ def syscalls(b, rate, secs):
             rows.append((int(f[3]), f[-1]))
     rows.sort(reverse=True)
     total = sum(n for n, _ in rows)
-    print("\nsystem calls of sipedged (strace -c -f) per relayed call, %d calls at %s/s "
-          "(strace slows it down): %.1f in all" % (calls, rate, total / calls))
+    print("\nsystem calls of %s (strace -c -f) per relayed call, %d calls at %s/s "
+          "(strace slows it down): %.1f in all" % (proxy, calls, rate, total / calls))
     print("  " + ", ".join("%s %.2f" % (name, n / calls) for n, name in rows[:12]))
 
 
@@ -423,7 +465,7 @@ def main():
     ap.add_argument("--profile-case", default="call", choices=sorted(CASES),
                     help="the case --profile records (default: call)")
     ap.add_argument("--syscalls", action="store_true",
-                    help="count sipedged's system calls per call (strace -c)")
+                    help="count each proxy's system calls per call (strace -c)")
     ap.add_argument("--kamailio", default="kamailio")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--idle-tls", type=int, default=0, metavar="N",
@@ -466,18 +508,19 @@ def main():
             if kv["failed"] != "0" or kv["completed"] == "0":
                 raise SystemExit("%s does not relay calls: %s; see %s" % (
                     p, " ".join("%s=%s" % x for x in kv.items()), b.d))
-        print("%-8s %-9s %4s %9s %9s %7s %10s %10s %10s %8s" % (
+        print("%-8s %-9s %4s %9s %9s %7s %10s %10s %10s %10s %8s" % (
             "case", "proxy", "run", "offered/s", "done/s", "failed", "p50 ms",
-            "p99 ms", "cpu/item", "uac cpu"))
+            "p99 ms", "cpu/item", "of it sys", "uac cpu"))
         for r in range(a.runs):
             for c in cases:
                 for p in (proxies if r % 2 == 0 else list(reversed(proxies))):
                     kv = b.measure(p, c, rates[c], a.time)
                     res[(c, p)].append(kv)
-                    print("%-8s %-9s %4d %9.0f %9s %7s %10.3f %10.3f %10s %7.1fs%s" % (
+                    print("%-8s %-9s %4d %9.0f %9s %7s %10.3f %10.3f %10s %10s %7.1fs%s" % (
                         c, p, r + 1, rates[c], kv["achieved_per_s"], kv["failed"],
                         int(kv["call_p50_us"]) / 1000, int(kv["call_p99_us"]) / 1000,
-                        fmt_us(kv["us_per"]), float(kv["uac_cpu_s"]), why_failed(kv)),
+                        fmt_us(kv["us_per"]), fmt_us(kv["sys_us_per"]),
+                        float(kv["uac_cpu_s"]), why_failed(kv)),
                         flush=True)
         print("\nCPU per relayed %s, median [min–max] of %d run%s of %g s; ratio = "
               "sipedged/kamailio of the medians; per-run ratio = median of each "
@@ -509,10 +552,20 @@ def main():
                 line += " %.2f | %s |" % (ratio, "%.2f" % statistics.median(pairs)
                                           if pairs else "-")
             print(line)
-        if a.profile and "sipedged" in proxies:
-            profile(b, a.profile_case, rates[a.profile_case], a.time, a.profile)
-        if a.syscalls and "sipedged" in proxies:
-            syscalls(b, rates["call"], a.time)
+        print("\nOf it in the kernel (stime per item, median):")
+        for c in cases:
+            print("  %-8s " % c + ", ".join(
+                "%s %s" % (p, fmt_us(statistics.median(
+                    [kv["sys_us_per"] for kv in res[(c, p)]
+                     if kv["sys_us_per"] == kv["sys_us_per"]] or [float("nan")])))
+                for p in proxies))
+        if a.profile:
+            for p in proxies:
+                profile(b, p, a.profile_case, rates[a.profile_case], a.time,
+                        a.profile if len(proxies) == 1 else "%s.%s" % (a.profile, p))
+        if a.syscalls:
+            for p in proxies:
+                syscalls(b, p, rates["call"], a.time)
     finally:
         b.stop_all()
         if a.keep:
