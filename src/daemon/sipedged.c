@@ -428,6 +428,7 @@ start_loop(void)
 		fatal("cannot create the event loop");
 	d.proxy = proxy_new(d.base);
 	d.transport = sip_transport_new(d.base, proxy_on_message, d.proxy);
+	sip_transport_set_lean(d.transport, proxy_lean_ok);
 	d.gate = gate_new(d.base, d.transport);
 	d.zones = zones_new(d.base, d.transport);
 	d.trav = trav_new(d.base, d.transport, zones_dns(d.zones));

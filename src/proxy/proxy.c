@@ -399,6 +399,14 @@ refuse_overload(struct proxy *px, const struct sip_origin *o,
 	}
 }
 
+int
+proxy_lean_ok(const struct sip_origin *o, void *arg)
+{
+	const struct proxy *px = arg;
+
+	return px->trav == NULL || !trav_reads(px->trav, o);
+}
+
 void
 proxy_on_message(const struct sip_origin *o, osip_message_t *m, void *arg)
 {

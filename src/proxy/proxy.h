@@ -54,6 +54,11 @@ void		 proxy_configure(struct proxy *px, const struct zreg *zr,
  */
 struct rrtok_keys;
 void		 proxy_set_keys(struct proxy *px, const struct rrtok_keys *k);
+/*
+ * sip_lean_cb for sip_transport_set_lean(): a response from o may be parsed
+ * lean unless the traversal machinery may read it.
+ */
+int		 proxy_lean_ok(const struct sip_origin *o, void *arg);
 /* sip_message_cb for sip_transport_new(); arg is the proxy. */
 void		 proxy_on_message(const struct sip_origin *o, osip_message_t *m,
 		    void *arg);

@@ -306,6 +306,12 @@ relay_response(struct fwd *f, osip_message_t *resp,
 		proxy_edit_length(e);
 		text = sip_edit_output(e, &len);
 		sip_edit_free(e);
+	} else if (sip_msg_is_lean(resp)) {
+		/* Only part of it was parsed: it cannot be rebuilt. */
+		log_event(LOG_LVL_WARN, "proxy", "response not relayed",
+		    "call_id", f->call_id, "reason", "its header section "
+		    "cannot be edited", NULL);
+		return;
 	} else if ((v = osip_list_get(&resp->vias, 0)) != NULL) {
 		osip_list_remove(&resp->vias, 0);
 		osip_via_free(v);

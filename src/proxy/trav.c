@@ -497,6 +497,23 @@ trav_on_message(struct trav *tv, const struct sip_origin *o,
 	return 0;
 }
 
+int
+trav_reads(const struct trav *tv, const struct sip_origin *o)
+{
+	const char *lz;
+	size_t i;
+
+	if (o->conn == NULL)
+		return 0;
+	if (!sip_conn_outbound(o->conn))
+		return (lz = sip_listener_zone(o->listener)) != NULL &&
+		    find((struct trav *)tv, lz) != NULL;
+	for (i = 0; i < tv->n; i++)
+		if (!tv->v[i]->server && link_conn(tv->v[i]->link) == o->conn)
+			return 1;
+	return 0;
+}
+
 /* The client zone z's flow when it is up, or NULL. */
 static struct sip_conn *
 client_flow(const struct tzone *z)

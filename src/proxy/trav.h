@@ -49,6 +49,12 @@ void		 trav_apply(struct trav *tv, const struct zreg *zr);
  */
 int		 trav_on_message(struct trav *tv, const struct sip_origin *o,
 		    osip_message_t *m);
+/*
+ * 1 when a message from o may go to trav_on_message()'s handlers (a server
+ * zone's port, a client zone's flow), which read more of a response than
+ * the proxy's relay: such a response is parsed whole.
+ */
+int		 trav_reads(const struct trav *tv, const struct sip_origin *o);
 /* For gate_on_refused: a server zone's client was refused (status). */
 void		 trav_peer_refused(const char *zone, const char *peer,
 		    const char *reason, void *arg);

@@ -165,8 +165,80 @@ zero_length(char *p, size_t n)
 	}
 }
 
-osip_message_t *
-sip_msg_parse(const char *buf, size_t len)
+/* What sip_msg_is_lean() looks for in m->application_data. */
+static const char lean_mark = 'L';
+
+/*
+ * The header fields a relayed response is read for: the transaction match
+ * (Via, CSeq), the ACK of a non-2xx (To), and every field sip_msg_check()
+ * looks at (the mandatory ones, the single-value and numeric ones), long
+ * and compact forms.  Sorted by length for keeps().
+ */
+static const char *const lean_fields[] = {
+	"c", "f", "i", "l", "t", "v", "To", "Via", "CSeq", "From", "Call-ID",
+	"Expires", "Min-Expires", "Content-Type", "Max-Forwards",
+	"Content-Length", NULL
+};
+
+/* 1 when the header field named by the n bytes at name is in lean_fields. */
+static int
+keeps(const char *name, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; lean_fields[i] != NULL; i++) {
+		if ((k = strlen(lean_fields[i])) > n)
+			break;
+		if (k == n && strncasecmp(name, lean_fields[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Copy the header section of a response (hlen bytes at buf) to out with
+ * only the fields of lean_fields (and their continuation lines); the start
+ * line and the empty line stay.  Returns the bytes written (at most hlen).
+ * A line without a colon is kept, so that the parse fails on it as the
+ * full one would.
+ */
+static size_t
+lean_copy(const char *buf, size_t hlen, char *out)
+{
+	const char *p = buf, *end = buf + hlen, *eol, *c;
+	size_t n, o = 0;
+	int keep = 1;
+
+	while (p < end) {
+		eol = memchr(p, '\n', (size_t)(end - p));
+		n = eol != NULL ? (size_t)(eol + 1 - p) : (size_t)(end - p);
+		if (p != buf && *p != ' ' && *p != '\t' && *p != '\r' &&
+		    *p != '\n') {
+			for (c = p; c < p + n && *c != ':' && *c != ' ' &&
+			    *c != '\t'; c++)
+				;
+			keep = memchr(p, ':', n) == NULL ||
+			    keeps(p, (size_t)(c - p));
+		} else if (p == buf || *p == '\r' || *p == '\n')
+			keep = 1;		/* start line, empty line */
+		if (keep) {
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	return o;
+}
+
+int
+sip_msg_is_lean(const osip_message_t *m)
+{
+	return m != NULL && m->application_data == &lean_mark;
+}
+
+/* sip_msg_parse() and sip_msg_parse_lean(): lean 1 for the second. */
+static osip_message_t *
+parse(const char *buf, size_t len, int lean)
 {
 	osip_message_t *m;
 	size_t hlen = sip_msg_header_len(buf, len);
@@ -179,7 +251,12 @@ sip_msg_parse(const char *buf, size_t len)
 	 * body).  Its Content-Length reads zero (zero_length()).
 	 */
 	copy = xmalloc(hlen + 1);
-	memcpy(copy, buf, hlen);
+	if (lean && hlen > 4 && memcmp(buf, "SIP/", 4) == 0)
+		hlen = lean_copy(buf, hlen, copy);
+	else
+		lean = 0;
+	if (!lean)
+		memcpy(copy, buf, hlen);
 	copy[hlen] = '\0';
 	if (memchr(copy, '\0', hlen) != NULL)
 		soften_nuls(copy, hlen);
@@ -194,7 +271,21 @@ sip_msg_parse(const char *buf, size_t len)
 		osip_message_free(m);
 		return NULL;
 	}
+	if (lean)
+		m->application_data = (void *)&lean_mark;
 	return m;
+}
+
+osip_message_t *
+sip_msg_parse(const char *buf, size_t len)
+{
+	return parse(buf, len, 0);
+}
+
+osip_message_t *
+sip_msg_parse_lean(const char *buf, size_t len)
+{
+	return parse(buf, len, 1);
 }
 
 /* --- the cost of a message, before libosip2 sees it ------------------- */

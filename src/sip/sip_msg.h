@@ -23,6 +23,17 @@ void		 sip_msg_init(void);
  */
 osip_message_t	*sip_msg_parse(const char *buf, size_t len);
 
+/*
+ * The same for a message that is relayed, not read: a response is parsed
+ * for the fields the transaction layer and sip_msg_check() read (Via,
+ * From, To, Call-ID, CSeq, the single-value and numeric fields) and its
+ * other fields are left unparsed (they pass on as they came, in the text);
+ * a request is parsed whole.  sip_msg_is_lean() tells such a response, which
+ * must never be serialised: its text is what goes on.
+ */
+osip_message_t	*sip_msg_parse_lean(const char *buf, size_t len);
+int		 sip_msg_is_lean(const osip_message_t *m);
+
 /* Length of the header section (through the empty line), or len. */
 size_t		 sip_msg_header_len(const char *buf, size_t len);
 

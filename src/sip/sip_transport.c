@@ -207,7 +207,9 @@ sip_transport_deliver(struct sip_transport *t, struct sip_origin *o,
 		    status, why);
 		return;
 	}
-	if ((m = sip_msg_parse(msg, len)) == NULL) {
+	if ((m = t->lean != NULL && len > 4 && memcmp(msg, "SIP/", 4) == 0 &&
+	    t->lean(o, t->cb_arg) ? sip_msg_parse_lean(msg, len) :
+	    sip_msg_parse(msg, len)) == NULL) {
 		status = sip_msg_parse_error(msg, len, why, sizeof why);
 		sip_transport_refuse(t, SIP_BAD_UNPARSEABLE, o, p, msg, len,
 		    status, why);
@@ -249,6 +251,12 @@ sip_transport_deliver(struct sip_transport *t, struct sip_origin *o,
 	o->keep = NULL;
 	if (m != NULL)		/* not taken */
 		osip_message_free(m);
+}
+
+void
+sip_transport_set_lean(struct sip_transport *t, sip_lean_cb lean)
+{
+	t->lean = lean;
 }
 
 osip_message_t *

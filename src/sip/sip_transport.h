@@ -144,6 +144,15 @@ const char		*sip_bad_name(enum sip_bad k);
 
 struct sip_transport	*sip_transport_new(struct event_base *base,
 			    sip_message_cb cb, void *arg);
+/*
+ * Responses may be parsed lean (sip_msg_parse_lean()) when lean(o, arg)
+ * says their receiver relays them and reads no more than the transaction
+ * layer does; arg is the message callback's.  Without one, every message
+ * is parsed whole.
+ */
+typedef int	(*sip_lean_cb)(const struct sip_origin *o, void *arg);
+void			 sip_transport_set_lean(struct sip_transport *t,
+			    sip_lean_cb lean);
 /* Free everything at once (connections are cut, not drained). */
 void			 sip_transport_free(struct sip_transport *t);
 void			 sip_transport_set_gate(struct sip_transport *t,

@@ -114,6 +114,7 @@ struct sip_transport {
 	struct event_base	*base;
 	sip_message_cb		 cb;
 	void			*cb_arg;
+	sip_lean_cb		 lean;		/* responses parsed lean */
 	struct sip_profile	*profile;
 	sip_gate_cb		 gate;
 	sip_conn_closed_cb	 gate_closed;

@@ -320,6 +320,130 @@ test_check_table(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* decide() through sip_msg_parse_lean(). */
+static int
+decide_lean(const char *text, enum stage *stage, char *why, size_t whysz)
+{
+	osip_message_t *m = sip_msg_parse_lean(text, strlen(text));
+	int st;
+
+	why[0] = '\0';
+	if (m == NULL) {
+		*stage = PARSE;
+		return sip_msg_parse_error(text, strlen(text), why, whysz);
+	}
+	*stage = CHECK;
+	st = sip_msg_check(m, why, whysz);
+	osip_message_free(m);
+	return st;
+}
+
+/*
+ * Every case of the table, as a response (its request line made a status
+ * line): the lean parse decides as the whole one, since every field
+ * sip_msg_check() reads is parsed; requests are parsed whole by both.
+ */
+static void
+test_lean_same_verdicts(void **state)
+{
+	char why[256], why_lean[256], *text;
+	enum stage stage, stage_lean;
+	size_t i, rl = strlen(M_RL), n = 0;
+	int st, st_lean, failed = 0, pass;
+
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			if (pass == 1 && strncmp(cases[i].text, M_RL, rl) != 0)
+				continue;
+			text = pass == 0 ? xasprintf("%s\r\n", cases[i].text) :
+			    xasprintf("SIP/2.0 200 OK\r\n%s\r\n", cases[i].text + rl);
+			st = decide(text, &stage, why, sizeof why);
+			st_lean = decide_lean(text, &stage_lean, why_lean,
+			    sizeof why_lean);
+			free(text);
+			n++;
+			if (st != st_lean || stage != stage_lean ||
+			    strcmp(why, why_lean) != 0) {
+				print_error("case '%s'%s: whole %d \"%s\", lean %d "
+				    "\"%s\"\n", cases[i].name, pass ? " as a response" :
+				    "", st, why, st_lean, why_lean);
+				failed++;
+			}
+		}
+	assert_true(n > 60);
+	assert_int_equal(failed, 0);
+}
+
+/* A response through a proxy, with the Contact host given. */
+#define LEAN_RESP(contact) "SIP/2.0 200 OK\r\n" \
+	"Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bKp1,\r\n" \
+	"  SIP/2.0/TLS 192.0.2.7:5061;branch=z9hG4bKx\r\n" \
+	"Record-Route: <sip:192.0.2.1;lr>\r\n" \
+	"Contact: " contact "\r\n" \
+	"X-Folded: one,\r\n two\r\n" \
+	"From: <sip:a@example.com>;tag=f1\r\n" \
+	"t: <sip:b@example.com>;tag=t9\r\n" \
+	"Call-ID: c1@example.com\r\n" \
+	"CSeq: 7 INVITE\r\nMax-Forwards: 70\r\n" \
+	"Content-Length: 0\r\n\r\n"
+
+/*
+ * A lean response: what the transaction layer and the checks read is
+ * there, the rest (Record-Route, Contact, unknown fields, folded or not)
+ * is not parsed, so that a field the relay never reads cannot make it
+ * drop the response; a request through the same call is parsed whole.
+ */
+static void
+test_lean(void **state)
+{
+	osip_message_t *m, *full;
+	osip_generic_param_t *tag = NULL;
+	osip_via_t *v;
+	char *good = xstrdup(LEAN_RESP("<sip:uas@192.0.2.9>"));
+	char *bad = xstrdup(LEAN_RESP("<sip:@>"));
+	char *req = msg("INVITE sip:b@example.com SIP/2.0", "1 INVITE",
+	    "Contact: <sip:a@192.0.2.7>\r\n"), why[256];
+
+	m = sip_msg_parse_lean(good, strlen(good));
+	assert_non_null(m);
+	assert_true(sip_msg_is_lean(m));
+	assert_int_equal(sip_msg_check(m, why, sizeof why), 0);
+	assert_int_equal(m->status_code, 200);
+	assert_int_equal(osip_list_size(&m->vias), 2);
+	v = osip_list_get(&m->vias, 0);
+	assert_string_equal(v->host, "192.0.2.1");
+	assert_string_equal(m->cseq->method, "INVITE");
+	assert_string_equal(m->call_id->number, "c1");
+	assert_int_equal(osip_to_get_tag(m->to, &tag), 0);
+	assert_string_equal(tag->gvalue, "t9");
+	assert_int_equal(osip_list_size(&m->record_routes), 0);
+	assert_int_equal(osip_list_size(&m->contacts), 0);
+	assert_int_equal(osip_list_size(&m->headers), 1);	/* Max-Forwards */
+	osip_message_free(m);
+	full = sip_msg_parse(good, strlen(good));
+	assert_non_null(full);
+	assert_false(sip_msg_is_lean(full));
+	assert_int_equal(osip_list_size(&full->record_routes), 1);
+	assert_int_equal(osip_list_size(&full->contacts), 1);
+	osip_message_free(full);
+
+	/* A Contact libosip2 refuses: the relay passes it on. */
+	assert_null(sip_msg_parse(bad, strlen(bad)));
+	m = sip_msg_parse_lean(bad, strlen(bad));
+	assert_non_null(m);
+	assert_int_equal(sip_msg_check(m, why, sizeof why), 0);
+	osip_message_free(m);
+
+	m = sip_msg_parse_lean(req, strlen(req));
+	assert_non_null(m);
+	assert_false(sip_msg_is_lean(m));
+	assert_int_equal(osip_list_size(&m->contacts), 1);
+	osip_message_free(m);
+	free(good);
+	free(bad);
+	free(req);
+}
+
 /* A short buffer gets a cut sentence, never an overflow. */
 static void
 test_check_short_buffer(void **state)
@@ -660,6 +784,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_table),
+		cmocka_unit_test(test_lean_same_verdicts),
+		cmocka_unit_test(test_lean),
 		cmocka_unit_test(test_check_short_buffer),
 		cmocka_unit_test(test_unsupported),
 		cmocka_unit_test(test_response),
