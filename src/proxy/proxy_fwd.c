@@ -284,6 +284,31 @@ branch_progress(struct fwd *f, struct txn *ct, enum txn_event ev, int status)
 }
 
 /*
+ * A final response went up on f: no branch follows (s.16.7 step 5 on: a
+ * later 2xx is relayed from its own text, a CANCEL finds f final), so the
+ * request and the targets go now instead of when the server transaction
+ * ends, which for an INVITE answered 2xx is 64*T1 later (RFC 6026).
+ */
+static void
+settle(struct fwd *f)
+{
+	size_t i;
+
+	osip_message_free(f->req);
+	f->req = NULL;
+	free(f->text);
+	f->text = NULL;
+	f->textlen = 0;
+	for (i = 0; i < f->ntg; i++)
+		proxy_target_clear(&f->tg[i]);
+	free(f->tg);
+	f->tg = NULL;
+	f->ntg = f->ti = 0;
+	free(f->fail_reason);
+	f->fail_reason = NULL;
+}
+
+/*
  * Relay resp (its text in o) up on f's server transaction: our Via goes,
  * the rest passes as it came (s.16.7 step 3); after the final only 2xx
  * for an INVITE.
@@ -330,6 +355,8 @@ relay_response(struct fwd *f, osip_message_t *resp,
 	else
 		txn_respond(f->st, resp);
 	free(text);
+	if (f->final && f->req != NULL)
+		settle(f);
 }
 
 /*

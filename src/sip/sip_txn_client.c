@@ -98,6 +98,24 @@ client_req(struct txn *t)
 	return t->req;
 }
 
+/*
+ * An Accepted INVITE client transaction sends nothing more (RFC 6026
+ * s.7.2: no retransmission, no CANCEL, the ACK of a 2xx is not ours), so
+ * its request goes now rather than with it after timer M (64*T1): at 500
+ * calls a second that is 16,000 requests held for nothing.
+ */
+static void
+drop_request(struct txn *t)
+{
+	free(t->out);
+	t->out = NULL;
+	t->outlen = 0;
+	if (t->req != NULL) {
+		osip_message_free(t->req);
+		t->req = NULL;
+	}
+}
+
 /* The ACK for a non-2xx final response (s.17.1.1.3). */
 static void
 build_ack(struct txn *t, const osip_message_t *resp)
@@ -209,6 +227,7 @@ ict_response(struct txn *t, osip_message_t *m, int status,
 			/* RFC 6026 s.7.2: Accepted, timer M = 64*T1. */
 			txn_enter_state(t, TXN_ACCEPTED);
 			txn_arm_end(t, 64 * T1(t));
+			drop_request(t);
 			deliver(t, TXN_EV_RESPONSE, m, o);
 			return TXN_RECV_MATCHED;
 		}
