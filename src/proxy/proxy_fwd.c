@@ -306,6 +306,14 @@ settle(struct fwd *f)
 	f->ntg = f->ti = 0;
 	free(f->fail_reason);
 	f->fail_reason = NULL;
+	free(f->rr_in);		/* for branches only */
+	f->rr_in = NULL;
+	free(f->dialog);
+	f->dialog = NULL;
+	if (f->timer_c != NULL) {
+		event_free(f->timer_c);
+		f->timer_c = NULL;
+	}
 }
 
 /*
