@@ -189,6 +189,9 @@ class Bench:
                    "--out", self.path(name)]
             if san:
                 cmd += ["--san", san]
+            # The proxy's key type (bench_hs_threads.py --proxy-key).
+            if name == "proxy" and getattr(self.a, "proxy_key", "ec") != "ec":
+                cmd += ["--key-type", self.a.proxy_key]
             run(cmd)
         self.ca = os.path.join(ca, "ca.pem")
 
