@@ -272,11 +272,15 @@ static const struct check_case {
 	    "header line 'Garbage line' has no colon" },
 };
 
-/* Status the pipeline of sip_transport gives text; why gets the reason. */
+/*
+ * Status the pipeline of sip_transport gives text, parsed by parse (the
+ * whole or the lean parse); why gets the reason.
+ */
 static int
-decide(const char *text, enum stage *stage, char *why, size_t whysz)
+decide_by(osip_message_t *(*parse)(const char *, size_t), const char *text,
+    enum stage *stage, char *why, size_t whysz)
 {
-	osip_message_t *m = sip_msg_parse(text, strlen(text));
+	osip_message_t *m = parse(text, strlen(text));
 	int st;
 
 	why[0] = '\0';
@@ -288,6 +292,13 @@ decide(const char *text, enum stage *stage, char *why, size_t whysz)
 	st = sip_msg_check(m, why, whysz);
 	osip_message_free(m);
 	return st;
+}
+
+/* The same through sip_msg_parse(). */
+static int
+decide(const char *text, enum stage *stage, char *why, size_t whysz)
+{
+	return decide_by(sip_msg_parse, text, stage, why, whysz);
 }
 
 static void
@@ -320,24 +331,6 @@ test_check_table(void **state)
 	assert_int_equal(failed, 0);
 }
 
-/* decide() through sip_msg_parse_lean(). */
-static int
-decide_lean(const char *text, enum stage *stage, char *why, size_t whysz)
-{
-	osip_message_t *m = sip_msg_parse_lean(text, strlen(text));
-	int st;
-
-	why[0] = '\0';
-	if (m == NULL) {
-		*stage = PARSE;
-		return sip_msg_parse_error(text, strlen(text), why, whysz);
-	}
-	*stage = CHECK;
-	st = sip_msg_check(m, why, whysz);
-	osip_message_free(m);
-	return st;
-}
-
 /*
  * Every case of the table, as a response (its request line made a status
  * line): the lean parse decides as the whole one, since every field
@@ -358,8 +351,8 @@ test_lean_same_verdicts(void **state)
 			text = pass == 0 ? xasprintf("%s\r\n", cases[i].text) :
 			    xasprintf("SIP/2.0 200 OK\r\n%s\r\n", cases[i].text + rl);
 			st = decide(text, &stage, why, sizeof why);
-			st_lean = decide_lean(text, &stage_lean, why_lean,
-			    sizeof why_lean);
+			st_lean = decide_by(sip_msg_parse_lean, text,
+			    &stage_lean, why_lean, sizeof why_lean);
 			free(text);
 			n++;
 			if (st != st_lean || stage != stage_lean ||
