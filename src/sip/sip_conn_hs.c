@@ -25,6 +25,79 @@
 #include "util/xmalloc.h"
 
 /*
+ * The same certificate byte for byte: X509_cmp compares the digests of
+ * the whole certificates and their signed parts; the signatures are
+ * compared as well, for a certificate whose digest could not be made.
+ */
+static int
+same_cert(const X509 *a, const X509 *b)
+{
+	const ASN1_BIT_STRING *sa, *sb;
+	const X509_ALGOR *aa, *ab;
+
+	if (X509_cmp(a, b) != 0)
+		return 0;
+	X509_get0_signature(&sa, &aa, a);
+	X509_get0_signature(&sb, &ab, b);
+	return ASN1_STRING_cmp(sa, sb) == 0 && X509_ALGOR_cmp(aa, ab) == 0;
+}
+
+/*
+ * The CA certificates peers send are mostly the same few (their issuers,
+ * often the root too), and OpenSSL keeps a parsed copy of each in every
+ * connection's session for as long as it is open, about 4 KB apiece with
+ * its public key.  So after a full handshake each certificate of the
+ * peer's chain but its own is looked up among the last CERT_SHARED_N
+ * such certificates: when one is there byte for byte, the session's chain
+ * takes that copy (referenced) and frees its own; otherwise it is kept
+ * there for the next peers.  Nothing changes for any check: the gate,
+ * `certs` and the revocation checks see the same bytes.  A resumed
+ * session is left alone (it came from a ticket and carries no chain).
+ */
+static void
+share_chain(struct sip_transport *t, SSL *ssl)
+{
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+	X509 *leaf = SSL_get0_peer_certificate(ssl), *x;
+	int i, k;
+
+	if (chain == NULL || SSL_session_reused(ssl))
+		return;
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		if ((x = sk_X509_value(chain, i)) == leaf)
+			continue;	/* the client side's chain has it */
+		for (k = 0; k < CERT_SHARED_N && t->shared[k] != NULL; k++)
+			if (t->shared[k] == x || same_cert(t->shared[k], x))
+				break;
+		if (k < CERT_SHARED_N && t->shared[k] != NULL) {
+			if (t->shared[k] != x) {
+				X509_up_ref(t->shared[k]);
+				(void)sk_X509_set(chain, i, t->shared[k]);
+				X509_free(x);
+			}
+			continue;
+		}
+		k = t->shared_next;
+		t->shared_next = (k + 1) % CERT_SHARED_N;
+		X509_free(t->shared[k]);
+		X509_up_ref(x);
+		t->shared[k] = x;
+	}
+}
+
+/* The transport is going away: release the shared CA certificates. */
+void
+sip_conn_hs_shared_free(struct sip_transport *t)
+{
+	int k;
+
+	for (k = 0; k < CERT_SHARED_N; k++) {
+		X509_free(t->shared[k]);
+		t->shared[k] = NULL;
+	}
+}
+
+/*
  * c's handshake is complete (its bufferevent is made): log it, hold c at
  * the gate (with the gate's deadline) and ask the gate.
  */
@@ -38,6 +111,7 @@ sip_conn_handshake_done(struct sip_conn *c)
 	X509 *peer;
 	char *subj;
 
+	share_chain(c->t, ssl);
 	/* Held at the gate until the verdict, which may never come. */
 	sip_conn_dl_set(c, DL_STATE, &gate);
 	sip_conn_set_state(c, CONN_GATED);

@@ -756,6 +756,7 @@ sip_transport_free(struct sip_transport *t)
 	while (t->conns != NULL)
 		sip_conn_free(t->conns);
 	sip_hs_free(t->hs);		/* joins the workers */
+	sip_conn_hs_shared_free(t);
 	event_free(t->dead_ev);
 	event_free(t->out_ev);
 	if (t->done_ev != NULL)

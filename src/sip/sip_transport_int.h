@@ -22,6 +22,7 @@ struct sip_hs_job;
 
 #define CONN_MAGIC	0x5e1f0c0eU
 #define REFUSED_LOG_INTERVAL 10	/* s: at most one refusal log line per */
+#define CERT_SHARED_N	32	/* CA certificates of peers shared */
 
 /* Where a stream connection is in its life (sip_conn_set_state). */
 enum conn_state {
@@ -155,6 +156,10 @@ struct sip_transport {
 	int			 hs_set;	/* the pool was set up once */
 	int			 hs_setting;	/* tls.handshake_threads then */
 	int			 hs_threads;	/* workers running */
+	X509			*shared[CERT_SHARED_N];	/* CA certificates
+						   peers sent, parsed once
+						   (sip_conn_hs.c) */
+	int			 shared_next;	/* the one replaced next */
 };
 
 /* sip_conn.c */
@@ -218,6 +223,8 @@ void			 sip_conn_hs_failed(struct sip_conn *c,
  * ok", hold c at the gate and ask the gate.
  */
 void			 sip_conn_handshake_done(struct sip_conn *c);
+/* Release the CA certificates shared between connections' chains. */
+void			 sip_conn_hs_shared_free(struct sip_transport *t);
 /*
  * Run c's handshake (accept or connect state set on ssl) on the worker
  * pool: 0 with ssl and fd handed over (c->fd is -1 then), -1 when there

@@ -4,6 +4,7 @@ them all.
 
     tlswave.py --port PORT --cafile CA [--count N] [--batch B]
                [--stop-file PATH] [--hold SECS] [--mode full|half|dribble]
+               [--cert CHAIN --key KEY]
 
 Makes COUNT full TLS handshakes (verified against CA, no client
 certificate) to 127.0.0.1:PORT, at most B (default 100) at a time, from
@@ -11,7 +12,8 @@ source addresses 127.0.0.2 to 127.0.0.254 in turn (so no per-source limit
 applies), prints "OPEN n" once all are established, holds them idle until
 STOP-FILE exists (at most HOLD seconds, default 60), closes them all and
 prints "CLOSED n".  Exits 1 with "FAIL reason" if a handshake fails or
-takes too long.  Every line is flushed at once.
+takes too long.  Every line is flushed at once.  With --cert and --key
+each client presents that certificate chain (mutual TLS).
 
 --mode half: the COUNT connections each send the first half of a
 ClientHello and wait (pending handshakes), same output.  --mode dribble:
@@ -134,9 +136,13 @@ def main():
     ap.add_argument("--hold", type=float, default=60.0)
     ap.add_argument("--mode", choices=("full", "half", "dribble"),
                     default="full")
+    ap.add_argument("--cert", default=None)
+    ap.add_argument("--key", default=None)
     a = ap.parse_args()
     ctx = ssl.create_default_context(cafile=a.cafile)
     ctx.check_hostname = False
+    if a.cert:
+        ctx.load_cert_chain(a.cert, a.key)
     if a.mode == "dribble":
         try:
             say("OK %s" % dribble(a.port, ctx))
