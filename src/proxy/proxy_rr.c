@@ -17,7 +17,11 @@
 #include "net/net_addr.h"
 #include "proxy/proxy_int.h"
 #include "util/log.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
+
+/* Room on the stack for a Record-Route line (a token is up to 512). */
+#define RR_LINE_STACK	1024
 
 /* The Call-ID of m as one string (its dialog binding); malloc'd. */
 char *
@@ -34,14 +38,17 @@ proxy_rr_dialog_id(const osip_message_t *m)
 }
 
 /*
- * One Record-Route entry of ours: <sip:host:port;transport=T;lr;set=TOKEN>
- * with t sealed for the dialog call_id; NULL when it cannot be sealed.
+ * One Record-Route entry of ours after prefix:
+ * <sip:host:port;transport=T;lr;set=TOKEN> with t sealed for the dialog
+ * call_id, in buf (bufsz) when it fits, else malloc'd; NULL when it
+ * cannot be sealed.
  */
 static char *
-rr_entry(const struct proxy *px, const char *host, int port, int transport,
-    const struct rrtok *t, const char *call_id)
+rr_entry(const struct proxy *px, const char *prefix, const char *host,
+    int port, int transport, const struct rrtok *t, const char *call_id,
+    char *buf, size_t bufsz)
 {
-	char tok[RRTOK_TEXT_MAX];
+	char tok[RRTOK_TEXT_MAX], pt[24];
 
 	if (rrtok_seal(px->keys, t, call_id, tok, sizeof tok) == -1) {
 		log_event(LOG_LVL_ERROR, "proxy", "record-route failed",
@@ -49,8 +56,21 @@ rr_entry(const struct proxy *px, const char *host, int port, int transport,
 		    "cannot seal the entry (zone name too long?)", NULL);
 		return NULL;
 	}
-	return xasprintf("<sip:%s:%d;transport=%s;lr;" RRTOK_PARAM "=%s>",
-	    host, port, conf_transport_name(transport), tok);
+	return str_join(buf, bufsz, NULL, prefix, "<sip:", host, ":",
+	    str_int(port, pt), ";transport=", conf_transport_name(transport),
+	    ";lr;" RRTOK_PARAM "=", tok, ">", (char *)NULL);
+}
+
+/* zone into t (cut to its room, as a token holds at most that). */
+static void
+set_zone(struct rrtok *t, const char *zone)
+{
+	size_t n = strlen(zone);
+
+	if (n > sizeof t->zone - 1)
+		n = sizeof t->zone - 1;
+	memcpy(t->zone, zone, n);
+	t->zone[n] = '\0';
 }
 
 /* Does URI u name this node (one of its names or addresses)? */
@@ -273,7 +293,7 @@ proxy_rr_caller(struct fwd *f, const struct sip_origin *o, const char *zone)
 	t.side = RRTOK_CALLER;
 	t.pair = f->pair = rrtok_pair_new();
 	t.peer = -1;
-	snprintf(t.zone, sizeof t.zone, "%s", zone);
+	set_zone(&t, zone);
 	/*
 	 * A default-zone caller is reached again on its own connection
 	 * (TCP/TLS) or, over UDP, at the request-URI's address; a zone's
@@ -285,8 +305,21 @@ proxy_rr_caller(struct fwd *f, const struct sip_origin *o, const char *zone)
 		else if (o->conn == NULL)
 			t.direct = 1;
 	}
-	f->rr_in = rr_entry(px, host, port, o->transport, &t, f->dialog);
+	f->rr_in = rr_entry(px, "", host, port, o->transport, &t, f->dialog,
+	    NULL, 0);
 	return f->rr_in != NULL ? 0 : -1;
+}
+
+/* The line name value inserted above the first Record-Route of e. */
+static void
+insert_line(struct sip_edit *e, const char *name, const char *value)
+{
+	char buf[RR_LINE_STACK], *line;
+
+	line = str_join(buf, sizeof buf, NULL, name, value, (char *)NULL);
+	sip_edit_insert(e, "Record-Route", line);
+	if (line != buf)
+		free(line);
 }
 
 /*
@@ -299,24 +332,20 @@ proxy_rr_insert(struct fwd *f, struct sip_edit *e, const char *host,
     int port, int transport, const char *zone)
 {
 	struct rrtok t;
-	char *out, *line;
+	char buf[RR_LINE_STACK], *line;
 
 	memset(&t, 0, sizeof t);
 	t.side = RRTOK_CALLEE;
 	t.pair = f->pair;
 	t.peer = f->cur_peer;
-	snprintf(t.zone, sizeof t.zone, "%s",
-	    zone != NULL ? zone : CONF_DEFAULT_ZONE);
-	if ((out = rr_entry(f->px, host, port, transport, &t,
-	    f->dialog)) == NULL)
+	set_zone(&t, zone != NULL ? zone : CONF_DEFAULT_ZONE);
+	if ((line = rr_entry(f->px, "Record-Route: ", host, port, transport,
+	    &t, f->dialog, buf, sizeof buf)) == NULL)
 		return -1;
 	/* Ours on top of any there: outbound first, then inbound. */
-	line = xasprintf("Record-Route: %s", f->rr_in);
+	insert_line(e, "Record-Route: ", f->rr_in);
 	sip_edit_insert(e, "Record-Route", line);
-	free(line);
-	line = xasprintf("Record-Route: %s", out);
-	sip_edit_insert(e, "Record-Route", line);
-	free(line);
-	free(out);
+	if (line != buf)
+		free(line);
 	return 0;
 }
