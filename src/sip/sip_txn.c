@@ -209,7 +209,13 @@ arm_us(struct txn *t, struct event **evp, event_callback_fn cb, int64_t us)
 {
 	struct timeval tv;
 
-	if (*evp == NULL && (*evp = evtimer_new(t->tl->base, cb, t)) == NULL)
+	if (*evp == NULL && evp == &t->ev_end) {
+		/* Every transaction ends by a timer: it is kept in t. */
+		if (evtimer_assign(&t->end_ev, t->tl->base, cb, t) != 0)
+			abort();
+		*evp = &t->end_ev;
+	} else if (*evp == NULL &&
+	    (*evp = evtimer_new(t->tl->base, cb, t)) == NULL)
 		abort();	/* out of memory, as xmalloc */
 	if (us < 0)
 		us = 0;
@@ -307,18 +313,51 @@ struct txn *
 txn_alloc(struct txn_layer *tl, enum txn_kind kind, const struct txn_dest *d,
     const osip_message_t *m)
 {
-	struct txn *t = xcalloc(1, sizeof *t);
-	char cid[SIP_CALL_ID_MAX];
+	return txn_alloc_room(tl, kind, d, m, 0);
+}
 
+/* The same with room bytes more for txn_keep; the Call-ID goes there. */
+struct txn *
+txn_alloc_room(struct txn_layer *tl, enum txn_kind kind,
+    const struct txn_dest *d, const osip_message_t *m, size_t room)
+{
+	char cid[SIP_CALL_ID_MAX];
+	size_t cl = m != NULL ? strlen(sip_msg_call_id(m, cid, sizeof cid)) +
+	    1 : 0;
+	struct txn *t = xcalloc(1, sizeof *t + cl + room);
+
+	t->mem_cur = t->mem;
+	t->mem_end = t->mem + cl + room;
 	t->tl = tl;
 	t->id = ++tl->next_id;
 	t->kind = kind;
 	t->dest = *d;
 	t->reliable = d->transport != TP_UDP;
 	if (m != NULL)
-		t->log_call_id = xstrdup(sip_msg_call_id(m, cid,
-		    sizeof cid));
+		t->log_call_id = txn_keep(t, cid);
 	return t;
+}
+
+/* A copy of s in t's room when it fits, else malloc'd. */
+char *
+txn_keep(struct txn *t, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = t->mem_cur;
+
+	if (n > (size_t)(t->mem_end - p))
+		return xstrdup(s);
+	memcpy(p, s, n);
+	t->mem_cur += n;
+	return p;
+}
+
+/* Free p unless it is kept in t's room. */
+static void
+own_free(struct txn *t, char *p)
+{
+	if (p < t->mem || p >= t->mem_end)
+		free(p);
 }
 
 /* The name of state s, as the log shows it. */
@@ -385,13 +424,15 @@ txn_free(struct txn *t)
 
 	table_del(t);
 	for (i = 0; i < sizeof evs / sizeof evs[0]; i++)
-		if (*evs[i] != NULL)
+		if (*evs[i] == &t->end_ev)
+			event_del(&t->end_ev);
+		else if (*evs[i] != NULL)
 			event_free(*evs[i]);
-	free(t->method);
-	free(t->branch);
-	free(t->log_call_id);
-	free(t->sent_host);
-	free(t->sent_port);
+	own_free(t, t->method);
+	own_free(t, t->branch);
+	own_free(t, t->log_call_id);
+	own_free(t, t->sent_host);
+	own_free(t, t->sent_port);
 	free(t->ruri);
 	free(t->call_id);
 	free(t->cseq_num);
