@@ -23,18 +23,27 @@
 /* Room on the stack for a Record-Route line (a token is up to 512). */
 #define RR_LINE_STACK	1024
 
+/*
+ * The Call-ID of m as one string (its dialog binding), as
+ * osip_call_id_to_str prints it ("" without one): in buf (bufsz) when it
+ * fits, else malloc'd.
+ */
+static char *
+dialog_id(const osip_message_t *m, char *buf, size_t bufsz)
+{
+	const osip_call_id_t *c = m->call_id;
+
+	if (c == NULL || c->number == NULL)
+		return str_join(buf, bufsz, NULL, "", (char *)NULL);
+	return str_join(buf, bufsz, NULL, c->number, c->host != NULL ? "@" :
+	    "", c->host != NULL ? c->host : "", (char *)NULL);
+}
+
 /* The Call-ID of m as one string (its dialog binding); malloc'd. */
 char *
 proxy_rr_dialog_id(const osip_message_t *m)
 {
-	char *s = NULL, *r;
-
-	if (m->call_id == NULL || osip_call_id_to_str(m->call_id, &s) != 0 ||
-	    s == NULL)
-		return xstrdup("");
-	r = xstrdup(s);
-	osip_free(s);
-	return r;
+	return dialog_id(m, NULL, 0);
 }
 
 /*
@@ -160,7 +169,7 @@ route_verify(struct proxy *px, osip_message_t *m, const struct sip_origin *o,
 {
 	struct rrtok a;
 	const char *why = NULL, *refused;
-	char *cid;
+	char buf[256], *cid;
 
 	if (ta == NULL)
 		return "the Route names sipedge but carries no Record-Route "
@@ -168,7 +177,7 @@ route_verify(struct proxy *px, osip_message_t *m, const struct sip_origin *o,
 	if (tb == NULL)
 		return "the Route holds one entry of a sipedge Record-Route "
 		    "pair, not both";
-	cid = proxy_rr_dialog_id(m);
+	cid = dialog_id(m, buf, sizeof buf);
 	if (rrtok_open(px->keys, ta, cid, &a, &why) == -1 ||
 	    rrtok_open(px->keys, tb, cid, b, &why) == -1) {
 		refused = "the Route names sipedge with state it did not "
@@ -176,7 +185,8 @@ route_verify(struct proxy *px, osip_message_t *m, const struct sip_origin *o,
 		*detail = xstrdup(why);
 	} else
 		refused = pair_check(&a, b, o, src, detail);
-	free(cid);
+	if (cid != buf)
+		free(cid);
 	return refused;
 }
 
