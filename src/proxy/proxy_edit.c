@@ -186,7 +186,7 @@ proxy_edit_mark_received(osip_message_t *m, const struct sip_origin *o)
 {
 	osip_via_t *v = osip_list_get(&m->vias, 0);
 	osip_generic_param_t *p = NULL;
-	char port[16];
+	char port[24];
 
 	if (v == NULL)
 		return;
@@ -195,8 +195,7 @@ proxy_edit_mark_received(osip_message_t *m, const struct sip_origin *o)
 		    osip_strdup(o->peer_ip));
 	if (osip_via_param_get_byname(v, "rport", &p) == 0 && p != NULL &&
 	    p->gvalue == NULL) {
-		snprintf(port, sizeof port, "%d", o->peer_port);
-		p->gvalue = osip_strdup(port);
+		p->gvalue = osip_strdup(str_int(o->peer_port, port));
 	}
 }
 

@@ -7,9 +7,7 @@
  */
 #include "config.h"
 
-#include <inttypes.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -78,6 +76,26 @@ fnv_uri(uint64_t h, const osip_uri_t *u)
 	return fnv(h, u->string);
 }
 
+/* The length of that prefix: the cookie, our mark, 16 hex digits. */
+#define BRANCH_PREFIX_LEN	(sizeof TXN_COOKIE BRANCH_MARK - 1 + 16)
+
+/*
+ * Our branch prefix for hash into buf (BRANCH_PREFIX_LEN + 1 bytes): the
+ * cookie, our mark, 16 lowercase hex digits (what "%016" PRIx64 prints).
+ */
+static void
+branch_prefix(uint64_t hash, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = sizeof TXN_COOKIE BRANCH_MARK - 1;
+	int i;
+
+	memcpy(buf, TXN_COOKIE BRANCH_MARK, o);
+	for (i = 15; i >= 0; i--, hash >>= 4)
+		buf[o + (size_t)i] = hex[hash & 0xf];
+	buf[o + 16] = '\0';
+}
+
 /* The value of Via parameter name ("" without one), or NULL. */
 static const char *
 vparam(const osip_via_t *v, const char *name)
@@ -121,12 +139,11 @@ int
 proxy_loop_found(const struct proxy *px, const osip_message_t *m, uint64_t hash)
 {
 	osip_list_iterator_t it;
-	char want[32];
+	char want[BRANCH_PREFIX_LEN + 1];
 	osip_via_t *v;
 	const char *b;
 
-	snprintf(want, sizeof want, TXN_COOKIE BRANCH_MARK "%016" PRIx64,
-	    hash);
+	branch_prefix(hash, want);
 	for (v = osip_list_get_first(&m->vias, &it); v != NULL;
 	    v = osip_list_get_next(&it)) {
 		/* Our Vias carry a listener's address and port: two nodes
@@ -145,9 +162,15 @@ proxy_loop_found(const struct proxy *px, const osip_message_t *m, uint64_t hash)
 void
 proxy_loop_branch(uint64_t hash, char *buf, size_t bufsz)
 {
-	char rnd[17];
+	char b[BRANCH_PREFIX_LEN + 17];
+	size_t n = sizeof b;
 
-	str_random_hex(rnd, 16);
-	snprintf(buf, bufsz, TXN_COOKIE BRANCH_MARK "%016" PRIx64 "%s", hash,
-	    rnd);
+	branch_prefix(hash, b);
+	str_random_hex(b + BRANCH_PREFIX_LEN, 16);
+	if (bufsz == 0)
+		return;
+	if (n > bufsz)
+		n = bufsz;	/* cut as snprintf would */
+	memcpy(buf, b, n - 1);
+	buf[n - 1] = '\0';
 }

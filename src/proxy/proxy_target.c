@@ -20,6 +20,7 @@
 #include "proxy/route.h"
 #include "proxy/trav.h"
 #include "proxy/zone.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
 
 /* Free what target t holds. */
@@ -31,14 +32,27 @@ proxy_target_clear(struct target *t)
 	free(t->rule);
 }
 
+/* a, b and c joined into buf (bufsz > 0), cut to fit as snprintf cuts. */
+static void
+cut_join(char *buf, size_t bufsz, const char *a, const char *b,
+    const char *c)
+{
+	char *s = str_join(buf, bufsz, NULL, a, b, c, (char *)NULL);
+
+	if (s == buf)
+		return;
+	memcpy(buf, s, bufsz - 1);
+	buf[bufsz - 1] = '\0';
+	free(s);
+}
+
 /* "ip" or "[ip]" for a URI or Via. */
 void
 proxy_target_host(const char *ip, char *buf, size_t bufsz)
 {
-	if (strchr(ip, ':') != NULL)
-		snprintf(buf, bufsz, "[%s]", ip);
-	else
-		snprintf(buf, bufsz, "%s", ip);
+	int v6 = strchr(ip, ':') != NULL;
+
+	cut_join(buf, bufsz, v6 ? "[" : "", ip, v6 ? "]" : "");
 }
 
 /* This node's address for transport toward peer family af: ip and port. */
@@ -53,7 +67,7 @@ proxy_target_local_addr(struct proxy *px, int transport, int af,
 	    ip, sizeof ip, port) == -1) {
 		if (fallback_ip == NULL)
 			return -1;
-		snprintf(ip, sizeof ip, "%s", fallback_ip);
+		cut_join(ip, sizeof ip, fallback_ip, "", "");
 		*port = conf_default_port(transport);
 	}
 	proxy_target_host(ip, host, hostsz);

@@ -316,14 +316,42 @@ txn_alloc(struct txn_layer *tl, enum txn_kind kind, const struct txn_dest *d,
 	return txn_alloc_room(tl, kind, d, m, 0);
 }
 
+/* s after the n bytes of buf (SIP_CALL_ID_MAX), cut to fit: the length. */
+static size_t
+cid_put(char *buf, size_t n, const char *s)
+{
+	size_t l = strlen(s);
+
+	if (l > SIP_CALL_ID_MAX - 1 - n)
+		l = SIP_CALL_ID_MAX - 1 - n;
+	memcpy(buf + n, s, l);
+	return n + l;
+}
+
+/* The Call-ID of m as sip_msg_call_id() writes it, without printf. */
+static const char *
+call_id_text(const osip_message_t *m, char *buf)
+{
+	const osip_call_id_t *c = m->call_id;
+	size_t n;
+
+	if (c == NULL || c->number == NULL)
+		return "-";
+	n = cid_put(buf, 0, c->number);
+	if (c->host != NULL)
+		n = cid_put(buf, cid_put(buf, n, "@"), c->host);
+	buf[n] = '\0';
+	return buf;
+}
+
 /* The same with room bytes more for txn_keep; the Call-ID goes there. */
 struct txn *
 txn_alloc_room(struct txn_layer *tl, enum txn_kind kind,
     const struct txn_dest *d, const osip_message_t *m, size_t room)
 {
-	char cid[SIP_CALL_ID_MAX];
-	size_t cl = m != NULL ? strlen(sip_msg_call_id(m, cid, sizeof cid)) +
-	    1 : 0;
+	char buf[SIP_CALL_ID_MAX];
+	const char *cid = m != NULL ? call_id_text(m, buf) : NULL;
+	size_t cl = cid != NULL ? strlen(cid) + 1 : 0;
 	struct txn *t = xcalloc(1, sizeof *t + cl + room);
 
 	t->mem_cur = t->mem;
