@@ -297,6 +297,19 @@ proxy_target_next(struct fwd *f)
 	}
 }
 
+/* "name (priority N)" or "priority N" for the log; malloc'd. */
+static char *
+rule_label(const struct conf_rule *ru)
+{
+	char n[24];
+
+	str_int(ru->priority, n);
+	if (ru->name != NULL)
+		return str_join(NULL, 0, NULL, ru->name, " (priority ", n, ")",
+		    (char *)NULL);
+	return str_join(NULL, 0, NULL, "priority ", n, (char *)NULL);
+}
+
 /* The targets of an out-of-dialog request from search rules. */
 int
 proxy_target_rules(struct fwd *f, char **cause)
@@ -318,11 +331,7 @@ proxy_target_rules(struct fwd *f, char **cause)
 		t->peer = -1;
 		t->zone = xstrdup(rt.zone);
 		t->uri = rt.rewritten ? xstrdup(rt.uri) : NULL;
-		if (rt.rule->name != NULL)
-			t->rule = xasprintf("%s (priority %d)", rt.rule->name,
-			    rt.rule->priority);
-		else
-			t->rule = xasprintf("priority %d", rt.rule->priority);
+		t->rule = rule_label(rt.rule);
 	}
 	if (f->ntg == 0 && route_skipped(r) != NULL)
 		proxy_fwd_fail(f, 404, route_skipped(r));
