@@ -14,7 +14,11 @@
 #include <strings.h>
 
 #include "proxy/proxy_int.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
+
+/* Room on the stack for a line this file writes; a longer one is malloc'd. */
+#define LINE_STACK	512
 
 /* The transport as a Via names it. */
 static const char *
@@ -36,14 +40,15 @@ proxy_edit_max_forwards(struct sip_edit *e, osip_message_t *m)
 	const char *lines[1] = { line };
 	int mf;
 
+	memcpy(line, "Max-Forwards: ", 14);
 	if (osip_message_get_max_forwards(m, 0, &h) < 0 || h == NULL ||
 	    h->hvalue == NULL) {
-		snprintf(line, sizeof line, "Max-Forwards: %d", MF_DEFAULT);
+		str_int(MF_DEFAULT, line + 14);
 		sip_edit_insert(e, NULL, line);
 		return;
 	}
 	mf = atoi(h->hvalue);
-	snprintf(line, sizeof line, "Max-Forwards: %d", mf > 0 ? mf - 1 : 0);
+	str_int(mf > 0 ? mf - 1 : 0, line + 14);
 	sip_edit_replace(e, "Max-Forwards", lines, 1);
 }
 
@@ -64,23 +69,59 @@ proxy_edit_length(struct sip_edit *e)
 void
 proxy_edit_request_line(struct sip_edit *e, const char *method, const char *uri)
 {
-	char *line = xasprintf("%s %s SIP/2.0", method, uri);
+	char buf[LINE_STACK], *line;
 
+	line = str_join(buf, sizeof buf, NULL, method, " ", uri, " SIP/2.0",
+	    (char *)NULL);
 	sip_edit_start_line(e, line);
-	free(line);
+	if (line != buf)
+		free(line);
+}
+
+/*
+ * v (n bytes) with "=port" inserted at at (when port >= 0) and
+ * ";received=ip" at the end (when ip is set): in buf (bufsz) when it
+ * fits, else malloc'd; its length in *lenp.
+ */
+static char *
+via_join(const char *v, size_t n, size_t at, int port, const char *ip,
+    char *buf, size_t bufsz, size_t *lenp)
+{
+	char pv[32];
+	size_t pl = 0, il = ip != NULL ? strlen(ip) : 0, len, o;
+	char *out;
+
+	if (port >= 0) {
+		pv[0] = '=';
+		pl = 1 + strlen(str_int(port, pv + 1));
+	}
+	len = n + pl + (ip != NULL ? 10 + il : 0);
+	out = len < bufsz ? buf : xmalloc(len + 1);
+	memcpy(out, v, at);
+	memcpy(out + at, pv, pl);
+	memcpy(out + at + pl, v + at, n - at);
+	o = n + pl;
+	if (ip != NULL) {
+		memcpy(out + o, ";received=", 10);
+		memcpy(out + o + 10, ip, il);
+	}
+	out[len] = '\0';
+	*lenp = len;
+	return out;
 }
 
 /*
  * The top Via value v (n bytes) with received=ip added (when ip is set)
- * and a value for an empty rport param (RFC 3581); NULL when nothing
+ * and a value for an empty rport param (RFC 3581), in buf (bufsz) when
+ * it fits, else malloc'd, its length in *lenp; NULL when nothing
  * changes.
  */
 static char *
-via_marked(const char *v, size_t n, const char *ip, int port)
+via_marked(const char *v, size_t n, const char *ip, int port, char *buf,
+    size_t bufsz, size_t *lenp)
 {
 	size_t i, ns, ne, at = 0;
 	int quoted = 0, empty = 0;
-	char pv[16];
 
 	for (i = 0; i < n; i++) {
 		if (quoted) {
@@ -112,13 +153,9 @@ via_marked(const char *v, size_t n, const char *ip, int port)
 	}
 	if (!empty && ip == NULL)
 		return NULL;
-	pv[0] = '\0';
-	if (empty)
-		snprintf(pv, sizeof pv, "=%d", port);
-	else
+	if (!empty)
 		at = n;
-	return xasprintf("%.*s%s%.*s%s%s", (int)at, v, pv, (int)(n - at),
-	    v + at, ip != NULL ? ";received=" : "", ip != NULL ? ip : "");
+	return via_join(v, n, at, empty ? port : -1, ip, buf, bufsz, lenp);
 }
 
 /* s.18.2.1 / RFC 3581: received and rport on the top Via of the text. */
@@ -128,17 +165,19 @@ proxy_edit_received(struct sip_edit *e, const osip_message_t *m,
 {
 	osip_via_t *v = osip_list_get(&m->vias, 0);
 	const char *text;
-	char *nv;
-	size_t n;
+	char buf[LINE_STACK], *nv;
+	size_t n, nl;
 
 	if (v == NULL || (text = sip_edit_first_value(e, "Via", &n)) == NULL)
 		return;
 	nv = via_marked(text, n, v->host == NULL ||
 	    strcasecmp(v->host, o->peer_ip) != 0 ? o->peer_ip : NULL,
-	    o->peer_port);
-	if (nv != NULL)
-		sip_edit_replace_first(e, "Via", nv, strlen(nv));
-	free(nv);
+	    o->peer_port, buf, sizeof buf, &nl);
+	if (nv == NULL)
+		return;
+	sip_edit_replace_first(e, "Via", nv, nl);
+	if (nv != buf)
+		free(nv);
 }
 
 /* s.18.2.1 / RFC 3581: received and rport on the top Via of a request. */
@@ -147,7 +186,7 @@ proxy_edit_mark_received(osip_message_t *m, const struct sip_origin *o)
 {
 	osip_via_t *v = osip_list_get(&m->vias, 0);
 	osip_generic_param_t *p = NULL;
-	char port[16];
+	char port[24];
 
 	if (v == NULL)
 		return;
@@ -156,8 +195,7 @@ proxy_edit_mark_received(osip_message_t *m, const struct sip_origin *o)
 		    osip_strdup(o->peer_ip));
 	if (osip_via_param_get_byname(v, "rport", &p) == 0 && p != NULL &&
 	    p->gvalue == NULL) {
-		snprintf(port, sizeof port, "%d", o->peer_port);
-		p->gvalue = osip_strdup(port);
+		p->gvalue = osip_strdup(str_int(o->peer_port, port));
 	}
 }
 
@@ -166,9 +204,12 @@ void
 proxy_edit_via(struct sip_edit *e, int transport, const char *host, int port,
     const char *branch, int rport)
 {
-	char *line = xasprintf("Via: SIP/2.0/%s %s:%d;branch=%s%s",
-	    tp_upper(transport), host, port, branch, rport ? ";rport" : "");
+	char buf[LINE_STACK], pt[24], *line;
 
+	line = str_join(buf, sizeof buf, NULL, "Via: SIP/2.0/",
+	    tp_upper(transport), " ", host, ":", str_int(port, pt),
+	    ";branch=", branch, rport ? ";rport" : "", (char *)NULL);
 	sip_edit_insert(e, "Via", line);
-	free(line);
+	if (line != buf)
+		free(line);
 }

@@ -7,9 +7,7 @@
  */
 #include "config.h"
 
-#include <inttypes.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,6 +33,69 @@ fnv(uint64_t h, const char *s)
 	return h;
 }
 
+/* One step of FNV-1a for a missing value (NULL, not ""). */
+static uint64_t
+fnv_none(uint64_t h)
+{
+	h ^= 0xfe;
+	h *= 0x100000001b3ULL;
+	return h;
+}
+
+/* The parameters or headers of a URI (name, value or none) into h. */
+static uint64_t
+fnv_params(uint64_t h, const osip_list_t *l)
+{
+	osip_list_iterator_t it;
+	osip_uri_param_t *p;
+
+	for (p = osip_list_get_first((osip_list_t *)l, &it); p != NULL;
+	    p = osip_list_get_next(&it)) {
+		h = fnv(h, p->gname);
+		h = p->gvalue != NULL ? fnv(h, p->gvalue) : fnv_none(h);
+	}
+	return fnv_none(h);		/* the end of the list */
+}
+
+/*
+ * A parsed URI into h, field by field: two URIs hash alike when they
+ * would print alike (what the hash was of before), without printing them.
+ */
+static uint64_t
+fnv_uri(uint64_t h, const osip_uri_t *u)
+{
+	if (u == NULL)
+		return fnv_none(h);
+	h = fnv(h, u->scheme);
+	h = fnv(h, u->username);
+	h = fnv(h, u->password);
+	h = fnv(h, u->host);
+	h = fnv(h, u->port);
+	h = fnv_params(h, &u->url_params);
+	h = fnv_params(h, &u->url_headers);
+	return fnv(h, u->string);
+}
+
+/* The length of that prefix: the cookie, our mark, 16 hex digits. */
+#define BRANCH_PREFIX_LEN	(sizeof TXN_COOKIE BRANCH_MARK - 1 + 16)
+
+/*
+ * Our branch prefix for hash into buf (BRANCH_PREFIX_LEN + 1 bytes): the
+ * cookie, our mark, 16 lowercase hex digits (what "%016" PRIx64 prints).
+ */
+static void
+branch_prefix(uint64_t hash, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = sizeof TXN_COOKIE BRANCH_MARK - 1;
+	int i;
+
+	memcpy(buf, TXN_COOKIE BRANCH_MARK, o);
+	for (i = 15; i >= 0; i--, hash >>= 4)
+		buf[o + (size_t)i] = hex[hash & 0xf];
+	buf[o + 16] = '\0';
+}
+
 /* The value of Via parameter name ("" without one), or NULL. */
 static const char *
 vparam(const osip_via_t *v, const char *name)
@@ -55,22 +116,16 @@ proxy_loop_hash(const osip_message_t *m)
 	osip_list_iterator_t it;
 	osip_header_t *hd;
 	osip_route_t *r;
-	char *s;
 
-	s = proxy_uri_text(m->req_uri);
-	h = fnv(h, s);
-	free(s);
+	h = fnv_uri(h, m->req_uri);
 	h = fnv(h, proxy_tag_of(m->from));
 	h = fnv(h, proxy_tag_of(m->to));
 	h = fnv(h, m->call_id != NULL ? m->call_id->number : NULL);
 	h = fnv(h, m->cseq != NULL ? m->cseq->number : NULL);
 	/* Each list walked once: never an indexed get inside a loop. */
 	for (r = osip_list_get_first(&m->routes, &it); r != NULL;
-	    r = osip_list_get_next(&it)) {
-		s = proxy_uri_text(r->url);
-		h = fnv(h, s);
-		free(s);
-	}
+	    r = osip_list_get_next(&it))
+		h = fnv_uri(h, r->url);
 	for (hd = osip_list_get_first(&m->headers, &it); hd != NULL;
 	    hd = osip_list_get_next(&it))
 		if (hd->hname != NULL &&
@@ -84,12 +139,11 @@ int
 proxy_loop_found(const struct proxy *px, const osip_message_t *m, uint64_t hash)
 {
 	osip_list_iterator_t it;
-	char want[32];
+	char want[BRANCH_PREFIX_LEN + 1];
 	osip_via_t *v;
 	const char *b;
 
-	snprintf(want, sizeof want, TXN_COOKIE BRANCH_MARK "%016" PRIx64,
-	    hash);
+	branch_prefix(hash, want);
 	for (v = osip_list_get_first(&m->vias, &it); v != NULL;
 	    v = osip_list_get_next(&it)) {
 		/* Our Vias carry a listener's address and port: two nodes
@@ -108,9 +162,15 @@ proxy_loop_found(const struct proxy *px, const osip_message_t *m, uint64_t hash)
 void
 proxy_loop_branch(uint64_t hash, char *buf, size_t bufsz)
 {
-	char rnd[17];
+	char b[BRANCH_PREFIX_LEN + 17];
+	size_t n = sizeof b;
 
-	str_random_hex(rnd, 16);
-	snprintf(buf, bufsz, TXN_COOKIE BRANCH_MARK "%016" PRIx64 "%s", hash,
-	    rnd);
+	branch_prefix(hash, b);
+	str_random_hex(b + BRANCH_PREFIX_LEN, 16);
+	if (bufsz == 0)
+		return;
+	if (n > bufsz)
+		n = bufsz;	/* cut as snprintf would */
+	memcpy(buf, b, n - 1);
+	buf[n - 1] = '\0';
 }

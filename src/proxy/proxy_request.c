@@ -122,7 +122,8 @@ ack_send(struct proxy *px, osip_message_t *m, const struct sip_origin *o,
 	proxy_rr_edit_routes(e, m, dh);
 	proxy_edit_max_forwards(e, m);
 	str_random_hex(rnd, 24);
-	snprintf(branch, sizeof branch, TXN_COOKIE "%s", rnd);
+	memcpy(branch, TXN_COOKIE, sizeof TXN_COOKIE - 1);
+	memcpy(branch + sizeof TXN_COOKIE - 1, rnd, sizeof rnd);
 	proxy_edit_via(e, dest->transport, host, port, branch, 0);
 	proxy_edit_length(e);
 	text = sip_edit_output(e, &len);
@@ -216,19 +217,32 @@ req_refuse(struct req *r, int status, const char *why,
 	refuse(r->px, r->st, r->m, &r->src, r->o, status, why, extra);
 }
 
+/*
+ * The Call-ID for the log from the dialog's (proxy_rr_dialog_id: ""
+ * without one), as sip_msg_call_id() writes it: "-", or cut to fit.
+ */
+static char *
+log_call_id(const char *dialog)
+{
+	size_t n = strlen(dialog);
+
+	if (n == 0)
+		return xstrdup("-");
+	return xstrndup(dialog, n < SIP_CALL_ID_MAX ? n : SIP_CALL_ID_MAX - 1);
+}
+
 /* A new forward for request m on st from zone, in the proxy's list. */
 static struct fwd *
 fwd_new(struct proxy *px, struct txn *st, const osip_message_t *m,
     const char *zone)
 {
 	struct fwd *f = xcalloc(1, sizeof *f);
-	char cid[SIP_CALL_ID_MAX];
 
 	f->px = px;
 	f->zr = zreg_ref(px->zr);
 	f->st = st;
-	f->call_id = xstrdup(sip_msg_call_id(m, cid, sizeof cid));
 	f->dialog = proxy_rr_dialog_id(m);
+	f->call_id = log_call_id(f->dialog);
 	f->method = xstrdup(m->sip_method);
 	f->src_zone = xstrdup(zone);
 	f->loop = proxy_loop_hash(m);

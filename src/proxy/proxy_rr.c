@@ -17,31 +17,47 @@
 #include "net/net_addr.h"
 #include "proxy/proxy_int.h"
 #include "util/log.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
+
+/* Room on the stack for a Record-Route line (a token is up to 512). */
+#define RR_LINE_STACK	1024
+
+/*
+ * The Call-ID of m as one string (its dialog binding), as
+ * osip_call_id_to_str prints it ("" without one): in buf (bufsz) when it
+ * fits, else malloc'd.
+ */
+static char *
+dialog_id(const osip_message_t *m, char *buf, size_t bufsz)
+{
+	const osip_call_id_t *c = m->call_id;
+
+	if (c == NULL || c->number == NULL)
+		return str_join(buf, bufsz, NULL, "", (char *)NULL);
+	return str_join(buf, bufsz, NULL, c->number, c->host != NULL ? "@" :
+	    "", c->host != NULL ? c->host : "", (char *)NULL);
+}
 
 /* The Call-ID of m as one string (its dialog binding); malloc'd. */
 char *
 proxy_rr_dialog_id(const osip_message_t *m)
 {
-	char *s = NULL, *r;
-
-	if (m->call_id == NULL || osip_call_id_to_str(m->call_id, &s) != 0 ||
-	    s == NULL)
-		return xstrdup("");
-	r = xstrdup(s);
-	osip_free(s);
-	return r;
+	return dialog_id(m, NULL, 0);
 }
 
 /*
- * One Record-Route entry of ours: <sip:host:port;transport=T;lr;set=TOKEN>
- * with t sealed for the dialog call_id; NULL when it cannot be sealed.
+ * One Record-Route entry of ours after prefix:
+ * <sip:host:port;transport=T;lr;set=TOKEN> with t sealed for the dialog
+ * call_id, in buf (bufsz) when it fits, else malloc'd; NULL when it
+ * cannot be sealed.
  */
 static char *
-rr_entry(const struct proxy *px, const char *host, int port, int transport,
-    const struct rrtok *t, const char *call_id)
+rr_entry(const struct proxy *px, const char *prefix, const char *host,
+    int port, int transport, const struct rrtok *t, const char *call_id,
+    char *buf, size_t bufsz)
 {
-	char tok[RRTOK_TEXT_MAX];
+	char tok[RRTOK_TEXT_MAX], pt[24];
 
 	if (rrtok_seal(px->keys, t, call_id, tok, sizeof tok) == -1) {
 		log_event(LOG_LVL_ERROR, "proxy", "record-route failed",
@@ -49,8 +65,21 @@ rr_entry(const struct proxy *px, const char *host, int port, int transport,
 		    "cannot seal the entry (zone name too long?)", NULL);
 		return NULL;
 	}
-	return xasprintf("<sip:%s:%d;transport=%s;lr;" RRTOK_PARAM "=%s>",
-	    host, port, conf_transport_name(transport), tok);
+	return str_join(buf, bufsz, NULL, prefix, "<sip:", host, ":",
+	    str_int(port, pt), ";transport=", conf_transport_name(transport),
+	    ";lr;" RRTOK_PARAM "=", tok, ">", (char *)NULL);
+}
+
+/* zone into t (cut to its room, as a token holds at most that). */
+static void
+set_zone(struct rrtok *t, const char *zone)
+{
+	size_t n = strlen(zone);
+
+	if (n > sizeof t->zone - 1)
+		n = sizeof t->zone - 1;
+	memcpy(t->zone, zone, n);
+	t->zone[n] = '\0';
 }
 
 /* Does URI u name this node (one of its names or addresses)? */
@@ -140,7 +169,7 @@ route_verify(struct proxy *px, osip_message_t *m, const struct sip_origin *o,
 {
 	struct rrtok a;
 	const char *why = NULL, *refused;
-	char *cid;
+	char buf[256], *cid;
 
 	if (ta == NULL)
 		return "the Route names sipedge but carries no Record-Route "
@@ -148,7 +177,7 @@ route_verify(struct proxy *px, osip_message_t *m, const struct sip_origin *o,
 	if (tb == NULL)
 		return "the Route holds one entry of a sipedge Record-Route "
 		    "pair, not both";
-	cid = proxy_rr_dialog_id(m);
+	cid = dialog_id(m, buf, sizeof buf);
 	if (rrtok_open(px->keys, ta, cid, &a, &why) == -1 ||
 	    rrtok_open(px->keys, tb, cid, b, &why) == -1) {
 		refused = "the Route names sipedge with state it did not "
@@ -156,7 +185,8 @@ route_verify(struct proxy *px, osip_message_t *m, const struct sip_origin *o,
 		*detail = xstrdup(why);
 	} else
 		refused = pair_check(&a, b, o, src, detail);
-	free(cid);
+	if (cid != buf)
+		free(cid);
 	return refused;
 }
 
@@ -273,7 +303,7 @@ proxy_rr_caller(struct fwd *f, const struct sip_origin *o, const char *zone)
 	t.side = RRTOK_CALLER;
 	t.pair = f->pair = rrtok_pair_new();
 	t.peer = -1;
-	snprintf(t.zone, sizeof t.zone, "%s", zone);
+	set_zone(&t, zone);
 	/*
 	 * A default-zone caller is reached again on its own connection
 	 * (TCP/TLS) or, over UDP, at the request-URI's address; a zone's
@@ -285,8 +315,21 @@ proxy_rr_caller(struct fwd *f, const struct sip_origin *o, const char *zone)
 		else if (o->conn == NULL)
 			t.direct = 1;
 	}
-	f->rr_in = rr_entry(px, host, port, o->transport, &t, f->dialog);
+	f->rr_in = rr_entry(px, "", host, port, o->transport, &t, f->dialog,
+	    NULL, 0);
 	return f->rr_in != NULL ? 0 : -1;
+}
+
+/* The line name value inserted above the first Record-Route of e. */
+static void
+insert_line(struct sip_edit *e, const char *name, const char *value)
+{
+	char buf[RR_LINE_STACK], *line;
+
+	line = str_join(buf, sizeof buf, NULL, name, value, (char *)NULL);
+	sip_edit_insert(e, "Record-Route", line);
+	if (line != buf)
+		free(line);
 }
 
 /*
@@ -299,24 +342,20 @@ proxy_rr_insert(struct fwd *f, struct sip_edit *e, const char *host,
     int port, int transport, const char *zone)
 {
 	struct rrtok t;
-	char *out, *line;
+	char buf[RR_LINE_STACK], *line;
 
 	memset(&t, 0, sizeof t);
 	t.side = RRTOK_CALLEE;
 	t.pair = f->pair;
 	t.peer = f->cur_peer;
-	snprintf(t.zone, sizeof t.zone, "%s",
-	    zone != NULL ? zone : CONF_DEFAULT_ZONE);
-	if ((out = rr_entry(f->px, host, port, transport, &t,
-	    f->dialog)) == NULL)
+	set_zone(&t, zone != NULL ? zone : CONF_DEFAULT_ZONE);
+	if ((line = rr_entry(f->px, "Record-Route: ", host, port, transport,
+	    &t, f->dialog, buf, sizeof buf)) == NULL)
 		return -1;
 	/* Ours on top of any there: outbound first, then inbound. */
-	line = xasprintf("Record-Route: %s", f->rr_in);
+	insert_line(e, "Record-Route: ", f->rr_in);
 	sip_edit_insert(e, "Record-Route", line);
-	free(line);
-	line = xasprintf("Record-Route: %s", out);
-	sip_edit_insert(e, "Record-Route", line);
-	free(line);
-	free(out);
+	if (line != buf)
+		free(line);
 	return 0;
 }

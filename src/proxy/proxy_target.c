@@ -20,6 +20,7 @@
 #include "proxy/route.h"
 #include "proxy/trav.h"
 #include "proxy/zone.h"
+#include "util/str.h"
 #include "util/xmalloc.h"
 
 /* Free what target t holds. */
@@ -31,14 +32,27 @@ proxy_target_clear(struct target *t)
 	free(t->rule);
 }
 
+/* a, b and c joined into buf (bufsz > 0), cut to fit as snprintf cuts. */
+static void
+cut_join(char *buf, size_t bufsz, const char *a, const char *b,
+    const char *c)
+{
+	char *s = str_join(buf, bufsz, NULL, a, b, c, (char *)NULL);
+
+	if (s == buf)
+		return;
+	memcpy(buf, s, bufsz - 1);
+	buf[bufsz - 1] = '\0';
+	free(s);
+}
+
 /* "ip" or "[ip]" for a URI or Via. */
 void
 proxy_target_host(const char *ip, char *buf, size_t bufsz)
 {
-	if (strchr(ip, ':') != NULL)
-		snprintf(buf, bufsz, "[%s]", ip);
-	else
-		snprintf(buf, bufsz, "%s", ip);
+	int v6 = strchr(ip, ':') != NULL;
+
+	cut_join(buf, bufsz, v6 ? "[" : "", ip, v6 ? "]" : "");
 }
 
 /* This node's address for transport toward peer family af: ip and port. */
@@ -53,7 +67,7 @@ proxy_target_local_addr(struct proxy *px, int transport, int af,
 	    ip, sizeof ip, port) == -1) {
 		if (fallback_ip == NULL)
 			return -1;
-		snprintf(ip, sizeof ip, "%s", fallback_ip);
+		cut_join(ip, sizeof ip, fallback_ip, "", "");
 		*port = conf_default_port(transport);
 	}
 	proxy_target_host(ip, host, hostsz);
@@ -283,6 +297,19 @@ proxy_target_next(struct fwd *f)
 	}
 }
 
+/* "name (priority N)" or "priority N" for the log; malloc'd. */
+static char *
+rule_label(const struct conf_rule *ru)
+{
+	char n[24];
+
+	str_int(ru->priority, n);
+	if (ru->name != NULL)
+		return str_join(NULL, 0, NULL, ru->name, " (priority ", n, ")",
+		    (char *)NULL);
+	return str_join(NULL, 0, NULL, "priority ", n, (char *)NULL);
+}
+
 /* The targets of an out-of-dialog request from search rules. */
 int
 proxy_target_rules(struct fwd *f, char **cause)
@@ -304,11 +331,7 @@ proxy_target_rules(struct fwd *f, char **cause)
 		t->peer = -1;
 		t->zone = xstrdup(rt.zone);
 		t->uri = rt.rewritten ? xstrdup(rt.uri) : NULL;
-		if (rt.rule->name != NULL)
-			t->rule = xasprintf("%s (priority %d)", rt.rule->name,
-			    rt.rule->priority);
-		else
-			t->rule = xasprintf("priority %d", rt.rule->priority);
+		t->rule = rule_label(rt.rule);
 	}
 	if (f->ntg == 0 && route_skipped(r) != NULL)
 		proxy_fwd_fail(f, 404, route_skipped(r));

@@ -39,7 +39,23 @@ struct route {
 	char			**uris;
 	size_t			 ntried;
 	char			*skipped;
+	char			*cur;		/* the next free byte of mem */
+	char			 mem[];		/* the strings above, from
+						   ruri to tail */
 };
+
+/* n bytes (of s, unless NULL) and a NUL carved from r->mem. */
+static char *
+carve(struct route *r, const char *s, size_t n)
+{
+	char *p = r->cur;
+
+	if (s != NULL)
+		memcpy(p, s, n);
+	p[n] = '\0';
+	r->cur += n + 1;
+	return p;
+}
 
 /* Split r->ruri into scheme, alias, port and tail; 0, or -1 with *cause. */
 static int
@@ -93,7 +109,7 @@ split_uri(struct route *r, char **cause)
 	r->hostlen = (size_t)(he - h);
 	r->host = ulen > 0 ? ulen + 1 : 0;
 	r->alen = r->host + r->hostlen;
-	r->alias = xmalloc(r->alen + 1);
+	r->alias = carve(r, NULL, r->alen);
 	if (ulen > 0) {
 		memcpy(r->alias, p, ulen);
 		r->alias[ulen] = '@';
@@ -101,9 +117,9 @@ split_uri(struct route *r, char **cause)
 	for (i = 0; i < r->hostlen; i++)
 		r->alias[r->host + i] = (char)tolower((unsigned char)h[i]);
 	r->alias[r->alen] = '\0';
-	r->scheme = xstrndup(s, (size_t)(colon - s));
-	r->port = xstrndup(he, (size_t)(pe - he));
-	r->tail = xstrdup(pe);
+	r->scheme = carve(r, s, (size_t)(colon - s));
+	r->port = carve(r, he, (size_t)(pe - he));
+	r->tail = carve(r, pe, strlen(pe));
 	return 0;
 }
 
@@ -111,12 +127,17 @@ struct route *
 route_new(const struct conf *c, const char *ruri, const char *source_zone,
     const char *method, char **cause)
 {
-	struct route *r = xcalloc(1, sizeof *r);
+	size_t rl = strlen(ruri), zl = strlen(source_zone);
+	size_t ml = strlen(method);
+	/* ruri, zone, method; alias, scheme, port and tail are each at
+	   most ruri's length together. */
+	struct route *r = xcalloc(1, sizeof *r + 3 * rl + zl + ml + 7);
 
 	r->c = c;
-	r->ruri = xstrdup(ruri);
-	r->source_zone = xstrdup(source_zone);
-	r->method = xstrdup(method);
+	r->cur = r->mem;
+	r->ruri = carve(r, ruri, rl);
+	r->source_zone = carve(r, source_zone, zl);
+	r->method = carve(r, method, ml);
 	if (split_uri(r, cause) == -1) {
 		route_free(r);
 		return NULL;
@@ -297,7 +318,7 @@ route_next(struct route *r, struct route_target *t)
 		if (ru->on_match == RULE_STOP)
 			r->done = 1;
 		if (ru->rewrite == NULL)
-			uri = xstrdup(r->ruri);
+			uri = r->ruri;		/* not copied: route_free */
 		else if ((uri = rewrite(r, ru, pm, npm)) == NULL)
 			continue;
 		for (i = 0; i < r->ntried; i++)
@@ -309,7 +330,8 @@ route_next(struct route *r, struct route_target *t)
 			set_skipped(r, xasprintf("%s: zone %s was already "
 			    "tried with %s", label, ru->target_zone, uri));
 			free(label);
-			free(uri);
+			if (uri != r->ruri)
+				free(uri);
 			continue;
 		}
 		r->zones = xreallocarray(r->zones, r->ntried + 1,
@@ -352,15 +374,9 @@ route_free(struct route *r)
 
 	if (r == NULL)
 		return;
-	free(r->ruri);
-	free(r->scheme);
-	free(r->alias);
-	free(r->port);
-	free(r->tail);
-	free(r->source_zone);
-	free(r->method);
 	for (i = 0; i < r->ntried; i++)
-		free(r->uris[i]);
+		if (r->uris[i] != r->ruri)
+			free(r->uris[i]);
 	free(r->uris);
 	free(r->zones);
 	free(r->skipped);

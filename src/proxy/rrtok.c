@@ -39,9 +39,20 @@
 #define CLAIMS_FIXED	(1 + 1 + 8 + 8 + 2 + 1)
 #define TOK_BIN_MAX	(1 + TOK_NONCE + CLAIMS_FIXED + RRTOK_ZONE_MAX + TOK_TAG)
 
+/* Room for the associated data on the stack; a longer one goes in two. */
+#define AAD_STACK	256
+
+/*
+ * A key and its two AES-256-GCM contexts with the key schedule done
+ * (NULL when OpenSSL could not make them: that key then fails to seal
+ * and open); each use sets only the nonce.  The loop thread alone uses
+ * them (rrtok.h).
+ */
 struct rrtok_key {
-	int		id;
-	unsigned char	key[RRTOK_KEY_LEN];
+	int		 id;
+	unsigned char	 key[RRTOK_KEY_LEN];
+	EVP_CIPHER_CTX	*seal;
+	EVP_CIPHER_CTX	*open;
 };
 
 struct rrtok_keys {
@@ -80,20 +91,28 @@ b64_encode(const unsigned char *p, size_t n, char *out)
 	return o;
 }
 
+/* Each base64url character's value plus one; 0 for any other byte. */
+static const signed char b64_val[256] = {
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6,
+	['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12,
+	['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17,
+	['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
+	['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26,
+	['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31,
+	['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
+	['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41,
+	['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46,
+	['u'] = 47, ['v'] = 48, ['w'] = 49, ['x'] = 50, ['y'] = 51,
+	['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+	['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61,
+	['9'] = 62, ['-'] = 63, ['_'] = 64
+};
+
+/* The value of base64url character c, or -1. */
 static int
 b64_value(char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
+	return b64_val[(unsigned char)c] - 1;
 }
 
 /* Decode base64url text (no padding) into out (max bytes): length, -1. */
@@ -146,23 +165,78 @@ fetch_gcm(void)
 	gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
 }
 
-/* AES-256-GCM over in (n bytes) into out; tag in or out: 0, -1. */
-static int
-gcm(int enc, const unsigned char *key, const unsigned char *nonce,
-    const unsigned char *aad, size_t aadlen, const unsigned char *in,
-    size_t n, unsigned char *out, unsigned char *tag)
+/* A context for key that encrypts (enc) or decrypts, or NULL. */
+static EVP_CIPHER_CTX *
+ctx_new(const unsigned char *key, int enc)
 {
 	EVP_CIPHER_CTX *ctx;
-	int len, ok;
 
 	pthread_once(&gcm_once, fetch_gcm);
 	if (gcm_cipher == NULL || (ctx = EVP_CIPHER_CTX_new()) == NULL)
-		return -1;
-	ok = EVP_CipherInit_ex2(ctx, gcm_cipher, NULL, NULL, enc, NULL) == 1 &&
+		return NULL;
+	if (EVP_CipherInit_ex2(ctx, gcm_cipher, NULL, NULL, enc, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TOK_NONCE,
-	    NULL) == 1 &&
-	    EVP_CipherInit_ex2(ctx, NULL, key, nonce, enc, NULL) == 1 &&
-	    EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aadlen) == 1 &&
+	    NULL) != 1 ||
+	    EVP_CipherInit_ex2(ctx, NULL, key, NULL, enc, NULL) != 1) {
+		EVP_CIPHER_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* Both contexts of every key of k. */
+static void
+keys_ready(struct rrtok_keys *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++) {
+		k->k[i].seal = ctx_new(k->k[i].key, 1);
+		k->k[i].open = ctx_new(k->k[i].key, 0);
+	}
+}
+
+/*
+ * The associated data into ctx: label (with its NUL), key id, Call-ID;
+ * in one piece when it fits on the stack, else in two (GCM hashes the
+ * same bytes either way).  1 when OpenSSL took it.
+ */
+static int
+put_aad(EVP_CIPHER_CTX *ctx, int id, const char *call_id)
+{
+	unsigned char a[AAD_STACK];
+	size_t ll = sizeof TOK_AAD_LABEL, cl = strlen(call_id);
+	int len;
+
+	memcpy(a, TOK_AAD_LABEL, ll);
+	a[ll] = (unsigned char)id;
+	if (ll + 1 + cl <= sizeof a) {
+		memcpy(a + ll + 1, call_id, cl);
+		return EVP_CipherUpdate(ctx, NULL, &len, a, (int)(ll + 1 +
+		    cl));
+	}
+	return EVP_CipherUpdate(ctx, NULL, &len, a, (int)(ll + 1)) == 1 &&
+	    EVP_CipherUpdate(ctx, NULL, &len, (const unsigned char *)call_id,
+	    (int)cl) == 1;
+}
+
+/*
+ * AES-256-GCM under key (its seal or open context, enc) with nonce and
+ * the associated data of call_id, over in (n bytes) into out; the tag in
+ * or out: 0, -1.
+ */
+static int
+gcm(int enc, const struct rrtok_key *key, const unsigned char *nonce,
+    const char *call_id, const unsigned char *in, size_t n,
+    unsigned char *out, unsigned char *tag)
+{
+	EVP_CIPHER_CTX *ctx = enc ? key->seal : key->open;
+	int len, ok;
+
+	if (ctx == NULL)
+		return -1;
+	ok = EVP_CipherInit_ex2(ctx, NULL, NULL, nonce, enc, NULL) == 1 &&
+	    put_aad(ctx, key->id, call_id) == 1 &&
 	    EVP_CipherUpdate(ctx, out, &len, in, (int)n) == 1;
 	if (ok && !enc)
 		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TOK_TAG,
@@ -172,22 +246,7 @@ gcm(int enc, const unsigned char *key, const unsigned char *nonce,
 	if (ok && enc)
 		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TOK_TAG,
 		    tag) == 1;
-	EVP_CIPHER_CTX_free(ctx);
 	return ok ? 0 : -1;
-}
-
-/* The associated data: label, key id, Call-ID (malloc'd). */
-static unsigned char *
-make_aad(int id, const char *call_id, size_t *lenp)
-{
-	size_t ll = sizeof TOK_AAD_LABEL, cl = strlen(call_id);
-	unsigned char *a = xmalloc(ll + 1 + cl);
-
-	memcpy(a, TOK_AAD_LABEL, ll);		/* with its NUL */
-	a[ll] = (unsigned char)id;
-	memcpy(a + ll + 1, call_id, cl);
-	*lenp = ll + 1 + cl;
-	return a;
 }
 
 static void
@@ -215,8 +274,8 @@ rrtok_seal(const struct rrtok_keys *k, const struct rrtok *t,
     const char *call_id, char *buf, size_t bufsz)
 {
 	unsigned char claims[CLAIMS_FIXED + RRTOK_ZONE_MAX];
-	unsigned char bin[TOK_BIN_MAX], *aad;
-	size_t zl = strlen(t->zone), n, aadlen;
+	unsigned char bin[TOK_BIN_MAX];
+	size_t zl = strlen(t->zone), n;
 	unsigned peer = t->peer >= 0 && t->peer < 0xffff ? (unsigned)t->peer :
 	    0xffff;
 	int rv;
@@ -236,10 +295,8 @@ rrtok_seal(const struct rrtok_keys *k, const struct rrtok *t,
 	n = CLAIMS_FIXED + zl;
 	bin[0] = (unsigned char)k->k[0].id;
 	rnd_bytes(bin + 1, TOK_NONCE);	/* 96 random bits, no syscall (rnd.h) */
-	aad = make_aad(k->k[0].id, call_id, &aadlen);
-	rv = gcm(1, k->k[0].key, bin + 1, aad, aadlen, claims, n,
+	rv = gcm(1, &k->k[0], bin + 1, call_id, claims, n,
 	    bin + 1 + TOK_NONCE, bin + 1 + TOK_NONCE + n);
-	free(aad);
 	OPENSSL_cleanse(claims, sizeof claims);
 	if (rv == -1)
 		return -1;
@@ -251,9 +308,9 @@ int
 rrtok_open(const struct rrtok_keys *k, const char *text, const char *call_id,
     struct rrtok *t, const char **why)
 {
-	unsigned char bin[TOK_BIN_MAX], claims[TOK_BIN_MAX], *aad;
+	unsigned char bin[TOK_BIN_MAX], claims[TOK_BIN_MAX];
 	const struct rrtok_key *key;
-	size_t n, aadlen, zl;
+	size_t n, zl;
 	unsigned peer;
 	long len;
 	int rv;
@@ -271,10 +328,8 @@ rrtok_open(const struct rrtok_keys *k, const char *text, const char *call_id,
 		return -1;
 	}
 	n = (size_t)len - 1 - TOK_NONCE - TOK_TAG;
-	aad = make_aad(key->id, call_id, &aadlen);
-	rv = gcm(0, key->key, bin + 1, aad, aadlen, bin + 1 + TOK_NONCE, n,
+	rv = gcm(0, key, bin + 1, call_id, bin + 1 + TOK_NONCE, n,
 	    claims, bin + 1 + TOK_NONCE + n);
-	free(aad);
 	if (rv == -1) {
 		*why = "a token that is not genuine for this dialog";
 		return -1;
@@ -404,7 +459,7 @@ rrtok_keys_load(const char *path, int create, int *created, char **cause)
 	k = xcalloc(1, sizeof *k);
 	while (fgets(line, sizeof line, fp) != NULL) {
 		char *s = line;
-		struct rrtok_key key;
+		struct rrtok_key key = { 0 };
 
 		lineno++;
 		line[strcspn(line, "\n")] = '\0';
@@ -433,6 +488,7 @@ rrtok_keys_load(const char *path, int create, int *created, char **cause)
 		rrtok_keys_free(k);
 		return NULL;
 	}
+	keys_ready(k);
 	return k;
 bad:
 	OPENSSL_cleanse(line, sizeof line);
@@ -451,14 +507,21 @@ rrtok_keys_random(void)
 		abort();	/* no randomness: nothing is safe any more */
 	k->k[0].id = 0;
 	k->n = 1;
+	keys_ready(k);
 	return k;
 }
 
 void
 rrtok_keys_free(struct rrtok_keys *k)
 {
+	size_t i;
+
 	if (k == NULL)
 		return;
+	for (i = 0; i < k->n; i++) {
+		EVP_CIPHER_CTX_free(k->k[i].seal);
+		EVP_CIPHER_CTX_free(k->k[i].open);
+	}
 	OPENSSL_cleanse(k, sizeof *k);
 	free(k);
 }

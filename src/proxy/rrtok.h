@@ -12,7 +12,9 @@
  * file (new key first, old ones kept) still opens the entries of the
  * dialogs in flight.  The key file (state_dir/route.key) is created with
  * random bytes at first start and read again at each reload; a cluster
- * may share it.  This module neither logs nor knows SIP messages.
+ * may share it.  This module neither logs nor knows SIP messages.  A
+ * key set keeps a cipher context per key and direction, so one thread at
+ * a time seals and opens with it (the proxy's loop).
  */
 #ifndef SE_RRTOK_H
 #define SE_RRTOK_H

@@ -209,7 +209,13 @@ arm_us(struct txn *t, struct event **evp, event_callback_fn cb, int64_t us)
 {
 	struct timeval tv;
 
-	if (*evp == NULL && (*evp = evtimer_new(t->tl->base, cb, t)) == NULL)
+	if (*evp == NULL && evp == &t->ev_end) {
+		/* Every transaction ends by a timer: it is kept in t. */
+		if (evtimer_assign(&t->end_ev, t->tl->base, cb, t) != 0)
+			abort();
+		*evp = &t->end_ev;
+	} else if (*evp == NULL &&
+	    (*evp = evtimer_new(t->tl->base, cb, t)) == NULL)
 		abort();	/* out of memory, as xmalloc */
 	if (us < 0)
 		us = 0;
@@ -307,18 +313,79 @@ struct txn *
 txn_alloc(struct txn_layer *tl, enum txn_kind kind, const struct txn_dest *d,
     const osip_message_t *m)
 {
-	struct txn *t = xcalloc(1, sizeof *t);
-	char cid[SIP_CALL_ID_MAX];
+	return txn_alloc_room(tl, kind, d, m, 0);
+}
 
+/* s after the n bytes of buf (SIP_CALL_ID_MAX), cut to fit: the length. */
+static size_t
+cid_put(char *buf, size_t n, const char *s)
+{
+	size_t l = strlen(s);
+
+	if (l > SIP_CALL_ID_MAX - 1 - n)
+		l = SIP_CALL_ID_MAX - 1 - n;
+	memcpy(buf + n, s, l);
+	return n + l;
+}
+
+/* The Call-ID of m as sip_msg_call_id() writes it, without printf. */
+static const char *
+call_id_text(const osip_message_t *m, char *buf)
+{
+	const osip_call_id_t *c = m->call_id;
+	size_t n;
+
+	if (c == NULL || c->number == NULL)
+		return "-";
+	n = cid_put(buf, 0, c->number);
+	if (c->host != NULL)
+		n = cid_put(buf, cid_put(buf, n, "@"), c->host);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The same with room bytes more for txn_keep; the Call-ID goes there. */
+struct txn *
+txn_alloc_room(struct txn_layer *tl, enum txn_kind kind,
+    const struct txn_dest *d, const osip_message_t *m, size_t room)
+{
+	char buf[SIP_CALL_ID_MAX];
+	const char *cid = m != NULL ? call_id_text(m, buf) : NULL;
+	size_t cl = cid != NULL ? strlen(cid) + 1 : 0;
+	struct txn *t = xcalloc(1, sizeof *t + cl + room);
+
+	t->mem_cur = t->mem;
+	t->mem_end = t->mem + cl + room;
 	t->tl = tl;
 	t->id = ++tl->next_id;
 	t->kind = kind;
 	t->dest = *d;
 	t->reliable = d->transport != TP_UDP;
 	if (m != NULL)
-		t->log_call_id = xstrdup(sip_msg_call_id(m, cid,
-		    sizeof cid));
+		t->log_call_id = txn_keep(t, cid);
 	return t;
+}
+
+/* A copy of s in t's room when it fits, else malloc'd. */
+char *
+txn_keep(struct txn *t, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = t->mem_cur;
+
+	if (n > (size_t)(t->mem_end - p))
+		return xstrdup(s);
+	memcpy(p, s, n);
+	t->mem_cur += n;
+	return p;
+}
+
+/* Free p unless it is kept in t's room. */
+static void
+own_free(struct txn *t, char *p)
+{
+	if (p < t->mem || p >= t->mem_end)
+		free(p);
 }
 
 /* The name of state s, as the log shows it. */
@@ -385,13 +452,15 @@ txn_free(struct txn *t)
 
 	table_del(t);
 	for (i = 0; i < sizeof evs / sizeof evs[0]; i++)
-		if (*evs[i] != NULL)
+		if (*evs[i] == &t->end_ev)
+			event_del(&t->end_ev);
+		else if (*evs[i] != NULL)
 			event_free(*evs[i]);
-	free(t->method);
-	free(t->branch);
-	free(t->log_call_id);
-	free(t->sent_host);
-	free(t->sent_port);
+	own_free(t, t->method);
+	own_free(t, t->branch);
+	own_free(t, t->log_call_id);
+	own_free(t, t->sent_host);
+	own_free(t, t->sent_port);
 	free(t->ruri);
 	free(t->call_id);
 	free(t->cseq_num);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <osipparser2/osip_parser.h>
 
 #include "sip/sip_txn.h"
@@ -71,6 +72,11 @@ struct txn {
 	struct event		*ev_aux;
 	struct event		*ev_err;
 	void			*user;
+	struct event		 end_ev;	/* ev_end's storage */
+	/* Strings kept with t in the same allocation (txn_keep). */
+	char			*mem_cur;
+	char			*mem_end;
+	char			 mem[];
 };
 
 LIST_HEAD(txn_list, txn);
@@ -132,6 +138,12 @@ void			 txn_retx_next(struct txn *t, int ms);
 /* A new transaction of kind toward d with the Call-ID of m; no table. */
 struct txn		*txn_alloc(struct txn_layer *tl, enum txn_kind kind,
 			    const struct txn_dest *d, const osip_message_t *m);
+/* The same with room bytes more for txn_keep (the Call-ID is kept there). */
+struct txn		*txn_alloc_room(struct txn_layer *tl,
+			    enum txn_kind kind, const struct txn_dest *d,
+			    const osip_message_t *m, size_t room);
+/* A copy of s for t: in its room when it fits, else malloc'd. */
+char			*txn_keep(struct txn *t, const char *s);
 /* Every state change of t: logs old -> new at debug level. */
 void			 txn_enter_state(struct txn *t, enum txn_state s);
 /* Does the TU want to hear about t? */

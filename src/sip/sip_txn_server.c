@@ -218,20 +218,23 @@ server_new(struct txn_layer *tl, const osip_message_t *m,
     struct rkey *k, const struct txn_dest *src)
 {
 	int invite = strcmp(m->sip_method, "INVITE") == 0;
-	struct txn *t = txn_alloc(tl, invite ? IST : NIST, src, m);
-	const char *port;
+	const char *host = k->rfc3261 && osip_via_get_host(k->via) != NULL ?
+	    osip_via_get_host(k->via) : "";
+	const char *port = k->rfc3261 ? osip_via_get_port(k->via) : NULL;
+	struct txn *t = txn_alloc_room(tl, invite ? IST : NIST, src, m,
+	    strlen(m->sip_method) + (k->rfc3261 ? strlen(k->branch) : 0) +
+	    strlen(host) + (port != NULL ? strlen(port) + 1 : 0) + 3);
 
-	t->method = xstrdup(m->sip_method);
+	t->method = txn_keep(t, m->sip_method);
 	t->rfc3261 = k->rfc3261;
 	t->hash = k->hash;
 	if (k->rfc3261) {
-		t->branch = xstrdup(k->branch);
-		t->sent_host = xstrdup(osip_via_get_host(k->via) ?
-		    osip_via_get_host(k->via) : "");
-		if ((port = osip_via_get_port(k->via)) != NULL)
-			t->sent_port = xstrdup(port);
+		t->branch = txn_keep(t, k->branch);
+		t->sent_host = txn_keep(t, host);
+		if (port != NULL)
+			t->sent_port = txn_keep(t, port);
 	} else {
-		t->branch = xstrdup("");
+		t->branch = txn_keep(t, "");
 		t->ruri = k->ruri;
 		t->via = k->via_text;
 		t->call_id = k->call_id;

@@ -206,11 +206,37 @@ log_timestamp(char *buf, size_t bufsz)
 	buf[24] = '\0';
 }
 
+/*
+ * Each byte's class: PLAIN goes into a value as it is, quoted or not
+ * (0x20-0x7e but '"' and '\\'); BARE may stand in an unquoted value
+ * (PLAIN but space and '=').
+ */
+#define PLAIN	1
+#define BARE	2
+static const unsigned char byte_class[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 3, 0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 1, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 /* A byte that goes into a value as it is, quoted or not. */
 static int
 is_plain(unsigned char c)
 {
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+	return byte_class[c] & PLAIN;
 }
 
 /* 1 when the value may go unquoted: not empty, plain, no space or '='. */
@@ -221,11 +247,9 @@ is_bare(const unsigned char *p, size_t len)
 
 	if (len == 0)
 		return 0;
-	for (i = 0; i < len; i++) {
-		if (p[i] <= 0x20 || p[i] >= 0x7f || p[i] == '"' ||
-		    p[i] == '=' || p[i] == '\\')
+	for (i = 0; i < len; i++)
+		if (!(byte_class[p[i]] & BARE))
 			return 0;
-	}
 	return 1;
 }
 

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +22,51 @@ str_hexval(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+char *
+str_join(char *buf, size_t bufsz, size_t *lenp, ...)
+{
+	va_list ap;
+	const char *s;
+	size_t n = 0, l;
+	char *out;
+
+	va_start(ap, lenp);
+	while ((s = va_arg(ap, const char *)) != NULL)
+		n += strlen(s);
+	va_end(ap);
+	out = n < bufsz ? buf : xmalloc(n + 1);
+	n = 0;
+	va_start(ap, lenp);
+	while ((s = va_arg(ap, const char *)) != NULL) {
+		l = strlen(s);
+		memcpy(out + n, s, l);
+		n += l;
+	}
+	va_end(ap);
+	out[n] = '\0';
+	if (lenp != NULL)
+		*lenp = n;
+	return out;
+}
+
+char *
+str_int(long long v, char *buf)
+{
+	char t[24];
+	unsigned long long u = v < 0 ? 0 - (unsigned long long)v :
+	    (unsigned long long)v;
+	size_t i = sizeof t, o = 0;
+
+	do
+		t[--i] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		buf[o++] = '-';
+	memcpy(buf + o, t + i, sizeof t - i);
+	buf[o + sizeof t - i] = '\0';
+	return buf;
 }
 
 void

@@ -23,5 +23,14 @@ int		 str_time_parse_iso(const char *s, time_t *tp);
  * when it is not one (overlong, surrogate, past U+10FFFF, cut short).
  */
 size_t		 str_utf8_len(const unsigned char *p, size_t n);
+/*
+ * The strings given, up to a NULL, one after the other: in buf (bufsz
+ * bytes, with the NUL) when they fit, else in a malloc'd buffer.  Free
+ * the result when it is not buf.  *lenp (may be NULL) is its length.
+ */
+char		*str_join(char *buf, size_t bufsz, size_t *lenp, ...)
+		    __attribute__((sentinel));
+/* v in decimal into buf (at least 24 bytes); returns buf. */
+char		*str_int(long long v, char *buf);
 
 #endif

@@ -1,12 +1,15 @@
 /*
- * test_rnd.c: the buffered keystream (util/rnd.c) and str_random_hex.
+ * test_rnd.c: the buffered keystream (util/rnd.c) and str_random_hex;
+ * str_join and str_int, which the proxy builds its lines with.
  */
 #include "config.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -107,6 +110,53 @@ test_hex(void **state)
 	assert_string_not_equal(a, b);
 }
 
+/* str_join: in the buffer when it fits with its NUL, else malloc'd. */
+static void
+test_join(void **state)
+{
+	char buf[8], big[300], *s;
+	size_t n = 99;
+
+	(void)state;
+	s = str_join(buf, sizeof buf, &n, "ab", "", "cde", (char *)NULL);
+	assert_ptr_equal(s, buf);
+	assert_string_equal(s, "abcde");
+	assert_int_equal(n, 5);
+	s = str_join(buf, sizeof buf, &n, "abcd", "efg", (char *)NULL);
+	assert_ptr_equal(s, buf);		/* 7 bytes and the NUL */
+	s = str_join(buf, sizeof buf, &n, "abcd", "efgh", (char *)NULL);
+	assert_ptr_not_equal(s, buf);
+	assert_string_equal(s, "abcdefgh");
+	assert_int_equal(n, 8);
+	free(s);
+	s = str_join(NULL, 0, NULL, (char *)NULL);
+	assert_string_equal(s, "");
+	free(s);
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	s = str_join(buf, sizeof buf, &n, "<", big, ">", (char *)NULL);
+	assert_int_equal(n, sizeof big + 1);
+	assert_int_equal(s[0], '<');
+	assert_int_equal(s[n - 1], '>');
+	free(s);
+}
+
+/* str_int: what %lld prints. */
+static void
+test_int(void **state)
+{
+	static const long long v[] = { 0, 1, -1, 9, 10, 69, 5060, 65535,
+	    -2147483648LL, LLONG_MAX, LLONG_MIN };
+	char a[24], b[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+		snprintf(b, sizeof b, "%lld", v[i]);
+		assert_string_equal(str_int(v[i], a), b);
+	}
+}
+
 int
 main(void)
 {
@@ -115,6 +165,8 @@ main(void)
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_join),
+		cmocka_unit_test(test_int),
 	};
 	int rv = cmocka_run_group_tests(tests, NULL, NULL);
 

@@ -3,7 +3,9 @@
  * sealed, only for its Call-ID and under a key the set holds; any one
  * character changed spoils it; a rotated key file (new key first, old
  * kept) opens old tokens and seals with the new key; the key file is
- * created 0600 and its errors name their line.
+ * created 0600 and its errors name their line.  A token is the format
+ * rrtok.c describes, whatever the Call-ID's length (checked here with
+ * OpenSSL directly).
  */
 #include "config.h"
 
@@ -17,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include <openssl/evp.h>
 
 #include "proxy/rrtok.h"
 #include "util/xmalloc.h"
@@ -231,6 +235,103 @@ test_bad_files(void **state)
 	free(two);
 }
 
+/* The 6-bit value of a base64url character (the test's own decoder). */
+static unsigned
+b64v(char c)
+{
+	const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_", *p = strchr(a, c);
+
+	assert_non_null(p);
+	return (unsigned)(p - a);
+}
+
+/* base64url text (no padding) into out: its length. */
+static size_t
+unb64(const char *s, unsigned char *out)
+{
+	unsigned v = 0;
+	size_t o = 0;
+	int bits = 0;
+
+	for (; *s != '\0'; s++) {
+		v = v << 6 | b64v(*s);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(v >> bits & 0xff);
+		}
+	}
+	return o;
+}
+
+/*
+ * Open tok (sealed under key id with key) with one-shot OpenSSL calls
+ * and the associated data "sipedge-rr" NUL, id, call_id: the zone it
+ * holds must be zone.
+ */
+static void
+open_by_hand(const char *tok, int id, const unsigned char *key,
+    const char *call_id, const char *zone)
+{
+	unsigned char bin[1024], aad[1024], out[1024];
+	size_t n = unb64(tok, bin), cl = strlen(call_id), al;
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int len, m = (int)n - 1 - 12 - 16;
+
+	assert_int_equal(bin[0], id);
+	memcpy(aad, "sipedge-rr", 11);
+	aad[11] = (unsigned char)id;
+	memcpy(aad + 12, call_id, cl);
+	al = 12 + cl;
+	assert_int_equal(EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key,
+	    bin + 1), 1);
+	assert_int_equal(EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)al), 1);
+	assert_int_equal(EVP_DecryptUpdate(ctx, out, &len, bin + 13, m), 1);
+	assert_int_equal(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16,
+	    bin + 13 + m), 1);
+	assert_int_equal(EVP_DecryptFinal_ex(ctx, out + len, &len), 1);
+	EVP_CIPHER_CTX_free(ctx);
+	assert_int_equal(out[0], 1);		/* version */
+	assert_int_equal(out[20], strlen(zone));
+	assert_memory_equal(out + 21, zone, strlen(zone));
+}
+
+/* Tokens for a short and a long Call-ID, opened by hand and by rrtok. */
+static void
+test_format(void **state)
+{
+	static const unsigned char key[32] = {
+		0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+		0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+		0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+		0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
+	char *path, *cause = NULL, tok[RRTOK_TEXT_MAX], cid[700];
+	const char *cids[3] = { "abc@host", cid + 400, cid }, *why;
+	struct rrtok_keys *k;
+	struct rrtok t, u;
+	size_t i;
+
+	(void)state;
+	memset(cid, 'x', sizeof cid - 1);
+	cid[sizeof cid - 1] = '\0';
+	path = put("format.key", "7 00112233445566778899aabbccddeeff"
+	    "00112233445566778899aabbccddeeff\n", 0600);
+	k = rrtok_keys_load(path, 0, NULL, &cause);
+	assert_non_null(k);
+	sample(&t);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(rrtok_seal(k, &t, cids[i], tok, sizeof tok), 0);
+		open_by_hand(tok, 7, key, cids[i], "partner");
+		assert_int_equal(rrtok_open(k, tok, cids[i], &u, &why), 0);
+		assert_string_equal(u.zone, "partner");
+		assert_int_equal(rrtok_open(k, tok, cids[(i + 1) % 3], &u,
+		    &why), -1);
+	}
+	rrtok_keys_free(k);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -238,6 +339,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_key_file),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_format),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
