@@ -21,14 +21,26 @@ struct line {
 	char		*own;	/* p's buffer when the line was made here */
 };
 
+/*
+ * An edit is made and freed for every message relayed, so its first
+ * EDIT_LINES lines and the first EDIT_ARENA bytes of the lines it makes
+ * live inside it: one malloc for the usual message instead of one per
+ * line made, plus the array's growth.
+ */
+#define EDIT_LINES	32
+#define EDIT_ARENA	1024
+
 struct sip_edit {
 	const char	*msg;
 	size_t		 len;
 	struct line	 start;
-	struct line	*h;	/* header lines, in order */
+	struct line	*h;	/* header lines, in order: hbuf or malloc'd */
 	size_t		 nh;
 	size_t		 cap;
 	size_t		 tail;	/* offset of the empty line */
+	size_t		 used;	/* bytes of arena handed out */
+	struct line	 hbuf[EDIT_LINES];
+	char		 arena[EDIT_ARENA];
 };
 
 /* RFC 3261 s.7.3.3 and the registered compact forms. */
@@ -186,39 +198,64 @@ last_comma(const char *p, size_t from, size_t to)
 	return last;
 }
 
+/*
+ * n bytes for a line made in e: from e's arena while it lasts (they go
+ * with e), else malloc'd and returned in *own as well.
+ */
+static char *
+line_buf(struct sip_edit *e, size_t n, char **own)
+{
+	char *s;
+
+	if (n <= sizeof e->arena - e->used) {
+		s = e->arena + e->used;
+		e->used += n;
+		*own = NULL;
+		return s;
+	}
+	return *own = xmalloc(n);
+}
+
 /* Set l to the concatenation of three pieces (which may point into l). */
 static void
-line_set(struct line *l, const char *a, size_t an, const char *b, size_t bn,
-    const char *c, size_t cn)
+line_set(struct sip_edit *e, struct line *l, const char *a, size_t an,
+    const char *b, size_t bn, const char *c, size_t cn)
 {
-	char *s = xmalloc(an + bn + cn + 1);
+	char *own, *s = line_buf(e, an + bn + cn + 1, &own);
 
 	memcpy(s, a, an);
 	memcpy(s + an, b, bn);
 	memcpy(s + an + bn, c, cn);
 	s[an + bn + cn] = '\0';
 	free(l->own);
-	l->own = s;
+	l->own = own;
 	l->p = s;
 	l->n = an + bn + cn;
 }
 
-/* A line made here from text without its CRLF. */
+/* A line made in e from text without its CRLF. */
 static struct line
-line_new(const char *text)
+line_new(struct sip_edit *e, const char *text)
 {
 	struct line l = { NULL, 0, NULL };
 
-	line_set(&l, text, strlen(text), "\r\n", 2, "", 0);
+	line_set(e, &l, text, strlen(text), "\r\n", 2, "", 0);
 	return l;
 }
 
 static void
 insert_at(struct sip_edit *e, size_t i, struct line l)
 {
+	struct line *h;
+
 	if (e->nh == e->cap) {
-		e->cap = e->cap > 0 ? e->cap * 2 : 16;
-		e->h = xreallocarray(e->h, e->cap, sizeof *e->h);
+		if (e->h == e->hbuf) {
+			h = xreallocarray(NULL, e->cap * 2, sizeof *h);
+			memcpy(h, e->hbuf, e->nh * sizeof *h);
+		} else
+			h = xreallocarray(e->h, e->cap * 2, sizeof *h);
+		e->h = h;
+		e->cap *= 2;
 	}
 	memmove(e->h + i + 1, e->h + i, (e->nh - i) * sizeof *e->h);
 	e->h[i] = l;
@@ -259,9 +296,15 @@ sip_edit_new(const char *msg, size_t len)
 
 	if ((eol = memchr(p, '\n', len)) == NULL)
 		return NULL;
-	e = xcalloc(1, sizeof *e);
+	e = xmalloc(sizeof *e);		/* the arrays need no zeros */
 	e->msg = msg;
 	e->len = len;
+	e->start.own = NULL;
+	e->h = e->hbuf;
+	e->nh = 0;
+	e->cap = EDIT_LINES;
+	e->tail = 0;
+	e->used = 0;
 	e->start.p = p;
 	e->start.n = (size_t)(eol - p) + 1;
 	p = eol + 1;
@@ -299,7 +342,8 @@ sip_edit_free(struct sip_edit *e)
 		return;
 	for (i = 0; i < e->nh; i++)
 		free(e->h[i].own);
-	free(e->h);
+	if (e->h != e->hbuf)
+		free(e->h);
 	free(e->start.own);
 	free(e);
 }
@@ -307,7 +351,7 @@ sip_edit_free(struct sip_edit *e)
 void
 sip_edit_start_line(struct sip_edit *e, const char *line)
 {
-	line_set(&e->start, line, strlen(line), "\r\n", 2, "", 0);
+	line_set(e, &e->start, line, strlen(line), "\r\n", 2, "", 0);
 }
 
 void
@@ -315,13 +359,13 @@ sip_edit_insert(struct sip_edit *e, const char *before, const char *line)
 {
 	size_t i = find(e, before, 0);
 
-	insert_at(e, i < e->nh ? i : 0, line_new(line));
+	insert_at(e, i < e->nh ? i : 0, line_new(e, line));
 }
 
 void
 sip_edit_append(struct sip_edit *e, const char *line)
 {
-	insert_at(e, e->nh, line_new(line));
+	insert_at(e, e->nh, line_new(e, line));
 }
 
 size_t
@@ -348,7 +392,7 @@ sip_edit_replace(struct sip_edit *e, const char *name,
 		i = 0;
 	sip_edit_delete(e, name);
 	for (k = 0; k < n; k++)
-		insert_at(e, i + k, line_new(lines[k]));
+		insert_at(e, i + k, line_new(e, lines[k]));
 }
 
 size_t
@@ -402,7 +446,7 @@ sip_edit_remove_first(struct sip_edit *e, const char *name)
 		remove_at(e, i);
 		return 0;
 	}
-	line_set(l, l->p, vs, l->p + r, l->n - r, "", 0);
+	line_set(e, l, l->p, vs, l->p + r, l->n - r, "", 0);
 	return 0;
 }
 
@@ -428,7 +472,7 @@ sip_edit_remove_last(struct sip_edit *e, const char *name)
 		return 0;
 	}
 	eol = eol_len(l);
-	line_set(l, l->p, c, l->p + l->n - eol, eol, "", 0);
+	line_set(e, l, l->p, c, l->p + l->n - eol, eol, "", 0);
 	return 0;
 }
 
@@ -446,7 +490,7 @@ sip_edit_replace_first(struct sip_edit *e, const char *name,
 	c = top_comma(l->p, vs, ve);
 	while (c > vs && is_lws(l->p[c - 1]))
 		c--;
-	line_set(l, l->p, vs, value, len, l->p + c, l->n - c);
+	line_set(e, l, l->p, vs, value, len, l->p + c, l->n - c);
 	return 0;
 }
 

@@ -273,6 +273,45 @@ test_binary_body(void **state)
 	sip_edit_free(e);
 }
 
+/*
+ * Past the lines and bytes an edit holds inside itself: 40 header lines
+ * (the array moves to the heap) and 60 inserted lines of 30 bytes (the
+ * arena runs out); the output is every line in order all the same.
+ */
+static void
+test_many_lines(void **state)
+{
+	const char *repl[] = { "X-H39: replaced" };
+	char msg[4096], line[64], *want, *w;
+	size_t n = 0, k;
+	struct sip_edit *e;
+	int i;
+
+	n += (size_t)snprintf(msg + n, sizeof msg - n, "%s", START);
+	for (i = 0; i < 40; i++)
+		n += (size_t)snprintf(msg + n, sizeof msg - n, "X-H%d: %d\r\n",
+		    i, i);
+	snprintf(msg + n, sizeof msg - n, "Content-Length: 0\r\n\r\n");
+	e = edit(msg);
+	for (i = 0; i < 60; i++) {
+		snprintf(line, sizeof line, "Record-Route: <sip:p%02d.example;lr>",
+		    i);
+		sip_edit_insert(e, "X-H0", line);
+	}
+	sip_edit_replace(e, "X-H39", repl, 1);
+	want = malloc(8192);
+	assert_non_null(want);
+	w = want + sprintf(want, "%s", START);
+	for (i = 0; i < 60; i++)
+		w += sprintf(w, "Record-Route: <sip:p%02d.example;lr>\r\n", i);
+	for (i = 0; i < 39; i++)
+		w += sprintf(w, "X-H%d: %d\r\n", i, i);
+	k = (size_t)sprintf(w, "X-H39: replaced\r\nContent-Length: 0\r\n\r\n");
+	assert_true(k > 0);
+	expect(e, want);
+	free(want);
+}
+
 int
 main(void)
 {
@@ -290,6 +329,7 @@ main(void)
 		cmocka_unit_test(test_remove_last_across_lines),
 		cmocka_unit_test(test_body_untouched),
 		cmocka_unit_test(test_binary_body),
+		cmocka_unit_test(test_many_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
