@@ -4,7 +4,8 @@
  * OpenSSL may call the callbacks here from a handshake thread; they never
  * log and never touch the event loop.  A peer's certificate is never
  * trusted because of a ticket: the table only says which tickets may skip
- * the full handshake, and the gate checks every resumed peer again.
+ * the full handshake, and the gate checks every resumed peer again (with
+ * the path it verified under the same generation, tls_peer_reuse).
  */
 #include "config.h"
 
@@ -40,6 +41,7 @@ struct tpeer {
 	unsigned long long	 gen;
 	time_t			 until;
 	STACK_OF(X509)		*chain;		/* as presented, leaf first */
+	struct tls_peer_record	 rec;		/* its verification */
 };
 
 /* AES-256-CBC, fetched once (tls_ticket_setup) rather than per ticket. */
@@ -92,16 +94,23 @@ slot(const unsigned char md[32])
 	return &R.peers[(md[0] | (md[1] << 8)) & (TT_NPEERS - 1)];
 }
 
-/* Empty a slot (the lock held); its chain is returned for freeing. */
-static STACK_OF(X509) *
-slot_clear(struct tpeer *p)
+/* Empty a slot (the lock held); what it held goes into *old, for
+ * freeing with tpeer_free once the lock is released. */
+static void
+slot_clear(struct tpeer *p, struct tpeer *old)
 {
-	STACK_OF(X509) *old = p->chain;
-
-	if (old != NULL)
+	if (p->chain != NULL)
 		R.st.peers--;
+	*old = *p;
 	memset(p, 0, sizeof *p);
-	return old;
+}
+
+/* Free what a slot held (outside the lock). */
+static void
+tpeer_free(struct tpeer *old)
+{
+	sk_X509_pop_free(old->chain, X509_free);
+	tls_peer_record_clear(&old->rec);
 }
 
 /* Shift the current key to previous and make a new one (the lock held). */
@@ -193,14 +202,15 @@ tls_ticket_key(int enc, unsigned char name[16], unsigned char aes[32],
 void
 tls_ticket_new_generation(void)
 {
-	STACK_OF(X509) *old;
+	struct tpeer old;
 	size_t i;
 
 	pthread_mutex_lock(&R.mu);
 	R.gen++;
-	for (i = 0; R.peers != NULL && i < TT_NPEERS; i++)
-		if ((old = slot_clear(&R.peers[i])) != NULL)
-			sk_X509_pop_free(old, X509_free);
+	for (i = 0; R.peers != NULL && i < TT_NPEERS; i++) {
+		slot_clear(&R.peers[i], &old);
+		tpeer_free(&old);
+	}
 	pthread_mutex_unlock(&R.mu);
 }
 
@@ -216,28 +226,33 @@ tls_ticket_generation(void)
 }
 
 void
-tls_ticket_accept(STACK_OF(X509) *chain, time_t until)
+tls_ticket_accept(STACK_OF(X509) *chain, const struct tls_peer_record *rec,
+    unsigned long long gen, time_t until)
 {
 	unsigned char md[32];
-	STACK_OF(X509) *c, *old = NULL;
+	struct tpeer new, old;
 	struct tpeer *p;
 
 	if (sk_X509_num(chain) < 1 || leaf_md(sk_X509_value(chain, 0), md) == -1)
 		return;
-	c = chain_dup(chain);
+	memset(&new, 0, sizeof new);
+	memset(&old, 0, sizeof old);
+	memcpy(new.md, md, sizeof md);
+	new.gen = gen;
+	new.until = until;
+	new.chain = chain_dup(chain);
+	if (rec != NULL)
+		tls_peer_record_copy(&new.rec, rec);
 	pthread_mutex_lock(&R.mu);
-	if ((p = slot(md)) != NULL) {
-		old = slot_clear(p);
-		memcpy(p->md, md, sizeof md);
-		p->gen = R.gen;
-		p->until = until;
-		p->chain = c;
-		c = NULL;
+	if (gen == R.gen && (p = slot(md)) != NULL) {
+		slot_clear(p, &old);
+		*p = new;
+		memset(&new, 0, sizeof new);
 		R.st.peers++;
 	}
 	pthread_mutex_unlock(&R.mu);
-	sk_X509_pop_free(old, X509_free);
-	sk_X509_pop_free(c, X509_free);
+	tpeer_free(&old);
+	tpeer_free(&new);
 }
 
 /* The slot holding leaf under the current generation (the lock held). */
@@ -258,16 +273,17 @@ void
 tls_ticket_forget(X509 *leaf)
 {
 	unsigned char md[32];
-	STACK_OF(X509) *old = NULL;
+	struct tpeer old;
 	struct tpeer *p;
 
 	if (leaf_md(leaf, md) == -1)
 		return;
+	memset(&old, 0, sizeof old);
 	pthread_mutex_lock(&R.mu);
 	if ((p = find_locked(md)) != NULL)
-		old = slot_clear(p);
+		slot_clear(p, &old);
 	pthread_mutex_unlock(&R.mu);
-	sk_X509_pop_free(old, X509_free);
+	tpeer_free(&old);
 }
 
 int
@@ -293,17 +309,22 @@ tls_ticket_usable(X509 *leaf, unsigned long long gen, time_t now)
 }
 
 STACK_OF(X509) *
-tls_ticket_chain(X509 *leaf)
+tls_ticket_chain(X509 *leaf, struct tls_peer_record *rec)
 {
 	unsigned char md[32];
 	STACK_OF(X509) *c = NULL;
 	struct tpeer *p;
 
+	if (rec != NULL)
+		tls_peer_record_clear(rec);
 	if (leaf_md(leaf, md) == -1)
 		return NULL;
 	pthread_mutex_lock(&R.mu);
-	if ((p = find_locked(md)) != NULL)
+	if ((p = find_locked(md)) != NULL) {
 		c = chain_dup(p->chain);
+		if (rec != NULL)
+			tls_peer_record_copy(rec, &p->rec);
+	}
 	pthread_mutex_unlock(&R.mu);
 	return c;
 }
@@ -319,13 +340,14 @@ tls_ticket_stats(struct tls_ticket_stats *st)
 void
 tls_ticket_clear(void)
 {
-	STACK_OF(X509) *old;
+	struct tpeer old;
 	size_t i;
 
 	pthread_mutex_lock(&R.mu);
-	for (i = 0; R.peers != NULL && i < TT_NPEERS; i++)
-		if ((old = slot_clear(&R.peers[i])) != NULL)
-			sk_X509_pop_free(old, X509_free);
+	for (i = 0; R.peers != NULL && i < TT_NPEERS; i++) {
+		slot_clear(&R.peers[i], &old);
+		tpeer_free(&old);
+	}
 	OPENSSL_free(R.peers);
 	R.peers = NULL;
 	OPENSSL_cleanse(R.keys, sizeof R.keys);
