@@ -491,26 +491,44 @@ start_check(struct gconn *gc, int initial)
 
 /*
  * The peer's chain into gc, leaf first.  A session resumed from a ticket
- * has only the leaf: the rest is the chain the peer presented when the
- * gate accepted it (tls_ticket.h), checked again like any other.
+ * has only the leaf: its chain is the one the peer presented when the
+ * gate accepted it, which the table keeps for the certificate the ticket
+ * names (tls_ticket.h), checked again like any other.
  */
 static void
 take_chain(struct gconn *gc, SSL *ssl)
 {
 	STACK_OF(X509) *rest = SSL_get_peer_cert_chain(ssl), *kept = NULL;
-	X509 *leaf = SSL_get1_peer_certificate(ssl);
+	X509 *leaf = NULL;
 	char *s;
-	int i;
+	int i, named = 0;
 
+	if (gc->resumed) {
+		kept = tls_ticket_resumed(ssl, &gc->rec, &named);
+		/* The table's leaf is the one the ticket carries. */
+		if (kept != NULL && (sk_X509_num(kept) < 1 ||
+		    (SSL_get0_peer_certificate(ssl) != NULL &&
+		    X509_cmp(SSL_get0_peer_certificate(ssl),
+		    sk_X509_value(kept, 0)) != 0))) {
+			sk_X509_pop_free(kept, X509_free);
+			kept = NULL;
+		}
+		gc->lost = named && kept == NULL;
+		if (kept != NULL) {
+			rest = kept;
+			leaf = sk_X509_value(kept, 0);
+			X509_up_ref(leaf);
+		}
+	}
 	if (leaf == NULL)
+		leaf = SSL_get1_peer_certificate(ssl);
+	if (leaf == NULL) {
+		sk_X509_pop_free(kept, X509_free);
 		return;
+	}
 	s = X509_NAME_oneline(X509_get_subject_name(leaf), NULL, 0);
 	gc->subject = xstrdup(s != NULL ? s : "?");
 	OPENSSL_free(s);
-	if (gc->resumed && (kept = tls_ticket_chain(leaf, &gc->rec)) != NULL)
-		rest = kept;
-	else if (gc->resumed)
-		gc->lost = 1;
 	if (gc->rec.path != NULL &&
 	    X509_cmp(sk_X509_value(gc->rec.path, 0), leaf) != 0)
 		tls_peer_record_clear(&gc->rec);

@@ -19,6 +19,10 @@
  * and its zone, name and revocation status are checked as for every
  * other peer.
  *
+ * A ticket names the peer's certificate by its SHA-256 besides carrying
+ * it (OpenSSL puts it in every ticket): the table's key, not computed
+ * again when the ticket comes back.
+ *
  * The OpenSSL callbacks installed here may run on any thread: they read
  * only the state below under its mutex, never log and never touch the
  * event loop.  Everything else is called from the loop.
@@ -96,6 +100,18 @@ unsigned long long tls_ticket_generation(void);
  * verification kept with it (clear when none; the caller clears it).
  */
 STACK_OF(X509)	*tls_ticket_chain(X509 *leaf, struct tls_peer_record *rec);
+
+/*
+ * The peer of ssl, a TLS session resumed from a ticket: the chain the
+ * table holds for the certificate its ticket names (a new stack of new
+ * references, leaf first; the caller frees it) and, when rec is not
+ * NULL, a copy of the verification kept with it.  NULL with *named 0 when
+ * the ticket names no certificate, with *named 1 when the table no
+ * longer holds it.  (A ticket names the certificate by its digest, so
+ * that it is not computed again.)
+ */
+STACK_OF(X509)	*tls_ticket_resumed(SSL *ssl, struct tls_peer_record *rec,
+		    int *named);
 
 /* Counters for status. */
 struct tls_ticket_stats {
