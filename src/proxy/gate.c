@@ -73,10 +73,7 @@ struct gate {
 	void			*refused_arg;
 	struct event		*rotate;	/* the ticket keys' timer */
 	int			 interval;	/* tls.ticket_rotation */
-	/* When a certificate of the trust list next starts or stops being
-	 * valid: tn_next (0: never), as seen at tn_from (tn_from 0: not
-	 * known, e.g. after a new trust list). */
-	time_t			 tn_from, tn_next;
+	struct tls_peer_clock	 trust_clock;	/* its next validity change */
 };
 
 static void start_check(struct gconn *gc, int initial);
@@ -386,26 +383,6 @@ reuse_path(struct gconn *gc, const struct zreg_zone *z,
 }
 
 /*
- * When a certificate of the trust list next starts or stops being valid
- * after now (0: never); computed again only when the trust list changed
- * or that time has come.
- */
-static time_t
-trust_next_change(struct gate *g, time_t now)
-{
-	STACK_OF(X509) *all;
-
-	if (g->tn_from == 0 || now < g->tn_from ||
-	    (g->tn_next != 0 && now >= g->tn_next)) {
-		all = X509_STORE_get1_all_certs(g->trust);
-		g->tn_next = tls_peer_next_change(all, now);
-		g->tn_from = now;
-		sk_X509_pop_free(all, X509_free);
-	}
-	return g->tn_next;
-}
-
-/*
  * The synchronous half: a resumed peer's path reused when it may be,
  * else full_verify; an inbound peer's verification is kept (gc->rec) for
  * the ticket table.  0 with *pr filled (the caller clears it), -1 when
@@ -415,22 +392,16 @@ static int
 verify_chain(struct gconn *gc, const struct zreg_zone *z,
     const struct tls_peer_policy *pp, struct tls_peer_result *pr, time_t now)
 {
-	time_t until;
-
 	gc->reused = reuse_path(gc, z, pp, pr, now);
 	if (gc->reused)
 		return 0;
 	tls_peer_record_clear(&gc->rec);
 	if (full_verify(gc, z, pp, pr, now) == -1)
 		return -1;
-	if (sip_conn_outbound(gc->c))
-		return 0;
-	gc->rec.path = X509_chain_up_ref(pr->path);
-	gc->rec.pp = *pp;
-	gc->rec.at = now;
-	until = tls_peer_earlier(tls_peer_next_change(gc->chain, now),
-	    tls_peer_next_change(pr->path, now));
-	gc->rec.until = tls_peer_earlier(until, trust_next_change(gc->g, now));
+	if (!sip_conn_outbound(gc->c))
+		tls_peer_record_set(&gc->rec, gc->chain, pr, pp, now,
+		    tls_peer_trust_next(gc->g->trust, &gc->g->trust_clock,
+		    now));
 	return 0;
 }
 
@@ -808,7 +779,7 @@ gate_apply(struct gate *g, const struct zreg *zr, X509_STORE *trust,
 	X509_STORE_up_ref(trust);
 	X509_STORE_free(g->trust);
 	g->trust = trust;
-	g->tn_from = 0;
+	memset(&g->trust_clock, 0, sizeof g->trust_clock);
 	tls_rev_load(g->store, c, id, g->trust, TLS_REV_IDENTITY, crl_refused,
 	    NULL);
 	g->interval = c->tls_ticket_interval > 0 ? c->tls_ticket_interval : 3600;

@@ -160,6 +160,38 @@ tls_peer_reuse(const struct tls_peer_record *rec, const char *expected,
 	return 1;
 }
 
+time_t
+tls_peer_trust_next(X509_STORE *trust, struct tls_peer_clock *clock,
+    time_t now)
+{
+	STACK_OF(X509) *all;
+
+	if (clock->from == 0 || now < clock->from ||
+	    (clock->next != 0 && now >= clock->next)) {
+		all = X509_STORE_get1_all_certs(trust);
+		clock->next = tls_peer_next_change(all, now);
+		clock->from = now;
+		sk_X509_pop_free(all, X509_free);
+	}
+	return clock->next;
+}
+
+void
+tls_peer_record_set(struct tls_peer_record *rec, STACK_OF(X509) *chain,
+    const struct tls_peer_result *r, const struct tls_peer_policy *p,
+    time_t now, time_t trust_next)
+{
+	time_t until;
+
+	tls_peer_record_clear(rec);
+	rec->path = X509_chain_up_ref(r->path);
+	rec->pp = *p;
+	rec->at = now;
+	until = tls_peer_earlier(tls_peer_next_change(chain, now),
+	    tls_peer_next_change(r->path, now));
+	rec->until = tls_peer_earlier(until, trust_next);
+}
+
 void
 tls_peer_record_copy(struct tls_peer_record *dst,
     const struct tls_peer_record *src)

@@ -97,6 +97,28 @@ int	tls_peer_reuse(const struct tls_peer_record *rec,
 	    const char *expected, const struct tls_peer_policy *p, time_t now,
 	    struct tls_peer_result *r);
 
+/*
+ * When a certificate of trust next starts or stops being valid after now
+ * (as tls_peer_next_change; 0: never), kept in *clock (zeroed: not known
+ * yet; zero it again for another trust list) and computed again only
+ * once now is out of the range it holds for.
+ */
+struct tls_peer_clock {
+	time_t	 from, next;
+};
+time_t	tls_peer_trust_next(X509_STORE *trust, struct tls_peer_clock *clock,
+	    time_t now);
+
+/*
+ * Record into rec (cleared first) the verification r, which accepted
+ * chain under p at now against a trust list whose next change is
+ * trust_next (tls_peer_trust_next): it holds until the first change of
+ * the chain, of r's path or of the trust list.
+ */
+void	tls_peer_record_set(struct tls_peer_record *rec,
+	    STACK_OF(X509) *chain, const struct tls_peer_result *r,
+	    const struct tls_peer_policy *p, time_t now, time_t trust_next);
+
 /* A copy of src holding its own references (dst: cleared first). */
 void	tls_peer_record_copy(struct tls_peer_record *dst,
 	    const struct tls_peer_record *src);

@@ -655,6 +655,7 @@ test_reuse(void **state)
 	struct tls_peer_policy pp, other;
 	struct tls_peer_record rec;
 	struct tls_peer_result res;
+	struct tls_peer_clock clock;
 	const char *name = "sip.example.com";
 
 	(void)state;
@@ -665,9 +666,18 @@ test_reuse(void **state)
 	pp.security_level = 2;
 	assert_int_equal(tls_peer_verify(chain, st, name, &pp, T0, &res), 1);
 	memset(&rec, 0, sizeof rec);
-	rec.path = X509_chain_up_ref(res.path);
-	rec.pp = pp;
-	rec.at = T0;
+	memset(&clock, 0, sizeof clock);
+	/* The trust list's next change, remembered until it comes. */
+	assert_int_equal(tls_peer_trust_next(st, &clock, T0), T0 + 5 * DAY);
+	assert_int_equal(tls_peer_trust_next(st, &clock, T0 + DAY),
+	    T0 + 5 * DAY);
+	assert_int_equal(clock.from, T0);
+	tls_peer_record_set(&rec, chain, &res, &pp, T0,
+	    tls_peer_trust_next(st, &clock, T0));
+	assert_int_equal(rec.at, T0);
+	assert_int_equal(rec.until, T0 + 5 * DAY);
+	assert_int_equal(tls_peer_trust_next(st, &clock, T0 + 5 * DAY),
+	    T0 + 30 * DAY + 1);
 	all = X509_STORE_get1_all_certs(st);
 	/* The next change: the later root's notBefore, then the leaf's end. */
 	assert_int_equal(tls_peer_next_change(all, T0), T0 + 5 * DAY);
@@ -676,9 +686,8 @@ test_reuse(void **state)
 	    T0 + 20 * DAY + 1);
 	assert_int_equal(tls_peer_next_change(chain, T0 + 20 * DAY + 1), 0);
 	assert_int_equal(tls_peer_earlier(0, T0), T0);
-	rec.until = tls_peer_earlier(tls_peer_next_change(all, T0),
-	    tls_peer_next_change(res.path, T0));
-	assert_int_equal(rec.until, T0 + 5 * DAY);
+	assert_int_equal(tls_peer_earlier(tls_peer_next_change(all, T0),
+	    tls_peer_next_change(res.path, T0)), T0 + 5 * DAY);
 	sk_X509_pop_free(all, X509_free);
 	tls_peer_result_clear(&res);
 
