@@ -428,6 +428,7 @@ start_check(struct gconn *gc, int initial)
 	gc->in_check = 1;
 	gc->sync = SIP_GATE_HOLD;
 	gc->gen = tls_ticket_generation();
+	gc->reused = 0;
 	/* A path kept from a ticket is for the handshake's check only. */
 	if (!initial)
 		tls_peer_record_clear(&gc->rec);
