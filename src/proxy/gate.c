@@ -37,6 +37,11 @@ struct gconn {
 	int			 open;		/* messages flow */
 	int			 resumed;	/* from a session ticket */
 	int			 lost;		/* ... whose chain is gone */
+	int			 reused;	/* ... its path verified before */
+	/* Its chain's verification: kept from the ticket table when
+	 * resumed, made at each full check, given to the table. */
+	struct tls_peer_record	 rec;
+	unsigned long long	 gen;		/* ticket generation checked in */
 	int			 in_check;	/* inside rev_engine_check_chain */
 	enum sip_gate		 sync;		/* verdict given during it */
 	char			*why;		/* ... and why, when refused */
@@ -68,6 +73,7 @@ struct gate {
 	void			*refused_arg;
 	struct event		*rotate;	/* the ticket keys' timer */
 	int			 interval;	/* tls.ticket_rotation */
+	struct tls_peer_clock	 trust_clock;	/* its next validity change */
 };
 
 static void start_check(struct gconn *gc, int initial);
@@ -91,6 +97,7 @@ gconn_free(struct gconn *gc)
 	if (gc->expiry != NULL)
 		event_free(gc->expiry);
 	sk_X509_pop_free(gc->chain, X509_free);
+	tls_peer_record_clear(&gc->rec);
 	zreg_unref(&gc->zr);
 	free(gc->zone);
 	free(gc->expected);
@@ -124,6 +131,8 @@ log_verdict(struct gconn *gc, int ok, const char *source, const char *serial,
 	log_kvs(&l, "reason", reason);
 	if (gc->resumed)
 		log_kvs(&l, "resumed", "yes");
+	if (gc->reused)
+		log_kvs(&l, "path", "reused");
 	log_kv(&l, "conn", "%llu", gc->cid);
 	log_end(&l);
 	if (!ok && gc->g->refused_cb != NULL && !sip_conn_outbound(gc->c))
@@ -178,7 +187,8 @@ remember(struct gconn *gc, int ok)
 	}
 	if (gc->not_after != 0 && gc->not_after < until)
 		until = gc->not_after;
-	tls_ticket_accept(gc->chain, until);
+	tls_ticket_accept(gc->chain, gc->rec.path != NULL ? &gc->rec : NULL,
+	    gc->gen, until);
 }
 
 static void
@@ -306,13 +316,13 @@ decide_early(struct gconn *gc, const struct zreg_zone *z)
 }
 
 /*
- * The synchronous half: the chain against the trust store and the
- * identity expected (the default zone: any of its peer_names).  0 with
- * *pr filled (the caller clears it), -1 when refused.
+ * The synchronous half in full: the chain against the trust store and
+ * the identity expected (the default zone: any of its peer_names) at
+ * now.  0 with *pr filled (the caller clears it), -1 when refused.
  */
 static int
-verify_chain(struct gconn *gc, const struct zreg_zone *z,
-    const struct tls_peer_policy *pp, struct tls_peer_result *pr)
+full_verify(struct gconn *gc, const struct zreg_zone *z,
+    const struct tls_peer_policy *pp, struct tls_peer_result *pr, time_t now)
 {
 	struct gate *g = gc->g;
 	const struct zreg_zone *def = &g->zr->def;
@@ -320,7 +330,7 @@ verify_chain(struct gconn *gc, const struct zreg_zone *z,
 	char *why;
 
 	if (z != NULL || sip_conn_outbound(gc->c) || def->npeers == 0) {
-		if (tls_peer_verify(gc->chain, g->trust, gc->expected, pp, 0,
+		if (tls_peer_verify(gc->chain, g->trust, gc->expected, pp, now,
 		    pr))
 			return 0;
 		refuse_now(gc, pr->reason);
@@ -328,7 +338,7 @@ verify_chain(struct gconn *gc, const struct zreg_zone *z,
 		return -1;
 	}
 	for (i = 0; i < def->npeers; i++) {
-		if (tls_peer_verify(gc->chain, g->trust, def->peers[i], pp, 0,
+		if (tls_peer_verify(gc->chain, g->trust, def->peers[i], pp, now,
 		    pr)) {
 			free(gc->expected);
 			gc->expected = xstrdup(def->peers[i]);
@@ -346,6 +356,56 @@ verify_chain(struct gconn *gc, const struct zreg_zone *z,
 }
 
 /*
+ * A resumed peer under the generation it was accepted in: the path the
+ * gate verified then, when nothing it depended on changed (the trust
+ * list and policy are the generation's; tls_peer_reuse checks the policy
+ * asked of the path, the validity dates and the name now).  1 with *pr
+ * filled, 0 when it must be verified in full.
+ */
+static int
+reuse_path(struct gconn *gc, const struct zreg_zone *z,
+    const struct tls_peer_policy *pp, struct tls_peer_result *pr, time_t now)
+{
+	const struct zreg_zone *def = &gc->g->zr->def;
+	size_t i;
+
+	if (gc->rec.path == NULL)
+		return 0;
+	if (z != NULL || sip_conn_outbound(gc->c) || def->npeers == 0)
+		return tls_peer_reuse(&gc->rec, gc->expected, pp, now, pr);
+	for (i = 0; i < def->npeers; i++)
+		if (tls_peer_reuse(&gc->rec, def->peers[i], pp, now, pr)) {
+			free(gc->expected);
+			gc->expected = xstrdup(def->peers[i]);
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * The synchronous half: a resumed peer's path reused when it may be,
+ * else full_verify; an inbound peer's verification is kept (gc->rec) for
+ * the ticket table.  0 with *pr filled (the caller clears it), -1 when
+ * refused.
+ */
+static int
+verify_chain(struct gconn *gc, const struct zreg_zone *z,
+    const struct tls_peer_policy *pp, struct tls_peer_result *pr, time_t now)
+{
+	gc->reused = reuse_path(gc, z, pp, pr, now);
+	if (gc->reused)
+		return 0;
+	tls_peer_record_clear(&gc->rec);
+	if (full_verify(gc, z, pp, pr, now) == -1)
+		return -1;
+	if (!sip_conn_outbound(gc->c))
+		tls_peer_record_set(&gc->rec, gc->chain, pr, pp, now,
+		    tls_peer_trust_next(gc->g->trust, &gc->g->trust_clock,
+		    now));
+	return 0;
+}
+
+/*
  * Check gc under the current configuration (initial: at the handshake),
  * which gc then holds.  What is decided before this returns is left in
  * gc->sync for the caller (the transport at the handshake,
@@ -359,6 +419,7 @@ start_check(struct gconn *gc, int initial)
 	const struct zreg_zone *z;
 	struct tls_peer_result pr;
 	struct tls_peer_policy pp;
+	time_t now = time(NULL);
 
 	if (gc->check != NULL) {
 		rev_check_cancel(gc->check);
@@ -366,6 +427,11 @@ start_check(struct gconn *gc, int initial)
 	}
 	gc->in_check = 1;
 	gc->sync = SIP_GATE_HOLD;
+	gc->gen = tls_ticket_generation();
+	gc->reused = 0;
+	/* A path kept from a ticket is for the handshake's check only. */
+	if (!initial)
+		tls_peer_record_clear(&gc->rec);
 	zreg_unref(&gc->zr);
 	gc->zr = zreg_ref(g->zr);
 	if (classify_conn(gc, &z) == -1 || decide_early(gc, z)) {
@@ -381,7 +447,7 @@ start_check(struct gconn *gc, int initial)
 	}
 	pp = z != NULL ? z->pp : g->zr->def.pp;
 	pp.role = sip_conn_outbound(gc->c) ? TLS_PEER_SERVER : TLS_PEER_CLIENT;
-	if (verify_chain(gc, z, &pp, &pr) == -1) {
+	if (verify_chain(gc, z, &pp, &pr, now) == -1) {
 		gc->in_check = 0;
 		return;
 	}
@@ -390,34 +456,54 @@ start_check(struct gconn *gc, int initial)
 	if (initial)
 		g->st.held++;
 	gc->check = rev_engine_check_chain(g->engine, pr.path, gc->chain,
-	    g->trust, z != NULL ? &z->rp : &g->zr->def.rp, time(NULL),
-	    rev_done, gc);
+	    g->trust, z != NULL ? &z->rp : &g->zr->def.rp, now, rev_done, gc);
 	gc->in_check = 0;
 	tls_peer_result_clear(&pr);
 }
 
 /*
  * The peer's chain into gc, leaf first.  A session resumed from a ticket
- * has only the leaf: the rest is the chain the peer presented when the
- * gate accepted it (tls_ticket.h), checked again like any other.
+ * has only the leaf: its chain is the one the peer presented when the
+ * gate accepted it, which the table keeps for the certificate the ticket
+ * names (tls_ticket.h), checked again like any other.
  */
 static void
 take_chain(struct gconn *gc, SSL *ssl)
 {
 	STACK_OF(X509) *rest = SSL_get_peer_cert_chain(ssl), *kept = NULL;
-	X509 *leaf = SSL_get1_peer_certificate(ssl);
+	X509 *leaf = NULL;
 	char *s;
-	int i;
+	int i, named = 0;
 
+	if (gc->resumed) {
+		kept = tls_ticket_resumed(ssl, &gc->rec, &named);
+		/* The table's leaf is the one the ticket carries. */
+		if (kept != NULL && (sk_X509_num(kept) < 1 ||
+		    (SSL_get0_peer_certificate(ssl) != NULL &&
+		    X509_cmp(SSL_get0_peer_certificate(ssl),
+		    sk_X509_value(kept, 0)) != 0))) {
+			sk_X509_pop_free(kept, X509_free);
+			kept = NULL;
+		}
+		gc->lost = named && kept == NULL;
+		if (kept != NULL) {
+			rest = kept;
+			leaf = sk_X509_value(kept, 0);
+			X509_up_ref(leaf);
+		}
+	}
 	if (leaf == NULL)
+		leaf = SSL_get1_peer_certificate(ssl);
+	if (leaf == NULL) {
+		sk_X509_pop_free(kept, X509_free);
 		return;
+	}
 	s = X509_NAME_oneline(X509_get_subject_name(leaf), NULL, 0);
 	gc->subject = xstrdup(s != NULL ? s : "?");
 	OPENSSL_free(s);
-	if (gc->resumed && (kept = tls_ticket_chain(leaf)) != NULL)
-		rest = kept;
-	else if (gc->resumed)
-		gc->lost = 1;
+	if (gc->rec.path != NULL &&
+	    X509_cmp(sk_X509_value(gc->rec.path, 0), leaf) != 0)
+		tls_peer_record_clear(&gc->rec);
 	gc->chain = sk_X509_new_null();
 	sk_X509_push(gc->chain, leaf);
 	/* The server side's chain leaves the leaf out; skip it anyway. */
@@ -694,6 +780,7 @@ gate_apply(struct gate *g, const struct zreg *zr, X509_STORE *trust,
 	X509_STORE_up_ref(trust);
 	X509_STORE_free(g->trust);
 	g->trust = trust;
+	memset(&g->trust_clock, 0, sizeof g->trust_clock);
 	tls_rev_load(g->store, c, id, g->trust, TLS_REV_IDENTITY, crl_refused,
 	    NULL);
 	g->interval = c->tls_ticket_interval > 0 ? c->tls_ticket_interval : 3600;

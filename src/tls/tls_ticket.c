@@ -4,7 +4,8 @@
  * OpenSSL may call the callbacks here from a handshake thread; they never
  * log and never touch the event loop.  A peer's certificate is never
  * trusted because of a ticket: the table only says which tickets may skip
- * the full handshake, and the gate checks every resumed peer again.
+ * the full handshake, and the gate checks every resumed peer again (with
+ * the path it verified under the same generation, tls_peer_reuse).
  */
 #include "config.h"
 
@@ -21,9 +22,13 @@
 
 /* Peers kept, direct-mapped by their certificate's digest (a power of 2). */
 #define TT_NPEERS	1024
-/* What a ticket carries: this, then the generation (8 bytes, big-endian). */
-#define TT_MAGIC	"SEt1"
+/*
+ * What a ticket carries: this, then the generation (8 bytes, big-endian),
+ * then, when the peer had a certificate, its SHA-256 (the table's key).
+ */
+#define TT_MAGIC	"SEt2"
 #define TT_APPLEN	12
+#define TT_APPLEN_MD	(TT_APPLEN + 32)
 
 /* One ticket key: its name on the wire, its AES and HMAC keys. */
 struct tkey {
@@ -40,6 +45,7 @@ struct tpeer {
 	unsigned long long	 gen;
 	time_t			 until;
 	STACK_OF(X509)		*chain;		/* as presented, leaf first */
+	struct tls_peer_record	 rec;		/* its verification */
 };
 
 /* AES-256-CBC, fetched once (tls_ticket_setup) rather than per ticket. */
@@ -92,16 +98,23 @@ slot(const unsigned char md[32])
 	return &R.peers[(md[0] | (md[1] << 8)) & (TT_NPEERS - 1)];
 }
 
-/* Empty a slot (the lock held); its chain is returned for freeing. */
-static STACK_OF(X509) *
-slot_clear(struct tpeer *p)
+/* Empty a slot (the lock held); what it held goes into *old, for
+ * freeing with tpeer_free once the lock is released. */
+static void
+slot_clear(struct tpeer *p, struct tpeer *old)
 {
-	STACK_OF(X509) *old = p->chain;
-
-	if (old != NULL)
+	if (p->chain != NULL)
 		R.st.peers--;
+	*old = *p;
 	memset(p, 0, sizeof *p);
-	return old;
+}
+
+/* Free what a slot held (outside the lock). */
+static void
+tpeer_free(struct tpeer *old)
+{
+	sk_X509_pop_free(old->chain, X509_free);
+	tls_peer_record_clear(&old->rec);
 }
 
 /* Shift the current key to previous and make a new one (the lock held). */
@@ -193,14 +206,15 @@ tls_ticket_key(int enc, unsigned char name[16], unsigned char aes[32],
 void
 tls_ticket_new_generation(void)
 {
-	STACK_OF(X509) *old;
+	struct tpeer old;
 	size_t i;
 
 	pthread_mutex_lock(&R.mu);
 	R.gen++;
-	for (i = 0; R.peers != NULL && i < TT_NPEERS; i++)
-		if ((old = slot_clear(&R.peers[i])) != NULL)
-			sk_X509_pop_free(old, X509_free);
+	for (i = 0; R.peers != NULL && i < TT_NPEERS; i++) {
+		slot_clear(&R.peers[i], &old);
+		tpeer_free(&old);
+	}
 	pthread_mutex_unlock(&R.mu);
 }
 
@@ -216,28 +230,33 @@ tls_ticket_generation(void)
 }
 
 void
-tls_ticket_accept(STACK_OF(X509) *chain, time_t until)
+tls_ticket_accept(STACK_OF(X509) *chain, const struct tls_peer_record *rec,
+    unsigned long long gen, time_t until)
 {
 	unsigned char md[32];
-	STACK_OF(X509) *c, *old = NULL;
+	struct tpeer new, old;
 	struct tpeer *p;
 
 	if (sk_X509_num(chain) < 1 || leaf_md(sk_X509_value(chain, 0), md) == -1)
 		return;
-	c = chain_dup(chain);
+	memset(&new, 0, sizeof new);
+	memset(&old, 0, sizeof old);
+	memcpy(new.md, md, sizeof md);
+	new.gen = gen;
+	new.until = until;
+	new.chain = chain_dup(chain);
+	if (rec != NULL)
+		tls_peer_record_copy(&new.rec, rec);
 	pthread_mutex_lock(&R.mu);
-	if ((p = slot(md)) != NULL) {
-		old = slot_clear(p);
-		memcpy(p->md, md, sizeof md);
-		p->gen = R.gen;
-		p->until = until;
-		p->chain = c;
-		c = NULL;
+	if (gen == R.gen && (p = slot(md)) != NULL) {
+		slot_clear(p, &old);
+		*p = new;
+		memset(&new, 0, sizeof new);
 		R.st.peers++;
 	}
 	pthread_mutex_unlock(&R.mu);
-	sk_X509_pop_free(old, X509_free);
-	sk_X509_pop_free(c, X509_free);
+	tpeer_free(&old);
+	tpeer_free(&new);
 }
 
 /* The slot holding leaf under the current generation (the lock held). */
@@ -258,54 +277,122 @@ void
 tls_ticket_forget(X509 *leaf)
 {
 	unsigned char md[32];
-	STACK_OF(X509) *old = NULL;
+	struct tpeer old;
 	struct tpeer *p;
 
 	if (leaf_md(leaf, md) == -1)
 		return;
+	memset(&old, 0, sizeof old);
 	pthread_mutex_lock(&R.mu);
 	if ((p = find_locked(md)) != NULL)
-		old = slot_clear(p);
+		slot_clear(p, &old);
 	pthread_mutex_unlock(&R.mu);
-	sk_X509_pop_free(old, X509_free);
+	tpeer_free(&old);
+}
+
+/* Whether a ticket naming the certificate of digest md (NULL: none),
+ * issued under generation gen, may be used at now. */
+static int
+usable_md(const unsigned char *md, unsigned long long gen, time_t now)
+{
+	struct tpeer *p;
+	int ok;
+
+	pthread_mutex_lock(&R.mu);
+	if (md == NULL)
+		ok = gen == R.gen;	/* nothing to skip: the gate decides */
+	else
+		ok = gen == R.gen && (p = find_locked(md)) != NULL &&
+		    now < p->until;
+	pthread_mutex_unlock(&R.mu);
+	return ok;
 }
 
 int
 tls_ticket_usable(X509 *leaf, unsigned long long gen, time_t now)
 {
 	unsigned char md[32];
-	struct tpeer *p;
-	int ok;
 
-	if (leaf == NULL) {
-		/* No certificate: nothing to skip; the gate decides again. */
-		pthread_mutex_lock(&R.mu);
-		ok = gen == R.gen;
-		pthread_mutex_unlock(&R.mu);
-		return ok;
-	}
+	if (leaf == NULL)
+		return usable_md(NULL, gen, now);
 	if (leaf_md(leaf, md) == -1)
 		return 0;
-	pthread_mutex_lock(&R.mu);
-	ok = gen == R.gen && (p = find_locked(md)) != NULL && now < p->until;
-	pthread_mutex_unlock(&R.mu);
-	return ok;
+	return usable_md(md, gen, now);
 }
 
-STACK_OF(X509) *
-tls_ticket_chain(X509 *leaf)
+/* The chain kept for the certificate of digest md, and its record. */
+static STACK_OF(X509) *
+chain_by_md(const unsigned char md[32], struct tls_peer_record *rec)
 {
-	unsigned char md[32];
 	STACK_OF(X509) *c = NULL;
 	struct tpeer *p;
 
-	if (leaf_md(leaf, md) == -1)
-		return NULL;
+	if (rec != NULL)
+		tls_peer_record_clear(rec);
 	pthread_mutex_lock(&R.mu);
-	if ((p = find_locked(md)) != NULL)
+	if ((p = find_locked(md)) != NULL) {
 		c = chain_dup(p->chain);
+		if (rec != NULL)
+			tls_peer_record_copy(rec, &p->rec);
+	}
 	pthread_mutex_unlock(&R.mu);
 	return c;
+}
+
+STACK_OF(X509) *
+tls_ticket_chain(X509 *leaf, struct tls_peer_record *rec)
+{
+	unsigned char md[32];
+
+	if (rec != NULL)
+		tls_peer_record_clear(rec);
+	if (leaf_md(leaf, md) == -1)
+		return NULL;
+	return chain_by_md(md, rec);
+}
+
+/* The generation and the certificate digest (NULL: none) a ticket's
+ * session carries: 0, or -1 when it is not one of ours. */
+static int
+appdata(SSL_SESSION *ss, unsigned long long *gen, const unsigned char **md)
+{
+	void *data = NULL;
+	size_t len = 0;
+	const unsigned char *app;
+	int i;
+
+	if (ss == NULL || SSL_SESSION_get0_ticket_appdata(ss, &data, &len) != 1 ||
+	    (len != TT_APPLEN && len != TT_APPLEN_MD) ||
+	    memcmp(data, TT_MAGIC, 4) != 0)
+		return -1;
+	app = data;
+	for (*gen = 0, i = 0; i < 8; i++)
+		*gen = (*gen << 8) | app[4 + i];
+	*md = len == TT_APPLEN_MD ? app + TT_APPLEN : NULL;
+	return 0;
+}
+
+STACK_OF(X509) *
+tls_ticket_resumed(SSL *ssl, struct tls_peer_record *rec, int *named)
+{
+	SSL_SESSION *ss = SSL_get0_session(ssl);
+	const unsigned char *md = NULL;
+	unsigned long long gen;
+	unsigned char own[32];
+	X509 *peer;
+
+	*named = 0;
+	if (rec != NULL)
+		tls_peer_record_clear(rec);
+	if (appdata(ss, &gen, &md) == -1)
+		md = NULL;
+	if (md == NULL && (peer = SSL_SESSION_get0_peer(ss)) != NULL &&
+	    leaf_md(peer, own) == 0)
+		md = own;
+	if (md == NULL)
+		return NULL;
+	*named = 1;
+	return chain_by_md(md, rec);
 }
 
 void
@@ -319,13 +406,14 @@ tls_ticket_stats(struct tls_ticket_stats *st)
 void
 tls_ticket_clear(void)
 {
-	STACK_OF(X509) *old;
+	struct tpeer old;
 	size_t i;
 
 	pthread_mutex_lock(&R.mu);
-	for (i = 0; R.peers != NULL && i < TT_NPEERS; i++)
-		if ((old = slot_clear(&R.peers[i])) != NULL)
-			sk_X509_pop_free(old, X509_free);
+	for (i = 0; R.peers != NULL && i < TT_NPEERS; i++) {
+		slot_clear(&R.peers[i], &old);
+		tpeer_free(&old);
+	}
 	OPENSSL_free(R.peers);
 	R.peers = NULL;
 	OPENSSL_cleanse(R.keys, sizeof R.keys);
@@ -364,11 +452,16 @@ key_cb(SSL *s, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
 	return ok ? r : -1;
 }
 
-/* A ticket being made: it carries the current generation. */
+/* A ticket being made: it carries the current generation and the digest
+ * of the peer's certificate (the table's key, not computed again when the
+ * ticket comes back). */
 static int
 gen_cb(SSL *s, void *arg)
 {
-	unsigned char app[TT_APPLEN];
+	unsigned char app[TT_APPLEN_MD];
+	SSL_SESSION *ss = SSL_get0_session(s);
+	X509 *peer = SSL_SESSION_get0_peer(ss);
+	size_t len = TT_APPLEN;
 	unsigned long long g;
 	int i;
 
@@ -380,26 +473,22 @@ gen_cb(SSL *s, void *arg)
 	memcpy(app, TT_MAGIC, 4);
 	for (i = 0; i < 8; i++)
 		app[4 + i] = (unsigned char)(g >> (56 - 8 * i));
-	return SSL_SESSION_set1_ticket_appdata(SSL_get0_session(s), app,
-	    sizeof app);
+	if (peer != NULL && leaf_md(peer, app + TT_APPLEN) == 0)
+		len = TT_APPLEN_MD;
+	return SSL_SESSION_set1_ticket_appdata(ss, app, len);
 }
 
 /* Whether the session of a ticket decrypted may be resumed now. */
 static int
 session_usable(SSL_SESSION *ss)
 {
-	void *data = NULL;
-	size_t len = 0;
-	const unsigned char *app;
+	const unsigned char *md = NULL;
 	unsigned long long g = 0;
-	int i;
 
-	if (SSL_SESSION_get0_ticket_appdata(ss, &data, &len) != 1 ||
-	    len != TT_APPLEN || memcmp(data, TT_MAGIC, 4) != 0)
+	if (appdata(ss, &g, &md) == -1)
 		return 0;
-	app = data;
-	for (i = 0; i < 8; i++)
-		g = (g << 8) | app[4 + i];
+	if (md != NULL)
+		return usable_md(md, g, time(NULL));
 	return tls_ticket_usable(SSL_SESSION_get0_peer(ss), g, time(NULL));
 }
 

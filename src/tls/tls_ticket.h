@@ -13,8 +13,15 @@
  * one and its peer is in the table under it (or the session has no client
  * certificate), otherwise the handshake is a full one.  The gate starts a new generation whenever the trust list,
  * the zones or the CRLs may have changed (every reload, every CRL update),
- * which empties the table; the gate still checks a resumed peer as every
- * other one, with the chain the table kept.
+ * which empties the table.  The gate checks a resumed peer again with the
+ * chain the table kept; under the same generation the path it verified
+ * is reused while no certificate's validity changed (tls_peer_reuse),
+ * and its zone, name and revocation status are checked as for every
+ * other peer.
+ *
+ * A ticket names the peer's certificate by its SHA-256 besides carrying
+ * it (OpenSSL puts it in every ticket): the table's key, not computed
+ * again when the ticket comes back.
  *
  * The OpenSSL callbacks installed here may run on any thread: they read
  * only the state below under its mutex, never log and never touch the
@@ -27,6 +34,8 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+
+#include "tls/tls_peer.h"
 
 /*
  * Set ctx up for inbound TLS: resumption on (stateless tickets through
@@ -58,12 +67,17 @@ int		 tls_ticket_key(int enc, unsigned char name[16],
 void		 tls_ticket_new_generation(void);
 
 /*
- * The gate accepted the peer whose chain (leaf first) is chain under the
- * current generation, until until (at most): tickets of this generation
- * that name its certificate may be used.  The table takes its own
- * references; a full table forgets an older peer.
+ * The gate accepted the peer whose chain (leaf first) is chain, with the
+ * verification rec (NULL: none to reuse; tls_peer.h), under generation
+ * gen, until until (at most): tickets of this generation that name its
+ * certificate may be used.  Nothing is kept when gen is no longer the
+ * current one (the gate's check began before a reload or a CRL update).
+ * The table takes its own references; a full table forgets an older
+ * peer.
  */
-void		 tls_ticket_accept(STACK_OF(X509) *chain, time_t until);
+void		 tls_ticket_accept(STACK_OF(X509) *chain,
+		    const struct tls_peer_record *rec, unsigned long long gen,
+		    time_t until);
 
 /* The gate refused the peer of leaf: no ticket of it is used. */
 void		 tls_ticket_forget(X509 *leaf);
@@ -80,10 +94,24 @@ int		 tls_ticket_usable(X509 *leaf, unsigned long long gen,
 unsigned long long tls_ticket_generation(void);
 
 /*
- * The chain the gate accepted for leaf (a new stack of new references,
- * leaf first; the caller frees it), or NULL when the table has none.
+ * The chain the gate accepted for leaf under the current generation (a
+ * new stack of new references, leaf first; the caller frees it), or NULL
+ * when the table has none.  rec, when not NULL, receives a copy of the
+ * verification kept with it (clear when none; the caller clears it).
  */
-STACK_OF(X509)	*tls_ticket_chain(X509 *leaf);
+STACK_OF(X509)	*tls_ticket_chain(X509 *leaf, struct tls_peer_record *rec);
+
+/*
+ * The peer of ssl, a TLS session resumed from a ticket: the chain the
+ * table holds for the certificate its ticket names (a new stack of new
+ * references, leaf first; the caller frees it) and, when rec is not
+ * NULL, a copy of the verification kept with it.  NULL with *named 0 when
+ * the ticket names no certificate, with *named 1 when the table no
+ * longer holds it.  (A ticket names the certificate by its digest, so
+ * that it is not computed again.)
+ */
+STACK_OF(X509)	*tls_ticket_resumed(SSL *ssl, struct tls_peer_record *rec,
+		    int *named);
 
 /* Counters for status. */
 struct tls_ticket_stats {

@@ -2,18 +2,23 @@
 # tls_resume.sh: TLS session resumption on inbound TLS keeps the gate's
 # policy.  A partner the gate accepted resumes its session from a ticket
 # (TLS 1.3 and TLS 1.2), and the gate checks it again (resumed=yes) with
-# the chain it presented first (the trust list holds only the root); a
-# peer the gate refused gets no resumption; a client without a
-# certificate resumes until the next reload; a ticket older than two key
-# rotations is not used; after the partner's certificate is revoked (CRL
-# and reload) its ticket gives a full handshake and the gate refuses it;
-# with tls.resumption off nothing resumes.  openssl s_client is the
+# the chain it presented first (the trust list holds only the root),
+# reusing the path it verified then (path=reused); a peer the gate
+# refused gets no resumption; a client without a certificate resumes
+# until the next reload; a ticket older than two key rotations is not
+# used; a certificate that expires seconds after the first handshake
+# resumes until then and is refused after; after the partner's
+# certificate is revoked (CRL and reload) its ticket gives a full
+# handshake and the gate refuses it; revoked at its OCSP responder, a
+# resumed partner is refused once the cached answer is too old; after a
+# trust list change a ticket gives a full handshake; with tls.resumption
+# off nothing resumes.  openssl s_client is the
 # client (-sess_out/-sess_in), from 127.0.0.2, the partner zone's address.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd openssl timeout "$PYTHON"
-plan 23
+plan 36
 
 # shellcheck source=pkilib.sh
 . "$INTEG_DIR/pkilib.sh"
@@ -27,12 +32,14 @@ o ca -batch -config "$P/int.cnf" -gencrl -out "$P/manual.crl"
 # ROTATION: tls.ticket_rotation; RESUMPTION: tls.resumption.
 ROTATION=3
 RESUMPTION=true
+USE_OCSP=false
 config() {
     write_config
     sed -i "s/^  security_level = 2;/&\n  ticket_rotation = $ROTATION;\n  resumption = $RESUMPTION;/" "$CONF"
     cat >>"$CONF" <<EOF
 revocation: {
-  use_ocsp = false;
+  use_ocsp = $USE_OCSP;
+  ocsp_max_age = 3;
   allow_cdp_download = false;
   manual_crl = "$P/manual.crl";
 };
@@ -86,6 +93,8 @@ sc res13 pgood -tls1_3 -sess_in "$T/s13" -sess_out "$T/s13b"
 check "its ticket resumes the session" reused res13
 check "... and the gate checks the resumed peer with the chain it kept" \
     wait_for_event -t 5 module=tls 'event="peer verified"' zone=partner resumed=yes
+check "... and the path it verified at the first handshake" \
+    wait_for_event -t 5 module=tls 'event="peer verified"' zone=partner resumed=yes path=reused
 
 # ---- TLS 1.2 tickets.
 log_mark
@@ -93,8 +102,8 @@ sc full12 pgood -tls1_2 -sess_out "$T/s12"
 check "a TLS 1.2 full handshake" fresh full12
 sc res12 pgood -tls1_2 -sess_in "$T/s12"
 check "its TLS 1.2 ticket resumes the session" reused res12
-check "... verified by the gate as resumed" \
-    wait_for_event -t 5 module=tls 'event="peer verified"' zone=partner resumed=yes
+check "... verified by the gate as resumed, with the path verified before" \
+    wait_for_event -t 5 module=tls 'event="peer verified"' zone=partner resumed=yes path=reused
 
 # ---- a peer the gate refused: its ticket is not used.
 log_mark
@@ -124,6 +133,29 @@ config
 log_mark
 kill -HUP "$SIPEDGED_PID"
 check "reload (longer key rotation)" wait_for_event module=conf 'event="reload ok"'
+
+# ---- a certificate that expires between the handshake and the resumption.
+end=$(($(date +%s) + 7))
+o req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=pshort" \
+    -addext "subjectAltName=DNS:sip.partner.example" -keyout "$P/pshort.key" -out "$P/pshort.csr"
+o ca -batch -config "$P/int.cnf" -extensions leaf -in "$P/pshort.csr" -out "$P/pshort.pem" \
+    -notext -enddate "$(date -u -d "@$end" +%y%m%d%H%M%SZ)"
+log_mark
+sc short1 pshort -tls1_3 -sess_out "$T/sshort1"
+sc short2 pshort -tls1_3 -sess_in "$T/sshort1"
+check "a partner whose certificate is valid for seconds resumes while it is valid" \
+    eval 'fresh short1 && reused short2'
+check "... with the path verified before" \
+    wait_for_event -t 5 module=tls 'event="peer verified"' zone=partner resumed=yes path=reused
+# Until the notAfter second has passed ($end is fixed: bounded).
+while [ "$(date +%s)" -le $((end + 1)) ]; do sleep 0.2; done
+log_mark
+sc short3 pshort -tls1_3 -sess_in "$T/sshort1"
+check "once it expired, its ticket gives a full handshake" fresh short3
+check "... and the gate refuses it as expired" \
+    _poll 5 eval "log_since_mark | grep 'event=\"peer refused\"' | grep -q 'has expired'"
+check "... no resumed connection of it was let in" \
+    eval '! log_since_mark | grep "event=\"peer verified\"" | grep -q resumed=yes'
 sc pre13 pgood -tls1_3 -sess_out "$T/spre13"
 sc pre12 pgood -tls1_2 -sess_out "$T/spre12"
 sc chk13 pgood -tls1_3 -sess_in "$T/spre13" -sess_out "$T/spre13"
@@ -148,6 +180,42 @@ check "... no resumed connection was let in" \
     eval '! log_since_mark | grep "event=\"peer verified\"" | grep -q resumed=yes'
 scn anon3 -tls1_3 -sess_in "$T/sanon"
 check "... and the ticket without a certificate gives a full handshake" fresh anon3
+
+# ---- OCSP: a resumed partner's status still comes from the cache, then
+# from its responder once the cached answer is older than ocsp_max_age.
+USE_OCSP=true
+config
+log_mark
+kill -HUP "$SIPEDGED_PID"
+check "reload with OCSP on (ocsp_max_age 3 s)" wait_for_event module=conf 'event="reload ok"'
+leaf pocsp "DNS:sip.partner.example" leaf
+log_mark
+sc ocsp1 pocsp -tls1_3 -sess_out "$T/socsp1"
+check "a partner verified by its OCSP responder" \
+    wait_for_event -t 5 module=tls 'event="peer verified"' zone=partner source=ocsp
+log_mark
+sc ocsp2 pocsp -tls1_3 -sess_in "$T/socsp1"
+check "... resumes, its status from the OCSP cache, the path reused" \
+    eval 'reused ocsp2 && wait_for_event -t 5 module=tls "event=\"peer verified\"" resumed=yes path=reused source=cache'
+o ca -batch -config "$P/int.cnf" -revoke "$P/pocsp.pem" -crl_reason keyCompromise
+sleep 4
+log_mark
+sc ocsp3 pocsp -tls1_3 -sess_in "$T/socsp1"
+check "revoked at its responder, the resumed partner is refused once the cached answer is too old" \
+    eval 'reused ocsp3 && wait_for_event -t 5 module=tls "event=\"peer refused\"" resumed=yes source=ocsp'
+
+# ---- the trust list changes: no ticket so far is used.
+sc trust1 pother -tls1_3 -sess_out "$T/strust1"
+cp "$P/rogue.pem" "$P/trust.pem"
+log_mark
+kill -HUP "$SIPEDGED_PID"
+check "reload with another trust list" wait_for_event module=conf 'event="reload ok"'
+log_mark
+sc trust2 pother -tls1_3 -sess_in "$T/strust1"
+check "... the partner's ticket gives a full handshake" fresh trust2
+check "... and the gate refuses it (its CA is no longer trusted)" \
+    wait_for_event -t 5 module=tls 'event="peer refused"' zone=partner
+cp "$P/root.pem" "$P/trust.pem"
 
 # ---- tls.resumption off: no tickets at all.
 RESUMPTION=false

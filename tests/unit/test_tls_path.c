@@ -2,7 +2,9 @@
  * test_tls_path.c: the path rules and the path search of tls_path.c, rule
  * by rule.  Certificates are built in memory with OpenSSL from extension
  * strings as openssl.cnf would hold them, at fixed times, so every case is
- * exactly the one its name says.
+ * exactly the one its name says.  And the reuse of a verified path for a
+ * resumed TLS session (tls_peer_reuse): the same answer as a full
+ * verification, or none.
  */
 #include "config.h"
 
@@ -19,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls/tls_path.h"
+#include "tls/tls_peer.h"
 
 #define T0	((time_t)1800000000)	/* 2027-01-15T08:00:00Z */
 #define DAY	86400L
@@ -598,6 +601,144 @@ test_leaf_dates_judged(void **state)
 	X509_free(l);
 }
 
+/* A trust store of the certificates xs (NULL-terminated). */
+static X509_STORE *
+store_of(X509 **xs)
+{
+	X509_STORE *st = X509_STORE_new();
+
+	for (; *xs != NULL; xs++)
+		X509_STORE_add_cert(st, *xs);
+	return st;
+}
+
+/* Whether tls_peer_reuse of rec at now accepts, and if so with the path
+ * and answer tls_peer_verify gives then. */
+static int
+reuse_at(const struct tls_peer_record *rec, STACK_OF(X509) *chain,
+    X509_STORE *st, const char *name, const struct tls_peer_policy *pp,
+    time_t now)
+{
+	struct tls_peer_result r, full;
+	int ok = tls_peer_reuse(rec, name, pp, now, &r);
+
+	if (ok) {
+		assert_int_equal(tls_peer_verify(chain, st, name, pp, now,
+		    &full), 1);
+		assert_int_equal(sk_X509_num(r.path), sk_X509_num(full.path));
+		assert_int_equal(X509_cmp(sk_X509_value(r.path, 2),
+		    sk_X509_value(full.path, 2)), 0);
+		assert_int_equal(r.rule, full.rule);
+		tls_peer_result_clear(&full);
+	} else
+		assert_null(r.path);
+	tls_peer_result_clear(&r);
+	return ok;
+}
+
+/*
+ * A path verified at T0 is reused, with the name checked again, while the
+ * policy asked of it is the same and no certificate of the chain, the
+ * path or the trust list started or stopped being valid; never before
+ * the time it was verified at, never once a certificate of it expired.
+ */
+static void
+test_reuse(void **state)
+{
+	X509 *r = mk("Root", NULL, NULL, k[0], -DAY, 30 * DAY, EXTS(ROOT_EXT));
+	X509 *late = mk("Later Root", NULL, NULL, k[5], 5 * DAY, 30 * DAY,
+	    EXTS(ROOT_EXT));
+	X509 *i = mk("Int", r, k[0], k[1], -DAY, 20 * DAY, EXTS(CA_EXT));
+	X509 *l = mk("leaf", i, k[1], k[2], -DAY, 10 * DAY, EXTS(LEAF_EXT, SAN));
+	X509_STORE *st = store_of((X509 *[]){ r, late, NULL });
+	STACK_OF(X509) *chain = sk_X509_new_null(), *all;
+	struct tls_peer_policy pp, other;
+	struct tls_peer_record rec;
+	struct tls_peer_result res;
+	struct tls_peer_clock clock;
+	const char *name = "sip.example.com";
+
+	(void)state;
+	sk_X509_push(chain, l);
+	sk_X509_push(chain, i);
+	memset(&pp, 0, sizeof pp);
+	pp.role = TLS_PEER_CLIENT;
+	pp.security_level = 2;
+	assert_int_equal(tls_peer_verify(chain, st, name, &pp, T0, &res), 1);
+	memset(&rec, 0, sizeof rec);
+	memset(&clock, 0, sizeof clock);
+	/* The trust list's next change, remembered until it comes. */
+	assert_int_equal(tls_peer_trust_next(st, &clock, T0), T0 + 5 * DAY);
+	assert_int_equal(tls_peer_trust_next(st, &clock, T0 + DAY),
+	    T0 + 5 * DAY);
+	assert_int_equal(clock.from, T0);
+	tls_peer_record_set(&rec, chain, &res, &pp, T0,
+	    tls_peer_trust_next(st, &clock, T0));
+	assert_int_equal(rec.at, T0);
+	assert_int_equal(rec.until, T0 + 5 * DAY);
+	assert_int_equal(tls_peer_trust_next(st, &clock, T0 + 5 * DAY),
+	    T0 + 30 * DAY + 1);
+	all = X509_STORE_get1_all_certs(st);
+	/* The next change: the later root's notBefore, then the leaf's end. */
+	assert_int_equal(tls_peer_next_change(all, T0), T0 + 5 * DAY);
+	assert_int_equal(tls_peer_next_change(chain, T0), T0 + 10 * DAY + 1);
+	assert_int_equal(tls_peer_next_change(chain, T0 + 10 * DAY + 1),
+	    T0 + 20 * DAY + 1);
+	assert_int_equal(tls_peer_next_change(chain, T0 + 20 * DAY + 1), 0);
+	assert_int_equal(tls_peer_earlier(0, T0), T0);
+	assert_int_equal(tls_peer_earlier(tls_peer_next_change(all, T0),
+	    tls_peer_next_change(res.path, T0)), T0 + 5 * DAY);
+	sk_X509_pop_free(all, X509_free);
+	tls_peer_result_clear(&res);
+
+	assert_int_equal(reuse_at(&rec, chain, st, name, &pp, T0), 1);
+	assert_int_equal(reuse_at(&rec, chain, st, NULL, &pp, T0 + DAY), 1);
+	assert_int_equal(reuse_at(&rec, chain, st, name, &pp, T0 - 1), 0);
+	assert_int_equal(reuse_at(&rec, chain, st, name, &pp, T0 + 5 * DAY), 0);
+	/* The name is checked again: another one is left to the full check. */
+	assert_int_equal(reuse_at(&rec, chain, st, "other.example.com", &pp,
+	    T0 + 1), 0);
+	/* Another policy for the path: not reused. */
+	other = pp;
+	other.role = TLS_PEER_SERVER;
+	assert_int_equal(reuse_at(&rec, chain, st, name, &other, T0 + 1), 0);
+	other = pp;
+	other.security_level = 3;
+	assert_int_equal(reuse_at(&rec, chain, st, name, &other, T0 + 1), 0);
+	other = pp;
+	other.relax_eku = 1;
+	assert_int_equal(reuse_at(&rec, chain, st, name, &other, T0 + 1), 0);
+	other = pp;
+	other.min_rsa_bits = 3072;
+	assert_int_equal(reuse_at(&rec, chain, st, name, &other, T0 + 1), 0);
+	other = pp;
+	other.min_rsa_bits = 2048;	/* what 0 means */
+	other.names.accept_wildcards = 1;
+	assert_int_equal(reuse_at(&rec, chain, st, name, &other, T0 + 1), 1);
+
+	/*
+	 * The dates are checked again even when the record would hold for
+	 * ever: the notAfter second itself is valid, the next one is not.
+	 */
+	rec.until = 0;
+	assert_int_equal(reuse_at(&rec, chain, st, name, &pp, T0 + 10 * DAY), 1);
+	assert_int_equal(reuse_at(&rec, chain, st, name, &pp,
+	    T0 + 10 * DAY + 1), 0);
+	assert_int_equal(tls_peer_verify(chain, st, name, &pp,
+	    T0 + 10 * DAY + 1, &res), 0);
+	assert_non_null(strstr(res.reason, "has expired"));
+	tls_peer_result_clear(&res);
+	tls_peer_record_clear(&rec);
+	assert_int_equal(tls_peer_reuse(&rec, name, &pp, T0, &res), 0);
+
+	sk_X509_free(chain);
+	X509_STORE_free(st);
+	X509_free(l);
+	X509_free(i);
+	X509_free(late);
+	X509_free(r);
+}
+
 int
 main(void)
 {
@@ -610,6 +751,7 @@ main(void)
 		cmocka_unit_test(test_leaf_dates_judged),
 		cmocka_unit_test(test_path_alternatives),
 		cmocka_unit_test(test_path_hostile),
+		cmocka_unit_test(test_reuse),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,7 +1,8 @@
 /*
  * test_tls_ticket.c: the session ticket key ring (rotation, decryption
  * with the previous key, expiry after two intervals) and the table of
- * accepted peers (generation, expiry, forgetting) of tls/tls_ticket.c.
+ * accepted peers (generation, expiry, forgetting, the verification kept
+ * with each) of tls/tls_ticket.c.
  */
 #include "config.h"
 
@@ -152,7 +153,7 @@ test_peers(void **state)
 	sk_X509_push(chain, x);
 	g = tls_ticket_generation();
 	assert_int_equal(tls_ticket_usable(x, g, T0), 0);
-	tls_ticket_accept(chain, T0 + 100);
+	tls_ticket_accept(chain, NULL, tls_ticket_generation(), T0 + 100);
 	assert_int_equal(tls_ticket_usable(x, g, T0), 1);
 	assert_int_equal(tls_ticket_usable(x, g, T0 + 99), 1);
 	assert_int_equal(tls_ticket_usable(x, g, T0 + 100), 0);	/* expired */
@@ -164,12 +165,12 @@ test_peers(void **state)
 	tls_ticket_stats(&st);
 	assert_int_equal(st.peers, 1);
 
-	got = tls_ticket_chain(x);
+	got = tls_ticket_chain(x, NULL);
 	assert_non_null(got);
 	assert_int_equal(sk_X509_num(got), 1);
 	assert_int_equal(X509_cmp(sk_X509_value(got, 0), x), 0);
 	sk_X509_pop_free(got, X509_free);
-	assert_null(tls_ticket_chain(y));
+	assert_null(tls_ticket_chain(y, NULL));
 
 	/* A new generation: nothing so far is usable, the table is empty. */
 	tls_ticket_new_generation();
@@ -177,12 +178,12 @@ test_peers(void **state)
 	assert_int_equal(tls_ticket_usable(x, g, T0), 0);
 	assert_int_equal(tls_ticket_usable(x, g + 1, T0), 0);
 	assert_int_equal(tls_ticket_usable(NULL, g, T0), 0);
-	assert_null(tls_ticket_chain(x));
+	assert_null(tls_ticket_chain(x, NULL));
 	tls_ticket_stats(&st);
 	assert_int_equal(st.peers, 0);
 
 	/* Accepted again under it, then refused by the gate: forgotten. */
-	tls_ticket_accept(chain, T0 + 100);
+	tls_ticket_accept(chain, NULL, tls_ticket_generation(), T0 + 100);
 	assert_int_equal(tls_ticket_usable(x, g + 1, T0), 1);
 	tls_ticket_forget(y);
 	assert_int_equal(tls_ticket_usable(x, g + 1, T0), 1);
@@ -191,10 +192,65 @@ test_peers(void **state)
 	tls_ticket_stats(&st);
 	assert_int_equal(st.peers, 0);
 
-	tls_ticket_accept(chain, T0 + 100);
+	tls_ticket_accept(chain, NULL, tls_ticket_generation(), T0 + 100);
 	tls_ticket_clear();		/* frees what the table holds */
 	sk_X509_pop_free(chain, X509_free);
 	X509_free(y);
+}
+
+/*
+ * The verification kept with a peer comes back with its chain, under its
+ * generation only; a peer accepted under a generation that is gone (a
+ * check begun before a reload) is not kept.
+ */
+static void
+test_records(void **state)
+{
+	X509 *x = make_cert("peer one", 1);
+	STACK_OF(X509) *chain = sk_X509_new_null(), *got;
+	struct tls_peer_record rec, out;
+	unsigned long long g;
+
+	(void)state;
+	tls_ticket_clear();
+	sk_X509_push(chain, x);
+	memset(&rec, 0, sizeof rec);
+	memset(&out, 0, sizeof out);
+	rec.path = X509_chain_up_ref(chain);
+	rec.pp.role = TLS_PEER_CLIENT;
+	rec.pp.security_level = 2;
+	rec.at = T0;
+	rec.until = T0 + 50;
+	g = tls_ticket_generation();
+	tls_ticket_accept(chain, &rec, g, T0 + 100);
+	got = tls_ticket_chain(x, &out);
+	assert_non_null(got);
+	assert_non_null(out.path);
+	assert_int_equal(X509_cmp(sk_X509_value(out.path, 0), x), 0);
+	assert_int_equal(out.at, T0);
+	assert_int_equal(out.until, T0 + 50);
+	assert_int_equal(out.pp.security_level, 2);
+	sk_X509_pop_free(got, X509_free);
+
+	/* Without a record: the chain, and out cleared. */
+	tls_ticket_accept(chain, NULL, g, T0 + 100);
+	got = tls_ticket_chain(x, &out);
+	assert_non_null(got);
+	assert_null(out.path);
+	sk_X509_pop_free(got, X509_free);
+
+	/* A generation that is gone: nothing kept, nothing usable. */
+	tls_ticket_new_generation();
+	tls_ticket_accept(chain, &rec, g, T0 + 100);
+	assert_int_equal(tls_ticket_usable(x, g + 1, T0), 0);
+	assert_null(tls_ticket_chain(x, &out));
+	assert_null(out.path);
+
+	tls_ticket_accept(chain, &rec, g + 1, T0 + 100);
+	assert_int_equal(tls_ticket_usable(x, g + 1, T0), 1);
+	tls_peer_record_clear(&rec);
+	tls_ticket_clear();
+	sk_X509_pop_free(chain, X509_free);
 }
 
 int
@@ -204,6 +260,7 @@ main(void)
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_peers),
+		cmocka_unit_test(test_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
