@@ -17,16 +17,10 @@
 . "$INTEG_DIR/siploadlib.sh"
 require_cmd "$PYTHON"
 N=500
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((N + 200)) ] ||
-    skip_all "needs $((N + 200)) descriptors (ulimit -Hn is $(ulimit -Hn))"
+require_fds $((N + 200))
 plan 7
 
-ASAN=""
-if nm "$SIPEDGED" 2>/dev/null | grep -q __asan_init ||
-    ldd "$SIPEDGED" 2>/dev/null | grep -q libasan; then
-    ASAN="sipedged is built with AddressSanitizer: RSS is not comparable"
-fi
+ASAN=$(rss_not_comparable)
 
 # rss: sipedged's VmRSS in KiB, once it held still for a second (at most
 # 10 s).

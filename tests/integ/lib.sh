@@ -127,6 +127,24 @@ require_cmd() {
     done
 }
 
+# require_fds N: raise the descriptor limit to the hard one; skip the
+# script when that leaves fewer than N.
+require_fds() {
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null
+    [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge "$1" ] ||
+        skip_all "needs $1 descriptors (ulimit -Hn is $(ulimit -Hn))"
+}
+
+# rss_not_comparable: why sipedged's resident memory says nothing about
+# its heap (a reason for skip), or nothing when it does: under
+# AddressSanitizer every block carries redzones and a quarantine.
+rss_not_comparable() {
+    if nm "$SIPEDGED" 2>/dev/null | grep -q __asan_init ||
+        ldd "$SIPEDGED" 2>/dev/null | grep -q libasan; then
+        echo "sipedged is built with AddressSanitizer: RSS is not comparable"
+    fi
+}
+
 # ---------------------------------------------------------------- cleanup
 
 # track_pid PID: kill PID (TERM, then KILL) when the script exits.

@@ -19,16 +19,10 @@
 
 require_cmd "$PYTHON"
 WAVE=2000
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((2 * WAVE + 200)) ] ||
-    skip_all "needs $((2 * WAVE + 200)) descriptors (ulimit -Hn is $(ulimit -Hn))"
+require_fds $((2 * WAVE + 200))
 plan 18
 
-ASAN=""
-if nm "$SIPEDGED" 2>/dev/null | grep -q __asan_init ||
-    ldd "$SIPEDGED" 2>/dev/null | grep -q libasan; then
-    ASAN="sipedged is built with AddressSanitizer: RSS is not comparable"
-fi
+ASAN=$(rss_not_comparable)
 
 # rss: sipedged's VmRSS in KiB.
 rss() {
