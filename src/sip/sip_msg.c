@@ -230,6 +230,30 @@ lean_copy(const char *buf, size_t hlen, char *out)
 	return o;
 }
 
+/*
+ * A head that libosip2 reads line by line as sip_edit does, so that
+ * leaving lines out changes nothing in the others: a status line "SIP/2.0
+ * DDD " (libosip2 looks for the reason's end past a malformed one, into
+ * the next line), no NUL (it reads up to one) and no CR but before LF
+ * (it ends a line at a bare CR).  Anything else is parsed whole.
+ */
+static int
+lean_safe(const char *buf, size_t hlen)
+{
+	const char *p = buf, *end = buf + hlen;
+
+	if (hlen < 13 || memcmp(buf, "SIP/2.0 ", 8) != 0 ||
+	    buf[8] < '0' || buf[8] > '9' || buf[9] < '0' || buf[9] > '9' ||
+	    buf[10] < '0' || buf[10] > '9' || buf[11] != ' ' ||
+	    memchr(buf, '\0', hlen) != NULL)
+		return 0;
+	while ((p = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+		if (++p == end || *p != '\n')
+			return 0;
+	}
+	return 1;
+}
+
 int
 sip_msg_is_lean(const osip_message_t *m)
 {
@@ -251,7 +275,7 @@ parse(const char *buf, size_t len, int lean)
 	 * body).  Its Content-Length reads zero (zero_length()).
 	 */
 	copy = xmalloc(hlen + 1);
-	if (lean && hlen > 4 && memcmp(buf, "SIP/", 4) == 0)
+	if (lean && lean_safe(buf, hlen))
 		hlen = lean_copy(buf, hlen, copy);
 	else
 		lean = 0;
