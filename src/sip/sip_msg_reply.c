@@ -472,6 +472,35 @@ ob_top_via(struct obuf *b, const char *v, size_t n, const struct sip_src *src)
 	ob_clean(b, v + el, n - el);
 }
 
+/*
+ * The continuation lines (s.7.3.1: starting with a space or a tab) that
+ * follow an echoed line whose line end is at eol, echoed too, each on its
+ * own line as it came; *fold is where they start (NULL without any).
+ * Returns the line end of the last one (eol when there was none).
+ */
+static const char *
+echo_folded(struct obuf *b, const char *eol, const char *end,
+    const char **fold)
+{
+	const char *line, *next;
+	size_t n;
+
+	*fold = NULL;
+	while (eol != NULL && eol + 1 < end && (eol[1] == ' ' || eol[1] == '\t')) {
+		line = eol + 1;
+		if (*fold == NULL)
+			*fold = line;
+		next = memchr(line, '\n', (size_t)(end - line));
+		n = (size_t)((next ? next : end) - line);
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		ob_add(b, "\r\n", 2);
+		ob_clean(b, line, n);
+		eol = next;
+	}
+	return eol;
+}
+
 char *
 sip_msg_raw_response(const char *buf, size_t len, int status,
     const struct sip_src *src, const char *warn_host, const char *warning,
@@ -479,6 +508,7 @@ sip_msg_raw_response(const char *buf, size_t len, int status,
 {
 	const char *end = buf + sip_msg_header_len(buf, len), *line, *eol, *v;
 	struct obuf b = { NULL, 0, 0 };
+	const char *fold;
 	int seen[5] = { 0 }, idx, top_via = 1;
 	char tag[17], first[64];
 	size_t n, i;
@@ -504,8 +534,11 @@ sip_msg_raw_response(const char *buf, size_t len, int status,
 				top_via = 0;
 			} else
 				ob_clean(&b, line, n);
+			eol = echo_folded(&b, eol, end, &fold);
 			if (idx == 2 && status > 100 &&
-			    memmem(line, n, "tag=", 4) == NULL) {
+			    memmem(line, n, "tag=", 4) == NULL &&
+			    (fold == NULL || memmem(fold, (size_t)((eol ? eol :
+			    end) - fold), "tag=", 4) == NULL)) {
 				str_random_hex(tag, 16);
 				ob_str(&b, ";tag=");
 				ob_str(&b, tag);

@@ -544,6 +544,23 @@ test_raw_response(void **state)
 	assert_null(strstr(r, "tag=2"));
 	assert_null(strstr(r, "def"));
 	free(r);
+	/*
+	 * Folded lines (s.7.3.1) of an echoed header are echoed with it: the
+	 * top Via's second value and the To tag on a continuation line (no
+	 * second tag); those of a header not echoed are not.
+	 */
+	bad = "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1,\r\n"
+	    "  SIP/2.0/UDP b;branch=z9hG4bK2\r\nFrom: <sip:a@x>;tag=1\r\n"
+	    "To: <sip:x>\r\n\t;tag=3\r\nX-Folded: a,\r\n b\r\ni: abc\r\n"
+	    "CSeq: 1\r\n OPTIONS\r\nMax-Forwards: 1x\r\n\r\n";
+	r = sip_msg_raw_response(bad, strlen(bad), 400, NULL, "h", NULL, &len);
+	assert_non_null(r);
+	assert_non_null(strstr(r, "Via: SIP/2.0/UDP a;branch=z9hG4bK1,\r\n"
+	    "  SIP/2.0/UDP b;branch=z9hG4bK2\r\nFrom: <sip:a@x>;tag=1\r\n"
+	    "To: <sip:x>\r\n\t;tag=3\r\ni: abc\r\nCSeq: 1\r\n OPTIONS\r\n"));
+	assert_null(strstr(r, "tag=3;tag="));
+	assert_null(strstr(r, " b\r\n"));
+	free(r);
 	/* Never for ACK, never for responses, not without Call-ID. */
 	assert_null(sip_msg_raw_response("ACK sip:x SIP/2.0\r\n\r\n", 21, 400, NULL,
 	    "h", NULL, &len));
