@@ -512,6 +512,22 @@ test_response(void **state)
 	free(text);
 }
 
+/* The 400 sip_msg_raw_response() makes of bad has the lines want, in
+   one piece, and neither of the two texts not1 and not2. */
+static void
+echoes(const char *bad, const char *want, const char *not1, const char *not2)
+{
+	size_t len;
+	char *r = sip_msg_raw_response(bad, strlen(bad), 400, NULL, "h", NULL,
+	    &len);
+
+	assert_non_null(r);
+	assert_non_null(strstr(r, want));
+	assert_null(strstr(r, not1));
+	assert_null(strstr(r, not2));
+	free(r);
+}
+
 static void
 test_raw_response(void **state)
 {
@@ -532,35 +548,26 @@ test_raw_response(void **state)
 	assert_int_equal(len, strlen(r));
 	free(r);
 	/* Of a repeated single-value header, only the first is echoed. */
-	bad = "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n"
+	echoes("OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n"
 	    "Via: SIP/2.0/UDP b;branch=z9hG4bK2\r\nFrom: <sip:a@x>;tag=1\r\n"
 	    "From: <sip:z@x>;tag=2\r\nTo: <sip:x>;tag=3\r\ni: abc\r\n"
-	    "Call-ID: def\r\nCSeq: 1 OPTIONS\r\n\r\n";
-	r = sip_msg_raw_response(bad, strlen(bad), 400, NULL, "h", NULL, &len);
-	assert_non_null(r);
-	assert_non_null(strstr(r, "Via: SIP/2.0/UDP a;branch=z9hG4bK1\r\n"
+	    "Call-ID: def\r\nCSeq: 1 OPTIONS\r\n\r\n",
+	    "Via: SIP/2.0/UDP a;branch=z9hG4bK1\r\n"
 	    "Via: SIP/2.0/UDP b;branch=z9hG4bK2\r\nFrom: <sip:a@x>;tag=1\r\n"
-	    "To: <sip:x>;tag=3\r\ni: abc\r\nCSeq: 1 OPTIONS\r\n"));
-	assert_null(strstr(r, "tag=2"));
-	assert_null(strstr(r, "def"));
-	free(r);
+	    "To: <sip:x>;tag=3\r\ni: abc\r\nCSeq: 1 OPTIONS\r\n", "tag=2", "def");
 	/*
 	 * Folded lines (s.7.3.1) of an echoed header are echoed with it: the
 	 * top Via's second value and the To tag on a continuation line (no
 	 * second tag); those of a header not echoed are not.
 	 */
-	bad = "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1,\r\n"
+	echoes("OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1,\r\n"
 	    "  SIP/2.0/UDP b;branch=z9hG4bK2\r\nFrom: <sip:a@x>;tag=1\r\n"
 	    "To: <sip:x>\r\n\t;tag=3\r\nX-Folded: a,\r\n b\r\ni: abc\r\n"
-	    "CSeq: 1\r\n OPTIONS\r\nMax-Forwards: 1x\r\n\r\n";
-	r = sip_msg_raw_response(bad, strlen(bad), 400, NULL, "h", NULL, &len);
-	assert_non_null(r);
-	assert_non_null(strstr(r, "Via: SIP/2.0/UDP a;branch=z9hG4bK1,\r\n"
+	    "CSeq: 1\r\n OPTIONS\r\nMax-Forwards: 1x\r\n\r\n",
+	    "Via: SIP/2.0/UDP a;branch=z9hG4bK1,\r\n"
 	    "  SIP/2.0/UDP b;branch=z9hG4bK2\r\nFrom: <sip:a@x>;tag=1\r\n"
-	    "To: <sip:x>\r\n\t;tag=3\r\ni: abc\r\nCSeq: 1\r\n OPTIONS\r\n"));
-	assert_null(strstr(r, "tag=3;tag="));
-	assert_null(strstr(r, " b\r\n"));
-	free(r);
+	    "To: <sip:x>\r\n\t;tag=3\r\ni: abc\r\nCSeq: 1\r\n OPTIONS\r\n",
+	    "tag=3;tag=", " b\r\n");
 	/* Never for ACK, never for responses, not without Call-ID. */
 	assert_null(sip_msg_raw_response("ACK sip:x SIP/2.0\r\n\r\n", 21, 400, NULL,
 	    "h", NULL, &len));
